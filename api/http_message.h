@@ -1,0 +1,46 @@
+// Plain HTTP request/response values shared by the server (controller/http), the client
+// library (api/client) and handlers. No sockets, no Beast: handlers and services see only
+// these. Thread-compatible value types.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace govpool::api {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// Case-insensitive header lookup; nullptr when absent.
+const std::string* FindHeader(const HeaderList& headers, std::string_view name);
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw request target, e.g. "/v1/vms?department_id=x"
+  std::string path;    // decoded path, e.g. "/v1/vms"
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  HeaderList headers;
+  std::string body;
+  std::string remote_address;
+
+  const std::string* Header(std::string_view name) const { return FindHeader(headers, name); }
+  const std::string* QueryParam(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  HeaderList headers;
+
+  const std::string* Header(std::string_view name) const { return FindHeader(headers, name); }
+};
+
+// Splits a request target into decoded path and query parameters.
+// Returns false when the target is malformed (bad percent-encoding, not starting with '/').
+bool ParseTarget(std::string_view target, std::string& path,
+                 std::vector<std::pair<std::string, std::string>>& query);
+std::string PercentEncode(std::string_view s);
+
+}  // namespace govpool::api

@@ -1,0 +1,51 @@
+// HttpServer: HTTP/1.1 (optionally TLS) on Boost.Beast/Asio with a pool of I/O threads,
+// keep-alive, and hard limits on header size, body size and idle time. It is the only
+// translation unit that includes Beast; handlers see plain api::HttpRequest/HttpResponse.
+//
+// Handlers are asynchronous: the server calls `handler(request, respond)` on an I/O thread and
+// the handler calls `respond(response)` exactly once, from any thread, now or later (a
+// long-poll watch answers later; a write answers once its commit is durable). The server
+// never crashes on bad input: malformed HTTP gets 400, oversize headers 431, oversize bodies
+// 413, each with the JSON error body, and the server keeps serving.
+// Thread-safety: Start/Stop from one thread; port() from any.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/http_message.h"
+#include "common/result.h"
+
+namespace govpool::controller::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: pick a free port (tests)
+  int threads = 4;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  int idle_timeout_ms = 60'000;   // keep-alive connection with no request in flight
+  int read_timeout_ms = 30'000;   // one request must arrive whole within this
+  // Both set: serve HTTPS only (TLS 1.2+). Both empty: plain HTTP.
+  std::string tls_cert_path;
+  std::string tls_key_path;
+};
+
+using Responder = std::function<void(api::HttpResponse)>;
+using Handler = std::function<void(api::HttpRequest, Responder)>;
+
+class HttpServer {
+ public:
+  // Binds and starts serving. InvalidArgument for bad options (unreadable TLS files);
+  // Unavailable when the address cannot be bound.
+  static Result<std::unique_ptr<HttpServer>> Start(const ServerOptions& options, Handler handler);
+  virtual ~HttpServer() = default;  // stops if still running
+  virtual std::uint16_t port() const = 0;
+  // Stops accepting, closes connections and joins the I/O threads. Idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace govpool::controller::http

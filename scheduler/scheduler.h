@@ -1,0 +1,139 @@
+// Scheduler: pure placement logic (no I/O, threads, clock reads or JSON). The controller keeps
+// one Scheduler per process, feeds it host facts, and calls Place() inside its create
+// transaction, then Commit() the returned placement when the transaction commits. The
+// Scheduler owns the allocation accounting of its host index (including NUMA cells), so the
+// controller stores each VM's Assignment and hands it back to Release() on delete and to
+// Commit() when rebuilding the index at start-up.
+//
+// Thread-compatibility: a Scheduler is NOT internally synchronised; callers serialise access
+// (the controller calls it under its state lock). Concurrent schedulers are made safe by host
+// revisions: every Commit() checks the revisions Place() saw (see Commit()).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+
+namespace govpool::scheduler {
+
+struct Resources {
+  std::int64_t vcpus = 0;
+  std::int64_t memory_mib = 0;
+  std::int64_t disk_gib = 0;
+  friend bool operator==(const Resources&, const Resources&) = default;
+};
+
+struct NumaCell {
+  std::int32_t id = 0;
+  std::int64_t cpus = 0;
+  std::int64_t memory_mib = 0;
+  friend bool operator==(const NumaCell&, const NumaCell&) = default;
+};
+
+// Everything the scheduler needs to know about a host, except its allocations (the scheduler
+// tracks those itself through Commit/Release).
+struct HostSpec {
+  std::string id;  // UUID, unique
+  std::string name;
+  std::string pool;  // availability zone; may be empty
+  bool up = true;
+  bool enabled = true;
+  bool maintenance = false;
+  Resources capacity;  // physical
+  double cpu_ratio = 4.0;
+  double memory_ratio = 1.0;
+  double disk_ratio = 1.0;
+  std::int64_t max_instances = 0;  // 0: unlimited
+  std::vector<NumaCell> numa_cells;  // empty: one implicit cell holding the whole host
+  std::vector<std::string> traits;       // e.g. "ssd", "gpu", "cpu:skylake"
+  std::vector<std::string> aggregates;   // host aggregates the host belongs to
+  // Hosts dedicated to given departments accept only those departments' VMs. Empty: shared.
+  std::vector<std::string> dedicated_departments;
+};
+
+enum class GroupPolicy { kNone, kAffinity, kAntiAffinity };
+
+struct PlacementRequest {
+  Resources per_vm;
+  std::int32_t count = 1;  // all-or-nothing
+  std::string department_id;
+  std::string pool;  // empty: any pool
+  // Department confinement (classified workloads): when non-empty, only these pools qualify.
+  std::vector<std::string> allowed_pools;
+  std::vector<std::string> required_traits;
+  std::vector<std::string> forbidden_traits;
+  std::vector<std::string> required_aggregates;
+  // Server group: policy, whether it is hard (filter) or soft (score), and the hosts its
+  // existing members already occupy (one entry per member).
+  GroupPolicy group_policy = GroupPolicy::kNone;
+  bool group_hard = true;
+  std::vector<std::string> group_member_hosts;
+};
+
+// Where one VM goes, and what it consumes there (including which NUMA cells).
+struct Assignment {
+  std::string host_id;
+  Resources resources;
+  std::vector<std::pair<std::int32_t, Resources>> numa;  // cell id -> share; may be empty
+  friend bool operator==(const Assignment&, const Assignment&) = default;
+};
+
+// Why hosts were rejected: filter name -> hosts rejected by it (first failing filter counts).
+struct Explanation {
+  std::int64_t hosts_total = 0;
+  std::int64_t hosts_fit = 0;
+  std::map<std::string, std::int64_t> rejected;
+  // "0 of 10 hosts fit: 9 insufficient_memory, 1 anti_affinity"
+  std::string Summary() const;
+};
+
+struct Placement {
+  std::vector<Assignment> assignments;  // one per requested VM, in order
+  Explanation explanation;
+  // Host revisions observed by Place(); Commit() refuses if any changed.
+  std::vector<std::pair<std::string, std::uint64_t>> observed_revisions;
+};
+
+struct Config {
+  // Plugin name -> weight for scores ("binpack" default 1.0); filters enabled by name.
+  std::map<std::string, double> score_weights = {{"binpack", 1.0}};
+  std::vector<std::string> filters;  // empty: all built-in filters
+};
+
+class Scheduler {
+ public:
+  // InvalidArgument for unknown plugin names.
+  static Result<std::unique_ptr<Scheduler>> Create(const Config& config);
+  virtual ~Scheduler() = default;
+
+  // Adds or replaces a host's facts, keeping its current allocations.
+  virtual void UpsertHost(const HostSpec& host) = 0;
+  // Forgets a host. FailedPrecondition while it still holds allocations.
+  virtual Status RemoveHost(const std::string& host_id) = 0;
+
+  // Chooses hosts for request.count VMs without changing anything.
+  // OK: a placement with one assignment per VM. ResourceExhausted with reason "NO_VALID_HOST"
+  // and details {"hosts_total": N, "rejected": {filter: count}} when they do not all fit;
+  // InvalidArgument for malformed requests (count < 1, negative resources).
+  virtual Result<Placement> Place(const PlacementRequest& request) const = 0;
+
+  // Consumes the placement's resources. Conflict if a host's revision changed since Place()
+  // (another placement committed there first): the caller retries Place(). NotFound if a host
+  // is gone. All or nothing.
+  virtual Status Commit(const Placement& placement) = 0;
+  // Restores one assignment without revision checks (used when rebuilding from durable state).
+  virtual Status Restore(const Assignment& assignment) = 0;
+  // Gives back what an assignment consumed. Idempotent per assignment is NOT guaranteed:
+  // callers release each committed assignment exactly once. NotFound if the host is gone.
+  virtual Status Release(const Assignment& assignment) = 0;
+
+  // The host's current allocation and instance count; NotFound for unknown hosts.
+  virtual Result<Resources> Allocated(const std::string& host_id) const = 0;
+};
+
+}  // namespace govpool::scheduler
