@@ -1,0 +1,577 @@
+// HttpServer on Boost.Beast/Asio. The only server-side translation unit that includes Beast.
+//
+// Structure:
+//  * Core: the io_context, the handler, the options and the registry of live sessions. It is
+//    shared (shared_ptr) by the server object and by every session, so a Responder kept by a
+//    handler after Stop() (or after the server object is gone) never touches a dead
+//    io_context: the io_context dies with the last session.
+//  * Session<Stream>: one connection, plain TCP or TLS, all of its work serialised on its own
+//    strand. One request at a time: read header (+100-continue) → read body → call the handler
+//    → wait for the Responder → write → next request (already-buffered pipelined bytes first).
+//  * Timers: one steady_timer per session, re-armed per phase: idle_timeout while waiting for
+//    the first byte of a request, read_timeout while a request (or a TLS handshake, or a
+//    response write) is in progress, none while the handler owns the request (long-poll).
+//
+// Shutdown: Stop() marks the core stopping under its mutex, closes the acceptor and every
+// session, releases the work guard and joins the threads. Responders check the stopping flag
+// under the same mutex before posting, so no handler is queued onto an io_context whose
+// threads have exited (that would leak the session and, through it, the core).
+#include "controller/http/server.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/strings.h"
+
+namespace govpool::controller::http {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr char kServerName[] = "govpool";
+// After an error response we stop reading requests but keep draining what the client still
+// sends for this long, so that closing the socket with unread data (which makes the kernel
+// send RST) does not destroy the error response before the client has read it.
+constexpr int kLingerMs = 2000;
+
+// The one error-body shape (see ARCHITECTURE.md "Errors").
+std::string ErrorBody(std::string_view code, std::string_view message) {
+  std::string body = R"({"error":{"code":)";
+  body += JsonQuote(code);
+  body += R"(,"message":)";
+  body += JsonQuote(message);
+  body += R"(,"details":{}}})";
+  return body;
+}
+
+api::HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message) {
+  api::HttpResponse response;
+  response.status = status;
+  response.body = ErrorBody(code, message);
+  return response;
+}
+
+bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Closes the connection from any thread (posts onto the session's strand).
+  virtual void Shutdown() = 0;
+};
+
+// State shared by the server object and every session; see the file comment.
+struct Core {
+  Core(ServerOptions opts, Handler h) : options(std::move(opts)), handler(std::move(h)) {}
+
+  // Posts `fn` onto `executor` unless the server is stopping. Returns false when dropped.
+  template <typename Executor, typename Fn>
+  bool PostIfRunning(const Executor& executor, Fn&& fn) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping) return false;
+    net::post(executor, std::forward<Fn>(fn));
+    return true;
+  }
+
+  // Registers a new session; false when the server is stopping (the caller closes it).
+  bool Register(SessionBase* key, std::weak_ptr<SessionBase> session) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping) return false;
+    sessions.emplace(key, std::move(session));
+    return true;
+  }
+  void Unregister(SessionBase* key) {
+    std::lock_guard<std::mutex> lock(mu);
+    sessions.erase(key);
+  }
+  bool Stopping() {
+    std::lock_guard<std::mutex> lock(mu);
+    return stopping;
+  }
+
+  // Declared first: destroyed last, after everything that may reference it.
+  net::io_context ioc;
+  const ServerOptions options;
+  const Handler handler;
+  std::optional<ssl::context> tls;  // set: serve HTTPS only
+
+  std::mutex mu;
+  bool stopping = false;                                             // guarded by mu
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;  // guarded by mu
+};
+
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kIsTls = !std::is_same_v<Stream, tcp::socket>;
+
+  Session(std::shared_ptr<Core> core, tcp::socket socket)
+      : core_(std::move(core)),
+        timer_(socket.get_executor()),
+        stream_(MakeStream(*core_, std::move(socket))) {
+    error_code ec;
+    const tcp::endpoint peer = Lowest().remote_endpoint(ec);
+    if (!ec) remote_address_ = peer.address().to_string();
+  }
+
+  ~Session() override { core_->Unregister(this); }
+
+  void Start() {
+    if (!core_->Register(this, this->weak_from_this())) {
+      net::post(Lowest().get_executor(), [self = this->shared_from_this()] { self->Close(); });
+      return;
+    }
+    net::dispatch(Lowest().get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kIsTls) {
+        self->Handshake();
+      } else {
+        self->ReadRequest();
+      }
+    });
+  }
+
+  void Shutdown() override {
+    // Called with core->stopping already set, so post directly (PostIfRunning would refuse).
+    net::post(Lowest().get_executor(), [self = this->shared_from_this()] { self->Close(); });
+  }
+
+  // Called (via the Responder) from any thread. Hops onto the strand.
+  void Deliver(api::HttpResponse response) {
+    core_->PostIfRunning(Lowest().get_executor(),
+                         [self = this->shared_from_this(), r = std::move(response)]() mutable {
+                           self->OnResponse(std::move(r));
+                         });
+  }
+
+ private:
+  enum class State { kReading, kHandling, kWriting, kClosed };
+
+  static Stream MakeStream(Core& core, tcp::socket socket) {
+    if constexpr (kIsTls) {
+      return Stream(std::move(socket), *core.tls);
+    } else {
+      return socket;
+    }
+  }
+
+  tcp::socket& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // Arms the single timer; when it fires the socket is closed, which fails the pending op.
+  void ArmTimer(int timeout_ms) {
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_after(std::chrono::milliseconds(std::max(timeout_ms, 1)));
+    timer_.async_wait([self = this->shared_from_this(), generation](error_code ec) {
+      if (ec || generation != self->timer_generation_) return;
+      self->Close();
+    });
+  }
+  void DisarmTimer() {
+    ++timer_generation_;
+    timer_.cancel();
+  }
+
+  void Handshake() {
+    if constexpr (kIsTls) {
+      ArmTimer(core_->options.read_timeout_ms);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](error_code ec) {
+                                if (ec) return self->Close();
+                                self->ReadRequest();
+                              });
+    }
+  }
+
+  void ReadRequest() {
+    if (state_ == State::kClosed) return;
+    state_ = State::kReading;
+    if (core_->Stopping()) return Close();
+    if (buffer_.size() > 0) return ReadHeader();  // pipelined bytes already buffered
+    // Idle: wait for the first byte under the idle timeout; the read timeout starts then.
+    ArmTimer(core_->options.idle_timeout_ms);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                              if (ec) return self->Close();
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(core_->options.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(core_->options.max_body_bytes);
+    ArmTimer(core_->options.read_timeout_ms);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = this->shared_from_this()](error_code ec, std::size_t) {
+                               self->OnHeader(ec);
+                             });
+  }
+
+  void OnHeader(error_code ec) {
+    if (ec) return OnReadError(ec);
+    const auto& header = parser_->get();
+    const auto expect = header.find(bhttp::field::expect);
+    if (expect != header.end() && beast::iequals(expect->value(), "100-continue") &&
+        !parser_->is_done()) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = this->shared_from_this()](error_code wec, std::size_t) {
+                         if (wec) return self->Close();
+                         self->ReadBody();
+                       });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](error_code ec, std::size_t) {
+                        if (ec) return self->OnReadError(ec);
+                        self->OnRequest();
+                      });
+  }
+
+  void OnReadError(error_code ec) {
+    if (ec == bhttp::error::header_limit) {
+      return SendError(ErrorResponse(431, "HEADERS_TOO_LARGE",
+                                     "request headers exceed " +
+                                         std::to_string(core_->options.max_header_bytes) +
+                                         " bytes"));
+    }
+    if (ec == bhttp::error::body_limit) {
+      return SendError(ErrorResponse(
+          413, "PAYLOAD_TOO_LARGE",
+          "request body exceeds " + std::to_string(core_->options.max_body_bytes) + " bytes"));
+    }
+    // EOF between or inside messages, timeouts, resets, aborts: nothing useful to answer.
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+        ec.category() != bhttp::make_error_code(bhttp::error::bad_method).category()) {
+      return Close();
+    }
+    SendError(ErrorResponse(400, "MALFORMED_REQUEST",
+                            "malformed HTTP request: " + ec.message()));
+  }
+
+  void OnRequest() {
+    DisarmTimer();  // the handler may take as long as it needs (long-poll)
+    bhttp::request<bhttp::string_body> message = parser_->release();
+    parser_.reset();
+    keep_alive_ = message.keep_alive();
+    is_head_ = message.method() == bhttp::verb::head;
+
+    api::HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    for (const auto& field : message) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request.body = std::move(message.body());
+    request.remote_address = remote_address_;
+    if (!api::ParseTarget(request.target, request.path, request.query)) {
+      state_ = State::kHandling;
+      return OnResponse(
+          ErrorResponse(400, "MALFORMED_REQUEST", "malformed request target"));
+    }
+
+    state_ = State::kHandling;
+    // The Responder owns a Pending; if the handler drops it without answering, the client
+    // still gets a 500 instead of a hung connection.
+    struct Pending {
+      explicit Pending(std::shared_ptr<Session> s) : session(std::move(s)) {}
+      ~Pending() {
+        if (!done.exchange(true)) {
+          session->Deliver(ErrorResponse(500, "INTERNAL", "the handler dropped the request"));
+        }
+      }
+      std::shared_ptr<Session> session;
+      std::atomic<bool> done{false};
+    };
+    auto pending = std::make_shared<Pending>(this->shared_from_this());
+    Responder respond = [pending](api::HttpResponse response) {
+      if (pending->done.exchange(true)) return;  // exactly once; later calls are ignored
+      pending->session->Deliver(std::move(response));
+    };
+    try {
+      core_->handler(std::move(request), respond);
+    } catch (const std::exception& e) {
+      respond(ErrorResponse(500, "INTERNAL", std::string("handler failed: ") + e.what()));
+    } catch (...) {
+      respond(ErrorResponse(500, "INTERNAL", "handler failed"));
+    }
+  }
+
+  // On the strand. Builds the wire response and writes it.
+  void OnResponse(api::HttpResponse response) {
+    if (state_ != State::kHandling) return;  // connection closed meanwhile
+    state_ = State::kWriting;
+    const bool keep_alive = keep_alive_ && !core_->Stopping();
+    res_ = BuildResponse(std::move(response), keep_alive, is_head_);
+    ArmTimer(core_->options.read_timeout_ms);
+    bhttp::async_write(stream_, res_,
+                       [self = this->shared_from_this(), keep_alive](error_code ec, std::size_t) {
+                         if (ec) return self->Close();
+                         self->res_ = {};
+                         if (!keep_alive) return self->CloseGracefully();
+                         self->ReadRequest();
+                       });
+  }
+
+  // Writes an error for a request that could not be read, then closes.
+  void SendError(api::HttpResponse response) {
+    parser_.reset();
+    state_ = State::kWriting;
+    res_ = BuildResponse(std::move(response), /*keep_alive=*/false, /*head=*/false);
+    ArmTimer(core_->options.read_timeout_ms);
+    bhttp::async_write(stream_, res_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+      if (ec) return self->Close();
+      self->CloseGracefully();
+    });
+  }
+
+  static bhttp::response<bhttp::string_body> BuildResponse(api::HttpResponse in, bool keep_alive,
+                                                           bool head) {
+    bhttp::response<bhttp::string_body> out;
+    out.version(11);
+    const int status = (in.status >= 100 && in.status <= 999) ? in.status : 500;
+    out.result(static_cast<unsigned>(status));
+    out.set(bhttp::field::server, kServerName);
+    if (!in.content_type.empty() && !HasCrLf(in.content_type)) {
+      out.set(bhttp::field::content_type, in.content_type);
+    }
+    for (const auto& [name, value] : in.headers) {
+      // Framing headers are ours; header injection is refused.
+      if (beast::iequals(name, "content-length") || beast::iequals(name, "connection") ||
+          beast::iequals(name, "transfer-encoding") || name.empty() || HasCrLf(name) ||
+          name.find(':') != std::string::npos || HasCrLf(value)) {
+        continue;
+      }
+      out.insert(name, value);
+    }
+    out.keep_alive(keep_alive);
+    const std::size_t size = in.body.size();
+    out.body() = std::move(in.body);
+    out.prepare_payload();
+    if (head) {
+      out.body().clear();
+      out.content_length(size);
+    }
+    return out;
+  }
+
+  // Half-closes, drains what the client still sends (so our response is not lost to an RST),
+  // then closes. Used after `Connection: close` and after error responses.
+  void CloseGracefully() {
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    if constexpr (kIsTls) {
+      // Best-effort close_notify, bounded by the linger timer.
+      ArmTimer(kLingerMs);
+      stream_.async_shutdown([self = this->shared_from_this()](error_code) { self->Close(); });
+    } else {
+      error_code ignored;
+      Lowest().shutdown(tcp::socket::shutdown_send, ignored);
+      ArmTimer(kLingerMs);
+      Drain();
+    }
+  }
+
+  void Drain() {
+    Lowest().async_read_some(net::buffer(drain_buffer_),
+                             [self = this->shared_from_this()](error_code ec, std::size_t) {
+                               if (ec) return self->Close();
+                               self->Drain();
+                             });
+  }
+
+  void Close() {
+    state_ = State::kClosed;
+    DisarmTimer();
+    error_code ignored;
+    Lowest().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().close(ignored);
+  }
+
+  const std::shared_ptr<Core> core_;
+  net::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
+  Stream stream_;
+  std::string remote_address_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> res_;
+  State state_ = State::kReading;
+  bool keep_alive_ = true;
+  bool is_head_ = false;
+  std::array<char, 4096> drain_buffer_{};
+};
+
+using PlainSession = Session<tcp::socket>;
+using TlsSession = Session<ssl::stream<tcp::socket>>;
+
+class BeastHttpServer final : public HttpServer {
+ public:
+  BeastHttpServer(std::shared_ptr<Core> core, tcp::acceptor acceptor)
+      : core_(std::move(core)),
+        acceptor_(std::move(acceptor)),
+        work_(net::make_work_guard(core_->ioc)),
+        port_(acceptor_.local_endpoint().port()) {}
+
+  ~BeastHttpServer() override { Stop(); }
+
+  void Run() {
+    Accept();
+    const int threads = std::max(1, core_->options.threads);
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([core = core_] {
+        for (;;) {
+          try {
+            core->ioc.run();
+            return;
+          } catch (...) {
+            // A throwing completion handler must not take the process down; keep serving.
+          }
+        }
+      });
+    }
+  }
+
+  std::uint16_t port() const override { return port_; }
+
+  void Stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    std::vector<std::shared_ptr<SessionBase>> live;
+    {
+      std::lock_guard<std::mutex> lock(core_->mu);
+      core_->stopping = true;
+      for (auto& [key, weak] : core_->sessions) {
+        if (auto session = weak.lock()) live.push_back(std::move(session));
+      }
+    }
+    net::post(acceptor_.get_executor(), [this] {
+      error_code ignored;
+      acceptor_.close(ignored);
+    });
+    for (auto& session : live) session->Shutdown();
+    live.clear();
+    work_.reset();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(core_->ioc), [this](error_code ec, tcp::socket s) {
+      if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+      if (!ec) {
+        error_code ignored;
+        s.set_option(tcp::no_delay(true), ignored);
+        if (core_->tls) {
+          std::make_shared<TlsSession>(core_, std::move(s))->Start();
+        } else {
+          std::make_shared<PlainSession>(core_, std::move(s))->Start();
+        }
+      }
+      // Errors such as EMFILE are transient: keep accepting.
+      if (!core_->Stopping()) Accept();
+    });
+  }
+
+  const std::shared_ptr<Core> core_;
+  // The acceptor is only touched by the accept loop and Stop's posted close. Accept
+  // handlers run on the acceptor's (implicit) executor; since only one accept is outstanding
+  // at a time they never run concurrently with each other.
+  tcp::acceptor acceptor_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  const std::uint16_t port_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options,
+                                                       Handler handler) {
+  if (!handler) return InvalidArgument("http server: no handler");
+  auto core = std::make_shared<Core>(options, std::move(handler));
+
+  const bool has_cert = !options.tls_cert_path.empty();
+  const bool has_key = !options.tls_key_path.empty();
+  if (has_cert != has_key) {
+    return InvalidArgument("http server: tls_cert_path and tls_key_path must be set together");
+  }
+  if (has_cert) {
+    core->tls.emplace(ssl::context::tls_server);
+    ssl::context& tls = *core->tls;
+    error_code ec;
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                    ec);
+    if (!ec) tls.use_certificate_chain_file(options.tls_cert_path, ec);
+    if (ec) {
+      return InvalidArgument("http server: cannot load TLS certificate " +
+                             options.tls_cert_path + ": " + ec.message());
+    }
+    tls.use_private_key_file(options.tls_key_path, ssl::context::pem, ec);
+    if (ec) {
+      return InvalidArgument("http server: cannot load TLS key " + options.tls_key_path + ": " +
+                             ec.message());
+    }
+  }
+
+  error_code ec;
+  net::ip::address address = net::ip::make_address(options.address, ec);
+  if (ec) {
+    tcp::resolver resolver(core->ioc);
+    auto results = resolver.resolve(options.address, "", ec);
+    if (ec || results.empty()) {
+      return InvalidArgument("http server: bad listen address '" + options.address + "'");
+    }
+    address = results.begin()->endpoint().address();
+  }
+  const tcp::endpoint endpoint(address, options.port);
+  tcp::acceptor acceptor(net::make_strand(core->ioc));
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("http server: cannot listen on " + options.address + ":" +
+                       std::to_string(options.port) + ": " + ec.message());
+  }
+  auto server = std::make_unique<BeastHttpServer>(std::move(core), std::move(acceptor));
+  server->Run();
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+}  // namespace govpool::controller::http
