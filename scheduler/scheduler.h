@@ -54,6 +54,7 @@ struct HostSpec {
   std::vector<std::string> aggregates;   // host aggregates the host belongs to
   // Hosts dedicated to given departments accept only those departments' VMs. Empty: shared.
   std::vector<std::string> dedicated_departments;
+  friend bool operator==(const HostSpec&, const HostSpec&) = default;
 };
 
 enum class GroupPolicy { kNone, kAffinity, kAntiAffinity };
@@ -73,6 +74,9 @@ struct PlacementRequest {
   GroupPolicy group_policy = GroupPolicy::kNone;
   bool group_hard = true;
   std::vector<std::string> group_member_hosts;
+  // Dry-run / preview: examine every host so that the explanation counts are complete even on
+  // success (slower: O(hosts)). Failures always carry a complete explanation.
+  bool explain = false;
 };
 
 // Where one VM goes, and what it consumes there (including which NUMA cells).
@@ -84,11 +88,20 @@ struct Assignment {
 };
 
 // Why hosts were rejected: filter name -> hosts rejected by it (first failing filter counts).
+// Reasons are stable snake_case strings documented in docs/scheduler.md (e.g. host_down,
+// wrong_pool, insufficient_memory, anti_affinity).
 struct Explanation {
   std::int64_t hosts_total = 0;
   std::int64_t hosts_fit = 0;
   std::map<std::string, std::int64_t> rejected;
-  // "0 of 10 hosts fit: 9 insufficient_memory, 1 anti_affinity"
+  // Hosts actually examined. A successful Place() stops after enough candidates (see
+  // Config::max_candidates) and skips hosts the free-capacity index rules out, so `complete` is
+  // false and the counts cover only the examined hosts. Failures and PlacementRequest::explain
+  // examine every host: complete == true and hosts_examined == hosts_total.
+  std::int64_t hosts_examined = 0;
+  bool complete = true;
+  // "0 of 10 hosts fit: 9 insufficient_memory, 1 anti_affinity" (largest count first; ties by
+  // name). Incomplete explanations say "12 of 40 examined hosts fit (10000 hosts): ...".
   std::string Summary() const;
 };
 
@@ -101,8 +114,28 @@ struct Placement {
 
 struct Config {
   // Plugin name -> weight for scores ("binpack" default 1.0); filters enabled by name.
+  // Scores: "binpack", "spread", "balanced", "soft_affinity", "soft_anti_affinity". The two
+  // soft server-group scores get weight kDefaultSoftGroupWeight unless listed (0 disables).
   std::map<std::string, double> score_weights = {{"binpack", 1.0}};
-  std::vector<std::string> filters;  // empty: all built-in filters
+  // Filters, evaluated in this order (the first failing one is blamed in explanations):
+  // "status", "pool", "department", "aggregate", "traits", "server_group", "max_instances",
+  // "capacity", "numa".
+  std::vector<std::string> filters;  // empty: all built-in filters, in the order above
+  // How many feasible hosts per pool a placement scores before it stops (hosts are visited in
+  // order of free memory: tightest first for binpack, emptiest first for spread). 0: score every
+  // feasible host (exact, O(hosts)).
+  std::int32_t max_candidates = 32;
+};
+
+inline constexpr double kDefaultSoftGroupWeight = 10.0;
+
+// What a host holds now (for the API's capacity views and for tests).
+struct HostUsage {
+  Resources used;
+  Resources limit;  // floor(capacity x ratio) per dimension
+  std::int64_t instances = 0;
+  std::uint64_t revision = 0;
+  std::vector<std::pair<std::int32_t, Resources>> numa_used;  // cell id -> used (disk 0)
 };
 
 class Scheduler {
@@ -134,6 +167,12 @@ class Scheduler {
 
   // The host's current allocation and instance count; NotFound for unknown hosts.
   virtual Result<Resources> Allocated(const std::string& host_id) const = 0;
+
+  // Additions (beyond the original contract).
+  // Used/limit/instances/revision/NUMA usage of one host; NotFound for unknown hosts.
+  virtual Result<HostUsage> Usage(const std::string& host_id) const = 0;
+  // Number of known hosts.
+  virtual std::int64_t HostCount() const = 0;
 };
 
 }  // namespace govpool::scheduler

@@ -1,0 +1,31 @@
+// Explanation::Summary: the human text of a placement's filter outcome.
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "scheduler/scheduler.h"
+
+namespace govpool::scheduler {
+
+std::string Explanation::Summary() const {
+  std::string out;
+  if (complete) {
+    out = std::to_string(hosts_fit) + " of " + std::to_string(hosts_total) + " hosts fit";
+  } else {
+    out = std::to_string(hosts_fit) + " of " + std::to_string(hosts_examined) +
+          " examined hosts fit (" + std::to_string(hosts_total) + " hosts)";
+  }
+  std::vector<std::pair<std::string, std::int64_t>> items(rejected.begin(), rejected.end());
+  std::stable_sort(items.begin(), items.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  bool first = true;
+  for (const auto& [reason, count] : items) {
+    if (count == 0) continue;
+    out += first ? ": " : ", ";
+    first = false;
+    out += std::to_string(count) + " " + reason;
+  }
+  return out;
+}
+
+}  // namespace govpool::scheduler

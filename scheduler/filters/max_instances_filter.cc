@@ -1,0 +1,24 @@
+// Filter "max_instances": a host with max_instances > 0 holds at most that many VMs
+// ("max_instances").
+#include "scheduler/plugin.h"
+
+namespace govpool::scheduler {
+namespace {
+
+class MaxInstancesFilter final : public FilterPlugin {
+ public:
+  std::string_view Name() const override { return "max_instances"; }
+  const char* Filter(const RequestContext& ctx, const HostView& view) const override {
+    std::int64_t max = view.host->spec.max_instances;
+    if (max > 0 && view.instances + ctx.instances_demand > max) return "max_instances";
+    return nullptr;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<FilterPlugin> NewMaxInstancesFilter() {
+  return std::make_unique<MaxInstancesFilter>();
+}
+
+}  // namespace govpool::scheduler
