@@ -122,6 +122,11 @@ struct Core {
   const Handler handler;
   std::optional<ssl::context> tls;  // set: serve HTTPS only
 
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> active_connections{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> error_responses{0};
+
   std::mutex mu;
   bool stopping = false;                                             // guarded by mu
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;  // guarded by mu
@@ -139,9 +144,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     error_code ec;
     const tcp::endpoint peer = Lowest().remote_endpoint(ec);
     if (!ec) remote_address_ = peer.address().to_string();
+    core_->connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    core_->active_connections.fetch_add(1, std::memory_order_relaxed);
   }
 
-  ~Session() override { core_->Unregister(this); }
+  ~Session() override {
+    core_->active_connections.fetch_sub(1, std::memory_order_relaxed);
+    core_->Unregister(this);
+  }
 
   void Start() {
     if (!core_->Register(this, this->weak_from_this())) {
@@ -298,11 +308,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     request.remote_address = remote_address_;
     if (!api::ParseTarget(request.target, request.path, request.query)) {
       state_ = State::kHandling;
+      core_->error_responses.fetch_add(1, std::memory_order_relaxed);
       return OnResponse(
           ErrorResponse(400, "MALFORMED_REQUEST", "malformed request target"));
     }
 
     state_ = State::kHandling;
+    core_->requests.fetch_add(1, std::memory_order_relaxed);
     // The Responder owns a Pending; if the handler drops it without answering, the client
     // still gets a 500 instead of a hung connection.
     struct Pending {
@@ -347,13 +359,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   // Writes an error for a request that could not be read, then closes.
   void SendError(api::HttpResponse response) {
+    core_->error_responses.fetch_add(1, std::memory_order_relaxed);
     parser_.reset();
     state_ = State::kWriting;
     res_ = BuildResponse(std::move(response), /*keep_alive=*/false, /*head=*/false);
     ArmTimer(core_->options.read_timeout_ms);
     bhttp::async_write(stream_, res_, [self = this->shared_from_this()](error_code ec, std::size_t) {
       if (ec) return self->Close();
-      self->CloseGracefully();
+      self->CloseAndDrain();
     });
   }
 
@@ -387,21 +400,30 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     return out;
   }
 
-  // Half-closes, drains what the client still sends (so our response is not lost to an RST),
-  // then closes. Used after `Connection: close` and after error responses.
+  // Ends a connection after a response to `Connection: close` (or during Stop). TLS gets a
+  // best-effort close_notify bounded by the linger timer.
   void CloseGracefully() {
-    if (state_ == State::kClosed) return;
-    state_ = State::kClosed;
     if constexpr (kIsTls) {
-      // Best-effort close_notify, bounded by the linger timer.
+      if (state_ == State::kClosed) return;
+      state_ = State::kClosed;
       ArmTimer(kLingerMs);
       stream_.async_shutdown([self = this->shared_from_this()](error_code) { self->Close(); });
     } else {
-      error_code ignored;
-      Lowest().shutdown(tcp::socket::shutdown_send, ignored);
-      ArmTimer(kLingerMs);
-      Drain();
+      CloseAndDrain();
     }
+  }
+
+  // After an error response the client may still be sending a body we refused. Half-close,
+  // then read and discard raw bytes (ciphertext too, for TLS: we are not going to decrypt
+  // them) until the client closes or the linger time ends, so the kernel does not answer the
+  // unread data with an RST that destroys our response before the client has read it.
+  void CloseAndDrain() {
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    error_code ignored;
+    Lowest().shutdown(tcp::socket::shutdown_send, ignored);
+    ArmTimer(kLingerMs);
+    Drain();
   }
 
   void Drain() {
@@ -466,6 +488,15 @@ class BeastHttpServer final : public HttpServer {
 
   std::uint16_t port() const override { return port_; }
 
+  ServerStats stats() const override {
+    ServerStats stats;
+    stats.connections_accepted = core_->connections_accepted.load(std::memory_order_relaxed);
+    stats.active_connections = core_->active_connections.load(std::memory_order_relaxed);
+    stats.requests = core_->requests.load(std::memory_order_relaxed);
+    stats.error_responses = core_->error_responses.load(std::memory_order_relaxed);
+    return stats;
+  }
+
   void Stop() override {
     if (stopped_) return;
     stopped_ = true;
@@ -480,6 +511,7 @@ class BeastHttpServer final : public HttpServer {
     net::post(acceptor_.get_executor(), [this] {
       error_code ignored;
       acceptor_.close(ignored);
+      backoff_.cancel();
     });
     for (auto& session : live) session->Shutdown();
     live.clear();
@@ -501,8 +533,14 @@ class BeastHttpServer final : public HttpServer {
           std::make_shared<PlainSession>(core_, std::move(s))->Start();
         }
       }
-      // Errors such as EMFILE are transient: keep accepting.
-      if (!core_->Stopping()) Accept();
+      if (core_->Stopping()) return;
+      if (!ec) return Accept();
+      // Errors such as EMFILE are transient: keep accepting, after a pause so that a
+      // persistent error does not spin a thread.
+      backoff_.expires_after(std::chrono::milliseconds(50));
+      backoff_.async_wait([this](error_code wec) {
+        if (!wec && !core_->Stopping()) Accept();
+      });
     });
   }
 
@@ -511,6 +549,7 @@ class BeastHttpServer final : public HttpServer {
   // handlers run on the acceptor's (implicit) executor; since only one accept is outstanding
   // at a time they never run concurrently with each other.
   tcp::acceptor acceptor_;
+  net::steady_timer backoff_{acceptor_.get_executor()};  // accept-error pause
   net::executor_work_guard<net::io_context::executor_type> work_;
   const std::uint16_t port_;
   std::vector<std::thread> threads_;

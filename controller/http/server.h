@@ -7,7 +7,7 @@
 // long-poll watch answers later; a write answers once its commit is durable). The server
 // never crashes on bad input: malformed HTTP gets 400, oversize headers 431, oversize bodies
 // 413, each with the JSON error body, and the server keeps serving.
-// Thread-safety: Start/Stop from one thread; port() from any.
+// Thread-safety: Start/Stop from one thread; port() and stats() from any.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +34,14 @@ struct ServerOptions {
   std::string tls_key_path;
 };
 
+// Counters since Start, for metrics and tests. Monotonic except active_connections.
+struct ServerStats {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t active_connections = 0;
+  std::uint64_t requests = 0;         // requests handed to the handler
+  std::uint64_t error_responses = 0;  // 400/413/431 written by the server itself
+};
+
 using Responder = std::function<void(api::HttpResponse)>;
 using Handler = std::function<void(api::HttpRequest, Responder)>;
 
@@ -44,6 +52,7 @@ class HttpServer {
   static Result<std::unique_ptr<HttpServer>> Start(const ServerOptions& options, Handler handler);
   virtual ~HttpServer() = default;  // stops if still running
   virtual std::uint16_t port() const = 0;
+  virtual ServerStats stats() const = 0;  // thread-safe
   // Stops accepting, closes connections and joins the I/O threads. Idempotent.
   virtual void Stop() = 0;
 };

@@ -1,0 +1,103 @@
+#include "controller/http/api_handler.h"
+
+#include <exception>
+#include <memory>
+
+#include "api/errors.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "controller/http/routes.h"
+#include "controller/services/services.h"
+
+namespace govpool::controller::http {
+namespace {
+
+Result<Caller> AuthenticateRequest(Db& db, const api::HttpRequest& req) {
+  const std::string* auth = req.Header("Authorization");
+  if (!auth) return Unauthenticated("missing Authorization: Bearer <token> header");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth->size() <= kBearer.size() || auth->compare(0, kBearer.size(), kBearer) != 0) {
+    return Unauthenticated("the Authorization header must be 'Bearer <token>'");
+  }
+  const std::string secret = auth->substr(kBearer.size());
+  return db.Read([&](const State& s) { return Authenticate(s, secret); });
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(Db& db, ControllerMetrics& metrics) : db_(db), metrics_(metrics) {}
+
+void ApiHandler::RegisterAllRoutes() {
+  SetSystemRoutes(router_, [this] { return metrics_.Render(db_); });
+  SetDepartmentRoutes(router_);
+  SetFlavorRoutes(router_);
+  SetHostRoutes(router_);
+  SetVmRoutes(router_);
+  SetUserRoutes(router_);
+}
+
+void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
+  const auto start = SystemClock().MonotonicNow();
+  auto req = std::make_shared<api::HttpRequest>(std::move(request));
+  std::string route_label = "unmatched";
+  auto finish = [this, req, start, respond = std::move(respond)](std::string route,
+                                                                  std::string user,
+                                                                  api::HttpResponse resp) {
+    const double seconds =
+        std::chrono::duration<double>(SystemClock().MonotonicNow() - start).count();
+    metrics_.ObserveRequest(route, req->method, resp.status, seconds);
+    const bool write = req->method != "GET";
+    if (resp.status >= 500 || write) {
+      log::Write(resp.status >= 500 ? log::Level::kError : log::Level::kInfo, "request",
+                 {{"method", req->method}, {"route", route}, {"path", req->path},
+                  {"status", resp.status}, {"user", user}, {"seconds", seconds}});
+    }
+    respond(std::move(resp));
+  };
+
+  auto found = router_.Find(req->method, req->path);
+  if (!found.ok()) {
+    api::HttpResponse resp = api::ErrorResponse(found.status());
+    if (found.status().reason() == "METHOD_NOT_ALLOWED") {
+      std::string allow;
+      for (const auto& [k, v] : found.status().details()) {
+        if (k != "allow") continue;
+        for (const auto& m : std::get<std::vector<std::string>>(v)) allow += (allow.empty() ? "" : ", ") + m;
+      }
+      resp.headers.emplace_back("Allow", allow);
+    }
+    finish(route_label, "", std::move(resp));
+    return;
+  }
+  const Route& route = *found->route;
+  route_label = route.pattern;
+
+  Caller caller;
+  if (route.authenticated) {
+    auto authed = AuthenticateRequest(db_, *req);
+    if (!authed.ok()) {
+      finish(route_label, "", api::ErrorResponse(authed.status()));
+      return;
+    }
+    caller = std::move(authed).value();
+  }
+
+  RouteContext ctx{*req, caller, std::move(found->params), db_};
+  auto shared_finish = std::make_shared<decltype(finish)>(std::move(finish));
+  ctx.respond = [shared_finish, route_label, user = caller.name](api::HttpResponse resp) {
+    (*shared_finish)(route_label, user, std::move(resp));
+  };
+  api::HttpResponse response;
+  try {
+    response = route.handler(ctx);
+  } catch (const std::exception& e) {
+    log::Error("route threw", {{"route", route_label}, {"what", e.what()}});
+    response = api::ErrorResponse(Internal("internal error while handling the request"));
+  }
+  if (ctx.deferred) return;
+  db_.WhenDurable([respond = ctx.respond, response = std::move(response)](Status s) mutable {
+    respond(s.ok() ? std::move(response) : api::ErrorResponse(s));
+  });
+}
+
+}  // namespace govpool::controller::http

@@ -1,0 +1,29 @@
+// ApiHandler: the HttpServer's handler for the REST API. For each request: find the route
+// (404 ROUTE_NOT_FOUND / 405 METHOD_NOT_ALLOWED), authenticate the bearer token (401), run the
+// route, then answer once everything the answer depends on is durable (Db::WhenDurable),
+// counting and logging it. A route that throws gets 500 and the server keeps serving.
+// Thread-safety: handle requests from any number of threads once routes are set.
+#pragma once
+
+#include "controller/db.h"
+#include "controller/http/router.h"
+#include "controller/http/server.h"
+#include "controller/metrics.h"
+
+namespace govpool::controller::http {
+
+class ApiHandler {
+ public:
+  ApiHandler(Db& db, ControllerMetrics& metrics);
+  // Registers every route of the API.
+  void RegisterAllRoutes();
+  Router& router() { return router_; }
+  void Handle(api::HttpRequest request, Responder respond);
+
+ private:
+  Db& db_;
+  ControllerMetrics& metrics_;
+  Router router_;
+};
+
+}  // namespace govpool::controller::http

@@ -1,0 +1,52 @@
+// Helpers shared by the route files: query and header parsing with clear 400s, and the
+// idempotent write that every create route uses.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+#include "api/errors.h"
+#include "api/http_message.h"
+#include "common/result.h"
+#include "controller/db.h"
+#include "controller/http/router.h"
+#include "controller/services/services.h"
+
+namespace govpool::controller::http {
+
+// InvalidArgument naming the first query parameter not in `allowed`.
+Status CheckQuery(const api::HttpRequest& req, std::initializer_list<const char*> allowed);
+// limit (1..1000, default 100) and page_token.
+Result<ListOptions> ParseListOptions(const api::HttpRequest& req);
+// If-Match: "<revision>" (quotes optional). nullopt when absent.
+Result<std::optional<std::int64_t>> ParseIfMatch(const api::HttpRequest& req);
+// A route parameter that must be a UUID; NotFound otherwise (no object can have that id).
+Status CheckId(const std::string& id, const std::string& what);
+
+// Runs fn inside one Db write. With an Idempotency-Key header, the key's record is checked
+// and saved in the same transaction as fn's changes: a retry with the same key and body
+// replays the first 2xx answer (header Idempotent-Replayed: true); the same key with a
+// different body is refused with 422 IDEMPOTENCY_KEY_REUSED. Errors are not recorded, so a
+// retry after an error runs again.
+api::HttpResponse WriteIdempotent(RouteContext& ctx,
+                                  const std::function<api::HttpResponse(State&, Txn&)>& fn);
+
+template <typename T, typename Encode>
+api::HttpResponse Render(const Result<T>& r, int ok_status, Encode encode) {
+  if (!r.ok()) return api::ErrorResponse(r.status());
+  return api::JsonResponse(ok_status, encode(*r));
+}
+
+template <typename T, typename Encode>
+api::HttpResponse RenderPage(const Page<T>& page, Encode encode) {
+  std::vector<std::string> items;
+  items.reserve(page.items.size());
+  for (const T& item : page.items) items.push_back(encode(item));
+  return api::JsonResponse(200, api::EncodeList(items, page.next_page_token));
+}
+
+api::HttpResponse NoContent();
+
+}  // namespace govpool::controller::http

@@ -1,0 +1,72 @@
+#include "controller/http/router.h"
+
+#include "common/strings.h"
+
+namespace govpool::controller::http {
+namespace {
+
+std::vector<std::string> Segments(std::string_view path) {
+  std::vector<std::string> parts = SplitString(path, '/');
+  if (!parts.empty() && parts.front().empty()) parts.erase(parts.begin());
+  return parts;
+}
+
+bool MatchSegments(const Route& r, const std::vector<std::string>& path,
+                   std::map<std::string, std::string>& params) {
+  if (r.segments.size() != path.size()) return false;
+  params.clear();
+  for (size_t i = 0; i < path.size(); ++i) {
+    const std::string& seg = r.segments[i];
+    if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+      if (path[i].empty()) return false;
+      params[seg.substr(1, seg.size() - 2)] = path[i];
+    } else if (seg != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void Router::Add(std::string method, std::string pattern, RouteHandler handler) {
+  Route r{std::move(method), pattern, std::move(handler), true, Segments(pattern)};
+  routes_.push_back(std::move(r));
+}
+
+void Router::AddPublic(std::string method, std::string pattern, RouteHandler handler) {
+  Add(std::move(method), std::move(pattern), std::move(handler));
+  routes_.back().authenticated = false;
+}
+
+Result<Router::Match> Router::Find(const std::string& method, const std::string& path) const {
+  const std::vector<std::string> segments = Segments(path);
+  std::vector<std::string> allowed;
+  Match m;
+  // Literal segments win over parameters ("/v1/hosts/register" before "/v1/hosts/{id}"):
+  // routes are tried in registration order and literal routes are registered first.
+  for (const Route& r : routes_) {
+    if (!MatchSegments(r, segments, m.params)) continue;
+    if (r.method == method) {
+      m.route = &r;
+      return m;
+    }
+    allowed.push_back(r.method);
+  }
+  if (!allowed.empty()) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return InvalidArgument("method " + method + " is not allowed on " + path + " (allowed: " + list + ")")
+        .WithReason("METHOD_NOT_ALLOWED")
+        .WithDetail("allow", allowed);
+  }
+  return NotFound("no such route: " + path).WithReason("ROUTE_NOT_FOUND");
+}
+
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
+}  // namespace govpool::controller::http

@@ -1,0 +1,66 @@
+// Router: maps (method, path pattern) to route handlers. Patterns are literal segments and
+// `{name}` parameters, e.g. "/v1/vms/{id}/start". No Beast here: plain types only.
+// Thread-safety: build it before serving; matching is then read-only and thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/http_message.h"
+#include "common/result.h"
+#include "controller/caller.h"
+
+namespace govpool::controller {
+class Db;
+}
+
+namespace govpool::controller::http {
+
+// What a route handler gets: the request, its authenticated caller and path parameters.
+struct RouteContext {
+  const api::HttpRequest& request;
+  const Caller& caller;
+  std::map<std::string, std::string> params;
+  Db& db;
+  // Asynchronous handlers (long-poll watches) set `deferred` and answer through `respond`
+  // later, exactly once; the handler's return value is then ignored.
+  bool deferred = false;
+  std::function<void(api::HttpResponse)> respond;
+
+  const std::string& param(const std::string& name) const { return params.at(name); }
+};
+
+using RouteHandler = std::function<api::HttpResponse(RouteContext&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  RouteHandler handler;
+  bool authenticated = true;
+  std::vector<std::string> segments;
+};
+
+class Router {
+ public:
+  void Add(std::string method, std::string pattern, RouteHandler handler);
+  // For /healthz, /metrics and the OpenAPI document.
+  void AddPublic(std::string method, std::string pattern, RouteHandler handler);
+
+  struct Match {
+    const Route* route = nullptr;
+    std::map<std::string, std::string> params;
+  };
+  // NotFound when no pattern matches the path; METHOD_NOT_ALLOWED (with details "allow")
+  // when the path matches but not the method.
+  Result<Match> Find(const std::string& method, const std::string& path) const;
+  // (method, pattern) of every route, for the OpenAPI conformance test.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace govpool::controller::http

@@ -1,0 +1,23 @@
+// Route registration, one file per resource (ScyllaDB's api/*.cc style): each Set*Routes adds
+// thin handlers that parse, call a service inside Db::Read/Write, and render.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "controller/http/router.h"
+
+namespace govpool::controller::http {
+
+void SetDepartmentRoutes(Router& r);
+void SetFlavorRoutes(Router& r);
+void SetHostRoutes(Router& r);
+void SetVmRoutes(Router& r);
+void SetUserRoutes(Router& r);
+// /healthz, /metrics (body from `metrics_text`), /v1/openapi.yaml.
+void SetSystemRoutes(Router& r, std::function<std::string()> metrics_text);
+
+// The OpenAPI document (api/openapi/govpool.yaml), embedded at build time.
+std::string_view OpenApiDocument();
+
+}  // namespace govpool::controller::http
