@@ -1,0 +1,464 @@
+#include "agent/drivers/libvirt/libvirt_hypervisor.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "agent/drivers/libvirt/domain_xml.h"
+#include "agent/drivers/libvirt/qemu_img.h"
+#include "common/ids.h"
+
+namespace govpool::agent {
+namespace {
+
+void IgnoreLibvirtError(void* /*user_data*/, virErrorPtr /*error*/) {}
+
+// virInitialize before any threaded use; libvirt's default error handler prints every error to
+// stderr, which we report through Status instead. A write to a socket whose libvirtd died
+// raises SIGPIPE, whose default action kills the process: libvirt asks applications to ignore
+// it, so we do unless the program already installed a handler.
+void InitLibvirtOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    virInitialize();
+    virSetErrorFunc(nullptr, IgnoreLibvirtError);
+    struct sigaction current = {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      signal(SIGPIPE, SIG_IGN);
+    }
+  });
+}
+
+struct DomainFree {
+  void operator()(virDomainPtr d) const {
+    if (d != nullptr) virDomainFree(d);
+  }
+};
+using DomainHandle = std::unique_ptr<virDomain, DomainFree>;
+
+// True for errors that mean the connection to libvirtd is gone (daemon restarted or stopped).
+bool IsConnectionError(int code, int domain) {
+  switch (code) {
+    case VIR_ERR_NO_CONNECT:
+    case VIR_ERR_INVALID_CONN:
+    case VIR_ERR_RPC:
+      return true;
+    case VIR_ERR_SYSTEM_ERROR:
+    case VIR_ERR_INTERNAL_ERROR:
+    case VIR_ERR_OPERATION_FAILED:
+      return domain == VIR_FROM_RPC || domain == VIR_FROM_REMOTE;
+    default:
+      return false;
+  }
+}
+
+StatusCode CodeFor(int code, int domain) {
+  if (IsConnectionError(code, domain)) return StatusCode::kUnavailable;
+  switch (code) {
+    case VIR_ERR_NO_DOMAIN:
+    case VIR_ERR_NO_DOMAIN_METADATA:
+    case VIR_ERR_NO_STORAGE_VOL:
+    case VIR_ERR_NO_STORAGE_POOL:
+    case VIR_ERR_NO_NETWORK:
+    case VIR_ERR_NO_SECRET:
+    case VIR_ERR_NO_DOMAIN_SNAPSHOT:
+      return StatusCode::kNotFound;
+    case VIR_ERR_OPERATION_INVALID:
+      return StatusCode::kFailedPrecondition;
+    case VIR_ERR_DOM_EXIST:
+      return StatusCode::kAlreadyExists;
+    case VIR_ERR_INVALID_ARG:
+    case VIR_ERR_XML_ERROR:
+    case VIR_ERR_XML_DETAIL:
+    case VIR_ERR_XML_INVALID_SCHEMA:
+    case VIR_ERR_CONFIG_UNSUPPORTED:
+    case VIR_ERR_INVALID_DOMAIN:
+      return StatusCode::kInvalidArgument;
+    case VIR_ERR_OPERATION_DENIED:
+    case VIR_ERR_ACCESS_DENIED:
+      return StatusCode::kPermissionDenied;
+    case VIR_ERR_AUTH_FAILED:
+    case VIR_ERR_AUTH_CANCELLED:
+      return StatusCode::kUnauthenticated;
+    case VIR_ERR_OPERATION_TIMEOUT:
+    case VIR_ERR_AGENT_UNRESPONSIVE:
+      return StatusCode::kDeadlineExceeded;
+    case VIR_ERR_NO_SUPPORT:
+    case VIR_ERR_OPERATION_UNSUPPORTED:
+    case VIR_ERR_ARGUMENT_UNSUPPORTED:
+      return StatusCode::kUnimplemented;
+    case VIR_ERR_RESOURCE_BUSY:
+      return StatusCode::kUnavailable;
+    default:
+      return StatusCode::kInternal;
+  }
+}
+
+// The calling thread's last libvirt error as a Status ("<context>: <libvirt message>"), with
+// the libvirt error number in the details; resets the error.
+Status LastError(const std::string& context) {
+  virErrorPtr e = virGetLastError();
+  if (e == nullptr) return Internal(context + ": libvirt call failed without an error");
+  const int code = e->code;
+  const int domain = e->domain;
+  std::string message = context + ": " + (e->message != nullptr ? e->message : "unknown error");
+  virResetLastError();
+  return Status(CodeFor(code, domain), std::move(message))
+      .WithDetail("libvirt_error", static_cast<std::int64_t>(code));
+}
+
+// The libvirt error number of the calling thread's last error (VIR_ERR_OK if none).
+int LastErrorCode() {
+  virErrorPtr e = virGetLastError();
+  return e == nullptr ? VIR_ERR_OK : e->code;
+}
+
+PowerState ToPowerState(int state) {
+  switch (state) {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+    case VIR_DOMAIN_SHUTDOWN:  // being shut down: still running
+      return PowerState::kRunning;
+    case VIR_DOMAIN_PAUSED:
+    case VIR_DOMAIN_PMSUSPENDED:
+      return PowerState::kPaused;
+    case VIR_DOMAIN_SHUTOFF:
+      return PowerState::kShutoff;
+    case VIR_DOMAIN_CRASHED:
+      return PowerState::kCrashed;
+    default:
+      return PowerState::kOther;
+  }
+}
+
+Result<DomainHandle> Lookup(virConnectPtr conn, const std::string& uuid) {
+  if (!IsUuid(uuid)) return InvalidArgument("bad domain uuid '" + uuid + "'");
+  DomainHandle d(virDomainLookupByUUIDString(conn, uuid.c_str()));
+  if (!d) return LastError("looking up domain " + uuid);
+  return d;
+}
+
+// What govpool reports about one domain. Libvirt: virDomainGetUUIDString, virDomainGetName,
+// virDomainGetState, virDomainGetInfo, virDomainIsPersistent, virDomainGetMetadata.
+Result<DomainInfo> Describe(virDomainPtr d) {
+  DomainInfo info;
+  char uuid[VIR_UUID_STRING_BUFLEN] = {};
+  if (virDomainGetUUIDString(d, uuid) != 0) return LastError("reading domain uuid");
+  info.uuid = uuid;
+  const char* name = virDomainGetName(d);
+  if (name == nullptr) return LastError("reading name of domain " + info.uuid);
+  info.name = name;
+  const std::string what = "domain " + info.name + " (" + info.uuid + ")";
+  int state = 0;
+  int reason = 0;
+  if (virDomainGetState(d, &state, &reason, 0) != 0) return LastError("state of " + what);
+  info.state = ToPowerState(state);
+  virDomainInfo raw = {};
+  if (virDomainGetInfo(d, &raw) != 0) return LastError("info of " + what);
+  info.vcpus = raw.nrVirtCpu;
+  info.memory_mib = static_cast<std::int64_t>(raw.maxMem / 1024);
+  const int persistent = virDomainIsPersistent(d);
+  if (persistent < 0) return LastError("persistence of " + what);
+  info.persistent = persistent == 1;
+  const std::string ns(libvirt::kMetadataNamespace);
+  char* metadata = virDomainGetMetadata(
+      d, VIR_DOMAIN_METADATA_ELEMENT, ns.c_str(),
+      info.persistent ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE);
+  if (metadata == nullptr) {
+    if (LastErrorCode() != VIR_ERR_NO_DOMAIN_METADATA) return LastError("metadata of " + what);
+    virResetLastError();
+  } else {
+    info.owned = true;
+    info.metadata = libvirt::ParseMetadataEntries(metadata);
+    free(metadata);  // NOLINT: libvirt allocates with malloc
+  }
+  return info;
+}
+
+bool HostCpuHasVirtualization() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line);
+    std::string w;
+    while (words >> w) {
+      if (w == "vmx" || w == "svm") return true;
+    }
+  }
+  return false;
+}
+
+bool IsActive(virDomainPtr d) { return virDomainIsActive(d) == 1; }
+
+}  // namespace
+
+Result<std::unique_ptr<LibvirtHypervisor>> LibvirtHypervisor::Open(LibvirtOptions options) {
+  InitLibvirtOnce();
+  std::unique_ptr<LibvirtHypervisor> h(new LibvirtHypervisor(std::move(options)));
+  Result<virConnectPtr> conn = h->AcquireConnection();
+  if (!conn.ok()) return conn.status();
+  virConnectClose(*conn);  // the shared reference stays in conn_
+  return h;
+}
+
+LibvirtHypervisor::LibvirtHypervisor(LibvirtOptions options) : options_(std::move(options)) {}
+
+LibvirtHypervisor::~LibvirtHypervisor() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (conn_ != nullptr) virConnectClose(conn_);
+}
+
+int LibvirtHypervisor::connections_opened() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return connections_opened_;
+}
+
+Result<virConnectPtr> LibvirtHypervisor::AcquireConnection() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (conn_ != nullptr && virConnectIsAlive(conn_) != 1) {
+    virConnectClose(conn_);
+    conn_ = nullptr;
+  }
+  if (conn_ == nullptr) {
+    conn_ = virConnectOpen(options_.uri.c_str());
+    if (conn_ == nullptr) {
+      Status s = LastError("connecting to " + options_.uri);
+      // Whatever went wrong, no connection is a transient condition for the caller.
+      return Status(StatusCode::kUnavailable, s.message()).WithReason("HYPERVISOR_UNAVAILABLE");
+    }
+    ++connections_opened_;
+  }
+  virConnectRef(conn_);
+  return conn_;
+}
+
+void LibvirtHypervisor::DropConnection(virConnectPtr conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (conn_ == conn) {
+    virConnectClose(conn_);
+    conn_ = nullptr;
+  }
+}
+
+template <typename Fn>
+Status LibvirtHypervisor::WithConnection(Fn&& fn) {
+  for (int attempt = 0;; ++attempt) {
+    Result<virConnectPtr> conn = AcquireConnection();
+    if (!conn.ok()) return conn.status();
+    Status s = fn(*conn);
+    const bool broken = s.code() == StatusCode::kUnavailable;
+    if (broken) DropConnection(*conn);
+    virConnectClose(*conn);
+    if (!broken || attempt == 1) return s;
+  }
+}
+
+Result<HostFacts> LibvirtHypervisor::GetHostFacts() {
+  HostFacts facts;
+  Status s = WithConnection([&](virConnectPtr conn) -> Status {
+    virNodeInfo node = {};
+    if (virNodeGetInfo(conn, &node) != 0) return LastError("virNodeGetInfo");
+    char* caps = virConnectGetCapabilities(conn);
+    if (caps == nullptr) return LastError("virConnectGetCapabilities");
+    libvirt::CapabilitiesFacts parsed = libvirt::ParseCapabilities(caps);
+    free(caps);  // NOLINT
+    char* hostname = virConnectGetHostname(conn);
+    if (hostname == nullptr) return LastError("virConnectGetHostname");
+    facts.hostname = hostname;
+    free(hostname);  // NOLINT
+    facts.cpus = node.cpus;
+    facts.memory_mib = static_cast<std::int64_t>(node.memory / 1024);
+    facts.cpu_model = parsed.cpu_model.empty() ? node.model : parsed.cpu_model;
+    facts.numa_cells = std::move(parsed.numa_cells);
+    if (facts.numa_cells.empty()) {
+      facts.numa_cells.push_back({0, facts.cpus, facts.memory_mib});
+    }
+    facts.domain_types = std::move(parsed.domain_types);
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  // "kvm" offered is not enough: /dev/kvm may exist without VMX/SVM (paravirtual or nested
+  // setups that cannot boot a stock kernel). Local hosts only: the agent runs beside libvirtd.
+  const bool kvm_offered = std::find(facts.domain_types.begin(), facts.domain_types.end(),
+                                     "kvm") != facts.domain_types.end();
+  facts.kvm_usable = kvm_offered && access("/dev/kvm", R_OK | W_OK) == 0 &&
+                     HostCpuHasVirtualization();
+  return facts;
+}
+
+Result<std::vector<DomainInfo>> LibvirtHypervisor::ListDomains() {
+  std::vector<DomainInfo> out;
+  Status s = WithConnection([&](virConnectPtr conn) -> Status {
+    out.clear();
+    virDomainPtr* domains = nullptr;
+    const int n = virConnectListAllDomains(conn, &domains, 0);
+    if (n < 0) return LastError("virConnectListAllDomains");
+    Status result;
+    for (int i = 0; i < n; ++i) {
+      DomainHandle d(domains[i]);
+      if (!result.ok()) continue;  // keep freeing
+      Result<DomainInfo> info = Describe(d.get());
+      if (info.ok()) {
+        out.push_back(std::move(*info));
+      } else if (info.status().code() != StatusCode::kNotFound) {
+        result = info.status();  // a domain that vanished meanwhile is just skipped
+      }
+    }
+    free(domains);  // NOLINT
+    return result;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<DomainInfo> LibvirtHypervisor::GetDomain(const std::string& uuid) {
+  DomainInfo out;
+  Status s = WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, uuid));
+    GP_ASSIGN_OR_RETURN(out, Describe(d.get()));
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status LibvirtHypervisor::DefineDomain(const DomainSpec& spec) {
+  GP_ASSIGN_OR_RETURN(const std::string xml, libvirt::BuildDomainXml(spec));
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    // Name and UUID collisions get clear codes (libvirt reports both as "operation failed").
+    DomainHandle by_name(virDomainLookupByName(conn, spec.name.c_str()));
+    if (by_name) {
+      char uuid[VIR_UUID_STRING_BUFLEN] = {};
+      if (virDomainGetUUIDString(by_name.get(), uuid) != 0) return LastError("reading uuid");
+      if (std::string(uuid) != spec.uuid) {
+        return AlreadyExists("domain name '" + spec.name + "' is already used by domain " +
+                             uuid);
+      }
+    } else if (LastErrorCode() != VIR_ERR_NO_DOMAIN) {
+      return LastError("looking up domain " + spec.name);
+    } else {
+      virResetLastError();
+      DomainHandle by_uuid(virDomainLookupByUUIDString(conn, spec.uuid.c_str()));
+      if (by_uuid) {
+        return FailedPrecondition(std::string("domain ") + spec.uuid + " is named '" +
+                                  virDomainGetName(by_uuid.get()) +
+                                  "'; renaming to '" + spec.name + "' is not supported");
+      }
+      if (LastErrorCode() != VIR_ERR_NO_DOMAIN) return LastError("looking up " + spec.uuid);
+      virResetLastError();
+    }
+    DomainHandle d(virDomainDefineXMLFlags(conn, xml.c_str(), VIR_DOMAIN_DEFINE_VALIDATE));
+    if (!d) return LastError("defining domain " + spec.name + " (" + spec.uuid + ")");
+    return OkStatus();
+  });
+}
+
+Status LibvirtHypervisor::StartDomain(const std::string& uuid) {
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, uuid));
+    int state = 0;
+    int reason = 0;
+    if (virDomainGetState(d.get(), &state, &reason, 0) != 0) return LastError("domain state");
+    if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED) return OkStatus();
+    if (state == VIR_DOMAIN_PAUSED) {
+      if (virDomainResume(d.get()) != 0) return LastError("resuming domain " + uuid);
+      return OkStatus();
+    }
+    if (virDomainCreate(d.get()) != 0) {
+      Status s = LastError("starting domain " + uuid);
+      if (s.code() == StatusCode::kFailedPrecondition && IsActive(d.get())) return OkStatus();
+      return s;
+    }
+    return OkStatus();
+  });
+}
+
+Status LibvirtHypervisor::ShutdownDomain(const std::string& uuid) {
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, uuid));
+    if (!IsActive(d.get())) return OkStatus();
+    if (virDomainShutdown(d.get()) != 0) {
+      Status s = LastError("shutting down domain " + uuid);
+      if (s.code() == StatusCode::kFailedPrecondition && !IsActive(d.get())) return OkStatus();
+      return s;
+    }
+    return OkStatus();
+  });
+}
+
+Status LibvirtHypervisor::DestroyDomain(const std::string& uuid) {
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, uuid));
+    if (!IsActive(d.get())) return OkStatus();
+    if (virDomainDestroy(d.get()) != 0) {
+      Status s = LastError("destroying domain " + uuid);
+      if (s.code() == StatusCode::kFailedPrecondition && !IsActive(d.get())) return OkStatus();
+      return s;
+    }
+    return OkStatus();
+  });
+}
+
+Status LibvirtHypervisor::RebootDomain(const std::string& uuid) {
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, uuid));
+    if (!IsActive(d.get())) {
+      return FailedPrecondition("rebooting domain " + uuid + ": domain is not running");
+    }
+    if (virDomainReboot(d.get(), 0) != 0) return LastError("rebooting domain " + uuid);
+    return OkStatus();
+  });
+}
+
+Status LibvirtHypervisor::UndefineDomain(const std::string& uuid) {
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    Result<DomainHandle> d = Lookup(conn, uuid);
+    if (!d.ok()) {
+      return d.status().code() == StatusCode::kNotFound ? OkStatus() : d.status();
+    }
+    if (IsActive(d->get())) {
+      return FailedPrecondition("undefining domain " + uuid +
+                                ": domain is running; destroy it first");
+    }
+    // Drivers reject flags they do not know (test:///default knows no NVRAM/checkpoints):
+    // fall back to fewer flags on "unsupported flags".
+    const unsigned int attempts[] = {
+        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+            VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM,
+        VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+        0};
+    Status s;
+    for (const unsigned int flags : attempts) {
+      if (virDomainUndefineFlags(d->get(), flags) == 0) return OkStatus();
+      const int code = LastErrorCode();
+      s = LastError("undefining domain " + uuid);
+      if (code == VIR_ERR_NO_DOMAIN) return OkStatus();  // raced with another undefine
+      if (code != VIR_ERR_INVALID_ARG && code != VIR_ERR_NO_SUPPORT) return s;
+    }
+    return s;
+  });
+}
+
+Status LibvirtHypervisor::CreateDisk(const std::string& path, std::int64_t size_gib) {
+  if (path.empty() || path.front() != '/') {
+    return InvalidArgument("disk path must be absolute: '" + path + "'");
+  }
+  if (size_gib < 1) return InvalidArgument("disk size_gib must be >= 1");
+  return libvirt::CreateQcow2(options_.qemu_img, path, size_gib);
+}
+
+Status LibvirtHypervisor::DeleteDisk(const std::string& path) {
+  if (path.empty() || path.front() != '/') {
+    return InvalidArgument("disk path must be absolute: '" + path + "'");
+  }
+  return libvirt::RemoveFile(path);
+}
+
+}  // namespace govpool::agent

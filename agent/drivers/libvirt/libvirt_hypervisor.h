@@ -1,0 +1,76 @@
+// LibvirtHypervisor: the Hypervisor seam implemented with the libvirt C API, over one
+// connection URI ("qemu:///system" in production, "test:///default" in tests). The only code in
+// govpool that includes <libvirt/...> (this header does not, so users need no libvirt headers).
+//
+// Connection handling: the connection is opened by Open() and shared by all calls. When a call
+// fails because the connection broke (libvirtd restarted or died), the connection is dropped,
+// reopened, and the call is retried once; if libvirtd is still away the call returns
+// kUnavailable and the next call tries to reconnect again. Restarting libvirtd does not disturb
+// running guests (QEMU processes outlive it), so callers just see one kUnavailable at most.
+//
+// Disks are local qcow2 files made with qemu-img (see qemu_img.h for why not storage volumes).
+//
+// Thread-safety: safe for concurrent use; libvirt connections are themselves thread-safe and the
+// connection pointer is guarded by a mutex.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "agent/drivers/hypervisor.h"
+#include "common/result.h"
+#include "common/status.h"
+
+struct _virConnect;  // libvirt's connection, opaque here
+
+namespace govpool::agent {
+
+struct LibvirtOptions {
+  std::string uri = "qemu:///system";
+  std::string qemu_img = "qemu-img";  // looked up in PATH
+};
+
+class LibvirtHypervisor final : public Hypervisor {
+ public:
+  // Connects to options.uri (virConnectOpen). kUnavailable when libvirtd does not answer.
+  static Result<std::unique_ptr<LibvirtHypervisor>> Open(LibvirtOptions options);
+  ~LibvirtHypervisor() override;  // virConnectClose
+  LibvirtHypervisor(const LibvirtHypervisor&) = delete;
+  LibvirtHypervisor& operator=(const LibvirtHypervisor&) = delete;
+
+  const std::string& uri() const { return options_.uri; }
+  // How many times the connection has been (re)opened, for tests and metrics.
+  int connections_opened() const;
+
+  Result<HostFacts> GetHostFacts() override;
+  Result<std::vector<DomainInfo>> ListDomains() override;
+  Result<DomainInfo> GetDomain(const std::string& uuid) override;
+  Status DefineDomain(const DomainSpec& spec) override;
+  Status StartDomain(const std::string& uuid) override;
+  Status ShutdownDomain(const std::string& uuid) override;
+  Status DestroyDomain(const std::string& uuid) override;
+  Status RebootDomain(const std::string& uuid) override;
+  Status UndefineDomain(const std::string& uuid) override;
+  Status CreateDisk(const std::string& path, std::int64_t size_gib) override;
+  Status DeleteDisk(const std::string& path) override;
+
+ private:
+  explicit LibvirtHypervisor(LibvirtOptions options);
+
+  // A referenced connection (release with virConnectClose), opening one when there is none.
+  Result<_virConnect*> AcquireConnection();
+  // Forgets `conn` as the shared connection if it still is (it broke).
+  void DropConnection(_virConnect* conn);
+  // Runs fn on a connection; on kUnavailable (connection broke) reconnects and retries once.
+  template <typename Fn>
+  Status WithConnection(Fn&& fn);
+
+  const LibvirtOptions options_;
+  mutable std::mutex mu_;
+  _virConnect* conn_ = nullptr;  // guarded by mu_
+  int connections_opened_ = 0;   // guarded by mu_
+};
+
+}  // namespace govpool::agent

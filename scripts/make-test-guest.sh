@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# make-test-guest.sh OUTDIR: prepares a tiny bootable test guest for direct kernel boot:
+#   OUTDIR/vmlinuz      the Debian 12 kernel (linux-image-6.1.0-*-amd64, extracted, not installed)
+#   OUTDIR/initrd.img   a busybox initramfs whose /init loads the virtio modules, prints
+#                       "GOVPOOL-GUEST-DISKS: <block devices>" and then the marker line
+#                       "GOVPOOL-GUEST-BOOTED" on the console (boot with console=ttyS0), and idles.
+#                       It powers off on the ACPI power button (busybox acpid), so graceful
+#                       shutdown and libvirt's ACPI reboot work.
+# Idempotent and cached: when OUTDIR already holds a complete guest built by this version of the
+# script it exits at once. The kernel package is cached under ${GOVPOOL_CACHE_DIR}.
+# Needs: apt-get (with package lists), dpkg-deb, busybox-static, cpio, gzip. Run as root.
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 OUTDIR" >&2
+  exit 2
+fi
+out_dir="$1"
+cache_dir="${GOVPOOL_CACHE_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/cache}"
+script_hash="$(sha256sum "$0" | cut -c1-16)"
+stamp="$out_dir/.govpool-test-guest"
+
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$script_hash" ] &&
+   [ -s "$out_dir/vmlinuz" ] && [ -s "$out_dir/initrd.img" ]; then
+  exit 0
+fi
+
+# busybox-static installs a statically linked /bin/busybox: it runs alone in the initramfs.
+busybox_bin="$(command -v busybox || true)"
+if [ -z "$busybox_bin" ] || ! { LC_ALL=C ldd "$busybox_bin" 2>&1 || true; } | grep -q 'not a dynamic'; then
+  echo "make-test-guest: a static busybox is needed (apt-get install busybox-static)" >&2
+  exit 1
+fi
+
+mkdir -p "$out_dir" "$cache_dir"
+work="$(mktemp -d "${TMPDIR:-/tmp}/govpool-guest.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# 1. The newest Debian 6.1 kernel package, downloaded once into the cache.
+find_pkg() {
+  apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' |
+    sort -V | tail -1
+}
+deb="$(ls -1 "$cache_dir"/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null | sort -V | tail -1 || true)"
+if [ -z "$deb" ]; then
+  pkg="$(find_pkg)"
+  if [ -z "$pkg" ]; then
+    apt-get update -qq
+    pkg="$(find_pkg)"
+  fi
+  if [ -z "$pkg" ]; then
+    echo "make-test-guest: no linux-image-6.1.0-*-amd64 package found by apt-cache" >&2
+    exit 1
+  fi
+  (cd "$work" && apt-get download -qq "$pkg" 2>/dev/null)
+  mv "$work"/"$pkg"_*.deb "$cache_dir"/
+  deb="$(ls -1 "$cache_dir"/"$pkg"_*.deb | tail -1)"
+fi
+dpkg-deb -x "$deb" "$work/kernel"
+kver="$(ls "$work/kernel/lib/modules" | head -1)"
+mods="$work/kernel/lib/modules/$kver/kernel"
+
+# 2. The initramfs: busybox, the modules /init loads (in dependency order), /init itself.
+root="$work/initramfs"
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,etc/acpi/PWRF}
+cp "$busybox_bin" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
+failover net_failover virtio_net button evdev"
+for m in $modules; do
+  f="$(find "$mods" -name "$m.ko" -print -quit)"
+  if [ -z "$f" ]; then
+    echo "make-test-guest: module $m.ko not found in $kver" >&2
+    exit 1
+  fi
+  cp "$f" "$root/lib/modules/"
+done
+cat >"$root/etc/acpi/PWRF/00000080" <<'ACPI'
+#!/bin/sh
+echo "GOVPOOL-GUEST-POWEROFF"
+/bin/busybox poweroff -f
+ACPI
+chmod +x "$root/etc/acpi/PWRF/00000080"
+cat >"$root/init" <<INIT
+#!/bin/sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in $(echo $modules); do
+  insmod /lib/modules/\$m.ko || echo "govpool-guest: insmod \$m failed"
+done
+acpid -c /etc/acpi -l /tmp/acpid.log
+echo "GOVPOOL-GUEST-DISKS: \$(ls /sys/block | grep -v -e '^loop' -e '^ram' | tr '\n' ' ')"
+echo "GOVPOOL-GUEST-BOOTED"
+while :; do sleep 3600; done
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.img"
+
+# 3. Publish atomically (rename within OUTDIR) and stamp.
+cp "$work/kernel/boot/vmlinuz-$kver" "$out_dir/.vmlinuz.tmp"
+cp "$work/initrd.img" "$out_dir/.initrd.img.tmp"
+chmod 0644 "$out_dir/.vmlinuz.tmp" "$out_dir/.initrd.img.tmp"
+mv "$out_dir/.vmlinuz.tmp" "$out_dir/vmlinuz"
+mv "$out_dir/.initrd.img.tmp" "$out_dir/initrd.img"
+echo "$kver" >"$out_dir/kernel-version"
+echo "$script_hash" >"$stamp"
+echo "make-test-guest: $out_dir ready (kernel $kver)"

@@ -1,0 +1,114 @@
+// FakeHypervisor: an in-memory Hypervisor for tests and simulated hosts. Domains, power states
+// and disks live in maps; guests "boot" and "power off" instantly (unless told to ignore ACPI).
+// It follows the same contract as LibvirtHypervisor (tests/integration/agent runs one contract
+// suite against both), and adds test controls:
+//   - fault injection: FailNext(op, n, status) makes the next n calls of op return status
+//     (before touching any state), like LevelDB's fault-injection env;
+//   - drift: Simulate*BehindOurBack changes a domain the way an operator or a crash would;
+//   - foreign domains (not owned by govpool) and inspection helpers.
+// Thread-safety: every method is safe for concurrent use (one mutex).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/drivers/hypervisor.h"
+
+namespace govpool::agent {
+
+class FakeHypervisor final : public Hypervisor {
+ public:
+  enum class Op {
+    kGetHostFacts,
+    kListDomains,
+    kGetDomain,
+    kDefineDomain,
+    kStartDomain,
+    kShutdownDomain,
+    kDestroyDomain,
+    kRebootDomain,
+    kUndefineDomain,
+    kCreateDisk,
+    kDeleteDisk,
+  };
+  static constexpr int kOpCount = 11;
+
+  // A host with 8 CPUs, 16 GiB in one NUMA cell, domain types {"qemu"} (kvm not usable).
+  FakeHypervisor();
+  explicit FakeHypervisor(HostFacts facts);
+
+  Result<HostFacts> GetHostFacts() override;
+  Result<std::vector<DomainInfo>> ListDomains() override;
+  Result<DomainInfo> GetDomain(const std::string& uuid) override;
+  Status DefineDomain(const DomainSpec& spec) override;
+  Status StartDomain(const std::string& uuid) override;
+  Status ShutdownDomain(const std::string& uuid) override;
+  Status DestroyDomain(const std::string& uuid) override;
+  Status RebootDomain(const std::string& uuid) override;
+  Status UndefineDomain(const std::string& uuid) override;
+  Status CreateDisk(const std::string& path, std::int64_t size_gib) override;
+  Status DeleteDisk(const std::string& path) override;
+
+  // --- Test controls ---
+  void SetHostFacts(HostFacts facts);
+  // The next `times` calls of `op` fail with `status` (not OK) without side effects. Calls
+  // queue up: FailNext(kStart, 1, A); FailNext(kStart, 2, B) fails once with A, twice with B.
+  void FailNext(Op op, int times, Status status);
+  // Every call of `op` fails with `status` until ClearFaults.
+  void FailAlways(Op op, Status status);
+  void ClearFaults();
+  // Calls of `op` so far (failed ones included).
+  int CallCount(Op op) const;
+  // When true, guests ignore ACPI: ShutdownDomain and RebootDomain are accepted but change
+  // nothing (like a guest without acpid). Default false.
+  void SetGuestsIgnoreAcpi(bool ignore);
+
+  // Drift: the domain is powered off (as by `virsh destroy`). kNotFound if absent.
+  Status SimulateDestroyedBehindOurBack(const std::string& uuid);
+  // Drift: the domain is powered off and its definition removed (`virsh undefine`).
+  Status SimulateUndefinedBehindOurBack(const std::string& uuid);
+  // The guest crashed (state kCrashed until started again).
+  Status SimulateCrash(const std::string& uuid);
+  // A domain govpool does not own (no govpool metadata), e.g. one an operator made by hand.
+  void AddForeignDomain(const std::string& uuid, const std::string& name, PowerState state);
+
+  // Inspection.
+  std::optional<DomainSpec> GetSpec(const std::string& uuid) const;  // as last defined
+  int BootCount(const std::string& uuid) const;  // starts + reboots; 0 if absent
+  bool HasDisk(const std::string& path) const;
+  std::vector<std::string> Disks() const;
+
+ private:
+  struct Domain {
+    DomainSpec spec;
+    PowerState state = PowerState::kShutoff;
+    bool owned = true;
+    int boots = 0;
+  };
+  struct Fault {
+    int remaining = 0;  // < 0: forever
+    Status status;
+  };
+
+  // Counts the call and returns the injected fault, if any. Requires mu_ held.
+  Status Enter(Op op);
+  DomainInfo Describe(const Domain& d) const;  // requires mu_ held
+  // The domain or kNotFound / kInvalidArgument (bad uuid). Requires mu_ held.
+  Result<Domain*> Find(const std::string& uuid);
+
+  mutable std::mutex mu_;
+  HostFacts facts_;
+  std::map<std::string, Domain> domains_;  // by uuid
+  std::map<std::string, std::int64_t> disks_;  // path -> size_gib
+  std::array<std::deque<Fault>, kOpCount> faults_;
+  std::array<int, kOpCount> calls_{};
+  bool ignore_acpi_ = false;
+};
+
+}  // namespace govpool::agent

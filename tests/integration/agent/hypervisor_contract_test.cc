@@ -1,0 +1,520 @@
+// The Hypervisor contract, one parameterised suite run against every implementation:
+//   fake          FakeHypervisor (in memory)
+//   libvirt_test  LibvirtHypervisor on libvirt's in-process test:///default driver
+//   libvirt_qemu  LibvirtHypervisor on a real libvirtd (qemu:///system) booting a tiny guest
+//                 under TCG. The suite starts libvirtd itself (scripts/start-libvirtd.sh) and
+//                 prepares the guest (scripts/make-test-guest.sh, cached): it never skips.
+// Every test names its domains "govpool-test-<random>" and removes its domains and files in
+// TearDown, also when it fails. State and caches go under $GOVPOOL_STATE_DIR
+// (default /var/tmp/govpool).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/drivers/hypervisor.h"
+#include "agent/drivers/libvirt/libvirt_hypervisor.h"
+#include "common/ids.h"
+#include "tests/fakes/agent/fake_hypervisor.h"
+
+namespace govpool::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::steady_clock;
+
+constexpr char kMarker[] = "GOVPOOL-GUEST-BOOTED";
+
+std::string StateDir() {
+  const char* env = std::getenv("GOVPOOL_STATE_DIR");
+  return env != nullptr && *env != '\0' ? env : "/var/tmp/govpool";
+}
+
+std::string GuestDir() { return StateDir() + "/test-guest"; }
+
+int RunScript(const std::string& command_line) {
+  const std::string cmd = std::string(GOVPOOL_SOURCE_DIR) + "/scripts/" + command_line;
+  return std::system(cmd.c_str());
+}
+
+// Starts libvirtd and builds the test guest once per process; returns "" or an error.
+const std::string& PrepareRealHost() {
+  static std::once_flag once;
+  static std::string error;
+  std::call_once(once, [] {
+    if (RunScript("start-libvirtd.sh") != 0) {
+      error = "scripts/start-libvirtd.sh failed";
+    } else if (RunScript("make-test-guest.sh '" + GuestDir() + "'") != 0) {
+      error = "scripts/make-test-guest.sh failed";
+    }
+  });
+  return error;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int CountOccurrences(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  while (steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  bool real() const { return GetParam() == "libvirt_qemu"; }
+  bool is_libvirt() const { return GetParam() != "fake"; }
+
+  void SetUp() override {
+    run_dir_ = StateDir() + "/test-runs/" + NewUuid().substr(0, 13);
+    fs::create_directories(run_dir_);
+    // QEMU runs as an unprivileged user: it must traverse into the directory of its disks.
+    fs::permissions(run_dir_, fs::perms::owner_all | fs::perms::group_read |
+                                  fs::perms::group_exec | fs::perms::others_read |
+                                  fs::perms::others_exec);
+    if (GetParam() == "fake") {
+      fake_ = std::make_unique<FakeHypervisor>();
+      hv_ = fake_.get();
+      return;
+    }
+    LibvirtOptions options;
+    options.uri = "test:///default";
+    if (real()) {
+      const std::string& error = PrepareRealHost();
+      ASSERT_EQ(error, "");
+      options.uri = "qemu:///system";
+    }
+    auto opened = LibvirtHypervisor::Open(options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    libvirt_ = std::move(*opened);
+    hv_ = libvirt_.get();
+    // A second, independent connection: changes made through it happen "behind the back" of
+    // hv_ (test:///default is shared by all connections of the process).
+    auto other = LibvirtHypervisor::Open(options);
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    other_ = std::move(*other);
+  }
+
+  void TearDown() override {
+    if (hv_ != nullptr) {
+      for (const auto& uuid : created_) {
+        hv_->DestroyDomain(uuid).IgnoreError();
+        hv_->UndefineDomain(uuid).IgnoreError();
+        EXPECT_EQ(hv_->GetDomain(uuid).status().code(), StatusCode::kNotFound)
+            << "domain " << uuid << " left behind";
+      }
+    }
+    std::error_code ec;
+    fs::remove_all(run_dir_, ec);
+  }
+
+  // A spec with a unique name; for the real backend it boots the test guest.
+  DomainSpec NewSpec(bool with_disk = false) {
+    DomainSpec s;
+    s.uuid = NewUuid();
+    s.name = "govpool-test-" + s.uuid.substr(0, 8);
+    s.domain_type = "qemu";
+    if (is_libvirt()) {
+      auto facts = hv_->GetHostFacts();
+      if (facts.ok()) s.domain_type = ChooseDomainType(*facts, "").value();
+    }
+    // Under TCG only "qemu" boots here; on the real host force it (real-daemons.md).
+    if (real()) s.domain_type = "qemu";
+    s.vcpus = 1;
+    s.memory_mib = 128;
+    s.kernel_path = GuestDir() + "/vmlinuz";
+    s.initrd_path = GuestDir() + "/initrd.img";
+    s.kernel_cmdline = "console=ttyS0 panic=-1";
+    s.serial_log_path = run_dir_ + "/" + s.name + ".console.log";
+    if (with_disk) s.disks.push_back({run_dir_ + "/" + s.name + ".qcow2", "qcow2", "vda"});
+    s.metadata = {{"vm_id", s.uuid}, {"department", "eng & <ops>"}, {"generation", "1"},
+                  {"quote\"s", "it's \xc3\xa9"}};
+    created_.push_back(s.uuid);
+    return s;
+  }
+
+  // Waits until the guest printed the boot marker at least `count` times (real backend only).
+  void WaitForMarker(const DomainSpec& s, int count) {
+    if (!real()) return;
+    const bool ok = WaitUntil(
+        [&] { return CountOccurrences(ReadFile(s.serial_log_path), kMarker) >= count; },
+        std::chrono::seconds(120));
+    ASSERT_TRUE(ok) << "no boot marker #" << count << " on " << s.serial_log_path << ":\n"
+                    << ReadFile(s.serial_log_path).substr(0, 4000);
+  }
+
+  void WaitForState(const std::string& uuid, PowerState want) {
+    PowerState last = PowerState::kOther;
+    const bool ok = WaitUntil(
+        [&] {
+          auto d = hv_->GetDomain(uuid);
+          if (d.ok()) last = d->state;
+          return d.ok() && d->state == want;
+        },
+        std::chrono::seconds(real() ? 90 : 5));
+    ASSERT_TRUE(ok) << "domain " << uuid << " never reached state " << static_cast<int>(want)
+                    << " (last " << static_cast<int>(last) << ")";
+  }
+
+  // "Behind our back": an operator or a crash changes the domain outside hv_.
+  void DestroyBehindOurBack(const std::string& uuid) {
+    if (fake_) {
+      ASSERT_TRUE(fake_->SimulateDestroyedBehindOurBack(uuid).ok());
+    } else {
+      ASSERT_TRUE(other_->DestroyDomain(uuid).ok());
+    }
+  }
+  void UndefineBehindOurBack(const std::string& uuid) {
+    if (fake_) {
+      ASSERT_TRUE(fake_->SimulateUndefinedBehindOurBack(uuid).ok());
+    } else {
+      ASSERT_TRUE(other_->DestroyDomain(uuid).ok());
+      ASSERT_TRUE(other_->UndefineDomain(uuid).ok());
+    }
+  }
+
+  std::string run_dir_;
+  std::unique_ptr<FakeHypervisor> fake_;
+  std::unique_ptr<LibvirtHypervisor> libvirt_;
+  std::unique_ptr<LibvirtHypervisor> other_;
+  Hypervisor* hv_ = nullptr;
+  std::vector<std::string> created_;
+};
+
+TEST_P(HypervisorContractTest, HostFacts) {
+  auto facts = hv_->GetHostFacts();
+  ASSERT_TRUE(facts.ok()) << facts.status().ToString();
+  EXPECT_GT(facts->cpus, 0);
+  EXPECT_GT(facts->memory_mib, 0);
+  EXPECT_FALSE(facts->cpu_model.empty());
+  EXPECT_FALSE(facts->hostname.empty());
+  ASSERT_FALSE(facts->numa_cells.empty());
+  std::int64_t cell_cpus = 0;
+  for (const auto& c : facts->numa_cells) {
+    EXPECT_GT(c.cpus, 0);
+    EXPECT_GT(c.memory_mib, 0);
+    cell_cpus += c.cpus;
+  }
+  EXPECT_EQ(cell_cpus, facts->cpus);
+  ASSERT_FALSE(facts->domain_types.empty());
+  auto chosen = ChooseDomainType(*facts, "");
+  ASSERT_TRUE(chosen.ok()) << chosen.status().ToString();
+  EXPECT_NE(std::find(facts->domain_types.begin(), facts->domain_types.end(), *chosen),
+            facts->domain_types.end());
+  EXPECT_EQ(ChooseDomainType(*facts, "no-such-type").status().code(),
+            StatusCode::kInvalidArgument);
+  if (real()) {
+    // This machine's /dev/kvm cannot boot a stock kernel: detection must say TCG.
+    EXPECT_EQ(*chosen, "qemu");
+  }
+}
+
+TEST_P(HypervisorContractTest, DefineGetListRedefineUndefine) {
+  DomainSpec s = NewSpec();
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  auto d = hv_->GetDomain(s.uuid);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->uuid, s.uuid);
+  EXPECT_EQ(d->name, s.name);
+  EXPECT_EQ(d->state, PowerState::kShutoff);
+  EXPECT_TRUE(d->persistent);
+  EXPECT_TRUE(d->owned);
+  EXPECT_EQ(d->metadata, s.metadata);
+  EXPECT_EQ(d->vcpus, 1);
+  EXPECT_EQ(d->memory_mib, 128);
+
+  auto list = hv_->ListDomains();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  auto it = std::find_if(list->begin(), list->end(),
+                         [&](const DomainInfo& i) { return i.uuid == s.uuid; });
+  ASSERT_NE(it, list->end());
+  EXPECT_TRUE(it->owned);
+  EXPECT_EQ(it->metadata, s.metadata);
+
+  // Same spec again: idempotent. Changed spec: replaces the definition.
+  EXPECT_TRUE(hv_->DefineDomain(s).ok());
+  s.memory_mib = 160;
+  s.vcpus = 2;
+  s.metadata["generation"] = "2";
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  d = hv_->GetDomain(s.uuid);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->memory_mib, 160);
+  EXPECT_EQ(d->vcpus, 2);
+  EXPECT_EQ(d->metadata.at("generation"), "2");
+
+  ASSERT_TRUE(hv_->UndefineDomain(s.uuid).ok());
+  EXPECT_EQ(hv_->GetDomain(s.uuid).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(hv_->UndefineDomain(s.uuid).ok()) << "undefine must be idempotent";
+}
+
+TEST_P(HypervisorContractTest, ErrorsForAbsentDomainsAndBadInput) {
+  const std::string absent = NewUuid();
+  auto got = hv_->GetDomain(absent);
+  EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(got.status().message().empty());
+  EXPECT_EQ(hv_->StartDomain(absent).code(), StatusCode::kNotFound);
+  EXPECT_EQ(hv_->ShutdownDomain(absent).code(), StatusCode::kNotFound);
+  EXPECT_EQ(hv_->DestroyDomain(absent).code(), StatusCode::kNotFound);
+  EXPECT_EQ(hv_->RebootDomain(absent).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(hv_->UndefineDomain(absent).ok());
+  EXPECT_EQ(hv_->GetDomain("not-a-uuid").status().code(), StatusCode::kInvalidArgument);
+
+  DomainSpec s = NewSpec();
+  DomainSpec bad = s;
+  bad.uuid = "nope";
+  EXPECT_EQ(hv_->DefineDomain(bad).code(), StatusCode::kInvalidArgument);
+  bad = s;
+  bad.vcpus = 0;
+  EXPECT_EQ(hv_->DefineDomain(bad).code(), StatusCode::kInvalidArgument);
+  bad = s;
+  bad.memory_mib = 0;
+  EXPECT_EQ(hv_->DefineDomain(bad).code(), StatusCode::kInvalidArgument);
+  bad = s;
+  bad.disks.push_back({"relative.qcow2", "qcow2", "vda"});
+  EXPECT_EQ(hv_->DefineDomain(bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(hv_->GetDomain(s.uuid).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(HypervisorContractTest, NameAndUuidCollisions) {
+  DomainSpec a = NewSpec();
+  ASSERT_TRUE(hv_->DefineDomain(a).ok());
+  DomainSpec b = NewSpec();
+  b.name = a.name;
+  EXPECT_EQ(hv_->DefineDomain(b).code(), StatusCode::kAlreadyExists);
+  DomainSpec renamed = a;
+  renamed.name = a.name + "-renamed";
+  EXPECT_EQ(hv_->DefineDomain(renamed).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(hv_->GetDomain(a.uuid)->name, a.name);
+}
+
+TEST_P(HypervisorContractTest, PowerLifecycleIsIdempotent) {
+  DomainSpec s = NewSpec(/*with_disk=*/true);
+  ASSERT_TRUE(hv_->CreateDisk(s.disks[0].path, 1).ok());
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  EXPECT_EQ(hv_->RebootDomain(s.uuid).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(hv_->ShutdownDomain(s.uuid).ok()) << "shutdown of an off domain is OK";
+  EXPECT_TRUE(hv_->DestroyDomain(s.uuid).ok()) << "destroy of an off domain is OK";
+
+  Status st = hv_->StartDomain(s.uuid);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(hv_->GetDomain(s.uuid)->state, PowerState::kRunning);
+  EXPECT_TRUE(hv_->StartDomain(s.uuid).ok()) << "start of a running domain is OK";
+  EXPECT_EQ(hv_->UndefineDomain(s.uuid).code(), StatusCode::kFailedPrecondition);
+  ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 1));
+
+  ASSERT_TRUE(hv_->DestroyDomain(s.uuid).ok());
+  EXPECT_EQ(hv_->GetDomain(s.uuid)->state, PowerState::kShutoff);
+  EXPECT_TRUE(hv_->DestroyDomain(s.uuid).ok());
+  auto d = hv_->GetDomain(s.uuid);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->persistent) << "a destroyed domain stays defined";
+  ASSERT_TRUE(hv_->UndefineDomain(s.uuid).ok());
+  ASSERT_TRUE(hv_->DeleteDisk(s.disks[0].path).ok());
+}
+
+TEST_P(HypervisorContractTest, GracefulShutdownAndReboot) {
+  DomainSpec s = NewSpec(/*with_disk=*/true);
+  ASSERT_TRUE(hv_->CreateDisk(s.disks[0].path, 1).ok());
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
+  ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 1));
+  if (real()) {
+    // The guest saw its virtio disk.
+    EXPECT_NE(ReadFile(s.serial_log_path).find("GOVPOOL-GUEST-DISKS: vda"), std::string::npos);
+  }
+  Status st = hv_->RebootDomain(s.uuid);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 2));  // booted again, same domain
+  ASSERT_NO_FATAL_FAILURE(WaitForState(s.uuid, PowerState::kRunning));
+
+  st = hv_->ShutdownDomain(s.uuid);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_NO_FATAL_FAILURE(WaitForState(s.uuid, PowerState::kShutoff));
+  ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
+  ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 3));
+  ASSERT_TRUE(hv_->DestroyDomain(s.uuid).ok());
+  ASSERT_TRUE(hv_->UndefineDomain(s.uuid).ok());
+  ASSERT_TRUE(hv_->DeleteDisk(s.disks[0].path).ok());
+  if (is_libvirt()) {
+    EXPECT_FALSE(fs::exists(s.disks[0].path));
+  }
+}
+
+TEST_P(HypervisorContractTest, DriftBehindOurBackIsVisibleAndRepairable) {
+  DomainSpec s = NewSpec();
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
+  ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 1));
+
+  ASSERT_NO_FATAL_FAILURE(DestroyBehindOurBack(s.uuid));
+  EXPECT_EQ(hv_->GetDomain(s.uuid)->state, PowerState::kShutoff);
+  ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
+  EXPECT_EQ(hv_->GetDomain(s.uuid)->state, PowerState::kRunning);
+
+  ASSERT_NO_FATAL_FAILURE(UndefineBehindOurBack(s.uuid));
+  EXPECT_EQ(hv_->GetDomain(s.uuid).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
+  auto d = hv_->GetDomain(s.uuid);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->state, PowerState::kRunning);
+  EXPECT_TRUE(d->owned);
+  EXPECT_EQ(d->metadata, s.metadata);
+}
+
+TEST_P(HypervisorContractTest, DomainsWithoutGovpoolMetadataAreNotOwned) {
+  std::string foreign_uuid;
+  if (fake_) {
+    foreign_uuid = NewUuid();
+    fake_->AddForeignDomain(foreign_uuid, "hand-made", PowerState::kRunning);
+  } else if (GetParam() == "libvirt_test") {
+    foreign_uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f";  // test:///default's "test" domain
+  } else {
+    // A domain defined by hand (virsh), without govpool metadata.
+    foreign_uuid = NewUuid();
+    const std::string xml_path = run_dir_ + "/foreign.xml";
+    std::ofstream(xml_path) << "<domain type='qemu'><name>govpool-test-foreign-"
+                            << foreign_uuid.substr(0, 8) << "</name><uuid>" << foreign_uuid
+                            << "</uuid><memory unit='MiB'>96</memory><vcpu>1</vcpu>"
+                            << "<os><type>hvm</type></os></domain>";
+    created_.push_back(foreign_uuid);
+    ASSERT_EQ(std::system(("virsh -q -c qemu:///system define '" + xml_path +
+                           "' >/dev/null").c_str()),
+              0);
+  }
+  DomainSpec mine = NewSpec();
+  ASSERT_TRUE(hv_->DefineDomain(mine).ok());
+  auto list = hv_->ListDomains();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  bool saw_foreign = false;
+  bool saw_mine = false;
+  for (const auto& d : *list) {
+    if (d.uuid == foreign_uuid) {
+      saw_foreign = true;
+      EXPECT_FALSE(d.owned);
+      EXPECT_TRUE(d.metadata.empty());
+    }
+    if (d.uuid == mine.uuid) saw_mine = d.owned;
+  }
+  EXPECT_TRUE(saw_foreign);
+  EXPECT_TRUE(saw_mine);
+  auto foreign = hv_->GetDomain(foreign_uuid);
+  ASSERT_TRUE(foreign.ok()) << foreign.status().ToString();
+  EXPECT_FALSE(foreign->owned);
+}
+
+TEST_P(HypervisorContractTest, DisksAreIdempotent) {
+  const std::string path = run_dir_ + "/disks/sub/d1.qcow2";
+  ASSERT_TRUE(hv_->CreateDisk(path, 1).ok());
+  EXPECT_TRUE(hv_->CreateDisk(path, 1).ok());
+  EXPECT_TRUE(hv_->CreateDisk(path, 2).ok()) << "an existing disk is kept, untouched";
+  if (fake_) {
+    EXPECT_TRUE(fake_->HasDisk(path));
+  } else {
+    ASSERT_TRUE(fs::exists(path));
+    EXPECT_EQ(ReadFile(path).substr(0, 4), "QFI\xfb") << "not a qcow2 image";
+    EXPECT_LT(fs::file_size(path), 1u << 20) << "qcow2 should be sparse/small";
+  }
+  ASSERT_TRUE(hv_->DeleteDisk(path).ok());
+  EXPECT_TRUE(hv_->DeleteDisk(path).ok());
+  if (fake_) {
+    EXPECT_FALSE(fake_->HasDisk(path));
+  } else {
+    EXPECT_FALSE(fs::exists(path));
+  }
+  EXPECT_EQ(hv_->CreateDisk("relative.qcow2", 1).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(hv_->CreateDisk(path, 0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(hv_->DeleteDisk("relative.qcow2").code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(HypervisorContractTest, ConcurrentUseFromManyThreads) {
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 4;
+  std::vector<DomainSpec> specs;
+  for (int i = 0; i < kThreads; ++i) specs.push_back(NewSpec());
+  std::vector<std::thread> threads;
+  std::vector<std::string> failures(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRounds && failures[t].empty(); ++r) {
+        const DomainSpec& s = specs[t];
+        Status st = hv_->DefineDomain(s);
+        if (st.ok()) {
+          auto d = hv_->GetDomain(s.uuid);
+          st = d.ok() ? Status() : d.status();
+        }
+        if (st.ok()) {
+          auto l = hv_->ListDomains();
+          st = l.ok() ? Status() : l.status();
+        }
+        if (st.ok()) st = hv_->UndefineDomain(s.uuid);
+        if (!st.ok()) failures[t] = st.ToString();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+}
+
+// libvirtd restarts must neither disturb a running guest nor break the driver: the next call
+// reconnects. Real daemon only (test:///default has no daemon).
+TEST_P(HypervisorContractTest, SurvivesLibvirtdRestart) {
+  if (!real()) GTEST_SKIP() << "no daemon behind " << GetParam();
+  DomainSpec s = NewSpec();
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
+  ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 1));
+  const std::string pidfile = "/run/libvirt/qemu/" + s.name + ".pid";
+  const std::string qemu_pid = ReadFile(pidfile);
+  ASSERT_FALSE(qemu_pid.empty());
+  const int opened_before = libvirt_->connections_opened();
+
+  ASSERT_EQ(RunScript("stop-libvirtd.sh --libvirtd-only >/dev/null"), 0);
+  // While libvirtd is down calls fail as Unavailable (transient), not as crashes or hangs.
+  auto down = hv_->GetDomain(s.uuid);
+  EXPECT_EQ(down.status().code(), StatusCode::kUnavailable) << down.status().ToString();
+  ASSERT_EQ(RunScript("start-libvirtd.sh >/dev/null"), 0);
+
+  auto d = hv_->GetDomain(s.uuid);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->state, PowerState::kRunning);
+  EXPECT_GT(libvirt_->connections_opened(), opened_before);
+  EXPECT_EQ(ReadFile(pidfile), qemu_pid) << "the guest's QEMU process changed";
+  EXPECT_EQ(CountOccurrences(ReadFile(s.serial_log_path), kMarker), 1) << "guest rebooted";
+}
+
+std::string ParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+
+INSTANTIATE_TEST_SUITE_P(Backends, HypervisorContractTest,
+                         ::testing::Values("fake", "libvirt_test", "libvirt_qemu"), ParamName);
+
+}  // namespace
+}  // namespace govpool::agent
