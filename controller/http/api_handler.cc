@@ -57,10 +57,11 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
 
   auto found = router_.Find(req->method, req->path);
   if (!found.ok()) {
-    api::HttpResponse resp = api::ErrorResponse(found.status());
-    if (found.status().reason() == "METHOD_NOT_ALLOWED") {
+    const Status error = found.status();
+    api::HttpResponse resp = api::ErrorResponse(error);
+    if (error.reason() == "METHOD_NOT_ALLOWED") {
       std::string allow;
-      for (const auto& [k, v] : found.status().details()) {
+      for (const auto& [k, v] : error.details()) {
         if (k != "allow") continue;
         for (const auto& m : std::get<std::vector<std::string>>(v)) allow += (allow.empty() ? "" : ", ") + m;
       }
@@ -82,7 +83,7 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
     caller = std::move(authed).value();
   }
 
-  RouteContext ctx{*req, caller, std::move(found->params), db_};
+  RouteContext ctx{*req, caller, std::move(found->params), db_, false, {}};
   auto shared_finish = std::make_shared<decltype(finish)>(std::move(finish));
   ctx.respond = [shared_finish, route_label, user = caller.name](api::HttpResponse resp) {
     (*shared_finish)(route_label, user, std::move(resp));

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "api/codec.h"
 #include "api/errors.h"
 #include "api/http_message.h"
 #include "common/result.h"

@@ -1,0 +1,202 @@
+// The wire contract's types: resources as the REST API shows them and the requests it takes.
+// Plain structs with no JSON or sockets; api/codec.h converts them. Field names match the
+// OpenAPI document (api/openapi/govpool.yaml) one to one. Units are in the names.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace govpool::api {
+
+// Common metadata of every stored object.
+struct Meta {
+  std::string id;               // UUID
+  std::int64_t revision = 0;    // store revision of the last change (If-Match compares it)
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+// Per-department limits. -1 means unlimited.
+struct Quota {
+  std::int64_t instances = 10;
+  std::int64_t vcpus = 20;
+  std::int64_t memory_mib = 51200;
+  std::int64_t volumes = 10;
+  std::int64_t volume_gib = 1000;
+  std::int64_t snapshots = 10;
+  std::int64_t networks = 5;
+};
+inline constexpr const char* kQuotaResources[] = {"instances", "vcpus",     "memory_mib", "volumes",
+                                                 "volume_gib", "snapshots", "networks"};
+std::int64_t* QuotaField(Quota& q, std::string_view resource);  // nullptr if unknown
+std::int64_t QuotaValue(const Quota& q, std::string_view resource);
+
+struct Department {
+  Meta meta;
+  std::string name;
+  std::string description;
+  Quota quota;
+};
+
+struct Flavor {
+  Meta meta;
+  std::string name;
+  std::string description;
+  std::int64_t vcpus = 0;
+  std::int64_t memory_mib = 0;
+  std::int64_t disk_gib = 0;
+};
+
+struct NumaCell {
+  std::int32_t id = 0;
+  std::int64_t cpus = 0;
+  std::int64_t memory_mib = 0;
+};
+
+struct HostCapacity {
+  std::int64_t cpus = 0;
+  std::int64_t memory_mib = 0;
+  std::int64_t disk_gib = 0;
+  std::vector<NumaCell> numa_cells;
+};
+
+struct ResourceAmounts {
+  std::int64_t vcpus = 0;
+  std::int64_t memory_mib = 0;
+  std::int64_t disk_gib = 0;
+};
+
+struct Host {
+  Meta meta;
+  std::string name;
+  std::string pool;
+  std::string status = "up";  // "up" | "down"
+  bool enabled = true;
+  bool maintenance = false;
+  HostCapacity capacity;
+  double cpu_allocation_ratio = 4.0;
+  double memory_allocation_ratio = 1.0;
+  double disk_allocation_ratio = 1.0;
+  std::vector<std::string> traits;
+  std::vector<std::string> aggregates;
+  std::int64_t last_heartbeat_ms = 0;
+  // The agent user that registered the host; empty when registered by an administrator
+  // (simulations): such a host has no agent, so VM deletes complete at once.
+  std::string agent_user_id;
+  // Derived, not stored: filled when rendering.
+  ResourceAmounts allocated;
+  ResourceAmounts free;
+  std::int64_t instances = 0;
+};
+
+// Where a VM's resources sit on its host (the scheduler's assignment).
+struct NumaShare {
+  std::int32_t cell = 0;
+  ResourceAmounts resources;
+};
+
+struct Vm {
+  Meta meta;
+  std::string name;
+  std::string department_id;
+  std::string flavor_id;
+  std::string flavor_name;
+  std::int64_t vcpus = 0;
+  std::int64_t memory_mib = 0;
+  std::int64_t disk_gib = 0;
+  std::string pool;
+  std::string host_id;
+  std::vector<NumaShare> numa;
+  std::string power = "running";  // desired power state: "running" | "stopped"
+  bool deleting = false;          // desired: gone
+  std::int64_t generation = 1;    // bumped on every change of desired state
+  std::int64_t reboot_count = 0;  // desired reboots; an agent reboots when it lags
+  // Reported by the host's agent.
+  std::string state = "scheduled";  // scheduled|building|running|stopped|deleting|error|unknown
+  std::string state_reason;
+  std::int64_t observed_generation = 0;
+};
+
+struct User {
+  Meta meta;
+  std::string name;
+  std::string role;  // "admin" | "dept-admin" | "dept-member" | "agent"
+  std::string department_id;  // for department roles
+};
+
+// A bearer token. Only the SHA-256 of the secret is stored.
+struct Token {
+  Meta meta;
+  std::string user_id;
+  std::string name;
+  std::string secret_sha256;
+};
+
+// Storage only: a replayable answer to a POST with an Idempotency-Key.
+struct IdempotencyRecord {
+  std::string id;            // sha256(user id + key)
+  std::string request_hash;  // sha256(method + target + body)
+  int status = 0;
+  std::string body;
+  std::int64_t created_at_ms = 0;
+};
+
+// ---- Requests ----
+struct CreateDepartmentRequest {
+  std::string name;
+  std::string description;
+  Quota quota;
+};
+struct PatchDepartmentRequest {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::vector<std::pair<std::string, std::int64_t>> quota;  // resource -> new limit
+};
+struct CreateFlavorRequest {
+  std::string name;
+  std::string description;
+  std::int64_t vcpus = 0;
+  std::int64_t memory_mib = 0;
+  std::int64_t disk_gib = 0;
+};
+struct RegisterHostRequest {
+  std::string name;
+  std::string pool;
+  HostCapacity capacity;
+  std::vector<std::string> traits;
+};
+struct PatchHostRequest {
+  std::optional<bool> enabled;
+  std::optional<bool> maintenance;
+  std::optional<std::string> pool;
+  std::optional<double> cpu_allocation_ratio;
+  std::optional<double> memory_allocation_ratio;
+  std::optional<double> disk_allocation_ratio;
+  std::optional<std::vector<std::string>> traits;
+  std::optional<std::vector<std::string>> aggregates;
+};
+struct CreateVmRequest {
+  std::string name;
+  std::string department_id;
+  std::string flavor;  // name or id
+  std::string pool;
+  std::string power = "running";
+};
+struct CreateUserRequest {
+  std::string name;
+  std::string role;
+  std::string department_id;
+};
+struct CreateTokenRequest {
+  std::string name;
+};
+// An agent's report about one VM.
+struct VmStatusReport {
+  std::string state;
+  std::string state_reason;
+  std::int64_t observed_generation = 0;
+};
+
+}  // namespace govpool::api

@@ -1,0 +1,82 @@
+#include "controller/services/paging.h"
+#include "controller/services/services.h"
+
+namespace govpool::controller {
+
+Status CheckIfMatch(const std::optional<std::int64_t>& if_match, const api::Meta& meta,
+                    const std::string& what) {
+  if (!if_match || *if_match == meta.revision) return OkStatus();
+  return Conflict(what + " has revision " + std::to_string(meta.revision) + ", not " +
+                  std::to_string(*if_match) + " (If-Match): read it again and retry")
+      .WithDetail("current_revision", meta.revision)
+      .WithDetail("if_match", *if_match);
+}
+
+Result<api::Department> CreateDepartment(State& s, Txn& t, const Caller& c,
+                                         const api::CreateDepartmentRequest& req) {
+  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  if (s.FindDepartmentByName(req.name)) {
+    return AlreadyExists("a department named '" + req.name + "' already exists")
+        .WithDetail("name", req.name);
+  }
+  api::Department d;
+  d.name = req.name;
+  d.description = req.description;
+  d.quota = req.quota;
+  s.SaveDepartment(t, d);
+  return d;
+}
+
+Result<api::Department> GetDepartment(const State& s, const Caller& c, const std::string& id) {
+  const api::Department* d = s.FindDepartment(id);
+  if (!d || !c.can_see_department(id)) return NotFound("department " + id + " not found");
+  return *d;
+}
+
+Page<api::Department> ListDepartments(const State& s, const Caller& c, const ListOptions& o) {
+  return PageOf(s.departments(), o,
+                [&](const api::Department& d) { return c.can_see_department(d.meta.id); });
+}
+
+Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const std::string& id,
+                                        const std::optional<std::int64_t>& if_match,
+                                        const api::PatchDepartmentRequest& req) {
+  GP_ASSIGN_OR_RETURN(api::Department d, GetDepartment(s, c, id));
+  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(CheckIfMatch(if_match, d.meta, "department " + id));
+  if (req.name && *req.name != d.name && s.FindDepartmentByName(*req.name)) {
+    return AlreadyExists("a department named '" + *req.name + "' already exists");
+  }
+  if (req.name) d.name = *req.name;
+  if (req.description) d.description = *req.description;
+  // Lowering a limit below current usage is allowed: nothing running is taken away, but no
+  // new resource is granted until usage falls under the limit.
+  for (const auto& [resource, limit] : req.quota) *api::QuotaField(d.quota, resource) = limit;
+  s.SaveDepartment(t, d);
+  return d;
+}
+
+Status DeleteDepartment(State& s, Txn& t, const Caller& c, const std::string& id,
+                        const std::optional<std::int64_t>& if_match) {
+  GP_ASSIGN_OR_RETURN(api::Department d, GetDepartment(s, c, id));
+  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(CheckIfMatch(if_match, d.meta, "department " + id));
+  const api::Quota used = s.Usage(id);
+  const std::int64_t owned = s.DepartmentObjectCount(id);
+  if (owned > 0) {
+    return FailedPrecondition("department '" + d.name + "' still owns " + std::to_string(owned) +
+                              " object(s) (VMs, users); delete them first")
+        .WithReason("DEPARTMENT_NOT_EMPTY")
+        .WithDetail("instances", used.instances)
+        .WithDetail("objects", owned);
+  }
+  s.RemoveDepartment(t, id);
+  return OkStatus();
+}
+
+Result<Usage> GetUsage(const State& s, const Caller& c, const std::string& id) {
+  GP_ASSIGN_OR_RETURN(api::Department d, GetDepartment(s, c, id));
+  return Usage{s.Usage(id), d.quota};
+}
+
+}  // namespace govpool::controller

@@ -1,0 +1,115 @@
+#include "controller/services/paging.h"
+#include "controller/services/services.h"
+
+namespace govpool::controller {
+namespace {
+
+// Admins see every host; an agent sees the hosts it registered; department users none.
+Status CheckHostAccess(const Caller& c, const api::Host& h) {
+  if (c.is_admin()) return OkStatus();
+  if (c.is_agent() && h.agent_user_id == c.user_id) return OkStatus();
+  if (c.is_agent()) return NotFound("host " + h.meta.id + " not found");
+  return PermissionDenied("hosts are visible to administrators only");
+}
+
+}  // namespace
+
+Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::RegisterHostRequest& req) {
+  if (!c.is_admin() && !c.is_agent()) {
+    return PermissionDenied("registering hosts needs the admin or agent role");
+  }
+  api::Host h;
+  if (const api::Host* existing = s.FindHostByName(req.name)) {
+    if (c.is_agent() && existing->agent_user_id != c.user_id) {
+      return PermissionDenied("host '" + req.name + "' is registered by another agent");
+    }
+    h = *existing;
+  }
+  h.name = req.name;
+  h.pool = req.pool;
+  h.capacity = req.capacity;
+  if (!req.traits.empty()) h.traits = req.traits;
+  h.status = "up";
+  if (c.is_agent()) {
+    h.agent_user_id = c.user_id;
+    h.last_heartbeat_ms = t.now_ms();
+  }
+  s.SaveHost(t, h);
+  return s.RenderHost(h);
+}
+
+Result<api::Host> GetHost(const State& s, const Caller& c, const std::string& id) {
+  const api::Host* h = s.FindHost(id);
+  if (!h) {
+    if (!c.is_admin() && !c.is_agent()) return PermissionDenied("hosts are visible to administrators only");
+    return NotFound("host " + id + " not found");
+  }
+  GP_RETURN_IF_ERROR(CheckHostAccess(c, *h));
+  return s.RenderHost(*h);
+}
+
+Page<api::Host> ListHosts(const State& s, const Caller& c, const HostFilter& f, const ListOptions& o) {
+  return PageOf(
+      s.hosts(), o,
+      [&](const api::Host& h) {
+        return CheckHostAccess(c, h).ok() && (f.pool.empty() || h.pool == f.pool) &&
+               (f.status.empty() || h.status == f.status);
+      },
+      [&](const api::Host& h) { return s.RenderHost(h); });
+}
+
+Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string& id,
+                            const std::optional<std::int64_t>& if_match, const api::PatchHostRequest& req) {
+  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  const api::Host* found = s.FindHost(id);
+  if (!found) return NotFound("host " + id + " not found");
+  GP_RETURN_IF_ERROR(CheckIfMatch(if_match, found->meta, "host " + id));
+  api::Host h = *found;
+  if (req.enabled) h.enabled = *req.enabled;
+  if (req.maintenance) h.maintenance = *req.maintenance;
+  if (req.pool) h.pool = *req.pool;
+  if (req.cpu_allocation_ratio) h.cpu_allocation_ratio = *req.cpu_allocation_ratio;
+  if (req.memory_allocation_ratio) h.memory_allocation_ratio = *req.memory_allocation_ratio;
+  if (req.disk_allocation_ratio) h.disk_allocation_ratio = *req.disk_allocation_ratio;
+  if (req.traits) h.traits = *req.traits;
+  if (req.aggregates) h.aggregates = *req.aggregates;
+  s.SaveHost(t, h);
+  return s.RenderHost(h);
+}
+
+Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string& id) {
+  const api::Host* found = s.FindHost(id);
+  if (!found || (!c.is_admin() && !(c.is_agent() && found->agent_user_id == c.user_id))) {
+    if (!c.is_admin() && !c.is_agent()) return PermissionDenied("only agents send heartbeats");
+    return NotFound("host " + id + " not found");
+  }
+  if (found->status == "up") {
+    // Heartbeats of a live host stay in memory: persisting each one would cost a commit per
+    // host per interval for nothing a restart needs (hosts get a fresh grace period).
+    s.TouchHeartbeat(id, t.now_ms());
+    return s.RenderHost(*s.FindHost(id));
+  }
+  api::Host h = *found;
+  h.status = "up";
+  h.last_heartbeat_ms = t.now_ms();
+  s.SaveHost(t, h);
+  return s.RenderHost(h);
+}
+
+std::vector<std::string> MarkSilentHostsDown(State& s, Txn& t, std::int64_t timeout_ms) {
+  std::vector<std::string> down;
+  for (const auto& [id, h] : s.hosts()) {
+    // Hosts without an agent (registered by an administrator, e.g. for simulations) never
+    // heartbeat and are not judged by it.
+    if (h.status != "up" || h.agent_user_id.empty()) continue;
+    if (t.now_ms() - h.last_heartbeat_ms > timeout_ms) down.push_back(id);
+  }
+  for (const auto& id : down) {
+    api::Host h = *s.FindHost(id);
+    h.status = "down";
+    s.SaveHost(t, h);
+  }
+  return down;
+}
+
+}  // namespace govpool::controller
