@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package govpool needs to build, test and run (as root). Idempotent:
+# when everything is already installed it only says so.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git
+  # libraries
+  libboost1.81-all-dev libboost-json1.81-dev libsqlite3-dev sqlite3 libssl-dev openssl
+  prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # virtualization (agent; real daemons in tests)
+  libvirt-dev libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+  libvirt-clients
+  # the tiny test guest
+  busybox-static cpio
+  # scripts
+  curl jq procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
