@@ -41,6 +41,16 @@ if answers && running virtlogd; then
   exit 0
 fi
 
+# Without udev (no systemd here) /dev/kvm stays root-only 0600. libvirt then sees KVM in its
+# cached QEMU capabilities but not usable by the QEMU user, declares the cache stale and
+# re-probes QEMU on every call (measured: a define took 44 s instead of 0.05 s). Set what
+# Debian's udev rule sets: group kvm, mode 0660. Whether KVM can really boot guests is a
+# separate question (see ChooseDomainType).
+if [ -c /dev/kvm ] && getent group kvm >/dev/null 2>&1 &&
+   [ "$(stat -c '%G %a' /dev/kvm)" != "kvm 660" ]; then
+  chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || log "warning: cannot set /dev/kvm to kvm 0660" >&2
+fi
+
 mkdir -p "$pid_dir" /run/libvirt /var/log/libvirt /var/lib/libvirt/qemu /var/cache/libvirt/qemu
 
 started=()

@@ -39,7 +39,7 @@ fi
 daemons="libvirtd virtlockd virtlogd"
 if [ "$libvirtd_only" = 1 ]; then
   daemons="libvirtd"
-elif [ -n "$(ls /run/libvirt/qemu/*.pid 2>/dev/null || true)" ]; then
+elif [ -n "$(ls /run/libvirt/qemu/*.pid 2>/dev/null | grep -v '/driver\.pid$' || true)" ]; then
   daemons="libvirtd"
   log "QEMU guests are running: leaving virtlogd and virtlockd up"
 fi
