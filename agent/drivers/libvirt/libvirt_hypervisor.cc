@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "agent/drivers/libvirt/domain_xml.h"
@@ -19,15 +20,31 @@ namespace {
 
 void IgnoreLibvirtError(void* /*user_data*/, virErrorPtr /*error*/) {}
 
+// Seconds between keepalive probes, and unanswered probes before the connection is declared
+// dead: a hung (not just dead) libvirtd fails calls after about 5 * (3 + 1) = 20 s instead of
+// blocking them forever.
+constexpr int kKeepAliveIntervalS = 5;
+constexpr unsigned kKeepAliveCount = 3;
+
 // virInitialize before any threaded use; libvirt's default error handler prints every error to
-// stderr, which we report through Status instead. A write to a socket whose libvirtd died
-// raises SIGPIPE, whose default action kills the process: libvirt asks applications to ignore
-// it, so we do unless the program already installed a handler.
+// stderr, which we report through Status instead. Keepalive needs libvirt's event loop: one
+// background thread runs it for the whole process (libvirt has a single global loop). A write
+// to a socket whose libvirtd died raises SIGPIPE, whose default action kills the process:
+// libvirt asks applications to ignore it, so we do unless the program installed a handler.
 void InitLibvirtOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
     virInitialize();
     virSetErrorFunc(nullptr, IgnoreLibvirtError);
+    if (virEventRegisterDefaultImpl() == 0) {
+      std::thread([] {
+        while (true) {
+          if (virEventRunDefaultImpl() < 0) virResetLastError();
+        }
+      }).detach();
+    } else {
+      virResetLastError();
+    }
     struct sigaction current = {};
     if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
       signal(SIGPIPE, SIG_IGN);
@@ -234,6 +251,10 @@ Result<virConnectPtr> LibvirtHypervisor::AcquireConnection() {
       return Status(StatusCode::kUnavailable, s.message()).WithReason("HYPERVISOR_UNAVAILABLE");
     }
     ++connections_opened_;
+    // Remote (daemon) connections only; in-process drivers such as test:/// do not support it.
+    if (virConnectSetKeepAlive(conn_, kKeepAliveIntervalS, kKeepAliveCount) < 0) {
+      virResetLastError();
+    }
   }
   virConnectRef(conn_);
   return conn_;
@@ -253,7 +274,9 @@ Status LibvirtHypervisor::WithConnection(Fn&& fn) {
     Result<virConnectPtr> conn = AcquireConnection();
     if (!conn.ok()) return conn.status();
     Status s = fn(*conn);
-    const bool broken = s.code() == StatusCode::kUnavailable;
+    // Reconnect only when the connection itself died (the RPC client marks it closed), not on
+    // every transient error.
+    const bool broken = s.code() == StatusCode::kUnavailable && virConnectIsAlive(*conn) != 1;
     if (broken) DropConnection(*conn);
     virConnectClose(*conn);
     if (!broken || attempt == 1) return s;

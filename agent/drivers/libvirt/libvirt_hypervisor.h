@@ -7,6 +7,9 @@
 // reopened, and the call is retried once; if libvirtd is still away the call returns
 // kUnavailable and the next call tries to reconnect again. Restarting libvirtd does not disturb
 // running guests (QEMU processes outlive it), so callers just see one kUnavailable at most.
+// Daemon connections use libvirt keepalive (a process-wide libvirt event-loop thread is started
+// on first Open), so a hung libvirtd fails calls with kUnavailable after ~20 s instead of
+// blocking them forever.
 //
 // Disks are local qcow2 files made with qemu-img (see qemu_img.h for why not storage volumes).
 //
