@@ -52,7 +52,8 @@ if [ -z "$deb" ]; then
     echo "make-test-guest: no linux-image-6.1.0-*-amd64 package found by apt-cache" >&2
     exit 1
   fi
-  (cd "$work" && apt-get download -qq "$pkg" 2>/dev/null)
+  # As root, apt would warn that the _apt sandbox user cannot write to $work: download as root.
+  (cd "$work" && apt-get download -qq -o APT::Sandbox::User=root "$pkg")
   mv "$work"/"$pkg"_*.deb "$cache_dir"/
   deb="$(ls -1 "$cache_dir"/"$pkg"_*.deb | tail -1)"
 fi

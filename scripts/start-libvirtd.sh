@@ -24,13 +24,17 @@ for bin in virtlogd virtlockd libvirtd virsh; do
 done
 export PATH="$PATH:/usr/sbin:/sbin"
 
-# running NAME: true when the pidfile names a live process called NAME.
+# running NAME: true when the pidfile names a live process called NAME, or when a NAME process
+# started some other way (another pidfile) exists: a second instance would refuse to start.
 running() {
   local name="$1" pidfile="$pid_dir/$1.pid" pid
-  [ -s "$pidfile" ] || return 1
-  pid="$(cat "$pidfile" 2>/dev/null || true)"
-  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] || return 1
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]
+  if [ -s "$pidfile" ]; then
+    pid="$(cat "$pidfile" 2>/dev/null || true)"
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = "$name" ]; then
+      return 0
+    fi
+  fi
+  pgrep -x "$name" >/dev/null 2>&1
 }
 
 # `virsh uri` needs a live daemon connection and answers in ~20 ms (`virsh version` takes ~4 s).

@@ -370,9 +370,10 @@ Status LibvirtHypervisor::DefineDomain(const DomainSpec& spec) {
       virResetLastError();
       DomainHandle by_uuid(virDomainLookupByUUIDString(conn, spec.uuid.c_str()));
       if (by_uuid) {
-        return FailedPrecondition(std::string("domain ") + spec.uuid + " is named '" +
-                                  virDomainGetName(by_uuid.get()) +
-                                  "'; renaming to '" + spec.name + "' is not supported");
+        const char* old_name = virDomainGetName(by_uuid.get());
+        return FailedPrecondition("domain " + spec.uuid + " is named '" +
+                                  (old_name != nullptr ? old_name : "?") + "'; renaming to '" +
+                                  spec.name + "' is not supported");
       }
       if (LastErrorCode() != VIR_ERR_NO_DOMAIN) return LastError("looking up " + spec.uuid);
       virResetLastError();
