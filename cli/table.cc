@@ -1,0 +1,48 @@
+#include "cli/table.h"
+
+#include <algorithm>
+
+namespace govpool::cli {
+
+std::string FormatTable(const Row& header, const std::vector<Row>& rows) {
+  std::vector<size_t> width(header.size(), 0);
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const Row& row : rows) {
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c) {
+      width[c] = std::max(width[c], row[c].size());
+    }
+  }
+  std::string out;
+  auto append_row = [&](const Row& row) {
+    std::string line;
+    for (size_t c = 0; c < header.size(); ++c) {
+      const std::string cell = c < row.size() ? row[c] : std::string();
+      if (c > 0) line += "  ";
+      line += cell;
+      if (c + 1 < header.size()) line.append(width[c] - cell.size(), ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  };
+  append_row(header);
+  for (const Row& row : rows) append_row(row);
+  return out;
+}
+
+std::string FormatFields(const std::vector<std::pair<std::string, std::string>>& fields) {
+  size_t width = 0;
+  for (const auto& [key, value] : fields) width = std::max(width, key.size());
+  std::string out;
+  for (const auto& [key, value] : fields) {
+    out += key;
+    if (!value.empty()) {
+      out.append(width - key.size() + 2, ' ');
+      out += value;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace govpool::cli
