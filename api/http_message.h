@@ -22,7 +22,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   HeaderList headers;
   std::string body;
-  std::string remote_address;
+  std::string remote_address;  // the peer's IP address, without port
 
   const std::string* Header(std::string_view name) const { return FindHeader(headers, name); }
   const std::string* QueryParam(std::string_view name) const;

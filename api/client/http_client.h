@@ -1,6 +1,9 @@
 // HttpClient: a small HTTP/1.1 (and HTTPS) client on Boost.Beast for the CLI, the agent and
 // tests. Keeps one keep-alive connection and reconnects transparently when the server closed
-// it. Not thread-safe: use one client per thread.
+// it: when a reused connection fails before any byte of the response has arrived, the request
+// is sent once more on a new connection (the server cannot have answered it). A timeout or a
+// failure after part of the response arrived is never retried.
+// Not thread-safe: use one client per thread.
 #pragma once
 
 #include <memory>
@@ -26,7 +29,10 @@ class HttpClient {
   static Result<std::unique_ptr<HttpClient>> Create(const ClientOptions& options);
   virtual ~HttpClient() = default;
   // Sends one request (target like "/v1/vms?limit=10") and returns the response whatever its
-  // status. Unavailable when the server cannot be reached; DeadlineExceeded on timeout.
+  // status. Adds Host, Authorization (bearer_token) and, when `body` is not empty,
+  // Content-Type: application/json; extra_headers are set last and override these.
+  // Unavailable when the server cannot be reached (connect, TLS verification, reset);
+  // DeadlineExceeded when timeout_ms passed; InvalidArgument for a bad target or header.
   virtual Result<HttpResponse> Send(std::string_view method, std::string_view target,
                                     std::string_view body = {},
                                     const HeaderList& extra_headers = {}) = 0;

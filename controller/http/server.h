@@ -7,7 +7,12 @@
 // long-poll watch answers later; a write answers once its commit is durable). The server
 // never crashes on bad input: malformed HTTP gets 400, oversize headers 431, oversize bodies
 // 413, each with the JSON error body, and the server keeps serving.
-// Thread-safety: Start/Stop from one thread; port() and stats() from any.
+// Timeouts: idle_timeout_ms applies while a keep-alive connection waits for the first byte of
+// a request; read_timeout_ms to receiving one whole request (and to the TLS handshake and to
+// writing the response); no timeout applies while the handler owns a request (long-poll).
+// Thread-safety: Start/Stop from one thread; port() and stats() from any. The handler is
+// called concurrently from the I/O threads and must not block them for long.
+// Lifetime: a Responder may outlive the server; calling it after Stop() does nothing.
 #pragma once
 
 #include <cstddef>
