@@ -7,6 +7,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "controller/http/routes.h"
+#include "controller/http/routes_watch.h"
 #include "controller/services/services.h"
 
 namespace govpool::controller::http {
@@ -34,6 +35,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetHostRoutes(router_);
   SetVmRoutes(router_);
   SetUserRoutes(router_);
+  SetWatchRoutes(router_, db_);
 }
 
 void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
