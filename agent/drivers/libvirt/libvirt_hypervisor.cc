@@ -4,9 +4,13 @@
 #include <libvirt/virterror.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -216,6 +220,40 @@ bool IsActive(virDomainPtr d) { return virDomainIsActive(d) == 1; }
 
 }  // namespace
 
+struct LibvirtOpenAttempt {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;             // guarded by mu
+  bool abandoned = false;        // guarded by mu: the hypervisor is gone; close conn
+  virConnectPtr conn = nullptr;  // guarded by mu: the opened connection, until installed
+  Status status;                 // guarded by mu: why the open failed
+};
+
+namespace {
+
+// Body of the helper thread: virConnectOpen (which may block for as long as libvirtd hangs),
+// keepalive on, then hands the result over.
+void RunOpen(std::shared_ptr<LibvirtOpenAttempt> attempt, std::string uri) {
+  virConnectPtr conn = virConnectOpen(uri.c_str());
+  Status status;
+  if (conn == nullptr) {
+    status = LastError("connecting to " + uri);
+  } else if (virConnectSetKeepAlive(conn, kKeepAliveIntervalS, kKeepAliveCount) < 0) {
+    virResetLastError();  // in-process drivers such as test:/// have no keepalive
+  }
+  std::lock_guard<std::mutex> lock(attempt->mu);
+  if (attempt->abandoned) {
+    if (conn != nullptr) virConnectClose(conn);
+    return;
+  }
+  attempt->conn = conn;
+  attempt->status = std::move(status);
+  attempt->done = true;
+  attempt->cv.notify_all();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<LibvirtHypervisor>> LibvirtHypervisor::Open(LibvirtOptions options) {
   InitLibvirtOnce();
   std::unique_ptr<LibvirtHypervisor> h(new LibvirtHypervisor(std::move(options)));
@@ -230,6 +268,12 @@ LibvirtHypervisor::LibvirtHypervisor(LibvirtOptions options) : options_(std::mov
 LibvirtHypervisor::~LibvirtHypervisor() {
   std::lock_guard<std::mutex> lock(mu_);
   if (conn_ != nullptr) virConnectClose(conn_);
+  if (opening_ != nullptr) {
+    std::lock_guard<std::mutex> attempt_lock(opening_->mu);
+    if (opening_->conn != nullptr) virConnectClose(opening_->conn);
+    opening_->conn = nullptr;
+    opening_->abandoned = true;  // an open still running closes its connection itself
+  }
 }
 
 int LibvirtHypervisor::connections_opened() const {
@@ -238,23 +282,50 @@ int LibvirtHypervisor::connections_opened() const {
 }
 
 Result<virConnectPtr> LibvirtHypervisor::AcquireConnection() {
+  std::shared_ptr<LibvirtOpenAttempt> attempt;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (conn_ != nullptr && virConnectIsAlive(conn_) != 1) {
+      virConnectClose(conn_);
+      conn_ = nullptr;
+    }
+    if (conn_ != nullptr) {
+      virConnectRef(conn_);
+      return conn_;
+    }
+    if (opening_ == nullptr) {
+      opening_ = std::make_shared<LibvirtOpenAttempt>();
+      std::thread(RunOpen, opening_, options_.uri).detach();
+    }
+    attempt = opening_;
+  }
+  bool done = false;
+  {
+    std::unique_lock<std::mutex> lock(attempt->mu);
+    done = attempt->cv.wait_for(lock, std::chrono::milliseconds(options_.connect_timeout_ms),
+                                [&] { return attempt->done; });
+  }
+  if (!done) {
+    return Status(StatusCode::kUnavailable,
+                  "connecting to " + options_.uri + ": no answer within " +
+                      std::to_string(options_.connect_timeout_ms) + " ms (is libvirtd hung?)")
+        .WithReason("HYPERVISOR_UNAVAILABLE");
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  if (conn_ != nullptr && virConnectIsAlive(conn_) != 1) {
-    virConnectClose(conn_);
-    conn_ = nullptr;
+  if (opening_ == attempt) {  // the first caller back installs the result
+    opening_.reset();
+    std::lock_guard<std::mutex> attempt_lock(attempt->mu);
+    if (attempt->conn != nullptr) {
+      conn_ = attempt->conn;
+      attempt->conn = nullptr;
+      ++connections_opened_;
+    }
   }
   if (conn_ == nullptr) {
-    conn_ = virConnectOpen(options_.uri.c_str());
-    if (conn_ == nullptr) {
-      Status s = LastError("connecting to " + options_.uri);
-      // Whatever went wrong, no connection is a transient condition for the caller.
-      return Status(StatusCode::kUnavailable, s.message()).WithReason("HYPERVISOR_UNAVAILABLE");
-    }
-    ++connections_opened_;
-    // Remote (daemon) connections only; in-process drivers such as test:/// do not support it.
-    if (virConnectSetKeepAlive(conn_, kKeepAliveIntervalS, kKeepAliveCount) < 0) {
-      virResetLastError();
-    }
+    std::lock_guard<std::mutex> attempt_lock(attempt->mu);
+    // Whatever went wrong, no connection is a transient condition for the caller.
+    return Status(StatusCode::kUnavailable, attempt->status.message())
+        .WithReason("HYPERVISOR_UNAVAILABLE");
   }
   virConnectRef(conn_);
   return conn_;

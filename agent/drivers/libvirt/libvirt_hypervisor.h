@@ -7,7 +7,8 @@
 // reopened, and the call is retried once; if libvirtd is still away the call returns
 // kUnavailable and the next call tries to reconnect again. Restarting libvirtd does not disturb
 // running guests (QEMU processes outlive it), so callers just see one kUnavailable at most.
-// Daemon connections use libvirt keepalive (a process-wide libvirt event-loop thread is started
+// Connections are opened on a helper thread and waited for with a timeout (a hung libvirtd
+// accepts the socket but never answers). Daemon connections use libvirt keepalive (a process-wide libvirt event-loop thread is started
 // on first Open), so a hung libvirtd fails calls with kUnavailable after ~20 s instead of
 // blocking them forever.
 //
@@ -33,7 +34,13 @@ namespace govpool::agent {
 struct LibvirtOptions {
   std::string uri = "qemu:///system";
   std::string qemu_img = "qemu-img";  // looked up in PATH
+  // How long a call waits for a (re)connection. virConnectOpen has no timeout of its own and
+  // blocks forever on a hung libvirtd; past this the call returns kUnavailable and the open
+  // goes on in the background (the next call picks it up).
+  int connect_timeout_ms = 10000;
 };
+
+struct LibvirtOpenAttempt;  // a virConnectOpen running on its own thread
 
 class LibvirtHypervisor final : public Hypervisor {
  public:
@@ -73,6 +80,7 @@ class LibvirtHypervisor final : public Hypervisor {
   const LibvirtOptions options_;
   mutable std::mutex mu_;
   _virConnect* conn_ = nullptr;  // guarded by mu_
+  std::shared_ptr<LibvirtOpenAttempt> opening_;  // guarded by mu_; at most one at a time
   int connections_opened_ = 0;   // guarded by mu_
 };
 
