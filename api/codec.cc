@@ -320,6 +320,7 @@ std::string EncodeDepartment(const Department& d) {
   o["name"] = d.name;
   o["description"] = d.description;
   o["quota"] = QuotaJson(d.quota);
+  o["allowed_pools"] = StringArray(d.allowed_pools);
   return Serialize(o);
 }
 
@@ -331,6 +332,8 @@ std::string EncodeFlavor(const Flavor& f) {
   o["vcpus"] = f.vcpus;
   o["memory_mib"] = f.memory_mib;
   o["disk_gib"] = f.disk_gib;
+  o["required_traits"] = StringArray(f.required_traits);
+  o["forbidden_traits"] = StringArray(f.forbidden_traits);
   return Serialize(o);
 }
 
@@ -355,6 +358,8 @@ std::string EncodeHost(const Host& h) {
   o["disk_allocation_ratio"] = h.disk_allocation_ratio;
   o["traits"] = StringArray(h.traits);
   o["aggregates"] = StringArray(h.aggregates);
+  o["dedicated_departments"] = StringArray(h.dedicated_departments);
+  o["max_instances"] = h.max_instances;
   o["last_heartbeat_at"] = h.last_heartbeat_ms ? Iso(h.last_heartbeat_ms) : "";
   o["agent_user_id"] = h.agent_user_id;
   o["allocated"] = AmountsJson(h.allocated);
@@ -374,6 +379,7 @@ std::string EncodeVm(const Vm& v) {
   o["memory_mib"] = v.memory_mib;
   o["disk_gib"] = v.disk_gib;
   o["pool"] = v.pool;
+  o["server_group_id"] = v.server_group_id;
   o["host_id"] = v.host_id;
   json::array numa;
   for (const auto& n : v.numa) {
@@ -399,6 +405,33 @@ std::string EncodeUser(const User& u) {
   o["role"] = u.role;
   o["department_id"] = u.department_id;
   return Serialize(o);
+}
+
+std::string EncodeServerGroup(const ServerGroup& g) {
+  json::object o;
+  PutMeta(o, g.meta);
+  o["name"] = g.name;
+  o["department_id"] = g.department_id;
+  o["policy"] = g.policy;
+  o["hard"] = g.hard;
+  return Serialize(o);
+}
+
+std::string EncodePreview(bool fits, const std::vector<PreviewAssignment>& assignments,
+                          std::int64_t hosts_total, std::int64_t hosts_fit,
+                          const std::map<std::string, std::int64_t>& rejected,
+                          const std::string& summary) {
+  json::array a;
+  for (const auto& x : assignments) a.push_back(json::object{{"host_id", x.host_id}, {"host_name", x.host_name}});
+  json::object rej;
+  for (const auto& [k, v] : rejected) rej[k] = v;
+  return Serialize(json::object{
+      {"fits", fits},
+      {"assignments", std::move(a)},
+      {"explanation", json::object{{"hosts_total", hosts_total},
+                                   {"hosts_fit", hosts_fit},
+                                   {"rejected", std::move(rej)},
+                                   {"summary", summary}}}});
 }
 
 std::string EncodeToken(const Token& t) {
@@ -478,6 +511,7 @@ Result<Department> DecodeDepartment(std::string_view text) {
     r.String("name", d.name, true);
     r.String("description", d.description, false, 4096);
     if (const json::object* q = r.Object("quota", false)) ReadQuota(r, *q, d.quota, false);
+    r.StringList("allowed_pools", d.allowed_pools, false, 1024);
   });
 }
 
@@ -489,6 +523,8 @@ Result<Flavor> DecodeFlavor(std::string_view text) {
     r.Int("vcpus", f.vcpus, true, 0, INT64_MAX);
     r.Int("memory_mib", f.memory_mib, true, 0, INT64_MAX);
     r.Int("disk_gib", f.disk_gib, true, 0, INT64_MAX);
+    r.StringList("required_traits", f.required_traits, false, 1024);
+    r.StringList("forbidden_traits", f.forbidden_traits, false, 1024);
   });
 }
 
@@ -506,6 +542,8 @@ Result<Host> DecodeHost(std::string_view text) {
     r.Double("disk_allocation_ratio", h.disk_allocation_ratio, false, 0, 1e9);
     r.StringList("traits", h.traits, false, 1024);
     r.StringList("aggregates", h.aggregates, false, 1024);
+    r.StringList("dedicated_departments", h.dedicated_departments, false, 1024);
+    r.Int("max_instances", h.max_instances, false, 0, INT64_MAX);
     std::string hb;
     r.String("last_heartbeat_at", hb, false);
     if (!hb.empty()) {
@@ -530,6 +568,7 @@ Result<Vm> DecodeVm(std::string_view text) {
     r.Int("memory_mib", v.memory_mib, true, 0, INT64_MAX);
     r.Int("disk_gib", v.disk_gib, true, 0, INT64_MAX);
     r.String("pool", v.pool, false);
+    r.String("server_group_id", v.server_group_id, false);
     r.String("host_id", v.host_id, false);
     if (const json::array* numa = r.Array("numa", false)) {
       for (const auto& item : *numa) {
@@ -565,6 +604,16 @@ Result<User> DecodeUser(std::string_view text) {
   });
 }
 
+Result<ServerGroup> DecodeServerGroup(std::string_view text) {
+  return ReadObject<ServerGroup>(text, false, [](Reader& r, ServerGroup& g) {
+    ReadMeta(r, g.meta);
+    r.String("name", g.name, true);
+    r.String("department_id", g.department_id, true);
+    r.String("policy", g.policy, true);
+    r.Bool("hard", g.hard, false);
+  });
+}
+
 Result<Token> DecodeToken(std::string_view text) {
   return ReadObject<Token>(text, false, [](Reader& r, Token& t) {
     ReadMeta(r, t.meta);
@@ -593,6 +642,7 @@ Result<CreateDepartmentRequest> ParseCreateDepartmentRequest(std::string_view bo
     r.Name("name", d.name, true);
     r.String("description", d.description, false, 1024);
     if (const json::object* q = r.Object("quota", false)) ReadQuota(r, *q, d.quota, true);
+    r.StringList("allowed_pools", d.allowed_pools, false);
   });
 }
 
@@ -606,6 +656,11 @@ Result<PatchDepartmentRequest> ParsePatchDepartmentRequest(std::string_view body
     if (r.Take("description", false)) {
       r.String("description", description, true, 1024);
       p.description = description;
+    }
+    if (r.Take("allowed_pools", false)) {
+      std::vector<std::string> pools;
+      r.StringList("allowed_pools", pools, true);
+      p.allowed_pools = pools;
     }
     if (const json::object* q = r.Object("quota", false)) {
       Reader qr(*q, "quota", true);
@@ -628,6 +683,13 @@ Result<CreateFlavorRequest> ParseCreateFlavorRequest(std::string_view body) {
     r.Int("vcpus", f.vcpus, true, 1, kMaxVcpus);
     r.Int("memory_mib", f.memory_mib, true, 64, kMaxMemoryMib);
     r.Int("disk_gib", f.disk_gib, true, 0, kMaxDiskGib);
+    r.StringList("required_traits", f.required_traits, false);
+    r.StringList("forbidden_traits", f.forbidden_traits, false);
+    for (const auto& t : f.required_traits) {
+      for (const auto& u : f.forbidden_traits) {
+        if (t == u) r.Fail(FieldError("forbidden_traits", "trait '" + t + "' is both required and forbidden"));
+      }
+    }
   });
 }
 
@@ -676,6 +738,16 @@ Result<PatchHostRequest> ParsePatchHostRequest(std::string_view body) {
       r.StringList("aggregates", v, true);
       p.aggregates = v;
     }
+    if (r.Take("dedicated_departments", false)) {
+      std::vector<std::string> v;
+      r.StringList("dedicated_departments", v, true);
+      p.dedicated_departments = v;
+    }
+    if (r.Take("max_instances", false)) {
+      std::int64_t v = 0;
+      r.Int("max_instances", v, true, 0, 100000);
+      p.max_instances = v;
+    }
   });
 }
 
@@ -689,6 +761,30 @@ Result<CreateVmRequest> ParseCreateVmRequest(std::string_view body) {
     if (v.power != "running" && v.power != "stopped") {
       r.Fail(FieldError("power", "must be \"running\" or \"stopped\""));
     }
+    r.String("server_group", v.server_group, false, 64);
+    r.Int("count", v.count, false, 1, 100);
+  });
+}
+
+Result<CreateServerGroupRequest> ParseCreateServerGroupRequest(std::string_view body) {
+  return ReadObject<CreateServerGroupRequest>(body, true, [](Reader& r, CreateServerGroupRequest& g) {
+    r.Name("name", g.name, true);
+    r.String("department_id", g.department_id, true, 64);
+    r.String("policy", g.policy, true, 32);
+    if (g.policy != "affinity" && g.policy != "anti-affinity") {
+      r.Fail(FieldError("policy", "must be \"affinity\" or \"anti-affinity\""));
+    }
+    r.Bool("hard", g.hard, false);
+  });
+}
+
+Result<PreviewRequest> ParsePreviewRequest(std::string_view body) {
+  return ReadObject<PreviewRequest>(body, true, [](Reader& r, PreviewRequest& p) {
+    r.String("department_id", p.department_id, true, 64);
+    r.String("flavor", p.flavor, true, 64);
+    r.Name("pool", p.pool, false);
+    r.String("server_group", p.server_group, false, 64);
+    r.Int("count", p.count, false, 1, 100);
   });
 }
 

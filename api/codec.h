@@ -7,6 +7,7 @@
 // {"field": "<path>"} naming the offending field. Thread-safe (pure functions).
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,7 @@ std::string EncodeFlavor(const Flavor& f);
 std::string EncodeHost(const Host& h);
 std::string EncodeVm(const Vm& v);
 std::string EncodeUser(const User& u);
+std::string EncodeServerGroup(const ServerGroup& g);
 std::string EncodeToken(const Token& t);  // storage only: includes the secret's digest
 std::string EncodeIdempotencyRecord(const IdempotencyRecord& r);  // storage only
 
@@ -37,6 +39,7 @@ Result<Flavor> DecodeFlavor(std::string_view json);
 Result<Host> DecodeHost(std::string_view json);
 Result<Vm> DecodeVm(std::string_view json);
 Result<User> DecodeUser(std::string_view json);
+Result<ServerGroup> DecodeServerGroup(std::string_view json);
 Result<Token> DecodeToken(std::string_view json);
 Result<IdempotencyRecord> DecodeIdempotencyRecord(std::string_view json);
 
@@ -46,6 +49,8 @@ Result<CreateFlavorRequest> ParseCreateFlavorRequest(std::string_view body);
 Result<RegisterHostRequest> ParseRegisterHostRequest(std::string_view body);
 Result<PatchHostRequest> ParsePatchHostRequest(std::string_view body);
 Result<CreateVmRequest> ParseCreateVmRequest(std::string_view body);
+Result<CreateServerGroupRequest> ParseCreateServerGroupRequest(std::string_view body);
+Result<PreviewRequest> ParsePreviewRequest(std::string_view body);
 Result<CreateUserRequest> ParseCreateUserRequest(std::string_view body);
 Result<CreateTokenRequest> ParseCreateTokenRequest(std::string_view body);
 Result<VmStatusReport> ParseVmStatusReport(std::string_view body);
@@ -57,6 +62,15 @@ std::string EncodeList(const std::vector<std::string>& encoded_items,
                        std::string_view next_page_token);
 // {"department_id":...,"usage":{"instances":{"used":3,"limit":10},...}}
 std::string EncodeUsage(const std::string& department_id, const Quota& used, const Quota& limit);
+// {"fits":true,"assignments":[{"host_id":..,"host_name":..}],"explanation":{...}}
+struct PreviewAssignment {
+  std::string host_id;
+  std::string host_name;
+};
+std::string EncodePreview(bool fits, const std::vector<PreviewAssignment>& assignments,
+                          std::int64_t hosts_total, std::int64_t hosts_fit,
+                          const std::map<std::string, std::int64_t>& rejected,
+                          const std::string& summary);
 // {"error":{"code":"...","message":"...","details":{...}}}
 std::string EncodeError(const Status& status);
 // {"user":{...},"token":"<secret>","token_id":"..."}: the only time a secret leaves the server.

@@ -38,6 +38,9 @@ struct Department {
   std::string name;
   std::string description;
   Quota quota;
+  // Confinement for classified workloads: when non-empty, the department's VMs go only to
+  // hosts in these pools.
+  std::vector<std::string> allowed_pools;
 };
 
 struct Flavor {
@@ -47,6 +50,19 @@ struct Flavor {
   std::int64_t vcpus = 0;
   std::int64_t memory_mib = 0;
   std::int64_t disk_gib = 0;
+  // Host traits a VM of this flavor needs / must avoid (e.g. "ssd", "gpu").
+  std::vector<std::string> required_traits;
+  std::vector<std::string> forbidden_traits;
+};
+
+// A server group: VMs placed together (affinity) or apart (anti-affinity); hard groups are a
+// filter, soft ones a preference.
+struct ServerGroup {
+  Meta meta;
+  std::string name;
+  std::string department_id;
+  std::string policy;  // "affinity" | "anti-affinity"
+  bool hard = true;
 };
 
 struct NumaCell {
@@ -81,6 +97,9 @@ struct Host {
   double disk_allocation_ratio = 1.0;
   std::vector<std::string> traits;
   std::vector<std::string> aggregates;
+  // Hosts dedicated to departments take only their VMs. Empty: shared.
+  std::vector<std::string> dedicated_departments;
+  std::int64_t max_instances = 0;  // 0: unlimited
   std::int64_t last_heartbeat_ms = 0;
   // The agent user that registered the host; empty when registered by an administrator
   // (simulations): such a host has no agent, so VM deletes complete at once.
@@ -107,6 +126,7 @@ struct Vm {
   std::int64_t memory_mib = 0;
   std::int64_t disk_gib = 0;
   std::string pool;
+  std::string server_group_id;
   std::string host_id;
   std::vector<NumaShare> numa;
   std::string power = "running";  // desired power state: "running" | "stopped"
@@ -148,10 +168,12 @@ struct CreateDepartmentRequest {
   std::string name;
   std::string description;
   Quota quota;
+  std::vector<std::string> allowed_pools;
 };
 struct PatchDepartmentRequest {
   std::optional<std::string> name;
   std::optional<std::string> description;
+  std::optional<std::vector<std::string>> allowed_pools;
   std::vector<std::pair<std::string, std::int64_t>> quota;  // resource -> new limit
 };
 struct CreateFlavorRequest {
@@ -160,6 +182,14 @@ struct CreateFlavorRequest {
   std::int64_t vcpus = 0;
   std::int64_t memory_mib = 0;
   std::int64_t disk_gib = 0;
+  std::vector<std::string> required_traits;
+  std::vector<std::string> forbidden_traits;
+};
+struct CreateServerGroupRequest {
+  std::string name;
+  std::string department_id;
+  std::string policy;
+  bool hard = true;
 };
 struct RegisterHostRequest {
   std::string name;
@@ -176,6 +206,8 @@ struct PatchHostRequest {
   std::optional<double> disk_allocation_ratio;
   std::optional<std::vector<std::string>> traits;
   std::optional<std::vector<std::string>> aggregates;
+  std::optional<std::vector<std::string>> dedicated_departments;
+  std::optional<std::int64_t> max_instances;
 };
 struct CreateVmRequest {
   std::string name;
@@ -183,6 +215,17 @@ struct CreateVmRequest {
   std::string flavor;  // name or id
   std::string pool;
   std::string power = "running";
+  std::string server_group;  // id; empty: none
+  // count > 1 creates <name>-1 ... <name>-<count>, all placed or none.
+  std::int64_t count = 1;
+};
+// Where a create would land and why, without allocating (POST /v1/scheduler/preview).
+struct PreviewRequest {
+  std::string department_id;
+  std::string flavor;
+  std::string pool;
+  std::string server_group;
+  std::int64_t count = 1;
 };
 struct CreateUserRequest {
   std::string name;

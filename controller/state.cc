@@ -34,6 +34,8 @@ scheduler::HostSpec State::HostSpecOf(const api::Host& h) {
   for (const auto& c : h.capacity.numa_cells) s.numa_cells.push_back({c.id, c.cpus, c.memory_mib});
   s.traits = h.traits;
   s.aggregates = h.aggregates;
+  s.dedicated_departments = h.dedicated_departments;
+  s.max_instances = h.max_instances;
   return s;
 }
 
@@ -54,6 +56,7 @@ Status State::LoadRecord(const std::string& kind, const std::string& id, const s
   if (kind == "host") return Decoded(api::DecodeHost(value), hosts_, id);
   if (kind == "vm") return Decoded(api::DecodeVm(value), vms_, id);
   if (kind == "user") return Decoded(api::DecodeUser(value), users_, id);
+  if (kind == "server_group") return Decoded(api::DecodeServerGroup(value), server_groups_, id);
   if (kind == "token") return Decoded(api::DecodeToken(value), tokens_, id);
   if (kind == "idempotency") return Decoded(api::DecodeIdempotencyRecord(value), idempotency_, id);
   return Internal("unknown record kind '" + kind + "' (written by a newer controller?)");
@@ -75,6 +78,7 @@ Status State::FinishLoad(std::int64_t revision) {
   }
   for (const auto& [id, v] : vms_) {
     vm_by_dept_name_[{v.department_id, v.name}] = id;
+    if (!v.server_group_id.empty()) group_members_[v.server_group_id][id] = v.host_id;
     AddUsage(v, +1);
     ++vms_per_host_[v.host_id];
     Status s = scheduler_->Restore(AssignmentOf(v));
@@ -149,6 +153,7 @@ void State::SaveVm(Txn& txn, api::Vm& v) {
     AddUsage(v, +1);
     ++vms_per_host_[v.host_id];
     vm_by_dept_name_[{v.department_id, v.name}] = v.meta.id;
+    if (!v.server_group_id.empty()) group_members_[v.server_group_id][v.meta.id] = v.host_id;
   }
   vms_[v.meta.id] = v;
   txn.Put("vm", v.meta.id, api::EncodeVm(v));
@@ -165,9 +170,39 @@ void State::RemoveVm(Txn& txn, const std::string& id) {
   AddUsage(v, -1);
   if (--vms_per_host_[v.host_id] == 0) vms_per_host_.erase(v.host_id);
   vm_by_dept_name_.erase({v.department_id, v.name});
+  if (!v.server_group_id.empty()) {
+    auto g = group_members_.find(v.server_group_id);
+    if (g != group_members_.end()) {
+      g->second.erase(id);
+      if (g->second.empty()) group_members_.erase(g);
+    }
+  }
   RecordVmEvent(txn.revision(), v.host_id, id);
   vms_.erase(it);
   txn.Delete("vm", id);
+}
+
+void State::SaveServerGroup(Txn& txn, api::ServerGroup& g) {
+  Stamp(txn, g.meta);
+  server_groups_[g.meta.id] = g;
+  txn.Put("server_group", g.meta.id, api::EncodeServerGroup(g));
+}
+
+void State::RemoveServerGroup(Txn& txn, const std::string& id) {
+  if (server_groups_.erase(id)) txn.Delete("server_group", id);
+}
+
+std::vector<std::string> State::ServerGroupMemberHosts(const std::string& group_id) const {
+  std::vector<std::string> hosts;
+  auto it = group_members_.find(group_id);
+  if (it == group_members_.end()) return hosts;
+  for (const auto& [vm, host] : it->second) hosts.push_back(host);
+  return hosts;
+}
+
+std::int64_t State::ServerGroupMemberCount(const std::string& group_id) const {
+  auto it = group_members_.find(group_id);
+  return it == group_members_.end() ? 0 : static_cast<std::int64_t>(it->second.size());
 }
 
 void State::SaveUser(Txn& txn, api::User& u) {
@@ -236,6 +271,9 @@ bool State::VmNameTaken(const std::string& department_id, const std::string& nam
   return vm_by_dept_name_.count({department_id, name}) > 0;
 }
 const api::User* State::FindUser(const std::string& id) const { return FindIn(users_, id); }
+const api::ServerGroup* State::FindServerGroup(const std::string& id) const {
+  return FindIn(server_groups_, id);
+}
 const api::User* State::FindUserByName(const std::string& name) const {
   auto it = user_by_name_.find(name);
   return it == user_by_name_.end() ? nullptr : FindUser(it->second);
@@ -255,6 +293,7 @@ api::Quota State::Usage(const std::string& department_id) const {
 
 std::int64_t State::DepartmentObjectCount(const std::string& department_id) const {
   std::int64_t n = Usage(department_id).instances;
+  for (const auto& [id, g] : server_groups_) n += g.department_id == department_id ? 1 : 0;
   auto it = department_users_.find(department_id);
   if (it != department_users_.end()) n += it->second;
   return n;

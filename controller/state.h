@@ -82,6 +82,8 @@ class State {
   void ResetHeartbeats(std::int64_t now_ms);
   void SaveVm(Txn& txn, api::Vm& v);      // also updates department usage
   void RemoveVm(Txn& txn, const std::string& id);  // releases the VM's allocation and usage
+  void SaveServerGroup(Txn& txn, api::ServerGroup& g);
+  void RemoveServerGroup(Txn& txn, const std::string& id);
   void SaveUser(Txn& txn, api::User& u);
   void SaveToken(Txn& txn, api::Token& t);
   void SaveIdempotency(Txn& txn, const IdempotencyRecord& r);
@@ -92,6 +94,7 @@ class State {
   const std::map<std::string, api::Host>& hosts() const { return hosts_; }
   const std::map<std::string, api::Vm>& vms() const { return vms_; }
   const std::map<std::string, api::User>& users() const { return users_; }
+  const std::map<std::string, api::ServerGroup>& server_groups() const { return server_groups_; }
   const std::map<std::string, api::Token>& tokens() const { return tokens_; }
   const std::map<std::string, IdempotencyRecord>& idempotency() const { return idempotency_; }
 
@@ -102,6 +105,10 @@ class State {
   const api::Host* FindHostByName(const std::string& name) const;
   const api::Vm* FindVm(const std::string& id) const;
   bool VmNameTaken(const std::string& department_id, const std::string& name) const;
+  const api::ServerGroup* FindServerGroup(const std::string& id) const;
+  // Hosts of the group's current members, one entry per member.
+  std::vector<std::string> ServerGroupMemberHosts(const std::string& group_id) const;
+  std::int64_t ServerGroupMemberCount(const std::string& group_id) const;
   const api::User* FindUser(const std::string& id) const;
   const api::User* FindUserByName(const std::string& name) const;
   const api::Token* FindTokenBySecretHash(const std::string& sha256) const;
@@ -140,6 +147,8 @@ class State {
   std::map<std::string, api::Host> hosts_;
   std::map<std::string, api::Vm> vms_;
   std::map<std::string, api::User> users_;
+  std::map<std::string, api::ServerGroup> server_groups_;
+  std::unordered_map<std::string, std::map<std::string, std::string>> group_members_;  // group -> vm -> host
   std::map<std::string, api::Token> tokens_;
   std::map<std::string, IdempotencyRecord> idempotency_;
   // Indexes and derived counters.

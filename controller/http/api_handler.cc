@@ -35,6 +35,8 @@ void ApiHandler::RegisterAllRoutes() {
   SetHostRoutes(router_);
   SetVmRoutes(router_);
   SetUserRoutes(router_);
+  SetServerGroupRoutes(router_);
+  SetSchedulerRoutes(router_);
   SetWatchRoutes(router_, db_);
 }
 

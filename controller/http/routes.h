@@ -14,6 +14,8 @@ void SetFlavorRoutes(Router& r);
 void SetHostRoutes(Router& r);
 void SetVmRoutes(Router& r);
 void SetUserRoutes(Router& r);
+void SetServerGroupRoutes(Router& r);
+void SetSchedulerRoutes(Router& r);
 // /healthz, /metrics (body from `metrics_text`), /v1/openapi.yaml.
 void SetSystemRoutes(Router& r, std::function<std::string()> metrics_text);
 

@@ -23,7 +23,12 @@ void SetVmRoutes(Router& r) {
     auto req = api::ParseCreateVmRequest(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return WriteIdempotent(ctx, [&](State& s, Txn& t) {
-      return Render(CreateVm(s, t, ctx.caller, *req), 201, api::EncodeVm);
+      auto vms = CreateVms(s, t, ctx.caller, *req);
+      if (!vms.ok()) return api::ErrorResponse(vms.status());
+      if (req->count == 1) return api::JsonResponse(201, api::EncodeVm(vms->front()));
+      std::vector<std::string> items;
+      for (const auto& v : *vms) items.push_back(api::EncodeVm(v));
+      return api::JsonResponse(201, api::EncodeList(items, ""));
     });
   });
   r.Add("GET", "/v1/vms", [](RouteContext& ctx) {

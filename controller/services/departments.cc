@@ -23,6 +23,7 @@ Result<api::Department> CreateDepartment(State& s, Txn& t, const Caller& c,
   d.name = req.name;
   d.description = req.description;
   d.quota = req.quota;
+  d.allowed_pools = req.allowed_pools;
   s.SaveDepartment(t, d);
   return d;
 }
@@ -49,6 +50,7 @@ Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const
   }
   if (req.name) d.name = *req.name;
   if (req.description) d.description = *req.description;
+  if (req.allowed_pools) d.allowed_pools = *req.allowed_pools;
   // Lowering a limit below current usage is allowed: nothing running is taken away, but no
   // new resource is granted until usage falls under the limit.
   for (const auto& [resource, limit] : req.quota) *api::QuotaField(d.quota, resource) = limit;

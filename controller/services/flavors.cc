@@ -15,6 +15,8 @@ Result<api::Flavor> CreateFlavor(State& s, Txn& t, const Caller& c,
   f.vcpus = req.vcpus;
   f.memory_mib = req.memory_mib;
   f.disk_gib = req.disk_gib;
+  f.required_traits = req.required_traits;
+  f.forbidden_traits = req.forbidden_traits;
   s.SaveFlavor(t, f);
   return f;
 }

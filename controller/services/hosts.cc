@@ -73,6 +73,16 @@ Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string
   if (req.disk_allocation_ratio) h.disk_allocation_ratio = *req.disk_allocation_ratio;
   if (req.traits) h.traits = *req.traits;
   if (req.aggregates) h.aggregates = *req.aggregates;
+  if (req.dedicated_departments) {
+    for (const auto& department_id : *req.dedicated_departments) {
+      if (!s.FindDepartment(department_id)) {
+        return InvalidArgument("department " + department_id + " does not exist")
+            .WithDetail("field", "dedicated_departments");
+      }
+    }
+    h.dedicated_departments = *req.dedicated_departments;
+  }
+  if (req.max_instances) h.max_instances = *req.max_instances;
   s.SaveHost(t, h);
   return s.RenderHost(h);
 }

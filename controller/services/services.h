@@ -77,10 +77,11 @@ struct VmFilter {
   std::string host_id;
   std::string state;
 };
-// Checks quota, places the VM and records it, atomically. ResourceExhausted with reason
-// QUOTA_EXCEEDED (details: resource, requested, used, limit) or NO_VALID_HOST (details from
-// the scheduler).
-Result<api::Vm> CreateVm(State& s, Txn& t, const Caller& c, const api::CreateVmRequest& req);
+// Checks quota, places the VM(s) and records them, atomically: req.count VMs named
+// <name>-1..<name>-<count> (just <name> when count is 1) are all placed or none.
+// ResourceExhausted with reason QUOTA_EXCEEDED (details: resource, requested, used, limit) or
+// NO_VALID_HOST (details from the scheduler).
+Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const api::CreateVmRequest& req);
 Result<api::Vm> GetVm(const State& s, const Caller& c, const std::string& id);
 Page<api::Vm> ListVms(const State& s, const Caller& c, const VmFilter& f, const ListOptions& o);
 // On a host with an agent the VM turns `deleting` and its record goes once the agent confirms
@@ -96,6 +97,23 @@ Result<api::Vm> ReportVmStatus(State& s, Txn& t, const Caller& c, const std::str
                                const api::VmStatusReport& report);
 // The VM as the API shows it (state `unknown` while its host is down).
 api::Vm RenderVm(const State& s, const api::Vm& v);
+
+// ---- Server groups (department admins of the group's department) ----
+Result<api::ServerGroup> CreateServerGroup(State& s, Txn& t, const Caller& c,
+                                           const api::CreateServerGroupRequest& req);
+Result<api::ServerGroup> GetServerGroup(const State& s, const Caller& c, const std::string& id);
+Page<api::ServerGroup> ListServerGroups(const State& s, const Caller& c, const ListOptions& o);
+// FailedPrecondition while the group has members.
+Status DeleteServerGroup(State& s, Txn& t, const Caller& c, const std::string& id);
+
+// ---- Scheduler preview ----
+struct Preview {
+  bool fits = false;
+  std::vector<std::pair<std::string, std::string>> assignments;  // host id, host name
+  scheduler::Explanation explanation;
+};
+// Where a create would land and why; allocates nothing. Quota is not checked.
+Result<Preview> PreviewPlacement(const State& s, const Caller& c, const api::PreviewRequest& req);
 
 // ---- Users and tokens (admins) ----
 Result<api::User> CreateUser(State& s, Txn& t, const Caller& c, const api::CreateUserRequest& req);

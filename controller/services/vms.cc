@@ -44,27 +44,82 @@ api::Vm RenderVm(const State& s, const api::Vm& v) {
   return out;
 }
 
-Result<api::Vm> CreateVm(State& s, Txn& t, const Caller& c, const api::CreateVmRequest& req) {
-  const api::Department* d = s.FindDepartment(req.department_id);
-  if (!d || !c.can_see_department(req.department_id)) {
-    return NotFound("department " + req.department_id + " not found");
+namespace {
+
+struct Resolved {
+  const api::Department* department = nullptr;
+  const api::Flavor* flavor = nullptr;
+  const api::ServerGroup* group = nullptr;
+};
+
+// Resolves and authorizes the department, flavor and server group of a create or preview.
+Result<Resolved> Resolve(const State& s, const Caller& c, const std::string& department_id,
+                         const std::string& flavor, const std::string& server_group) {
+  Resolved r;
+  r.department = s.FindDepartment(department_id);
+  if (!r.department || !c.can_see_department(department_id)) {
+    return NotFound("department " + department_id + " not found");
   }
-  if (!c.can_manage_department(req.department_id)) {
-    return PermissionDenied("creating VMs in department '" + d->name +
+  if (!c.can_manage_department(department_id)) {
+    return PermissionDenied("creating VMs in department '" + r.department->name +
                             "' needs the admin or dept-admin role");
   }
-  const api::Flavor* f = s.FindFlavor(req.flavor);
-  if (!f) {
-    return InvalidArgument("flavor '" + req.flavor + "' does not exist").WithDetail("field", "flavor");
+  r.flavor = s.FindFlavor(flavor);
+  if (!r.flavor) {
+    return InvalidArgument("flavor '" + flavor + "' does not exist").WithDetail("field", "flavor");
   }
-  if (s.VmNameTaken(d->meta.id, req.name)) {
-    return AlreadyExists("a VM named '" + req.name + "' already exists in department '" + d->name + "'")
-        .WithDetail("name", req.name);
+  if (!server_group.empty()) {
+    r.group = s.FindServerGroup(server_group);
+    if (!r.group || r.group->department_id != department_id) {
+      return InvalidArgument("server group " + server_group + " does not exist in this department")
+          .WithDetail("field", "server_group");
+    }
+  }
+  return r;
+}
+
+scheduler::PlacementRequest PlacementRequestOf(const State& s, const Resolved& r,
+                                               const std::string& pool, std::int64_t count) {
+  scheduler::PlacementRequest pr;
+  pr.per_vm = {r.flavor->vcpus, r.flavor->memory_mib, r.flavor->disk_gib};
+  pr.count = static_cast<std::int32_t>(count);
+  pr.department_id = r.department->meta.id;
+  pr.pool = pool;
+  pr.allowed_pools = r.department->allowed_pools;
+  pr.required_traits = r.flavor->required_traits;
+  pr.forbidden_traits = r.flavor->forbidden_traits;
+  if (r.group) {
+    pr.group_policy = r.group->policy == "affinity" ? scheduler::GroupPolicy::kAffinity
+                                                    : scheduler::GroupPolicy::kAntiAffinity;
+    pr.group_hard = r.group->hard;
+    pr.group_member_hosts = s.ServerGroupMemberHosts(r.group->meta.id);
+  }
+  return pr;
+}
+
+}  // namespace
+
+Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const api::CreateVmRequest& req) {
+  GP_ASSIGN_OR_RETURN(Resolved r, Resolve(s, c, req.department_id, req.flavor, req.server_group));
+  const api::Department* d = r.department;
+  const api::Flavor* f = r.flavor;
+  std::vector<std::string> names;
+  for (std::int64_t i = 1; i <= req.count; ++i) {
+    names.push_back(req.count == 1 ? req.name : req.name + "-" + std::to_string(i));
+    if (names.back().size() > 63 || s.VmNameTaken(d->meta.id, names.back())) {
+      if (names.back().size() > 63) {
+        return InvalidArgument("VM name '" + names.back() + "' is longer than 63 characters")
+            .WithDetail("field", "name");
+      }
+      return AlreadyExists("a VM named '" + names.back() + "' already exists in department '" +
+                           d->name + "'")
+          .WithDetail("name", names.back());
+    }
   }
   const api::Quota used = s.Usage(d->meta.id);
-  for (auto [resource, amount] : {std::pair<const char*, std::int64_t>{"instances", 1},
-                                  {"vcpus", f->vcpus},
-                                  {"memory_mib", f->memory_mib}}) {
+  for (auto [resource, amount] : {std::pair<const char*, std::int64_t>{"instances", req.count},
+                                  {"vcpus", f->vcpus * req.count},
+                                  {"memory_mib", f->memory_mib * req.count}}) {
     Status quota = CheckQuota(*d, used, resource, amount);
     if (!quota.ok()) {
       ++s.placement_counters().quota_exceeded;
@@ -72,11 +127,7 @@ Result<api::Vm> CreateVm(State& s, Txn& t, const Caller& c, const api::CreateVmR
     }
   }
 
-  scheduler::PlacementRequest pr;
-  pr.per_vm = {f->vcpus, f->memory_mib, f->disk_gib};
-  pr.department_id = d->meta.id;
-  pr.pool = req.pool;
-  auto placed = s.scheduler().Place(pr);
+  auto placed = s.scheduler().Place(PlacementRequestOf(s, r, req.pool, req.count));
   if (!placed.ok()) {
     ++s.placement_counters().no_valid_host;
     return placed.status();
@@ -86,22 +137,55 @@ Result<api::Vm> CreateVm(State& s, Txn& t, const Caller& c, const api::CreateVmR
   // on a scheduler bug; it is still checked before anything is mutated.
   GP_RETURN_IF_ERROR(s.scheduler().Commit(placement));
 
-  const scheduler::Assignment& a = placement.assignments.front();
-  api::Vm v;
-  v.name = req.name;
-  v.department_id = d->meta.id;
-  v.flavor_id = f->meta.id;
-  v.flavor_name = f->name;
-  v.vcpus = f->vcpus;
-  v.memory_mib = f->memory_mib;
-  v.disk_gib = f->disk_gib;
-  v.pool = req.pool;
-  v.host_id = a.host_id;
-  for (const auto& [cell, r] : a.numa) v.numa.push_back({cell, {r.vcpus, r.memory_mib, r.disk_gib}});
-  v.power = req.power;
-  s.SaveVm(t, v);
-  ++s.placement_counters().placed;
-  return RenderVm(s, v);
+  std::vector<api::Vm> created;
+  for (size_t i = 0; i < placement.assignments.size(); ++i) {
+    const scheduler::Assignment& a = placement.assignments[i];
+    api::Vm v;
+    v.name = names[i];
+    v.department_id = d->meta.id;
+    v.flavor_id = f->meta.id;
+    v.flavor_name = f->name;
+    v.vcpus = f->vcpus;
+    v.memory_mib = f->memory_mib;
+    v.disk_gib = f->disk_gib;
+    v.pool = req.pool;
+    v.server_group_id = r.group ? r.group->meta.id : "";
+    v.host_id = a.host_id;
+    for (const auto& [cell, res] : a.numa) v.numa.push_back({cell, {res.vcpus, res.memory_mib, res.disk_gib}});
+    v.power = req.power;
+    s.SaveVm(t, v);
+    ++s.placement_counters().placed;
+    created.push_back(RenderVm(s, v));
+  }
+  return created;
+}
+
+Result<Preview> PreviewPlacement(const State& s, const Caller& c, const api::PreviewRequest& req) {
+  GP_ASSIGN_OR_RETURN(Resolved r, Resolve(s, c, req.department_id, req.flavor, req.server_group));
+  scheduler::PlacementRequest pr = PlacementRequestOf(s, r, req.pool, req.count);
+  pr.explain = true;
+  auto placed = s.scheduler().Place(pr);
+  Preview p;
+  if (!placed.ok()) {
+    if (placed.status().reason() != "NO_VALID_HOST") return placed.status();
+    p.explanation.complete = true;
+    p.fits = false;
+    p.explanation.hosts_total = s.scheduler().HostCount();
+    const Status refusal = placed.status();
+    for (const auto& [k, v] : refusal.details()) {
+      if (k == "hosts_total") p.explanation.hosts_total = std::get<std::int64_t>(v);
+      if (k == "rejected") p.explanation.rejected = std::get<std::map<std::string, std::int64_t>>(v);
+    }
+    p.explanation.hosts_examined = p.explanation.hosts_total;
+    return p;
+  }
+  p.fits = true;
+  p.explanation = placed->explanation;
+  for (const auto& a : placed->assignments) {
+    const api::Host* h = s.FindHost(a.host_id);
+    p.assignments.emplace_back(a.host_id, h ? h->name : "");
+  }
+  return p;
 }
 
 Result<api::Vm> GetVm(const State& s, const Caller& c, const std::string& id) {

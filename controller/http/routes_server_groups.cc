@@ -1,0 +1,56 @@
+#include "api/codec.h"
+#include "controller/http/route_util.h"
+#include "controller/http/routes.h"
+
+namespace govpool::controller::http {
+
+void SetServerGroupRoutes(Router& r) {
+  r.Add("POST", "/v1/server-groups", [](RouteContext& ctx) {
+    if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    auto req = api::ParseCreateServerGroupRequest(ctx.request.body);
+    if (!req.ok()) return api::ErrorResponse(req.status());
+    return WriteIdempotent(ctx, [&](State& s, Txn& t) {
+      return Render(CreateServerGroup(s, t, ctx.caller, *req), 201, api::EncodeServerGroup);
+    });
+  });
+  r.Add("GET", "/v1/server-groups", [](RouteContext& ctx) {
+    if (Status s = CheckQuery(ctx.request, {"limit", "page_token"}); !s.ok()) return api::ErrorResponse(s);
+    auto opts = ParseListOptions(ctx.request);
+    if (!opts.ok()) return api::ErrorResponse(opts.status());
+    return ctx.db.Read([&](const State& s) {
+      return RenderPage(ListServerGroups(s, ctx.caller, *opts), api::EncodeServerGroup);
+    });
+  });
+  r.Add("GET", "/v1/server-groups/{id}", [](RouteContext& ctx) {
+    if (Status s = CheckId(ctx.param("id"), "server group"); !s.ok()) return api::ErrorResponse(s);
+    return ctx.db.Read([&](const State& s) {
+      return Render(GetServerGroup(s, ctx.caller, ctx.param("id")), 200, api::EncodeServerGroup);
+    });
+  });
+  r.Add("DELETE", "/v1/server-groups/{id}", [](RouteContext& ctx) {
+    if (Status s = CheckId(ctx.param("id"), "server group"); !s.ok()) return api::ErrorResponse(s);
+    return ctx.db.Write([&](State& s, Txn& t) {
+      Status st = DeleteServerGroup(s, t, ctx.caller, ctx.param("id"));
+      return st.ok() ? NoContent() : api::ErrorResponse(st);
+    });
+  });
+}
+
+void SetSchedulerRoutes(Router& r) {
+  r.Add("POST", "/v1/scheduler/preview", [](RouteContext& ctx) {
+    if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    auto req = api::ParsePreviewRequest(ctx.request.body);
+    if (!req.ok()) return api::ErrorResponse(req.status());
+    return ctx.db.Read([&](const State& s) {
+      auto p = PreviewPlacement(s, ctx.caller, *req);
+      if (!p.ok()) return api::ErrorResponse(p.status());
+      std::vector<api::PreviewAssignment> assignments;
+      for (const auto& [id, name] : p->assignments) assignments.push_back({id, name});
+      const auto& e = p->explanation;
+      return api::JsonResponse(200, api::EncodePreview(p->fits, assignments, e.hosts_total,
+                                                       e.hosts_fit, e.rejected, e.Summary()));
+    });
+  });
+}
+
+}  // namespace govpool::controller::http
