@@ -1,0 +1,117 @@
+// Reconciler: the agent's level-triggered reconcile loop body for one host. Each Reconcile()
+// pass takes the host's whole desired set (from the controller's watch) and converges the
+// hypervisor to it:
+//   - every assigned VM has a persistent domain "govpool-<vm id>" with UUID = vm id, its vCPUs
+//     and memory, a qcow2 root disk in the disk directory, a serial console logged to a file,
+//     and govpool metadata (vm_id, department_id, host_id, generation, reboots_done);
+//   - its power state is the one asked for (graceful ACPI shutdown, then a hard power-off
+//     after the grace period); a reboot is performed when the VM's reboot_count is ahead of
+//     the "reboots_done" recorded in the domain's own metadata (written before rebooting, so
+//     an agent restart never reboots twice);
+//   - a deleting VM is destroyed, undefined, its disk and console log removed, then reported
+//     `deleted` with observed_generation = generation (the controller then drops the record);
+//   - drift is repaired and recorded as an event: a govpool domain undefined or powered off
+//     behind govpool's back is redefined / restarted; govpool domains of this host that are no
+//     longer assigned to it (orphans) are removed. Domains without govpool metadata, and govpool
+//     domains recorded for another host id, are never touched.
+// Phases are reported (PUT /v1/vms/{id}/status) only when they differ from what the controller
+// already shows and from the last report. A kUnavailable hypervisor skips the pass (nothing is
+// reported: the next pass retries); other failures report phase `error` with the reason.
+// The reconciler never restarts a running guest: a pass over a converged host makes no
+// hypervisor writes.
+//
+// Thread-safety: not thread-safe; one Reconciler per host, driven by one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/controller_client.h"
+#include "agent/drivers/hypervisor.h"
+#include "api/types.h"
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace govpool::agent {
+
+struct ReconcilerOptions {
+  std::string host_id;               // this host's id at the controller
+  std::string domain_type = "qemu";  // "kvm" or "qemu" (see ChooseDomainType)
+  std::string disk_dir;              // absolute: root disks govpool-<id>-root.qcow2
+  std::string console_dir;           // absolute: serial logs govpool-<id>.log; empty: none
+  // Direct kernel boot (test guests); empty kernel: boot from the root disk.
+  std::string kernel_path;
+  std::string initrd_path;
+  std::string kernel_cmdline = "console=ttyS0 panic=-1";
+  std::int64_t shutdown_grace_ms = 30'000;  // ACPI shutdown, then hard power-off
+  std::int64_t min_memory_mib = 0;          // raise smaller VMs to this (QEMU guests: 96+)
+};
+
+// A repaired drift or cleanup, also logged (event "vm.drift").
+struct DriftEvent {
+  std::string vm_id;
+  std::string kind;  // "redefined" | "restarted" | "orphan_removed"
+  std::string message;
+};
+
+struct ReconcileSummary {
+  int vms = 0;          // assigned VMs seen
+  int reports = 0;      // status reports sent
+  int errors = 0;       // VMs left in phase error (or with a failed report)
+  int orphans_removed = 0;
+};
+
+class Reconciler {
+ public:
+  Reconciler(Hypervisor& hypervisor, ControllerClient& controller, ReconcilerOptions options,
+             const Clock& clock = SystemClock());
+
+  // One pass over the host's whole desired set. Unavailable when the hypervisor cannot be
+  // listed (nothing was done); otherwise OK (per-VM failures are reported as phase error and
+  // counted in the summary).
+  Result<ReconcileSummary> Reconcile(const std::vector<api::Vm>& desired);
+
+  // True while a VM is in a transition that needs a prompt re-check (a guest shutting down).
+  bool busy() const { return !shutdown_started_.empty(); }
+
+  // Drift events so far, oldest first (bounded to the last 1000).
+  const std::vector<DriftEvent>& events() const { return events_; }
+
+  // Names and paths the reconciler uses for a VM.
+  static std::string DomainName(const std::string& vm_id) { return "govpool-" + vm_id; }
+  std::string DiskPath(const std::string& vm_id) const;
+  std::string ConsolePath(const std::string& vm_id) const;  // empty when no console dir
+
+ private:
+  struct Phase {
+    std::string state;
+    std::string reason;
+    std::int64_t observed_generation = 0;
+    bool operator==(const Phase&) const = default;
+  };
+
+  // Converges one VM; returns the phase to report (state empty: report nothing).
+  Phase ReconcileVm(const api::Vm& v, const DomainInfo* current, ReconcileSummary& summary);
+  Phase Delete(const api::Vm& v, const DomainInfo* current);
+  Status RemoveDomain(const std::string& uuid, bool active);
+  DomainSpec SpecFor(const api::Vm& v, std::int64_t reboots_done) const;
+  void Report(const api::Vm& v, const Phase& p, ReconcileSummary& summary);
+  void Event(const std::string& vm_id, const std::string& kind, const std::string& message);
+
+  Hypervisor& hv_;
+  ControllerClient& controller_;
+  const ReconcilerOptions options_;
+  const Clock& clock_;
+
+  std::set<std::string> known_;                  // domains this agent has seen defined
+  std::map<std::string, PowerState> last_power_; // power state we left each domain in
+  std::map<std::string, std::chrono::steady_clock::time_point> shutdown_started_;
+  std::map<std::string, Phase> last_reported_;
+  std::vector<DriftEvent> events_;
+};
+
+}  // namespace govpool::agent

@@ -1,0 +1,302 @@
+// Reconciler over FakeHypervisor and an in-memory controller: creation, power, reboot once,
+// deletion, drift repair, orphans, foreign domains, failures, and "a converged pass writes
+// nothing" (so agent restarts never disturb a running guest).
+#include "agent/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "common/ids.h"
+#include "tests/fakes/agent/fake_hypervisor.h"
+
+namespace govpool::agent {
+namespace {
+
+using Op = FakeHypervisor::Op;
+
+// The controller side of the protocol, in memory: the desired VMs and what agents reported.
+class FakeController final : public ControllerClient {
+ public:
+  Result<api::Host> RegisterHost(const api::RegisterHostRequest&) override { return api::Host{}; }
+  Status Heartbeat(const std::string&) override { return OkStatus(); }
+  Result<WatchAnswer> WatchVms(const std::string&, std::int64_t, int) override {
+    return WatchAnswer{1, Desired()};
+  }
+  Status ReportVmStatus(const std::string& id, const api::VmStatusReport& r) override {
+    reports.push_back({id, r});
+    if (!fail_reports.ok()) return fail_reports;
+    auto it = vms.find(id);
+    if (it == vms.end()) return NotFound("vm " + id);
+    if (r.state == "deleted") {
+      vms.erase(it);
+      return OkStatus();
+    }
+    it->second.state = r.state;
+    it->second.state_reason = r.state_reason;
+    it->second.observed_generation = r.observed_generation;
+    return OkStatus();
+  }
+
+  std::vector<api::Vm> Desired() const {
+    std::vector<api::Vm> out;
+    for (const auto& [id, v] : vms) out.push_back(v);
+    return out;
+  }
+  api::Vm& Add(const std::string& power = "running") {
+    api::Vm v;
+    v.meta.id = NewUuid();
+    v.name = "vm-" + std::to_string(vms.size());
+    v.department_id = "dept-1";
+    v.vcpus = 2;
+    v.memory_mib = 256;
+    v.disk_gib = 3;
+    v.power = power;
+    return vms[v.meta.id] = v;
+  }
+
+  std::map<std::string, api::Vm> vms;
+  std::vector<std::pair<std::string, api::VmStatusReport>> reports;
+  Status fail_reports;
+};
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  ReconcilerOptions Options() {
+    ReconcilerOptions o;
+    o.host_id = "host-1";
+    o.domain_type = "qemu";
+    o.disk_dir = "/var/lib/govpool/disks";
+    o.kernel_path = "/boot/vmlinuz";
+    o.initrd_path = "/boot/initrd.img";
+    o.shutdown_grace_ms = 60'000;
+    return o;
+  }
+  Result<ReconcileSummary> Pass() { return reconciler_.Reconcile(controller_.Desired()); }
+  int Writes() {
+    int n = 0;
+    for (Op op : {Op::kDefineDomain, Op::kStartDomain, Op::kShutdownDomain, Op::kDestroyDomain,
+                  Op::kRebootDomain, Op::kUndefineDomain, Op::kCreateDisk, Op::kDeleteDisk}) {
+      n += hv_.CallCount(op);
+    }
+    return n;
+  }
+
+  FakeHypervisor hv_;
+  FakeController controller_;
+  Reconciler reconciler_{hv_, controller_, Options()};
+};
+
+TEST_F(ReconcilerTest, CreatesDefinesAndStartsAnAssignedVm) {
+  api::Vm& v = controller_.Add();
+  const std::string id = v.meta.id;
+  ASSERT_TRUE(Pass().ok());
+  auto spec = hv_.GetSpec(id);
+  ASSERT_TRUE(spec.has_value());
+  EXPECT_EQ(spec->name, "govpool-" + id);
+  EXPECT_EQ(spec->uuid, id);
+  EXPECT_EQ(spec->domain_type, "qemu");
+  EXPECT_EQ(spec->vcpus, 2);
+  EXPECT_EQ(spec->memory_mib, 256);
+  ASSERT_EQ(spec->disks.size(), 1u);
+  EXPECT_EQ(spec->disks[0].path, "/var/lib/govpool/disks/govpool-" + id + "-root.qcow2");
+  EXPECT_TRUE(hv_.HasDisk(spec->disks[0].path));
+  EXPECT_EQ(spec->kernel_path, "/boot/vmlinuz");
+  EXPECT_EQ(spec->metadata.at("vm_id"), id);
+  EXPECT_EQ(spec->metadata.at("department_id"), "dept-1");
+  EXPECT_EQ(spec->metadata.at("host_id"), "host-1");
+  EXPECT_EQ(spec->metadata.at("generation"), "1");
+  auto info = hv_.GetDomain(id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->state, PowerState::kRunning);
+  ASSERT_EQ(controller_.reports.size(), 2u);
+  EXPECT_EQ(controller_.reports[0].second.state, "building");
+  EXPECT_EQ(controller_.reports[1].second.state, "running");
+  EXPECT_EQ(controller_.reports[1].second.observed_generation, 1);
+  EXPECT_EQ(controller_.vms.at(id).state, "running");
+}
+
+TEST_F(ReconcilerTest, ConvergedPassWritesNothingAndReportsNothing) {
+  const std::string id = controller_.Add().meta.id;
+  ASSERT_TRUE(Pass().ok());
+  const int writes = Writes();
+  const size_t reports = controller_.reports.size();
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(Writes(), writes);
+  EXPECT_EQ(controller_.reports.size(), reports);
+  // An agent restart (a new reconciler, same hypervisor) does not disturb the running guest.
+  Reconciler restarted(hv_, controller_, Options());
+  ASSERT_TRUE(restarted.Reconcile(controller_.Desired()).ok());
+  EXPECT_EQ(Writes(), writes);
+  EXPECT_EQ(hv_.BootCount(id), 1);
+  EXPECT_TRUE(restarted.events().empty());
+}
+
+TEST_F(ReconcilerTest, StopsGracefullyThenReportsStopped) {
+  api::Vm& v = controller_.Add();
+  const std::string id = v.meta.id;
+  ASSERT_TRUE(Pass().ok());
+  v.power = "stopped";
+  v.generation = 2;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(hv_.CallCount(Op::kShutdownDomain), 1);
+  EXPECT_EQ(hv_.CallCount(Op::kDestroyDomain), 0);
+  // The fake guest powers off at once; the next pass sees it and reports stopped.
+  EXPECT_EQ(controller_.vms.at(id).state_reason, "shutting down");
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.vms.at(id).state, "stopped");
+  EXPECT_EQ(controller_.vms.at(id).observed_generation, 2);
+  // Start again.
+  controller_.vms.at(id).power = "running";
+  controller_.vms.at(id).generation = 3;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(hv_.GetDomain(id)->state, PowerState::kRunning);
+  EXPECT_EQ(controller_.vms.at(id).state, "running");
+  EXPECT_EQ(controller_.vms.at(id).observed_generation, 3);
+  EXPECT_TRUE(reconciler_.events().empty()) << reconciler_.events().front().message;
+}
+
+TEST_F(ReconcilerTest, PowersOffAGuestThatIgnoresAcpiAfterTheGracePeriod) {
+  ReconcilerOptions o = Options();
+  o.shutdown_grace_ms = 0;
+  Reconciler r(hv_, controller_, o);
+  api::Vm& v = controller_.Add();
+  const std::string id = v.meta.id;
+  ASSERT_TRUE(r.Reconcile(controller_.Desired()).ok());
+  hv_.SetGuestsIgnoreAcpi(true);
+  controller_.vms.at(id).power = "stopped";
+  controller_.vms.at(id).generation = 2;
+  ASSERT_TRUE(r.Reconcile(controller_.Desired()).ok());
+  EXPECT_TRUE(r.busy());
+  EXPECT_EQ(hv_.GetDomain(id)->state, PowerState::kRunning);
+  ASSERT_TRUE(r.Reconcile(controller_.Desired()).ok());
+  EXPECT_EQ(hv_.CallCount(Op::kDestroyDomain), 1);
+  EXPECT_EQ(hv_.GetDomain(id)->state, PowerState::kShutoff);
+  EXPECT_EQ(controller_.vms.at(id).state, "stopped");
+  EXPECT_FALSE(r.busy());
+}
+
+TEST_F(ReconcilerTest, RebootsOnceEvenAcrossAgentRestarts) {
+  api::Vm& v = controller_.Add();
+  const std::string id = v.meta.id;
+  ASSERT_TRUE(Pass().ok());
+  controller_.vms.at(id).reboot_count = 1;
+  controller_.vms.at(id).generation = 2;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(hv_.CallCount(Op::kRebootDomain), 1);
+  EXPECT_EQ(hv_.GetSpec(id)->metadata.at("reboots_done"), "1");
+  EXPECT_EQ(controller_.vms.at(id).observed_generation, 2);
+  ASSERT_TRUE(Pass().ok());
+  Reconciler restarted(hv_, controller_, Options());
+  ASSERT_TRUE(restarted.Reconcile(controller_.Desired()).ok());
+  EXPECT_EQ(hv_.CallCount(Op::kRebootDomain), 1);
+}
+
+TEST_F(ReconcilerTest, DeletingRemovesDomainAndDiskThenConfirms) {
+  api::Vm& v = controller_.Add();
+  const std::string id = v.meta.id;
+  ASSERT_TRUE(Pass().ok());
+  const std::string disk = reconciler_.DiskPath(id);
+  ASSERT_TRUE(hv_.HasDisk(disk));
+  controller_.vms.at(id).deleting = true;
+  controller_.vms.at(id).generation = 2;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(hv_.GetDomain(id).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(hv_.HasDisk(disk));
+  ASSERT_FALSE(controller_.reports.empty());
+  EXPECT_EQ(controller_.reports.back().second.state, "deleted");
+  EXPECT_EQ(controller_.reports.back().second.observed_generation, 2);
+  EXPECT_TRUE(controller_.vms.empty());
+}
+
+TEST_F(ReconcilerTest, RepairsDriftAndRecordsEvents) {
+  const std::string a = controller_.Add().meta.id;
+  const std::string b = controller_.Add().meta.id;
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_TRUE(hv_.SimulateDestroyedBehindOurBack(a).ok());
+  ASSERT_TRUE(hv_.SimulateUndefinedBehindOurBack(b).ok());
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(hv_.GetDomain(a)->state, PowerState::kRunning);
+  EXPECT_EQ(hv_.GetDomain(b)->state, PowerState::kRunning);
+  ASSERT_EQ(reconciler_.events().size(), 2u);
+  std::map<std::string, std::string> kinds;
+  for (const auto& e : reconciler_.events()) kinds[e.vm_id] = e.kind;
+  EXPECT_EQ(kinds[a], "restarted");
+  EXPECT_EQ(kinds[b], "redefined");
+}
+
+TEST_F(ReconcilerTest, RemovesOrphansButNeverForeignOrOtherHostsDomains) {
+  const std::string keep = controller_.Add().meta.id;
+  const std::string gone = controller_.Add().meta.id;
+  ASSERT_TRUE(Pass().ok());
+  const std::string foreign = NewUuid();
+  hv_.AddForeignDomain(foreign, "hand-made", PowerState::kRunning);
+  DomainSpec other;
+  other.uuid = NewUuid();
+  other.name = "govpool-" + other.uuid;
+  other.memory_mib = 128;
+  other.metadata = {{"vm_id", other.uuid}, {"host_id", "host-2"}};
+  ASSERT_TRUE(hv_.DefineDomain(other).ok());
+  controller_.vms.erase(gone);  // e.g. force-deleted at the controller
+  auto summary = Pass();
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->orphans_removed, 1);
+  EXPECT_EQ(hv_.GetDomain(gone).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(hv_.HasDisk(reconciler_.DiskPath(gone)));
+  EXPECT_TRUE(hv_.GetDomain(keep).ok());
+  EXPECT_EQ(hv_.GetDomain(foreign)->state, PowerState::kRunning);
+  EXPECT_TRUE(hv_.GetDomain(other.uuid).ok());
+  ASSERT_FALSE(reconciler_.events().empty());
+  EXPECT_EQ(reconciler_.events().back().kind, "orphan_removed");
+}
+
+TEST_F(ReconcilerTest, AForeignDomainWithTheVmsUuidIsAnErrorNotTouched) {
+  api::Vm& v = controller_.Add();
+  hv_.AddForeignDomain(v.meta.id, "someone-elses", PowerState::kShutoff);
+  auto summary = Pass();
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->errors, 1);
+  EXPECT_EQ(hv_.CallCount(Op::kDefineDomain), 0);
+  EXPECT_EQ(hv_.CallCount(Op::kStartDomain), 0);
+  EXPECT_EQ(controller_.vms.at(v.meta.id).state, "error");
+}
+
+TEST_F(ReconcilerTest, FailuresReportErrorAndRecover) {
+  const std::string id = controller_.Add().meta.id;
+  hv_.FailNext(Op::kStartDomain, 1, Internal("qemu exploded"));
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.vms.at(id).state, "error");
+  EXPECT_NE(controller_.vms.at(id).state_reason.find("qemu exploded"), std::string::npos);
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.vms.at(id).state, "running");
+  EXPECT_EQ(controller_.vms.at(id).state_reason, "");
+}
+
+TEST_F(ReconcilerTest, UnavailableHypervisorSkipsThePassWithoutReports) {
+  controller_.Add();
+  hv_.FailNext(Op::kListDomains, 1, Unavailable("libvirtd restarting"));
+  auto r = Pass();
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(controller_.reports.empty());
+  hv_.FailNext(Op::kStartDomain, 1, Unavailable("libvirtd restarting"));
+  ASSERT_TRUE(Pass().ok());
+  // building was reported, but no error for a transient outage.
+  for (const auto& [id, rep] : controller_.reports) EXPECT_NE(rep.state, "error");
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.reports.back().second.state, "running");
+}
+
+TEST_F(ReconcilerTest, FailedReportsAreRetriedNextPass) {
+  const std::string id = controller_.Add().meta.id;
+  controller_.fail_reports = Unavailable("controller down");
+  auto s = Pass();
+  ASSERT_TRUE(s.ok());
+  EXPECT_GT(s->errors, 0);
+  controller_.fail_reports = OkStatus();
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.vms.at(id).state, "running");
+  EXPECT_EQ(hv_.BootCount(id), 1);
+}
+
+}  // namespace
+}  // namespace govpool::agent
