@@ -484,10 +484,13 @@ TEST_P(HypervisorContractTest, ConcurrentUseFromManyThreads) {
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
 }
 
+// Real-daemon behaviour: the same fixture, instantiated for libvirt_qemu only (there is no
+// daemon behind the fake or test:///default to restart or hang).
+class RealDaemonTest : public HypervisorContractTest {};
+
 // libvirtd restarts must neither disturb a running guest nor break the driver: the next call
-// reconnects. Real daemon only (test:///default has no daemon).
-TEST_P(HypervisorContractTest, SurvivesLibvirtdRestart) {
-  if (!real()) GTEST_SKIP() << "no daemon behind " << GetParam();
+// reconnects.
+TEST_P(RealDaemonTest, SurvivesLibvirtdRestart) {
   DomainSpec s = NewSpec();
   ASSERT_TRUE(hv_->DefineDomain(s).ok());
   ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
@@ -511,10 +514,39 @@ TEST_P(HypervisorContractTest, SurvivesLibvirtdRestart) {
   EXPECT_EQ(CountOccurrences(ReadFile(s.serial_log_path), kMarker), 1) << "guest rebooted";
 }
 
+// A hung libvirtd (here: SIGSTOP) must not block callers forever: keepalive declares the
+// connection dead and the reconnect gives up after connect_timeout_ms, as kUnavailable; once
+// libvirtd answers again calls succeed.
+TEST_P(RealDaemonTest, HungLibvirtdFailsCallsInsteadOfBlocking) {
+  LibvirtOptions options;
+  options.uri = "qemu:///system";
+  options.connect_timeout_ms = 2000;
+  auto opened = LibvirtHypervisor::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  LibvirtHypervisor& h = **opened;
+  ASSERT_TRUE(h.ListDomains().ok());
+  const std::string pid = ReadFile("/run/libvirtd.pid");
+  ASSERT_FALSE(pid.empty());
+  struct Resume {  // SIGCONT even when an assertion fails
+    std::string pid;
+    ~Resume() { std::system(("kill -CONT " + pid).c_str()); }
+  } resume{pid};
+  ASSERT_EQ(std::system(("kill -STOP " + pid).c_str()), 0);
+  const auto start = steady_clock::now();
+  auto hung = h.ListDomains();
+  const auto waited = steady_clock::now() - start;
+  EXPECT_EQ(hung.status().code(), StatusCode::kUnavailable) << hung.status().ToString();
+  EXPECT_LT(waited, std::chrono::seconds(60));
+  ASSERT_EQ(std::system(("kill -CONT " + pid).c_str()), 0);
+  const bool recovered = WaitUntil([&] { return h.ListDomains().ok(); }, std::chrono::seconds(30));
+  EXPECT_TRUE(recovered);
+}
+
 std::string ParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HypervisorContractTest,
                          ::testing::Values("fake", "libvirt_test", "libvirt_qemu"), ParamName);
+INSTANTIATE_TEST_SUITE_P(Backends, RealDaemonTest, ::testing::Values("libvirt_qemu"), ParamName);
 
 }  // namespace
 }  // namespace govpool::agent
