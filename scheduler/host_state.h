@@ -30,17 +30,20 @@ struct CellExtra {
   std::int64_t memory_mib = 0;
 };
 
+// Hot fields first: a placement touches the first two cache lines of each examined host.
 struct HostState {
-  HostSpec spec;
   std::uint32_t index = 0;  // slot in the scheduler's host table
   std::int32_t pool_id = -1;
+  std::int32_t class_id = -1;  // hosts with equal pool, status, traits, dedicated departments
   Resources limit;  // ScaledLimit per dimension
   Resources used;
   std::int64_t instances = 0;
+  std::int64_t max_instances = 0;  // copy of spec.max_instances
   std::uint64_t revision = 0;
   std::vector<CellState> cells;  // empty: one implicit cell = the whole host
   std::vector<std::int32_t> trait_ids;      // sorted, interned
   std::vector<std::int32_t> aggregate_ids;  // sorted, interned
+  HostSpec spec;
 
   std::int64_t FreeMemory() const { return limit.memory_mib - used.memory_mib; }
 };

@@ -20,6 +20,10 @@ class FilterPlugin {
   // nullptr when `host` passes, else the stable reason reported in explanations (a string
   // literal: callers compare and keep the pointer).
   virtual const char* Filter(const RequestContext& ctx, const HostView& host) const = 0;
+  // True when the outcome depends only on the host's class: pool, status flags, traits and
+  // dedicated departments (HostState::class_id). The scheduler then evaluates it once per
+  // class and skips or counts whole classes at once.
+  virtual bool ClassLevel() const { return false; }
 };
 
 class ScorePlugin {

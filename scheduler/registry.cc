@@ -16,11 +16,17 @@ struct ScoreEntry {
   std::unique_ptr<ScorePlugin> (*factory)();
 };
 
+// Default order: class-level filters (one verdict per host class), then capacity (whose
+// memory check the free-memory index answers without visiting hosts), then the rest.
 constexpr FilterEntry kFilters[] = {
-    {"status", NewStatusFilter},           {"pool", NewPoolFilter},
-    {"department", NewDepartmentFilter},   {"aggregate", NewAggregateFilter},
-    {"traits", NewTraitsFilter},           {"server_group", NewServerGroupFilter},
-    {"max_instances", NewMaxInstancesFilter}, {"capacity", NewCapacityFilter},
+    {"status", NewStatusFilter},
+    {"pool", NewPoolFilter},
+    {"department", NewDepartmentFilter},
+    {"traits", NewTraitsFilter},
+    {"capacity", NewCapacityFilter},
+    {"aggregate", NewAggregateFilter},
+    {"server_group", NewServerGroupFilter},
+    {"max_instances", NewMaxInstancesFilter},
     {"numa", NewNumaFilter},
 };
 constexpr ScoreEntry kScores[] = {

@@ -2,12 +2,16 @@
 // allocation accounting behind Commit/Restore/Release. See scheduler.h for the contract and
 // docs/scheduler.md for the design.
 //
-// Index: per pool, a sorted set of hosts keyed by (free memory, host id). A placement visits
-// only the pools the request may use, starting at the first host with enough free memory
-// (binpack: ascending, tightest first; spread: descending), and stops after
-// Config::max_candidates feasible hosts per pool. Explicit candidates (hosts used earlier in
-// the same request, and server-group member hosts) are always examined too. When nothing fits,
-// a full scan rebuilds a complete explanation, so refusals always count every host.
+// Index: hosts are grouped into classes (equal pool, status flags, traits and dedicated
+// departments); each class keeps its hosts sorted by (free memory, host id). A placement
+// judges each class once with the class-level filters (status, pool, department, traits) and
+// skips rejected classes wholesale; it then merges the surviving classes in free-memory order,
+// starting at the first host with enough free memory (binpack: ascending, tightest first;
+// spread: descending), and stops after Config::max_candidates feasible hosts. Explicit
+// candidates (hosts used earlier in the same request, and server-group member hosts) are
+// always examined too. When nothing fits, a full pass rebuilds a complete explanation
+// (whole classes counted at once where a class-level filter decides), so refusals always
+// account for every host.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -25,18 +29,42 @@ constexpr std::int32_t kMaxCount = 10000;
 
 struct IndexKey {
   std::int64_t free_memory;
+  std::uint64_t id_prefix;  // first 8 bytes of the id, big-endian: most ties end here
   const std::string* id;
   std::uint32_t index;
 };
 
+// Orders like (free_memory, id) but compares ids as integers first (hosts with equal free
+// memory are common: every empty host of a shape).
+std::uint64_t IdPrefix(const std::string& id) {
+  std::uint64_t p = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    p = (p << 8) | (i < id.size() ? static_cast<unsigned char>(id[i]) : 0u);
+  }
+  return p;
+}
+
 struct IndexLess {
   bool operator()(const IndexKey& a, const IndexKey& b) const {
     if (a.free_memory != b.free_memory) return a.free_memory < b.free_memory;
+    if (a.id_prefix != b.id_prefix) return a.id_prefix < b.id_prefix;
     return *a.id < *b.id;
   }
 };
 
-using PoolIndex = std::set<IndexKey, IndexLess>;
+using ClassIndex = std::set<IndexKey, IndexLess>;
+
+struct ClassKey {
+  std::int32_t pool_id = 0;
+  std::uint8_t status = 0;  // bit 0 up, bit 1 enabled, bit 2 maintenance
+  std::vector<std::int32_t> trait_ids;
+  std::vector<std::string> dedicated;  // sorted
+  auto operator<=>(const ClassKey&) const = default;
+};
+
+struct HostClass {
+  ClassIndex index;
+};
 
 // The scratch overlay of one multi-VM request: what earlier VMs of the request consume.
 struct OverlayEntry {
@@ -82,14 +110,14 @@ struct Tally {
   std::int64_t examined = 0;
   std::int64_t fit = 0;
 
-  void Reject(const char* reason) {
+  void Reject(const char* reason, std::int64_t hosts = 1) {
     for (auto& [r, n] : counts) {
       if (r == reason) {
-        ++n;
+        n += hosts;
         return;
       }
     }
-    counts.emplace_back(reason, 1);
+    counts.emplace_back(reason, hosts);
   }
   Explanation ToExplanation(std::int64_t hosts_total, bool complete) const {
     Explanation ex;
@@ -137,7 +165,11 @@ class SchedulerImpl final : public Scheduler {
       if (n == "capacity") capacity_filter_ = true;
       if (n == "server_group") server_group_filter_ = true;
       if (n == "numa") numa_filter_ = true;
+      if (!f->ClassLevel()) host_filters_.push_back(f.get());
     }
+    // Refusals count the hosts of an admitted class that lack free memory without visiting
+    // them when capacity is the first host-level filter (it checks memory first).
+    capacity_first_ = !host_filters_.empty() && host_filters_.front()->Name() == "capacity";
   }
 
   void UpsertHost(const HostSpec& spec) override;
@@ -167,10 +199,12 @@ class SchedulerImpl final : public Scheduler {
   }
   void Recompute(HostState& h);
   void Index(const HostState& h) {
-    pools_[static_cast<std::size_t>(h.pool_id)].insert({h.FreeMemory(), &h.spec.id, h.index});
+    classes_[static_cast<std::size_t>(h.class_id)].index.insert(
+        {h.FreeMemory(), IdPrefix(h.spec.id), &h.spec.id, h.index});
   }
   void Unindex(const HostState& h) {
-    pools_[static_cast<std::size_t>(h.pool_id)].erase({h.FreeMemory(), &h.spec.id, h.index});
+    classes_[static_cast<std::size_t>(h.class_id)].index.erase(
+        {h.FreeMemory(), IdPrefix(h.spec.id), &h.spec.id, h.index});
   }
   // Adds (sign +1) or removes (-1) an assignment's consumption; bumps the revision.
   void Apply(HostState& h, const Assignment& a, int sign);
@@ -178,8 +212,18 @@ class SchedulerImpl final : public Scheduler {
   RequestContext Resolve(const PlacementRequest& request) const;
   HostView MakeView(const HostState& h, const Scratch& scratch) const;
   // Runs the filters (first failure is tallied) and, when the host fits, the scores.
+  // `admitted`: the host's class already passed the class-level filters, skip them.
   bool Consider(const RequestContext& ctx, const HostState& h, const Scratch& scratch,
-                Tally& tally, Best& best) const;
+                Tally& tally, Best& best, bool admitted = false) const;
+  // The class-level filters' verdict on a non-empty class: the reason it is rejected (null:
+  // admitted) and whether the verdict is the first failure of every host in it (no
+  // host-level filter runs before the rejecting one).
+  struct ClassVerdict {
+    const char* reason = nullptr;
+    bool whole_class = false;
+  };
+  ClassVerdict JudgeClass(const RequestContext& ctx, const HostClass& c,
+                          const Scratch& scratch) const;
   void ScanAll(const RequestContext& ctx, const Scratch& scratch, Tally& tally,
                Best& best) const;
   void ScanIndexed(const RequestContext& ctx, const Scratch& scratch, Tally& tally,
@@ -194,6 +238,8 @@ class SchedulerImpl final : public Scheduler {
   bool capacity_filter_ = false;
   bool server_group_filter_ = false;
   bool numa_filter_ = false;
+  bool capacity_first_ = false;
+  std::vector<const FilterPlugin*> host_filters_;  // filters_ minus the class-level ones
 
   std::vector<std::unique_ptr<HostState>> hosts_;  // slot -> host; null slots are free
   std::vector<std::uint32_t> free_slots_;
@@ -201,13 +247,14 @@ class SchedulerImpl final : public Scheduler {
   std::unordered_map<std::string, std::int32_t> pool_ids_;
   std::unordered_map<std::string, std::int32_t> trait_ids_;
   std::unordered_map<std::string, std::int32_t> aggregate_ids_;
-  std::vector<PoolIndex> pools_;  // pool id -> hosts by free memory
+  std::map<ClassKey, std::int32_t> class_ids_;
+  std::vector<HostClass> classes_;  // class id -> its hosts by free memory
 };
 
 void SchedulerImpl::Recompute(HostState& h) {
   const HostSpec& s = h.spec;
   h.pool_id = Intern(pool_ids_, s.pool);
-  if (pools_.size() <= static_cast<std::size_t>(h.pool_id)) pools_.resize(h.pool_id + 1);
+  h.max_instances = s.max_instances;
   h.limit = {ScaledLimit(s.capacity.vcpus, s.cpu_ratio),
              ScaledLimit(s.capacity.memory_mib, s.memory_ratio),
              ScaledLimit(s.capacity.disk_gib, s.disk_ratio)};
@@ -235,6 +282,16 @@ void SchedulerImpl::Recompute(HostState& h) {
   std::sort(h.aggregate_ids.begin(), h.aggregate_ids.end());
   h.aggregate_ids.erase(std::unique(h.aggregate_ids.begin(), h.aggregate_ids.end()),
                         h.aggregate_ids.end());
+  ClassKey key;
+  key.pool_id = h.pool_id;
+  key.status = static_cast<std::uint8_t>((s.up ? 1 : 0) | (s.enabled ? 2 : 0) |
+                                         (s.maintenance ? 4 : 0));
+  key.trait_ids = h.trait_ids;
+  key.dedicated = s.dedicated_departments;
+  std::sort(key.dedicated.begin(), key.dedicated.end());
+  auto [it, inserted] = class_ids_.emplace(std::move(key), static_cast<std::int32_t>(classes_.size()));
+  if (inserted) classes_.emplace_back();
+  h.class_id = it->second;
 }
 
 void SchedulerImpl::UpsertHost(const HostSpec& spec) {
@@ -349,13 +406,23 @@ HostView SchedulerImpl::MakeView(const HostState& h, const Scratch& scratch) con
 }
 
 bool SchedulerImpl::Consider(const RequestContext& ctx, const HostState& h,
-                             const Scratch& scratch, Tally& tally, Best& best) const {
+                             const Scratch& scratch, Tally& tally, Best& best,
+                             bool admitted) const {
   HostView view = MakeView(h, scratch);
   ++tally.examined;
-  for (const auto& f : filters_) {
-    if (const char* reason = f->Filter(ctx, view)) {
-      tally.Reject(reason);
-      return false;
+  if (admitted) {
+    for (const FilterPlugin* f : host_filters_) {
+      if (const char* reason = f->Filter(ctx, view)) {
+        tally.Reject(reason);
+        return false;
+      }
+    }
+  } else {
+    for (const auto& f : filters_) {
+      if (const char* reason = f->Filter(ctx, view)) {
+        tally.Reject(reason);
+        return false;
+      }
     }
   }
   ++tally.fit;
@@ -365,12 +432,70 @@ bool SchedulerImpl::Consider(const RequestContext& ctx, const HostState& h,
   return true;
 }
 
+SchedulerImpl::ClassVerdict SchedulerImpl::JudgeClass(const RequestContext& ctx,
+                                                      const HostClass& c,
+                                                      const Scratch& scratch) const {
+  HostView view = MakeView(*hosts_[c.index.begin()->index], scratch);
+  bool only_class_level_before = true;
+  for (const auto& f : filters_) {
+    if (!f->ClassLevel()) {
+      only_class_level_before = false;
+      continue;
+    }
+    if (const char* reason = f->Filter(ctx, view)) return {reason, only_class_level_before};
+  }
+  return {};
+}
+
 void SchedulerImpl::ScanAll(const RequestContext& ctx, const Scratch& scratch, Tally& tally,
                             Best& best) const {
-  for (const auto& h : hosts_) {
-    if (h != nullptr) Consider(ctx, *h, scratch, tally, best);
+  for (const HostClass& c : classes_) {
+    if (c.index.empty()) continue;
+    ClassVerdict verdict = JudgeClass(ctx, c, scratch);
+    if (verdict.reason != nullptr && verdict.whole_class) {
+      const auto n = static_cast<std::int64_t>(c.index.size());
+      tally.Reject(verdict.reason, n);
+      tally.examined += n;
+      continue;
+    }
+    const bool admitted = verdict.reason == nullptr;
+    auto it = c.index.begin();
+    if (admitted && capacity_first_) {
+      // Hosts below the request's memory fail capacity first; their index keys say so.
+      static const std::string kLowestId;
+      auto first_roomy = c.index.lower_bound({ctx.demand.memory_mib, 0, &kLowestId, 0});
+      const auto short_of_memory = static_cast<std::int64_t>(std::distance(it, first_roomy));
+      if (short_of_memory > 0) {
+        tally.Reject("insufficient_memory", short_of_memory);
+        tally.examined += short_of_memory;
+      }
+      it = first_roomy;
+    }
+    for (; it != c.index.end(); ++it) {
+      Consider(ctx, *hosts_[it->index], scratch, tally, best, admitted);
+    }
   }
 }
+
+namespace {
+
+// Visits the union of several sorted class indexes in order (a k-way merge; k is the number
+// of admitted classes, small), calling visit(key) until it returns false.
+template <typename Iter, typename Before, typename Visit>
+void MergeVisit(std::vector<std::pair<Iter, Iter>>& cursors, Before before, Visit visit) {
+  while (true) {
+    std::size_t pick = cursors.size();
+    for (std::size_t i = 0; i < cursors.size(); ++i) {
+      if (cursors[i].first == cursors[i].second) continue;
+      if (pick == cursors.size() || before(*cursors[i].first, *cursors[pick].first)) pick = i;
+    }
+    if (pick == cursors.size()) return;
+    if (!visit(*cursors[pick].first)) return;
+    ++cursors[pick].first;
+  }
+}
+
+}  // namespace
 
 void SchedulerImpl::ScanIndexed(const RequestContext& ctx, const Scratch& scratch,
                                 Tally& tally, Best& best) const {
@@ -391,46 +516,35 @@ void SchedulerImpl::ScanIndexed(const RequestContext& ctx, const Scratch& scratc
     return;
   }
 
-  // Pools to visit.
-  std::int32_t pool_stack[8];
-  std::vector<std::int32_t> pool_heap;
-  std::int32_t* pools = pool_stack;
-  std::size_t npools = 0;
-  auto allowed = [&](std::int32_t p) {
-    return !(department_filter_ && ctx.confined) ||
-           std::binary_search(ctx.allowed_pool_ids.begin(), ctx.allowed_pool_ids.end(), p);
-  };
-  if (pool_filter_ && ctx.pool_id != -1) {
-    if (ctx.pool_id >= 0 && allowed(ctx.pool_id)) pools[npools++] = ctx.pool_id;
-  } else {
-    if (pools_.size() > 8) {
-      pool_heap.resize(pools_.size());
-      pools = pool_heap.data();
-    }
-    for (std::size_t p = 0; p < pools_.size(); ++p) {
-      if (allowed(static_cast<std::int32_t>(p))) pools[npools++] = static_cast<std::int32_t>(p);
-    }
-  }
-
   const std::int64_t min_free =
       capacity_filter_ ? ctx.demand.memory_mib : std::numeric_limits<std::int64_t>::min();
   static const std::string kLowestId;
+  std::int32_t found = 0;
   auto visit = [&](const IndexKey& key) {
-    if (!seen.empty() && std::binary_search(seen.begin(), seen.end(), key.index)) return false;
-    return Consider(ctx, *hosts_[key.index], scratch, tally, best);
-  };
-  for (std::size_t i = 0; i < npools; ++i) {
-    const PoolIndex& index = pools_[static_cast<std::size_t>(pools[i])];
-    std::int32_t found = 0;
-    if (!descending_) {
-      for (auto it = index.lower_bound({min_free, &kLowestId, 0}); it != index.end(); ++it) {
-        if (visit(*it) && ++found == max_candidates_) break;
-      }
-    } else {
-      for (auto it = index.rbegin(); it != index.rend() && it->free_memory >= min_free; ++it) {
-        if (visit(*it) && ++found == max_candidates_) break;
-      }
+    if (key.free_memory < min_free) return false;  // descending scans end here
+    if (!seen.empty() && std::binary_search(seen.begin(), seen.end(), key.index)) return true;
+    if (Consider(ctx, *hosts_[key.index], scratch, tally, best, /*admitted=*/true) &&
+        ++found == max_candidates_) {
+      return false;
     }
+    return true;
+  };
+  const IndexLess less;
+  if (!descending_) {
+    std::vector<std::pair<ClassIndex::const_iterator, ClassIndex::const_iterator>> cursors;
+    for (const HostClass& c : classes_) {
+      if (c.index.empty() || JudgeClass(ctx, c, scratch).reason != nullptr) continue;
+      cursors.emplace_back(c.index.lower_bound({min_free, 0, &kLowestId, 0}), c.index.end());
+    }
+    MergeVisit(cursors, less, visit);
+  } else {
+    std::vector<std::pair<ClassIndex::const_reverse_iterator, ClassIndex::const_reverse_iterator>>
+        cursors;
+    for (const HostClass& c : classes_) {
+      if (c.index.empty() || JudgeClass(ctx, c, scratch).reason != nullptr) continue;
+      cursors.emplace_back(c.index.rbegin(), c.index.rend());
+    }
+    MergeVisit(cursors, [&](const IndexKey& a, const IndexKey& b) { return less(b, a); }, visit);
   }
 }
 

@@ -12,6 +12,7 @@ namespace {
 
 class DepartmentFilter final : public FilterPlugin {
  public:
+  bool ClassLevel() const override { return true; }
   std::string_view Name() const override { return "department"; }
   const char* Filter(const RequestContext& ctx, const HostView& view) const override {
     const auto& dedicated = view.host->spec.dedicated_departments;

@@ -9,7 +9,7 @@ class MaxInstancesFilter final : public FilterPlugin {
  public:
   std::string_view Name() const override { return "max_instances"; }
   const char* Filter(const RequestContext& ctx, const HostView& view) const override {
-    std::int64_t max = view.host->spec.max_instances;
+    std::int64_t max = view.host->max_instances;
     if (max > 0 && view.instances + ctx.instances_demand > max) return "max_instances";
     return nullptr;
   }

@@ -7,6 +7,7 @@ namespace {
 
 class PoolFilter final : public FilterPlugin {
  public:
+  bool ClassLevel() const override { return true; }
   std::string_view Name() const override { return "pool"; }
   const char* Filter(const RequestContext& ctx, const HostView& view) const override {
     if (ctx.pool_id == -1) return nullptr;

@@ -6,6 +6,7 @@ namespace {
 
 class StatusFilter final : public FilterPlugin {
  public:
+  bool ClassLevel() const override { return true; }
   std::string_view Name() const override { return "status"; }
   const char* Filter(const RequestContext&, const HostView& view) const override {
     const HostSpec& s = view.host->spec;

@@ -10,6 +10,7 @@ namespace {
 
 class TraitsFilter final : public FilterPlugin {
  public:
+  bool ClassLevel() const override { return true; }
   std::string_view Name() const override { return "traits"; }
   const char* Filter(const RequestContext& ctx, const HostView& view) const override {
     if (ctx.required_trait_unknown) return "missing_trait";

@@ -218,12 +218,13 @@ TEST(ServerGroupFilter, HardAffinityFollowsMembersAndFitsWholeRequest) {
   next.group_policy = GroupPolicy::kAffinity;
   next.group_member_hosts = hosts;
   EXPECT_EQ(PlaceAndCommit(*s, next), std::vector<std::string>{"big"});
-  auto too_big = MakeRequest(1, 700);
+  // "big" has 256 - 4 vCPUs left, "small" 255 but no member: each is refused for its reason.
+  auto too_big = MakeRequest(253, 100);
   too_big.group_policy = GroupPolicy::kAffinity;
   too_big.group_member_hosts = {"big"};
   auto p = s->Place(too_big);
   ASSERT_FALSE(p.ok());
-  EXPECT_EQ(p.status().message(), "0 of 2 hosts fit: 1 affinity, 1 insufficient_memory");
+  EXPECT_EQ(p.status().message(), "0 of 2 hosts fit: 1 affinity, 1 insufficient_vcpu");
 }
 
 TEST(ServerGroupFilter, SoftAffinityPrefersMembersButFallsBack) {
