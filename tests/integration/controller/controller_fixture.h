@@ -1,0 +1,405 @@
+// Test support for integration tests of the real govpool-controller binary: a child process
+// started on port 0 with a temporary state directory (killed with SIGKILL in the destructor,
+// so a failing test never leaves it running), clients that speak to it, JSON helpers and a
+// raw-socket sender for requests the client library refuses to build.
+// Not thread-safe except where noted (each thread makes its own client).
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "api/client/http_client.h"
+
+#ifndef GOVPOOL_CONTROLLER_BINARY
+#error "GOVPOOL_CONTROLLER_BINARY must name the govpool-controller executable"
+#endif
+
+namespace govpool::testing {
+
+namespace json = boost::json;
+
+inline std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A fresh temporary directory, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "govpool-it-XXXXXX").string();
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (::mkdtemp(buf.data()) == nullptr) std::abort();
+    path_ = buf.data();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// One run of govpool-controller. Start() blocks until the port file names the bound port.
+class ControllerProcess {
+ public:
+  explicit ControllerProcess(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+  ~ControllerProcess() { Kill(SIGKILL); }
+  ControllerProcess(const ControllerProcess&) = delete;
+  ControllerProcess& operator=(const ControllerProcess&) = delete;
+
+  // Starts the binary; returns an empty string on success, else what went wrong.
+  std::string Start(std::vector<std::string> extra_args = {}) {
+    Kill(SIGKILL);
+    ++runs_;
+    port_file_ = state_dir_ + "/port-" + std::to_string(runs_);
+    log_file_ = state_dir_ + "/controller-" + std::to_string(runs_) + ".log";
+    std::vector<std::string> args = {GOVPOOL_CONTROLLER_BINARY, "--listen", "127.0.0.1:0",
+                                     "--port-file", port_file_, "--state-dir", state_dir_,
+                                     "--log-level", "warn"};
+    for (auto& a : extra_args) args.push_back(std::move(a));
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ < 0) return "fork failed";
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
+      if (::getppid() != parent) ::_exit(127);
+      const int fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return "controller exited during start-up; log:\n" + ReadFileOrEmpty(log_file_);
+      }
+      const std::string content = ReadFileOrEmpty(port_file_);
+      if (!content.empty() && content.back() == '\n') {
+        port_ = std::stoi(content);
+        return "";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Kill(SIGKILL);
+    return "controller did not write its port file within 30 s; log:\n" +
+           ReadFileOrEmpty(log_file_);
+  }
+
+  // Sends `sig` and reaps the process. No-op when not running.
+  void Kill(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  bool running() const { return pid_ > 0; }
+  int port() const { return port_; }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string admin_token() const {
+    std::string t = ReadFileOrEmpty(state_dir_ + "/admin-token");
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    return t;
+  }
+  std::string log() const { return ReadFileOrEmpty(log_file_); }
+
+ private:
+  std::string state_dir_;
+  std::string port_file_;
+  std::string log_file_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int runs_ = 0;
+};
+
+// A response with its JSON body parsed (null when the body is not JSON).
+struct Reply {
+  int status = 0;  // 0: transport failure (see transport_error)
+  std::string body;
+  api::HeaderList headers;
+  json::value json;
+  std::string transport_error;
+
+  const std::string* Header(std::string_view name) const { return api::FindHeader(headers, name); }
+  std::string ErrorCode() const {
+    if (!json.is_object()) return "";
+    const auto* e = json.as_object().if_contains("error");
+    if (!e || !e->is_object()) return "";
+    const auto* c = e->as_object().if_contains("code");
+    return c && c->is_string() ? std::string(c->as_string()) : "";
+  }
+  std::string Str(std::string_view key) const {
+    if (!json.is_object()) return "";
+    const auto* v = json.as_object().if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : "";
+  }
+  std::int64_t Int(std::string_view key) const {
+    if (!json.is_object()) return -999;
+    const auto* v = json.as_object().if_contains(key);
+    return v && v->is_int64() ? v->as_int64() : -999;
+  }
+  std::string Describe() const {
+    return "HTTP " + std::to_string(status) + " " + transport_error + " " + body.substr(0, 600);
+  }
+};
+
+// A client bound to one token. Not thread-safe: one per thread.
+class Api {
+ public:
+  Api(const std::string& base_url, const std::string& token, int timeout_ms = 30'000) {
+    api::ClientOptions o;
+    o.base_url = base_url;
+    o.bearer_token = token;
+    o.timeout_ms = timeout_ms;
+    auto c = api::HttpClient::Create(o);
+    if (!c.ok()) std::abort();
+    client_ = std::move(c).value();
+  }
+
+  Reply Send(std::string_view method, std::string_view target, std::string_view body = {},
+             const api::HeaderList& headers = {}) {
+    Reply r;
+    auto resp = client_->Send(method, target, body, headers);
+    if (!resp.ok()) {
+      r.transport_error = resp.status().ToString();
+      return r;
+    }
+    r.status = resp->status;
+    r.body = resp->body;
+    r.headers = resp->headers;
+    boost::system::error_code ec;
+    r.json = json::parse(r.body, ec);
+    if (ec) r.json = nullptr;
+    return r;
+  }
+  Reply Get(std::string_view target) { return Send("GET", target); }
+  Reply Post(std::string_view target, const json::value& body, const api::HeaderList& h = {}) {
+    return Send("POST", target, json::serialize(body), h);
+  }
+
+ private:
+  std::unique_ptr<api::HttpClient> client_;
+};
+
+// Sends raw bytes on a fresh TCP connection and returns everything read until the server
+// closes the connection or `timeout_ms` passes (the server should close after an error).
+inline std::string RawExchange(int port, const std::string& bytes, int timeout_ms = 10'000) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "";
+  }
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may answer and close before reading everything
+    sent += static_cast<size_t>(n);
+  }
+  std::string out;
+  char buf[8192];
+  while (true) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    // Stop once a full response with Content-Length has arrived (keep-alive servers).
+    const size_t head_end = out.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      std::string lower = out.substr(0, head_end);
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const size_t cl = lower.find("content-length:");
+      if (cl != std::string::npos) {
+        const size_t len = std::strtoul(lower.c_str() + cl + 15, nullptr, 10);
+        if (out.size() >= head_end + 4 + len) break;
+      }
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// Parses "HTTP/1.1 413 ..." + body of a raw response into a Reply.
+inline Reply ParseRawResponse(const std::string& raw) {
+  Reply r;
+  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) {
+    r.transport_error = "no HTTP response (" + std::to_string(raw.size()) + " bytes)";
+    return r;
+  }
+  r.status = std::atoi(raw.c_str() + 9);
+  const size_t head_end = raw.find("\r\n\r\n");
+  if (head_end != std::string::npos) {
+    std::istringstream head(raw.substr(0, head_end));
+    std::string line;
+    std::getline(head, line);
+    while (std::getline(head, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.erase(value.begin());
+      r.headers.emplace_back(line.substr(0, colon), value);
+    }
+    r.body = raw.substr(head_end + 4);
+  }
+  boost::system::error_code ec;
+  r.json = json::parse(r.body, ec);
+  if (ec) r.json = nullptr;
+  return r;
+}
+
+// Checks the one error shape: {"error":{"code":string,"message":string,"details":object}}.
+inline ::testing::AssertionResult HasErrorShape(const Reply& r) {
+  if (!r.json.is_object()) return ::testing::AssertionFailure() << "body is not JSON: " << r.body;
+  const auto* e = r.json.as_object().if_contains("error");
+  if (!e || !e->is_object()) return ::testing::AssertionFailure() << "no error object: " << r.body;
+  const auto& o = e->as_object();
+  const auto* code = o.if_contains("code");
+  const auto* message = o.if_contains("message");
+  const auto* details = o.if_contains("details");
+  if (!code || !code->is_string() || code->as_string().empty()) {
+    return ::testing::AssertionFailure() << "error.code missing: " << r.body;
+  }
+  for (char ch : code->as_string()) {
+    if (!(std::isupper(static_cast<unsigned char>(ch)) || ch == '_')) {
+      return ::testing::AssertionFailure() << "error.code is not UPPER_CASE: " << r.body;
+    }
+  }
+  if (!message || !message->is_string() || message->as_string().empty()) {
+    return ::testing::AssertionFailure() << "error.message missing: " << r.body;
+  }
+  if (!details || !details->is_object()) {
+    return ::testing::AssertionFailure() << "error.details missing or not an object: " << r.body;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Polls `cond` every 10 ms until true or `timeout` passes.
+template <typename Cond>
+bool PollUntil(Cond cond, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+// A running controller with an admin client, plus helpers to build a world through the API.
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    controller_ = std::make_unique<ControllerProcess>(dir_.path());
+    const std::string err = controller_->Start(ExtraArgs());
+    ASSERT_EQ(err, "");
+    admin_ = std::make_unique<Api>(controller_->base_url(), controller_->admin_token());
+  }
+  // Flags added to every start of the controller.
+  virtual std::vector<std::string> ExtraArgs() { return {}; }
+
+  void TearDown() override {
+    if (HasFailure() && controller_) {
+      std::cerr << "---- controller log ----\n" << controller_->log().substr(0, 20000) << "\n";
+    }
+    controller_.reset();  // SIGKILL
+  }
+
+  // Restarts on the same state dir (after a crash or a kill) and rebuilds the admin client.
+  void Restart() {
+    ASSERT_EQ(controller_->Start(ExtraArgs()), "");
+    admin_ = std::make_unique<Api>(controller_->base_url(), controller_->admin_token());
+  }
+
+  Api NewClient(const std::string& token) { return Api(controller_->base_url(), token); }
+
+  // Each helper asserts success and returns the created object's JSON.
+  json::object CreateDepartment(const std::string& name, json::object quota) {
+    Reply r = admin_->Post("/v1/departments", {{"name", name}, {"quota", std::move(quota)}});
+    EXPECT_EQ(r.status, 201) << r.Describe();
+    return r.json.is_object() ? r.json.as_object() : json::object{};
+  }
+  json::object CreateFlavor(const std::string& name, int vcpus, int memory_mib, int disk_gib) {
+    Reply r = admin_->Post("/v1/flavors", {{"name", name},
+                                           {"vcpus", vcpus},
+                                           {"memory_mib", memory_mib},
+                                           {"disk_gib", disk_gib}});
+    EXPECT_EQ(r.status, 201) << r.Describe();
+    return r.json.is_object() ? r.json.as_object() : json::object{};
+  }
+  json::object RegisterHost(const std::string& name, int cpus, int memory_mib, int disk_gib) {
+    Reply r = admin_->Post(
+        "/v1/hosts/register",
+        {{"name", name},
+         {"capacity", {{"cpus", cpus}, {"memory_mib", memory_mib}, {"disk_gib", disk_gib}}}});
+    EXPECT_EQ(r.status, 200) << r.Describe();
+    return r.json.is_object() ? r.json.as_object() : json::object{};
+  }
+  // Creates a user with `role` (in `department_id` for department roles) and returns a token.
+  std::string CreateUserToken(const std::string& name, const std::string& role,
+                              const std::string& department_id) {
+    json::object body{{"name", name}, {"role", role}};
+    if (!department_id.empty()) body["department_id"] = department_id;
+    Reply u = admin_->Post("/v1/users", body);
+    EXPECT_EQ(u.status, 201) << u.Describe();
+    Reply t = admin_->Send("POST", "/v1/users/" + u.Str("id") + "/tokens", "{}");
+    EXPECT_EQ(t.status, 201) << t.Describe();
+    return t.Str("token");
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ControllerProcess> controller_;
+  std::unique_ptr<Api> admin_;
+};
+
+inline std::string IdOf(const json::object& o) {
+  const auto* v = o.if_contains("id");
+  return v && v->is_string() ? std::string(v->as_string()) : "";
+}
+
+}  // namespace govpool::testing
