@@ -1,0 +1,358 @@
+// govpoolctl against the real controller: the control-plane story of issue 2 driven through the
+// CLI. Starts govpool-controller on port 0 with a temporary state directory, runs the govpoolctl
+// binary as a subprocess (stdout/stderr captured, HOME pointed at a temp folder so no user
+// config leaks in) and stops the controller in TearDown, also when a test fails.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+extern char** environ;
+
+namespace govpool::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CtlRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The value of the "key  value" line printed for a single object.
+std::string Field(const std::string& out, const std::string& key) {
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + " ", 0) == 0) {
+      size_t v = line.find_first_not_of(' ', key.size());
+      return v == std::string::npos ? "" : line.substr(v);
+    }
+  }
+  return "";
+}
+
+std::vector<std::string> Lines(const std::string& out) {
+  std::vector<std::string> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+class CliStoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("govpool-cli-it-" + std::to_string(::getpid()) + "-" +
+            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    fs::create_directories(dir_ / "home");
+    StartController();
+  }
+
+  void TearDown() override {
+    StopController();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  void StartController() {
+    const std::string port_file = (dir_ / "port").string();
+    const std::string state_dir = (dir_ / "state").string();
+    const std::string log = (dir_ / "controller.log").string();
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      ::execl(GOVPOOL_CONTROLLER_BIN, GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0",
+              "--port-file", port_file.c_str(), "--state-dir", state_dir.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string text = ReadFile(port_file);
+      if (!text.empty() && text.back() == '\n') {
+        port_ = std::stoi(text);
+        break;
+      }
+      int status = 0;
+      ASSERT_EQ(::waitpid(pid_, &status, WNOHANG), 0)
+          << "controller exited early: " << ReadFile(log);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_GT(port_, 0) << "controller did not write its port: " << ReadFile(log);
+    url_ = "http://127.0.0.1:" + std::to_string(port_);
+    admin_token_file_ = state_dir + "/admin-token";
+    ASSERT_TRUE(fs::exists(admin_token_file_));
+  }
+
+  void StopController() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  // Runs govpoolctl with `args` and an environment of HOME plus `env`.
+  CtlRun Ctl(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+    std::vector<std::string> argv_s = {GOVPOOLCTL_BIN};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_s = {"HOME=" + (dir_ / "home").string(), "PATH=/usr/bin:/bin"};
+    for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (std::string& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    const std::string out_path = (dir_ / "ctl.out").string();
+    const std::string err_path = (dir_ / "ctl.err").string();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid = -1;
+    CtlRun run;
+    int rc = posix_spawn(&pid, GOVPOOLCTL_BIN, &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      run.err = "posix_spawn failed";
+      return run;
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    run.out = ReadFile(out_path);
+    run.err = ReadFile(err_path);
+    return run;
+  }
+
+  // As the platform admin, through a config file (url + token_file).
+  CtlRun Admin(std::vector<std::string> args) {
+    const fs::path config = dir_ / "home" / "admin.conf";
+    if (!fs::exists(config)) {
+      std::ofstream(config) << "# written by the test\nurl = " << url_
+                            << "\ntoken_file = " << admin_token_file_ << "\n";
+    }
+    args.insert(args.begin(), {"--config", config.string()});
+    return Ctl(args);
+  }
+
+  fs::path dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string url_;
+  std::string admin_token_file_;
+};
+
+#define EXPECT_OK(run) \
+  EXPECT_EQ((run).exit_code, 0) << "stdout:\n" << (run).out << "stderr:\n" << (run).err
+
+TEST_F(CliStoryTest, DepartmentAdminCreatesVmsUntilQuotaExceeded) {
+  // An admin sets up a department with a quota of 10 instances, a flavor and two hosts.
+  CtlRun dept = Admin({"department", "create", "finance", "--description", "Finance dept",
+                    "--quota", "instances=10,vcpus=100,memory_mib=unlimited"});
+  EXPECT_OK(dept);
+  const std::string dept_id = Field(dept.out, "id");
+  ASSERT_EQ(dept_id.size(), 36u) << dept.out;
+  EXPECT_EQ(Field(dept.out, "quota.instances"), "10");
+  EXPECT_EQ(Field(dept.out, "quota.memory_mib"), "-1");
+
+  CtlRun flavor = Admin({"flavor", "create", "small", "--vcpus", "1", "--memory-mib", "512",
+                      "--disk-gib", "10"});
+  EXPECT_OK(flavor);
+  EXPECT_EQ(Field(flavor.out, "name"), "small");
+
+  for (const char* host : {"host-a", "host-b"}) {
+    CtlRun h = Admin({"host", "register", host, "--cpus", "16", "--memory-mib", "65536",
+                   "--disk-gib", "1000", "--pool", "az1"});
+    EXPECT_OK(h);
+    EXPECT_EQ(Field(h.out, "name"), host);
+  }
+  CtlRun hosts = Admin({"host", "list"});
+  EXPECT_OK(hosts);
+  EXPECT_EQ(Lines(hosts.out).size(), 3u) << hosts.out;
+  EXPECT_NE(hosts.out.find("host-a"), std::string::npos);
+
+  // A department admin and a token for them (user and department resolved by name).
+  CtlRun user = Admin({"user", "create", "fin-admin", "--role", "dept-admin", "--department", "finance"});
+  EXPECT_OK(user);
+  EXPECT_EQ(Field(user.out, "department_id"), dept_id);
+  CtlRun token = Admin({"token", "create", "fin-admin", "--name", "laptop"});
+  EXPECT_OK(token);
+  const std::string secret = Field(token.out, "token");
+  ASSERT_FALSE(secret.empty()) << token.out;
+  EXPECT_NE(token.err.find("only once"), std::string::npos);
+
+  // The department admin works through the environment.
+  const std::map<std::string, std::string> fin = {{"GOVPOOL_URL", url_}, {"GOVPOOL_TOKEN", secret}};
+  for (int i = 1; i <= 10; ++i) {
+    CtlRun vm = Ctl({"vm", "create", "vm-" + std::to_string(i), "--department", "finance",
+                  "--flavor", "small"},
+                 fin);
+    EXPECT_OK(vm);
+    EXPECT_EQ(Field(vm.out, "department_id"), dept_id);
+  }
+  CtlRun over = Ctl({"vm", "create", "vm-11", "--department", dept_id, "--flavor", "small"}, fin);
+  EXPECT_EQ(over.exit_code, 1) << over.out << over.err;
+  EXPECT_EQ(over.err.rfind("error: QUOTA_EXCEEDED: ", 0), 0u) << over.err;
+  EXPECT_NE(over.err.find("instances"), std::string::npos) << over.err;
+  EXPECT_TRUE(over.out.empty());
+
+  // vm list follows next_page_token: 10 VMs in pages of 3.
+  CtlRun list = Ctl({"vm", "list", "--page-size", "3"}, fin);
+  EXPECT_OK(list);
+  std::vector<std::string> lines = Lines(list.out);
+  ASSERT_EQ(lines.size(), 11u) << list.out;
+  EXPECT_EQ(lines[0].rfind("ID", 0), 0u);
+  for (int i = 1; i <= 10; ++i) {
+    EXPECT_TRUE(std::regex_search(list.out, std::regex(" vm-" + std::to_string(i) + " ")))
+        << "vm-" << i << " missing:\n" << list.out;
+  }
+  CtlRun list_json = Ctl({"vm", "list", "--json", "--page-size", "4", "--department", "finance"}, fin);
+  EXPECT_OK(list_json);
+  EXPECT_EQ(list_json.out.rfind("{\"items\":[", 0), 0u) << list_json.out;
+  size_t count = 0;
+  for (size_t p = 0; (p = list_json.out.find("\"flavor_name\":\"small\"", p)) != std::string::npos; ++p) {
+    ++count;
+  }
+  EXPECT_EQ(count, 10u) << list_json.out;
+
+  // Usage reads 10 of 10.
+  CtlRun usage = Ctl({"department", "usage", "finance"}, fin);
+  EXPECT_OK(usage);
+  EXPECT_TRUE(std::regex_search(usage.out, std::regex("(^|\n)instances +10 +10\n"))) << usage.out;
+  EXPECT_TRUE(std::regex_search(usage.out, std::regex("(^|\n)memory_mib +5120 +unlimited\n")))
+      << usage.out;
+
+  // The department admin may not create departments.
+  CtlRun denied = Ctl({"department", "create", "other"}, fin);
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_EQ(denied.err.rfind("error: PERMISSION_DENIED: ", 0), 0u) << denied.err;
+
+  // VM actions and delete by name; the freed quota shows in usage.
+  EXPECT_OK(Ctl({"vm", "stop", "vm-2"}, fin));
+  CtlRun show = Ctl({"vm", "show", "vm-2"}, fin);
+  EXPECT_OK(show);
+  EXPECT_EQ(Field(show.out, "power"), "stopped");
+  CtlRun del = Ctl({"vm", "delete", "vm-1"}, fin);
+  EXPECT_OK(del);
+  EXPECT_NE(del.out.find("vm "), std::string::npos) << del.out;
+  CtlRun usage_after = Admin({"department", "usage", dept_id, "--json"});
+  EXPECT_OK(usage_after);
+  EXPECT_NE(usage_after.out.find("\"instances\":{\"used\":9,\"limit\":10}"), std::string::npos)
+      << usage_after.out;
+  EXPECT_OK(Ctl({"vm", "create", "vm-11", "--department", "finance", "--flavor", "small"}, fin));
+
+  // Admin views.
+  CtlRun depts = Admin({"department", "list"});
+  EXPECT_OK(depts);
+  EXPECT_TRUE(std::regex_search(depts.out, std::regex("finance +10 +100 +unlimited +Finance dept")))
+      << depts.out;
+  CtlRun users = Admin({"user", "list"});
+  EXPECT_OK(users);
+  EXPECT_NE(users.out.find("fin-admin"), std::string::npos);
+  CtlRun maint = Admin({"host", "update", "host-a", "--maintenance", "on", "--cpu-ratio", "2"});
+  EXPECT_OK(maint);
+  EXPECT_EQ(Field(maint.out, "maintenance"), "true");
+  EXPECT_EQ(Field(maint.out, "cpu_allocation_ratio"), "2");
+  CtlRun upd = Admin({"department", "update", "finance", "--quota", "instances=20"});
+  EXPECT_OK(upd);
+  EXPECT_EQ(Field(upd.out, "quota.instances"), "20");
+  EXPECT_EQ(Field(upd.out, "quota.vcpus"), "100");
+  CtlRun not_empty = Admin({"department", "delete", "finance"});
+  EXPECT_EQ(not_empty.exit_code, 1);
+  EXPECT_EQ(not_empty.err.rfind("error: DEPARTMENT_NOT_EMPTY: ", 0), 0u) << not_empty.err;
+}
+
+TEST_F(CliStoryTest, ErrorsAndExitCodes) {
+  // Flags beat the environment: a bad env token is overridden by --token-file.
+  const std::map<std::string, std::string> bad = {{"GOVPOOL_URL", url_}, {"GOVPOOL_TOKEN", "nope"}};
+  CtlRun unauth = Ctl({"flavor", "list"}, bad);
+  EXPECT_EQ(unauth.exit_code, 1);
+  EXPECT_EQ(unauth.err.rfind("error: UNAUTHENTICATED: ", 0), 0u) << unauth.err;
+  EXPECT_OK(Ctl({"flavor", "list", "--token-file", admin_token_file_}, bad));
+
+  CtlRun no_token = Ctl({"--url", url_, "flavor", "list"});
+  EXPECT_EQ(no_token.exit_code, 1);
+  EXPECT_NE(no_token.err.find("no token is configured"), std::string::npos) << no_token.err;
+
+  CtlRun missing = Admin({"vm", "show", "00000000-0000-4000-8000-000000000000"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err.rfind("error: NOT_FOUND: ", 0), 0u) << missing.err;
+  CtlRun no_name = Admin({"department", "show", "no-such-dept"});
+  EXPECT_EQ(no_name.exit_code, 1);
+  EXPECT_NE(no_name.err.find("no department named 'no-such-dept'"), std::string::npos);
+  CtlRun invalid = Admin({"flavor", "create", "huge", "--vcpus", "2", "--memory-mib", "32", "--disk-gib", "1"});
+  EXPECT_EQ(invalid.exit_code, 1);
+  EXPECT_EQ(invalid.err.rfind("error: INVALID_ARGUMENT: ", 0), 0u) << invalid.err;
+  EXPECT_NE(invalid.err.find("memory_mib"), std::string::npos) << invalid.err;
+
+  // Usage errors exit 2 without contacting anyone.
+  CtlRun usage = Admin({"vm", "create", "x", "--department", "d"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.err.find("--flavor is required"), std::string::npos) << usage.err;
+  EXPECT_EQ(Admin({"vm", "frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Admin({"department", "create", "x", "--quota", "cores=3"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"--config", (dir_ / "no-such-config").string(), "vm", "list"}).exit_code, 2);
+
+  // Help at every level exits 0 on stdout.
+  CtlRun help = Ctl({"--help"});
+  EXPECT_OK(help);
+  EXPECT_NE(help.out.find("department"), std::string::npos);
+  CtlRun vm_help = Ctl({"vm", "--help"});
+  EXPECT_OK(vm_help);
+  EXPECT_NE(vm_help.out.find("reboot"), std::string::npos);
+  CtlRun create_help = Ctl({"vm", "create", "--help"});
+  EXPECT_OK(create_help);
+  EXPECT_NE(create_help.out.find("--stopped"), std::string::npos);
+
+  // Unreachable server: exit 3. (The controller is stopped, so its port is closed.)
+  StopController();
+  CtlRun down = Ctl({"--url", url_, "--token", "x", "department", "list"});
+  EXPECT_EQ(down.exit_code, 3) << down.err;
+  EXPECT_EQ(down.err.rfind("error: UNAVAILABLE: cannot reach the controller at " + url_, 0), 0u)
+      << down.err;
+}
+
+}  // namespace
+}  // namespace govpool::cli
