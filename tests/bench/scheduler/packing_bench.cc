@@ -195,11 +195,16 @@ int main(int argc, char** argv) {
           "\"max_candidates\": %d, \"online_vms\": %zu, \"online_memory_share\": %.4f, "
           "\"online_vcpu_share\": %.4f, \"ffd_vms\": %zu, \"ffd_memory_share\": %.4f, "
           "\"ffd_vcpu_share\": %.4f, \"gap_points\": %.2f},\n",
+          // gap_points: FFD minus online, in percentage points of the binding resource (the
+          // one FFD fills most); negative means the online scheduler packed more.
           seed, static_cast<long long>(n), awkward ? "awkward" : "standard",
           numa ? "true" : "false", cpu_ratio, v.name,
           v.config.max_candidates, on.placed, on.used.memory / cap.memory,
           on.used.vcpus / cap.vcpus, ffd.placed, ffd.used.memory / cap.memory,
-          ffd.used.vcpus / cap.vcpus, 100.0 * (ffd.used.memory - on.used.memory) / cap.memory);
+          ffd.used.vcpus / cap.vcpus,
+          ffd.used.memory / cap.memory >= ffd.used.vcpus / cap.vcpus
+              ? 100.0 * (ffd.used.memory - on.used.memory) / cap.memory
+              : 100.0 * (ffd.used.vcpus - on.used.vcpus) / cap.vcpus);
       std::fflush(stdout);
     }
   }

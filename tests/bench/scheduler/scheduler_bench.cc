@@ -174,7 +174,7 @@ void RunSize(std::int64_t n, const Options& opt, bool last) {
   double fill_s = std::chrono::duration<double>(Clock::now() - t_fill).count();
 
   const double overhead_us = ClockOverheadUs();
-  std::vector<double> place_us, wall_us, examined;
+  std::vector<double> place_us, wall_us, examined, refusal_us;
   place_us.reserve(static_cast<std::size_t>(opt.ops));
   wall_us.reserve(static_cast<std::size_t>(opt.ops));
   std::int64_t refused = 0, vms = 0;
@@ -208,6 +208,7 @@ void RunSize(std::int64_t n, const Options& opt, bool last) {
       }
     } else {
       ++refused;
+      refusal_us.push_back(us);
       if (getenv("SCHED_BENCH_TRACE") != nullptr) {
         std::fprintf(stderr, "refused %.1fus count=%d flavor=%d members=%zu traits=%zu pool=%s: %s\n",
                      us, r.count, flavor, r.group_member_hosts.size(), r.required_traits.size(),
@@ -228,6 +229,8 @@ void RunSize(std::int64_t n, const Options& opt, bool last) {
   std::sort(place_us.begin(), place_us.end());
   std::sort(wall_us.begin(), wall_us.end());
   std::sort(examined.begin(), examined.end());
+  std::sort(refusal_us.begin(), refusal_us.end());
+  if (refusal_us.empty()) refusal_us.push_back(0);
   auto pct_of = [](const std::vector<double>& v, double q) {
     return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
   };
@@ -243,14 +246,15 @@ void RunSize(std::int64_t n, const Options& opt, bool last) {
       "\"cycles_per_second\": %.0f, \"place_us\": {\"mean\": %.2f, \"p50\": %.2f, "
       "\"p90\": %.2f, \"p99\": %.2f, \"p999\": %.2f, \"max\": %.2f}, "
       "\"wall_place_us\": {\"p50\": %.2f, \"p99\": %.2f}, "
-      "\"hosts_examined\": {\"p50\": %.0f, \"p99\": %.0f, \"max\": %.0f}}%s\n",
+      "\"hosts_examined\": {\"p50\": %.0f, \"p99\": %.0f, \"max\": %.0f}, "
+      "\"refusal_us\": {\"p50\": %.1f, \"max\": %.1f}}%s\n",
       static_cast<long long>(n), opt.max_candidates, opt.numa ? "true" : "false", live.size(),
       mem_now / total_mem, fill_s, static_cast<long long>(opt.ops),
       static_cast<long long>(refused), static_cast<double>(opt.ops) / place_total_s,
       static_cast<double>(opt.ops) / steady_s, place_total_s * 1e6 / static_cast<double>(opt.ops),
       pct(0.50), pct(0.90), pct(0.99), pct(0.999), place_us.back(), pct_of(wall_us, 0.5),
       pct_of(wall_us, 0.99), pct_of(examined, 0.5), pct_of(examined, 0.99), examined.back(),
-      last ? "" : ",");
+      pct_of(refusal_us, 0.5), refusal_us.back(), last ? "" : ",");
   std::fflush(stdout);
   (void)vms;
 }
