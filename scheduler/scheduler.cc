@@ -62,8 +62,38 @@ struct ClassKey {
   auto operator<=>(const ClassKey&) const = default;
 };
 
+// A class's hosts by free memory, plus a Fenwick tree of how many hosts fall in each 1 GiB
+// free-memory bucket, so a refusal counts the hosts short of memory in O(log) instead of
+// walking them.
 struct HostClass {
+  static constexpr std::int64_t kBuckets = 4096;  // 1 GiB each; the last one is open-ended
   ClassIndex index;
+  std::vector<std::int64_t> fenwick = std::vector<std::int64_t>(kBuckets + 1, 0);
+
+  static std::int64_t Bucket(std::int64_t free_mib) {
+    return free_mib <= 0 ? 0 : std::min(free_mib >> 10, kBuckets - 1);
+  }
+  void Insert(const IndexKey& key) {
+    index.insert(key);
+    for (std::int64_t i = Bucket(key.free_memory) + 1; i <= kBuckets; i += i & -i) ++fenwick[i];
+  }
+  void Erase(const IndexKey& key) {
+    index.erase(key);
+    for (std::int64_t i = Bucket(key.free_memory) + 1; i <= kBuckets; i += i & -i) --fenwick[i];
+  }
+  // Hosts whose free memory is below `bound`.
+  std::int64_t CountBelow(std::int64_t bound) const {
+    static const std::string kLowestId;
+    const std::int64_t b = Bucket(bound);
+    std::int64_t n = 0;
+    for (std::int64_t i = b; i > 0; i -= i & -i) n += fenwick[i];  // buckets [0, b)
+    // Hosts in bound's own bucket but below it: walk them (few, the bucket is 1 GiB wide).
+    const std::int64_t bucket_start =
+        b == 0 ? std::numeric_limits<std::int64_t>::min() : b << 10;
+    auto it = index.lower_bound({bucket_start, 0, &kLowestId, 0});
+    for (; it != index.end() && it->free_memory < bound; ++it) ++n;
+    return n;
+  }
 };
 
 // The scratch overlay of one multi-VM request: what earlier VMs of the request consume.
@@ -199,11 +229,11 @@ class SchedulerImpl final : public Scheduler {
   }
   void Recompute(HostState& h);
   void Index(const HostState& h) {
-    classes_[static_cast<std::size_t>(h.class_id)].index.insert(
+    classes_[static_cast<std::size_t>(h.class_id)].Insert(
         {h.FreeMemory(), IdPrefix(h.spec.id), &h.spec.id, h.index});
   }
   void Unindex(const HostState& h) {
-    classes_[static_cast<std::size_t>(h.class_id)].index.erase(
+    classes_[static_cast<std::size_t>(h.class_id)].Erase(
         {h.FreeMemory(), IdPrefix(h.spec.id), &h.spec.id, h.index});
   }
   // Adds (sign +1) or removes (-1) an assignment's consumption; bumps the revision.
@@ -464,7 +494,7 @@ void SchedulerImpl::ScanAll(const RequestContext& ctx, const Scratch& scratch, T
       // Hosts below the request's memory fail capacity first; their index keys say so.
       static const std::string kLowestId;
       auto first_roomy = c.index.lower_bound({ctx.demand.memory_mib, 0, &kLowestId, 0});
-      const auto short_of_memory = static_cast<std::int64_t>(std::distance(it, first_roomy));
+      const std::int64_t short_of_memory = c.CountBelow(ctx.demand.memory_mib);
       if (short_of_memory > 0) {
         tally.Reject("insufficient_memory", short_of_memory);
         tally.examined += short_of_memory;
