@@ -108,8 +108,9 @@ void State::RemoveDepartment(Txn& txn, const std::string& id) {
   if (it == departments_.end()) return;
   department_by_name_.erase(it->second.name);
   usage_.erase(id);
-  departments_.erase(it);
+  // Record the delete before erasing: `id` may refer to the erased object's own id.
   txn.Delete("department", id);
+  departments_.erase(it);
 }
 
 void State::SaveFlavor(Txn& txn, api::Flavor& f) {
@@ -123,8 +124,9 @@ void State::RemoveFlavor(Txn& txn, const std::string& id) {
   auto it = flavors_.find(id);
   if (it == flavors_.end()) return;
   flavor_by_name_.erase(it->second.name);
-  flavors_.erase(it);
+  // Record the delete before erasing: `id` may refer to the erased object's own id.
   txn.Delete("flavor", id);
+  flavors_.erase(it);
 }
 
 void State::SaveHost(Txn& txn, api::Host& h) {
@@ -178,8 +180,9 @@ void State::RemoveVm(Txn& txn, const std::string& id) {
     }
   }
   RecordVmEvent(txn.revision(), v.host_id, id);
-  vms_.erase(it);
+  // Record the delete before erasing: `id` may refer to the erased object's own id.
   txn.Delete("vm", id);
+  vms_.erase(it);
 }
 
 void State::SaveServerGroup(Txn& txn, api::ServerGroup& g) {
