@@ -11,6 +11,19 @@ std::vector<std::string> Segments(std::string_view path) {
   return parts;
 }
 
+bool IsParam(const std::string& seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
+
+// True when `a` is more specific than `b`: at the first position where one has a literal
+// segment and the other a parameter, `a` has the literal.
+bool MoreSpecific(const Route& a, const Route& b) {
+  for (size_t i = 0; i < a.segments.size() && i < b.segments.size(); ++i) {
+    const bool pa = IsParam(a.segments[i]);
+    const bool pb = IsParam(b.segments[i]);
+    if (pa != pb) return !pa;
+  }
+  return false;
+}
+
 bool MatchSegments(const Route& r, const std::vector<std::string>& path,
                    std::map<std::string, std::string>& params) {
   if (r.segments.size() != path.size()) return false;
@@ -43,16 +56,21 @@ Result<Router::Match> Router::Find(const std::string& method, const std::string&
   const std::vector<std::string> segments = Segments(path);
   std::vector<std::string> allowed;
   Match m;
-  // Literal segments win over parameters ("/v1/hosts/register" before "/v1/hosts/{id}"):
-  // routes are tried in registration order and literal routes are registered first.
+  std::map<std::string, std::string> params;
+  // Literal segments win over parameters ("/v1/hosts/register" over "/v1/hosts/{id}"),
+  // whatever the registration order.
   for (const Route& r : routes_) {
-    if (!MatchSegments(r, segments, m.params)) continue;
+    if (!MatchSegments(r, segments, params)) continue;
     if (r.method == method) {
-      m.route = &r;
-      return m;
+      if (m.route == nullptr || MoreSpecific(r, *m.route)) {
+        m.route = &r;
+        m.params = params;
+      }
+      continue;
     }
     allowed.push_back(r.method);
   }
+  if (m.route != nullptr) return m;
   if (!allowed.empty()) {
     std::string list;
     for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
