@@ -7,7 +7,9 @@
 //
 // Thread-compatibility: a Scheduler is NOT internally synchronised; callers serialise access
 // (the controller calls it under its state lock). Concurrent schedulers are made safe by host
-// revisions: every Commit() checks the revisions Place() saw (see Commit()).
+// revisions: every Commit() checks the revisions Place() saw (see Commit()). Distinct Scheduler
+// instances share nothing and may be used on different threads. docs/scheduler.md explains
+// every filter and score.
 #pragma once
 
 #include <cstdint>
@@ -145,25 +147,33 @@ class Scheduler {
   static Result<std::unique_ptr<Scheduler>> Create(const Config& config);
   virtual ~Scheduler() = default;
 
-  // Adds or replaces a host's facts, keeping its current allocations.
+  // Adds or replaces a host's facts, keeping its current allocations (NUMA use is kept for
+  // cells whose id survives). Bumps the host's revision unless the facts are unchanged, so
+  // repeating a heartbeat's facts costs nothing.
   virtual void UpsertHost(const HostSpec& host) = 0;
   // Forgets a host. FailedPrecondition while it still holds allocations.
   virtual Status RemoveHost(const std::string& host_id) = 0;
 
   // Chooses hosts for request.count VMs without changing anything.
   // OK: a placement with one assignment per VM. ResourceExhausted with reason "NO_VALID_HOST"
-  // and details {"hosts_total": N, "rejected": {filter: count}} when they do not all fit;
-  // InvalidArgument for malformed requests (count < 1, negative resources).
+  // and details {"hosts_total": N, "rejected": {reason: count}, "vms_requested": count,
+  // "vms_fit": VMs that fitted before the failing one} when they do not all fit (message:
+  // Explanation::Summary(), plus "(VM i of n; ...)" when count > 1); InvalidArgument for
+  // malformed requests (count < 1 or > 10000, negative resources).
   virtual Result<Placement> Place(const PlacementRequest& request) const = 0;
 
   // Consumes the placement's resources. Conflict if a host's revision changed since Place()
-  // (another placement committed there first): the caller retries Place(). NotFound if a host
-  // is gone. All or nothing.
+  // (another placement committed there first, or its facts changed), and also if the
+  // placement would push a host past a limit (a stale or foreign placement): the caller
+  // retries Place(). NotFound if a host is gone. InvalidArgument for negative resources. All
+  // or nothing: on error nothing is applied.
   virtual Status Commit(const Placement& placement) = 0;
-  // Restores one assignment without revision checks (used when rebuilding from durable state).
+  // Restores one assignment without revision or capacity checks (used when rebuilding from
+  // durable state: durable state wins). NotFound for unknown hosts.
   virtual Status Restore(const Assignment& assignment) = 0;
   // Gives back what an assignment consumed. Idempotent per assignment is NOT guaranteed:
-  // callers release each committed assignment exactly once. NotFound if the host is gone.
+  // callers release each committed assignment exactly once. NotFound if the host is gone;
+  // FailedPrecondition (nothing changed) if it would release more than the host holds.
   virtual Status Release(const Assignment& assignment) = 0;
 
   // The host's current allocation and instance count; NotFound for unknown hosts.
