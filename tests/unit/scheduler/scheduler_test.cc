@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "tests/unit/scheduler/test_util.h"
 
 namespace govpool::scheduler {
@@ -181,6 +183,32 @@ TEST(SchedulerOvercommit, LimitIsFloorOfCapacityTimesRatio) {
   auto p = s->Place(MakeRequest(0, 1, 0));
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(Rejected(p.status())["insufficient_memory"], 1);
+}
+
+TEST(SchedulerOvercommit, InvalidRatiosAndHugeCapacities) {
+  auto s = NewScheduler();
+  HostSpec h = MakeHost("h1", 8, 1000, 100);
+  h.cpu_ratio = std::numeric_limits<double>::quiet_NaN();
+  h.memory_ratio = -1.0;
+  h.disk_ratio = 0.5;
+  s->UpsertHost(h);
+  EXPECT_EQ(s->Usage("h1")->limit, (Resources{0, 0, 50}));
+  HostSpec big = MakeHost("big", std::numeric_limits<std::int64_t>::max() / 2, 1 << 30, 1);
+  s->UpsertHost(big);  // 4 x (max / 2) saturates instead of overflowing
+  EXPECT_EQ(s->Usage("big")->limit.vcpus, std::numeric_limits<std::int64_t>::max());
+  auto p = s->Place(MakeRequest(1, 1, 1));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->assignments[0].host_id, "big");
+}
+
+TEST(SchedulerExplain, SuccessExplanationIsPartialUnlessAsked) {
+  auto s = NewScheduler();
+  for (int i = 0; i < 40; ++i) s->UpsertHost(MakeHost("h" + std::to_string(100 + i), 8, 1000));
+  auto p = s->Place(MakeRequest(1, 100));
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->explanation.complete);
+  EXPECT_EQ(p->explanation.hosts_examined, 8);  // Config::max_candidates
+  EXPECT_EQ(p->explanation.Summary(), "8 of 8 examined hosts fit (40 hosts)");
 }
 
 TEST(SchedulerOvercommit, DefaultCpuRatioIsFour) {
