@@ -1,0 +1,513 @@
+// Unit tests of the controller's services over an in-memory State: quota edges, RBAC between
+// departments and for agents, If-Match, department deletion, heartbeat timeouts, tokens.
+#include <gtest/gtest.h>
+
+#include "controller/services/services.h"
+#include "scheduler/scheduler.h"
+#include "tests/unit/controller/vm_create.h"
+
+namespace govpool::controller {
+namespace {
+
+constexpr std::int64_t kStartMs = 1'700'000'000'000;
+
+class ServicesTest : public ::testing::Test {
+ protected:
+  ServicesTest() : s_(std::move(scheduler::Scheduler::Create(scheduler::Config{})).value()) {
+    admin_ = {"u-admin", "admin", "admin", ""};
+  }
+
+  // Runs fn(State&, Txn&) as Db::Write does: one transaction at the next revision.
+  template <typename Fn>
+  auto W(Fn fn) {
+    Txn t(s_.revision() + 1, now_ms_);
+    auto r = fn(s_, t);
+    if (!t.mutations().empty()) s_.set_revision(t.revision());
+    return r;
+  }
+
+  api::Department MakeDepartment(const std::string& name, api::Quota quota = {}) {
+    api::CreateDepartmentRequest req;
+    req.name = name;
+    req.quota = quota;
+    auto d = W([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, req); });
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return *d;
+  }
+  api::Flavor MakeFlavor(const std::string& name, std::int64_t vcpus, std::int64_t memory_mib) {
+    api::CreateFlavorRequest req;
+    req.name = name;
+    req.vcpus = vcpus;
+    req.memory_mib = memory_mib;
+    req.disk_gib = 1;
+    auto f = W([&](State& s, Txn& t) { return CreateFlavor(s, t, admin_, req); });
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    return *f;
+  }
+  api::Host MakeHost(const std::string& name, std::int64_t cpus, std::int64_t memory_mib,
+                     const Caller* by = nullptr) {
+    api::RegisterHostRequest req;
+    req.name = name;
+    req.capacity = {cpus, memory_mib, 1000, {}};
+    auto h = W([&](State& s, Txn& t) { return RegisterHost(s, t, by ? *by : admin_, req); });
+    EXPECT_TRUE(h.ok()) << h.status().ToString();
+    return *h;
+  }
+  Result<api::Vm> MakeVm(const Caller& c, const std::string& name, const std::string& dept,
+                         const std::string& flavor = "small") {
+    api::CreateVmRequest req;
+    req.name = name;
+    req.department_id = dept;
+    req.flavor = flavor;
+    return W([&](State& s, Txn& t) { return testing::CreateOneVm(s, t, c, req); });
+  }
+  Status RemoveVm(const Caller& c, const std::string& id) {
+    return W([&](State& s, Txn& t) { return DeleteVm(s, t, c, id, std::nullopt, false); }).status();
+  }
+  Caller DeptUser(const std::string& role, const api::Department& d) {
+    return {"u-" + role + "-" + d.name, role + "-" + d.name, role, d.meta.id};
+  }
+  Caller Agent(const std::string& name) { return {"u-agent-" + name, name, "agent", ""}; }
+  std::int64_t Used(const std::string& dept, const char* resource = "instances") {
+    return api::QuotaValue(s_.Usage(dept), resource);
+  }
+  static api::Quota Quota(std::int64_t instances, std::int64_t vcpus = -1, std::int64_t memory = -1) {
+    api::Quota q;
+    q.instances = instances;
+    q.vcpus = vcpus;
+    q.memory_mib = memory;
+    return q;
+  }
+
+  State s_;
+  Caller admin_;
+  std::int64_t now_ms_ = kStartMs;
+};
+
+std::string DetailString(const Status& s, const std::string& key) {
+  for (const auto& [k, v] : s.details()) {
+    if (k == key && std::holds_alternative<std::string>(v)) return std::get<std::string>(v);
+  }
+  return "";
+}
+std::int64_t DetailInt(const Status& s, const std::string& key) {
+  for (const auto& [k, v] : s.details()) {
+    if (k == key && std::holds_alternative<std::int64_t>(v)) return std::get<std::int64_t>(v);
+  }
+  return -999;
+}
+
+// ---------------- Quota ----------------
+
+TEST_F(ServicesTest, InstanceQuotaRefusesTheOneTooMany) {
+  const auto d = MakeDepartment("a", Quota(2));
+  MakeFlavor("small", 1, 512);
+  MakeHost("h", 64, 65536);
+  ASSERT_TRUE(MakeVm(admin_, "v1", d.meta.id).ok());
+  ASSERT_TRUE(MakeVm(admin_, "v2", d.meta.id).ok());
+  auto third = MakeVm(admin_, "v3", d.meta.id);
+  ASSERT_FALSE(third.ok());
+  const Status st = third.status();
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(st.reason(), "QUOTA_EXCEEDED");
+  EXPECT_EQ(DetailString(st, "resource"), "instances");
+  EXPECT_EQ(DetailInt(st, "requested"), 1);
+  EXPECT_EQ(DetailInt(st, "used"), 2);
+  EXPECT_EQ(DetailInt(st, "limit"), 2);
+  EXPECT_EQ(Used(d.meta.id), 2);
+  EXPECT_EQ(s_.vms().size(), 2u);
+}
+
+TEST_F(ServicesTest, VcpuAndMemoryQuotasNameTheirResource) {
+  const auto d = MakeDepartment("a", Quota(100, 6, 100000));
+  const auto m = MakeDepartment("m", Quota(100, -1, 3000));
+  MakeFlavor("small", 4, 1024);
+  MakeHost("h", 64, 65536);
+  ASSERT_TRUE(MakeVm(admin_, "v1", d.meta.id).ok());
+  auto over = MakeVm(admin_, "v2", d.meta.id);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(DetailString(over.status(), "resource"), "vcpus");
+  EXPECT_EQ(DetailInt(over.status(), "used"), 4);
+  EXPECT_EQ(DetailInt(over.status(), "requested"), 4);
+  ASSERT_TRUE(MakeVm(admin_, "v1", m.meta.id).ok());
+  ASSERT_TRUE(MakeVm(admin_, "v2", m.meta.id).ok());
+  auto mem = MakeVm(admin_, "v3", m.meta.id);
+  ASSERT_FALSE(mem.ok());
+  EXPECT_EQ(DetailString(mem.status(), "resource"), "memory_mib");
+  EXPECT_EQ(Used(m.meta.id, "memory_mib"), 2048);
+}
+
+TEST_F(ServicesTest, MinusOneIsUnlimitedAndZeroAllowsNothing) {
+  const auto unlimited = MakeDepartment("u", Quota(-1, -1, -1));
+  const auto none = MakeDepartment("z", Quota(0));
+  MakeFlavor("small", 1, 64);
+  MakeHost("h", 1024, 1 << 20);
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(MakeVm(admin_, "v" + std::to_string(i), unlimited.meta.id).ok()) << i;
+  }
+  EXPECT_EQ(Used(unlimited.meta.id), 60);
+  auto refused = MakeVm(admin_, "v", none.meta.id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().reason(), "QUOTA_EXCEEDED");
+  EXPECT_EQ(DetailInt(refused.status(), "limit"), 0);
+}
+
+TEST_F(ServicesTest, LoweringALimitBelowUsageKeepsVmsButGrantsNothingNew) {
+  const auto d = MakeDepartment("a", Quota(5));
+  MakeFlavor("small", 1, 512);
+  MakeHost("h", 64, 65536);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(MakeVm(admin_, "v" + std::to_string(i), d.meta.id)->meta.id);
+  api::PatchDepartmentRequest patch;
+  patch.quota = {{"instances", 1}};
+  auto patched = W([&](State& s, Txn& t) { return PatchDepartment(s, t, admin_, d.meta.id, std::nullopt, patch); });
+  ASSERT_TRUE(patched.ok()) << patched.status().ToString();
+  EXPECT_EQ(patched->quota.instances, 1);
+  EXPECT_EQ(s_.vms().size(), 3u);  // nothing taken away
+  auto usage = GetUsage(s_, admin_, d.meta.id);
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage->used.instances, 3);
+  EXPECT_EQ(usage->limit.instances, 1);
+  EXPECT_FALSE(MakeVm(admin_, "new", d.meta.id).ok());
+  ASSERT_TRUE(RemoveVm(admin_, ids[0]).ok());
+  ASSERT_TRUE(RemoveVm(admin_, ids[1]).ok());
+  EXPECT_EQ(Used(d.meta.id), 1);
+  EXPECT_FALSE(MakeVm(admin_, "new", d.meta.id).ok()) << "1 in use, limit 1";
+  ASSERT_TRUE(RemoveVm(admin_, ids[2]).ok());
+  EXPECT_EQ(Used(d.meta.id), 0);
+  EXPECT_TRUE(MakeVm(admin_, "new", d.meta.id).ok());
+}
+
+TEST_F(ServicesTest, DeletingAVmFreesQuotaAndHostAllocation) {
+  const auto d = MakeDepartment("a", Quota(1));
+  MakeFlavor("small", 2, 2048);
+  const auto h = MakeHost("h", 8, 8192);
+  auto vm = MakeVm(admin_, "v", d.meta.id);
+  ASSERT_TRUE(vm.ok());
+  EXPECT_EQ(vm->host_id, h.meta.id);
+  EXPECT_EQ(s_.RenderHost(*s_.FindHost(h.meta.id)).allocated.memory_mib, 2048);
+  EXPECT_EQ(s_.RenderHost(*s_.FindHost(h.meta.id)).instances, 1);
+  ASSERT_TRUE(RemoveVm(admin_, vm->meta.id).ok());
+  EXPECT_EQ(s_.RenderHost(*s_.FindHost(h.meta.id)).allocated.memory_mib, 0);
+  EXPECT_EQ(s_.RenderHost(*s_.FindHost(h.meta.id)).instances, 0);
+  EXPECT_EQ(Used(d.meta.id), 0);
+  EXPECT_EQ(Used(d.meta.id, "vcpus"), 0);
+  EXPECT_TRUE(MakeVm(admin_, "v", d.meta.id).ok()) << "the name and the quota are free again";
+}
+
+TEST_F(ServicesTest, NoValidHostExplainsTheRejections) {
+  const auto d = MakeDepartment("a", Quota(100));
+  MakeFlavor("small", 1, 4096);
+  MakeHost("h1", 8, 8192);
+  MakeHost("h2", 8, 4096);
+  int placed = 0;
+  for (int i = 0; i < 10; ++i) placed += MakeVm(admin_, "v" + std::to_string(i), d.meta.id).ok();
+  EXPECT_EQ(placed, 3);
+  auto refused = MakeVm(admin_, "x", d.meta.id);
+  ASSERT_FALSE(refused.ok());
+  const Status st = refused.status();
+  EXPECT_EQ(st.reason(), "NO_VALID_HOST");
+  EXPECT_EQ(DetailInt(st, "hosts_total"), 2);
+  bool has_rejected = false;
+  for (const auto& [k, v] : st.details()) {
+    if (k != "rejected") continue;
+    has_rejected = true;
+    std::int64_t total = 0;
+    for (const auto& [reason, n] : std::get<std::map<std::string, std::int64_t>>(v)) total += n;
+    EXPECT_EQ(total, 2);
+  }
+  EXPECT_TRUE(has_rejected);
+  EXPECT_EQ(Used(d.meta.id), 3) << "a refused create takes no quota";
+  for (const auto& [id, h] : s_.hosts()) {
+    const api::Host r = s_.RenderHost(h);
+    EXPECT_LE(r.allocated.memory_mib, r.capacity.memory_mib);
+  }
+}
+
+// ---------------- RBAC ----------------
+
+TEST_F(ServicesTest, DepartmentUsersSeeOnlyTheirDepartment) {
+  const auto a = MakeDepartment("a", Quota(10));
+  const auto b = MakeDepartment("b", Quota(10));
+  MakeFlavor("small", 1, 512);
+  MakeHost("h", 64, 65536);
+  const auto vm_b = MakeVm(admin_, "vb", b.meta.id);
+  ASSERT_TRUE(vm_b.ok());
+  const Caller a_admin = DeptUser("dept-admin", a);
+  const Caller a_member = DeptUser("dept-member", a);
+  const auto vm_a = MakeVm(a_admin, "va", a.meta.id);
+  ASSERT_TRUE(vm_a.ok()) << vm_a.status().ToString();
+
+  for (const Caller& c : {a_admin, a_member}) {
+    EXPECT_EQ(GetDepartment(s_, c, b.meta.id).status().code(), StatusCode::kNotFound);
+    EXPECT_TRUE(GetDepartment(s_, c, a.meta.id).ok());
+    EXPECT_EQ(GetUsage(s_, c, b.meta.id).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(GetVm(s_, c, vm_b->meta.id).status().code(), StatusCode::kNotFound);
+    EXPECT_TRUE(GetVm(s_, c, vm_a->meta.id).ok());
+    auto depts = ListDepartments(s_, c, {});
+    ASSERT_EQ(depts.items.size(), 1u);
+    EXPECT_EQ(depts.items[0].meta.id, a.meta.id);
+    auto vms = ListVms(s_, c, {}, {});
+    ASSERT_EQ(vms.items.size(), 1u);
+    EXPECT_EQ(vms.items[0].meta.id, vm_a->meta.id);
+    VmFilter other;
+    other.department_id = b.meta.id;
+    EXPECT_TRUE(ListVms(s_, c, other, {}).items.empty());
+  }
+  // Writes into another department are NOT_FOUND, never PERMISSION_DENIED (no leak).
+  EXPECT_EQ(MakeVm(a_admin, "x", b.meta.id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(RemoveVm(a_admin, vm_b->meta.id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(W([&](State& s, Txn& t) { return VmAction(s, t, a_admin, vm_b->meta.id, "stop"); }).status().code(),
+            StatusCode::kNotFound);
+  // A member reads but does not create or delete.
+  EXPECT_EQ(MakeVm(a_member, "m", a.meta.id).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(RemoveVm(a_member, vm_a->meta.id).code(), StatusCode::kPermissionDenied);
+  // Department roles cannot administer.
+  api::CreateDepartmentRequest req;
+  req.name = "c";
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateDepartment(s, t, a_admin, req); }).status().code(),
+            StatusCode::kPermissionDenied);
+  api::CreateFlavorRequest freq;
+  freq.name = "f";
+  freq.vcpus = 1;
+  freq.memory_mib = 64;
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateFlavor(s, t, a_admin, freq); }).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_TRUE(GetFlavor(s_, a_member, "small").ok()) << "flavors are readable by all";
+  EXPECT_TRUE(ListHosts(s_, a_admin, {}, {}).items.empty());
+  EXPECT_EQ(s_.vms().size(), 2u);
+}
+
+TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
+  const auto d = MakeDepartment("a", Quota(10));
+  MakeFlavor("small", 1, 512);
+  const Caller agent1 = Agent("a1");
+  const Caller agent2 = Agent("a2");
+  const auto h1 = MakeHost("h1", 4, 4096, &agent1);
+  ASSERT_EQ(h1.agent_user_id, agent1.user_id);
+  const auto vm = MakeVm(admin_, "v", d.meta.id);
+  ASSERT_TRUE(vm.ok());
+  ASSERT_EQ(vm->host_id, h1.meta.id);
+  const auto h2 = MakeHost("h2", 4, 4096, &agent2);
+
+  EXPECT_TRUE(GetHost(s_, agent1, h1.meta.id).ok());
+  EXPECT_EQ(GetHost(s_, agent1, h2.meta.id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ListHosts(s_, agent1, {}, {}).items.size(), 1u);
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return Heartbeat(s, t, agent1, h1.meta.id); }).ok());
+  EXPECT_EQ(W([&](State& s, Txn& t) { return Heartbeat(s, t, agent2, h1.meta.id); }).status().code(),
+            StatusCode::kNotFound);
+  // Re-registering another agent's host is refused; its own is idempotent by name.
+  api::RegisterHostRequest again;
+  again.name = "h1";
+  again.capacity = {8, 8192, 1000, {}};
+  EXPECT_EQ(W([&](State& s, Txn& t) { return RegisterHost(s, t, agent2, again); }).status().code(),
+            StatusCode::kPermissionDenied);
+  auto re = W([&](State& s, Txn& t) { return RegisterHost(s, t, agent1, again); });
+  ASSERT_TRUE(re.ok());
+  EXPECT_EQ(re->meta.id, h1.meta.id);
+  EXPECT_EQ(re->capacity.cpus, 8);
+  EXPECT_EQ(s_.hosts().size(), 2u);
+  // VMs: the agent of the VM's host sees and reports it; another agent does not.
+  EXPECT_TRUE(GetVm(s_, agent1, vm->meta.id).ok());
+  EXPECT_EQ(GetVm(s_, agent2, vm->meta.id).status().code(), StatusCode::kNotFound);
+  api::VmStatusReport report{"running", "", 1};
+  auto reported = W([&](State& s, Txn& t) { return ReportVmStatus(s, t, agent1, vm->meta.id, report); });
+  ASSERT_TRUE(reported.ok()) << reported.status().ToString();
+  EXPECT_EQ(reported->state, "running");
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ReportVmStatus(s, t, agent2, vm->meta.id, report); }).status().code(),
+            StatusCode::kNotFound);
+  const Caller dept_admin = DeptUser("dept-admin", d);
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ReportVmStatus(s, t, dept_admin, vm->meta.id, report); }).status().code(),
+            StatusCode::kPermissionDenied);
+  // Agents cannot create VMs or departments.
+  EXPECT_FALSE(MakeVm(agent1, "x", d.meta.id).ok());
+  // Department users cannot register hosts.
+  EXPECT_EQ(W([&](State& s, Txn& t) { return RegisterHost(s, t, dept_admin, again); }).status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+// ---------------- If-Match, names, deletion ----------------
+
+TEST_F(ServicesTest, IfMatchConflictsWhenStale) {
+  const auto d = MakeDepartment("a", Quota(10));
+  api::PatchDepartmentRequest p;
+  p.description = "one";
+  auto ok = W([&](State& s, Txn& t) { return PatchDepartment(s, t, admin_, d.meta.id, d.meta.revision, p); });
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_GT(ok->meta.revision, d.meta.revision);
+  EXPECT_EQ(ok->meta.created_at_ms, d.meta.created_at_ms);
+  auto stale = W([&](State& s, Txn& t) { return PatchDepartment(s, t, admin_, d.meta.id, d.meta.revision, p); });
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(stale.status().reason(), "CONFLICT");
+  EXPECT_EQ(DetailInt(stale.status(), "current_revision"), ok->meta.revision);
+  EXPECT_EQ(W([&](State& s, Txn& t) { return DeleteDepartment(s, t, admin_, d.meta.id, d.meta.revision); }).code(),
+            StatusCode::kConflict);
+  EXPECT_NE(s_.FindDepartment(d.meta.id), nullptr);
+
+  MakeFlavor("small", 1, 512);
+  const auto h = MakeHost("h", 8, 8192);
+  api::PatchHostRequest hp;
+  hp.enabled = false;
+  EXPECT_EQ(W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, h.meta.id, h.meta.revision + 100, hp); })
+                .status().code(),
+            StatusCode::kConflict);
+  auto vm = MakeVm(admin_, "v", d.meta.id);
+  ASSERT_TRUE(vm.ok());
+  EXPECT_EQ(W([&](State& s, Txn& t) { return DeleteVm(s, t, admin_, vm->meta.id, vm->meta.revision - 1, false); })
+                .status().code(),
+            StatusCode::kConflict);
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return DeleteVm(s, t, admin_, vm->meta.id, vm->meta.revision, false); }).ok());
+}
+
+TEST_F(ServicesTest, NamesAreUniqueWhereTheyMustBe) {
+  const auto a = MakeDepartment("a", Quota(10));
+  const auto b = MakeDepartment("b", Quota(10));
+  api::CreateDepartmentRequest dup;
+  dup.name = "a";
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, dup); }).status().code(),
+            StatusCode::kAlreadyExists);
+  api::PatchDepartmentRequest rename;
+  rename.name = "a";
+  EXPECT_EQ(W([&](State& s, Txn& t) { return PatchDepartment(s, t, admin_, b.meta.id, std::nullopt, rename); })
+                .status().code(),
+            StatusCode::kAlreadyExists);
+  MakeFlavor("small", 1, 512);
+  api::CreateFlavorRequest fdup;
+  fdup.name = "small";
+  fdup.vcpus = 2;
+  fdup.memory_mib = 512;
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateFlavor(s, t, admin_, fdup); }).status().code(),
+            StatusCode::kAlreadyExists);
+  MakeHost("h", 64, 65536);
+  ASSERT_TRUE(MakeVm(admin_, "web", a.meta.id).ok());
+  EXPECT_EQ(MakeVm(admin_, "web", a.meta.id).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(MakeVm(admin_, "web", b.meta.id).ok()) << "VM names are unique per department only";
+  EXPECT_EQ(MakeVm(admin_, "x", a.meta.id, "no-such-flavor").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeVm(admin_, "x", "00000000-0000-0000-0000-000000000000").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ServicesTest, DeletingADepartmentIsRefusedWhileItOwnsVmsOrUsers) {
+  const auto d = MakeDepartment("a", Quota(10));
+  MakeFlavor("small", 1, 512);
+  MakeHost("h", 64, 65536);
+  auto vm = MakeVm(admin_, "v", d.meta.id);
+  ASSERT_TRUE(vm.ok());
+  auto del = [&] { return W([&](State& s, Txn& t) { return DeleteDepartment(s, t, admin_, d.meta.id, std::nullopt); }); };
+  Status refused = del();
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.reason(), "DEPARTMENT_NOT_EMPTY");
+  EXPECT_EQ(DetailInt(refused, "instances"), 1);
+  ASSERT_TRUE(RemoveVm(admin_, vm->meta.id).ok());
+
+  api::CreateUserRequest ureq{"member", "dept-member", d.meta.id};
+  auto user = W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ureq); });
+  ASSERT_TRUE(user.ok()) << user.status().ToString();
+  EXPECT_EQ(del().code(), StatusCode::kFailedPrecondition) << "a department user still belongs to it";
+  EXPECT_NE(s_.FindDepartment(d.meta.id), nullptr);
+  // Non-admins cannot delete departments (and other departments do not exist for them).
+  const Caller member = DeptUser("dept-admin", d);
+  EXPECT_EQ(W([&](State& s, Txn& t) { return DeleteDepartment(s, t, member, d.meta.id, std::nullopt); }).code(),
+            StatusCode::kPermissionDenied);
+
+  const auto empty = MakeDepartment("empty", Quota(10));
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return DeleteDepartment(s, t, admin_, empty.meta.id, std::nullopt); }).ok());
+  EXPECT_EQ(s_.FindDepartment(empty.meta.id), nullptr);
+  EXPECT_EQ(GetDepartment(s_, admin_, empty.meta.id).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ServicesTest, UsersNeedAValidDepartmentForDepartmentRoles) {
+  const auto d = MakeDepartment("a", Quota(10));
+  api::CreateUserRequest no_dept{"x", "dept-admin", ""};
+  EXPECT_FALSE(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, no_dept); }).ok());
+  api::CreateUserRequest bad_dept{"y", "dept-member", "00000000-0000-0000-0000-000000000000"};
+  EXPECT_FALSE(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, bad_dept); }).ok());
+  api::CreateUserRequest ok{"z", "dept-member", d.meta.id};
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ok); }).ok());
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ok); }).status().code(),
+            StatusCode::kAlreadyExists);
+  const Caller dept_admin = DeptUser("dept-admin", d);
+  api::CreateUserRequest by_dept{"w", "dept-member", d.meta.id};
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateUser(s, t, dept_admin, by_dept); }).status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+// ---------------- Heartbeats ----------------
+
+TEST_F(ServicesTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
+  const auto d = MakeDepartment("a", Quota(10));
+  MakeFlavor("small", 1, 512);
+  const Caller agent = Agent("a1");
+  const auto h = MakeHost("h1", 8, 8192, &agent);
+  const auto admin_host = MakeHost("sim", 1, 64);  // no agent: never judged by heartbeats
+  auto vm = MakeVm(admin_, "v", d.meta.id);
+  ASSERT_TRUE(vm.ok());
+  ASSERT_EQ(vm->host_id, h.meta.id);
+  EXPECT_EQ(vm->state, "scheduled");
+
+  constexpr std::int64_t kTimeout = 30'000;
+  now_ms_ += kTimeout;  // exactly at the limit: still up
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return MarkSilentHostsDown(s, t, kTimeout); }).empty());
+  now_ms_ += 1;
+  auto down = W([&](State& s, Txn& t) { return MarkSilentHostsDown(s, t, kTimeout); });
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0], h.meta.id);
+  EXPECT_EQ(s_.FindHost(h.meta.id)->status, "down");
+  EXPECT_EQ(s_.FindHost(admin_host.meta.id)->status, "up");
+  auto seen = GetVm(s_, admin_, vm->meta.id);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->state, "unknown");
+  EXPECT_FALSE(seen->state_reason.empty());
+  VmFilter unknown;
+  unknown.state = "unknown";
+  EXPECT_EQ(ListVms(s_, admin_, unknown, {}).items.size(), 1u);
+  // A down host gets no new VMs (the agent-less host is too small).
+  EXPECT_EQ(MakeVm(admin_, "v2", d.meta.id).status().reason(), "NO_VALID_HOST");
+  // Already down: not reported again.
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return MarkSilentHostsDown(s, t, kTimeout); }).empty());
+  // A heartbeat brings it back up.
+  auto hb = W([&](State& s, Txn& t) { return Heartbeat(s, t, agent, h.meta.id); });
+  ASSERT_TRUE(hb.ok());
+  EXPECT_EQ(hb->status, "up");
+  EXPECT_EQ(GetVm(s_, admin_, vm->meta.id)->state, "scheduled");
+  EXPECT_TRUE(MakeVm(admin_, "v2", d.meta.id).ok());
+  // Heartbeats of a live host keep it up without a durable write.
+  now_ms_ += kTimeout - 1;
+  Txn t(s_.revision() + 1, now_ms_);
+  ASSERT_TRUE(Heartbeat(s_, t, agent, h.meta.id).ok());
+  EXPECT_TRUE(t.mutations().empty());
+  now_ms_ += kTimeout;
+  EXPECT_TRUE(W([&](State& s, Txn& tx) { return MarkSilentHostsDown(s, tx, kTimeout); }).empty());
+}
+
+// ---------------- Tokens ----------------
+
+TEST_F(ServicesTest, BootstrapAdminAndAuthenticate) {
+  auto secret = W([](State& s, Txn& t) { return BootstrapAdmin(s, t); });
+  ASSERT_TRUE(secret.has_value());
+  EXPECT_GE(secret->size(), 32u);
+  auto caller = Authenticate(s_, *secret);
+  ASSERT_TRUE(caller.ok());
+  EXPECT_TRUE(caller->is_admin());
+  EXPECT_EQ(Authenticate(s_, "wrong").status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(Authenticate(s_, "").status().code(), StatusCode::kUnauthenticated);
+  EXPECT_FALSE(W([](State& s, Txn& t) { return BootstrapAdmin(s, t); }).has_value());
+  // Only the digest is stored.
+  for (const auto& [id, tok] : s_.tokens()) EXPECT_EQ(tok.secret_sha256.find(*secret), std::string::npos);
+
+  const auto d = MakeDepartment("a", Quota(10));
+  api::CreateUserRequest ureq{"alice", "dept-admin", d.meta.id};
+  auto user = W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ureq); });
+  ASSERT_TRUE(user.ok());
+  auto tok = W([&](State& s, Txn& t) { return CreateToken(s, t, admin_, user->meta.id, {"laptop"}); });
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  auto alice = Authenticate(s_, tok->secret);
+  ASSERT_TRUE(alice.ok());
+  EXPECT_EQ(alice->role, "dept-admin");
+  EXPECT_EQ(alice->department_id, d.meta.id);
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateToken(s, t, *alice, user->meta.id, {}); }).status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace govpool::controller
