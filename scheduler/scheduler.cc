@@ -529,11 +529,12 @@ void MergeVisit(std::vector<std::pair<Iter, Iter>>& cursors, Before before, Visi
 
 void SchedulerImpl::ScanIndexed(const RequestContext& ctx, const Scratch& scratch,
                                 Tally& tally, Best& best) const {
-  // Explicit candidates first: hosts the request already uses and group members' hosts. The
-  // index orders them by committed free memory only, so they might otherwise be missed.
+  // Explicit candidates first: hosts the request already uses and, for affinity, the group
+  // members' hosts (the best answers, wherever the free-memory order puts them). Anti-affinity
+  // members are not added: they can only lose, and large groups would cost O(members).
   std::vector<std::uint32_t> seen;
   for (const OverlayEntry& e : scratch.overlay) seen.push_back(e.host);
-  if (ctx.request->group_policy != GroupPolicy::kNone) {
+  if (ctx.request->group_policy == GroupPolicy::kAffinity) {
     for (const auto& [slot, n] : scratch.members) seen.push_back(slot);
   }
   std::sort(seen.begin(), seen.end());
