@@ -244,12 +244,14 @@ TEST(CodecRoundTripTest, Department) {
   d.meta = SampleMeta();
   d.name = "dept";
   d.description = "desc \"quoted\" ü";
+  d.allowed_pools = {"secret-az", "az2"};
   d.quota = {-1, 0, 1, 2, 3, 4, 1'000'000'000};
   auto back = DecodeDepartment(EncodeDepartment(d));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ExpectMeta(back->meta, d.meta);
   EXPECT_EQ(back->name, d.name);
   EXPECT_EQ(back->description, d.description);
+  EXPECT_EQ(back->allowed_pools, d.allowed_pools);
   for (const char* r : kQuotaResources) EXPECT_EQ(QuotaValue(back->quota, r), QuotaValue(d.quota, r)) << r;
 }
 
@@ -261,6 +263,8 @@ TEST(CodecRoundTripTest, Flavor) {
   f.vcpus = 8;
   f.memory_mib = 16384;
   f.disk_gib = 160;
+  f.required_traits = {"ssd"};
+  f.forbidden_traits = {"gpu", "slow"};
   auto back = DecodeFlavor(EncodeFlavor(f));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ExpectMeta(back->meta, f.meta);
@@ -269,6 +273,8 @@ TEST(CodecRoundTripTest, Flavor) {
   EXPECT_EQ(back->vcpus, 8);
   EXPECT_EQ(back->memory_mib, 16384);
   EXPECT_EQ(back->disk_gib, 160);
+  EXPECT_EQ(back->required_traits, f.required_traits);
+  EXPECT_EQ(back->forbidden_traits, f.forbidden_traits);
 }
 
 TEST(CodecRoundTripTest, Host) {
@@ -285,6 +291,8 @@ TEST(CodecRoundTripTest, Host) {
   h.disk_allocation_ratio = 3.0;
   h.traits = {"ssd", "avx512"};
   h.aggregates = {"fast"};
+  h.dedicated_departments = {"7d444840-9dc0-11d1-b245-5ffdce74fad2"};
+  h.max_instances = 12;
   h.last_heartbeat_ms = 1'700'000'000'999;
   h.agent_user_id = "agent-user";
   auto back = DecodeHost(EncodeHost(h));
@@ -306,6 +314,8 @@ TEST(CodecRoundTripTest, Host) {
   EXPECT_DOUBLE_EQ(back->disk_allocation_ratio, 3.0);
   EXPECT_EQ(back->traits, h.traits);
   EXPECT_EQ(back->aggregates, h.aggregates);
+  EXPECT_EQ(back->dedicated_departments, h.dedicated_departments);
+  EXPECT_EQ(back->max_instances, 12);
   EXPECT_EQ(back->last_heartbeat_ms, h.last_heartbeat_ms);
   EXPECT_EQ(back->agent_user_id, h.agent_user_id);
 }
@@ -322,6 +332,7 @@ TEST(CodecRoundTripTest, Vm) {
   v.disk_gib = 20;
   v.pool = "az1";
   v.host_id = "h";
+  v.server_group_id = "g";
   v.numa = {{0, {1, 1024, 0}}, {1, {1, 1024, 0}}};
   v.power = "stopped";
   v.deleting = true;
@@ -342,6 +353,7 @@ TEST(CodecRoundTripTest, Vm) {
   EXPECT_EQ(back->disk_gib, 20);
   EXPECT_EQ(back->pool, v.pool);
   EXPECT_EQ(back->host_id, v.host_id);
+  EXPECT_EQ(back->server_group_id, v.server_group_id);
   ASSERT_EQ(back->numa.size(), 2u);
   EXPECT_EQ(back->numa[1].cell, 1);
   EXPECT_EQ(back->numa[1].resources.memory_mib, 1024);
@@ -352,6 +364,53 @@ TEST(CodecRoundTripTest, Vm) {
   EXPECT_EQ(back->state, v.state);
   EXPECT_EQ(back->state_reason, v.state_reason);
   EXPECT_EQ(back->observed_generation, 6);
+}
+
+TEST(CodecRoundTripTest, ServerGroup) {
+  ServerGroup g;
+  g.meta = SampleMeta();
+  g.name = "web";
+  g.department_id = "d";
+  g.policy = "anti-affinity";
+  g.hard = false;
+  auto back = DecodeServerGroup(EncodeServerGroup(g));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectMeta(back->meta, g.meta);
+  EXPECT_EQ(back->name, g.name);
+  EXPECT_EQ(back->department_id, g.department_id);
+  EXPECT_EQ(back->policy, g.policy);
+  EXPECT_EQ(back->hard, false);
+}
+
+TEST(CodecTest, ServerGroupAndPreviewRequests) {
+  auto g = ParseCreateServerGroupRequest(R"({"name":"g","department_id":"d","policy":"affinity"})");
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_TRUE(g->hard);
+  ExpectAllRejected(ParseCreateServerGroupRequest, {
+      {R"({"name":"g","department_id":"d","policy":"spread"})", "policy", "INVALID_ARGUMENT"},
+      {R"({"name":"g","department_id":"d","policy":"affinity","hard":"yes"})", "hard", "INVALID_ARGUMENT"},
+      {R"({"name":"g","policy":"affinity"})", "department_id", "INVALID_ARGUMENT"},
+      {R"({"name":"g","department_id":"d","policy":"affinity","members":[]})", "members", "INVALID_ARGUMENT"},
+  });
+  auto p = ParsePreviewRequest(R"({"department_id":"d","flavor":"small","count":3})");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->count, 3);
+  ExpectAllRejected(ParsePreviewRequest, {
+      {R"({"department_id":"d","flavor":"small","count":0})", "count", "INVALID_ARGUMENT"},
+      {R"({"department_id":"d","flavor":"small","count":101})", "count", "INVALID_ARGUMENT"},
+      {R"({"department_id":"d"})", "flavor", "INVALID_ARGUMENT"},
+  });
+  ExpectAllRejected(ParseCreateVmRequest, {
+      {R"({"name":"v","department_id":"d","flavor":"s","count":0})", "count", "INVALID_ARGUMENT"},
+      {R"({"name":"v","department_id":"d","flavor":"s","count":1000})", "count", "INVALID_ARGUMENT"},
+  });
+  ExpectAllRejected(ParseCreateFlavorRequest, {
+      {R"({"name":"f","vcpus":1,"memory_mib":64,"disk_gib":0,"required_traits":["ssd"],"forbidden_traits":["ssd"]})", "forbidden_traits", "INVALID_ARGUMENT"},
+  });
+  ExpectAllRejected(ParsePatchHostRequest, {
+      {R"({"max_instances":-1})", "max_instances", "INVALID_ARGUMENT"},
+      {R"({"dedicated_departments":"d"})", "dedicated_departments", "INVALID_ARGUMENT"},
+  });
 }
 
 TEST(CodecRoundTripTest, UserTokenAndIdempotencyRecord) {
