@@ -1,0 +1,351 @@
+// End-to-end: govpool-controller + govpool-agent + a real libvirtd with QEMU (TCG guests).
+// The suite starts libvirtd itself (scripts/start-libvirtd.sh) and prepares the tiny test
+// guest (scripts/make-test-guest.sh, cached): it never skips. Runs as root (CI does).
+//   Lifecycle: create a VM through the REST API, wait for `running` and the guest's boot marker
+//     on its serial console, stop, start, reboot, delete; nothing left in libvirt or on disk.
+//   Fault: 3 guests running; kill -9 the agent and the controller, restart both: the QEMU
+//     processes are the same (PIDs) and states converge.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/client/http_client.h"
+#include "common/ids.h"
+
+namespace govpool::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using std::chrono::steady_clock;
+
+constexpr char kMarker[] = "GOVPOOL-GUEST-BOOTED";
+
+std::string StateDir() {
+  const char* env = std::getenv("GOVPOOL_STATE_DIR");
+  return env != nullptr && *env != '\0' ? env : "/var/tmp/govpool";
+}
+std::string GuestDir() { return StateDir() + "/test-guest"; }
+
+int RunScript(const std::string& command_line) {
+  return std::system((std::string(GOVPOOL_SOURCE_DIR) + "/scripts/" + command_line).c_str());
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int Count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
+std::string Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+bool WaitFor(const std::function<bool()>& done, double seconds) {
+  const auto deadline = steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return done();
+}
+
+// A child process with its output appended to a log file; killed (SIGKILL) on destruction.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::string& log_path) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      std::_Exit(127);
+    }
+  }
+  ~Process() { Kill(SIGKILL); }
+  pid_t pid() const { return pid_; }
+  void Kill(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class AgentE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_EQ(RunScript("start-libvirtd.sh"), 0) << "scripts/start-libvirtd.sh failed";
+    ASSERT_EQ(RunScript("make-test-guest.sh '" + GuestDir() + "'"), 0) << "scripts/make-test-guest.sh failed";
+  }
+
+  void SetUp() override {
+    run_dir_ = StateDir() + "/test-runs/e2e-" + NewUuid().substr(0, 8);
+    fs::create_directories(run_dir_);
+    // QEMU runs as an unprivileged user: it must traverse into the directory of its disks.
+    fs::permissions(run_dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+    host_name_ = "e2e-" + NewUuid().substr(0, 8);
+    StartController(0);
+    auto admin = Admin("POST", "/v1/users", R"({"name":")" + host_name_ + R"(","role":"agent"})", 201);
+    const std::string user_id(admin.at("id").as_string());
+    auto tok = Admin("POST", "/v1/users/" + user_id + "/tokens", R"({"name":"agent"})", 201);
+    std::ofstream(run_dir_ + "/agent-token") << std::string(tok.at("token").as_string()) << "\n";
+    StartAgent();
+    ASSERT_TRUE(WaitFor([&] {
+      auto hosts = Admin("GET", "/v1/hosts");
+      return hosts.is_object() && !hosts.at("items").as_array().empty();
+    }, 30)) << "the agent did not register; see " << run_dir_ << "/agent.log";
+    auto d = Admin("POST", "/v1/departments", R"({"name":"e2e","quota":{"instances":-1,"vcpus":-1,"memory_mib":-1}})", 201);
+    dept_ = std::string(d.at("id").as_string());
+    Admin("POST", "/v1/flavors", R"({"name":"tiny","vcpus":1,"memory_mib":128,"disk_gib":1})", 201);
+  }
+
+  void TearDown() override {
+    agent_.reset();
+    controller_.reset();
+    // Whatever a failed test left behind in libvirt, by our names only.
+    for (const auto& id : vm_ids_) {
+      const std::string name = "govpool-" + id;
+      Shell("virsh -q -c qemu:///system destroy " + name + " >/dev/null 2>&1; "
+            "virsh -q -c qemu:///system undefine --nvram " + name + " >/dev/null 2>&1");
+    }
+    if (!HasFailure()) {
+      std::error_code ec;
+      fs::remove_all(run_dir_, ec);
+    } else {
+      std::cerr << "logs kept in " << run_dir_ << "\n";
+    }
+  }
+
+  void StartController(int port) {
+    std::error_code ec;
+    fs::remove(run_dir_ + "/port", ec);
+    controller_ = std::make_unique<Process>(
+        std::vector<std::string>{GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:" + std::to_string(port),
+                                 "--state-dir", run_dir_ + "/controller", "--port-file",
+                                 run_dir_ + "/port", "--heartbeat-timeout-seconds", "10"},
+        run_dir_ + "/controller.log");
+    ASSERT_TRUE(WaitFor([&] {
+      std::string p = ReadFile(run_dir_ + "/port");
+      return !p.empty() && p.back() == '\n' && std::stoi(p) > 0 && (port == 0 || std::stoi(p) == port);
+    }, 30)) << "the controller did not start; see " << run_dir_ << "/controller.log";
+    port_ = std::stoi(ReadFile(run_dir_ + "/port"));
+    std::string token = ReadFile(run_dir_ + "/controller/admin-token");
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    api::ClientOptions o;
+    o.base_url = "http://127.0.0.1:" + std::to_string(port_);
+    o.bearer_token = token;
+    admin_ = std::move(api::HttpClient::Create(o)).value();
+  }
+
+  void StartAgent() {
+    agent_ = std::make_unique<Process>(
+        std::vector<std::string>{GOVPOOL_AGENT_BIN, "--controller", "http://127.0.0.1:" + std::to_string(port_),
+                                 "--token-file", run_dir_ + "/agent-token", "--host-name", host_name_,
+                                 "--libvirt-uri", "qemu:///system", "--domain-type", "qemu",
+                                 "--state-dir", run_dir_ + "/agent", "--guest-kernel", GuestDir() + "/vmlinuz",
+                                 "--guest-initrd", GuestDir() + "/initrd.img",
+                                 "--reconcile-interval-seconds", "2", "--heartbeat-interval-seconds", "2",
+                                 "--shutdown-grace-seconds", "20"},
+        run_dir_ + "/agent.log");
+  }
+
+  json::value Admin(const std::string& method, const std::string& target, const std::string& body = "",
+                    int want = 0) {
+    auto resp = admin_->Send(method, target, body, {{"Content-Type", "application/json"}});
+    if (!resp.ok()) {
+      if (want) ADD_FAILURE() << method << " " << target << ": " << resp.status().ToString();
+      return nullptr;
+    }
+    if (want) {
+      EXPECT_EQ(resp->status, want) << method << " " << target << ": " << resp->body;
+    }
+    if (resp->body.empty()) return nullptr;
+    boost::system::error_code ec;
+    json::value v = json::parse(resp->body, ec);
+    return ec ? json::value(nullptr) : v;
+  }
+
+  std::string CreateVm(const std::string& name) {
+    auto v = Admin("POST", "/v1/vms", R"({"name":")" + name + R"(","department_id":")" + dept_ +
+                                          R"(","flavor":"tiny"})", 201);
+    std::string id(v.at("id").as_string());
+    vm_ids_.push_back(id);
+    return id;
+  }
+
+  // The VM's reported state, "" when unreachable, "gone" on 404.
+  std::string State(const std::string& id) {
+    auto resp = admin_->Send("GET", "/v1/vms/" + id);
+    if (!resp.ok()) return "";
+    if (resp->status == 404) return "gone";
+    auto v = json::parse(resp->body);
+    return std::string(v.at("state").as_string());
+  }
+  bool Converged(const std::string& id, const std::string& state) {
+    auto resp = admin_->Send("GET", "/v1/vms/" + id);
+    if (!resp.ok() || resp->status != 200) return false;
+    auto v = json::parse(resp->body).as_object();
+    return v.at("state").as_string() == state &&
+           v.at("observed_generation").as_int64() == v.at("generation").as_int64();
+  }
+
+  std::string Console(const std::string& id) {
+    return ReadFile(run_dir_ + "/agent/console/govpool-" + id + ".log");
+  }
+  std::string DiskPath(const std::string& id) {
+    return run_dir_ + "/agent/disks/govpool-" + id + "-root.qcow2";
+  }
+  std::string QemuPid(const std::string& id) {
+    std::string pid = ReadFile("/run/libvirt/qemu/govpool-" + id + ".pid");
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return pid;
+  }
+  std::string DomState(const std::string& id) {
+    std::string s = Shell("virsh -q -c qemu:///system domstate govpool-" + id + " 2>/dev/null");
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+
+  std::string run_dir_;
+  std::string host_name_;
+  std::string dept_;
+  int port_ = 0;
+  std::unique_ptr<Process> controller_;
+  std::unique_ptr<Process> agent_;
+  std::unique_ptr<api::HttpClient> admin_;
+  std::vector<std::string> vm_ids_;
+};
+
+TEST_F(AgentE2eTest, VmLifecycleThroughTheRestApi) {
+  const auto t0 = steady_clock::now();
+  const std::string id = CreateVm("web-1");
+  ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 90)) << "state " << State(id);
+  ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kMarker) >= 1; }, 120)) << "no boot marker";
+  std::cerr << "[timing] create -> booted: "
+            << std::chrono::duration<double>(steady_clock::now() - t0).count() << " s\n";
+  // Persistent (defined), with our metadata.
+  const std::string xml = Shell("virsh -q -c qemu:///system dumpxml --inactive govpool-" + id);
+  EXPECT_NE(xml.find("<uuid>" + id + "</uuid>"), std::string::npos);
+  EXPECT_NE(xml.find("https://govpool.org/xmlns/instance/1"), std::string::npos);
+  EXPECT_NE(xml.find("type='qemu'"), std::string::npos);
+  EXPECT_TRUE(fs::exists(DiskPath(id)));
+
+  auto t = steady_clock::now();
+  Admin("POST", "/v1/vms/" + id + "/stop", "", 202);
+  ASSERT_TRUE(WaitFor([&] { return Converged(id, "stopped"); }, 60)) << "state " << State(id);
+  EXPECT_EQ(DomState(id), "shut off");
+  std::cerr << "[timing] stop: " << std::chrono::duration<double>(steady_clock::now() - t).count() << " s\n";
+
+  t = steady_clock::now();
+  Admin("POST", "/v1/vms/" + id + "/start", "", 202);
+  ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 60)) << "state " << State(id);
+  ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kMarker) >= 2; }, 120)) << "no boot marker after start";
+  std::cerr << "[timing] start -> booted: " << std::chrono::duration<double>(steady_clock::now() - t).count() << " s\n";
+
+  t = steady_clock::now();
+  const std::string pid_before_reboot = QemuPid(id);
+  Admin("POST", "/v1/vms/" + id + "/reboot", "", 202);
+  ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kMarker) >= 3; }, 120)) << "no boot marker after reboot";
+  ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 30));
+  std::cerr << "[timing] reboot -> booted: " << std::chrono::duration<double>(steady_clock::now() - t).count() << " s\n";
+  (void)pid_before_reboot;
+
+  t = steady_clock::now();
+  Admin("DELETE", "/v1/vms/" + id, "", 202);
+  ASSERT_TRUE(WaitFor([&] { return State(id) == "gone"; }, 60)) << "state " << State(id);
+  std::cerr << "[timing] delete: " << std::chrono::duration<double>(steady_clock::now() - t).count() << " s\n";
+  EXPECT_EQ(Shell("virsh -q -c qemu:///system list --all --name | grep -c " + id + " || true"), "0\n");
+  EXPECT_FALSE(fs::exists(DiskPath(id)));
+  EXPECT_FALSE(fs::exists(run_dir_ + "/agent/console/govpool-" + id + ".log"));
+  EXPECT_TRUE(fs::is_empty(run_dir_ + "/agent/disks"));
+}
+
+TEST_F(AgentE2eTest, KillingAgentAndControllerNeverRestartsGuests) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(CreateVm("f-" + std::to_string(i)));
+  const auto t0 = steady_clock::now();
+  for (const auto& id : ids) {
+    ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 120)) << id << " state " << State(id);
+  }
+  for (const auto& id : ids) {
+    ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kMarker) >= 1; }, 180)) << id << " did not boot";
+  }
+  std::cerr << "[timing] 3 guests created -> all booted: "
+            << std::chrono::duration<double>(steady_clock::now() - t0).count() << " s\n";
+  std::map<std::string, std::string> pids;
+  for (const auto& id : ids) {
+    pids[id] = QemuPid(id);
+    ASSERT_FALSE(pids[id].empty());
+  }
+
+  agent_->Kill(SIGKILL);
+  controller_->Kill(SIGKILL);
+  const auto t1 = steady_clock::now();
+  StartController(port_);
+  StartAgent();
+  // The agent reconnects, re-registers and reconciles: nothing to do, nothing restarted.
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  for (const auto& id : ids) {
+    ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 30)) << id << " state " << State(id);
+    EXPECT_EQ(QemuPid(id), pids[id]) << "guest " << id << " was restarted";
+    EXPECT_EQ(Count(Console(id), kMarker), 1) << "guest " << id << " rebooted";
+  }
+  // And it converges on new desired state after the restart.
+  Admin("POST", "/v1/vms/" + ids[0] + "/stop", "", 202);
+  ASSERT_TRUE(WaitFor([&] { return Converged(ids[0], "stopped"); }, 60)) << "state " << State(ids[0]);
+  EXPECT_EQ(QemuPid(ids[1]), pids[ids[1]]);
+  EXPECT_EQ(QemuPid(ids[2]), pids[ids[2]]);
+  std::cerr << "[timing] restart -> converged again: "
+            << std::chrono::duration<double>(steady_clock::now() - t1).count() << " s\n";
+
+  for (const auto& id : ids) Admin("DELETE", "/v1/vms/" + id, "", 202);
+  for (const auto& id : ids) {
+    ASSERT_TRUE(WaitFor([&] { return State(id) == "gone"; }, 90)) << id << " state " << State(id);
+    EXPECT_EQ(Shell("virsh -q -c qemu:///system list --all --name | grep -c " + id + " || true"), "0\n");
+    EXPECT_FALSE(fs::exists(DiskPath(id)));
+  }
+}
+
+}  // namespace
+}  // namespace govpool::e2e
