@@ -1,0 +1,220 @@
+// Control plane at scale (a tool, not a ctest test): starts govpool-controller and
+// `govpool-agent --simulate-hosts N`, creates VMs through the REST API from concurrent
+// clients, waits until every VM reports `running`, and prints one JSON object:
+// hosts, vms, clients, create phase seconds and requests/s, p50/p99/max create latency,
+// seconds until all running, controller and agent peak RSS (VmHWM).
+//
+// usage: control_plane_bench [--hosts 1000] [--vms 10000] [--clients 64] [--sim-workers 4]
+//                            [--sim-poll-ms 1000] [--controller-threads 4] [--timeout-s 600]
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/client/http_client.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+long VmHwmKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    std::_Exit(127);
+  }
+  return pid;
+}
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+int Fail(const std::string& what) {
+  std::cerr << "control_plane_bench: " << what << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int hosts = 1000, vms = 10000, clients = 64, sim_workers = 4, sim_poll_ms = 1000;
+  int controller_threads = 4, timeout_s = 600;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    int v = std::atoi(argv[i + 1]);
+    if (a == "--hosts") hosts = v;
+    else if (a == "--vms") vms = v;
+    else if (a == "--clients") clients = v;
+    else if (a == "--sim-workers") sim_workers = v;
+    else if (a == "--sim-poll-ms") sim_poll_ms = v;
+    else if (a == "--controller-threads") controller_threads = v;
+    else if (a == "--timeout-s") timeout_s = v;
+    else return Fail("unknown flag " + a);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  char tmpl[] = "/tmp/govpool-bench-XXXXXX";
+  if (!::mkdtemp(tmpl)) return Fail("mkdtemp failed");
+  const std::string dir = tmpl;
+
+  const pid_t controller = Spawn({GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--state-dir",
+                                  dir + "/controller", "--port-file", dir + "/port", "--threads",
+                                  std::to_string(controller_threads), "--log-level", "warn"},
+                                 dir + "/controller.log");
+  pid_t agent = -1;
+  auto cleanup = [&] {
+    if (agent > 0) ::kill(agent, SIGTERM), ::waitpid(agent, nullptr, 0);
+    ::kill(controller, SIGTERM);
+    ::waitpid(controller, nullptr, 0);
+    std::error_code ec;
+    if (!std::getenv("GOVPOOL_BENCH_KEEP")) fs::remove_all(dir, ec);
+  };
+  for (int i = 0; i < 300 && Trim(ReadFile(dir + "/port")).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string port = Trim(ReadFile(dir + "/port"));
+  if (port.empty()) return cleanup(), Fail("the controller did not start; see " + dir);
+  const std::string url = "http://127.0.0.1:" + port;
+  govpool::api::ClientOptions admin_opts;
+  admin_opts.base_url = url;
+  admin_opts.bearer_token = Trim(ReadFile(dir + "/controller/admin-token"));
+  auto admin = std::move(govpool::api::HttpClient::Create(admin_opts)).value();
+  auto call = [&](const std::string& method, const std::string& target, const std::string& body) {
+    auto r = admin->Send(method, target, body, {{"Content-Type", "application/json"}});
+    if (!r.ok() || r->status >= 300) return json::value(nullptr);
+    return r->body.empty() ? json::value(nullptr) : json::parse(r->body);
+  };
+  auto user = call("POST", "/v1/users", R"({"name":"sim-agent","role":"agent"})");
+  if (user.is_null()) return cleanup(), Fail("cannot create the agent user");
+  auto tok = call("POST", "/v1/users/" + std::string(user.at("id").as_string()) + "/tokens", R"({"name":"sim"})");
+  std::ofstream(dir + "/agent-token") << std::string(tok.at("token").as_string()) << "\n";
+
+  const auto t_hosts = Clock::now();
+  agent = Spawn({GOVPOOL_AGENT_BIN, "--controller", url, "--token-file", dir + "/agent-token",
+                 "--simulate-hosts", std::to_string(hosts), "--sim-workers", std::to_string(sim_workers),
+                 "--sim-poll-ms", std::to_string(sim_poll_ms), "--log-level", "warn"},
+                dir + "/agent.log");
+  while (ReadFile(dir + "/agent.log").find("simulated hosts registered") == std::string::npos) {
+    if (Seconds(t_hosts, Clock::now()) > timeout_s) return cleanup(), Fail("hosts did not register");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const double register_s = Seconds(t_hosts, Clock::now());
+  auto dept = call("POST", "/v1/departments",
+                   R"({"name":"bench","quota":{"instances":-1,"vcpus":-1,"memory_mib":-1}})");
+  call("POST", "/v1/flavors", R"({"name":"bench","vcpus":1,"memory_mib":512,"disk_gib":1})");
+  const std::string dept_id(dept.at("id").as_string());
+
+  // Create phase: `clients` threads, one connection each.
+  std::atomic<int> next{0}, errors{0};
+  std::vector<std::vector<double>> latencies(clients);
+  const auto t_create = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      govpool::api::ClientOptions o = admin_opts;
+      auto client = std::move(govpool::api::HttpClient::Create(o)).value();
+      char name[32];
+      for (int i = next++; i < vms; i = next++) {
+        std::snprintf(name, sizeof name, "vm-%06d", i);
+        const std::string body = std::string(R"({"name":")") + name + R"(","department_id":")" +
+                                 dept_id + R"(","flavor":"bench"})";
+        const auto t = Clock::now();
+        auto r = client->Send("POST", "/v1/vms", body, {{"Content-Type", "application/json"}});
+        latencies[c].push_back(Seconds(t, Clock::now()));
+        if (!r.ok() || r->status != 201) ++errors;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double create_s = Seconds(t_create, Clock::now());
+
+  // Wait until every VM reports running.
+  int running = 0;
+  double all_running_s = -1;
+  while (Seconds(t_create, Clock::now()) < timeout_s) {
+    running = 0;
+    std::string token;
+    do {
+      auto page = call("GET", "/v1/vms?state=running&limit=1000" + (token.empty() ? "" : "&page_token=" + token), "");
+      if (page.is_null()) break;
+      running += static_cast<int>(page.at("items").as_array().size());
+      token = std::string(page.at("next_page_token").as_string());
+    } while (!token.empty());
+    if (running >= vms - errors) {
+      all_running_s = Seconds(t_create, Clock::now());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))]; };
+  json::object out{{"hosts", hosts},
+                   {"vms", vms},
+                   {"clients", clients},
+                   {"sim_workers", sim_workers},
+                   {"sim_poll_ms", sim_poll_ms},
+                   {"controller_threads", controller_threads},
+                   {"hosts_register_seconds", register_s},
+                   {"create_errors", errors.load()},
+                   {"create_seconds", create_s},
+                   {"create_requests_per_second", vms / create_s},
+                   {"create_latency_p50_ms", pct(0.50) * 1000},
+                   {"create_latency_p99_ms", pct(0.99) * 1000},
+                   {"create_latency_max_ms", all.empty() ? 0.0 : all.back() * 1000},
+                   {"running", running},
+                   {"seconds_until_all_running", all_running_s},
+                   {"controller_peak_rss_mib", VmHwmKib(controller) / 1024.0},
+                   {"agent_peak_rss_mib", VmHwmKib(agent) / 1024.0}};
+  std::cout << json::serialize(out) << std::endl;
+  cleanup();
+  return all_running_s < 0 ? 1 : 0;
+}
