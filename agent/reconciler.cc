@@ -237,8 +237,10 @@ Result<ReconcileSummary> Reconciler::Reconcile(const std::vector<api::Vm>& desir
   // Orphans: govpool domains of this host that the controller no longer assigns here.
   for (const auto& d : domains) {
     if (!d.owned || assigned.count(d.uuid)) continue;
+    // Only domains whose metadata names this host are ours to clean up: a govpool domain
+    // without a host id (a test's, a manual one) or another host's is left alone.
     auto host = d.metadata.find("host_id");
-    if (host != d.metadata.end() && host->second != options_.host_id) continue;  // another agent's
+    if (host == d.metadata.end() || host->second != options_.host_id) continue;
     if (Status s = RemoveDomain(d.uuid, Active(d.state) || d.state == PowerState::kCrashed); !s.ok()) {
       log::Warn("cannot remove an orphaned domain", {{"domain", d.name}, {"error", s.ToString()}});
       ++summary.errors;

@@ -237,6 +237,12 @@ TEST_F(ReconcilerTest, RemovesOrphansButNeverForeignOrOtherHostsDomains) {
   other.memory_mib = 128;
   other.metadata = {{"vm_id", other.uuid}, {"host_id", "host-2"}};
   ASSERT_TRUE(hv_.DefineDomain(other).ok());
+  DomainSpec hostless;  // govpool metadata but no host id: e.g. a test's domain
+  hostless.uuid = NewUuid();
+  hostless.name = "govpool-test-" + hostless.uuid.substr(0, 8);
+  hostless.memory_mib = 128;
+  hostless.metadata = {{"vm_id", hostless.uuid}};
+  ASSERT_TRUE(hv_.DefineDomain(hostless).ok());
   controller_.vms.erase(gone);  // e.g. force-deleted at the controller
   auto summary = Pass();
   ASSERT_TRUE(summary.ok());
@@ -246,6 +252,7 @@ TEST_F(ReconcilerTest, RemovesOrphansButNeverForeignOrOtherHostsDomains) {
   EXPECT_TRUE(hv_.GetDomain(keep).ok());
   EXPECT_EQ(hv_.GetDomain(foreign)->state, PowerState::kRunning);
   EXPECT_TRUE(hv_.GetDomain(other.uuid).ok());
+  EXPECT_TRUE(hv_.GetDomain(hostless.uuid).ok());
   ASSERT_FALSE(reconciler_.events().empty());
   EXPECT_EQ(reconciler_.events().back().kind, "orphan_removed");
 }
