@@ -96,6 +96,11 @@ struct DomainSpec {
   std::map<std::string, std::string> metadata;
 };
 
+// Checks what every implementation relies on: a UUID, a name, a domain type, vcpus and memory
+// of at least 1, absolute disk/kernel/initrd/console paths, disks with a target device and a
+// format, no initrd without a kernel. InvalidArgument saying which part is wrong.
+Status ValidateDomainSpec(const DomainSpec& spec);
+
 enum class PowerState { kRunning, kShutoff, kPaused, kCrashed, kOther };
 
 struct DomainInfo {

@@ -59,7 +59,6 @@ std::int64_t KibToMib(std::int64_t value, std::string_view unit) {
   return value / 1024;  // KiB, libvirt's default
 }
 
-bool IsAbsolute(const std::string& path) { return !path.empty() && path.front() == '/'; }
 
 }  // namespace
 
@@ -128,27 +127,7 @@ std::string XmlUnescape(std::string_view text) {
 }
 
 Result<std::string> BuildDomainXml(const DomainSpec& spec) {
-  if (!IsUuid(spec.uuid)) return InvalidArgument("domain spec: bad uuid '" + spec.uuid + "'");
-  if (spec.name.empty()) return InvalidArgument("domain spec: empty name");
-  if (spec.domain_type.empty()) return InvalidArgument("domain spec: empty domain type");
-  if (spec.vcpus < 1) return InvalidArgument("domain spec: vcpus must be >= 1");
-  if (spec.memory_mib < 1) return InvalidArgument("domain spec: memory_mib must be >= 1");
-  for (const auto& disk : spec.disks) {
-    if (!IsAbsolute(disk.path)) {
-      return InvalidArgument("domain spec: disk path must be absolute: '" + disk.path + "'");
-    }
-    if (disk.target_dev.empty() || disk.format.empty()) {
-      return InvalidArgument("domain spec: disk needs a target device and a format");
-    }
-  }
-  for (const std::string* p : {&spec.kernel_path, &spec.initrd_path, &spec.serial_log_path}) {
-    if (!p->empty() && !IsAbsolute(*p)) {
-      return InvalidArgument("domain spec: path must be absolute: '" + *p + "'");
-    }
-  }
-  if (spec.kernel_path.empty() && !spec.initrd_path.empty()) {
-    return InvalidArgument("domain spec: an initrd needs a kernel");
-  }
+  GP_RETURN_IF_ERROR(ValidateDomainSpec(spec));
 
   std::string x;
   x.reserve(2048);

@@ -21,30 +21,6 @@ HostFacts DefaultFacts() {
 
 bool IsAbsolute(const std::string& p) { return !p.empty() && p.front() == '/'; }
 
-Status ValidateSpec(const DomainSpec& spec) {
-  if (!IsUuid(spec.uuid)) return InvalidArgument("domain spec: bad uuid '" + spec.uuid + "'");
-  if (spec.name.empty()) return InvalidArgument("domain spec: empty name");
-  if (spec.domain_type.empty()) return InvalidArgument("domain spec: empty domain type");
-  if (spec.vcpus < 1) return InvalidArgument("domain spec: vcpus must be >= 1");
-  if (spec.memory_mib < 1) return InvalidArgument("domain spec: memory_mib must be >= 1");
-  for (const auto& disk : spec.disks) {
-    if (!IsAbsolute(disk.path)) {
-      return InvalidArgument("domain spec: disk path must be absolute: '" + disk.path + "'");
-    }
-    if (disk.target_dev.empty() || disk.format.empty()) {
-      return InvalidArgument("domain spec: disk needs a target device and a format");
-    }
-  }
-  for (const std::string* p : {&spec.kernel_path, &spec.initrd_path, &spec.serial_log_path}) {
-    if (!p->empty() && !IsAbsolute(*p)) {
-      return InvalidArgument("domain spec: path must be absolute: '" + *p + "'");
-    }
-  }
-  if (spec.kernel_path.empty() && !spec.initrd_path.empty()) {
-    return InvalidArgument("domain spec: an initrd needs a kernel");
-  }
-  return OkStatus();
-}
 
 bool Active(PowerState s) { return s == PowerState::kRunning || s == PowerState::kPaused; }
 
@@ -109,7 +85,7 @@ Result<DomainInfo> FakeHypervisor::GetDomain(const std::string& uuid) {
 Status FakeHypervisor::DefineDomain(const DomainSpec& spec) {
   std::lock_guard<std::mutex> lock(mu_);
   GP_RETURN_IF_ERROR(Enter(Op::kDefineDomain));
-  GP_RETURN_IF_ERROR(ValidateSpec(spec));
+  GP_RETURN_IF_ERROR(ValidateDomainSpec(spec));
   for (const auto& [uuid, d] : domains_) {
     if (d.spec.name == spec.name && uuid != spec.uuid) {
       return AlreadyExists("domain name '" + spec.name + "' is already used by domain " + uuid);
