@@ -11,9 +11,9 @@
 //   - a deleting VM is destroyed, undefined, its disk and console log removed, then reported
 //     `deleted` with observed_generation = generation (the controller then drops the record);
 //   - drift is repaired and recorded as an event: a govpool domain undefined or powered off
-//     behind govpool's back is redefined / restarted; govpool domains of this host that are no
-//     longer assigned to it (orphans) are removed. Domains without govpool metadata, and govpool
-//     domains recorded for another host id, are never touched.
+//     behind govpool's back is redefined / restarted; govpool domains whose metadata names this
+//     host but that are no longer assigned to it (orphans) are removed. Domains without govpool
+//     metadata, and govpool domains naming no host or another host, are never touched.
 // Phases are reported (PUT /v1/vms/{id}/status) only when they differ from what the controller
 // already shows and from the last report. A kUnavailable hypervisor skips the pass (nothing is
 // reported: the next pass retries); other failures report phase `error` with the reason.
