@@ -25,6 +25,7 @@
 #include "agent/drivers/libvirt/libvirt_hypervisor.h"
 #include "agent/reconciler.h"
 #include "agent/simulated_hypervisor.h"
+#include "common/flags.h"
 #include "common/log.h"
 
 namespace govpool::agent {
@@ -82,68 +83,37 @@ constexpr const char* kUsage = R"(usage: govpool-agent [flags]
   --log-level debug|info|warn|error
 )";
 
-bool ParseInt(const std::string& s, int min, int max, int& out) {
-  char* end = nullptr;
-  long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < min || v > max) return false;
-  out = static_cast<int>(v);
-  return true;
-}
-
 Result<Flags> ParseFlags(int argc, char** argv) {
   Flags f;
   if (const char* e = std::getenv("GOVPOOL_CONTROLLER_URL")) f.controller_url = e;
   if (const char* e = std::getenv("GOVPOOL_AGENT_TOKEN_FILE")) f.token_file = e;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    std::string value;
-    if (const size_t eq = arg.find('='); eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return InvalidArgument("flag " + arg + " needs a value");
-    }
-    struct IntFlag { const char* name; int* out; int min; int max; };
-    const IntFlag ints[] = {
-        {"--reconcile-interval-seconds", &f.reconcile_interval_s, 1, 3600},
-        {"--heartbeat-interval-seconds", &f.heartbeat_interval_s, 1, 3600},
-        {"--shutdown-grace-seconds", &f.shutdown_grace_s, 0, 3600},
-        {"--min-memory-mib", &f.min_memory_mib, 0, 1 << 20},
-        {"--simulate-hosts", &f.simulate_hosts, 1, 100000},
-        {"--sim-workers", &f.sim_workers, 1, 64},
-        {"--sim-poll-ms", &f.sim_poll_ms, 10, 60000},
-    };
-    bool matched = false;
-    for (const auto& flag : ints) {
-      if (arg != flag.name) continue;
-      if (!ParseInt(value, flag.min, flag.max, *flag.out)) {
-        return InvalidArgument(arg + " must be an integer in " + std::to_string(flag.min) + ".." +
-                               std::to_string(flag.max));
-      }
-      matched = true;
-    }
-    if (matched) continue;
-    if (arg == "--controller") f.controller_url = value;
-    else if (arg == "--token-file") f.token_file = value;
-    else if (arg == "--host-name") f.host_name = value;
-    else if (arg == "--pool") f.pool = value;
-    else if (arg == "--libvirt-uri") f.libvirt_uri = value;
-    else if (arg == "--domain-type") f.domain_type = value;
-    else if (arg == "--state-dir") f.state_dir = value;
-    else if (arg == "--disk-dir") f.disk_dir = value;
-    else if (arg == "--console-dir") f.console_dir = value;
-    else if (arg == "--guest-kernel") f.guest_kernel = value;
-    else if (arg == "--guest-initrd") f.guest_initrd = value;
-    else if (arg == "--guest-cmdline") f.guest_cmdline = value;
-    else if (arg == "--sim-prefix") f.sim_prefix = value;
-    else if (arg == "--log-level") f.log_level = value;
-    else return InvalidArgument("unknown flag " + arg + " (see --help)");
+  FlagSet flags;
+  flags.Int("--reconcile-interval-seconds", &f.reconcile_interval_s, 1, 3600);
+  flags.Int("--heartbeat-interval-seconds", &f.heartbeat_interval_s, 1, 3600);
+  flags.Int("--shutdown-grace-seconds", &f.shutdown_grace_s, 0, 3600);
+  flags.Int("--min-memory-mib", &f.min_memory_mib, 0, 1 << 20);
+  flags.Int("--simulate-hosts", &f.simulate_hosts, 1, 100000);
+  flags.Int("--sim-workers", &f.sim_workers, 1, 64);
+  flags.Int("--sim-poll-ms", &f.sim_poll_ms, 10, 60000);
+  flags.String("--controller", &f.controller_url);
+  flags.String("--token-file", &f.token_file);
+  flags.String("--host-name", &f.host_name);
+  flags.String("--pool", &f.pool);
+  flags.String("--libvirt-uri", &f.libvirt_uri);
+  flags.String("--domain-type", &f.domain_type);
+  flags.String("--state-dir", &f.state_dir);
+  flags.String("--disk-dir", &f.disk_dir);
+  flags.String("--console-dir", &f.console_dir);
+  flags.String("--guest-kernel", &f.guest_kernel);
+  flags.String("--guest-initrd", &f.guest_initrd);
+  flags.String("--guest-cmdline", &f.guest_cmdline);
+  flags.String("--sim-prefix", &f.sim_prefix);
+  flags.String("--log-level", &f.log_level);
+  bool help = false;
+  GP_RETURN_IF_ERROR(flags.Parse(argc, argv, &help));
+  if (help) {
+    std::cout << kUsage;
+    std::exit(0);
   }
   if (f.token_file.empty()) return InvalidArgument("--token-file is required (an agent user's token)");
   if (f.domain_type != "auto" && f.domain_type != "kvm" && f.domain_type != "qemu") {
@@ -155,11 +125,8 @@ Result<Flags> ParseFlags(int argc, char** argv) {
   if (f.guest_kernel.empty() != f.guest_initrd.empty()) {
     return InvalidArgument("--guest-kernel and --guest-initrd go together");
   }
-  if (f.log_level == "debug") log::SetMinLevel(log::Level::kDebug);
-  else if (f.log_level == "info") log::SetMinLevel(log::Level::kInfo);
-  else if (f.log_level == "warn") log::SetMinLevel(log::Level::kWarn);
-  else if (f.log_level == "error") log::SetMinLevel(log::Level::kError);
-  else return InvalidArgument("--log-level must be debug, info, warn or error");
+  GP_ASSIGN_OR_RETURN(log::Level level, log::ParseLevel(f.log_level));
+  log::SetMinLevel(level);
   return f;
 }
 

@@ -25,6 +25,14 @@ std::string_view LevelName(Level l) {
 
 }  // namespace
 
+Result<Level> ParseLevel(std::string_view name) {
+  if (name == "debug") return Level::kDebug;
+  if (name == "info") return Level::kInfo;
+  if (name == "warn") return Level::kWarn;
+  if (name == "error") return Level::kError;
+  return InvalidArgument("log level must be debug, info, warn or error, not '" + std::string(name) + "'");
+}
+
 void SetMinLevel(Level level) { g_min_level.store(static_cast<int>(level)); }
 
 std::string FormatLine(Level level, std::string_view msg, std::initializer_list<Field> fields) {

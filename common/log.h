@@ -9,6 +9,8 @@
 #include <string_view>
 #include <variant>
 
+#include "common/result.h"
+
 namespace govpool::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
@@ -28,6 +30,8 @@ struct Field {
 };
 
 void SetMinLevel(Level level);
+// "debug" | "info" | "warn" | "error"; InvalidArgument otherwise.
+Result<Level> ParseLevel(std::string_view name);
 // Formats one line (without the trailing newline); exposed for tests.
 std::string FormatLine(Level level, std::string_view msg, std::initializer_list<Field> fields);
 void Write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});

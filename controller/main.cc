@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "controller/db.h"
 #include "controller/http/api_handler.h"
@@ -36,6 +38,8 @@ struct Flags {
   std::string tls_key;
   std::string port_file;
   std::string log_level = "info";
+  std::string address;  // from listen
+  int port = 0;
 };
 
 constexpr const char* kUsage = R"(usage: govpool-controller [flags]
@@ -50,58 +54,40 @@ constexpr const char* kUsage = R"(usage: govpool-controller [flags]
   --log-level debug|info|warn|error
 )";
 
-bool ParseInt(const std::string& s, int min, int max, int& out) {
-  char* end = nullptr;
-  long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v < min || v > max) return false;
-  out = static_cast<int>(v);
-  return true;
-}
-
 Result<Flags> ParseFlags(int argc, char** argv) {
   Flags f;
   if (const char* e = std::getenv("GOVPOOL_LISTEN")) f.listen = e;
   if (const char* e = std::getenv("GOVPOOL_STATE_DIR")) f.state_dir = e;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    std::string value;
-    const size_t eq = arg.find('=');
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return InvalidArgument("flag " + arg + " needs a value");
-    }
-    if (arg == "--listen") f.listen = value;
-    else if (arg == "--state-dir") f.state_dir = value;
-    else if (arg == "--tls-cert") f.tls_cert = value;
-    else if (arg == "--tls-key") f.tls_key = value;
-    else if (arg == "--port-file") f.port_file = value;
-    else if (arg == "--log-level") f.log_level = value;
-    else if (arg == "--threads") {
-      if (!ParseInt(value, 1, 256, f.threads)) return InvalidArgument("--threads must be 1..256");
-    } else if (arg == "--heartbeat-timeout-seconds") {
-      if (!ParseInt(value, 1, 86400, f.heartbeat_timeout_s)) {
-        return InvalidArgument("--heartbeat-timeout-seconds must be 1..86400");
-      }
-    } else {
-      return InvalidArgument("unknown flag " + arg + " (see --help)");
-    }
+  FlagSet flags;
+  flags.String("--listen", &f.listen);
+  flags.String("--state-dir", &f.state_dir);
+  flags.String("--tls-cert", &f.tls_cert);
+  flags.String("--tls-key", &f.tls_key);
+  flags.String("--port-file", &f.port_file);
+  flags.String("--log-level", &f.log_level);
+  flags.Int("--threads", &f.threads, 1, 256);
+  flags.Int("--heartbeat-timeout-seconds", &f.heartbeat_timeout_s, 1, 86400);
+  bool help = false;
+  GP_RETURN_IF_ERROR(flags.Parse(argc, argv, &help));
+  if (help) {
+    std::cout << kUsage;
+    std::exit(0);
   }
   if (f.tls_cert.empty() != f.tls_key.empty()) {
     return InvalidArgument("--tls-cert and --tls-key go together");
   }
-  if (f.log_level == "debug") log::SetMinLevel(log::Level::kDebug);
-  else if (f.log_level == "info") log::SetMinLevel(log::Level::kInfo);
-  else if (f.log_level == "warn") log::SetMinLevel(log::Level::kWarn);
-  else if (f.log_level == "error") log::SetMinLevel(log::Level::kError);
-  else return InvalidArgument("--log-level must be debug, info, warn or error");
+  GP_ASSIGN_OR_RETURN(log::Level level, log::ParseLevel(f.log_level));
+  log::SetMinLevel(level);
+  const size_t colon = f.listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    const std::string_view text = std::string_view(f.listen).substr(colon + 1);
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port > 65535) port = -1;
+  }
+  if (port < 0) return InvalidArgument("--listen must be HOST:PORT, not '" + f.listen + "'");
+  f.address = f.listen.substr(0, colon);
+  f.port = port;
   return f;
 }
 
@@ -121,12 +107,6 @@ int Run(int argc, char** argv) {
   auto flags = ParseFlags(argc, argv);
   if (!flags.ok()) {
     std::cerr << "govpool-controller: " << flags.status().message() << "\n" << kUsage;
-    return 2;
-  }
-  const size_t colon = flags->listen.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !ParseInt(flags->listen.substr(colon + 1), 0, 65535, port)) {
-    std::cerr << "govpool-controller: --listen must be HOST:PORT\n";
     return 2;
   }
   // Block the stop signals in every thread; main waits for them with sigwait.
@@ -169,8 +149,8 @@ int Run(int argc, char** argv) {
   http::ApiHandler api(**db, metrics);
   api.RegisterAllRoutes();
   http::ServerOptions options;
-  options.address = flags->listen.substr(0, colon);
-  options.port = static_cast<std::uint16_t>(port);
+  options.address = flags->address;
+  options.port = static_cast<std::uint16_t>(flags->port);
   options.threads = flags->threads;
   options.tls_cert_path = flags->tls_cert;
   options.tls_key_path = flags->tls_key;
