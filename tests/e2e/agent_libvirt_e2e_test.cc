@@ -27,6 +27,7 @@
 
 #include "api/client/http_client.h"
 #include "common/ids.h"
+#include "tests/support/child_process.h"
 
 namespace govpool::e2e {
 namespace {
@@ -34,6 +35,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using std::chrono::steady_clock;
+using testing::ChildProcess;
 
 constexpr char kMarker[] = "GOVPOOL-GUEST-BOOTED";
 
@@ -80,36 +82,6 @@ bool WaitFor(const std::function<bool()>& done, double seconds) {
   return done();
 }
 
-// A child process with its output appended to a log file; killed (SIGKILL) on destruction.
-class Process {
- public:
-  Process(const std::vector<std::string>& argv, const std::string& log_path) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      std::_Exit(127);
-    }
-  }
-  ~Process() { Kill(SIGKILL); }
-  pid_t pid() const { return pid_; }
-  void Kill(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 class AgentE2eTest : public ::testing::Test {
  protected:
@@ -160,11 +132,11 @@ class AgentE2eTest : public ::testing::Test {
   void StartController(int port) {
     std::error_code ec;
     fs::remove(run_dir_ + "/port", ec);
-    controller_ = std::make_unique<Process>(
+    controller_ = ChildProcess::Start(
         std::vector<std::string>{GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:" + std::to_string(port),
                                  "--state-dir", run_dir_ + "/controller", "--port-file",
                                  run_dir_ + "/port", "--heartbeat-timeout-seconds", "10"},
-        run_dir_ + "/controller.log");
+        run_dir_ + "/controller.log", /*append=*/true);
     ASSERT_TRUE(WaitFor([&] {
       std::string p = ReadFile(run_dir_ + "/port");
       return !p.empty() && p.back() == '\n' && std::stoi(p) > 0 && (port == 0 || std::stoi(p) == port);
@@ -179,7 +151,7 @@ class AgentE2eTest : public ::testing::Test {
   }
 
   void StartAgent() {
-    agent_ = std::make_unique<Process>(
+    agent_ = ChildProcess::Start(
         std::vector<std::string>{GOVPOOL_AGENT_BIN, "--controller", "http://127.0.0.1:" + std::to_string(port_),
                                  "--token-file", run_dir_ + "/agent-token", "--host-name", host_name_,
                                  "--libvirt-uri", "qemu:///system", "--domain-type", "qemu",
@@ -187,7 +159,7 @@ class AgentE2eTest : public ::testing::Test {
                                  "--guest-initrd", GuestDir() + "/initrd.img",
                                  "--reconcile-interval-seconds", "2", "--heartbeat-interval-seconds", "2",
                                  "--shutdown-grace-seconds", "20"},
-        run_dir_ + "/agent.log");
+        run_dir_ + "/agent.log", /*append=*/true);
   }
 
   json::value Admin(const std::string& method, const std::string& target, const std::string& body = "",
@@ -251,8 +223,8 @@ class AgentE2eTest : public ::testing::Test {
   std::string host_name_;
   std::string dept_;
   int port_ = 0;
-  std::unique_ptr<Process> controller_;
-  std::unique_ptr<Process> agent_;
+  std::unique_ptr<ChildProcess> controller_;
+  std::unique_ptr<ChildProcess> agent_;
   std::unique_ptr<api::HttpClient> admin_;
   std::vector<std::string> vm_ids_;
 };

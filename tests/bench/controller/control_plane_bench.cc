@@ -27,8 +27,11 @@
 #include <vector>
 
 #include "api/client/http_client.h"
+#include "tests/support/child_process.h"
 
 namespace {
+
+using govpool::testing::ChildProcess;
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -53,23 +56,6 @@ long VmHwmKib(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
   }
   return -1;
-}
-
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    std::_Exit(127);
-  }
-  return pid;
 }
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
@@ -103,15 +89,15 @@ int main(int argc, char** argv) {
   if (!::mkdtemp(tmpl)) return Fail("mkdtemp failed");
   const std::string dir = tmpl;
 
-  const pid_t controller = Spawn({GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--state-dir",
+  const auto controller = ChildProcess::Start({GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--state-dir",
                                   dir + "/controller", "--port-file", dir + "/port", "--threads",
                                   std::to_string(controller_threads), "--log-level", "warn"},
                                  dir + "/controller.log");
-  pid_t agent = -1;
+  if (!controller) return Fail("fork failed");
+  std::unique_ptr<ChildProcess> agent;
   auto cleanup = [&] {
-    if (agent > 0) ::kill(agent, SIGTERM), ::waitpid(agent, nullptr, 0);
-    ::kill(controller, SIGTERM);
-    ::waitpid(controller, nullptr, 0);
+    if (agent) agent->Stop(std::chrono::seconds(30));
+    controller->Stop(std::chrono::seconds(30));
     std::error_code ec;
     if (!std::getenv("GOVPOOL_BENCH_KEEP")) fs::remove_all(dir, ec);
   };
@@ -136,7 +122,7 @@ int main(int argc, char** argv) {
   std::ofstream(dir + "/agent-token") << std::string(tok.at("token").as_string()) << "\n";
 
   const auto t_hosts = Clock::now();
-  agent = Spawn({GOVPOOL_AGENT_BIN, "--controller", url, "--token-file", dir + "/agent-token",
+  agent = ChildProcess::Start({GOVPOOL_AGENT_BIN, "--controller", url, "--token-file", dir + "/agent-token",
                  "--simulate-hosts", std::to_string(hosts), "--sim-workers", std::to_string(sim_workers),
                  "--sim-poll-ms", std::to_string(sim_poll_ms), "--log-level", "warn"},
                 dir + "/agent.log");
@@ -212,8 +198,8 @@ int main(int argc, char** argv) {
                    {"create_latency_max_ms", all.empty() ? 0.0 : all.back() * 1000},
                    {"running", running},
                    {"seconds_until_all_running", all_running_s},
-                   {"controller_peak_rss_mib", VmHwmKib(controller) / 1024.0},
-                   {"agent_peak_rss_mib", VmHwmKib(agent) / 1024.0}};
+                   {"controller_peak_rss_mib", VmHwmKib(controller->pid()) / 1024.0},
+                   {"agent_peak_rss_mib", VmHwmKib(agent->pid()) / 1024.0}};
   std::cout << json::serialize(out) << std::endl;
   cleanup();
   return all_running_s < 0 ? 1 : 0;

@@ -21,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/child_process.h"
+
 extern char** environ;
 
 namespace govpool::cli {
@@ -82,32 +84,12 @@ class CliStoryTest : public ::testing::Test {
     const std::string port_file = (dir_ / "port").string();
     const std::string state_dir = (dir_ / "state").string();
     const std::string log = (dir_ / "controller.log").string();
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      ::execl(GOVPOOL_CONTROLLER_BIN, GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0",
-              "--port-file", port_file.c_str(), "--state-dir", state_dir.c_str(),
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::string text = ReadFile(port_file);
-      if (!text.empty() && text.back() == '\n') {
-        port_ = std::stoi(text);
-        break;
-      }
-      int status = 0;
-      ASSERT_EQ(::waitpid(pid_, &status, WNOHANG), 0)
-          << "controller exited early: " << ReadFile(log);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    controller_ = testing::ChildProcess::Start(
+        {GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--port-file", port_file,
+         "--state-dir", state_dir},
+        log);
+    ASSERT_TRUE(controller_ != nullptr);
+    port_ = testing::WaitForPortFile(port_file, *controller_, std::chrono::seconds(60));
     ASSERT_GT(port_, 0) << "controller did not write its port: " << ReadFile(log);
     url_ = "http://127.0.0.1:" + std::to_string(port_);
     admin_token_file_ = state_dir + "/admin-token";
@@ -115,20 +97,7 @@ class CliStoryTest : public ::testing::Test {
   }
 
   void StopController() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    if (controller_) controller_->Stop(std::chrono::seconds(5));
   }
 
   // Runs govpoolctl with `args` and an environment of HOME plus `env`.
@@ -178,7 +147,7 @@ class CliStoryTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  pid_t pid_ = -1;
+  std::unique_ptr<testing::ChildProcess> controller_;
   int port_ = 0;
   std::string url_;
   std::string admin_token_file_;

@@ -32,6 +32,7 @@
 #include <gtest/gtest.h>
 
 #include "api/client/http_client.h"
+#include "tests/support/child_process.h"
 
 #ifndef GOVPOOL_CONTROLLER_BINARY
 #error "GOVPOOL_CONTROLLER_BINARY must name the govpool-controller executable"
@@ -41,40 +42,10 @@ namespace govpool::testing {
 
 namespace json = boost::json;
 
-inline std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A fresh temporary directory, removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "govpool-it-XXXXXX").string();
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) == nullptr) std::abort();
-    path_ = buf.data();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // One run of govpool-controller. Start() blocks until the port file names the bound port.
 class ControllerProcess {
  public:
   explicit ControllerProcess(std::string state_dir) : state_dir_(std::move(state_dir)) {}
-  ~ControllerProcess() { Kill(SIGKILL); }
   ControllerProcess(const ControllerProcess&) = delete;
   ControllerProcess& operator=(const ControllerProcess&) = delete;
 
@@ -88,52 +59,23 @@ class ControllerProcess {
                                      "--port-file", port_file_, "--state-dir", state_dir_,
                                      "--log-level", "warn"};
     for (auto& a : extra_args) args.push_back(std::move(a));
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0) return "fork failed";
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
-      if (::getppid() != parent) ::_exit(127);
-      const int fd = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return "controller exited during start-up; log:\n" + ReadFileOrEmpty(log_file_);
-      }
-      const std::string content = ReadFileOrEmpty(port_file_);
-      if (!content.empty() && content.back() == '\n') {
-        port_ = std::stoi(content);
-        return "";
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    child_ = ChildProcess::Start(args, log_file_);
+    if (!child_) return "fork failed";
+    port_ = WaitForPortFile(port_file_, *child_, std::chrono::seconds(30));
+    if (port_ > 0) return "";
+    const bool exited = child_->Exited();
     Kill(SIGKILL);
-    return "controller did not write its port file within 30 s; log:\n" +
-           ReadFileOrEmpty(log_file_);
+    return std::string(exited ? "controller exited during start-up"
+                              : "controller did not write its port file within 30 s") +
+           "; log:\n" + ReadFileOrEmpty(log_file_);
   }
 
   // Sends `sig` and reaps the process. No-op when not running.
   void Kill(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    if (child_) child_->Kill(sig);
   }
 
-  bool running() const { return pid_ > 0; }
+  bool running() const { return child_ && child_->running(); }
   int port() const { return port_; }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::string admin_token() const {
@@ -147,7 +89,7 @@ class ControllerProcess {
   std::string state_dir_;
   std::string port_file_;
   std::string log_file_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> child_;
   int port_ = 0;
   int runs_ = 0;
 };
