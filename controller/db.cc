@@ -119,9 +119,11 @@ void Db::CommitLoop() {
         std::abort();
       }
       Status failed = Unavailable("the state store could not commit: " + status.message());
+      lock.lock();
+      ++stats_.failures;  // counted before anyone hears of the failure
+      lock.unlock();
       for (auto& done : ready) done(failed);
       lock.lock();
-      ++stats_.failures;
       continue;
     }
     lock.lock();
@@ -137,7 +139,7 @@ void Db::CommitLoop() {
       }
     }
     waiters_.erase(keep, waiters_.end());
-    stats_.transactions += static_cast<std::int64_t>(ready.size());
+    stats_.answers += static_cast<std::int64_t>(ready.size());
     lock.unlock();
     for (auto& done : ready) done(OkStatus());
     lock.lock();

@@ -32,7 +32,7 @@ using SchedulerFactory = std::function<std::unique_ptr<scheduler::Scheduler>()>;
 
 struct CommitStats {
   std::int64_t batches = 0;
-  std::int64_t transactions = 0;
+  std::int64_t answers = 0;  // WhenDurable callbacks released by a commit (reads included)
   std::int64_t failures = 0;
   double last_commit_seconds = 0;
 };

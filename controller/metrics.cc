@@ -113,8 +113,8 @@ std::string ControllerMetrics::Render(const Db& db) const {
   const CommitStats cs = db.commit_stats();
   auto batches = Family("govpool_store_commit_batches_total", "Durable commits (one fsync each)", MetricType::Counter);
   AddValue(batches, {}, static_cast<double>(cs.batches));
-  auto txns = Family("govpool_store_commit_transactions_total", "Requests answered after a durable commit", MetricType::Counter);
-  AddValue(txns, {}, static_cast<double>(cs.transactions));
+  auto txns = Family("govpool_store_durable_answers_total", "Answers released by a durable commit (one commit releases many)", MetricType::Counter);
+  AddValue(txns, {}, static_cast<double>(cs.answers));
   auto failures = Family("govpool_store_commit_failures_total", "Failed commits", MetricType::Counter);
   AddValue(failures, {}, static_cast<double>(cs.failures));
   for (auto* f : {&placements, &quota_limit, &quota_used, &host_capacity, &host_allocated, &host_up,

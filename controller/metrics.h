@@ -9,7 +9,8 @@
 //   govpool_host_up{host,host_id,pool}                      gauge
 //   govpool_vms{state}                                       gauge
 //   govpool_state_revision                                   gauge
-//   govpool_store_commit_batches_total / _transactions_total / _failures_total  counters
+//   govpool_store_commit_batches_total, govpool_store_commit_failures_total  counters
+//   govpool_store_durable_answers_total  counter (answers released by commits; / batches = batching)
 // State-derived gauges are computed at scrape time from the in-memory state, so deleted
 // objects never leave stale series. Thread-safe.
 #pragma once
