@@ -97,9 +97,14 @@ Result<api::Host> HttpControllerClient::RegisterHost(const api::RegisterHostRequ
   return api::DecodeHost(resp.body);
 }
 
-Status HttpControllerClient::Heartbeat(const std::string& host_id) {
+Status HttpControllerClient::Heartbeat(const std::string& host_id,
+                                       const api::HostActualUsage* usage) {
+  api::HeartbeatRequest req;
+  if (usage) req.usage = *usage;
   GP_ASSIGN_OR_RETURN(api::HttpResponse resp,
-                      http_->Send("POST", "/v1/hosts/" + host_id + "/heartbeat"));
+                      http_->Send("POST", "/v1/hosts/" + host_id + "/heartbeat",
+                                  api::EncodeHeartbeatRequest(req),
+                                  {{"Content-Type", "application/json"}}));
   if (resp.status != 200) return StatusOf(resp, "heartbeat");
   return OkStatus();
 }

@@ -30,8 +30,9 @@ class ControllerClient {
   virtual ~ControllerClient() = default;
   // POST /v1/hosts/register. The host as registered (its id in meta.id).
   virtual Result<api::Host> RegisterHost(const api::RegisterHostRequest& req) = 0;
-  // POST /v1/hosts/{id}/heartbeat. NotFound when the host is unknown (re-register).
-  virtual Status Heartbeat(const std::string& host_id) = 0;
+  // POST /v1/hosts/{id}/heartbeat with the host's actual usage (null: none measured).
+  // NotFound when the host is unknown (re-register).
+  virtual Status Heartbeat(const std::string& host_id, const api::HostActualUsage* usage) = 0;
   // GET /v1/hosts/{id}/vms?revision=R&timeout_seconds=T (long-poll; T = 0 answers at once).
   virtual Result<WatchAnswer> WatchVms(const std::string& host_id, std::int64_t revision,
                                        int timeout_seconds) = 0;
@@ -46,7 +47,7 @@ class HttpControllerClient final : public ControllerClient {
   static Result<std::unique_ptr<HttpControllerClient>> Create(const api::ClientOptions& options);
 
   Result<api::Host> RegisterHost(const api::RegisterHostRequest& req) override;
-  Status Heartbeat(const std::string& host_id) override;
+  Status Heartbeat(const std::string& host_id, const api::HostActualUsage* usage) override;
   Result<WatchAnswer> WatchVms(const std::string& host_id, std::int64_t revision,
                                int timeout_seconds) override;
   Status ReportVmStatus(const std::string& vm_id, const api::VmStatusReport& report) override;

@@ -259,7 +259,9 @@ int RunHost(const Flags& f, const std::string& token) {
     while (!g_stop) {
       SleepFor(std::chrono::seconds(f.heartbeat_interval_s));
       if (g_stop) break;
-      Status s = (*hb)->Heartbeat(host_id);
+      auto usage = MeasureActualUsage(**hv);
+      if (!usage.ok()) log::Warn("cannot measure host usage", {{"error", usage.status().ToString()}});
+      Status s = (*hb)->Heartbeat(host_id, usage.ok() ? &*usage : nullptr);
       if (s.code() == StatusCode::kNotFound) {
         (void)(*hb)->RegisterHost(reg);
       } else if (!s.ok()) {
@@ -383,7 +385,8 @@ int RunSimulated(const Flags& f, const std::string& token) {
           if (g_stop) break;
           now = std::chrono::steady_clock::now();
           if (now >= h->next_heartbeat) {
-            if (Status s = (*client)->Heartbeat(h->id); !s.ok()) {
+            auto usage = MeasureActualUsage(*h->hv);
+            if (Status s = (*client)->Heartbeat(h->id, usage.ok() ? &*usage : nullptr); !s.ok()) {
               log::Warn("simulated heartbeat failed", {{"host", h->name}, {"error", s.ToString()}});
             }
             h->next_heartbeat = now + std::chrono::seconds(f.heartbeat_interval_s);

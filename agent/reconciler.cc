@@ -258,4 +258,18 @@ Result<ReconcileSummary> Reconciler::Reconcile(const std::vector<api::Vm>& desir
   return summary;
 }
 
+Result<api::HostActualUsage> MeasureActualUsage(Hypervisor& hv) {
+  GP_ASSIGN_OR_RETURN(std::vector<DomainInfo> domains, hv.ListDomains());
+  api::HostActualUsage u;
+  for (const DomainInfo& d : domains) {
+    ++u.domains;
+    if (d.owned) ++u.govpool_domains;
+    if (!Active(d.state)) continue;
+    ++u.running;
+    u.vcpus += d.vcpus;
+    u.memory_mib += d.memory_mib;
+  }
+  return u;
+}
+
 }  // namespace govpool::agent

@@ -114,4 +114,8 @@ class Reconciler {
   std::vector<DriftEvent> events_;
 };
 
+// What the hypervisor actually runs (ListDomains): every domain counts, govpool's or not, so
+// the controller sees load it did not place. Unavailable when the hypervisor cannot be asked.
+Result<api::HostActualUsage> MeasureActualUsage(Hypervisor& hv);
+
 }  // namespace govpool::agent

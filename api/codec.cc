@@ -365,6 +365,12 @@ std::string EncodeHost(const Host& h) {
   o["allocated"] = AmountsJson(h.allocated);
   o["free"] = AmountsJson(h.free);
   o["instances"] = h.instances;
+  o["actual_usage"] = json::object{{"domains", h.actual.domains},
+                                   {"govpool_domains", h.actual.govpool_domains},
+                                   {"running", h.actual.running},
+                                   {"vcpus", h.actual.vcpus},
+                                   {"memory_mib", h.actual.memory_mib},
+                                   {"reported_at", h.actual.reported_at_ms ? Iso(h.actual.reported_at_ms) : ""}};
   return Serialize(o);
 }
 
@@ -749,6 +755,33 @@ Result<PatchHostRequest> ParsePatchHostRequest(std::string_view body) {
       p.max_instances = v;
     }
   });
+}
+
+Result<HeartbeatRequest> ParseHeartbeatRequest(std::string_view body) {
+  if (body.empty()) return HeartbeatRequest{};
+  return ReadObject<HeartbeatRequest>(body, true, [](Reader& r, HeartbeatRequest& h) {
+    if (const json::object* u = r.Object("usage", false)) {
+      Reader ur(*u, "usage", true);
+      HostActualUsage usage;
+      ur.Int("domains", usage.domains, true, 0, 1'000'000);
+      ur.Int("govpool_domains", usage.govpool_domains, true, 0, 1'000'000);
+      ur.Int("running", usage.running, true, 0, 1'000'000);
+      ur.Int("vcpus", usage.vcpus, true, 0, kMaxVcpus * 1024);
+      ur.Int("memory_mib", usage.memory_mib, true, 0, kMaxMemoryMib);
+      r.Fail(ur.Finish());
+      h.usage = usage;
+    }
+  });
+}
+
+std::string EncodeHeartbeatRequest(const HeartbeatRequest& req) {
+  if (!req.usage) return "{}";
+  const HostActualUsage& u = *req.usage;
+  return Serialize(json::object{{"usage", json::object{{"domains", u.domains},
+                                                       {"govpool_domains", u.govpool_domains},
+                                                       {"running", u.running},
+                                                       {"vcpus", u.vcpus},
+                                                       {"memory_mib", u.memory_mib}}}});
 }
 
 Result<CreateVmRequest> ParseCreateVmRequest(std::string_view body) {

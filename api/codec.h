@@ -48,6 +48,9 @@ Result<PatchDepartmentRequest> ParsePatchDepartmentRequest(std::string_view body
 Result<CreateFlavorRequest> ParseCreateFlavorRequest(std::string_view body);
 Result<RegisterHostRequest> ParseRegisterHostRequest(std::string_view body);
 Result<PatchHostRequest> ParsePatchHostRequest(std::string_view body);
+// An empty body is a heartbeat without usage.
+Result<HeartbeatRequest> ParseHeartbeatRequest(std::string_view body);
+std::string EncodeHeartbeatRequest(const HeartbeatRequest& req);
 Result<CreateVmRequest> ParseCreateVmRequest(std::string_view body);
 Result<CreateServerGroupRequest> ParseCreateServerGroupRequest(std::string_view body);
 Result<PreviewRequest> ParsePreviewRequest(std::string_view body);

@@ -84,6 +84,17 @@ struct ResourceAmounts {
   std::int64_t disk_gib = 0;
 };
 
+// What a host's hypervisor actually runs, as its agent last reported (in memory only: a
+// restarted controller shows nothing until the next heartbeat).
+struct HostActualUsage {
+  std::int64_t domains = 0;          // all domains defined on the host, govpool's or not
+  std::int64_t govpool_domains = 0;  // of those, carrying govpool metadata
+  std::int64_t running = 0;          // running domains
+  std::int64_t vcpus = 0;            // of running domains
+  std::int64_t memory_mib = 0;       // of running domains
+  std::int64_t reported_at_ms = 0;   // 0: never reported
+};
+
 struct Host {
   Meta meta;
   std::string name;
@@ -104,6 +115,7 @@ struct Host {
   // The agent user that registered the host; empty when registered by an administrator
   // (simulations): such a host has no agent, so VM deletes complete at once.
   std::string agent_user_id;
+  HostActualUsage actual;  // in memory only (see HostActualUsage)
   // Derived, not stored: filled when rendering.
   ResourceAmounts allocated;
   ResourceAmounts free;
@@ -196,6 +208,10 @@ struct RegisterHostRequest {
   std::string pool;
   HostCapacity capacity;
   std::vector<std::string> traits;
+};
+// POST /v1/hosts/{id}/heartbeat; the body is optional.
+struct HeartbeatRequest {
+  std::optional<HostActualUsage> usage;
 };
 struct PatchHostRequest {
   std::optional<bool> enabled;

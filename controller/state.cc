@@ -137,9 +137,15 @@ void State::SaveHost(Txn& txn, api::Host& h) {
   txn.Put("host", h.meta.id, api::EncodeHost(h));
 }
 
-void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms) {
+void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
+                           const api::HostActualUsage* usage) {
   auto it = hosts_.find(host_id);
-  if (it != hosts_.end()) it->second.last_heartbeat_ms = now_ms;
+  if (it == hosts_.end()) return;
+  it->second.last_heartbeat_ms = now_ms;
+  if (usage) {
+    it->second.actual = *usage;
+    it->second.actual.reported_at_ms = now_ms;
+  }
 }
 
 void State::ResetHeartbeats(std::int64_t now_ms) {

@@ -77,7 +77,8 @@ class State {
   void RemoveFlavor(Txn& txn, const std::string& id);
   void SaveHost(Txn& txn, api::Host& h);  // also updates the scheduler's host facts
   // Records a heartbeat in memory only (not durable; see Heartbeat in services).
-  void TouchHeartbeat(const std::string& host_id, std::int64_t now_ms);
+  void TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
+                      const api::HostActualUsage* usage = nullptr);
   // After a load, hosts get a fresh heartbeat grace period from `now_ms`.
   void ResetHeartbeats(std::int64_t now_ms);
   void SaveVm(Txn& txn, api::Vm& v);      // also updates department usage

@@ -50,9 +50,11 @@ void SetHostRoutes(Router& r) {
   });
   r.Add("POST", "/v1/hosts/{id}/heartbeat", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "host"); !s.ok()) return api::ErrorResponse(s);
-    if (Status s = api::ParseEmptyBody(ctx.request.body); !s.ok()) return api::ErrorResponse(s);
+    auto req = api::ParseHeartbeatRequest(ctx.request.body);
+    if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
-      return Render(Heartbeat(s, t, ctx.caller, ctx.param("id")), 200, api::EncodeHost);
+      return Render(Heartbeat(s, t, ctx.caller, ctx.param("id"), req->usage ? &*req->usage : nullptr),
+                    200, api::EncodeHost);
     });
   });
 }

@@ -87,7 +87,8 @@ Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string
   return s.RenderHost(h);
 }
 
-Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string& id) {
+Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string& id,
+                            const api::HostActualUsage* usage) {
   const api::Host* found = s.FindHost(id);
   if (!found || (!c.is_admin() && !(c.is_agent() && found->agent_user_id == c.user_id))) {
     if (!c.is_admin() && !c.is_agent()) return PermissionDenied("only agents send heartbeats");
@@ -96,12 +97,16 @@ Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string
   if (found->status == "up") {
     // Heartbeats of a live host stay in memory: persisting each one would cost a commit per
     // host per interval for nothing a restart needs (hosts get a fresh grace period).
-    s.TouchHeartbeat(id, t.now_ms());
+    s.TouchHeartbeat(id, t.now_ms(), usage);
     return s.RenderHost(*s.FindHost(id));
   }
   api::Host h = *found;
   h.status = "up";
   h.last_heartbeat_ms = t.now_ms();
+  if (usage) {
+    h.actual = *usage;
+    h.actual.reported_at_ms = t.now_ms();
+  }
   s.SaveHost(t, h);
   return s.RenderHost(h);
 }

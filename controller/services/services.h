@@ -67,7 +67,9 @@ Result<api::Host> GetHost(const State& s, const Caller& c, const std::string& id
 Page<api::Host> ListHosts(const State& s, const Caller& c, const HostFilter& f, const ListOptions& o);
 Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string& id,
                             const std::optional<std::int64_t>& if_match, const api::PatchHostRequest& req);
-Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string& id);
+// Records a heartbeat and, when given, the host's actual usage (both in memory only).
+Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string& id,
+                            const api::HostActualUsage* usage = nullptr);
 // Marks up hosts whose last heartbeat is older than `timeout_ms` as down; returns their ids.
 std::vector<std::string> MarkSilentHostsDown(State& s, Txn& t, std::int64_t timeout_ms);
 

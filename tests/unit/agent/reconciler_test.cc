@@ -19,7 +19,7 @@ using Op = FakeHypervisor::Op;
 class FakeController final : public ControllerClient {
  public:
   Result<api::Host> RegisterHost(const api::RegisterHostRequest&) override { return api::Host{}; }
-  Status Heartbeat(const std::string&) override { return OkStatus(); }
+  Status Heartbeat(const std::string&, const api::HostActualUsage*) override { return OkStatus(); }
   Result<WatchAnswer> WatchVms(const std::string&, std::int64_t, int) override {
     return WatchAnswer{1, Desired()};
   }
@@ -223,6 +223,22 @@ TEST_F(ReconcilerTest, RepairsDriftAndRecordsEvents) {
   for (const auto& e : reconciler_.events()) kinds[e.vm_id] = e.kind;
   EXPECT_EQ(kinds[a], "restarted");
   EXPECT_EQ(kinds[b], "redefined");
+}
+
+TEST_F(ReconcilerTest, ActualUsageCountsEveryDomainAndOnlyRunningResources) {
+  const std::string running_id = controller_.Add().meta.id;
+  controller_.Add("stopped");
+  ASSERT_TRUE(Pass().ok());
+  hv_.AddForeignDomain(NewUuid(), "hand-made", PowerState::kShutoff);
+  auto u = MeasureActualUsage(hv_);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->domains, 3);
+  EXPECT_EQ(u->govpool_domains, 2);
+  EXPECT_EQ(u->running, 1);
+  auto running = hv_.GetDomain(running_id);
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(u->vcpus, running->vcpus);
+  EXPECT_EQ(u->memory_mib, running->memory_mib);
 }
 
 TEST_F(ReconcilerTest, RemovesOrphansButNeverForeignOrOtherHostsDomains) {

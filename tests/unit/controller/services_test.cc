@@ -474,8 +474,17 @@ TEST_F(ServicesTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
   // Heartbeats of a live host keep it up without a durable write.
   now_ms_ += kTimeout - 1;
   Txn t(s_.revision() + 1, now_ms_);
-  ASSERT_TRUE(Heartbeat(s_, t, agent, h.meta.id).ok());
+  api::HostActualUsage usage;
+  usage.domains = 3;
+  usage.running = 2;
+  usage.memory_mib = 256;
+  auto reported = Heartbeat(s_, t, agent, h.meta.id, &usage);
+  ASSERT_TRUE(reported.ok());
   EXPECT_TRUE(t.mutations().empty());
+  EXPECT_EQ(reported->actual.running, 2);
+  EXPECT_EQ(reported->actual.memory_mib, 256);
+  EXPECT_EQ(reported->actual.reported_at_ms, now_ms_);
+  EXPECT_EQ(GetHost(s_, admin_, h.meta.id)->actual.domains, 3);
   now_ms_ += kTimeout;
   EXPECT_TRUE(W([&](State& s, Txn& tx) { return MarkSilentHostsDown(s, tx, kTimeout); }).empty());
 }
