@@ -129,4 +129,14 @@ Status HttpControllerClient::ReportVmStatus(const std::string& vm_id,
   return StatusOf(resp, "reporting the status of vm " + vm_id);
 }
 
+Status HttpControllerClient::ReportEvents(const std::string& host_id,
+                                          const api::ReportEventsRequest& req) {
+  GP_ASSIGN_OR_RETURN(api::HttpResponse resp,
+                      http_->Send("POST", "/v1/hosts/" + host_id + "/events",
+                                  api::EncodeReportEventsRequest(req),
+                                  {{"Content-Type", "application/json"}}));
+  if (resp.status == 204) return OkStatus();
+  return StatusOf(resp, "reporting host events");
+}
+
 }  // namespace govpool::agent

@@ -39,6 +39,8 @@ class ControllerClient {
   // PUT /v1/vms/{id}/status. OK also when the report was `deleted` and the record is already
   // gone (NotFound): the cleanup is confirmed either way.
   virtual Status ReportVmStatus(const std::string& vm_id, const api::VmStatusReport& report) = 0;
+  // POST /v1/hosts/{id}/events: what the agent noticed and repaired (at most 100 per call).
+  virtual Status ReportEvents(const std::string& host_id, const api::ReportEventsRequest& req) = 0;
 };
 
 class HttpControllerClient final : public ControllerClient {
@@ -51,6 +53,7 @@ class HttpControllerClient final : public ControllerClient {
   Result<WatchAnswer> WatchVms(const std::string& host_id, std::int64_t revision,
                                int timeout_seconds) override;
   Status ReportVmStatus(const std::string& vm_id, const api::VmStatusReport& report) override;
+  Status ReportEvents(const std::string& host_id, const api::ReportEventsRequest& req) override;
 
  private:
   explicit HttpControllerClient(std::unique_ptr<api::HttpClient> http) : http_(std::move(http)) {}

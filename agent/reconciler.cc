@@ -67,6 +67,8 @@ void Reconciler::Event(const std::string& vm_id, const std::string& kind,
                          {"host_id", options_.host_id}});
   events_.push_back({vm_id, kind, message});
   if (events_.size() > kMaxEvents) events_.erase(events_.begin());
+  unsent_events_.push_back(events_.back());
+  if (unsent_events_.size() > kMaxEvents) unsent_events_.erase(unsent_events_.begin());
 }
 
 Status Reconciler::RemoveDomain(const std::string& uuid, bool active) {
@@ -254,6 +256,20 @@ Result<ReconcileSummary> Reconciler::Reconcile(const std::vector<api::Vm>& desir
   }
   for (auto it = known_.begin(); it != known_.end();) {
     it = (assigned.count(*it) || by_uuid.count(*it)) ? std::next(it) : known_.erase(it);
+  }
+  // Events reach the controller in batches of at most 100; what fails stays for the next pass.
+  while (!unsent_events_.empty()) {
+    const size_t n = std::min<size_t>(unsent_events_.size(), 100);
+    api::ReportEventsRequest req;
+    for (size_t k = 0; k < n; ++k) {
+      req.events.push_back({"", "", unsent_events_[k].vm_id, "", unsent_events_[k].kind,
+                            unsent_events_[k].message, 0});
+    }
+    if (Status s = controller_.ReportEvents(options_.host_id, req); !s.ok()) {
+      log::Warn("cannot report events; will retry", {{"error", s.ToString()}});
+      break;
+    }
+    unsent_events_.erase(unsent_events_.begin(), unsent_events_.begin() + static_cast<std::ptrdiff_t>(n));
   }
   return summary;
 }

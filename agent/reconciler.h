@@ -78,7 +78,8 @@ class Reconciler {
   // True while a VM is in a transition that needs a prompt re-check (a guest shutting down).
   bool busy() const { return !shutdown_started_.empty(); }
 
-  // Drift events so far, oldest first (bounded to the last 1000).
+  // Drift events so far, oldest first (bounded to the last 1000). Each is also sent to the
+  // controller at the end of the pass that made it (kept and retried next pass on failure).
   const std::vector<DriftEvent>& events() const { return events_; }
 
   // Names and paths the reconciler uses for a VM.
@@ -112,6 +113,7 @@ class Reconciler {
   std::map<std::string, std::chrono::steady_clock::time_point> shutdown_started_;
   std::map<std::string, Phase> last_reported_;
   std::vector<DriftEvent> events_;
+  std::vector<DriftEvent> unsent_events_;
 };
 
 // What the hypervisor actually runs (ListDomains): every domain counts, govpool's or not, so

@@ -837,6 +837,44 @@ Result<CreateTokenRequest> ParseCreateTokenRequest(std::string_view body) {
   });
 }
 
+Result<ReportEventsRequest> ParseReportEventsRequest(std::string_view body) {
+  return ReadObject<ReportEventsRequest>(body, true, [](Reader& r, ReportEventsRequest& req) {
+    const json::array* events = r.Array("events", true);
+    if (!events) return;
+    if (events->size() > 100) return r.Fail(FieldError("events", "at most 100 events per request"));
+    for (size_t i = 0; i < events->size(); ++i) {
+      const std::string path = "events[" + std::to_string(i) + "]";
+      if (!(*events)[i].is_object()) return r.Fail(FieldError(path, "must be an object"));
+      Reader er((*events)[i].get_object(), path, true);
+      Event e;
+      er.String("vm_id", e.vm_id, false, 64);
+      er.Name("kind", e.kind, true);
+      er.String("message", e.message, true, 1024);
+      Status s = er.Finish();
+      if (!s.ok()) return r.Fail(s);
+      req.events.push_back(std::move(e));
+    }
+  });
+}
+
+std::string EncodeReportEventsRequest(const ReportEventsRequest& req) {
+  json::array events;
+  for (const Event& e : req.events) {
+    events.push_back(json::object{{"vm_id", e.vm_id}, {"kind", e.kind}, {"message", e.message}});
+  }
+  return Serialize(json::object{{"events", std::move(events)}});
+}
+
+std::string EncodeEvent(const Event& e) {
+  return Serialize(json::object{{"id", e.id},
+                                {"host_id", e.host_id},
+                                {"vm_id", e.vm_id},
+                                {"department_id", e.department_id},
+                                {"kind", e.kind},
+                                {"message", e.message},
+                                {"at", Iso(e.at_ms)}});
+}
+
 Result<VmStatusReport> ParseVmStatusReport(std::string_view body) {
   return ReadObject<VmStatusReport>(body, true, [](Reader& r, VmStatusReport& s) {
     r.String("state", s.state, true, 32);

@@ -57,6 +57,9 @@ Result<PreviewRequest> ParsePreviewRequest(std::string_view body);
 Result<CreateUserRequest> ParseCreateUserRequest(std::string_view body);
 Result<CreateTokenRequest> ParseCreateTokenRequest(std::string_view body);
 Result<VmStatusReport> ParseVmStatusReport(std::string_view body);
+Result<ReportEventsRequest> ParseReportEventsRequest(std::string_view body);
+std::string EncodeReportEventsRequest(const ReportEventsRequest& req);
+std::string EncodeEvent(const Event& e);
 // Accepts an empty body or "{}" (for action endpoints); anything else is InvalidArgument.
 Status ParseEmptyBody(std::string_view body);
 

@@ -166,6 +166,22 @@ struct Token {
   std::string secret_sha256;
 };
 
+// Something an agent noticed and acted on, e.g. a domain destroyed behind govpool's back and
+// restored ("redefined", "restarted", "orphan_removed"). Kept in the controller's memory (the
+// last 10,000); not durable.
+struct Event {
+  std::string id;
+  std::string host_id;
+  std::string vm_id;
+  std::string department_id;  // of the VM when reported; empty when unknown
+  std::string kind;
+  std::string message;
+  std::int64_t at_ms = 0;
+};
+struct ReportEventsRequest {
+  std::vector<Event> events;  // vm_id, kind and message are read
+};
+
 // Storage only: a replayable answer to a POST with an Idempotency-Key.
 struct IdempotencyRecord {
   std::string id;            // sha256(user id + key)

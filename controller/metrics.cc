@@ -76,6 +76,7 @@ std::string ControllerMetrics::Render(const Db& db) const {
   auto host_up = Family("govpool_host_up", "1 when the host is up", MetricType::Gauge);
   auto vms = Family("govpool_vms", "VMs by reported state", MetricType::Gauge);
   auto revision = Family("govpool_state_revision", "Revision of the controller state", MetricType::Gauge);
+  auto agent_events = Family("govpool_agent_events_total", "Events reported by agents (drift repairs...), by kind", MetricType::Counter);
   db.Read([&](const State& s) {
     const PlacementCounters& pc = s.placement_counters();
     AddValue(placements, {{"outcome", "placed"}}, static_cast<double>(pc.placed.load()));
@@ -108,6 +109,7 @@ std::string ControllerMetrics::Render(const Db& db) const {
     for (const auto& [id, v] : s.vms()) ++by_state[RenderVm(s, v).state];
     for (const auto& [state, n] : by_state) AddValue(vms, {{"state", state}}, static_cast<double>(n));
     AddValue(revision, {}, static_cast<double>(s.revision()));
+    for (const auto& [kind, n] : s.event_counts()) AddValue(agent_events, {{"kind", kind}}, static_cast<double>(n));
     return 0;
   });
   const CommitStats cs = db.commit_stats();
@@ -118,7 +120,7 @@ std::string ControllerMetrics::Render(const Db& db) const {
   auto failures = Family("govpool_store_commit_failures_total", "Failed commits", MetricType::Counter);
   AddValue(failures, {}, static_cast<double>(cs.failures));
   for (auto* f : {&placements, &quota_limit, &quota_used, &host_capacity, &host_allocated, &host_up,
-                  &vms, &revision, &batches, &txns, &failures}) {
+                  &vms, &revision, &agent_events, &batches, &txns, &failures}) {
     families.push_back(std::move(*f));
   }
   std::ostringstream out;

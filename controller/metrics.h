@@ -9,6 +9,7 @@
 //   govpool_host_up{host,host_id,pool}                      gauge
 //   govpool_vms{state}                                       gauge
 //   govpool_state_revision                                   gauge
+//   govpool_agent_events_total{kind}                         counter (drift repairs reported by agents)
 //   govpool_store_commit_batches_total, govpool_store_commit_failures_total  counters
 //   govpool_store_durable_answers_total  counter (answers released by commits; / batches = batching)
 // State-derived gauges are computed at scrape time from the in-memory state, so deleted

@@ -245,6 +245,12 @@ void State::AddUsage(const api::Vm& v, int sign) {
   u.memory_mib += sign * v.memory_mib;
 }
 
+void State::AddEvent(api::Event e) {
+  ++event_counts_[e.kind];
+  events_.push_back(std::move(e));
+  if (events_.size() > kMaxEvents) events_.pop_front();
+}
+
 void State::RecordVmEvent(std::int64_t revision, const std::string& host_id,
                           const std::string& vm_id) {
   vm_events_.push_back({revision, host_id, vm_id});

@@ -128,6 +128,12 @@ class State {
   scheduler::Scheduler& scheduler() { return *scheduler_; }
   const scheduler::Scheduler& scheduler() const { return *scheduler_; }
 
+  // Agents' events (drift repairs...), oldest first; the last kMaxEvents, in memory only.
+  static constexpr size_t kMaxEvents = 10'000;
+  void AddEvent(api::Event e);
+  const std::deque<api::Event>& events() const { return events_; }
+  const std::map<std::string, std::int64_t>& event_counts() const { return event_counts_; }
+
   // Recent VM changes for watchers, oldest first (bounded).
   const std::deque<VmEvent>& vm_events() const { return vm_events_; }
   std::int64_t oldest_watchable_revision() const { return oldest_watchable_revision_; }
@@ -163,6 +169,8 @@ class State {
   std::unordered_map<std::string, std::int64_t> department_users_;
   std::map<std::string, std::int64_t> vms_per_host_;
   std::deque<VmEvent> vm_events_;
+  std::deque<api::Event> events_;
+  std::map<std::string, std::int64_t> event_counts_;  // kind -> events since start
   std::int64_t oldest_watchable_revision_ = 0;
 };
 

@@ -37,6 +37,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetUserRoutes(router_);
   SetServerGroupRoutes(router_);
   SetSchedulerRoutes(router_);
+  SetEventRoutes(router_);
   SetWatchRoutes(router_, db_);
 }
 

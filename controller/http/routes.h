@@ -16,6 +16,7 @@ void SetVmRoutes(Router& r);
 void SetUserRoutes(Router& r);
 void SetServerGroupRoutes(Router& r);
 void SetSchedulerRoutes(Router& r);
+void SetEventRoutes(Router& r);
 // /healthz, /metrics (body from `metrics_text`), /v1/openapi.yaml.
 void SetSystemRoutes(Router& r, std::function<std::string()> metrics_text);
 

@@ -117,6 +117,19 @@ struct Preview {
 // Where a create would land and why; allocates nothing. Quota is not checked.
 Result<Preview> PreviewPlacement(const State& s, const Caller& c, const api::PreviewRequest& req);
 
+// ---- Events ----
+// An agent reports events about its host (and VMs on it). Kept in memory (State::AddEvent).
+Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_id,
+                    const api::ReportEventsRequest& req);
+struct EventFilter {
+  std::string host_id;
+  std::string vm_id;
+  std::int64_t limit = 100;  // newest first
+};
+// Admins see every event; department users those of their department's VMs; agents those of
+// their hosts.
+std::vector<api::Event> ListEvents(const State& s, const Caller& c, const EventFilter& f);
+
 // ---- Users and tokens (admins) ----
 Result<api::User> CreateUser(State& s, Txn& t, const Caller& c, const api::CreateUserRequest& req);
 Page<api::User> ListUsers(const State& s, const Caller& c, const ListOptions& o);

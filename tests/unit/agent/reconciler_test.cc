@@ -38,6 +38,12 @@ class FakeController final : public ControllerClient {
     return OkStatus();
   }
 
+  Status ReportEvents(const std::string&, const api::ReportEventsRequest& req) override {
+    if (!fail_events.ok()) return fail_events;
+    for (const auto& e : req.events) reported_events.push_back(e);
+    return OkStatus();
+  }
+
   std::vector<api::Vm> Desired() const {
     std::vector<api::Vm> out;
     for (const auto& [id, v] : vms) out.push_back(v);
@@ -58,6 +64,8 @@ class FakeController final : public ControllerClient {
   std::map<std::string, api::Vm> vms;
   std::vector<std::pair<std::string, api::VmStatusReport>> reports;
   Status fail_reports;
+  Status fail_events;
+  std::vector<api::Event> reported_events;
 };
 
 class ReconcilerTest : public ::testing::Test {
@@ -223,6 +231,22 @@ TEST_F(ReconcilerTest, RepairsDriftAndRecordsEvents) {
   for (const auto& e : reconciler_.events()) kinds[e.vm_id] = e.kind;
   EXPECT_EQ(kinds[a], "restarted");
   EXPECT_EQ(kinds[b], "redefined");
+}
+
+TEST_F(ReconcilerTest, DriftEventsReachTheControllerAndAreRetriedAfterAFailure) {
+  const std::string a = controller_.Add().meta.id;
+  ASSERT_TRUE(Pass().ok());
+  controller_.fail_events = Unavailable("controller down");
+  ASSERT_TRUE(hv_.SimulateDestroyedBehindOurBack(a).ok());
+  ASSERT_TRUE(Pass().ok());  // repaired, but the event could not be sent
+  EXPECT_TRUE(controller_.reported_events.empty());
+  controller_.fail_events = OkStatus();
+  ASSERT_TRUE(Pass().ok());  // nothing new to repair; the queued event goes now
+  ASSERT_EQ(controller_.reported_events.size(), 1u);
+  EXPECT_EQ(controller_.reported_events[0].vm_id, a);
+  EXPECT_EQ(controller_.reported_events[0].kind, "restarted");
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.reported_events.size(), 1u);  // sent once
 }
 
 TEST_F(ReconcilerTest, ActualUsageCountsEveryDomainAndOnlyRunningResources) {
