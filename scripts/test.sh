@@ -24,8 +24,12 @@ if ctest --test-dir "$root/build/ci" -L e2e -N | grep -q "Total Tests: [1-9]"; t
 fi
 
 echo "== unit tests under ASan + UBSan"
-"$root/scripts/build.sh" "$root/build/asan" -DGOVPOOL_WERROR=ON -DGOVPOOL_SANITIZE=ON \
-  -DGOVPOOL_BUILD_BENCH=OFF
+# Only the unit-test targets (each ctest test is the executable of the same name).
+asan="$root/build/asan"
+[ -f "$asan/build.ninja" ] || cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DGOVPOOL_WERROR=ON -DGOVPOOL_SANITIZE=ON -DGOVPOOL_BUILD_BENCH=OFF >/dev/null
+units="$(ctest --test-dir "$asan" -N -L unit | sed -n 's/^ *Test *#[0-9]*: //p' | tr '\n' ' ')"
+GOVPOOL_TARGETS="$units" "$root/scripts/build.sh" "$asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/build/asan" -L unit --output-on-failure -j2
 
