@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "controller/db.h"
 #include "controller/http/api_handler.h"
 #include "controller/http/server.h"
@@ -40,6 +41,10 @@ struct Flags {
   std::string log_level = "info";
   std::string address;  // from listen
   int port = 0;
+  std::string scheduler_scores;   // "binpack=1,spread=0.5"
+  std::string scheduler_filters;  // "status,pool,capacity,..."
+  int scheduler_max_candidates = -1;  // -1: the scheduler's default
+  scheduler::Config scheduler_config;
 };
 
 constexpr const char* kUsage = R"(usage: govpool-controller [flags]
@@ -51,6 +56,10 @@ constexpr const char* kUsage = R"(usage: govpool-controller [flags]
   --heartbeat-timeout-seconds N a host silent this long is marked down (default 30)
   --tls-cert FILE --tls-key FILE  serve HTTPS only
   --port-file FILE              write the bound port here once serving (for scripts, tests)
+  --scheduler-scores LIST       score plugins and weights, e.g. binpack=1,balanced=0.5
+                                (default binpack=1; see docs/scheduler.md)
+  --scheduler-filters LIST      filter plugins in order (default: all built-in filters)
+  --scheduler-max-candidates N  feasible hosts scored per pool (0: all; default 8)
   --log-level debug|info|warn|error
 )";
 
@@ -67,6 +76,9 @@ Result<Flags> ParseFlags(int argc, char** argv) {
   flags.String("--log-level", &f.log_level);
   flags.Int("--threads", &f.threads, 1, 256);
   flags.Int("--heartbeat-timeout-seconds", &f.heartbeat_timeout_s, 1, 86400);
+  flags.String("--scheduler-scores", &f.scheduler_scores);
+  flags.String("--scheduler-filters", &f.scheduler_filters);
+  flags.Int("--scheduler-max-candidates", &f.scheduler_max_candidates, 0, 1'000'000);
   bool help = false;
   GP_RETURN_IF_ERROR(flags.Parse(argc, argv, &help));
   if (help) {
@@ -88,6 +100,24 @@ Result<Flags> ParseFlags(int argc, char** argv) {
   if (port < 0) return InvalidArgument("--listen must be HOST:PORT, not '" + f.listen + "'");
   f.address = f.listen.substr(0, colon);
   f.port = port;
+  if (!f.scheduler_scores.empty()) {
+    f.scheduler_config.score_weights.clear();
+    for (const std::string& item : SplitString(f.scheduler_scores, ',')) {
+      const size_t eq = item.find('=');
+      char* end = nullptr;
+      const double weight = eq == std::string::npos ? 1.0 : std::strtod(item.c_str() + eq + 1, &end);
+      if (item.empty() || (eq != std::string::npos && (end == item.c_str() + eq + 1 || *end != '\0'))) {
+        return InvalidArgument("--scheduler-scores takes name=weight,... not '" + item + "'");
+      }
+      f.scheduler_config.score_weights[item.substr(0, eq)] = weight;
+    }
+  }
+  if (!f.scheduler_filters.empty()) f.scheduler_config.filters = SplitString(f.scheduler_filters, ',');
+  if (f.scheduler_max_candidates >= 0) f.scheduler_config.max_candidates = f.scheduler_max_candidates;
+  // Unknown plugin names are refused here, at start-up, not at the first placement.
+  if (auto probe = scheduler::Scheduler::Create(f.scheduler_config); !probe.ok()) {
+    return probe.status().Annotate("scheduler configuration");
+  }
   return f;
 }
 
@@ -123,8 +153,9 @@ int Run(int argc, char** argv) {
     log::Error("cannot open the state store", {{"error", store.status().ToString()}});
     return 1;
   }
-  auto db = Db::Open(std::move(store).value(), SystemClock(), [] {
-    return std::move(scheduler::Scheduler::Create(scheduler::Config{})).value();
+  const scheduler::Config config = flags->scheduler_config;
+  auto db = Db::Open(std::move(store).value(), SystemClock(), [config] {
+    return std::move(scheduler::Scheduler::Create(config)).value();
   });
   if (!db.ok()) {
     log::Error("cannot load the state", {{"error", db.status().ToString()}});

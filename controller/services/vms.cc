@@ -130,6 +130,10 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
   auto placed = s.scheduler().Place(PlacementRequestOf(s, r, req.pool, req.count));
   if (!placed.ok()) {
     ++s.placement_counters().no_valid_host;
+    log::Info("placement refused", {{"department_id", d->meta.id}, {"flavor", f->name},
+                                    {"count", req.count}, {"pool", req.pool},
+                                    {"reason", std::string(placed.status().reason())},
+                                    {"explanation", placed.status().message()}});
     return placed.status();
   }
   scheduler::Placement placement = std::move(placed).value();
