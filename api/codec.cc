@@ -334,6 +334,7 @@ std::string EncodeFlavor(const Flavor& f) {
   o["disk_gib"] = f.disk_gib;
   o["required_traits"] = StringArray(f.required_traits);
   o["forbidden_traits"] = StringArray(f.forbidden_traits);
+  o["required_aggregates"] = StringArray(f.required_aggregates);
   return Serialize(o);
 }
 
@@ -531,6 +532,7 @@ Result<Flavor> DecodeFlavor(std::string_view text) {
     r.Int("disk_gib", f.disk_gib, true, 0, INT64_MAX);
     r.StringList("required_traits", f.required_traits, false, 1024);
     r.StringList("forbidden_traits", f.forbidden_traits, false, 1024);
+    r.StringList("required_aggregates", f.required_aggregates, false, 1024);
   });
 }
 
@@ -691,6 +693,7 @@ Result<CreateFlavorRequest> ParseCreateFlavorRequest(std::string_view body) {
     r.Int("disk_gib", f.disk_gib, true, 0, kMaxDiskGib);
     r.StringList("required_traits", f.required_traits, false);
     r.StringList("forbidden_traits", f.forbidden_traits, false);
+    r.StringList("required_aggregates", f.required_aggregates, false);
     for (const auto& t : f.required_traits) {
       for (const auto& u : f.forbidden_traits) {
         if (t == u) r.Fail(FieldError("forbidden_traits", "trait '" + t + "' is both required and forbidden"));

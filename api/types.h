@@ -53,6 +53,8 @@ struct Flavor {
   // Host traits a VM of this flavor needs / must avoid (e.g. "ssd", "gpu").
   std::vector<std::string> required_traits;
   std::vector<std::string> forbidden_traits;
+  // Host aggregates a VM of this flavor must be placed in (all of them).
+  std::vector<std::string> required_aggregates;
 };
 
 // A server group: VMs placed together (affinity) or apart (anti-affinity); hard groups are a
@@ -212,6 +214,7 @@ struct CreateFlavorRequest {
   std::int64_t disk_gib = 0;
   std::vector<std::string> required_traits;
   std::vector<std::string> forbidden_traits;
+  std::vector<std::string> required_aggregates;
 };
 struct CreateServerGroupRequest {
   std::string name;

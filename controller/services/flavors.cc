@@ -17,6 +17,7 @@ Result<api::Flavor> CreateFlavor(State& s, Txn& t, const Caller& c,
   f.disk_gib = req.disk_gib;
   f.required_traits = req.required_traits;
   f.forbidden_traits = req.forbidden_traits;
+  f.required_aggregates = req.required_aggregates;
   s.SaveFlavor(t, f);
   return f;
 }

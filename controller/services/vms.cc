@@ -88,6 +88,7 @@ scheduler::PlacementRequest PlacementRequestOf(const State& s, const Resolved& r
   pr.allowed_pools = r.department->allowed_pools;
   pr.required_traits = r.flavor->required_traits;
   pr.forbidden_traits = r.flavor->forbidden_traits;
+  pr.required_aggregates = r.flavor->required_aggregates;
   if (r.group) {
     pr.group_policy = r.group->policy == "affinity" ? scheduler::GroupPolicy::kAffinity
                                                     : scheduler::GroupPolicy::kAntiAffinity;

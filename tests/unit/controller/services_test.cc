@@ -195,6 +195,41 @@ TEST_F(ServicesTest, DeletingAVmFreesQuotaAndHostAllocation) {
   EXPECT_TRUE(MakeVm(admin_, "v", d.meta.id).ok()) << "the name and the quota are free again";
 }
 
+TEST_F(ServicesTest, FlavorTraitsAndAggregatesSteerPlacement) {
+  const auto d = MakeDepartment("a", Quota(100));
+  MakeFlavor("small", 1, 512);
+  const auto plain = MakeHost("plain", 8, 8192);
+  const auto secure = MakeHost("secure", 8, 4096);  // tighter: binpack would prefer it anyway
+  api::PatchHostRequest patch;
+  patch.aggregates = std::vector<std::string>{"classified"};
+  patch.traits = std::vector<std::string>{"ssd"};
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, secure.meta.id, std::nullopt, patch); }).ok());
+  api::CreateFlavorRequest req;
+  req.name = "classified";
+  req.vcpus = 1;
+  req.memory_mib = 512;
+  req.required_aggregates = {"classified"};
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return CreateFlavor(s, t, admin_, req); }).ok());
+  req.name = "no-ssd";
+  req.required_aggregates = {};
+  req.forbidden_traits = {"ssd"};
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return CreateFlavor(s, t, admin_, req); }).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto vm = MakeVm(admin_, "c" + std::to_string(i), d.meta.id, "classified");
+    ASSERT_TRUE(vm.ok()) << vm.status().ToString();
+    EXPECT_EQ(vm->host_id, secure.meta.id);
+    auto other = MakeVm(admin_, "n" + std::to_string(i), d.meta.id, "no-ssd");
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    EXPECT_EQ(other->host_id, plain.meta.id);
+  }
+  patch.aggregates = std::vector<std::string>{};
+  patch.traits.reset();
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, secure.meta.id, std::nullopt, patch); }).ok());
+  auto refused = MakeVm(admin_, "c9", d.meta.id, "classified");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().reason(), "NO_VALID_HOST");
+}
+
 TEST_F(ServicesTest, NoValidHostExplainsTheRejections) {
   const auto d = MakeDepartment("a", Quota(100));
   MakeFlavor("small", 1, 4096);
