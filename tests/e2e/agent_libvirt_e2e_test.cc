@@ -28,6 +28,7 @@
 #include "api/client/http_client.h"
 #include "common/ids.h"
 #include "tests/support/child_process.h"
+#include "tests/support/test_guest.h"
 
 namespace govpool::e2e {
 namespace {
@@ -35,19 +36,11 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using std::chrono::steady_clock;
+using testing::kGuestBootedMarker;
+using testing::RunProjectScript;
+using testing::TestGuestDir;
+using testing::TestStateDir;
 using testing::ChildProcess;
-
-constexpr char kMarker[] = "GOVPOOL-GUEST-BOOTED";
-
-std::string StateDir() {
-  const char* env = std::getenv("GOVPOOL_STATE_DIR");
-  return env != nullptr && *env != '\0' ? env : "/var/tmp/govpool";
-}
-std::string GuestDir() { return StateDir() + "/test-guest"; }
-
-int RunScript(const std::string& command_line) {
-  return std::system((std::string(GOVPOOL_SOURCE_DIR) + "/scripts/" + command_line).c_str());
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -86,12 +79,12 @@ bool WaitFor(const std::function<bool()>& done, double seconds) {
 class AgentE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_EQ(RunScript("start-libvirtd.sh"), 0) << "scripts/start-libvirtd.sh failed";
-    ASSERT_EQ(RunScript("make-test-guest.sh '" + GuestDir() + "'"), 0) << "scripts/make-test-guest.sh failed";
+    ASSERT_EQ(RunProjectScript("start-libvirtd.sh"), 0) << "scripts/start-libvirtd.sh failed";
+    ASSERT_EQ(RunProjectScript("make-test-guest.sh '" + TestGuestDir() + "'"), 0) << "scripts/make-test-guest.sh failed";
   }
 
   void SetUp() override {
-    run_dir_ = StateDir() + "/test-runs/e2e-" + NewUuid().substr(0, 8);
+    run_dir_ = TestStateDir() + "/test-runs/e2e-" + NewUuid().substr(0, 8);
     fs::create_directories(run_dir_);
     // QEMU runs as an unprivileged user: it must traverse into the directory of its disks.
     fs::permissions(run_dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
@@ -155,8 +148,8 @@ class AgentE2eTest : public ::testing::Test {
         std::vector<std::string>{GOVPOOL_AGENT_BIN, "--controller", "http://127.0.0.1:" + std::to_string(port_),
                                  "--token-file", run_dir_ + "/agent-token", "--host-name", host_name_,
                                  "--libvirt-uri", "qemu:///system", "--domain-type", "qemu",
-                                 "--state-dir", run_dir_ + "/agent", "--guest-kernel", GuestDir() + "/vmlinuz",
-                                 "--guest-initrd", GuestDir() + "/initrd.img",
+                                 "--state-dir", run_dir_ + "/agent", "--guest-kernel", TestGuestDir() + "/vmlinuz",
+                                 "--guest-initrd", TestGuestDir() + "/initrd.img",
                                  "--reconcile-interval-seconds", "2", "--heartbeat-interval-seconds", "2",
                                  "--shutdown-grace-seconds", "20"},
         run_dir_ + "/agent.log", /*append=*/true);
@@ -233,7 +226,7 @@ TEST_F(AgentE2eTest, VmLifecycleThroughTheRestApi) {
   const auto t0 = steady_clock::now();
   const std::string id = CreateVm("web-1");
   ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 90)) << "state " << State(id);
-  ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kMarker) >= 1; }, 120)) << "no boot marker";
+  ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kGuestBootedMarker) >= 1; }, 120)) << "no boot marker";
   std::cerr << "[timing] create -> booted: "
             << std::chrono::duration<double>(steady_clock::now() - t0).count() << " s\n";
   // Persistent (defined), with our metadata.
@@ -252,13 +245,13 @@ TEST_F(AgentE2eTest, VmLifecycleThroughTheRestApi) {
   t = steady_clock::now();
   Admin("POST", "/v1/vms/" + id + "/start", "", 202);
   ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 60)) << "state " << State(id);
-  ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kMarker) >= 2; }, 120)) << "no boot marker after start";
+  ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kGuestBootedMarker) >= 2; }, 120)) << "no boot marker after start";
   std::cerr << "[timing] start -> booted: " << std::chrono::duration<double>(steady_clock::now() - t).count() << " s\n";
 
   t = steady_clock::now();
   const std::string pid_before_reboot = QemuPid(id);
   Admin("POST", "/v1/vms/" + id + "/reboot", "", 202);
-  ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kMarker) >= 3; }, 120)) << "no boot marker after reboot";
+  ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kGuestBootedMarker) >= 3; }, 120)) << "no boot marker after reboot";
   ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 30));
   std::cerr << "[timing] reboot -> booted: " << std::chrono::duration<double>(steady_clock::now() - t).count() << " s\n";
   (void)pid_before_reboot;
@@ -281,7 +274,7 @@ TEST_F(AgentE2eTest, KillingAgentAndControllerNeverRestartsGuests) {
     ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 120)) << id << " state " << State(id);
   }
   for (const auto& id : ids) {
-    ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kMarker) >= 1; }, 180)) << id << " did not boot";
+    ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kGuestBootedMarker) >= 1; }, 180)) << id << " did not boot";
   }
   std::cerr << "[timing] 3 guests created -> all booted: "
             << std::chrono::duration<double>(steady_clock::now() - t0).count() << " s\n";
@@ -301,7 +294,7 @@ TEST_F(AgentE2eTest, KillingAgentAndControllerNeverRestartsGuests) {
   for (const auto& id : ids) {
     ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 30)) << id << " state " << State(id);
     EXPECT_EQ(QemuPid(id), pids[id]) << "guest " << id << " was restarted";
-    EXPECT_EQ(Count(Console(id), kMarker), 1) << "guest " << id << " rebooted";
+    EXPECT_EQ(Count(Console(id), kGuestBootedMarker), 1) << "guest " << id << " rebooted";
   }
   // And it converges on new desired state after the restart.
   Admin("POST", "/v1/vms/" + ids[0] + "/stop", "", 202);

@@ -27,35 +27,26 @@
 #include "agent/drivers/libvirt/libvirt_hypervisor.h"
 #include "common/ids.h"
 #include "tests/fakes/agent/fake_hypervisor.h"
+#include "tests/support/test_guest.h"
 
 namespace govpool::agent {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::steady_clock;
-
-constexpr char kMarker[] = "GOVPOOL-GUEST-BOOTED";
-
-std::string StateDir() {
-  const char* env = std::getenv("GOVPOOL_STATE_DIR");
-  return env != nullptr && *env != '\0' ? env : "/var/tmp/govpool";
-}
-
-std::string GuestDir() { return StateDir() + "/test-guest"; }
-
-int RunScript(const std::string& command_line) {
-  const std::string cmd = std::string(GOVPOOL_SOURCE_DIR) + "/scripts/" + command_line;
-  return std::system(cmd.c_str());
-}
+using testing::kGuestBootedMarker;
+using testing::RunProjectScript;
+using testing::TestGuestDir;
+using testing::TestStateDir;
 
 // Starts libvirtd and builds the test guest once per process; returns "" or an error.
 const std::string& PrepareRealHost() {
   static std::once_flag once;
   static std::string error;
   std::call_once(once, [] {
-    if (RunScript("start-libvirtd.sh") != 0) {
+    if (RunProjectScript("start-libvirtd.sh") != 0) {
       error = "scripts/start-libvirtd.sh failed";
-    } else if (RunScript("make-test-guest.sh '" + GuestDir() + "'") != 0) {
+    } else if (RunProjectScript("make-test-guest.sh '" + TestGuestDir() + "'") != 0) {
       error = "scripts/make-test-guest.sh failed";
     }
   });
@@ -93,7 +84,7 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
   bool is_libvirt() const { return GetParam() != "fake"; }
 
   void SetUp() override {
-    run_dir_ = StateDir() + "/test-runs/" + NewUuid().substr(0, 13);
+    run_dir_ = TestStateDir() + "/test-runs/" + NewUuid().substr(0, 13);
     fs::create_directories(run_dir_);
     // QEMU runs as an unprivileged user: it must traverse into the directory of its disks.
     fs::permissions(run_dir_, fs::perms::owner_all | fs::perms::group_read |
@@ -149,8 +140,8 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
     if (real()) s.domain_type = "qemu";
     s.vcpus = 1;
     s.memory_mib = 128;
-    s.kernel_path = GuestDir() + "/vmlinuz";
-    s.initrd_path = GuestDir() + "/initrd.img";
+    s.kernel_path = TestGuestDir() + "/vmlinuz";
+    s.initrd_path = TestGuestDir() + "/initrd.img";
     s.kernel_cmdline = "console=ttyS0 panic=-1";
     s.serial_log_path = run_dir_ + "/" + s.name + ".console.log";
     if (with_disk) s.disks.push_back({run_dir_ + "/" + s.name + ".qcow2", "qcow2", "vda"});
@@ -164,7 +155,7 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
   void WaitForMarker(const DomainSpec& s, int count) {
     if (!real()) return;
     const bool ok = WaitUntil(
-        [&] { return CountOccurrences(ReadFile(s.serial_log_path), kMarker) >= count; },
+        [&] { return CountOccurrences(ReadFile(s.serial_log_path), kGuestBootedMarker) >= count; },
         std::chrono::seconds(300));  // ~7 s on an idle host; TCG slows a lot under load
     ASSERT_TRUE(ok) << "no boot marker #" << count << " on " << s.serial_log_path << ":\n"
                     << ReadFile(s.serial_log_path).substr(0, 4000);
@@ -500,18 +491,18 @@ TEST_P(RealDaemonTest, SurvivesLibvirtdRestart) {
   ASSERT_FALSE(qemu_pid.empty());
   const int opened_before = libvirt_->connections_opened();
 
-  ASSERT_EQ(RunScript("stop-libvirtd.sh --libvirtd-only >/dev/null"), 0);
+  ASSERT_EQ(RunProjectScript("stop-libvirtd.sh --libvirtd-only >/dev/null"), 0);
   // While libvirtd is down calls fail as Unavailable (transient), not as crashes or hangs.
   auto down = hv_->GetDomain(s.uuid);
   EXPECT_EQ(down.status().code(), StatusCode::kUnavailable) << down.status().ToString();
-  ASSERT_EQ(RunScript("start-libvirtd.sh >/dev/null"), 0);
+  ASSERT_EQ(RunProjectScript("start-libvirtd.sh >/dev/null"), 0);
 
   auto d = hv_->GetDomain(s.uuid);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->state, PowerState::kRunning);
   EXPECT_GT(libvirt_->connections_opened(), opened_before);
   EXPECT_EQ(ReadFile(pidfile), qemu_pid) << "the guest's QEMU process changed";
-  EXPECT_EQ(CountOccurrences(ReadFile(s.serial_log_path), kMarker), 1) << "guest rebooted";
+  EXPECT_EQ(CountOccurrences(ReadFile(s.serial_log_path), kGuestBootedMarker), 1) << "guest rebooted";
 }
 
 // A hung libvirtd (here: SIGSTOP) must not block callers forever: keepalive declares the
