@@ -1,45 +1,34 @@
 #include "common/ids.h"
 
-#include <cstdint>
-#include <random>
+#include <exception>
+
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/string_generator.hpp>
+#include <boost/uuid/uuid.hpp>
+#include <boost/uuid/uuid_io.hpp>
 
 namespace govpool {
 
 std::string NewUuid() {
-  thread_local std::mt19937_64 rng([] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seq);
-  }());
-  std::uint64_t hi = rng();
-  std::uint64_t lo = rng();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(36, '-');
-  int pos = 0;
-  auto put = [&](std::uint64_t v, int nibble_from) {
-    for (int i = nibble_from; i >= 0; --i) {
-      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
-      out[static_cast<size_t>(pos++)] = kHex[(v >> (i * 4)) & 0xF];
-    }
-  };
-  put(hi, 15);
-  put(lo, 15);
-  return out;
+  // random_generator draws every UUID from the OS CSPRNG (getrandom) and sets the version (4)
+  // and RFC 4122 variant bits. One per thread: an instance is not safe for concurrent use.
+  thread_local boost::uuids::random_generator generate;
+  return boost::uuids::to_string(generate());  // lower-case 8-4-4-4-12
 }
 
-bool IsUuid(std::string_view t) {
-  if (t.size() != 36) return false;
-  for (size_t i = 0; i < t.size(); ++i) {
-    const char c = t[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
+bool IsUuid(std::string_view text) {
+  // string_generator also takes "{...}" and the 32-digit form without dashes; govpool ids are
+  // only ever the canonical 36-character form (either case), so check its shape first.
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' ||
+      text[23] != '-') {
+    return false;
   }
-  return true;
+  try {
+    (void)boost::uuids::string_generator()(text.begin(), text.end());
+    return true;
+  } catch (const std::exception&) {  // a non-hex digit
+    return false;
+  }
 }
 
 }  // namespace govpool
