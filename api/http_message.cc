@@ -2,8 +2,19 @@
 
 #include <cctype>
 
+#include <boost/url/encode.hpp>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/param.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/pchars.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <boost/url/url_view.hpp>
+
 namespace govpool::api {
 namespace {
+
+namespace urls = boost::urls;
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -16,33 +27,28 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// Beast hands over request targets with bytes RFC 3986 wants percent-encoded (space, '"', '|',
+// '{', '#', non-ASCII ...); govpool has always taken them literally. Encoding them first keeps
+// that while Boost.URL does the parsing; existing escapes ('%' and what follows) are kept
+// as they are, so a malformed escape is still refused by the parser.
+std::string EncodeStrayBytes(std::string_view target) {
+  static constexpr auto kAllowed = urls::pchars + '/' + '?';
+  std::string out;
+  out.reserve(target.size());
+  while (true) {
+    const size_t pct = target.find('%');
+    out += urls::encode(target.substr(0, pct), kAllowed);
+    if (pct == std::string_view::npos) return out;
+    out += '%';
+    target.remove_prefix(pct + 1);
+  }
 }
 
-bool PercentDecode(std::string_view in, bool plus_is_space, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      const char decoded = static_cast<char>(hi * 16 + lo);
-      if (decoded == '\0') return false;
-      out += decoded;
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return true;
+// Decodes `in` into `out`; false when the result holds a NUL byte (never valid in a path,
+// name or id, and a classic way to cut strings short further down).
+bool Decode(urls::pct_string_view in, bool plus_is_space, std::string& out) {
+  out = in.decode(urls::encoding_opts(/*space_as_plus=*/plus_is_space));
+  return out.find('\0') == std::string::npos;
 }
 
 }  // namespace
@@ -65,39 +71,22 @@ bool ParseTarget(std::string_view target, std::string& path,
                  std::vector<std::pair<std::string, std::string>>& query) {
   query.clear();
   if (target.empty() || target[0] != '/') return false;
-  const size_t q = target.find('?');
-  if (!PercentDecode(target.substr(0, q), false, path)) return false;
-  if (q == std::string_view::npos) return true;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const size_t eq = pair.find('=');
+  const std::string encoded = EncodeStrayBytes(target);
+  const urls::result<urls::url_view> url = urls::parse_origin_form(encoded);
+  if (!url) return false;  // a malformed percent-escape
+  if (!Decode(url->encoded_path(), /*plus_is_space=*/false, path)) return false;
+  for (const urls::param_pct_view param : url->encoded_params()) {
+    if (param.key.empty() && !param.has_value) continue;  // "a&&b", a bare "?"
     std::string key, value;
-    if (!PercentDecode(pair.substr(0, eq), true, key)) return false;
-    if (eq != std::string_view::npos && !PercentDecode(pair.substr(eq + 1), true, value)) {
-      return false;
-    }
+    if (!Decode(param.key, /*plus_is_space=*/true, key)) return false;
+    if (!Decode(param.value, /*plus_is_space=*/true, value)) return false;
     query.emplace_back(std::move(key), std::move(value));
   }
   return true;
 }
 
 std::string PercentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
+  return urls::encode(s, urls::unreserved_chars);  // upper-case hex digits
 }
 
 }  // namespace govpool::api

@@ -37,10 +37,13 @@ struct HttpResponse {
   const std::string* Header(std::string_view name) const { return FindHeader(headers, name); }
 };
 
-// Splits a request target into decoded path and query parameters.
-// Returns false when the target is malformed (bad percent-encoding, not starting with '/').
+// Splits a request target into decoded path and query parameters ('+' is a space in the
+// query, not in the path; empty "&&" pairs are dropped; bytes RFC 3986 wants escaped are
+// taken literally). Returns false when the target is malformed: not starting with '/', a bad
+// percent-escape, or one that decodes to a NUL byte.
 bool ParseTarget(std::string_view target, std::string& path,
                  std::vector<std::pair<std::string, std::string>>& query);
+// `s` with every byte but the RFC 3986 unreserved ones (A-Z a-z 0-9 - . _ ~) as %XX.
 std::string PercentEncode(std::string_view s);
 
 }  // namespace govpool::api

@@ -6,6 +6,7 @@
 // closed (which completes the pending operation with an error) and the connection dropped.
 #include "api/client/http_client.h"
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -22,6 +23,8 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 #include <openssl/ssl.h>
 
 namespace govpool::api {
@@ -44,49 +47,45 @@ struct ParsedUrl {
   std::string host_header;
 };
 
-bool ParseBaseUrl(std::string_view url, ParsedUrl& out) {
-  std::string_view rest;
-  if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else if (url.starts_with("https://")) {
+// http(s)://host[:port][/] (Boost.URL parses; this checks govpool's rules on top): a
+// lower-case http or https scheme, a host (name, IPv4 or [IPv6]), an optional port 1-65535
+// ("host:" means the default), nothing else (no user info, path, query or fragment).
+bool ParseBaseUrl(std::string_view text, ParsedUrl& out) {
+  const boost::urls::result<boost::urls::url_view> url = boost::urls::parse_absolute_uri(text);
+  if (!url) return false;
+  if (url->scheme() == "https") {
     out.tls = true;
-    rest = url.substr(8);
-  } else {
+  } else if (url->scheme() != "http") {
     return false;
   }
-  if (rest.ends_with('/')) rest.remove_suffix(1);
-  if (rest.empty() || rest.find_first_of("/?#@ ") != std::string_view::npos) return false;
-  std::string_view host = rest;
-  std::string_view port;
-  if (rest.front() == '[') {  // [v6]:port
-    const size_t close = rest.find(']');
-    if (close == std::string_view::npos) return false;
-    host = rest.substr(1, close - 1);
-    std::string_view after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return false;
-      port = after.substr(1);
-    }
+  if (!url->has_authority() || url->has_userinfo() || url->has_query() || url->has_fragment()) {
+    return false;
+  }
+  if (!url->encoded_path().empty() && url->encoded_path() != "/") return false;
+  switch (url->host_type()) {
+    case boost::urls::host_type::name:
+    case boost::urls::host_type::ipv4:
+    case boost::urls::host_type::ipv6:
+      break;
+    default:  // none, IPvFuture
+      return false;
+  }
+  out.host = url->host_address();  // decoded; IPv6 without brackets
+  if (out.host.empty()) return false;
+  const std::string_view port = url->port();  // digits only, or empty
+  if (port.empty()) {
+    out.port = out.tls ? "443" : "80";
   } else {
-    const size_t colon = rest.rfind(':');
-    if (colon != std::string_view::npos) {
-      host = rest.substr(0, colon);
-      port = rest.substr(colon + 1);
-    }
-  }
-  if (host.empty()) return false;
-  if (!port.empty()) {
-    if (port.size() > 5) return false;
+    // port_number() wraps around above 65535; read the digits ourselves.
     unsigned value = 0;
-    for (char c : port) {
-      if (c < '0' || c > '9') return false;
-      value = value * 10 + static_cast<unsigned>(c - '0');
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.size() > 5 || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
+        value > 65535) {
+      return false;
     }
-    if (value == 0 || value > 65535) return false;
+    out.port = std::string(port);
   }
-  out.host = std::string(host);
-  out.port = port.empty() ? (out.tls ? "443" : "80") : std::string(port);
-  out.host_header = std::string(rest);  // as written, port included when given
+  out.host_header = std::string(url->encoded_authority());  // as written, port included
   return true;
 }
 
