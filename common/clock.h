@@ -1,5 +1,5 @@
-// Clock: the one source of time. Injected everywhere so tests control it (tests/fakes has a
-// FakeClock). Implementations must be thread-safe.
+// Clock: the one source of time. Injected everywhere so tests control it
+// (tests/fakes/common/fake_clock.h). Implementations must be thread-safe.
 #pragma once
 
 #include <chrono>

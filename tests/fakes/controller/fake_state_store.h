@@ -2,8 +2,7 @@
 // durability waits, commit failure and reload). Its records live in a shared FakeStoreData
 // that the test keeps after handing the store to Db, so the test can inspect what was made
 // "durable", make the next Apply() calls fail, or hold Apply() on a gate.
-// FakeClock: a settable Clock.
-// Thread-safety: FakeStoreData and FakeClock are thread-safe.
+// Thread-safety: FakeStoreData is thread-safe.
 #pragma once
 
 #include <atomic>
@@ -17,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/clock.h"
 #include "controller/store/state_store.h"
+#include "tests/fakes/common/fake_clock.h"
 
 namespace govpool::controller::testing {
 
@@ -115,20 +114,8 @@ class FakeStateStore final : public StateStore {
   std::shared_ptr<FakeStoreData> data_;
 };
 
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(std::int64_t now_ms = 1'700'000'000'000) : now_ms_(now_ms) {}
-  std::chrono::system_clock::time_point Now() const override {
-    return std::chrono::system_clock::time_point(std::chrono::milliseconds(now_ms_.load()));
-  }
-  std::chrono::steady_clock::time_point MonotonicNow() const override {
-    return std::chrono::steady_clock::time_point(std::chrono::milliseconds(now_ms_.load()));
-  }
-  void Advance(std::chrono::milliseconds d) { now_ms_ += d.count(); }
-  std::int64_t now_ms() const { return now_ms_.load(); }
-
- private:
-  std::atomic<std::int64_t> now_ms_;
-};
+// One FakeClock for every test (tests/fakes/common/fake_clock.h), also reachable as
+// controller::testing::FakeClock.
+using govpool::testing::FakeClock;
 
 }  // namespace govpool::controller::testing
