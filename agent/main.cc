@@ -3,6 +3,7 @@
 // (agent/reconciler.h). With --simulate-hosts N it instead runs N simulated hosts with
 // in-memory hypervisors in this one process, speaking the same protocol (scale tests).
 // Only this file wires real implementations together.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -23,6 +25,7 @@
 
 #include "agent/controller_client.h"
 #include "agent/drivers/libvirt/libvirt_hypervisor.h"
+#include "agent/host_agent.h"
 #include "agent/reconciler.h"
 #include "agent/simulated_hypervisor.h"
 #include "common/flags.h"
@@ -31,8 +34,11 @@
 namespace govpool::agent {
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
+int g_signal_pipe[2] = {-1, -1};
+void OnSignal(int) {
+  const char c = 1;
+  (void)!::write(g_signal_pipe[1], &c, 1);
+}
 
 struct Flags {
   std::string controller_url = "http://127.0.0.1:8080";
@@ -149,39 +155,18 @@ Result<std::string> Absolute(const std::string& path, const std::string& what) {
   return abs.lexically_normal().string();
 }
 
-void SleepFor(std::chrono::milliseconds d) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (!g_stop && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(d, std::chrono::milliseconds(100)));
-  }
-}
-
-// Registers until it works; fatal for errors a retry cannot fix.
-Result<api::Host> RegisterWithRetry(ControllerClient& client, const api::RegisterHostRequest& req) {
-  while (!g_stop) {
-    auto host = client.RegisterHost(req);
-    if (host.ok()) return host;
-    const StatusCode code = host.status().code();
-    if (code == StatusCode::kUnauthenticated || code == StatusCode::kPermissionDenied ||
-        code == StatusCode::kInvalidArgument) {
-      return host.status();
-    }
-    log::Warn("cannot register the host yet; retrying", {{"host", req.name}, {"error", host.status().ToString()}});
-    SleepFor(std::chrono::seconds(1));
-  }
-  return Unavailable("stopping");
-}
-
-api::ClientOptions ClientOptionsFor(const Flags& f, const std::string& token, int longest_poll_s) {
+// An HTTP client whose timeout outlasts the longest watch it will make.
+Result<std::unique_ptr<HttpControllerClient>> MakeClient(const Flags& f, const std::string& token,
+                                                         int longest_poll_s) {
   api::ClientOptions o;
   o.base_url = f.controller_url;
   o.bearer_token = token;
   o.timeout_ms = (longest_poll_s + 15) * 1000;
-  return o;
+  return HttpControllerClient::Create(o);
 }
 
 // ---------------------------------------------------------------- one real host (libvirt)
-int RunHost(const Flags& f, const std::string& token) {
+int RunHost(const Flags& f, const std::string& token, StopSignal& stop) {
   std::string host_name = f.host_name;
   if (host_name.empty()) {
     char buf[256] = {};
@@ -217,61 +202,19 @@ int RunHost(const Flags& f, const std::string& token) {
     std::cerr << "govpool-agent: " << domain_type.status().message() << "\n";
     return 2;
   }
-
-  api::RegisterHostRequest reg;
-  reg.name = host_name;
-  reg.pool = f.pool;
-  reg.capacity.cpus = facts->cpus;
-  reg.capacity.memory_mib = facts->memory_mib;
+  std::int64_t disk_gib = 0;
   struct statvfs vfs {};
-  if (::statvfs(disk_dir->c_str(), &vfs) == 0) {
-    reg.capacity.disk_gib = static_cast<std::int64_t>(vfs.f_blocks * vfs.f_frsize >> 30);
-  }
-  std::int64_t cell_cpus = 0, cell_mem = 0;
-  for (const auto& c : facts->numa_cells) {
-    cell_cpus += c.cpus;
-    cell_mem += c.memory_mib;
-  }
-  if (!facts->numa_cells.empty() && cell_cpus == facts->cpus && cell_mem == facts->memory_mib) {
-    for (const auto& c : facts->numa_cells) reg.capacity.numa_cells.push_back({c.id, c.cpus, c.memory_mib});
-  }
+  if (::statvfs(disk_dir->c_str(), &vfs) == 0) disk_gib = static_cast<std::int64_t>(vfs.f_blocks * vfs.f_frsize >> 30);
 
-  auto client = HttpControllerClient::Create(ClientOptionsFor(f, token, f.reconcile_interval_s));
-  if (!client.ok()) {
-    std::cerr << "govpool-agent: " << client.status().message() << "\n";
+  // Two connections: the watch long-polls, so heartbeats go over their own.
+  auto client = MakeClient(f, token, f.reconcile_interval_s);
+  auto heartbeat_client = MakeClient(f, token, 0);
+  if (!client.ok() || !heartbeat_client.ok()) {
+    std::cerr << "govpool-agent: " << (client.ok() ? heartbeat_client.status() : client.status()).message() << "\n";
     return 2;
   }
-  auto host = RegisterWithRetry(**client, reg);
-  if (!host.ok()) {
-    if (g_stop) return 0;
-    std::cerr << "govpool-agent: cannot register host " << host_name << ": " << host.status().ToString() << "\n";
-    return 1;
-  }
-  const std::string host_id = host->meta.id;
-  std::ofstream(*state_dir + "/host-id") << host_id << "\n";
-  log::Info("agent registered", {{"host", host_name}, {"host_id", host_id}, {"domain_type", *domain_type},
-                                 {"cpus", facts->cpus}, {"memory_mib", facts->memory_mib},
-                                 {"libvirt_uri", f.libvirt_uri}});
-
-  std::thread heartbeat([&] {
-    auto hb = HttpControllerClient::Create(ClientOptionsFor(f, token, 0));
-    if (!hb.ok()) return;
-    while (!g_stop) {
-      SleepFor(std::chrono::seconds(f.heartbeat_interval_s));
-      if (g_stop) break;
-      auto usage = MeasureActualUsage(**hv);
-      if (!usage.ok()) log::Warn("cannot measure host usage", {{"error", usage.status().ToString()}});
-      Status s = (*hb)->Heartbeat(host_id, usage.ok() ? &*usage : nullptr);
-      if (s.code() == StatusCode::kNotFound) {
-        (void)(*hb)->RegisterHost(reg);
-      } else if (!s.ok()) {
-        log::Warn("heartbeat failed", {{"error", s.ToString()}});
-      }
-    }
-  });
 
   ReconcilerOptions ro;
-  ro.host_id = host_id;
   ro.domain_type = *domain_type;
   ro.disk_dir = *disk_dir;
   ro.console_dir = *console_dir;
@@ -280,138 +223,108 @@ int RunHost(const Flags& f, const std::string& token) {
   ro.kernel_cmdline = f.guest_cmdline;
   ro.shutdown_grace_ms = std::int64_t{f.shutdown_grace_s} * 1000;
   ro.min_memory_mib = f.min_memory_mib;
-  Reconciler reconciler(**hv, **client, ro);
 
-  std::int64_t revision = 0;
-  bool have_desired = false;
-  std::vector<api::Vm> desired;
-  while (!g_stop) {
-    const int timeout_s = reconciler.busy() ? 1 : f.reconcile_interval_s;
-    auto answer = (*client)->WatchVms(host_id, revision, timeout_s);
-    if (answer.ok()) {
-      revision = answer->revision;
-      desired = std::move(answer->items);
-      have_desired = true;
-    } else {
-      log::Warn("watch failed; reconciling with the last known desired state",
-                {{"error", answer.status().ToString()}});
-      if (answer.status().code() == StatusCode::kNotFound) (void)(*client)->RegisterHost(reg);
-      revision = 0;
-      SleepFor(std::chrono::seconds(1));
-    }
-    // Never act before the controller has said what this host should run.
-    if (!have_desired || g_stop) continue;
-    auto summary = reconciler.Reconcile(desired);
-    if (!summary.ok()) {
-      log::Warn("reconcile skipped: hypervisor unavailable", {{"error", summary.status().ToString()}});
-      SleepFor(std::chrono::seconds(1));
-    }
+  HostAgentOptions options;
+  options.registration = RegistrationFromFacts(*facts, host_name, f.pool, disk_gib);
+  options.heartbeat_interval = std::chrono::seconds(f.heartbeat_interval_s);
+  options.watch_timeout_s = f.reconcile_interval_s;
+  options.on_registered = [&](const api::Host& host) {
+    std::ofstream(*state_dir + "/host-id") << host.meta.id << "\n";
+    log::Info("agent registered", {{"host", host_name}, {"host_id", host.meta.id}, {"domain_type", *domain_type},
+                                   {"cpus", facts->cpus}, {"memory_mib", facts->memory_mib},
+                                   {"libvirt_uri", f.libvirt_uri}});
+  };
+  HttpControllerClient& watch_client = **client;
+  Hypervisor& hypervisor = **hv;
+  HostAgent agent(
+      watch_client, hypervisor,
+      [&](const std::string& host_id) {
+        ReconcilerOptions o = ro;
+        o.host_id = host_id;
+        return std::make_unique<Reconciler>(hypervisor, watch_client, o);
+      },
+      SystemClock(), std::move(options));
+  if (Status s = agent.Run(stop, **heartbeat_client); !s.ok()) {
+    std::cerr << "govpool-agent: cannot register host " << host_name << ": " << s.ToString() << "\n";
+    return 1;
   }
   log::Info("agent stopping; guests are left as they are");
-  heartbeat.join();
   return 0;
 }
 
 // ---------------------------------------------------------------- simulated hosts
-struct SimHost {
-  std::string name;
-  std::string id;
-  std::unique_ptr<SimulatedHypervisor> hv;
-  std::unique_ptr<Reconciler> reconciler;
-  std::int64_t revision = 0;
-  std::chrono::steady_clock::time_point next_poll;
-  std::chrono::steady_clock::time_point next_heartbeat;
-};
-
-int RunSimulated(const Flags& f, const std::string& token) {
+int RunSimulated(const Flags& f, const std::string& token, StopSignal& stop) {
   const int n = f.simulate_hosts;
   const int workers = std::min(f.sim_workers, n);
-  std::vector<std::unique_ptr<SimHost>> hosts;
+  HostFacts facts;
+  facts.cpus = 32;
+  facts.memory_mib = 128 * 1024;
+  facts.numa_cells = {{0, 16, 64 * 1024}, {1, 16, 64 * 1024}};
+  facts.domain_types = {"qemu"};
+  constexpr std::int64_t kDiskGib = 2000;
+
+  // One HTTP connection per worker thread, shared by that worker's hosts.
+  std::vector<std::unique_ptr<HttpControllerClient>> clients;
+  for (int w = 0; w < workers; ++w) {
+    auto client = MakeClient(f, token, 0);
+    if (!client.ok()) {
+      std::cerr << "govpool-agent: " << client.status().message() << "\n";
+      return 2;
+    }
+    clients.push_back(std::move(client).value());
+  }
+  std::vector<std::unique_ptr<SimulatedHypervisor>> hypervisors;
+  std::vector<std::unique_ptr<HostAgent>> agents;
   for (int i = 0; i < n; ++i) {
-    auto h = std::make_unique<SimHost>();
     char name[64];
     std::snprintf(name, sizeof name, "%s-%05d", f.sim_prefix.c_str(), i + 1);
-    h->name = name;
-    HostFacts facts;
     facts.hostname = name;
-    facts.cpus = 32;
-    facts.memory_mib = 128 * 1024;
-    facts.numa_cells = {{0, 16, 64 * 1024}, {1, 16, 64 * 1024}};
-    facts.domain_types = {"qemu"};
-    h->hv = std::make_unique<SimulatedHypervisor>(facts);
-    hosts.push_back(std::move(h));
+    hypervisors.push_back(std::make_unique<SimulatedHypervisor>(facts));
+    HostAgentOptions options;
+    options.registration = RegistrationFromFacts(facts, name, f.pool, kDiskGib);
+    options.heartbeat_interval = std::chrono::seconds(f.heartbeat_interval_s);
+    options.watch_timeout_s = 0;  // poll: one thread serves many hosts
+    options.poll_interval = std::chrono::milliseconds(f.sim_poll_ms);
+    // Spread polls and heartbeats over their intervals.
+    options.first_watch_delay = std::chrono::milliseconds((std::int64_t{i} * 7919) % f.sim_poll_ms);
+    options.first_heartbeat_delay =
+        std::chrono::milliseconds((std::int64_t{i} * 7919) % (std::int64_t{f.heartbeat_interval_s} * 1000));
+    ControllerClient& client = *clients[static_cast<size_t>(i % workers)];
+    SimulatedHypervisor& hv = *hypervisors.back();
+    const std::string host_name = name;
+    agents.push_back(std::make_unique<HostAgent>(
+        client, hv,
+        [&client, &hv, host_name](const std::string& host_id) {
+          ReconcilerOptions ro;
+          ro.host_id = host_id;
+          ro.domain_type = "qemu";
+          ro.disk_dir = "/simulated/" + host_name + "/disks";
+          ro.shutdown_grace_ms = 0;
+          return std::make_unique<Reconciler>(hv, client, ro);
+        },
+        SystemClock(), std::move(options)));
   }
-  std::atomic<int> registered{0};
   std::atomic<bool> failed{false};
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
-      auto client = HttpControllerClient::Create(ClientOptionsFor(f, token, 0));
-      if (!client.ok()) {
+      std::vector<HostAgent*> mine;
+      for (int i = w; i < n; i += workers) mine.push_back(agents[static_cast<size_t>(i)].get());
+      if (Status s = RunAgents(mine, SystemClock(), stop); !s.ok()) {
+        log::Error("cannot register a simulated host", {{"error", s.ToString()}});
         failed = true;
-        return;
-      }
-      std::vector<SimHost*> mine;
-      for (int i = w; i < n; i += workers) mine.push_back(hosts[i].get());
-      for (SimHost* h : mine) {
-        api::RegisterHostRequest reg;
-        reg.name = h->name;
-        reg.pool = f.pool;
-        reg.capacity = {32, 128 * 1024, 2000, {{0, 16, 64 * 1024}, {1, 16, 64 * 1024}}};
-        auto host = RegisterWithRetry(**client, reg);
-        if (!host.ok()) {
-          if (!g_stop) log::Error("cannot register a simulated host", {{"host", h->name}, {"error", host.status().ToString()}});
-          failed = true;
-          g_stop = true;
-          return;
-        }
-        h->id = host->meta.id;
-        ReconcilerOptions ro;
-        ro.host_id = h->id;
-        ro.domain_type = "qemu";
-        ro.disk_dir = "/simulated/" + h->name + "/disks";
-        ro.shutdown_grace_ms = 0;
-        h->reconciler = std::make_unique<Reconciler>(*h->hv, **client, ro);
-        const auto now = std::chrono::steady_clock::now();
-        // Spread polls and heartbeats over their intervals.
-        h->next_poll = now + std::chrono::milliseconds((registered * 7919) % f.sim_poll_ms);
-        h->next_heartbeat = now + std::chrono::milliseconds((registered * 7919) % (f.heartbeat_interval_s * 1000));
-        ++registered;
-      }
-      while (!g_stop) {
-        auto now = std::chrono::steady_clock::now();
-        auto next = now + std::chrono::milliseconds(50);
-        for (SimHost* h : mine) {
-          if (g_stop) break;
-          now = std::chrono::steady_clock::now();
-          if (now >= h->next_heartbeat) {
-            auto usage = MeasureActualUsage(*h->hv);
-            if (Status s = (*client)->Heartbeat(h->id, usage.ok() ? &*usage : nullptr); !s.ok()) {
-              log::Warn("simulated heartbeat failed", {{"host", h->name}, {"error", s.ToString()}});
-            }
-            h->next_heartbeat = now + std::chrono::seconds(f.heartbeat_interval_s);
-          }
-          if (now >= h->next_poll) {
-            h->next_poll = now + std::chrono::milliseconds(f.sim_poll_ms);
-            auto answer = (*client)->WatchVms(h->id, h->revision, 0);
-            if (answer.ok()) {
-              h->revision = answer->revision;
-              auto summary = h->reconciler->Reconcile(answer->items);
-              // Our reports changed the VMs: look again soon instead of a whole interval.
-              if (summary.ok() && summary->reports > 0) {
-                h->next_poll = now + std::chrono::milliseconds(std::min(100, f.sim_poll_ms));
-              }
-            }
-          }
-          next = std::min({next, h->next_poll, h->next_heartbeat});
-        }
-        std::this_thread::sleep_until(next);
+        stop.Stop();
       }
     });
   }
   // Progress line once every host is registered (scripts and the benchmark wait for it).
-  while (!g_stop && registered < n) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  if (!g_stop) {
+  auto all_registered = [&] {
+    return std::all_of(agents.begin(), agents.end(), [](const auto& a) { return a->registered(); });
+  };
+  while (!stop.stopped() && !all_registered()) {
+    stop.WaitUntil(SystemClock(), SystemClock().MonotonicNow() + std::chrono::milliseconds(50));
+  }
+  if (!stop.stopped()) {
     std::cout << "simulated hosts registered: " << n << std::endl;
     log::Info("simulated hosts registered", {{"hosts", n}, {"workers", workers}});
   }
@@ -430,13 +343,29 @@ int Run(int argc, char** argv) {
     std::cerr << "govpool-agent: " << token.status().message() << "\n";
     return 2;
   }
+  // SIGINT/SIGTERM stop the agent: the handler writes to a pipe (all a handler may safely do),
+  // a thread reads it and signals `stop`. (Not sigwait: children such as qemu-img would inherit
+  // the blocked signals.)
+  if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
+    std::cerr << "govpool-agent: cannot create a pipe\n";
+    return 1;
+  }
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  if (flags->simulate_hosts > 0) return RunSimulated(*flags, *token);
-  return RunHost(*flags, *token);
+  StopSignal stop;
+  std::thread signal_waiter([&] {
+    char c = 0;
+    while (::read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    stop.Stop();
+  });
+  const int rc = flags->simulate_hosts > 0 ? RunSimulated(*flags, *token, stop) : RunHost(*flags, *token, stop);
+  OnSignal(0);  // wakes the signal thread if no signal came
+  signal_waiter.join();
+  return rc;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "common/ids.h"
+#include "tests/fakes/agent/fake_controller_client.h"
 #include "tests/fakes/agent/fake_hypervisor.h"
 
 namespace govpool::agent {
@@ -16,57 +17,7 @@ namespace {
 using Op = FakeHypervisor::Op;
 
 // The controller side of the protocol, in memory: the desired VMs and what agents reported.
-class FakeController final : public ControllerClient {
- public:
-  Result<api::Host> RegisterHost(const api::RegisterHostRequest&) override { return api::Host{}; }
-  Status Heartbeat(const std::string&, const api::HostActualUsage*) override { return OkStatus(); }
-  Result<WatchAnswer> WatchVms(const std::string&, std::int64_t, int) override {
-    return WatchAnswer{1, Desired()};
-  }
-  Status ReportVmStatus(const std::string& id, const api::VmStatusReport& r) override {
-    reports.push_back({id, r});
-    if (!fail_reports.ok()) return fail_reports;
-    auto it = vms.find(id);
-    if (it == vms.end()) return NotFound("vm " + id);
-    if (r.state == "deleted") {
-      vms.erase(it);
-      return OkStatus();
-    }
-    it->second.state = r.state;
-    it->second.state_reason = r.state_reason;
-    it->second.observed_generation = r.observed_generation;
-    return OkStatus();
-  }
-
-  Status ReportEvents(const std::string&, const api::ReportEventsRequest& req) override {
-    if (!fail_events.ok()) return fail_events;
-    for (const auto& e : req.events) reported_events.push_back(e);
-    return OkStatus();
-  }
-
-  std::vector<api::Vm> Desired() const {
-    std::vector<api::Vm> out;
-    for (const auto& [id, v] : vms) out.push_back(v);
-    return out;
-  }
-  api::Vm& Add(const std::string& power = "running") {
-    api::Vm v;
-    v.meta.id = NewUuid();
-    v.name = "vm-" + std::to_string(vms.size());
-    v.department_id = "dept-1";
-    v.vcpus = 2;
-    v.memory_mib = 256;
-    v.disk_gib = 3;
-    v.power = power;
-    return vms[v.meta.id] = v;
-  }
-
-  std::map<std::string, api::Vm> vms;
-  std::vector<std::pair<std::string, api::VmStatusReport>> reports;
-  Status fail_reports;
-  Status fail_events;
-  std::vector<api::Event> reported_events;
-};
+using FakeController = FakeControllerClient;
 
 class ReconcilerTest : public ::testing::Test {
  protected:
