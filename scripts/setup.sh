@@ -17,6 +17,11 @@ packages=(
   # scripts
   curl jq procps
 )
+# The OpenAPI lint (scripts/lint-openapi.sh) runs on node and installs its tool with npm. A node
+# that brings its own npm (NodeSource's nodejs) is kept: Debian's npm package conflicts with it.
+if ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,9 @@ cd "$root"
 
 "$root/scripts/setup.sh"
 
+echo "== OpenAPI lint"
+"$root/scripts/lint-openapi.sh"
+
 echo "== build (warnings are errors)"
 "$root/scripts/build.sh" "$root/build/ci" -DGOVPOOL_WERROR=ON
 
