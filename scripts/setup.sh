@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   # libraries
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev libsqlite3-dev sqlite3 libssl-dev openssl
-  prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus-cpp-dev libpugixml-dev libgtest-dev libgmock-dev libbenchmark-dev
   # virtualization (agent; real daemons in tests)
   libvirt-dev libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   libvirt-clients

@@ -1,55 +1,44 @@
+// Domain and capabilities XML on pugixml.
+//
+// Why pugixml rather than libxml2 (both are Debian packages): a C++ DOM whose documents free
+// themselves (RAII), no process-wide parser state to initialise or clean up and no global
+// error handler, a parser that never loads DTDs or resolves external entities (with libxml2
+// every parse must switch those off correctly), and an output step that escapes text and
+// attribute values itself, so building a domain definition cannot produce broken XML. What
+// libxml2 offers beyond that (validation, full namespace support, XPath 1.0 with namespaces)
+// is not needed for the few facts read here; the one namespace check (govpool's metadata
+// element) is done by resolving its xmlns declaration by hand.
 #include "agent/drivers/libvirt/domain_xml.h"
 
-#include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "common/ids.h"
+#include <pugixml.hpp>
 
 namespace govpool::agent::libvirt {
 namespace {
 
-// The body between the first `open` at or after `from` and the next `close`; empty if absent.
-// `*next` (when given) is set just past `close`, or to npos.
-std::string_view Between(std::string_view xml, std::string_view open, std::string_view close,
-                         size_t from = 0, size_t* next = nullptr) {
-  if (next != nullptr) *next = std::string_view::npos;
-  const size_t a = xml.find(open, from);
-  if (a == std::string_view::npos) return {};
-  const size_t body = a + open.size();
-  const size_t b = xml.find(close, body);
-  if (b == std::string_view::npos) return {};
-  if (next != nullptr) *next = b + close.size();
-  return xml.substr(body, b - body);
+// The part of an element or attribute name after its namespace prefix ("govpool:entry" ->
+// "entry").
+std::string_view LocalName(const char* name) {
+  const char* colon = std::strchr(name, ':');
+  return colon == nullptr ? std::string_view(name) : std::string_view(colon + 1);
 }
 
-// The value of attribute `name` in the start tag that begins at `tag` (quotes ' or ").
-std::string_view Attribute(std::string_view tag, std::string_view name) {
-  const size_t end = tag.find('>');
-  const std::string_view head = tag.substr(0, end);
-  size_t pos = 0;
-  while (true) {
-    pos = head.find(name, pos);
-    if (pos == std::string_view::npos) return {};
-    const bool starts_word = pos == 0 || head[pos - 1] == ' ' || head[pos - 1] == '\t' ||
-                             head[pos - 1] == '\n';
-    const size_t eq = pos + name.size();
-    if (starts_word && eq + 1 < head.size() && head[eq] == '=' &&
-        (head[eq + 1] == '\'' || head[eq + 1] == '"')) {
-      const char quote = head[eq + 1];
-      const size_t close = head.find(quote, eq + 2);
-      if (close == std::string_view::npos) return {};
-      return head.substr(eq + 2, close - eq - 2);
-    }
-    pos = eq;
+// The namespace URI of `element`: the nearest xmlns (unprefixed name) or xmlns:prefix
+// declaration on it or an ancestor; empty when none is in scope.
+std::string_view NamespaceOf(const pugi::xml_node& element) {
+  const std::string_view name = element.name();
+  const size_t colon = name.find(':');
+  const std::string attribute =
+      colon == std::string_view::npos ? "xmlns" : "xmlns:" + std::string(name.substr(0, colon));
+  for (pugi::xml_node n = element; n.type() == pugi::node_element; n = n.parent()) {
+    if (const pugi::xml_attribute a = n.attribute(attribute.c_str())) return a.value();
   }
-}
-
-std::int64_t ToInt(std::string_view s) {
-  std::int64_t v = 0;
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n')) s.remove_prefix(1);
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
+  return {};
 }
 
 std::int64_t KibToMib(std::int64_t value, std::string_view unit) {
@@ -59,226 +48,199 @@ std::int64_t KibToMib(std::int64_t value, std::string_view unit) {
   return value / 1024;  // KiB, libvirt's default
 }
 
+// Appends <name>text</name> to `parent`.
+pugi::xml_node AppendText(pugi::xml_node parent, const char* name, const std::string& text) {
+  pugi::xml_node node = parent.append_child(name);
+  node.text().set(text.c_str(), text.size());
+  return node;
+}
+
+void SetAttribute(pugi::xml_node node, const char* name, const std::string& value) {
+  node.append_attribute(name).set_value(value.c_str(), value.size());
+}
+
+struct StringWriter final : pugi::xml_writer {
+  std::string out;
+  void write(const void* data, size_t size) override {
+    out.append(static_cast<const char*>(data), size);
+  }
+};
+
+// XML 1.0 cannot carry NUL or the other control characters but tab, newline and carriage
+// return, not even as character references: libvirt would refuse the whole definition.
+Status CheckXmlText(std::string_view what, std::string_view text) {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      return InvalidArgument("domain spec: " + std::string(what) +
+                             " holds a control character XML cannot carry");
+    }
+  }
+  return OkStatus();
+}
+
+Status CheckSpecText(const DomainSpec& spec) {
+  GP_RETURN_IF_ERROR(CheckXmlText("name", spec.name));
+  GP_RETURN_IF_ERROR(CheckXmlText("domain type", spec.domain_type));
+  GP_RETURN_IF_ERROR(CheckXmlText("kernel path", spec.kernel_path));
+  GP_RETURN_IF_ERROR(CheckXmlText("initrd path", spec.initrd_path));
+  GP_RETURN_IF_ERROR(CheckXmlText("kernel command line", spec.kernel_cmdline));
+  GP_RETURN_IF_ERROR(CheckXmlText("serial log path", spec.serial_log_path));
+  for (const auto& disk : spec.disks) {
+    GP_RETURN_IF_ERROR(CheckXmlText("disk path", disk.path));
+    GP_RETURN_IF_ERROR(CheckXmlText("disk format", disk.format));
+    GP_RETURN_IF_ERROR(CheckXmlText("disk target", disk.target_dev));
+  }
+  for (const auto& [key, value] : spec.metadata) {
+    GP_RETURN_IF_ERROR(CheckXmlText("metadata key", key));
+    GP_RETURN_IF_ERROR(CheckXmlText("metadata value of '" + key + "'", value));
+  }
+  return OkStatus();
+}
+
+bool Parse(std::string_view xml, pugi::xml_document& doc) {
+  return doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+}
 
 }  // namespace
 
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string XmlUnescape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '&') {
-      out += text[i];
-      continue;
-    }
-    const size_t semi = text.find(';', i);
-    if (semi == std::string_view::npos) {
-      out += text.substr(i);
-      break;
-    }
-    const std::string_view entity = text.substr(i + 1, semi - i - 1);
-    if (entity == "amp") out += '&';
-    else if (entity == "lt") out += '<';
-    else if (entity == "gt") out += '>';
-    else if (entity == "quot") out += '"';
-    else if (entity == "apos") out += '\'';
-    else if (entity.size() > 1 && entity[0] == '#') {
-      std::uint32_t cp = 0;
-      const bool hex = entity[1] == 'x' || entity[1] == 'X';
-      const std::string_view digits = entity.substr(hex ? 2 : 1);
-      std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
-      // UTF-8 encode.
-      if (cp < 0x80) {
-        out += static_cast<char>(cp);
-      } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      }
-    } else {
-      out += text.substr(i, semi - i + 1);  // unknown entity: keep as is
-    }
-    i = semi;
-  }
-  return out;
-}
-
 Result<std::string> BuildDomainXml(const DomainSpec& spec) {
   GP_RETURN_IF_ERROR(ValidateDomainSpec(spec));
+  GP_RETURN_IF_ERROR(CheckSpecText(spec));
 
-  std::string x;
-  x.reserve(2048);
-  x += "<domain type='" + XmlEscape(spec.domain_type) + "'>\n";
-  x += "  <name>" + XmlEscape(spec.name) + "</name>\n";
-  x += "  <uuid>" + XmlEscape(spec.uuid) + "</uuid>\n";
-  x += "  <metadata>\n";
-  x += "    <" + std::string(kMetadataPrefix) + ":instance xmlns:" +
-       std::string(kMetadataPrefix) + "=\"" + std::string(kMetadataNamespace) + "\">\n";
+  pugi::xml_document doc;
+  pugi::xml_node domain = doc.append_child("domain");
+  SetAttribute(domain, "type", spec.domain_type);
+  AppendText(domain, "name", spec.name);
+  AppendText(domain, "uuid", spec.uuid);
+
+  const std::string prefix(kMetadataPrefix);
+  pugi::xml_node instance =
+      domain.append_child("metadata").append_child((prefix + ":instance").c_str());
+  SetAttribute(instance, ("xmlns:" + prefix).c_str(), std::string(kMetadataNamespace));
+  const std::string entry_name = prefix + ":entry";
   for (const auto& [key, value] : spec.metadata) {
-    x += "      <" + std::string(kMetadataPrefix) + ":entry key=\"" + XmlEscape(key) + "\">" +
-         XmlEscape(value) + "</" + std::string(kMetadataPrefix) + ":entry>\n";
+    SetAttribute(AppendText(instance, entry_name.c_str(), value), "key", key);
   }
-  x += "    </" + std::string(kMetadataPrefix) + ":instance>\n";
-  x += "  </metadata>\n";
-  x += "  <memory unit='MiB'>" + std::to_string(spec.memory_mib) + "</memory>\n";
-  x += "  <currentMemory unit='MiB'>" + std::to_string(spec.memory_mib) + "</currentMemory>\n";
-  x += "  <vcpu placement='static'>" + std::to_string(spec.vcpus) + "</vcpu>\n";
-  x += "  <os>\n    <type>hvm</type>\n";  // the host's architecture
+
+  SetAttribute(AppendText(domain, "memory", std::to_string(spec.memory_mib)), "unit", "MiB");
+  SetAttribute(AppendText(domain, "currentMemory", std::to_string(spec.memory_mib)), "unit",
+               "MiB");
+  SetAttribute(AppendText(domain, "vcpu", std::to_string(spec.vcpus)), "placement", "static");
+
+  pugi::xml_node os = domain.append_child("os");
+  AppendText(os, "type", "hvm");  // the host's architecture
   if (!spec.kernel_path.empty()) {
-    x += "    <kernel>" + XmlEscape(spec.kernel_path) + "</kernel>\n";
-    if (!spec.initrd_path.empty()) {
-      x += "    <initrd>" + XmlEscape(spec.initrd_path) + "</initrd>\n";
-    }
-    if (!spec.kernel_cmdline.empty()) {
-      x += "    <cmdline>" + XmlEscape(spec.kernel_cmdline) + "</cmdline>\n";
-    }
+    AppendText(os, "kernel", spec.kernel_path);
+    if (!spec.initrd_path.empty()) AppendText(os, "initrd", spec.initrd_path);
+    if (!spec.kernel_cmdline.empty()) AppendText(os, "cmdline", spec.kernel_cmdline);
   } else {
-    x += "    <boot dev='hd'/>\n";
+    SetAttribute(os.append_child("boot"), "dev", "hd");
   }
-  x += "  </os>\n";
   // ACPI and APIC: graceful shutdown/reboot and disk/NIC hot-plug need them.
-  x += "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n";
-  x += "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n";
-  x += "  <on_crash>destroy</on_crash>\n";
-  x += "  <devices>\n";
+  pugi::xml_node features = domain.append_child("features");
+  features.append_child("acpi");
+  features.append_child("apic");
+  AppendText(domain, "on_poweroff", "destroy");
+  AppendText(domain, "on_reboot", "restart");
+  AppendText(domain, "on_crash", "destroy");
+
+  pugi::xml_node devices = domain.append_child("devices");
   for (const auto& disk : spec.disks) {
-    x += "    <disk type='file' device='disk'>\n";
-    x += "      <driver name='qemu' type='" + XmlEscape(disk.format) + "'/>\n";
-    x += "      <source file='" + XmlEscape(disk.path) + "'/>\n";
-    x += "      <target dev='" + XmlEscape(disk.target_dev) + "' bus='virtio'/>\n";
-    x += "    </disk>\n";
+    pugi::xml_node d = devices.append_child("disk");
+    SetAttribute(d, "type", "file");
+    SetAttribute(d, "device", "disk");
+    pugi::xml_node driver = d.append_child("driver");
+    SetAttribute(driver, "name", "qemu");
+    SetAttribute(driver, "type", disk.format);
+    SetAttribute(d.append_child("source"), "file", disk.path);
+    pugi::xml_node target = d.append_child("target");
+    SetAttribute(target, "dev", disk.target_dev);
+    SetAttribute(target, "bus", "virtio");
   }
   if (!spec.serial_log_path.empty()) {
-    x += "    <serial type='file'>\n";
-    x += "      <source path='" + XmlEscape(spec.serial_log_path) + "' append='on'/>\n";
-    x += "      <target port='0'/>\n";
-    x += "    </serial>\n";
-    x += "    <console type='file'>\n";
-    x += "      <source path='" + XmlEscape(spec.serial_log_path) + "' append='on'/>\n";
-    x += "      <target type='serial' port='0'/>\n";
-    x += "    </console>\n";
+    for (const char* kind : {"serial", "console"}) {
+      pugi::xml_node chardev = devices.append_child(kind);
+      SetAttribute(chardev, "type", "file");
+      pugi::xml_node source = chardev.append_child("source");
+      SetAttribute(source, "path", spec.serial_log_path);
+      SetAttribute(source, "append", "on");
+      pugi::xml_node target = chardev.append_child("target");
+      if (std::strcmp(kind, "console") == 0) SetAttribute(target, "type", "serial");
+      SetAttribute(target, "port", "0");
+    }
   }
-  x += "  </devices>\n";
-  x += "</domain>\n";
-  return x;
+
+  StringWriter writer;
+  doc.save(writer, "  ",
+           pugi::format_indent | pugi::format_no_declaration |
+               pugi::format_attribute_single_quote,
+           pugi::encoding_utf8);
+  return std::move(writer.out);
 }
 
 std::map<std::string, std::string> ParseMetadataEntries(std::string_view xml) {
   std::map<std::string, std::string> entries;
-  size_t pos = 0;
-  while (true) {
-    // Find "<PREFIX:entry " for any prefix, or an unprefixed "<entry ".
-    const size_t tag = xml.find("entry", pos);
-    if (tag == std::string_view::npos) break;
-    pos = tag + 5;
-    if (tag == 0) continue;
-    // Walk back over the prefix to the '<'.
-    size_t lt = tag;
-    if (xml[tag - 1] == ':') {
-      lt = tag - 1;
-      while (lt > 0 && xml[lt - 1] != '<' && xml[lt - 1] != ' ' && xml[lt - 1] != '>') --lt;
+  pugi::xml_document doc;
+  if (!Parse(xml, doc)) return entries;
+  // virDomainGetMetadata returns govpool's element as the root, its namespace stripped
+  // ("<instance><entry key=...>"): libvirt already selected it by namespace. In a full domain
+  // definition it sits under <metadata> with its namespace declared, under any prefix.
+  const pugi::xml_node root = doc.document_element();
+  const bool root_is_ours = LocalName(root.name()) == "instance" &&
+                            (NamespaceOf(root).empty() || NamespaceOf(root) == kMetadataNamespace);
+  const pugi::xpath_node_set instances =
+      root_is_ours ? pugi::xpath_node_set() : doc.select_nodes("//*[local-name()='instance']");
+  std::vector<pugi::xml_node> ours;
+  if (root_is_ours) ours.push_back(root);
+  for (const pugi::xpath_node& found : instances) {
+    if (NamespaceOf(found.node()) == kMetadataNamespace) ours.push_back(found.node());
+  }
+  for (const pugi::xml_node& instance : ours) {
+    for (const pugi::xml_node entry : instance.children()) {
+      if (entry.type() != pugi::node_element || LocalName(entry.name()) != "entry") continue;
+      const pugi::xml_attribute key = entry.attribute("key");
+      if (!key) continue;
+      entries[key.value()] = entry.text().get();
     }
-    if (lt == 0 || xml[lt - 1] != '<') continue;
-    if (pos >= xml.size() || (xml[pos] != ' ' && xml[pos] != '\t' && xml[pos] != '\n')) {
-      continue;  // e.g. "<govpool:entryx" or "</govpool:entry>"
-    }
-    const std::string_view start = xml.substr(lt - 1);
-    const std::string_view key = Attribute(start, "key");
-    const size_t gt = start.find('>');
-    if (gt == std::string_view::npos) break;
-    if (start[gt - 1] == '/') {  // <entry key="k"/>: empty value
-      entries[XmlUnescape(key)] = "";
-      pos = lt - 1 + gt + 1;
-      continue;
-    }
-    const size_t close = start.find("</", gt);
-    if (close == std::string_view::npos) break;
-    entries[XmlUnescape(key)] = XmlUnescape(start.substr(gt + 1, close - gt - 1));
-    pos = lt - 1 + close + 2;
   }
   return entries;
 }
 
 CapabilitiesFacts ParseCapabilities(std::string_view xml) {
   CapabilitiesFacts facts;
-  const std::string_view host = Between(xml, "<host>", "</host>");
-  const std::string_view cpu = Between(host, "<cpu>", "</cpu>");
-  facts.host_arch = std::string(Between(cpu, "<arch>", "</arch>"));
-  facts.cpu_model = std::string(Between(cpu, "<model>", "</model>"));
+  pugi::xml_document doc;
+  if (!Parse(xml, doc)) return facts;
+  const pugi::xml_node capabilities = doc.child("capabilities");
+  const pugi::xml_node host = capabilities.child("host");
+  const pugi::xml_node cpu = host.child("cpu");
+  facts.host_arch = cpu.child_value("arch");
+  facts.cpu_model = cpu.child_value("model");
 
-  const std::string_view cells = Between(host, "<cells", "</cells>");
-  size_t pos = 0;
-  while (true) {
-    const size_t at = cells.find("<cell ", pos);
-    if (at == std::string_view::npos) break;
-    size_t next = 0;
-    const std::string_view cell = Between(cells, "<cell ", "</cell>", at, &next);
-    if (next == std::string_view::npos) break;
+  for (const pugi::xml_node cell : host.child("topology").child("cells").children("cell")) {
     NumaCellFacts c;
-    c.id = static_cast<std::int32_t>(ToInt(Attribute(cell, "id")));
-    const size_t mem = cell.find("<memory");
-    if (mem != std::string_view::npos) {
-      const std::string_view mem_tag = cell.substr(mem);
-      const size_t gt = mem_tag.find('>');
-      std::string_view unit = Attribute(mem_tag, "unit");
-      if (unit.empty()) unit = "KiB";
-      c.memory_mib = KibToMib(ToInt(mem_tag.substr(gt + 1)), unit);
+    c.id = cell.attribute("id").as_int();
+    if (const pugi::xml_node memory = cell.child("memory")) {
+      c.memory_mib = KibToMib(memory.text().as_llong(), memory.attribute("unit").as_string("KiB"));
     }
-    const size_t cpus = cell.find("<cpus ");
-    if (cpus != std::string_view::npos) c.cpus = ToInt(Attribute(cell.substr(cpus), "num"));
+    c.cpus = cell.child("cpus").attribute("num").as_llong();
     facts.numa_cells.push_back(c);
-    pos = next;
   }
 
   std::vector<std::string> all_types;
-  pos = 0;
-  while (true) {
-    size_t next = 0;
-    const std::string_view guest = Between(xml, "<guest>", "</guest>", pos, &next);
-    if (next == std::string_view::npos) break;
-    pos = next;
-    const size_t arch_at = guest.find("<arch ");
-    const std::string_view arch =
-        arch_at == std::string_view::npos ? std::string_view() : Attribute(guest.substr(arch_at),
-                                                                           "name");
-    size_t dpos = 0;
-    while (true) {
-      const size_t d = guest.find("<domain ", dpos);
-      if (d == std::string_view::npos) break;
-      dpos = d + 8;
-      const std::string type(Attribute(guest.substr(d), "type"));
+  auto add = [](std::vector<std::string>& types, const std::string& type) {
+    for (const auto& t : types) {
+      if (t == type) return;
+    }
+    types.push_back(type);
+  };
+  for (const pugi::xml_node guest : capabilities.children("guest")) {
+    const pugi::xml_node arch = guest.child("arch");
+    for (const pugi::xml_node domain : arch.children("domain")) {
+      const std::string type = domain.attribute("type").value();
       if (type.empty()) continue;
-      auto add = [&](std::vector<std::string>& v) {
-        for (const auto& t : v) {
-          if (t == type) return;
-        }
-        v.push_back(type);
-      };
-      add(all_types);
-      if (arch == facts.host_arch) add(facts.domain_types);
+      add(all_types, type);
+      if (facts.host_arch == arch.attribute("name").value()) add(facts.domain_types, type);
     }
   }
   if (facts.domain_types.empty()) facts.domain_types = all_types;

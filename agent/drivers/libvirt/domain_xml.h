@@ -2,8 +2,9 @@
 // DomainSpec and reading back the few things govpool needs (its metadata, host capabilities).
 // Pure functions on strings (no libvirt calls), so they are cheap to test. Thread-safe.
 //
-// The parsers are deliberately small scanners for the XML libvirt itself emits (attributes in
-// single quotes, no CDATA), not general XML parsers.
+// Reading and writing go through an XML library (pugixml, kept out of this header), so any
+// well-formed XML is understood (either quote style, CDATA, comments, character references)
+// and every value written is escaped.
 #pragma once
 
 #include <map>
@@ -25,22 +26,21 @@ namespace govpool::agent::libvirt {
 inline constexpr std::string_view kMetadataNamespace = "https://govpool.org/xmlns/instance/1";
 inline constexpr std::string_view kMetadataPrefix = "govpool";
 
-// `text` with &, <, >, " and ' replaced by entities; valid in element text and attributes.
-std::string XmlEscape(std::string_view text);
-// Reverses XmlEscape, plus numeric character references (&#10; &#x41;).
-std::string XmlUnescape(std::string_view text);
-
 // The full <domain> definition for `spec`. kInvalidArgument when the spec is malformed (no or
-// bad UUID, empty name, non-positive vCPUs or memory, relative paths, empty domain type).
+// bad UUID, empty name, non-positive vCPUs or memory, relative paths, empty domain type, text
+// with a control character other than tab, newline or carriage return).
 Result<std::string> BuildDomainXml(const DomainSpec& spec);
 
-// The key/value entries of a govpool metadata element (as returned by virDomainGetMetadata or
-// found inside a full domain XML). Entries whose element is not "<prefix:entry key=...>" are
-// ignored; any namespace prefix is accepted (libvirt may rewrite it).
+// The key/value entries of govpool's metadata element: the <entry key=...> children of either
+// a root <instance> element (virDomainGetMetadata returns it so, namespace stripped) or an
+// <instance> element in the kMetadataNamespace namespace inside a full domain XML, under any
+// prefix (libvirt may rewrite it). Other elements, entries without a key and other namespaces
+// are ignored; XML that does not parse yields no entries.
 std::map<std::string, std::string> ParseMetadataEntries(std::string_view xml);
 
 // The facts virConnectGetCapabilities XML carries: host CPU model, NUMA cells (cpus, memory) and
 // the domain types offered for `host_arch` (e.g. "x86_64"; empty: the host's <arch>).
+// Missing parts (or XML that does not parse) leave their fields empty.
 struct CapabilitiesFacts {
   std::string cpu_model;
   std::string host_arch;
