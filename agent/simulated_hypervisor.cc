@@ -1,6 +1,22 @@
 #include "agent/simulated_hypervisor.h"
 
+#include <utility>
+
+#include "common/ids.h"
+
 namespace govpool::agent {
+namespace {
+
+bool IsAbsolute(const std::string& path) { return !path.empty() && path.front() == '/'; }
+bool Active(PowerState s) { return s == PowerState::kRunning || s == PowerState::kPaused; }
+
+}  // namespace
+
+SimulatedHypervisor::SimulatedHypervisor(HostFacts facts) : facts_(std::move(facts)) {
+  if (facts_.cpu_model.empty()) facts_.cpu_model = "simulated";
+  if (facts_.numa_cells.empty()) facts_.numa_cells.push_back({0, facts_.cpus, facts_.memory_mib});
+  if (facts_.domain_types.empty()) facts_.domain_types = {"qemu"};
+}
 
 DomainInfo SimulatedHypervisor::Describe(const Domain& d) {
   DomainInfo i;
@@ -8,11 +24,18 @@ DomainInfo SimulatedHypervisor::Describe(const Domain& d) {
   i.name = d.spec.name;
   i.state = d.state;
   i.persistent = true;
-  i.owned = !d.spec.metadata.empty();
+  i.owned = true;  // defined through DefineDomain, which always writes govpool's metadata
   i.metadata = d.spec.metadata;
   i.vcpus = d.spec.vcpus;
   i.memory_mib = d.spec.memory_mib;
   return i;
+}
+
+Result<SimulatedHypervisor::Domain*> SimulatedHypervisor::Find(const std::string& uuid) {
+  if (!IsUuid(uuid)) return InvalidArgument("bad domain uuid '" + uuid + "'");
+  auto it = domains_.find(uuid);
+  if (it == domains_.end()) return NotFound("domain " + uuid + " not found");
+  return &it->second;
 }
 
 Result<HostFacts> SimulatedHypervisor::GetHostFacts() {
@@ -30,24 +53,26 @@ Result<std::vector<DomainInfo>> SimulatedHypervisor::ListDomains() {
 
 Result<DomainInfo> SimulatedHypervisor::GetDomain(const std::string& uuid) {
   std::lock_guard lock(mu_);
-  auto it = domains_.find(uuid);
-  if (it == domains_.end()) return NotFound("domain " + uuid + " not found");
-  return Describe(it->second);
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
+  return Describe(*d);
 }
 
 Status SimulatedHypervisor::DefineDomain(const DomainSpec& spec) {
-  if (spec.uuid.empty() || spec.name.empty() || spec.vcpus < 1 || spec.memory_mib < 1) {
-    return InvalidArgument("malformed domain spec");
-  }
+  GP_RETURN_IF_ERROR(ValidateDomainSpec(spec));
   std::lock_guard lock(mu_);
   for (const auto& [uuid, d] : domains_) {
-    if (uuid != spec.uuid && d.spec.name == spec.name) return AlreadyExists("domain name " + spec.name + " is taken");
+    if (uuid != spec.uuid && d.spec.name == spec.name) {
+      return AlreadyExists("domain name '" + spec.name + "' is already used by domain " + uuid);
+    }
   }
   auto it = domains_.find(spec.uuid);
   if (it == domains_.end()) {
     domains_[spec.uuid] = Domain{spec, PowerState::kShutoff};
   } else {
-    if (it->second.spec.name != spec.name) return FailedPrecondition("renaming a domain is not supported");
+    if (it->second.spec.name != spec.name) {
+      return FailedPrecondition("domain " + spec.uuid + " is named '" + it->second.spec.name +
+                                "'; renaming to '" + spec.name + "' is not supported");
+    }
     it->second.spec = spec;
   }
   return OkStatus();
@@ -55,51 +80,51 @@ Status SimulatedHypervisor::DefineDomain(const DomainSpec& spec) {
 
 Status SimulatedHypervisor::StartDomain(const std::string& uuid) {
   std::lock_guard lock(mu_);
-  auto it = domains_.find(uuid);
-  if (it == domains_.end()) return NotFound("domain " + uuid + " not found");
-  it->second.state = PowerState::kRunning;
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
+  d->state = PowerState::kRunning;
   return OkStatus();
 }
 
+// A simulated guest honours ACPI at once.
 Status SimulatedHypervisor::ShutdownDomain(const std::string& uuid) { return DestroyDomain(uuid); }
 
 Status SimulatedHypervisor::DestroyDomain(const std::string& uuid) {
   std::lock_guard lock(mu_);
-  auto it = domains_.find(uuid);
-  if (it == domains_.end()) return NotFound("domain " + uuid + " not found");
-  it->second.state = PowerState::kShutoff;
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
+  d->state = PowerState::kShutoff;
   return OkStatus();
 }
 
 Status SimulatedHypervisor::RebootDomain(const std::string& uuid) {
   std::lock_guard lock(mu_);
-  auto it = domains_.find(uuid);
-  if (it == domains_.end()) return NotFound("domain " + uuid + " not found");
-  if (it->second.state != PowerState::kRunning) return FailedPrecondition("domain is not running");
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
+  if (!Active(d->state)) {
+    return FailedPrecondition("rebooting domain " + uuid + ": domain is not running");
+  }
   return OkStatus();
 }
 
 Status SimulatedHypervisor::UndefineDomain(const std::string& uuid) {
   std::lock_guard lock(mu_);
-  auto it = domains_.find(uuid);
-  if (it == domains_.end()) return OkStatus();
-  if (it->second.state == PowerState::kRunning || it->second.state == PowerState::kPaused) {
-    return FailedPrecondition("domain is active; destroy it first");
+  Result<Domain*> d = Find(uuid);
+  if (!d.ok()) return d.status().code() == StatusCode::kNotFound ? OkStatus() : d.status();
+  if (Active((*d)->state)) {
+    return FailedPrecondition("undefining domain " + uuid + ": domain is active; destroy it first");
   }
-  domains_.erase(it);
+  domains_.erase(uuid);
   return OkStatus();
 }
 
 Status SimulatedHypervisor::CreateDisk(const std::string& path, std::int64_t size_gib) {
-  if (path.empty() || path[0] != '/') return InvalidArgument("disk path must be absolute");
+  if (!IsAbsolute(path)) return InvalidArgument("disk path must be absolute: '" + path + "'");
   if (size_gib < 1) return InvalidArgument("disk size_gib must be >= 1");
   std::lock_guard lock(mu_);
-  disks_.emplace(path, size_gib);
+  disks_.emplace(path, size_gib);  // keeps an existing disk untouched
   return OkStatus();
 }
 
 Status SimulatedHypervisor::DeleteDisk(const std::string& path) {
-  if (path.empty() || path[0] != '/') return InvalidArgument("disk path must be absolute");
+  if (!IsAbsolute(path)) return InvalidArgument("disk path must be absolute: '" + path + "'");
   std::lock_guard lock(mu_);
   disks_.erase(path);
   return OkStatus();
@@ -108,6 +133,11 @@ Status SimulatedHypervisor::DeleteDisk(const std::string& path) {
 std::size_t SimulatedHypervisor::domain_count() const {
   std::lock_guard lock(mu_);
   return domains_.size();
+}
+
+bool SimulatedHypervisor::HasDisk(const std::string& path) const {
+  std::lock_guard lock(mu_);
+  return disks_.count(path) != 0;
 }
 
 }  // namespace govpool::agent

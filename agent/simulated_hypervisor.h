@@ -1,7 +1,10 @@
 // SimulatedHypervisor: a light in-memory Hypervisor for `govpool-agent --simulate-hosts N`
 // (control-plane scale tests): domains and disks in maps, guests boot and power off instantly,
-// no fault injection (tests use FakeHypervisor from tests/fakes for that). Follows the
-// Hypervisor contract for everything the reconciler relies on.
+// no fault injection (tests use FakeHypervisor from tests/fakes for that). It follows the
+// Hypervisor contract and runs in its suite (tests/integration/agent/hypervisor_contract_test.cc),
+// where its differences from a real host are spelled out: no guest runs, so nothing writes a
+// console log; the host has no other writer, so every domain on it was defined through this
+// object and is owned by govpool; ShutdownDomain and RebootDomain complete at once.
 // Thread-safety: safe for concurrent use (one mutex).
 #pragma once
 
@@ -15,7 +18,10 @@ namespace govpool::agent {
 
 class SimulatedHypervisor final : public Hypervisor {
  public:
-  explicit SimulatedHypervisor(HostFacts facts) : facts_(std::move(facts)) {}
+  // `facts` as GetHostFacts will return them, completed where empty: cpu_model "simulated",
+  // one NUMA cell holding every CPU and all memory (as LibvirtHypervisor does for hosts that
+  // report no topology), domain types {"qemu"}.
+  explicit SimulatedHypervisor(HostFacts facts);
 
   Result<HostFacts> GetHostFacts() override;
   Result<std::vector<DomainInfo>> ListDomains() override;
@@ -30,6 +36,8 @@ class SimulatedHypervisor final : public Hypervisor {
   Status DeleteDisk(const std::string& path) override;
 
   std::size_t domain_count() const;
+  // True when CreateDisk made a disk at `path` and DeleteDisk has not removed it.
+  bool HasDisk(const std::string& path) const;
 
  private:
   struct Domain {
@@ -37,6 +45,9 @@ class SimulatedHypervisor final : public Hypervisor {
     PowerState state = PowerState::kShutoff;
   };
   static DomainInfo Describe(const Domain& d);
+  // The domain with this UUID: kInvalidArgument for a malformed UUID, kNotFound when absent.
+  // Requires mu_.
+  Result<Domain*> Find(const std::string& uuid);
 
   mutable std::mutex mu_;
   HostFacts facts_;

@@ -1,9 +1,13 @@
 // The Hypervisor contract, one parameterised suite run against every implementation:
-//   fake          FakeHypervisor (in memory)
+//   fake          FakeHypervisor (in memory, with test controls)
+//   simulated     SimulatedHypervisor (in memory; the hosts of `govpool-agent --simulate-hosts`)
 //   libvirt_test  LibvirtHypervisor on libvirt's in-process test:///default driver
 //   libvirt_qemu  LibvirtHypervisor on a real libvirtd (qemu:///system) booting a tiny guest
 //                 under TCG. The suite starts libvirtd itself (scripts/start-libvirtd.sh) and
 //                 prepares the guest (scripts/make-test-guest.sh, cached): it never skips.
+// Where an implementation legitimately differs, the test says what it expects of each (for
+// example: only a real guest writes its console log; a simulated host has no other writer, so
+// drift comes through the same object and foreign domains cannot exist); nothing is skipped.
 // Every test names its domains "govpool-test-<random>" and removes its domains and files in
 // TearDown, also when it fails. State and caches go under $GOVPOOL_STATE_DIR
 // (default /var/tmp/govpool).
@@ -25,6 +29,7 @@
 
 #include "agent/drivers/hypervisor.h"
 #include "agent/drivers/libvirt/libvirt_hypervisor.h"
+#include "agent/simulated_hypervisor.h"
 #include "common/ids.h"
 #include "tests/fakes/agent/fake_hypervisor.h"
 #include "tests/support/test_guest.h"
@@ -78,10 +83,29 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::seconds timeout) 
   return done();
 }
 
+// A simulated host as `govpool-agent --simulate-hosts` makes them (no CPU model given).
+HostFacts SimulatedHostFacts() {
+  HostFacts facts;
+  facts.hostname = "sim-00001";
+  facts.cpus = 32;
+  facts.memory_mib = 128 * 1024;
+  facts.numa_cells = {{0, 16, 64 * 1024}, {1, 16, 64 * 1024}};
+  facts.domain_types = {"qemu"};
+  return facts;
+}
+
 class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
  protected:
   bool real() const { return GetParam() == "libvirt_qemu"; }
-  bool is_libvirt() const { return GetParam() != "fake"; }
+  bool is_libvirt() const { return GetParam() == "libvirt_test" || GetParam() == "libvirt_qemu"; }
+  // Only a real guest writes its serial console to spec.serial_log_path.
+  bool writes_console() const { return real(); }
+  // Whether the disk CreateDisk made at `path` exists, asked the way each implementation can.
+  bool DiskExists(const std::string& path) const {
+    if (fake_) return fake_->HasDisk(path);
+    if (simulated_) return simulated_->HasDisk(path);
+    return fs::exists(path);
+  }
 
   void SetUp() override {
     run_dir_ = TestStateDir() + "/test-runs/" + NewUuid().substr(0, 13);
@@ -93,6 +117,11 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "fake") {
       fake_ = std::make_unique<FakeHypervisor>();
       hv_ = fake_.get();
+      return;
+    }
+    if (GetParam() == "simulated") {
+      simulated_ = std::make_unique<SimulatedHypervisor>(SimulatedHostFacts());
+      hv_ = simulated_.get();
       return;
     }
     LibvirtOptions options;
@@ -174,10 +203,14 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
                     << " (last " << static_cast<int>(last) << ")";
   }
 
-  // "Behind our back": an operator or a crash changes the domain outside hv_.
+  // "Behind our back": an operator or a crash changes the domain outside hv_. A simulated
+  // host has no other writer (no virsh, no second connection): its drift can only come
+  // through the object itself, which is what the scale tests' reconcilers then see.
   void DestroyBehindOurBack(const std::string& uuid) {
     if (fake_) {
       ASSERT_TRUE(fake_->SimulateDestroyedBehindOurBack(uuid).ok());
+    } else if (simulated_) {
+      ASSERT_TRUE(simulated_->DestroyDomain(uuid).ok());
     } else {
       ASSERT_TRUE(other_->DestroyDomain(uuid).ok());
     }
@@ -185,6 +218,9 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
   void UndefineBehindOurBack(const std::string& uuid) {
     if (fake_) {
       ASSERT_TRUE(fake_->SimulateUndefinedBehindOurBack(uuid).ok());
+    } else if (simulated_) {
+      ASSERT_TRUE(simulated_->DestroyDomain(uuid).ok());
+      ASSERT_TRUE(simulated_->UndefineDomain(uuid).ok());
     } else {
       ASSERT_TRUE(other_->DestroyDomain(uuid).ok());
       ASSERT_TRUE(other_->UndefineDomain(uuid).ok());
@@ -193,6 +229,7 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
 
   std::string run_dir_;
   std::unique_ptr<FakeHypervisor> fake_;
+  std::unique_ptr<SimulatedHypervisor> simulated_;
   std::unique_ptr<LibvirtHypervisor> libvirt_;
   std::unique_ptr<LibvirtHypervisor> other_;
   Hypervisor* hv_ = nullptr;
@@ -223,6 +260,15 @@ TEST_P(HypervisorContractTest, HostFacts) {
             StatusCode::kInvalidArgument);
   if (real()) {
     // This machine's /dev/kvm cannot boot a stock kernel: detection must say TCG.
+    EXPECT_EQ(*chosen, "qemu");
+  }
+  if (simulated_) {
+    // The facts it was made with, completed where the agent leaves them empty.
+    EXPECT_EQ(facts->hostname, "sim-00001");
+    EXPECT_EQ(facts->cpus, 32);
+    EXPECT_EQ(facts->cpu_model, "simulated");
+    EXPECT_EQ(facts->numa_cells.size(), 2u);
+    EXPECT_FALSE(facts->kvm_usable);
     EXPECT_EQ(*chosen, "qemu");
   }
 }
@@ -320,6 +366,9 @@ TEST_P(HypervisorContractTest, PowerLifecycleIsIdempotent) {
   EXPECT_TRUE(hv_->StartDomain(s.uuid).ok()) << "start of a running domain is OK";
   EXPECT_EQ(hv_->UndefineDomain(s.uuid).code(), StatusCode::kFailedPrecondition);
   ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 1));
+  // Consoles: a real guest appends to its log; no guest runs behind the in-memory
+  // implementations or libvirt's test driver, so nothing creates the file.
+  EXPECT_EQ(fs::exists(s.serial_log_path), writes_console()) << s.serial_log_path;
 
   ASSERT_TRUE(hv_->DestroyDomain(s.uuid).ok());
   EXPECT_EQ(hv_->GetDomain(s.uuid)->state, PowerState::kShutoff);
@@ -354,9 +403,7 @@ TEST_P(HypervisorContractTest, GracefulShutdownAndReboot) {
   ASSERT_TRUE(hv_->DestroyDomain(s.uuid).ok());
   ASSERT_TRUE(hv_->UndefineDomain(s.uuid).ok());
   ASSERT_TRUE(hv_->DeleteDisk(s.disks[0].path).ok());
-  if (is_libvirt()) {
-    EXPECT_FALSE(fs::exists(s.disks[0].path));
-  }
+  EXPECT_FALSE(DiskExists(s.disks[0].path));
 }
 
 TEST_P(HypervisorContractTest, DriftBehindOurBackIsVisibleAndRepairable) {
@@ -382,6 +429,18 @@ TEST_P(HypervisorContractTest, DriftBehindOurBackIsVisibleAndRepairable) {
 }
 
 TEST_P(HypervisorContractTest, DomainsWithoutGovpoolMetadataAreNotOwned) {
+  if (simulated_) {
+    // A simulated host has no other writer: every domain on it came through DefineDomain,
+    // so every domain it lists is owned, even one whose metadata is empty.
+    DomainSpec mine = NewSpec();
+    mine.metadata.clear();
+    ASSERT_TRUE(hv_->DefineDomain(mine).ok());
+    auto list = hv_->ListDomains();
+    ASSERT_TRUE(list.ok()) << list.status().ToString();
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_TRUE(list->front().owned);
+    return;
+  }
   std::string foreign_uuid;
   if (fake_) {
     foreign_uuid = NewUuid();
@@ -422,25 +481,33 @@ TEST_P(HypervisorContractTest, DomainsWithoutGovpoolMetadataAreNotOwned) {
   EXPECT_FALSE(foreign->owned);
 }
 
+// Ownership is the presence of govpool's metadata element, not of entries in it: a domain
+// defined through the seam with no metadata entries is still govpool's.
+TEST_P(HypervisorContractTest, DefinedDomainsAreOwnedEvenWithoutMetadataEntries) {
+  DomainSpec s = NewSpec();
+  s.metadata.clear();
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  auto d = hv_->GetDomain(s.uuid);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(d->owned);
+  EXPECT_TRUE(d->metadata.empty());
+}
+
 TEST_P(HypervisorContractTest, DisksAreIdempotent) {
   const std::string path = run_dir_ + "/disks/sub/d1.qcow2";
   ASSERT_TRUE(hv_->CreateDisk(path, 1).ok());
   EXPECT_TRUE(hv_->CreateDisk(path, 1).ok());
   EXPECT_TRUE(hv_->CreateDisk(path, 2).ok()) << "an existing disk is kept, untouched";
-  if (fake_) {
-    EXPECT_TRUE(fake_->HasDisk(path));
-  } else {
-    ASSERT_TRUE(fs::exists(path));
+  ASSERT_TRUE(DiskExists(path));
+  if (is_libvirt()) {
     EXPECT_EQ(ReadFile(path).substr(0, 4), "QFI\xfb") << "not a qcow2 image";
     EXPECT_LT(fs::file_size(path), 1u << 20) << "qcow2 should be sparse/small";
+  } else {
+    EXPECT_FALSE(fs::exists(path)) << "an in-memory disk leaves no file";
   }
   ASSERT_TRUE(hv_->DeleteDisk(path).ok());
   EXPECT_TRUE(hv_->DeleteDisk(path).ok());
-  if (fake_) {
-    EXPECT_FALSE(fake_->HasDisk(path));
-  } else {
-    EXPECT_FALSE(fs::exists(path));
-  }
+  EXPECT_FALSE(DiskExists(path));
   EXPECT_EQ(hv_->CreateDisk("relative.qcow2", 1).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(hv_->CreateDisk(path, 0).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(hv_->DeleteDisk("relative.qcow2").code(), StatusCode::kInvalidArgument);
@@ -536,7 +603,8 @@ TEST_P(RealDaemonTest, HungLibvirtdFailsCallsInsteadOfBlocking) {
 std::string ParamName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HypervisorContractTest,
-                         ::testing::Values("fake", "libvirt_test", "libvirt_qemu"), ParamName);
+                         ::testing::Values("fake", "simulated", "libvirt_test", "libvirt_qemu"),
+                         ParamName);
 INSTANTIATE_TEST_SUITE_P(Backends, RealDaemonTest, ::testing::Values("libvirt_qemu"), ParamName);
 
 }  // namespace
