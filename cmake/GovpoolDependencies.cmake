@@ -1,5 +1,6 @@
 # Every dependency comes from Debian 12 packages installed by scripts/setup.sh.
 find_package(Threads REQUIRED)
+# Boost: the compiled components by name; Boost::headers (Asio, Beast, UUID) comes with any.
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json url)
 find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
@@ -9,7 +10,4 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBVIRT REQUIRED IMPORTED_TARGET libvirt)
 if(GOVPOOL_BUILD_TESTS)
   find_package(GTest REQUIRED)
-endif()
-if(GOVPOOL_BUILD_BENCH)
-  find_package(benchmark REQUIRED)
 endif()
