@@ -1,35 +1,48 @@
-// Plugin registry: the single list of built-in plugins and their names. Explicit factories
+// The plugin registry: the single list of built-in plugins and their names. Explicit factories
 // rather than static self-registration, because a static library drops unreferenced objects.
-#include <algorithm>
-
-#include "scheduler/plugin.h"
+// Adding a plugin: declare its factory below and add one line to kBuiltins (docs/scheduler.md,
+// "Adding a plugin").
+#include "scheduler/registry.h"
 
 namespace govpool::scheduler {
+
+// Factories, one per plugin file.
+std::unique_ptr<Plugin> NewStatusFilter();       // filters/status_filter.cc
+std::unique_ptr<Plugin> NewPoolFilter();         // filters/pool_filter.cc
+std::unique_ptr<Plugin> NewDepartmentFilter();   // filters/department_filter.cc
+std::unique_ptr<Plugin> NewTraitsFilter();       // filters/traits_filter.cc
+std::unique_ptr<Plugin> NewAggregateFilter();    // filters/aggregate_filter.cc
+std::unique_ptr<Plugin> NewMaxInstancesFilter(); // filters/max_instances_filter.cc
+std::unique_ptr<Plugin> NewCapacityPlugin();     // reservers/capacity_reserver.cc
+std::unique_ptr<Plugin> NewServerGroupPlugin();  // reservers/server_group_reserver.cc
+std::unique_ptr<Plugin> NewNumaPlugin();         // reservers/numa_reserver.cc
+std::unique_ptr<Plugin> NewBinpackScore();       // scores/binpack_score.cc
+std::unique_ptr<Plugin> NewSpreadScore();        // scores/spread_score.cc
+std::unique_ptr<Plugin> NewBalancedScore();      // scores/balanced_score.cc
+std::unique_ptr<Plugin> NewSoftAffinityScore();  // scores/soft_affinity_score.cc
+std::unique_ptr<Plugin> NewSoftAntiAffinityScore();  // scores/soft_anti_affinity_score.cc
+
 namespace {
 
-struct FilterEntry {
+struct Builtin {
   const char* name;
-  std::unique_ptr<FilterPlugin> (*factory)();
-};
-struct ScoreEntry {
-  const char* name;
-  std::unique_ptr<ScorePlugin> (*factory)();
+  std::unique_ptr<Plugin> (*factory)();
 };
 
-// Default order: class-level filters (one verdict per host class), then capacity (whose
-// memory check the free-memory index answers without visiting hosts), then the rest.
-constexpr FilterEntry kFilters[] = {
+// The order is each phase's default order. Filters: class-level ones first (one verdict per
+// host class), then capacity (whose memory check the free-memory index answers without
+// visiting hosts), then the rest. Reservers: capacity, server_group, numa. Scores: any order
+// (they are summed).
+constexpr Builtin kBuiltins[] = {
     {"status", NewStatusFilter},
     {"pool", NewPoolFilter},
     {"department", NewDepartmentFilter},
     {"traits", NewTraitsFilter},
-    {"capacity", NewCapacityFilter},
+    {"capacity", NewCapacityPlugin},  // filter + reserver
     {"aggregate", NewAggregateFilter},
-    {"server_group", NewServerGroupFilter},
+    {"server_group", NewServerGroupPlugin},  // filter + reserver
     {"max_instances", NewMaxInstancesFilter},
-    {"numa", NewNumaFilter},
-};
-constexpr ScoreEntry kScores[] = {
+    {"numa", NewNumaPlugin},  // filter + reserver
     {"binpack", NewBinpackScore},
     {"spread", NewSpreadScore},
     {"balanced", NewBalancedScore},
@@ -39,53 +52,35 @@ constexpr ScoreEntry kScores[] = {
 
 }  // namespace
 
-const std::vector<std::string>& BuiltinFilterNames() {
-  static const auto* names = [] {
-    auto* v = new std::vector<std::string>;
-    for (const auto& e : kFilters) v->emplace_back(e.name);
-    return v;
+const Registry& Registry::Builtin() {
+  static const Registry* registry = [] {
+    auto* r = new Registry;
+    for (const auto& b : kBuiltins) r->entries_.emplace_back(b.name, b.factory);
+    return r;
   }();
-  return *names;
+  return *registry;
 }
 
-const std::vector<std::string>& BuiltinScoreNames() {
-  static const auto* names = [] {
-    auto* v = new std::vector<std::string>;
-    for (const auto& e : kScores) v->emplace_back(e.name);
-    return v;
-  }();
-  return *names;
+Status Registry::Add(std::string name, Factory factory) {
+  for (const auto& [n, f] : entries_) {
+    if (n == name) return InvalidArgument("scheduler plugin " + name + " registered twice");
+  }
+  entries_.emplace_back(std::move(name), std::move(factory));
+  return OkStatus();
 }
 
-std::unique_ptr<FilterPlugin> NewFilter(std::string_view name) {
-  for (const auto& e : kFilters) {
-    if (name == e.name) return e.factory();
+std::unique_ptr<Plugin> Registry::New(std::string_view name) const {
+  for (const auto& [n, factory] : entries_) {
+    if (n == name) return factory();
   }
   return nullptr;
 }
 
-std::unique_ptr<ScorePlugin> NewScore(std::string_view name) {
-  for (const auto& e : kScores) {
-    if (name == e.name) return e.factory();
-  }
-  return nullptr;
-}
-
-double ShareAfter(const RequestContext& ctx, const HostView& host, int dim) {
-  std::int64_t limit = 0, used = 0, want = 0;
-  const Resources& r = ctx.request->per_vm;
-  switch (dim) {
-    case 0: limit = host.host->limit.vcpus; used = host.used.vcpus; want = r.vcpus; break;
-    case 1:
-      limit = host.host->limit.memory_mib; used = host.used.memory_mib; want = r.memory_mib;
-      break;
-    default:
-      limit = host.host->limit.disk_gib; used = host.used.disk_gib; want = r.disk_gib;
-      break;
-  }
-  if (limit <= 0) return want > 0 ? 1.0 : -1.0;
-  double share = static_cast<double>(used + want) / static_cast<double>(limit);
-  return std::clamp(share, 0.0, 1.0);
+std::vector<std::string> Registry::Names() const {
+  std::vector<std::string> names;
+  names.reserve(entries_.size());
+  for (const auto& [n, f] : entries_) names.push_back(n);
+  return names;
 }
 
 }  // namespace govpool::scheduler

@@ -1,25 +1,35 @@
-// The scheduler engine: host table, free-capacity index, the filter/score pipeline and the
-// allocation accounting behind Commit/Restore/Release. See scheduler.h for the contract and
-// docs/scheduler.md for the design.
+// The scheduler engine: host table, free-capacity index, the phase pipeline (plugin.h) and the
+// accounting ("ledger") behind Commit/Restore/Release. See scheduler.h for the contract and
+// docs/scheduler.md for the design. The engine knows no plugin by name: it runs whatever the
+// Config enables from the registry, and uses only what plugins declare through their hooks.
 //
 // Index: hosts are grouped into classes (equal pool, status flags, traits and dedicated
 // departments); each class keeps its hosts sorted by (free memory, host id). A placement
-// judges each class once with the class-level filters (status, pool, department, traits) and
-// skips rejected classes wholesale; it then merges the surviving classes in free-memory order,
-// starting at the first host with enough free memory (binpack: ascending, tightest first;
-// spread: descending), and stops after Config::max_candidates feasible hosts. Explicit
-// candidates (hosts used earlier in the same request, and server-group member hosts) are
-// always examined too. When nothing fits, a full pass rebuilds a complete explanation
-// (whole classes counted at once where a class-level filter decides), so refusals always
-// account for every host.
+// judges each class once with the class-level filters and skips rejected classes wholesale; it
+// then merges the surviving classes in free-memory order, starting at the first host with as
+// much free memory as the filters' bounds ask (FilterPlugin::FreeMemoryBound; tightest first,
+// or emptiest first when the scores lean that way), and stops after Config::max_candidates
+// feasible hosts. Listed hosts (those the request already claimed on, and those filters or
+// scores name) are always examined too. When nothing fits, a full pass rebuilds a complete
+// explanation (whole classes counted at once where a class-level filter decides, hosts below
+// the first host-level filter's bound counted from the index), so refusals always account for
+// every host.
+//
+// Per VM: PreFilter, search (Filter + Score), then Reserve on the best host. A reserver that
+// refuses excludes the host for this VM and the search runs again; a VM that finds no host
+// fails the request, and every reservation of its earlier VMs is given back (Unreserve).
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
 #include "scheduler/host_state.h"
 #include "scheduler/plugin.h"
+#include "scheduler/registry.h"
 #include "scheduler/scheduler.h"
 
 namespace govpool::scheduler {
@@ -96,42 +106,30 @@ struct HostClass {
   }
 };
 
-// The scratch overlay of one multi-VM request: what earlier VMs of the request consume.
-struct OverlayEntry {
-  std::uint32_t host = 0;
-  Resources used;
-  std::int64_t instances = 0;
-  std::vector<CellExtra> cells;
-};
-
+// One Place() call: the plugins' cycle state plus the engine's note of the hosts a reserver
+// refused for the current VM (examined, blamed with the reserver's reason, never chosen).
 struct Scratch {
-  std::vector<OverlayEntry> overlay;
-  // Server-group members per host slot, sorted by slot.
-  std::vector<std::pair<std::uint32_t, std::int64_t>> members;
-  std::int64_t members_total = 0;
+  CycleState cycle;
+  std::vector<std::pair<std::uint32_t, const char*>> excluded;
 
-  const OverlayEntry* FindOverlay(std::uint32_t host) const {
-    for (const OverlayEntry& e : overlay) {
-      if (e.host == host) return &e;
+  const char* Excluded(std::uint32_t slot) const {
+    for (const auto& [s, reason] : excluded) {
+      if (s == slot) return reason;
     }
     return nullptr;
   }
-  std::int64_t MembersOn(std::uint32_t host) const {
-    if (members.empty()) return 0;
-    auto it = std::lower_bound(members.begin(), members.end(), host,
-                               [](const auto& m, std::uint32_t h) { return m.first < h; });
-    return it != members.end() && it->first == host ? it->second : 0;
-  }
-  void AddMember(std::uint32_t host) {
-    auto it = std::lower_bound(members.begin(), members.end(), host,
-                               [](const auto& m, std::uint32_t h) { return m.first < h; });
-    if (it != members.end() && it->first == host) {
-      ++it->second;
-    } else {
-      members.insert(it, {host, 1});
-    }
-    ++members_total;
-  }
+};
+
+// What the search for one VM uses, gathered from the filters' and scores' hooks.
+struct VmPlan {
+  // Hosts with less free memory cannot pass (the largest FilterPlugin::FreeMemoryBound).
+  std::int64_t min_free = std::numeric_limits<std::int64_t>::min();
+  // The first host-level filter's bound: hosts below it are counted, not visited, in ScanAll.
+  std::optional<MemoryBound> bulk;
+  // Examined before the index scan (or instead of it when only_listed): hosts the request
+  // already claimed on, hosts filters' OnlyHosts or scores' Nominate name. Sorted, unique.
+  std::vector<std::uint32_t> listed;
+  bool only_listed = false;
 };
 
 // Rejection counts keyed by the filters' reason literals (pointer identity: cheap to bump).
@@ -179,27 +177,43 @@ Status ValidateResources(const Resources& r, std::string_view what) {
   return OkStatus();
 }
 
+Status ValidateExtended(const std::map<std::string, std::int64_t>& extended,
+                        std::string_view what) {
+  for (const auto& [name, amount] : extended) {
+    if (amount < 0) {
+      return InvalidArgument(std::string(what) + ": extended resource " + name +
+                             " must not be negative");
+    }
+  }
+  return OkStatus();
+}
+
+Status ValidateAssignment(const Assignment& a) {
+  GP_RETURN_IF_ERROR(ValidateResources(a.resources, "assignment"));
+  return a.extended.empty() ? OkStatus() : ValidateExtended(a.extended, "assignment");
+}
+
+// A filter of the configuration, with its class-level flag read once.
+struct EnabledFilter {
+  const FilterPlugin* plugin = nullptr;
+  bool class_level = false;
+};
+
 class SchedulerImpl final : public Scheduler {
  public:
-  SchedulerImpl(std::vector<std::unique_ptr<FilterPlugin>> filters,
-                std::vector<std::pair<std::unique_ptr<ScorePlugin>, double>> scores,
-                std::int32_t max_candidates, bool descending)
-      : filters_(std::move(filters)),
+  SchedulerImpl(std::vector<std::unique_ptr<Plugin>> plugins, std::vector<EnabledFilter> filters,
+                std::vector<std::pair<const ScorePlugin*, double>> scores,
+                std::vector<const ReservePlugin*> reservers, std::int32_t max_candidates,
+                bool descending)
+      : plugins_(std::move(plugins)),
+        filters_(std::move(filters)),
         scores_(std::move(scores)),
+        reservers_(std::move(reservers)),
         max_candidates_(max_candidates),
         descending_(descending) {
-    for (const auto& f : filters_) {
-      std::string_view n = f->Name();
-      if (n == "pool") pool_filter_ = true;
-      if (n == "department") department_filter_ = true;
-      if (n == "capacity") capacity_filter_ = true;
-      if (n == "server_group") server_group_filter_ = true;
-      if (n == "numa") numa_filter_ = true;
-      if (!f->ClassLevel()) host_filters_.push_back(f.get());
+    for (const EnabledFilter& f : filters_) {
+      if (!f.class_level) host_filters_.push_back(f.plugin);
     }
-    // Refusals count the hosts of an admitted class that lack free memory without visiting
-    // them when capacity is the first host-level filter (it checks memory first).
-    capacity_first_ = !host_filters_.empty() && host_filters_.front()->Name() == "capacity";
   }
 
   void UpsertHost(const HostSpec& spec) override;
@@ -240,7 +254,8 @@ class SchedulerImpl final : public Scheduler {
   void Apply(HostState& h, const Assignment& a, int sign);
 
   RequestContext Resolve(const PlacementRequest& request) const;
-  HostView MakeView(const HostState& h, const Scratch& scratch) const;
+  // Runs the filters' PreFilter for the next VM and gathers their and the scores' hooks.
+  VmPlan PlanVm(RequestContext& ctx, const CycleState& cycle) const;
   // Runs the filters (first failure is tallied) and, when the host fits, the scores.
   // `admitted`: the host's class already passed the class-level filters, skip them.
   bool Consider(const RequestContext& ctx, const HostState& h, const Scratch& scratch,
@@ -254,21 +269,24 @@ class SchedulerImpl final : public Scheduler {
   };
   ClassVerdict JudgeClass(const RequestContext& ctx, const HostClass& c,
                           const Scratch& scratch) const;
-  void ScanAll(const RequestContext& ctx, const Scratch& scratch, Tally& tally,
-               Best& best) const;
-  void ScanIndexed(const RequestContext& ctx, const Scratch& scratch, Tally& tally,
-                   Best& best) const;
+  void ScanAll(const RequestContext& ctx, const VmPlan& plan, const Scratch& scratch,
+               Tally& tally, Best& best) const;
+  void ScanIndexed(const RequestContext& ctx, const VmPlan& plan, const Scratch& scratch,
+                   Tally& tally, Best& best) const;
+  // Runs every reserver for a VM on `host`. Null on success (the VM then counts as one more
+  // instance there); else the refusing reserver's reason, after every reserver's Unreserve.
+  const char* ReserveAll(const RequestContext& ctx, const HostState& host, CycleState& cycle,
+                         Assignment& vm, Claim* claims) const;
+  // Gives back every reservation of `vms` (last first); claims[i * reservers + j] is VM i's
+  // claim of reserver j.
+  void UnreserveAll(CycleState& cycle, const std::vector<Assignment>& vms, Claim* claims) const;
 
-  std::vector<std::unique_ptr<FilterPlugin>> filters_;
-  std::vector<std::pair<std::unique_ptr<ScorePlugin>, double>> scores_;
+  std::vector<std::unique_ptr<Plugin>> plugins_;  // owns every phase's plugin
+  std::vector<EnabledFilter> filters_;             // in evaluation order
+  std::vector<std::pair<const ScorePlugin*, double>> scores_;  // weight != 0
+  std::vector<const ReservePlugin*> reservers_;
   std::int32_t max_candidates_;
   bool descending_;
-  bool pool_filter_ = false;
-  bool department_filter_ = false;
-  bool capacity_filter_ = false;
-  bool server_group_filter_ = false;
-  bool numa_filter_ = false;
-  bool capacity_first_ = false;
   std::vector<const FilterPlugin*> host_filters_;  // filters_ minus the class-level ones
 
   std::vector<std::unique_ptr<HostState>> hosts_;  // slot -> host; null slots are free
@@ -303,6 +321,23 @@ void SchedulerImpl::Recompute(HostState& h) {
     cells.push_back(cs);
   }
   h.cells = std::move(cells);
+  // Extended resources: limits from the spec; use is kept, even of a name the spec no longer
+  // lists (limit 0), so releasing what was committed there still balances.
+  if (!s.extended_capacity.empty() || !h.extended.empty()) {
+    std::vector<ExtendedCounter> extended;
+    for (const auto& [name, capacity] : s.extended_capacity) {
+      const ExtendedCounter* old = h.FindExtended(name);
+      extended.push_back({name, std::max<std::int64_t>(0, capacity), old ? old->used : 0});
+    }
+    for (const ExtendedCounter& old : h.extended) {
+      if (old.used != 0 && !s.extended_capacity.contains(old.name)) {
+        extended.push_back({old.name, 0, old.used});
+      }
+    }
+    std::sort(extended.begin(), extended.end(),
+              [](const ExtendedCounter& a, const ExtendedCounter& b) { return a.name < b.name; });
+    h.extended = std::move(extended);
+  }
   h.trait_ids.clear();
   for (const std::string& t : s.traits) h.trait_ids.push_back(Intern(trait_ids_, t));
   std::sort(h.trait_ids.begin(), h.trait_ids.end());
@@ -353,7 +388,9 @@ void SchedulerImpl::UpsertHost(const HostSpec& spec) {
 Status SchedulerImpl::RemoveHost(const std::string& host_id) {
   HostState* h = Find(host_id);
   if (h == nullptr) return NotFound("host " + host_id + " not found");
-  if (h->instances > 0 || h->used != Resources{}) {
+  const bool extended_used = std::any_of(h->extended.begin(), h->extended.end(),
+                                         [](const ExtendedCounter& c) { return c.used != 0; });
+  if (h->instances > 0 || h->used != Resources{} || extended_used) {
     return FailedPrecondition("host " + host_id + " still holds " +
                               std::to_string(h->instances) + " allocations");
   }
@@ -378,6 +415,14 @@ void SchedulerImpl::Apply(HostState& h, const Assignment& a, int sign) {
       c.memory_used = std::max<std::int64_t>(0, c.memory_used + sign * share.memory_mib);
     }
   }
+  for (const auto& [name, amount] : a.extended) {
+    auto it = std::lower_bound(h.extended.begin(), h.extended.end(), name,
+                               [](const ExtendedCounter& c, const std::string& n) {
+                                 return c.name < n;
+                               });
+    if (it == h.extended.end() || it->name != name) it = h.extended.insert(it, {name, 0, 0});
+    it->used += sign * amount;
+  }
   ++h.revision;
   Index(h);
 }
@@ -385,7 +430,6 @@ void SchedulerImpl::Apply(HostState& h, const Assignment& a, int sign) {
 RequestContext SchedulerImpl::Resolve(const PlacementRequest& r) const {
   RequestContext ctx;
   ctx.request = &r;
-  ctx.demand = r.per_vm;
   if (!r.pool.empty()) {
     auto it = pool_ids_.find(r.pool);
     ctx.pool_id = it == pool_ids_.end() ? -2 : it->second;
@@ -419,27 +463,39 @@ RequestContext SchedulerImpl::Resolve(const PlacementRequest& r) const {
   return ctx;
 }
 
-HostView SchedulerImpl::MakeView(const HostState& h, const Scratch& scratch) const {
-  HostView v;
-  v.host = &h;
-  v.used = h.used;
-  v.instances = h.instances;
-  if (const OverlayEntry* e = scratch.FindOverlay(h.index)) {
-    v.used.vcpus += e->used.vcpus;
-    v.used.memory_mib += e->used.memory_mib;
-    v.used.disk_gib += e->used.disk_gib;
-    v.instances += e->instances;
-    if (!e->cells.empty()) v.cell_extra = &e->cells;
+VmPlan SchedulerImpl::PlanVm(RequestContext& ctx, const CycleState& cycle) const {
+  ctx.together = 1;
+  for (const EnabledFilter& f : filters_) f.plugin->PreFilter(ctx, cycle);
+  VmPlan plan;
+  for (const HostDelta& d : cycle.deltas()) {
+    if (d.instances > 0) plan.listed.push_back(d.slot);
   }
-  v.group_members = scratch.MembersOn(h.index);
-  return v;
+  for (const FilterPlugin* f : host_filters_) {
+    if (std::optional<MemoryBound> bound = f->FreeMemoryBound(ctx)) {
+      plan.min_free = std::max(plan.min_free, bound->min_free_mib);
+      if (f == host_filters_.front()) plan.bulk = bound;
+    }
+    if (f->OnlyHosts(ctx, cycle, plan.listed)) plan.only_listed = true;
+  }
+  for (const auto& [score, weight] : scores_) score->Nominate(ctx, cycle, plan.listed);
+  if (plan.listed.size() > 1) {
+    std::sort(plan.listed.begin(), plan.listed.end());
+    plan.listed.erase(std::unique(plan.listed.begin(), plan.listed.end()), plan.listed.end());
+  }
+  return plan;
 }
 
 bool SchedulerImpl::Consider(const RequestContext& ctx, const HostState& h,
                              const Scratch& scratch, Tally& tally, Best& best,
                              bool admitted) const {
-  HostView view = MakeView(h, scratch);
   ++tally.examined;
+  if (!scratch.excluded.empty()) {
+    if (const char* reason = scratch.Excluded(h.index)) {
+      tally.Reject(reason);
+      return false;
+    }
+  }
+  HostView view = MakeView(h, scratch.cycle);
   if (admitted) {
     for (const FilterPlugin* f : host_filters_) {
       if (const char* reason = f->Filter(ctx, view)) {
@@ -448,8 +504,8 @@ bool SchedulerImpl::Consider(const RequestContext& ctx, const HostState& h,
       }
     }
   } else {
-    for (const auto& f : filters_) {
-      if (const char* reason = f->Filter(ctx, view)) {
+    for (const EnabledFilter& f : filters_) {
+      if (const char* reason = f.plugin->Filter(ctx, view)) {
         tally.Reject(reason);
         return false;
       }
@@ -465,20 +521,20 @@ bool SchedulerImpl::Consider(const RequestContext& ctx, const HostState& h,
 SchedulerImpl::ClassVerdict SchedulerImpl::JudgeClass(const RequestContext& ctx,
                                                       const HostClass& c,
                                                       const Scratch& scratch) const {
-  HostView view = MakeView(*hosts_[c.index.begin()->index], scratch);
+  HostView view = MakeView(*hosts_[c.index.begin()->index], scratch.cycle);
   bool only_class_level_before = true;
-  for (const auto& f : filters_) {
-    if (!f->ClassLevel()) {
+  for (const EnabledFilter& f : filters_) {
+    if (!f.class_level) {
       only_class_level_before = false;
       continue;
     }
-    if (const char* reason = f->Filter(ctx, view)) return {reason, only_class_level_before};
+    if (const char* reason = f.plugin->Filter(ctx, view)) return {reason, only_class_level_before};
   }
   return {};
 }
 
-void SchedulerImpl::ScanAll(const RequestContext& ctx, const Scratch& scratch, Tally& tally,
-                            Best& best) const {
+void SchedulerImpl::ScanAll(const RequestContext& ctx, const VmPlan& plan, const Scratch& scratch,
+                            Tally& tally, Best& best) const {
   for (const HostClass& c : classes_) {
     if (c.index.empty()) continue;
     ClassVerdict verdict = JudgeClass(ctx, c, scratch);
@@ -490,13 +546,14 @@ void SchedulerImpl::ScanAll(const RequestContext& ctx, const Scratch& scratch, T
     }
     const bool admitted = verdict.reason == nullptr;
     auto it = c.index.begin();
-    if (admitted && capacity_first_) {
-      // Hosts below the request's memory fail capacity first; their index keys say so.
+    if (admitted && plan.bulk) {
+      // Hosts below the first host-level filter's bound fail it first; their keys say so.
       static const std::string kLowestId;
-      auto first_roomy = c.index.lower_bound({ctx.demand.memory_mib, 0, &kLowestId, 0});
-      const std::int64_t short_of_memory = c.CountBelow(ctx.demand.memory_mib);
+      const std::int64_t bound = plan.bulk->min_free_mib;
+      auto first_roomy = c.index.lower_bound({bound, 0, &kLowestId, 0});
+      const std::int64_t short_of_memory = c.CountBelow(bound);
       if (short_of_memory > 0) {
-        tally.Reject("insufficient_memory", short_of_memory);
+        tally.Reject(plan.bulk->reason, short_of_memory);
         tally.examined += short_of_memory;
       }
       it = first_roomy;
@@ -527,28 +584,15 @@ void MergeVisit(std::vector<std::pair<Iter, Iter>>& cursors, Before before, Visi
 
 }  // namespace
 
-void SchedulerImpl::ScanIndexed(const RequestContext& ctx, const Scratch& scratch,
-                                Tally& tally, Best& best) const {
-  // Explicit candidates first: hosts the request already uses and, for affinity, the group
-  // members' hosts (the best answers, wherever the free-memory order puts them). Anti-affinity
-  // members are not added: they can only lose, and large groups would cost O(members).
-  std::vector<std::uint32_t> seen;
-  for (const OverlayEntry& e : scratch.overlay) seen.push_back(e.host);
-  if (ctx.request->group_policy == GroupPolicy::kAffinity) {
-    for (const auto& [slot, n] : scratch.members) seen.push_back(slot);
-  }
-  std::sort(seen.begin(), seen.end());
-  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
-  for (std::uint32_t slot : seen) Consider(ctx, *hosts_[slot], scratch, tally, best);
+void SchedulerImpl::ScanIndexed(const RequestContext& ctx, const VmPlan& plan,
+                                const Scratch& scratch, Tally& tally, Best& best) const {
+  // Listed hosts first: the ones the request already claimed on and the ones plugins name
+  // (the best answers, wherever the free-memory order puts them).
+  for (std::uint32_t slot : plan.listed) Consider(ctx, *hosts_[slot], scratch, tally, best);
+  if (plan.only_listed) return;  // a filter admits no other host
 
-  // Hard affinity with members: only members' hosts qualify, all already examined.
-  if (server_group_filter_ && ctx.request->group_hard &&
-      ctx.request->group_policy == GroupPolicy::kAffinity && ctx.group_members_total > 0) {
-    return;
-  }
-
-  const std::int64_t min_free =
-      capacity_filter_ ? ctx.demand.memory_mib : std::numeric_limits<std::int64_t>::min();
+  const std::int64_t min_free = plan.min_free;
+  const std::vector<std::uint32_t>& seen = plan.listed;
   static const std::string kLowestId;
   std::int32_t found = 0;
   auto visit = [&](const IndexKey& key) {
@@ -579,102 +623,161 @@ void SchedulerImpl::ScanIndexed(const RequestContext& ctx, const Scratch& scratc
   }
 }
 
+const char* SchedulerImpl::ReserveAll(const RequestContext& ctx, const HostState& host,
+                                      CycleState& cycle, Assignment& vm, Claim* claims) const {
+  const HostView view = MakeView(host, cycle);
+  for (std::size_t k = 0; k < reservers_.size(); ++k) {
+    if (const char* reason = reservers_[k]->Reserve(ctx, view, cycle, vm, claims[k])) {
+      for (std::size_t j = reservers_.size(); j-- > 0;) {
+        reservers_[j]->Unreserve(cycle, vm, claims[j]);
+      }
+      return reason;
+    }
+  }
+  ++cycle.Delta(host).instances;
+  return nullptr;
+}
+
+void SchedulerImpl::UnreserveAll(CycleState& cycle, const std::vector<Assignment>& vms,
+                                 Claim* claims) const {
+  const std::size_t r = reservers_.size();
+  for (std::size_t i = vms.size(); i-- > 0;) {
+    for (std::size_t j = r; j-- > 0;) reservers_[j]->Unreserve(cycle, vms[i], claims[i * r + j]);
+    if (HostDelta* d = cycle.FindDelta(by_id_.at(vms[i].host_id))) --d->instances;
+  }
+}
+
 Result<Placement> SchedulerImpl::Place(const PlacementRequest& request) const {
   if (request.count < 1 || request.count > kMaxCount) {
     return InvalidArgument("count must be between 1 and " + std::to_string(kMaxCount));
   }
   GP_RETURN_IF_ERROR(ValidateResources(request.per_vm, "per_vm"));
+  if (!request.extended_per_vm.empty()) {
+    GP_RETURN_IF_ERROR(ValidateExtended(request.extended_per_vm, "extended_per_vm"));
+  }
 
   RequestContext ctx = Resolve(request);
   Scratch scratch;
-  if (request.group_policy != GroupPolicy::kNone) {
-    for (const std::string& id : request.group_member_hosts) {
-      auto it = by_id_.find(id);
-      if (it != by_id_.end()) {
-        scratch.AddMember(it->second);
-      } else {
-        ++scratch.members_total;  // a member on a host we no longer know still counts
-      }
+  for (const std::string& id : request.group_member_hosts) {
+    auto it = by_id_.find(id);
+    if (it != by_id_.end()) {
+      scratch.cycle.AddMember(it->second);
+    } else {
+      scratch.cycle.AddMemberElsewhere();  // a member on a host we no longer know still counts
     }
   }
-  const bool hard_affinity =
-      request.group_hard && request.group_policy == GroupPolicy::kAffinity && server_group_filter_;
 
   Placement placement;
   placement.assignments.reserve(static_cast<std::size_t>(request.count));
-  std::vector<CellShare> shares;
-  for (std::int32_t i = 0; i < request.count; ++i) {
-    ctx.group_members_total = scratch.members_total;
-    // The first VM of a hard-affinity group fixes the host for all of them.
-    const std::int64_t together = hard_affinity && scratch.members_total == 0 ? request.count : 1;
-    ctx.demand = {request.per_vm.vcpus * together, request.per_vm.memory_mib * together,
-                  request.per_vm.disk_gib * together};
-    ctx.instances_demand = together;
-
-    Tally tally;
-    Best best;
-    bool complete = request.explain;
-    if (request.explain) {
-      ScanAll(ctx, scratch, tally, best);
-    } else {
-      ScanIndexed(ctx, scratch, tally, best);
-    }
-    if (best.host == nullptr) {
-      if (!complete) {  // recount over every host so the refusal explains itself fully
-        tally = Tally();
-        ScanAll(ctx, scratch, tally, best);
-      }
-      Explanation ex = tally.ToExplanation(HostCount(), /*complete=*/true);
-      std::string message = ex.Summary();
-      if (request.count > 1) {
-        message += " (VM " + std::to_string(i + 1) + " of " + std::to_string(request.count) +
-                   "; all or nothing, none placed)";
-      }
-      return ResourceExhausted(std::move(message))
-          .WithReason("NO_VALID_HOST")
-          .WithDetail("hosts_total", ex.hosts_total)
-          .WithDetail("rejected", ex.rejected)
-          .WithDetail("vms_requested", static_cast<std::int64_t>(request.count))
-          .WithDetail("vms_fit", static_cast<std::int64_t>(i));
-    }
-    if (i == 0) placement.explanation = tally.ToExplanation(HostCount(), complete);
-
-    // Reserve in the scratch overlay so the next VM sees this one.
-    const HostState& host = *best.host;
-    Assignment a;
-    a.host_id = host.spec.id;
-    a.resources = request.per_vm;
-    OverlayEntry* entry = nullptr;
-    for (OverlayEntry& e : scratch.overlay) {
-      if (e.host == host.index) entry = &e;
-    }
-    if (entry == nullptr) {
-      scratch.overlay.push_back({host.index, {}, 0, {}});
-      entry = &scratch.overlay.back();
-      entry->cells.resize(host.cells.size());
-    }
-    if (numa_filter_ && !host.cells.empty()) {
-      HostView view = MakeView(host, scratch);
-      if (PlanNuma(view, request.per_vm.vcpus, request.per_vm.memory_mib, &shares)) {
-        for (const CellShare& s : shares) {
-          a.numa.push_back({host.cells[s.cell].id, Resources{s.cpus, s.memory_mib, 0}});
-          entry->cells[s.cell].cpus += s.cpus;
-          entry->cells[s.cell].memory_mib += s.memory_mib;
-        }
-      }
-    }
-    entry->used.vcpus += request.per_vm.vcpus;
-    entry->used.memory_mib += request.per_vm.memory_mib;
-    entry->used.disk_gib += request.per_vm.disk_gib;
-    ++entry->instances;
-    if (request.group_policy != GroupPolicy::kNone) scratch.AddMember(host.index);
-    placement.assignments.push_back(std::move(a));
+  // One claim per (VM, reserver); small requests keep them on the stack.
+  const std::size_t claim_count = static_cast<std::size_t>(request.count) * reservers_.size();
+  Claim inline_claims[16];
+  std::vector<Claim> heap_claims;
+  Claim* claims = inline_claims;
+  if (claim_count > std::size(inline_claims)) {
+    heap_claims.resize(claim_count);
+    claims = heap_claims.data();
   }
-  for (const OverlayEntry& e : scratch.overlay) {
-    placement.observed_revisions.emplace_back(hosts_[e.host]->spec.id, hosts_[e.host]->revision);
+  for (std::int32_t i = 0; i < request.count; ++i) {
+    const VmPlan plan = PlanVm(ctx, scratch.cycle);
+    scratch.excluded.clear();
+    while (true) {
+      Tally tally;
+      Best best;
+      bool complete = request.explain;
+      if (request.explain) {
+        ScanAll(ctx, plan, scratch, tally, best);
+      } else {
+        ScanIndexed(ctx, plan, scratch, tally, best);
+      }
+      if (best.host == nullptr) {
+        if (!complete) {  // recount over every host so the refusal explains itself fully
+          tally = Tally();
+          ScanAll(ctx, plan, scratch, tally, best);
+        }
+        UnreserveAll(scratch.cycle, placement.assignments, claims);  // all or nothing
+        Explanation ex = tally.ToExplanation(HostCount(), /*complete=*/true);
+        std::string message = ex.Summary();
+        if (request.count > 1) {
+          message += " (VM " + std::to_string(i + 1) + " of " + std::to_string(request.count) +
+                     "; all or nothing, none placed)";
+        }
+        return ResourceExhausted(std::move(message))
+            .WithReason("NO_VALID_HOST")
+            .WithDetail("hosts_total", ex.hosts_total)
+            .WithDetail("rejected", ex.rejected)
+            .WithDetail("vms_requested", static_cast<std::int64_t>(request.count))
+            .WithDetail("vms_fit", static_cast<std::int64_t>(i));
+      }
+      const HostState& host = *best.host;
+      Assignment a;
+      a.host_id = host.spec.id;
+      Claim* vm_claims = claims + static_cast<std::size_t>(i) * reservers_.size();
+      if (const char* refused = ReserveAll(ctx, host, scratch.cycle, a, vm_claims)) {
+        scratch.excluded.emplace_back(host.index, refused);  // search again without it
+        continue;
+      }
+      if (i == 0) placement.explanation = tally.ToExplanation(HostCount(), complete);
+      placement.assignments.push_back(std::move(a));
+      break;
+    }
+  }
+  for (const HostDelta& d : scratch.cycle.deltas()) {
+    if (d.instances > 0) placement.observed_revisions.emplace_back(d.host->spec.id, d.host->revision);
   }
   return placement;
 }
+
+namespace {
+
+// What a placement adds to one host, summed over its assignments there.
+struct HostAdd {
+  HostState* host = nullptr;
+  Resources resources;
+  std::int64_t instances = 0;
+  std::vector<std::pair<std::int32_t, Resources>> cells;         // cell id -> added
+  std::vector<std::pair<std::string, std::int64_t>> extended;    // name -> added
+};
+
+template <typename K, typename V>
+V& Slot(std::vector<std::pair<K, V>>& items, const K& key) {
+  for (auto& [k, v] : items) {
+    if (k == key) return v;
+  }
+  return items.emplace_back(key, V{}).second;
+}
+
+// True when adding `more` to `used` passes `limit` (adding nothing never does).
+bool Over(std::int64_t used, std::int64_t more, std::int64_t limit) {
+  return more > 0 && used + more > limit;
+}
+
+// Whether `add` fits the limits of every dimension of its host's ledger.
+bool Fits(const HostAdd& add) {
+  const HostState& h = *add.host;
+  const Resources& r = add.resources;
+  if (Over(h.used.vcpus, r.vcpus, h.limit.vcpus) ||
+      Over(h.used.memory_mib, r.memory_mib, h.limit.memory_mib) ||
+      Over(h.used.disk_gib, r.disk_gib, h.limit.disk_gib)) {
+    return false;
+  }
+  if (h.max_instances > 0 && h.instances + add.instances > h.max_instances) return false;
+  for (const auto& [cell_id, share] : add.cells) {
+    for (const CellState& c : h.cells) {
+      if (c.id == cell_id && (Over(c.cpu_used, share.vcpus, c.cpu_limit) ||
+                              Over(c.memory_used, share.memory_mib, c.memory_limit))) {
+        return false;
+      }
+    }
+  }
+  for (const auto& [name, amount] : add.extended) {
+    const ExtendedCounter* c = h.FindExtended(name);
+    if (Over(c == nullptr ? 0 : c->used, amount, c == nullptr ? 0 : c->limit)) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Status SchedulerImpl::Commit(const Placement& placement) {
   for (const auto& [id, revision] : placement.observed_revisions) {
@@ -685,36 +788,30 @@ Status SchedulerImpl::Commit(const Placement& placement) {
                       std::to_string(revision) + " -> " + std::to_string(h->revision) + ")");
     }
   }
-  // Re-check capacity with everything the placement adds, so a stale or foreign placement can
-  // never push a host past capacity x ratio, even if revisions happened to match.
-  std::vector<std::pair<HostState*, Resources>> adds;
-  std::vector<std::int64_t> add_instances;
+  // Re-check every limit with everything the placement adds, so a stale or foreign placement
+  // can never push a host past capacity x ratio, even if revisions happened to match.
+  std::vector<HostAdd> adds;
   for (const Assignment& a : placement.assignments) {
-    GP_RETURN_IF_ERROR(ValidateResources(a.resources, "assignment"));
+    GP_RETURN_IF_ERROR(ValidateAssignment(a));
     HostState* h = Find(a.host_id);
     if (h == nullptr) return NotFound("host " + a.host_id + " not found");
-    std::size_t k = 0;
-    while (k < adds.size() && adds[k].first != h) ++k;
-    if (k == adds.size()) {
-      adds.push_back({h, {}});
-      add_instances.push_back(0);
+    auto it = std::find_if(adds.begin(), adds.end(), [h](const HostAdd& x) { return x.host == h; });
+    HostAdd& add = it != adds.end() ? *it : adds.emplace_back();
+    add.host = h;
+    add.resources.vcpus += a.resources.vcpus;
+    add.resources.memory_mib += a.resources.memory_mib;
+    add.resources.disk_gib += a.resources.disk_gib;
+    ++add.instances;
+    for (const auto& [cell_id, share] : a.numa) {
+      Resources& cell = Slot(add.cells, cell_id);
+      cell.vcpus += share.vcpus;
+      cell.memory_mib += share.memory_mib;
     }
-    adds[k].second.vcpus += a.resources.vcpus;
-    adds[k].second.memory_mib += a.resources.memory_mib;
-    adds[k].second.disk_gib += a.resources.disk_gib;
-    ++add_instances[k];
+    for (const auto& [name, amount] : a.extended) Slot(add.extended, name) += amount;
   }
-  for (std::size_t k = 0; k < adds.size(); ++k) {
-    const HostState& h = *adds[k].first;
-    const Resources& add = adds[k].second;
-    auto over = [](std::int64_t used, std::int64_t more, std::int64_t limit) {
-      return more > 0 && used + more > limit;
-    };
-    if (over(h.used.vcpus, add.vcpus, h.limit.vcpus) ||
-        over(h.used.memory_mib, add.memory_mib, h.limit.memory_mib) ||
-        over(h.used.disk_gib, add.disk_gib, h.limit.disk_gib) ||
-        (h.spec.max_instances > 0 && h.instances + add_instances[k] > h.spec.max_instances)) {
-      return Conflict("host " + h.spec.id + " no longer has room for the placement");
+  for (const HostAdd& add : adds) {
+    if (!Fits(add)) {
+      return Conflict("host " + add.host->spec.id + " no longer has room for the placement");
     }
   }
   for (const Assignment& a : placement.assignments) Apply(*Find(a.host_id), a, +1);
@@ -722,7 +819,7 @@ Status SchedulerImpl::Commit(const Placement& placement) {
 }
 
 Status SchedulerImpl::Restore(const Assignment& assignment) {
-  GP_RETURN_IF_ERROR(ValidateResources(assignment.resources, "assignment"));
+  GP_RETURN_IF_ERROR(ValidateAssignment(assignment));
   HostState* h = Find(assignment.host_id);
   if (h == nullptr) return NotFound("host " + assignment.host_id + " not found");
   // No capacity check: durable state wins (a host may be over capacity after its ratios were
@@ -732,12 +829,17 @@ Status SchedulerImpl::Restore(const Assignment& assignment) {
 }
 
 Status SchedulerImpl::Release(const Assignment& assignment) {
-  GP_RETURN_IF_ERROR(ValidateResources(assignment.resources, "assignment"));
+  GP_RETURN_IF_ERROR(ValidateAssignment(assignment));
   HostState* h = Find(assignment.host_id);
   if (h == nullptr) return NotFound("host " + assignment.host_id + " not found");
   const Resources& r = assignment.resources;
-  if (h->instances < 1 || h->used.vcpus < r.vcpus || h->used.memory_mib < r.memory_mib ||
-      h->used.disk_gib < r.disk_gib) {
+  bool more_than_held = h->instances < 1 || h->used.vcpus < r.vcpus ||
+                        h->used.memory_mib < r.memory_mib || h->used.disk_gib < r.disk_gib;
+  for (const auto& [name, amount] : assignment.extended) {
+    const ExtendedCounter* c = h->FindExtended(name);
+    if ((c == nullptr ? 0 : c->used) < amount) more_than_held = true;
+  }
+  if (more_than_held) {
     return FailedPrecondition("release of more than host " + assignment.host_id +
                               " holds (released twice?)");
   }
@@ -762,41 +864,96 @@ Result<HostUsage> SchedulerImpl::Usage(const std::string& host_id) const {
   for (const CellState& c : h->cells) {
     u.numa_used.push_back({c.id, Resources{c.cpu_used, c.memory_used, 0}});
   }
+  for (const ExtendedCounter& c : h->extended) {
+    u.extended_used[c.name] = c.used;
+    u.extended_limit[c.name] = c.limit;
+  }
   return u;
+}
+
+// The names a phase runs, in order: the configured list, or every registered plugin that
+// implements the phase. InvalidArgument for unknown names, duplicates and plugins that do not
+// implement the phase.
+template <typename Phase>
+Result<std::vector<const Phase*>> Enabled(
+    const std::vector<std::pair<std::string, std::unique_ptr<Plugin>>>& plugins,
+    const std::vector<std::string>& configured, const char* phase) {
+  std::vector<const Phase*> out;
+  if (configured.empty()) {
+    for (const auto& [name, plugin] : plugins) {
+      if (const auto* p = dynamic_cast<const Phase*>(plugin.get())) out.push_back(p);
+    }
+    return out;
+  }
+  for (std::size_t i = 0; i < configured.size(); ++i) {
+    const std::string& name = configured[i];
+    if (std::find(configured.begin(), configured.begin() + static_cast<std::ptrdiff_t>(i), name) !=
+        configured.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return InvalidArgument(std::string(phase) + " " + name + " listed twice");
+    }
+    auto it = std::find_if(plugins.begin(), plugins.end(),
+                           [&](const auto& p) { return p.first == name; });
+    if (it == plugins.end()) return InvalidArgument("unknown scheduler " + std::string(phase) + ": " + name);
+    const auto* p = dynamic_cast<const Phase*>(it->second.get());
+    if (p == nullptr) {
+      return InvalidArgument("scheduler plugin " + name + " is not a " + std::string(phase));
+    }
+    out.push_back(p);
+  }
+  return out;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Config& config) {
-  std::vector<std::unique_ptr<FilterPlugin>> filters;
-  const std::vector<std::string>& names =
-      config.filters.empty() ? BuiltinFilterNames() : config.filters;
-  for (const std::string& name : names) {
-    for (const auto& f : filters) {
-      if (f->Name() == name) return InvalidArgument("filter " + name + " listed twice");
+Result<std::unique_ptr<Scheduler>> CreateScheduler(const Config& config, const Registry& registry) {
+  // One instance of every registered plugin; the phases take what the configuration enables.
+  std::vector<std::pair<std::string, std::unique_ptr<Plugin>>> plugins;
+  for (const std::string& name : registry.Names()) {
+    std::unique_ptr<Plugin> plugin = registry.New(name);
+    if (plugin == nullptr || plugin->Name() != name) {
+      return InvalidArgument("scheduler plugin registered as " + name + " names itself " +
+                             (plugin ? std::string(plugin->Name()) : std::string("nothing")));
     }
-    auto f = NewFilter(name);
-    if (f == nullptr) return InvalidArgument("unknown scheduler filter: " + name);
-    filters.push_back(std::move(f));
+    plugins.emplace_back(name, std::move(plugin));
   }
+
+  GP_ASSIGN_OR_RETURN(std::vector<const FilterPlugin*> filter_plugins,
+                      Enabled<FilterPlugin>(plugins, config.filters, "filter"));
+  std::vector<EnabledFilter> filters;
+  for (const FilterPlugin* f : filter_plugins) filters.push_back({f, f->ClassLevel()});
+
+  // Scores in name order (the order of the weighted sum), each plugin's default weight
+  // applying when the configuration does not list it.
   std::map<std::string, double> weights = config.score_weights;
-  weights.emplace("soft_affinity", kDefaultSoftGroupWeight);
-  weights.emplace("soft_anti_affinity", kDefaultSoftGroupWeight);
-  std::vector<std::pair<std::unique_ptr<ScorePlugin>, double>> scores;
-  for (const auto& [name, weight] : weights) {
-    auto s = NewScore(name);
-    if (s == nullptr) return InvalidArgument("unknown scheduler score: " + name);
-    if (!std::isfinite(weight)) return InvalidArgument("score weight of " + name + " not finite");
-    if (weight != 0) scores.emplace_back(std::move(s), weight);
+  for (const auto& [name, plugin] : plugins) {
+    if (const auto* s = dynamic_cast<const ScorePlugin*>(plugin.get())) {
+      if (s->DefaultWeight() != 0) weights.emplace(name, s->DefaultWeight());
+    }
   }
+  std::vector<std::pair<const ScorePlugin*, double>> scores;
+  double lean = 0;
+  for (const auto& [name, weight] : weights) {
+    GP_ASSIGN_OR_RETURN(std::vector<const ScorePlugin*> s,
+                        Enabled<ScorePlugin>(plugins, {name}, "score"));
+    if (!std::isfinite(weight)) return InvalidArgument("score weight of " + name + " not finite");
+    if (weight == 0) continue;
+    scores.emplace_back(s.front(), weight);
+    lean += weight * s.front()->FreeMemoryLean();
+  }
+
+  GP_ASSIGN_OR_RETURN(std::vector<const ReservePlugin*> reservers,
+                      Enabled<ReservePlugin>(plugins, config.reservers, "reserver"));
   if (config.max_candidates < 0) return InvalidArgument("max_candidates must be >= 0");
-  auto weight_of = [&](const char* n) {
-    auto it = weights.find(n);
-    return it == weights.end() ? 0.0 : it->second;
-  };
-  const bool descending = weight_of("spread") > weight_of("binpack");
+
+  std::vector<std::unique_ptr<Plugin>> owned;
+  for (auto& [name, plugin] : plugins) owned.push_back(std::move(plugin));
   return std::unique_ptr<Scheduler>(std::make_unique<SchedulerImpl>(
-      std::move(filters), std::move(scores), config.max_candidates, descending));
+      std::move(owned), std::move(filters), std::move(scores), std::move(reservers),
+      config.max_candidates, /*descending=*/lean < 0));
+}
+
+Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Config& config) {
+  return CreateScheduler(config, Registry::Builtin());
 }
 
 }  // namespace govpool::scheduler

@@ -9,7 +9,7 @@
 // (the controller calls it under its state lock). Concurrent schedulers are made safe by host
 // revisions: every Commit() checks the revisions Place() saw (see Commit()). Distinct Scheduler
 // instances share nothing and may be used on different threads. docs/scheduler.md explains
-// every filter and score.
+// every plugin (filters, scores, reservers) and how to add one.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +56,10 @@ struct HostSpec {
   std::vector<std::string> aggregates;   // host aggregates the host belongs to
   // Hosts dedicated to given departments accept only those departments' VMs. Empty: shared.
   std::vector<std::string> dedicated_departments;
+  // Extended resources: counted resources beyond vCPU, memory and disk, by name (e.g.
+  // {"gpu", 4}); no overcommit ratio. Only a plugin that knows a name checks and claims it
+  // (docs/scheduler.md, "Adding a plugin"); the scheduler's accounting keeps every name.
+  std::map<std::string, std::int64_t> extended_capacity = {};
   friend bool operator==(const HostSpec&, const HostSpec&) = default;
 };
 
@@ -79,6 +83,9 @@ struct PlacementRequest {
   // Dry-run / preview: examine every host so that the explanation counts are complete even on
   // success (slower: O(hosts)). Failures always carry a complete explanation.
   bool explain = false;
+  // Extended resources each VM needs (see HostSpec::extended_capacity), claimed by the plugin
+  // that knows the name; names no enabled plugin knows are ignored.
+  std::map<std::string, std::int64_t> extended_per_vm = {};
 };
 
 // Where one VM goes, and what it consumes there (including which NUMA cells).
@@ -86,6 +93,7 @@ struct Assignment {
   std::string host_id;
   Resources resources;
   std::vector<std::pair<std::int32_t, Resources>> numa;  // cell id -> share; may be empty
+  std::map<std::string, std::int64_t> extended = {};     // extended resources claimed
   friend bool operator==(const Assignment&, const Assignment&) = default;
 };
 
@@ -114,6 +122,8 @@ struct Placement {
   std::vector<std::pair<std::string, std::uint64_t>> observed_revisions;
 };
 
+// Which plugins run in each phase, by name (docs/scheduler.md lists them). A plugin may take part
+// in several phases (numa filters hosts and reserves cells); each phase is enabled on its own.
 struct Config {
   // Plugin name -> weight for scores ("binpack" default 1.0); filters enabled by name.
   // Scores: "binpack", "spread", "balanced", "soft_affinity", "soft_anti_affinity". The two
@@ -123,6 +133,11 @@ struct Config {
   // "status", "pool", "department", "traits", "capacity", "aggregate", "server_group",
   // "max_instances", "numa".
   std::vector<std::string> filters;  // empty: all built-in filters, in the order above
+  // Reservers: what each placed VM claims, so the next VM of the request sees it and its
+  // Assignment records it: "capacity" (vCPU, memory, disk), "server_group" (membership),
+  // "numa" (cells). Empty: all of them. Leaving one out stops that claim (e.g. without
+  // "capacity" VMs consume nothing): for tests and experiments, not for production.
+  std::vector<std::string> reservers = {};
   // How many feasible hosts a placement scores before it stops. Hosts are visited in order of
   // free memory (tightest first for binpack, emptiest first for spread), so the first feasible
   // ones are already the best by memory; the scores then rank them on every dimension.
@@ -139,11 +154,14 @@ struct HostUsage {
   std::int64_t instances = 0;
   std::uint64_t revision = 0;
   std::vector<std::pair<std::int32_t, Resources>> numa_used;  // cell id -> used (disk 0)
+  std::map<std::string, std::int64_t> extended_used = {};   // extended resource -> used
+  std::map<std::string, std::int64_t> extended_limit = {};  // -> HostSpec::extended_capacity
 };
 
 class Scheduler {
  public:
-  // InvalidArgument for unknown plugin names.
+  // InvalidArgument for unknown plugin names, a name listed twice, a plugin listed for a phase
+  // it does not implement (e.g. "binpack" as a filter), and non-finite weights.
   static Result<std::unique_ptr<Scheduler>> Create(const Config& config);
   virtual ~Scheduler() = default;
 
@@ -166,7 +184,8 @@ class Scheduler {
   // (another placement committed there first, or its facts changed), and also if the
   // placement would push a host past a limit (a stale or foreign placement): the caller
   // retries Place(). NotFound if a host is gone. InvalidArgument for negative resources. All
-  // or nothing: on error nothing is applied.
+  // or nothing: on error nothing is applied. The limits are those of every dimension the
+  // scheduler accounts: vCPU, memory, disk, instances, NUMA cells and extended resources.
   virtual Status Commit(const Placement& placement) = 0;
   // Restores one assignment without revision or capacity checks (used when rebuilding from
   // durable state: durable state wins). NotFound for unknown hosts.

@@ -23,6 +23,6 @@ class AggregateFilter final : public FilterPlugin {
 
 }  // namespace
 
-std::unique_ptr<FilterPlugin> NewAggregateFilter() { return std::make_unique<AggregateFilter>(); }
+std::unique_ptr<Plugin> NewAggregateFilter() { return std::make_unique<AggregateFilter>(); }
 
 }  // namespace govpool::scheduler

@@ -31,7 +31,7 @@ class DepartmentFilter final : public FilterPlugin {
 
 }  // namespace
 
-std::unique_ptr<FilterPlugin> NewDepartmentFilter() {
+std::unique_ptr<Plugin> NewDepartmentFilter() {
   return std::make_unique<DepartmentFilter>();
 }
 

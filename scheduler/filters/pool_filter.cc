@@ -17,6 +17,6 @@ class PoolFilter final : public FilterPlugin {
 
 }  // namespace
 
-std::unique_ptr<FilterPlugin> NewPoolFilter() { return std::make_unique<PoolFilter>(); }
+std::unique_ptr<Plugin> NewPoolFilter() { return std::make_unique<PoolFilter>(); }
 
 }  // namespace govpool::scheduler

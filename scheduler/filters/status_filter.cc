@@ -19,6 +19,6 @@ class StatusFilter final : public FilterPlugin {
 
 }  // namespace
 
-std::unique_ptr<FilterPlugin> NewStatusFilter() { return std::make_unique<StatusFilter>(); }
+std::unique_ptr<Plugin> NewStatusFilter() { return std::make_unique<StatusFilter>(); }
 
 }  // namespace govpool::scheduler

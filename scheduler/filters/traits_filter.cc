@@ -28,6 +28,6 @@ class TraitsFilter final : public FilterPlugin {
 
 }  // namespace
 
-std::unique_ptr<FilterPlugin> NewTraitsFilter() { return std::make_unique<TraitsFilter>(); }
+std::unique_ptr<Plugin> NewTraitsFilter() { return std::make_unique<TraitsFilter>(); }
 
 }  // namespace govpool::scheduler

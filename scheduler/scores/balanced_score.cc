@@ -27,6 +27,6 @@ class BalancedScore final : public ScorePlugin {
 
 }  // namespace
 
-std::unique_ptr<ScorePlugin> NewBalancedScore() { return std::make_unique<BalancedScore>(); }
+std::unique_ptr<Plugin> NewBalancedScore() { return std::make_unique<BalancedScore>(); }
 
 }  // namespace govpool::scheduler

@@ -1,22 +1,9 @@
 // Score "binpack" (the default): prefer the host that is fullest after the placement (mean of
 // its vCPU, memory and disk shares), so VMs consolidate and whole hosts stay free for large VMs
-// or power-down.
+// or power-down. It leans to the tightest end of the free-memory order.
 #include "scheduler/plugin.h"
 
 namespace govpool::scheduler {
-
-double MeanShareAfter(const RequestContext& ctx, const HostView& view) {
-  double sum = 0;
-  int dims = 0;
-  for (int d = 0; d < 3; ++d) {
-    double s = ShareAfter(ctx, view, d);
-    if (s < 0) continue;
-    sum += s;
-    ++dims;
-  }
-  return dims == 0 ? 0.0 : sum / dims;
-}
-
 namespace {
 
 class BinpackScore final : public ScorePlugin {
@@ -25,10 +12,11 @@ class BinpackScore final : public ScorePlugin {
   double Score(const RequestContext& ctx, const HostView& view) const override {
     return MeanShareAfter(ctx, view);
   }
+  double FreeMemoryLean() const override { return 1.0; }
 };
 
 }  // namespace
 
-std::unique_ptr<ScorePlugin> NewBinpackScore() { return std::make_unique<BinpackScore>(); }
+std::unique_ptr<Plugin> NewBinpackScore() { return std::make_unique<BinpackScore>(); }
 
 }  // namespace govpool::scheduler

@@ -1,12 +1,9 @@
 // Score "spread": prefer the emptiest host after the placement (1 - mean share), for
-// failure-domain spreading and headroom. When its weight exceeds binpack's, the scheduler
-// visits hosts emptiest-first.
+// failure-domain spreading and headroom. It leans to the emptiest end of the free-memory order:
+// when its weight exceeds binpack's, the scheduler visits hosts emptiest-first.
 #include "scheduler/plugin.h"
 
 namespace govpool::scheduler {
-
-double MeanShareAfter(const RequestContext& ctx, const HostView& view);  // binpack_score.cc
-
 namespace {
 
 class SpreadScore final : public ScorePlugin {
@@ -15,10 +12,11 @@ class SpreadScore final : public ScorePlugin {
   double Score(const RequestContext& ctx, const HostView& view) const override {
     return 1.0 - MeanShareAfter(ctx, view);
   }
+  double FreeMemoryLean() const override { return -1.0; }
 };
 
 }  // namespace
 
-std::unique_ptr<ScorePlugin> NewSpreadScore() { return std::make_unique<SpreadScore>(); }
+std::unique_ptr<Plugin> NewSpreadScore() { return std::make_unique<SpreadScore>(); }
 
 }  // namespace govpool::scheduler
