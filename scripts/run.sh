@@ -18,7 +18,10 @@ listen="${GOVPOOL_LISTEN:-127.0.0.1:8080}"
 url="http://$listen"
 
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh" "$root/build/release"
+# Builds only what this script runs, the two daemons and the CLI (not the test and bench
+# targets), in a build directory configured without tests and benches.
+GOVPOOL_TARGETS="govpool-controller govpool-agent govpoolctl" \
+  "$root/scripts/build.sh" "$root/build/release" -DGOVPOOL_BUILD_TESTS=OFF -DGOVPOOL_BUILD_BENCH=OFF
 bin="$root/build/release"
 ctl="$bin/cli/govpoolctl"
 mkdir -p "$home"
