@@ -1,11 +1,12 @@
 // ControllerClient: the agent's seam to the controller (the agent protocol of the REST API):
 // register the host, heartbeat, watch the VMs assigned to the host, report VM status.
-// HttpControllerClient implements it over api::HttpClient; tests use an in-memory fake.
+// HttpControllerClient (http_controller_client.h) implements it over the typed api::Client;
+// tests use an in-memory fake. This header links nothing: the reconciler and the host agent
+// loop depend on it without pulling in HTTP, Beast or OpenSSL.
 //
 // Errors: Unavailable / DeadlineExceeded when the controller cannot be reached (retry later);
 // otherwise the canonical code of the controller's error answer, with its message.
-// Thread-safety: HttpControllerClient is NOT thread-safe (one HTTP connection): use one per
-// thread.
+// Thread-safety: implementations need not be thread-safe: use one per thread.
 #pragma once
 
 #include <cstdint>
@@ -13,17 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "api/client/http_client.h"
 #include "api/types.h"
 #include "common/result.h"
 
 namespace govpool::agent {
 
 // One answer of GET /v1/hosts/{id}/vms: the host's whole desired set as of `revision`.
-struct WatchAnswer {
-  std::int64_t revision = 0;
-  std::vector<api::Vm> items;
-};
+using WatchAnswer = api::WatchAnswer;
 
 class ControllerClient {
  public:
@@ -42,27 +39,5 @@ class ControllerClient {
   // POST /v1/hosts/{id}/events: what the agent noticed and repaired (at most 100 per call).
   virtual Status ReportEvents(const std::string& host_id, const api::ReportEventsRequest& req) = 0;
 };
-
-class HttpControllerClient final : public ControllerClient {
- public:
-  // `options.timeout_ms` must exceed the longest watch timeout used.
-  static Result<std::unique_ptr<HttpControllerClient>> Create(const api::ClientOptions& options);
-
-  Result<api::Host> RegisterHost(const api::RegisterHostRequest& req) override;
-  Status Heartbeat(const std::string& host_id, const api::HostActualUsage* usage) override;
-  Result<WatchAnswer> WatchVms(const std::string& host_id, std::int64_t revision,
-                               int timeout_seconds) override;
-  Status ReportVmStatus(const std::string& vm_id, const api::VmStatusReport& report) override;
-  Status ReportEvents(const std::string& host_id, const api::ReportEventsRequest& req) override;
-
- private:
-  explicit HttpControllerClient(std::unique_ptr<api::HttpClient> http) : http_(std::move(http)) {}
-  std::unique_ptr<api::HttpClient> http_;
-};
-
-// JSON helpers of the agent protocol (exposed for tests).
-std::string EncodeRegisterHostRequest(const api::RegisterHostRequest& req);
-std::string EncodeVmStatusReport(const api::VmStatusReport& report);
-Result<WatchAnswer> DecodeWatchAnswer(std::string_view json);
 
 }  // namespace govpool::agent

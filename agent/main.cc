@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent/controller_client.h"
+#include "agent/http_controller_client.h"
 #include "agent/drivers/libvirt/libvirt_hypervisor.h"
 #include "agent/host_agent.h"
 #include "agent/reconciler.h"

@@ -97,7 +97,7 @@ Reconciler::Phase Reconciler::Delete(const api::Vm& v, const DomainInfo* current
                   : hv_.DeleteDisk(DiskPath(v.meta.id));
   if (!s.ok()) {
     if (s.code() == StatusCode::kUnavailable) return {};
-    return {"error", "cleanup failed: " + s.ToString(), v.observed_generation};
+    return {api::VmState::kError, "cleanup failed: " + s.ToString(), v.observed_generation};
   }
   if (!ours) {
     std::error_code ec;
@@ -106,7 +106,7 @@ Reconciler::Phase Reconciler::Delete(const api::Vm& v, const DomainInfo* current
     }
   }
   log::Info("vm cleaned up", {{"vm_id", v.meta.id}, {"host_id", options_.host_id}});
-  return {"deleted", "", v.generation};
+  return {api::VmState::kDeleted, "", v.generation};
 }
 
 Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* current,
@@ -114,13 +114,13 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
   const std::string& id = v.meta.id;
   if (v.deleting) return Delete(v, current);
   if (current && !current->owned) {
-    return {"error", "a domain not owned by govpool (" + current->name + ") already uses this VM's UUID",
+    return {api::VmState::kError, "a domain not owned by govpool (" + current->name + ") already uses this VM's UUID",
             v.observed_generation};
   }
   auto fail = [&](const std::string& step, const Status& s) -> Phase {
     if (s.code() == StatusCode::kUnavailable) return {};  // hypervisor away: retry next pass
     log::Warn("reconcile step failed", {{"vm_id", id}, {"step", step}, {"error", s.ToString()}});
-    return {"error", step + " failed: " + s.ToString(), v.observed_generation};
+    return {api::VmState::kError, step + " failed: " + s.ToString(), v.observed_generation};
   };
 
   PowerState state = PowerState::kShutoff;
@@ -129,8 +129,8 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
   if (!current) {
     if (known_.count(id)) {
       Event(id, "redefined", "domain " + DomainName(id) + " was undefined behind govpool's back; redefining it");
-    } else if (v.state == "scheduled") {
-      Report(v, {"building", "", v.observed_generation}, summary);
+    } else if (v.state == api::VmState::kScheduled) {
+      Report(v, {api::VmState::kBuilding, "", v.observed_generation}, summary);
     }
     if (Status s = hv_.CreateDisk(DiskPath(id), std::max<std::int64_t>(1, v.disk_gib)); !s.ok()) {
       return fail("creating the root disk", s);
@@ -147,7 +147,7 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
   }
   known_.insert(id);
 
-  if (v.power == "running") {
+  if (v.power == api::PowerState::kRunning) {
     shutdown_started_.erase(id);
     if (!Active(state)) {
       auto last = last_power_.find(id);
@@ -171,7 +171,7 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
       log::Info("vm rebooted", {{"vm_id", id}, {"reboot_count", v.reboot_count}});
     }
     last_power_[id] = PowerState::kRunning;
-    return {"running", "", v.generation};
+    return {api::VmState::kRunning, "", v.generation};
   }
 
   // Desired: stopped.
@@ -182,10 +182,10 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
       if (Status s = hv_.ShutdownDomain(id); !s.ok()) return fail("shutting the domain down", s);
       shutdown_started_[id] = now;
       last_power_[id] = PowerState::kShutoff;
-      return {"running", "shutting down", v.observed_generation};
+      return {api::VmState::kRunning, "shutting down", v.observed_generation};
     }
     if (now - started->second < std::chrono::milliseconds(options_.shutdown_grace_ms)) {
-      return {"running", "shutting down", v.observed_generation};
+      return {api::VmState::kRunning, "shutting down", v.observed_generation};
     }
     log::Warn("guest ignored the ACPI shutdown; powering it off", {{"vm_id", id}});
     if (Status s = hv_.DestroyDomain(id); !s.ok()) return fail("powering the domain off", s);
@@ -195,17 +195,17 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
   if (reboots_done < v.reboot_count) {
     if (Status s = hv_.DefineDomain(SpecFor(v, v.reboot_count)); !s.ok()) return fail("recording the reboot", s);
   }
-  return {"stopped", "", v.generation};
+  return {api::VmState::kStopped, "", v.generation};
 }
 
 void Reconciler::Report(const api::Vm& v, const Phase& p, ReconcileSummary& summary) {
-  if (p.state.empty()) return;
-  if (v.state == p.state && v.state_reason == p.reason && v.observed_generation == p.observed_generation) {
+  if (!p.state) return;
+  if (v.state == *p.state && v.state_reason == p.reason && v.observed_generation == p.observed_generation) {
     last_reported_.erase(v.meta.id);
     return;
   }
   if (auto it = last_reported_.find(v.meta.id); it != last_reported_.end() && it->second == p) return;
-  api::VmStatusReport report{p.state, p.reason, p.observed_generation};
+  api::VmStatusReport report{*p.state, p.reason, p.observed_generation};
   Status s = controller_.ReportVmStatus(v.meta.id, report);
   ++summary.reports;
   if (!s.ok()) {
@@ -213,7 +213,7 @@ void Reconciler::Report(const api::Vm& v, const Phase& p, ReconcileSummary& summ
     log::Warn("status report failed", {{"vm_id", v.meta.id}, {"error", s.ToString()}});
     return;
   }
-  if (p.state == "deleted") {
+  if (p.state == api::VmState::kDeleted) {
     last_reported_.erase(v.meta.id);
   } else {
     last_reported_[v.meta.id] = p;
@@ -232,7 +232,7 @@ Result<ReconcileSummary> Reconciler::Reconcile(const std::vector<api::Vm>& desir
     ++summary.vms;
     auto it = by_uuid.find(v.meta.id);
     Phase p = ReconcileVm(v, it == by_uuid.end() ? nullptr : it->second, summary);
-    if (p.state == "error") ++summary.errors;
+    if (p.state == api::VmState::kError) ++summary.errors;
     Report(v, p, summary);
   }
 
@@ -262,8 +262,7 @@ Result<ReconcileSummary> Reconciler::Reconcile(const std::vector<api::Vm>& desir
     const size_t n = std::min<size_t>(unsent_events_.size(), 100);
     api::ReportEventsRequest req;
     for (size_t k = 0; k < n; ++k) {
-      req.events.push_back({"", "", unsent_events_[k].vm_id, "", unsent_events_[k].kind,
-                            unsent_events_[k].message, 0});
+      req.events.push_back({unsent_events_[k].vm_id, unsent_events_[k].kind, unsent_events_[k].message});
     }
     if (Status s = controller_.ReportEvents(options_.host_id, req); !s.ok()) {
       log::Warn("cannot report events; will retry", {{"error", s.ToString()}});

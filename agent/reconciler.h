@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,13 +90,13 @@ class Reconciler {
 
  private:
   struct Phase {
-    std::string state;
+    std::optional<api::VmState> state;  // nullopt: nothing to report
     std::string reason;
     std::int64_t observed_generation = 0;
     bool operator==(const Phase&) const = default;
   };
 
-  // Converges one VM; returns the phase to report (state empty: report nothing).
+  // Converges one VM; returns the phase to report.
   Phase ReconcileVm(const api::Vm& v, const DomainInfo* current, ReconcileSummary& summary);
   Phase Delete(const api::Vm& v, const DomainInfo* current);
   Status RemoveDomain(const std::string& uuid, bool active);

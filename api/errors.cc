@@ -3,16 +3,33 @@
 #include "api/codec.h"
 
 namespace govpool::api {
+namespace {
 
-int HttpStatusFor(const Status& s) {
-  // Reasons that refine a code and answer differently from it.
-  const std::string_view reason = s.reason();
-  if (reason == "QUOTA_EXCEEDED") return 403;  // as Nova and Kubernetes answer quota refusals
-  if (reason == "NO_VALID_HOST") return 409;   // capacity, not a server fault (Nova's 500)
-  if (reason == "IDEMPOTENCY_KEY_REUSED") return 422;
-  if (reason == "METHOD_NOT_ALLOWED") return 405;
-  if (reason == "WATCH_EXPIRED") return 410;
-  switch (s.code()) {
+// Reasons that refine a canonical code and answer with their own HTTP status.
+struct ReasonRule {
+  std::string_view reason;
+  StatusCode code;
+  int http_status;
+};
+constexpr ReasonRule kReasons[] = {
+    {"QUOTA_EXCEEDED", StatusCode::kResourceExhausted, 403},  // as Nova and Kubernetes answer
+    {"NO_VALID_HOST", StatusCode::kResourceExhausted, 409},   // capacity, not a fault (Nova: 500)
+    {"IDEMPOTENCY_KEY_REUSED", StatusCode::kInvalidArgument, 422},
+    {"METHOD_NOT_ALLOWED", StatusCode::kInvalidArgument, 405},
+    {"WATCH_EXPIRED", StatusCode::kFailedPrecondition, 410},
+    {"HEADERS_TOO_LARGE", StatusCode::kInvalidArgument, 431},
+    {"PAYLOAD_TOO_LARGE", StatusCode::kInvalidArgument, 413},
+};
+
+constexpr StatusCode kAllCodes[] = {
+    StatusCode::kInvalidArgument,   StatusCode::kNotFound,         StatusCode::kAlreadyExists,
+    StatusCode::kConflict,          StatusCode::kFailedPrecondition, StatusCode::kResourceExhausted,
+    StatusCode::kPermissionDenied,  StatusCode::kUnauthenticated,  StatusCode::kUnavailable,
+    StatusCode::kDeadlineExceeded,  StatusCode::kUnimplemented,    StatusCode::kInternal,
+};
+
+int HttpStatusForCode(StatusCode code) {
+  switch (code) {
     case StatusCode::kOk: return 200;
     case StatusCode::kInvalidArgument: return 400;
     case StatusCode::kNotFound: return 404;
@@ -28,6 +45,45 @@ int HttpStatusFor(const Status& s) {
     case StatusCode::kInternal: return 500;
   }
   return 500;
+}
+
+// For answers without a recognisable code: the most likely code for the HTTP status.
+StatusCode CodeForHttp(int http_status) {
+  switch (http_status) {
+    case 400: case 405: case 413: case 422: case 431: return StatusCode::kInvalidArgument;
+    case 401: return StatusCode::kUnauthenticated;
+    case 403: return StatusCode::kPermissionDenied;
+    case 404: return StatusCode::kNotFound;
+    case 409: return StatusCode::kConflict;
+    case 410: case 412: return StatusCode::kFailedPrecondition;
+    case 429: return StatusCode::kResourceExhausted;
+    case 501: return StatusCode::kUnimplemented;
+    case 502: case 503: return StatusCode::kUnavailable;
+    case 504: return StatusCode::kDeadlineExceeded;
+    default: return StatusCode::kInternal;
+  }
+}
+
+}  // namespace
+
+int HttpStatusFor(const Status& s) {
+  for (const ReasonRule& r : kReasons) {
+    if (s.reason() == r.reason) return r.http_status;
+  }
+  return HttpStatusForCode(s.code());
+}
+
+Status StatusForHttp(int http_status, std::string_view code, std::string message) {
+  for (StatusCode c : kAllCodes) {
+    if (code == StatusCodeName(c)) return Status(c, std::move(message));
+  }
+  for (const ReasonRule& r : kReasons) {
+    if (code == r.reason) return Status(r.code, std::move(message)).WithReason(std::string(code));
+  }
+  Status s(CodeForHttp(http_status), std::move(message));
+  // A reason this client does not know yet (a newer server's) still reaches the caller.
+  if (!code.empty()) s = std::move(s).WithReason(std::string(code));
+  return s;
 }
 
 HttpResponse ErrorResponse(const Status& status) {

@@ -1,14 +1,72 @@
-// The wire contract's types: resources as the REST API shows them and the requests it takes.
-// Plain structs with no JSON or sockets; api/codec.h converts them. Field names match the
-// OpenAPI document (api/openapi/govpool.yaml) one to one. Units are in the names.
+// The wire contract's types: resources as the REST API shows them, the requests it takes and
+// the answers it gives. Plain structs with no JSON or sockets. Each type is declared once: its
+// struct, then its `schema::Fields` list (JSON name, member, rule, flags; see api/schema.h),
+// which the codec (api/codec.cc) uses to encode, decode and strictly parse it and which the
+// OpenAPI conformance test compares with api/openapi/govpool.yaml. Units are in the names.
+//
+// Adding a resource: see docs/architecture.md, "Adding a resource".
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "api/schema.h"
+
 namespace govpool::api {
+
+// Limits that make numbers "absurd" when exceeded (request rules).
+inline constexpr std::int64_t kMaxVcpus = 4096;
+inline constexpr std::int64_t kMaxMemoryMib = 64LL * 1024 * 1024;  // 64 TiB
+inline constexpr std::int64_t kMaxDiskGib = 1024LL * 1024;         // 1 PiB
+inline constexpr std::int64_t kMaxQuota = 1'000'000'000;
+inline constexpr double kMaxAllocationRatio = 64.0;
+inline constexpr std::int64_t kMaxInt = INT64_MAX;
+
+// ---- Enums (one string table each) ----
+enum class HostStatus { kUp, kDown };
+enum class PowerState { kRunning, kStopped };
+enum class VmState { kScheduled, kBuilding, kRunning, kStopped, kDeleting, kDeleted, kError, kUnknown };
+enum class Role { kAdmin, kDeptAdmin, kDeptMember, kAgent };
+enum class GroupPolicy { kAffinity, kAntiAffinity };
+
+}  // namespace govpool::api
+
+namespace govpool::api::schema {
+template <> struct EnumNames<HostStatus> {
+  static constexpr std::array<std::pair<HostStatus, std::string_view>, 2> kNames{
+      {{HostStatus::kUp, "up"}, {HostStatus::kDown, "down"}}};
+};
+template <> struct EnumNames<PowerState> {
+  static constexpr std::array<std::pair<PowerState, std::string_view>, 2> kNames{
+      {{PowerState::kRunning, "running"}, {PowerState::kStopped, "stopped"}}};
+};
+template <> struct EnumNames<VmState> {
+  static constexpr std::array<std::pair<VmState, std::string_view>, 8> kNames{
+      {{VmState::kScheduled, "scheduled"}, {VmState::kBuilding, "building"},
+       {VmState::kRunning, "running"}, {VmState::kStopped, "stopped"},
+       {VmState::kDeleting, "deleting"}, {VmState::kDeleted, "deleted"},
+       {VmState::kError, "error"}, {VmState::kUnknown, "unknown"}}};
+};
+template <> struct EnumNames<Role> {
+  static constexpr std::array<std::pair<Role, std::string_view>, 4> kNames{
+      {{Role::kAdmin, "admin"}, {Role::kDeptAdmin, "dept-admin"},
+       {Role::kDeptMember, "dept-member"}, {Role::kAgent, "agent"}}};
+};
+template <> struct EnumNames<GroupPolicy> {
+  static constexpr std::array<std::pair<GroupPolicy, std::string_view>, 2> kNames{
+      {{GroupPolicy::kAffinity, "affinity"}, {GroupPolicy::kAntiAffinity, "anti-affinity"}}};
+};
+}  // namespace govpool::api::schema
+
+namespace govpool::api {
+
+using schema::Field;
+using schema::Flatten;
+using schema::FromString;
+using schema::ToString;
 
 // Common metadata of every stored object.
 struct Meta {
@@ -28,10 +86,31 @@ struct Quota {
   std::int64_t snapshots = 10;
   std::int64_t networks = 5;
 };
-inline constexpr const char* kQuotaResources[] = {"instances", "vcpus",     "memory_mib", "volumes",
-                                                 "volume_gib", "snapshots", "networks"};
-std::int64_t* QuotaField(Quota& q, std::string_view resource);  // nullptr if unknown
-std::int64_t QuotaValue(const Quota& q, std::string_view resource);
+// A PATCH of some limits.
+struct QuotaPatch {
+  std::optional<std::int64_t> instances, vcpus, memory_mib, volumes, volume_gib, snapshots, networks;
+};
+// The quota resources, in API order. `enforced`: something counts usage and refuses creates
+// above the limit; limits of resources not enforced yet are stored and shown with
+// "enforced": false (volumes and networks arrive with the storage and network issues).
+struct QuotaResource {
+  std::string_view name;
+  std::int64_t Quota::*limit;
+  std::optional<std::int64_t> QuotaPatch::*patch;
+  bool enforced;
+};
+inline constexpr QuotaResource kQuotaResources[] = {
+    {"instances", &Quota::instances, &QuotaPatch::instances, true},
+    {"vcpus", &Quota::vcpus, &QuotaPatch::vcpus, true},
+    {"memory_mib", &Quota::memory_mib, &QuotaPatch::memory_mib, true},
+    {"volumes", &Quota::volumes, &QuotaPatch::volumes, false},
+    {"volume_gib", &Quota::volume_gib, &QuotaPatch::volume_gib, false},
+    {"snapshots", &Quota::snapshots, &QuotaPatch::snapshots, false},
+    {"networks", &Quota::networks, &QuotaPatch::networks, false},
+};
+// The entry named `resource`, or nullptr.
+const QuotaResource* FindQuotaResource(std::string_view resource);
+inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0};
 
 struct Department {
   Meta meta;
@@ -63,7 +142,7 @@ struct ServerGroup {
   Meta meta;
   std::string name;
   std::string department_id;
-  std::string policy;  // "affinity" | "anti-affinity"
+  GroupPolicy policy = GroupPolicy::kAffinity;
   bool hard = true;
 };
 
@@ -86,8 +165,8 @@ struct ResourceAmounts {
   std::int64_t disk_gib = 0;
 };
 
-// What a host's hypervisor actually runs, as its agent last reported (in memory only: a
-// restarted controller shows nothing until the next heartbeat).
+// What a host's hypervisor actually runs, as its agent last reported. Kept in the
+// controller's memory only (a restarted controller shows nothing until the next heartbeat).
 struct HostActualUsage {
   std::int64_t domains = 0;          // all domains defined on the host, govpool's or not
   std::int64_t govpool_domains = 0;  // of those, carrying govpool metadata
@@ -101,7 +180,7 @@ struct Host {
   Meta meta;
   std::string name;
   std::string pool;
-  std::string status = "up";  // "up" | "down"
+  HostStatus status = HostStatus::kUp;
   bool enabled = true;
   bool maintenance = false;
   HostCapacity capacity;
@@ -117,8 +196,8 @@ struct Host {
   // The agent user that registered the host; empty when registered by an administrator
   // (simulations): such a host has no agent, so VM deletes complete at once.
   std::string agent_user_id;
-  HostActualUsage actual;  // in memory only (see HostActualUsage)
-  // Derived, not stored: filled when rendering.
+  // Derived (schema::kDerived): filled when the host is shown, never stored.
+  HostActualUsage actual;
   ResourceAmounts allocated;
   ResourceAmounts free;
   std::int64_t instances = 0;
@@ -143,12 +222,12 @@ struct Vm {
   std::string server_group_id;
   std::string host_id;
   std::vector<NumaShare> numa;
-  std::string power = "running";  // desired power state: "running" | "stopped"
+  PowerState power = PowerState::kRunning;  // desired power state
   bool deleting = false;          // desired: gone
   std::int64_t generation = 1;    // bumped on every change of desired state
   std::int64_t reboot_count = 0;  // desired reboots; an agent reboots when it lags
   // Reported by the host's agent.
-  std::string state = "scheduled";  // scheduled|building|running|stopped|deleting|error|unknown
+  VmState state = VmState::kScheduled;
   std::string state_reason;
   std::int64_t observed_generation = 0;
 };
@@ -156,7 +235,7 @@ struct Vm {
 struct User {
   Meta meta;
   std::string name;
-  std::string role;  // "admin" | "dept-admin" | "dept-member" | "agent"
+  Role role = Role::kDeptMember;
   std::string department_id;  // for department roles
 };
 
@@ -180,15 +259,12 @@ struct Event {
   std::string message;
   std::int64_t at_ms = 0;
 };
-struct ReportEventsRequest {
-  std::vector<Event> events;  // vm_id, kind and message are read
-};
 
 // Storage only: a replayable answer to a POST with an Idempotency-Key.
 struct IdempotencyRecord {
   std::string id;            // sha256(user id + key)
-  std::string request_hash;  // sha256(method + target + body)
-  int status = 0;
+  std::string request_hash;  // sha256(method + path + body)
+  std::int64_t status = 0;
   std::string body;
   std::int64_t created_at_ms = 0;
 };
@@ -204,7 +280,7 @@ struct PatchDepartmentRequest {
   std::optional<std::string> name;
   std::optional<std::string> description;
   std::optional<std::vector<std::string>> allowed_pools;
-  std::vector<std::pair<std::string, std::int64_t>> quota;  // resource -> new limit
+  std::optional<QuotaPatch> quota;
 };
 struct CreateFlavorRequest {
   std::string name;
@@ -219,7 +295,7 @@ struct CreateFlavorRequest {
 struct CreateServerGroupRequest {
   std::string name;
   std::string department_id;
-  std::string policy;
+  GroupPolicy policy = GroupPolicy::kAffinity;
   bool hard = true;
 };
 struct RegisterHostRequest {
@@ -249,7 +325,7 @@ struct CreateVmRequest {
   std::string department_id;
   std::string flavor;  // name or id
   std::string pool;
-  std::string power = "running";
+  PowerState power = PowerState::kRunning;
   std::string server_group;  // id; empty: none
   // count > 1 creates <name>-1 ... <name>-<count>, all placed or none.
   std::int64_t count = 1;
@@ -264,17 +340,488 @@ struct PreviewRequest {
 };
 struct CreateUserRequest {
   std::string name;
-  std::string role;
+  Role role = Role::kDeptMember;
   std::string department_id;
 };
 struct CreateTokenRequest {
   std::string name;
 };
-// An agent's report about one VM.
+// An agent's report about one VM (PUT /v1/vms/{id}/status).
 struct VmStatusReport {
-  std::string state;
+  VmState state = VmState::kBuilding;  // building|running|stopped|deleting|deleted|error
   std::string state_reason;
   std::int64_t observed_generation = 0;
 };
+// One thing an agent noticed (POST /v1/hosts/{id}/events).
+struct EventReport {
+  std::string vm_id;
+  std::string kind;
+  std::string message;
+};
+struct ReportEventsRequest {
+  std::vector<EventReport> events;
+};
+
+// ---- Answers ----
+// GET on a collection: one page; next_page_token is empty on the last page.
+template <class T>
+struct ListPage {
+  std::vector<T> items;
+  std::string next_page_token;
+};
+// GET /v1/hosts/{id}/vms: the host's whole desired set as of `revision`.
+struct WatchAnswer {
+  std::int64_t revision = 0;
+  std::vector<Vm> items;
+};
+// GET /v1/departments/{id}/usage.
+struct QuotaUse {
+  std::int64_t used = 0;
+  std::int64_t limit = 0;
+  bool enforced = true;
+};
+struct DepartmentUsage {
+  std::string department_id;
+  std::map<std::string, QuotaUse> usage;  // by quota resource
+};
+// POST /v1/scheduler/preview.
+struct PreviewAssignment {
+  std::string host_id;
+  std::string host_name;
+};
+struct PreviewExplanation {
+  std::int64_t hosts_total = 0;
+  std::int64_t hosts_fit = 0;
+  std::map<std::string, std::int64_t> rejected;  // reason -> hosts
+  std::string summary;
+};
+struct PreviewAnswer {
+  bool fits = false;
+  std::vector<PreviewAssignment> assignments;
+  PreviewExplanation explanation;
+};
+// POST /v1/users/{id}/tokens: the only time a secret leaves the server.
+struct NewTokenAnswer {
+  User user;
+  std::string token_id;
+  std::string name;
+  std::string token;
+};
 
 }  // namespace govpool::api
+
+// ---- Declarations: one list per type (see api/schema.h) ----
+namespace govpool::api::schema {
+
+template <> struct Fields<Meta> {
+  static constexpr auto kAll = std::tuple{
+      Field{"id", &Meta::id, Text{64}, kRequired},
+      Field{"revision", &Meta::revision, Range{0, kMaxInt}},
+      Field{"created_at", &Meta::created_at_ms, Time{}},
+      Field{"updated_at", &Meta::updated_at_ms, Time{}},
+  };
+};
+
+template <> struct Fields<Quota> {
+  static constexpr Range kLimit{-1, kMaxQuota};
+  static constexpr auto kAll = std::tuple{
+      Field{"instances", &Quota::instances, kLimit},   Field{"vcpus", &Quota::vcpus, kLimit},
+      Field{"memory_mib", &Quota::memory_mib, kLimit}, Field{"volumes", &Quota::volumes, kLimit},
+      Field{"volume_gib", &Quota::volume_gib, kLimit}, Field{"snapshots", &Quota::snapshots, kLimit},
+      Field{"networks", &Quota::networks, kLimit},
+  };
+};
+template <> struct Fields<QuotaPatch> {
+  static constexpr Range kLimit{-1, kMaxQuota};
+  static constexpr auto kAll = std::tuple{
+      Field{"instances", &QuotaPatch::instances, kLimit},
+      Field{"vcpus", &QuotaPatch::vcpus, kLimit},
+      Field{"memory_mib", &QuotaPatch::memory_mib, kLimit},
+      Field{"volumes", &QuotaPatch::volumes, kLimit},
+      Field{"volume_gib", &QuotaPatch::volume_gib, kLimit},
+      Field{"snapshots", &QuotaPatch::snapshots, kLimit},
+      Field{"networks", &QuotaPatch::networks, kLimit},
+  };
+};
+
+template <> struct Fields<Department> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Department::meta},
+      Field{"name", &Department::name, Text{}, kRequired},
+      Field{"description", &Department::description, Text{4096}},
+      Field{"quota", &Department::quota},
+      Field{"allowed_pools", &Department::allowed_pools, Names{1024}},
+  };
+};
+
+template <> struct Fields<Flavor> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Flavor::meta},
+      Field{"name", &Flavor::name, Text{}, kRequired},
+      Field{"description", &Flavor::description, Text{4096}},
+      Field{"vcpus", &Flavor::vcpus, Range{0, kMaxInt}, kRequired},
+      Field{"memory_mib", &Flavor::memory_mib, Range{0, kMaxInt}, kRequired},
+      Field{"disk_gib", &Flavor::disk_gib, Range{0, kMaxInt}, kRequired},
+      Field{"required_traits", &Flavor::required_traits, Names{1024}},
+      Field{"forbidden_traits", &Flavor::forbidden_traits, Names{1024}},
+      Field{"required_aggregates", &Flavor::required_aggregates, Names{1024}},
+  };
+};
+
+template <> struct Fields<ServerGroup> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&ServerGroup::meta},
+      Field{"name", &ServerGroup::name, Text{}, kRequired},
+      Field{"department_id", &ServerGroup::department_id, Text{64}, kRequired},
+      Field{"policy", &ServerGroup::policy, Any{}, kRequired},
+      Field{"hard", &ServerGroup::hard},
+  };
+};
+
+template <> struct Fields<NumaCell> {
+  static constexpr auto kAll = std::tuple{
+      Field{"id", &NumaCell::id, Range{0, 1023}, kRequired},
+      Field{"cpus", &NumaCell::cpus, Range{1, kMaxVcpus}, kRequired},
+      Field{"memory_mib", &NumaCell::memory_mib, Range{1, kMaxMemoryMib}, kRequired},
+  };
+};
+
+template <> struct Fields<HostCapacity> {
+  static constexpr auto kAll = std::tuple{
+      Field{"cpus", &HostCapacity::cpus, Range{1, kMaxVcpus}, kRequired},
+      Field{"memory_mib", &HostCapacity::memory_mib, Range{1, kMaxMemoryMib}, kRequired},
+      Field{"disk_gib", &HostCapacity::disk_gib, Range{0, kMaxDiskGib}, kRequired},
+      Field{"numa_cells", &HostCapacity::numa_cells, Items{64}},
+  };
+  // Cells have distinct ids and add up to the host's cpus and memory.
+  static std::optional<Violation> Check(const HostCapacity& c) {
+    if (c.numa_cells.empty()) return std::nullopt;
+    std::int64_t cpus = 0, memory_mib = 0;
+    for (std::size_t i = 0; i < c.numa_cells.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (c.numa_cells[j].id == c.numa_cells[i].id) {
+          return Violation{"numa_cells[" + std::to_string(i) + "].id", "duplicate cell id"};
+        }
+      }
+      cpus += c.numa_cells[i].cpus;
+      memory_mib += c.numa_cells[i].memory_mib;
+    }
+    if (cpus != c.cpus || memory_mib != c.memory_mib) {
+      return Violation{"numa_cells", "cells must add up to the host's cpus and memory_mib"};
+    }
+    return std::nullopt;
+  }
+};
+
+template <> struct Fields<ResourceAmounts> {
+  static constexpr auto kAll = std::tuple{
+      Field{"vcpus", &ResourceAmounts::vcpus, Range{0, kMaxInt}},
+      Field{"memory_mib", &ResourceAmounts::memory_mib, Range{0, kMaxInt}},
+      Field{"disk_gib", &ResourceAmounts::disk_gib, Range{0, kMaxInt}},
+  };
+};
+
+template <> struct Fields<HostActualUsage> {
+  static constexpr auto kAll = std::tuple{
+      Field{"domains", &HostActualUsage::domains, Range{0, 1'000'000}, kRequired},
+      Field{"govpool_domains", &HostActualUsage::govpool_domains, Range{0, 1'000'000}, kRequired},
+      Field{"running", &HostActualUsage::running, Range{0, 1'000'000}, kRequired},
+      Field{"vcpus", &HostActualUsage::vcpus, Range{0, kMaxVcpus * 1024}, kRequired},
+      Field{"memory_mib", &HostActualUsage::memory_mib, Range{0, kMaxMemoryMib}, kRequired},
+      // Set by the controller when the report arrives; agents do not send it.
+      Field{"reported_at", &HostActualUsage::reported_at_ms, Time{}, kEmptyWhenZero | kDerived},
+  };
+};
+
+template <> struct Fields<Host> {
+  static constexpr Real kRatio{0, 1e9};
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Host::meta},
+      Field{"name", &Host::name, Text{}, kRequired},
+      Field{"pool", &Host::pool},
+      Field{"status", &Host::status},
+      Field{"enabled", &Host::enabled},
+      Field{"maintenance", &Host::maintenance},
+      Field{"capacity", &Host::capacity, Any{}, kRequired},
+      Field{"cpu_allocation_ratio", &Host::cpu_allocation_ratio, kRatio},
+      Field{"memory_allocation_ratio", &Host::memory_allocation_ratio, kRatio},
+      Field{"disk_allocation_ratio", &Host::disk_allocation_ratio, kRatio},
+      Field{"traits", &Host::traits, Names{1024}},
+      Field{"aggregates", &Host::aggregates, Names{1024}},
+      Field{"dedicated_departments", &Host::dedicated_departments, Names{1024}},
+      Field{"max_instances", &Host::max_instances, Range{0, kMaxInt}},
+      Field{"last_heartbeat_at", &Host::last_heartbeat_ms, Time{}, kEmptyWhenZero},
+      Field{"agent_user_id", &Host::agent_user_id, Text{64}},
+      Field{"allocated", &Host::allocated, Any{}, kDerived},
+      Field{"free", &Host::free, Any{}, kDerived},
+      Field{"instances", &Host::instances, Any{}, kDerived},
+      Field{"actual_usage", &Host::actual, Any{}, kDerived},
+  };
+};
+
+template <> struct Fields<NumaShare> {
+  static constexpr auto kAll = std::tuple{
+      Field{"cell", &NumaShare::cell, Range{0, 1023}, kRequired},
+      Flatten{&NumaShare::resources},
+  };
+};
+
+template <> struct Fields<Vm> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Vm::meta},
+      Field{"name", &Vm::name, Text{}, kRequired},
+      Field{"department_id", &Vm::department_id, Text{64}, kRequired},
+      Field{"flavor_id", &Vm::flavor_id},
+      Field{"flavor_name", &Vm::flavor_name},
+      Field{"vcpus", &Vm::vcpus, Range{0, kMaxInt}, kRequired},
+      Field{"memory_mib", &Vm::memory_mib, Range{0, kMaxInt}, kRequired},
+      Field{"disk_gib", &Vm::disk_gib, Range{0, kMaxInt}, kRequired},
+      Field{"pool", &Vm::pool},
+      Field{"server_group_id", &Vm::server_group_id},
+      Field{"host_id", &Vm::host_id},
+      Field{"numa", &Vm::numa, Items{1024}},
+      Field{"power", &Vm::power},
+      Field{"deleting", &Vm::deleting},
+      Field{"generation", &Vm::generation, Range{0, kMaxInt}},
+      Field{"reboot_count", &Vm::reboot_count, Range{0, kMaxInt}},
+      Field{"state", &Vm::state},
+      Field{"state_reason", &Vm::state_reason, Text{4096}},
+      Field{"observed_generation", &Vm::observed_generation, Range{0, kMaxInt}},
+  };
+};
+
+template <> struct Fields<User> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&User::meta},
+      Field{"name", &User::name, Text{}, kRequired},
+      Field{"role", &User::role, Any{}, kRequired},
+      Field{"department_id", &User::department_id},
+  };
+};
+
+template <> struct Fields<Token> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Token::meta},
+      Field{"user_id", &Token::user_id, Text{64}, kRequired},
+      Field{"name", &Token::name},
+      Field{"secret_sha256", &Token::secret_sha256, Text{64}, kRequired | kStorageOnly},
+  };
+};
+
+template <> struct Fields<Event> {
+  static constexpr auto kAll = std::tuple{
+      Field{"id", &Event::id},
+      Field{"host_id", &Event::host_id},
+      Field{"vm_id", &Event::vm_id},
+      Field{"department_id", &Event::department_id},
+      Field{"kind", &Event::kind},
+      Field{"message", &Event::message, Text{1024}},
+      Field{"at", &Event::at_ms, Time{}},
+  };
+};
+
+template <> struct Fields<IdempotencyRecord> {
+  static constexpr auto kAll = std::tuple{
+      Field{"id", &IdempotencyRecord::id, Text{64}, kRequired},
+      Field{"request_hash", &IdempotencyRecord::request_hash, Text{64}, kRequired},
+      Field{"status", &IdempotencyRecord::status, Range{100, 599}, kRequired},
+      Field{"body", &IdempotencyRecord::body, Text{16 * 1024 * 1024}},
+      Field{"created_at_ms", &IdempotencyRecord::created_at_ms, Range{0, kMaxInt}},
+  };
+};
+
+// Requests: rules are enforced; unknown fields are refused.
+template <> struct Fields<CreateDepartmentRequest> {
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateDepartmentRequest::name, Name{}, kRequired},
+      Field{"description", &CreateDepartmentRequest::description, Text{1024}},
+      Field{"quota", &CreateDepartmentRequest::quota},
+      Field{"allowed_pools", &CreateDepartmentRequest::allowed_pools, Names{}},
+  };
+};
+
+template <> struct Fields<PatchDepartmentRequest> {
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &PatchDepartmentRequest::name, Name{}},
+      Field{"description", &PatchDepartmentRequest::description, Text{1024}},
+      Field{"allowed_pools", &PatchDepartmentRequest::allowed_pools, Names{}},
+      Field{"quota", &PatchDepartmentRequest::quota},
+  };
+};
+
+template <> struct Fields<CreateFlavorRequest> {
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateFlavorRequest::name, Name{}, kRequired},
+      Field{"description", &CreateFlavorRequest::description, Text{1024}},
+      Field{"vcpus", &CreateFlavorRequest::vcpus, Range{1, kMaxVcpus}, kRequired},
+      Field{"memory_mib", &CreateFlavorRequest::memory_mib, Range{64, kMaxMemoryMib}, kRequired},
+      Field{"disk_gib", &CreateFlavorRequest::disk_gib, Range{0, kMaxDiskGib}, kRequired},
+      Field{"required_traits", &CreateFlavorRequest::required_traits, Names{}},
+      Field{"forbidden_traits", &CreateFlavorRequest::forbidden_traits, Names{}},
+      Field{"required_aggregates", &CreateFlavorRequest::required_aggregates, Names{}},
+  };
+  static std::optional<Violation> Check(const CreateFlavorRequest& f) {
+    for (const auto& t : f.required_traits) {
+      for (const auto& u : f.forbidden_traits) {
+        if (t == u) return Violation{"forbidden_traits", "trait '" + t + "' is both required and forbidden"};
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+template <> struct Fields<CreateServerGroupRequest> {
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateServerGroupRequest::name, Name{}, kRequired},
+      Field{"department_id", &CreateServerGroupRequest::department_id, Text{64}, kRequired},
+      Field{"policy", &CreateServerGroupRequest::policy, Any{}, kRequired},
+      Field{"hard", &CreateServerGroupRequest::hard},
+  };
+};
+
+template <> struct Fields<RegisterHostRequest> {
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &RegisterHostRequest::name, Name{}, kRequired},
+      Field{"pool", &RegisterHostRequest::pool, Name{}},
+      Field{"capacity", &RegisterHostRequest::capacity, Any{}, kRequired},
+      Field{"traits", &RegisterHostRequest::traits, Names{}},
+  };
+};
+
+template <> struct Fields<HeartbeatRequest> {
+  static constexpr auto kAll = std::tuple{Field{"usage", &HeartbeatRequest::usage}};
+};
+
+template <> struct Fields<PatchHostRequest> {
+  static constexpr Real kRatio{0.1, kMaxAllocationRatio};
+  static constexpr auto kAll = std::tuple{
+      Field{"enabled", &PatchHostRequest::enabled},
+      Field{"maintenance", &PatchHostRequest::maintenance},
+      Field{"pool", &PatchHostRequest::pool, Name{}},
+      Field{"cpu_allocation_ratio", &PatchHostRequest::cpu_allocation_ratio, kRatio},
+      Field{"memory_allocation_ratio", &PatchHostRequest::memory_allocation_ratio, kRatio},
+      Field{"disk_allocation_ratio", &PatchHostRequest::disk_allocation_ratio, kRatio},
+      Field{"traits", &PatchHostRequest::traits, Names{}},
+      Field{"aggregates", &PatchHostRequest::aggregates, Names{}},
+      Field{"dedicated_departments", &PatchHostRequest::dedicated_departments, Names{}},
+      Field{"max_instances", &PatchHostRequest::max_instances, Range{0, 100000}},
+  };
+};
+
+template <> struct Fields<CreateVmRequest> {
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateVmRequest::name, Name{}, kRequired},
+      Field{"department_id", &CreateVmRequest::department_id, Text{64}, kRequired},
+      Field{"flavor", &CreateVmRequest::flavor, Text{64}, kRequired},
+      Field{"pool", &CreateVmRequest::pool, Name{}},
+      Field{"power", &CreateVmRequest::power},
+      Field{"server_group", &CreateVmRequest::server_group, Text{64}},
+      Field{"count", &CreateVmRequest::count, Range{1, 100}},
+  };
+};
+
+template <> struct Fields<PreviewRequest> {
+  static constexpr auto kAll = std::tuple{
+      Field{"department_id", &PreviewRequest::department_id, Text{64}, kRequired},
+      Field{"flavor", &PreviewRequest::flavor, Text{64}, kRequired},
+      Field{"pool", &PreviewRequest::pool, Name{}},
+      Field{"server_group", &PreviewRequest::server_group, Text{64}},
+      Field{"count", &PreviewRequest::count, Range{1, 100}},
+  };
+};
+
+template <> struct Fields<CreateUserRequest> {
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateUserRequest::name, Name{}, kRequired},
+      Field{"role", &CreateUserRequest::role, Any{}, kRequired},
+      Field{"department_id", &CreateUserRequest::department_id, Text{64}},
+  };
+};
+
+template <> struct Fields<CreateTokenRequest> {
+  static constexpr auto kAll = std::tuple{Field{"name", &CreateTokenRequest::name, Name{}}};
+};
+
+template <> struct Fields<VmStatusReport> {
+  static constexpr auto kAll = std::tuple{
+      Field{"state", &VmStatusReport::state, Any{}, kRequired},
+      Field{"state_reason", &VmStatusReport::state_reason, Text{4096}},
+      Field{"observed_generation", &VmStatusReport::observed_generation, Range{0, kMaxInt}, kRequired},
+  };
+  // Agents report what they see; `scheduled` and `unknown` are the controller's to say.
+  static std::optional<Violation> Check(const VmStatusReport& r) {
+    if (r.state == VmState::kScheduled || r.state == VmState::kUnknown) {
+      return Violation{"state", "must be one of building, running, stopped, deleting, deleted, error"};
+    }
+    return std::nullopt;
+  }
+};
+
+template <> struct Fields<EventReport> {
+  static constexpr auto kAll = std::tuple{
+      Field{"vm_id", &EventReport::vm_id, Text{64}},
+      Field{"kind", &EventReport::kind, Name{}, kRequired},
+      Field{"message", &EventReport::message, Text{1024}, kRequired},
+  };
+};
+template <> struct Fields<ReportEventsRequest> {
+  static constexpr auto kAll = std::tuple{
+      Field{"events", &ReportEventsRequest::events, Items{100}, kRequired}};
+};
+
+template <class T> struct Fields<ListPage<T>> {
+  static constexpr auto kAll = std::tuple{
+      Field{"items", &ListPage<T>::items, Items{100'000}, kRequired},
+      Field{"next_page_token", &ListPage<T>::next_page_token},
+  };
+};
+template <> struct Fields<WatchAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"revision", &WatchAnswer::revision, Range{0, kMaxInt}, kRequired},
+      Field{"items", &WatchAnswer::items, Items{1'000'000}, kRequired},
+  };
+};
+template <> struct Fields<QuotaUse> {
+  static constexpr auto kAll = std::tuple{
+      Field{"used", &QuotaUse::used, Any{}, kRequired},
+      Field{"limit", &QuotaUse::limit, Any{}, kRequired},
+      Field{"enforced", &QuotaUse::enforced},
+  };
+};
+template <> struct Fields<DepartmentUsage> {
+  static constexpr auto kAll = std::tuple{
+      Field{"department_id", &DepartmentUsage::department_id, Any{}, kRequired},
+      Field{"usage", &DepartmentUsage::usage, Any{}, kRequired},
+  };
+};
+template <> struct Fields<PreviewAssignment> {
+  static constexpr auto kAll = std::tuple{
+      Field{"host_id", &PreviewAssignment::host_id},
+      Field{"host_name", &PreviewAssignment::host_name},
+  };
+};
+template <> struct Fields<PreviewExplanation> {
+  static constexpr auto kAll = std::tuple{
+      Field{"hosts_total", &PreviewExplanation::hosts_total},
+      Field{"hosts_fit", &PreviewExplanation::hosts_fit},
+      Field{"rejected", &PreviewExplanation::rejected},
+      Field{"summary", &PreviewExplanation::summary},
+  };
+};
+template <> struct Fields<PreviewAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"fits", &PreviewAnswer::fits, Any{}, kRequired},
+      Field{"assignments", &PreviewAnswer::assignments, Items{100}},
+      Field{"explanation", &PreviewAnswer::explanation},
+  };
+};
+template <> struct Fields<NewTokenAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"user", &NewTokenAnswer::user, Any{}, kRequired},
+      Field{"token_id", &NewTokenAnswer::token_id, Any{}, kRequired},
+      Field{"name", &NewTokenAnswer::name},
+      Field{"token", &NewTokenAnswer::token, Any{}, kRequired},
+  };
+};
+
+}  // namespace govpool::api::schema

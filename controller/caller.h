@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "api/types.h"
 #include "common/status.h"
 
 namespace govpool::controller {
@@ -12,25 +13,25 @@ namespace govpool::controller {
 struct Caller {
   std::string user_id;
   std::string name;
-  std::string role;  // "admin" | "dept-admin" | "dept-member" | "agent"
+  api::Role role = api::Role::kDeptMember;
   std::string department_id;
 
-  bool is_admin() const { return role == "admin"; }
-  bool is_agent() const { return role == "agent"; }
+  bool is_admin() const { return role == api::Role::kAdmin; }
+  bool is_agent() const { return role == api::Role::kAgent; }
   bool in_department(const std::string& id) const {
-    return (role == "dept-admin" || role == "dept-member") && department_id == id;
+    return (role == api::Role::kDeptAdmin || role == api::Role::kDeptMember) && department_id == id;
   }
   // May read objects of department `id`.
   bool can_see_department(const std::string& id) const { return is_admin() || in_department(id); }
   // May create and delete objects in department `id`.
   bool can_manage_department(const std::string& id) const {
-    return is_admin() || (role == "dept-admin" && department_id == id);
+    return is_admin() || (role == api::Role::kDeptAdmin && department_id == id);
   }
 };
 
 inline Status RequireAdmin(const Caller& c) {
   if (c.is_admin()) return OkStatus();
-  return PermissionDenied("this operation needs the admin role (you are " + c.role + ")");
+  return PermissionDenied("this operation needs the admin role (you are " + std::string(api::ToString(c.role)) + ")");
 }
 
 }  // namespace govpool::controller

@@ -16,30 +16,12 @@
 #include <vector>
 
 #include "api/types.h"
+#include "controller/record_table.h"
 #include "controller/store/state_store.h"
+#include "controller/txn.h"
 #include "scheduler/scheduler.h"
 
 namespace govpool::controller {
-
-// One write transaction: the revision it writes at, its time, and the records it changed.
-class Txn {
- public:
-  Txn(std::int64_t revision, std::int64_t now_ms) : revision_(revision), now_ms_(now_ms) {}
-  std::int64_t revision() const { return revision_; }
-  std::int64_t now_ms() const { return now_ms_; }
-  void Put(std::string kind, std::string id, std::string value) {
-    mutations_.push_back({std::move(kind), std::move(id), std::move(value)});
-  }
-  void Delete(std::string kind, std::string id) {
-    mutations_.push_back({std::move(kind), std::move(id), std::nullopt});
-  }
-  std::vector<Mutation>& mutations() { return mutations_; }
-
- private:
-  std::int64_t revision_;
-  std::int64_t now_ms_;
-  std::vector<Mutation> mutations_;
-};
 
 using api::IdempotencyRecord;
 
@@ -57,6 +39,10 @@ struct PlacementCounters {
   std::atomic<std::int64_t> quota_exceeded{0};
 };
 
+// What one record counts against its department's quota: one line per quota resource it
+// uses. A new counted resource adds a line here (and a function for its record kind).
+api::Quota QuotaUsageOf(const api::Vm& v);
+
 class State {
  public:
   explicit State(std::unique_ptr<scheduler::Scheduler> scheduler);
@@ -69,60 +55,54 @@ class State {
   std::int64_t revision() const { return revision_; }
   void set_revision(std::int64_t r) { revision_ = r; }
 
-  // Each Save stamps meta (revision, timestamps; id and created_at on first save), updates the
-  // in-memory copy and indexes, and records the change in txn.
-  void SaveDepartment(Txn& txn, api::Department& d);
-  void RemoveDepartment(Txn& txn, const std::string& id);
-  void SaveFlavor(Txn& txn, api::Flavor& f);
-  void RemoveFlavor(Txn& txn, const std::string& id);
-  void SaveHost(Txn& txn, api::Host& h);  // also updates the scheduler's host facts
+  // Saves a record: stamps its meta (revision, timestamps; id and created_at on first save),
+  // updates the in-memory copy, its indexes and derived data (quota usage, the scheduler's
+  // host facts and allocations, VM watch events), and records the change in txn.
+  template <class T>
+  void Save(Txn& txn, T& value);
+  // Removes record `id` of type T (no-op when absent), with the same bookkeeping as Save: a
+  // removed VM releases its allocation and usage.
+  template <class T>
+  void Remove(Txn& txn, const std::string& id);
   // Records a heartbeat in memory only (not durable; see Heartbeat in services).
   void TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
                       const api::HostActualUsage* usage = nullptr);
   // After a load, hosts get a fresh heartbeat grace period from `now_ms`.
   void ResetHeartbeats(std::int64_t now_ms);
-  void SaveVm(Txn& txn, api::Vm& v);      // also updates department usage
-  void RemoveVm(Txn& txn, const std::string& id);  // releases the VM's allocation and usage
-  void SaveServerGroup(Txn& txn, api::ServerGroup& g);
-  void RemoveServerGroup(Txn& txn, const std::string& id);
-  void SaveUser(Txn& txn, api::User& u);
-  void SaveToken(Txn& txn, api::Token& t);
-  void SaveIdempotency(Txn& txn, const IdempotencyRecord& r);
-  void RemoveIdempotency(Txn& txn, const std::string& id);
 
-  const std::map<std::string, api::Department>& departments() const { return departments_; }
-  const std::map<std::string, api::Flavor>& flavors() const { return flavors_; }
-  const std::map<std::string, api::Host>& hosts() const { return hosts_; }
-  const std::map<std::string, api::Vm>& vms() const { return vms_; }
-  const std::map<std::string, api::User>& users() const { return users_; }
-  const std::map<std::string, api::ServerGroup>& server_groups() const { return server_groups_; }
-  const std::map<std::string, api::Token>& tokens() const { return tokens_; }
-  const std::map<std::string, IdempotencyRecord>& idempotency() const { return idempotency_; }
+  const std::map<std::string, api::Department>& departments() const { return departments_.all(); }
+  const std::map<std::string, api::Flavor>& flavors() const { return flavors_.all(); }
+  const std::map<std::string, api::Host>& hosts() const { return hosts_.all(); }
+  const std::map<std::string, api::Vm>& vms() const { return vms_.all(); }
+  const std::map<std::string, api::User>& users() const { return users_.all(); }
+  const std::map<std::string, api::ServerGroup>& server_groups() const { return server_groups_.all(); }
+  const std::map<std::string, api::Token>& tokens() const { return tokens_.all(); }
+  const std::map<std::string, IdempotencyRecord>& idempotency() const { return idempotency_.all(); }
 
-  const api::Department* FindDepartment(const std::string& id) const;
+  const api::Department* FindDepartment(const std::string& id) const { return departments_.Find(id); }
   const api::Department* FindDepartmentByName(const std::string& name) const;
   const api::Flavor* FindFlavor(const std::string& id_or_name) const;
-  const api::Host* FindHost(const std::string& id) const;
+  const api::Host* FindHost(const std::string& id) const { return hosts_.Find(id); }
   const api::Host* FindHostByName(const std::string& name) const;
-  const api::Vm* FindVm(const std::string& id) const;
+  const api::Vm* FindVm(const std::string& id) const { return vms_.Find(id); }
   bool VmNameTaken(const std::string& department_id, const std::string& name) const;
-  const api::ServerGroup* FindServerGroup(const std::string& id) const;
+  const api::ServerGroup* FindServerGroup(const std::string& id) const { return server_groups_.Find(id); }
   // Hosts of the group's current members, one entry per member.
   std::vector<std::string> ServerGroupMemberHosts(const std::string& group_id) const;
   std::int64_t ServerGroupMemberCount(const std::string& group_id) const;
-  const api::User* FindUser(const std::string& id) const;
+  const api::User* FindUser(const std::string& id) const { return users_.Find(id); }
   const api::User* FindUserByName(const std::string& name) const;
   const api::Token* FindTokenBySecretHash(const std::string& sha256) const;
-  const IdempotencyRecord* FindIdempotency(const std::string& id) const;
+  const IdempotencyRecord* FindIdempotency(const std::string& id) const { return idempotency_.Find(id); }
 
-  // Usage counted against a department's quota (all resources; unused ones stay 0).
+  // Usage counted against a department's quota (every resource; see QuotaUsageOf).
   api::Quota Usage(const std::string& department_id) const;
-  // Department ids that own anything (VMs, users) — deletion is refused while owned.
+  // Objects a department owns (VMs, users, server groups): deletion is refused while owned.
   std::int64_t DepartmentObjectCount(const std::string& department_id) const;
-  // Host allocation as seen by the scheduler, plus instance count.
+  // The host as the API shows it: with its derived fields (allocation as the scheduler sees
+  // it, free capacity, instance count, the agent's last report).
   api::Host RenderHost(const api::Host& h) const;
   std::int64_t HostInstanceCount(const std::string& host_id) const;
-  const std::map<std::string, std::int64_t>& vms_per_host() const { return vms_per_host_; }
 
   PlacementCounters& placement_counters() const { return placement_counters_; }
   scheduler::Scheduler& scheduler() { return *scheduler_; }
@@ -145,29 +125,27 @@ class State {
   void Stamp(Txn& txn, api::Meta& m);
   void AddUsage(const api::Vm& v, int sign);
   void RecordVmEvent(std::int64_t revision, const std::string& host_id, const std::string& vm_id);
+  template <class T>
+  RecordTable<T>& Table();
+  // Calls f(table) for every record table.
+  template <class F>
+  void ForEachTable(F&& f);
 
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   mutable PlacementCounters placement_counters_;
   std::int64_t revision_ = 0;
-  std::map<std::string, api::Department> departments_;
-  std::map<std::string, api::Flavor> flavors_;
-  std::map<std::string, api::Host> hosts_;
-  std::map<std::string, api::Vm> vms_;
-  std::map<std::string, api::User> users_;
-  std::map<std::string, api::ServerGroup> server_groups_;
-  std::unordered_map<std::string, std::map<std::string, std::string>> group_members_;  // group -> vm -> host
-  std::map<std::string, api::Token> tokens_;
-  std::map<std::string, IdempotencyRecord> idempotency_;
-  // Indexes and derived counters.
-  std::unordered_map<std::string, std::string> department_by_name_;
-  std::unordered_map<std::string, std::string> flavor_by_name_;
-  std::unordered_map<std::string, std::string> host_by_name_;
-  std::unordered_map<std::string, std::string> user_by_name_;
-  std::unordered_map<std::string, std::string> token_by_hash_;
-  std::map<std::pair<std::string, std::string>, std::string> vm_by_dept_name_;
+  // The records, one table per kind, with their secondary indexes (kBy* below).
+  RecordTable<api::Department> departments_;
+  RecordTable<api::Flavor> flavors_;
+  RecordTable<api::Host> hosts_;
+  RecordTable<api::Vm> vms_;
+  RecordTable<api::User> users_;
+  RecordTable<api::ServerGroup> server_groups_;
+  RecordTable<api::Token> tokens_;
+  RecordTable<IdempotencyRecord> idempotency_;
+  // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used
-  std::unordered_map<std::string, std::int64_t> department_users_;
-  std::map<std::string, std::int64_t> vms_per_host_;
+  std::unordered_map<std::string, api::HostActualUsage> host_reports_;  // host id -> last report
   std::deque<VmEvent> vm_events_;
   std::deque<api::Event> events_;
   std::map<std::string, std::int64_t> event_counts_;  // kind -> events since start

@@ -36,10 +36,8 @@
 
 namespace govpool::controller {
 
-struct WatchResult {
-  std::int64_t revision = 0;   // the state revision the set is as of
-  std::vector<api::Vm> items;  // every VM assigned to the host, by id
-};
+// The state revision the set is as of, and every VM assigned to the host, by id.
+using WatchResult = api::WatchAnswer;
 
 struct WatchHubOptions {
   int tick_ms = 20;  // how often held watches are checked for changes and deadlines

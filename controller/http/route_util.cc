@@ -82,13 +82,14 @@ api::HttpResponse WriteIdempotent(RouteContext& ctx,
             InvalidArgument("Idempotency-Key '" + *key + "' was already used with a different request")
                 .WithReason("IDEMPOTENCY_KEY_REUSED"));
       }
-      api::HttpResponse replay = api::JsonResponse(r->status, r->body);
+      api::HttpResponse replay = api::JsonResponse(static_cast<int>(r->status), r->body);
       replay.headers.emplace_back("Idempotent-Replayed", "true");
       return replay;
     }
     api::HttpResponse response = fn(s, t);
     if (response.status >= 200 && response.status < 300) {
-      s.SaveIdempotency(t, {record_id, request_hash, response.status, response.body, t.now_ms()});
+      IdempotencyRecord record{record_id, request_hash, response.status, response.body, t.now_ms()};
+      s.Save(t, record);
     }
     return response;
   });

@@ -23,6 +23,18 @@ Status CheckQuery(const api::HttpRequest& req, std::initializer_list<const char*
 Result<ListOptions> ParseListOptions(const api::HttpRequest& req);
 // If-Match: "<revision>" (quotes optional). nullopt when absent.
 Result<std::optional<std::int64_t>> ParseIfMatch(const api::HttpRequest& req);
+// A query parameter naming an enum value (schema::EnumNames); nullopt when absent.
+template <api::schema::NamedEnum E>
+Result<std::optional<E>> ParseEnumQuery(const api::HttpRequest& req, const char* name) {
+  const std::string* v = req.QueryParam(name);
+  if (!v) return std::optional<E>();
+  auto e = api::FromString<E>(*v);
+  if (!e) {
+    return InvalidArgument(std::string(name) + " must be one of " + api::schema::Choices<E>())
+        .WithDetail("field", std::string(name));
+  }
+  return std::optional<E>(*e);
+}
 // A route parameter that must be a UUID; NotFound otherwise (no object can have that id).
 Status CheckId(const std::string& id, const std::string& what);
 
@@ -34,18 +46,16 @@ Status CheckId(const std::string& id, const std::string& what);
 api::HttpResponse WriteIdempotent(RouteContext& ctx,
                                   const std::function<api::HttpResponse(State&, Txn&)>& fn);
 
-template <typename T, typename Encode>
-api::HttpResponse Render(const Result<T>& r, int ok_status, Encode encode) {
+// The answer for a service's result: `ok_status` with the value's API JSON, or the error.
+template <typename T>
+api::HttpResponse Render(const Result<T>& r, int ok_status) {
   if (!r.ok()) return api::ErrorResponse(r.status());
-  return api::JsonResponse(ok_status, encode(*r));
+  return api::JsonResponse(ok_status, api::Encode(*r));
 }
 
-template <typename T, typename Encode>
-api::HttpResponse RenderPage(const Page<T>& page, Encode encode) {
-  std::vector<std::string> items;
-  items.reserve(page.items.size());
-  for (const T& item : page.items) items.push_back(encode(item));
-  return api::JsonResponse(200, api::EncodeList(items, page.next_page_token));
+template <typename T>
+api::HttpResponse RenderPage(const api::ListPage<T>& page) {
+  return api::JsonResponse(200, api::Encode(page));
 }
 
 api::HttpResponse NoContent();

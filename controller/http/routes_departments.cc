@@ -7,10 +7,10 @@ namespace govpool::controller::http {
 void SetDepartmentRoutes(Router& r) {
   r.Add("POST", "/v1/departments", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
-    auto req = api::ParseCreateDepartmentRequest(ctx.request.body);
+    auto req = api::Parse<api::CreateDepartmentRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return WriteIdempotent(ctx, [&](State& s, Txn& t) {
-      return Render(CreateDepartment(s, t, ctx.caller, *req), 201, api::EncodeDepartment);
+      return Render(CreateDepartment(s, t, ctx.caller, *req), 201);
     });
   });
   r.Add("GET", "/v1/departments", [](RouteContext& ctx) {
@@ -18,24 +18,23 @@ void SetDepartmentRoutes(Router& r) {
     auto opts = ParseListOptions(ctx.request);
     if (!opts.ok()) return api::ErrorResponse(opts.status());
     return ctx.db.Read([&](const State& s) {
-      return RenderPage(ListDepartments(s, ctx.caller, *opts), api::EncodeDepartment);
+      return RenderPage(ListDepartments(s, ctx.caller, *opts));
     });
   });
   r.Add("GET", "/v1/departments/{id}", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "department"); !s.ok()) return api::ErrorResponse(s);
     return ctx.db.Read([&](const State& s) {
-      return Render(GetDepartment(s, ctx.caller, ctx.param("id")), 200, api::EncodeDepartment);
+      return Render(GetDepartment(s, ctx.caller, ctx.param("id")), 200);
     });
   });
   r.Add("PATCH", "/v1/departments/{id}", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "department"); !s.ok()) return api::ErrorResponse(s);
     auto if_match = ParseIfMatch(ctx.request);
     if (!if_match.ok()) return api::ErrorResponse(if_match.status());
-    auto req = api::ParsePatchDepartmentRequest(ctx.request.body);
+    auto req = api::Parse<api::PatchDepartmentRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
-      return Render(PatchDepartment(s, t, ctx.caller, ctx.param("id"), *if_match, *req), 200,
-                    api::EncodeDepartment);
+      return Render(PatchDepartment(s, t, ctx.caller, ctx.param("id"), *if_match, *req), 200);
     });
   });
   r.Add("DELETE", "/v1/departments/{id}", [](RouteContext& ctx) {
@@ -49,11 +48,7 @@ void SetDepartmentRoutes(Router& r) {
   });
   r.Add("GET", "/v1/departments/{id}/usage", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "department"); !s.ok()) return api::ErrorResponse(s);
-    return ctx.db.Read([&](const State& s) {
-      auto u = GetUsage(s, ctx.caller, ctx.param("id"));
-      if (!u.ok()) return api::ErrorResponse(u.status());
-      return api::JsonResponse(200, api::EncodeUsage(ctx.param("id"), u->used, u->limit));
-    });
+    return ctx.db.Read([&](const State& s) { return Render(GetUsage(s, ctx.caller, ctx.param("id")), 200); });
   });
 }
 

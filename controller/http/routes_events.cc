@@ -7,7 +7,7 @@ namespace govpool::controller::http {
 void SetEventRoutes(Router& r) {
   r.Add("POST", "/v1/hosts/{id}/events", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "host"); !s.ok()) return api::ErrorResponse(s);
-    auto req = api::ParseReportEventsRequest(ctx.request.body);
+    auto req = api::Parse<api::ReportEventsRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
       Status st = ReportEvents(s, t, ctx.caller, ctx.param("id"), *req);
@@ -23,9 +23,7 @@ void SetEventRoutes(Router& r) {
     if (const std::string* v = ctx.request.QueryParam("host_id")) f.host_id = *v;
     if (const std::string* v = ctx.request.QueryParam("vm_id")) f.vm_id = *v;
     return ctx.db.Read([&](const State& s) {
-      std::vector<std::string> items;
-      for (const api::Event& e : ListEvents(s, ctx.caller, f)) items.push_back(api::EncodeEvent(e));
-      return api::JsonResponse(200, api::EncodeList(items, ""));
+      return RenderPage(api::ListPage<api::Event>{ListEvents(s, ctx.caller, f), ""});
     });
   });
 }

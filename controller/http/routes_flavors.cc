@@ -7,10 +7,10 @@ namespace govpool::controller::http {
 void SetFlavorRoutes(Router& r) {
   r.Add("POST", "/v1/flavors", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
-    auto req = api::ParseCreateFlavorRequest(ctx.request.body);
+    auto req = api::Parse<api::CreateFlavorRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return WriteIdempotent(ctx, [&](State& s, Txn& t) {
-      return Render(CreateFlavor(s, t, ctx.caller, *req), 201, api::EncodeFlavor);
+      return Render(CreateFlavor(s, t, ctx.caller, *req), 201);
     });
   });
   r.Add("GET", "/v1/flavors", [](RouteContext& ctx) {
@@ -18,12 +18,12 @@ void SetFlavorRoutes(Router& r) {
     auto opts = ParseListOptions(ctx.request);
     if (!opts.ok()) return api::ErrorResponse(opts.status());
     return ctx.db.Read([&](const State& s) {
-      return RenderPage(ListFlavors(s, ctx.caller, *opts), api::EncodeFlavor);
+      return RenderPage(ListFlavors(s, ctx.caller, *opts));
     });
   });
   r.Add("GET", "/v1/flavors/{id}", [](RouteContext& ctx) {
     return ctx.db.Read([&](const State& s) {
-      return Render(GetFlavor(s, ctx.caller, ctx.param("id")), 200, api::EncodeFlavor);
+      return Render(GetFlavor(s, ctx.caller, ctx.param("id")), 200);
     });
   });
   r.Add("DELETE", "/v1/flavors/{id}", [](RouteContext& ctx) {

@@ -8,10 +8,10 @@ void SetHostRoutes(Router& r) {
   // Literal routes before "/v1/hosts/{id}" (see Router::Find).
   r.Add("POST", "/v1/hosts/register", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
-    auto req = api::ParseRegisterHostRequest(ctx.request.body);
+    auto req = api::Parse<api::RegisterHostRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
-      return Render(RegisterHost(s, t, ctx.caller, *req), 200, api::EncodeHost);
+      return Render(RegisterHost(s, t, ctx.caller, *req), 200);
     });
   });
   r.Add("GET", "/v1/hosts", [](RouteContext& ctx) {
@@ -22,39 +22,36 @@ void SetHostRoutes(Router& r) {
     if (!opts.ok()) return api::ErrorResponse(opts.status());
     HostFilter f;
     if (const std::string* p = ctx.request.QueryParam("pool")) f.pool = *p;
-    if (const std::string* st = ctx.request.QueryParam("status")) {
-      if (*st != "up" && *st != "down") {
-        return api::ErrorResponse(InvalidArgument("status must be up or down").WithDetail("field", "status"));
-      }
-      f.status = *st;
-    }
+    auto status = ParseEnumQuery<api::HostStatus>(ctx.request, "status");
+    if (!status.ok()) return api::ErrorResponse(status.status());
+    f.status = *status;
     return ctx.db.Read([&](const State& s) {
-      return RenderPage(ListHosts(s, ctx.caller, f, *opts), api::EncodeHost);
+      return RenderPage(ListHosts(s, ctx.caller, f, *opts));
     });
   });
   r.Add("GET", "/v1/hosts/{id}", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "host"); !s.ok()) return api::ErrorResponse(s);
     return ctx.db.Read([&](const State& s) {
-      return Render(GetHost(s, ctx.caller, ctx.param("id")), 200, api::EncodeHost);
+      return Render(GetHost(s, ctx.caller, ctx.param("id")), 200);
     });
   });
   r.Add("PATCH", "/v1/hosts/{id}", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "host"); !s.ok()) return api::ErrorResponse(s);
     auto if_match = ParseIfMatch(ctx.request);
     if (!if_match.ok()) return api::ErrorResponse(if_match.status());
-    auto req = api::ParsePatchHostRequest(ctx.request.body);
+    auto req = api::Parse<api::PatchHostRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
-      return Render(PatchHost(s, t, ctx.caller, ctx.param("id"), *if_match, *req), 200, api::EncodeHost);
+      return Render(PatchHost(s, t, ctx.caller, ctx.param("id"), *if_match, *req), 200);
     });
   });
   r.Add("POST", "/v1/hosts/{id}/heartbeat", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "host"); !s.ok()) return api::ErrorResponse(s);
-    auto req = api::ParseHeartbeatRequest(ctx.request.body);
+    auto req = api::ParseOrDefault<api::HeartbeatRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
       return Render(Heartbeat(s, t, ctx.caller, ctx.param("id"), req->usage ? &*req->usage : nullptr),
-                    200, api::EncodeHost);
+                    200);
     });
   });
 }

@@ -7,10 +7,10 @@ namespace govpool::controller::http {
 void SetServerGroupRoutes(Router& r) {
   r.Add("POST", "/v1/server-groups", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
-    auto req = api::ParseCreateServerGroupRequest(ctx.request.body);
+    auto req = api::Parse<api::CreateServerGroupRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return WriteIdempotent(ctx, [&](State& s, Txn& t) {
-      return Render(CreateServerGroup(s, t, ctx.caller, *req), 201, api::EncodeServerGroup);
+      return Render(CreateServerGroup(s, t, ctx.caller, *req), 201);
     });
   });
   r.Add("GET", "/v1/server-groups", [](RouteContext& ctx) {
@@ -18,13 +18,13 @@ void SetServerGroupRoutes(Router& r) {
     auto opts = ParseListOptions(ctx.request);
     if (!opts.ok()) return api::ErrorResponse(opts.status());
     return ctx.db.Read([&](const State& s) {
-      return RenderPage(ListServerGroups(s, ctx.caller, *opts), api::EncodeServerGroup);
+      return RenderPage(ListServerGroups(s, ctx.caller, *opts));
     });
   });
   r.Add("GET", "/v1/server-groups/{id}", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "server group"); !s.ok()) return api::ErrorResponse(s);
     return ctx.db.Read([&](const State& s) {
-      return Render(GetServerGroup(s, ctx.caller, ctx.param("id")), 200, api::EncodeServerGroup);
+      return Render(GetServerGroup(s, ctx.caller, ctx.param("id")), 200);
     });
   });
   r.Add("DELETE", "/v1/server-groups/{id}", [](RouteContext& ctx) {
@@ -39,16 +39,17 @@ void SetServerGroupRoutes(Router& r) {
 void SetSchedulerRoutes(Router& r) {
   r.Add("POST", "/v1/scheduler/preview", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
-    auto req = api::ParsePreviewRequest(ctx.request.body);
+    auto req = api::Parse<api::PreviewRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Read([&](const State& s) {
       auto p = PreviewPlacement(s, ctx.caller, *req);
       if (!p.ok()) return api::ErrorResponse(p.status());
-      std::vector<api::PreviewAssignment> assignments;
-      for (const auto& [id, name] : p->assignments) assignments.push_back({id, name});
+      api::PreviewAnswer answer;
+      answer.fits = p->fits;
+      for (const auto& [id, name] : p->assignments) answer.assignments.push_back({id, name});
       const auto& e = p->explanation;
-      return api::JsonResponse(200, api::EncodePreview(p->fits, assignments, e.hosts_total,
-                                                       e.hosts_fit, e.rejected, e.Summary()));
+      answer.explanation = {e.hosts_total, e.hosts_fit, e.rejected, e.Summary()};
+      return api::JsonResponse(200, api::Encode(answer));
     });
   });
 }

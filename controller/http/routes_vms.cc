@@ -10,7 +10,7 @@ RouteHandler Action(std::string action) {
     if (Status s = CheckId(ctx.param("id"), "vm"); !s.ok()) return api::ErrorResponse(s);
     if (Status s = api::ParseEmptyBody(ctx.request.body); !s.ok()) return api::ErrorResponse(s);
     return ctx.db.Write([&](State& s, Txn& t) {
-      return Render(VmAction(s, t, ctx.caller, ctx.param("id"), action), 202, api::EncodeVm);
+      return Render(VmAction(s, t, ctx.caller, ctx.param("id"), action), 202);
     });
   };
 }
@@ -20,15 +20,13 @@ RouteHandler Action(std::string action) {
 void SetVmRoutes(Router& r) {
   r.Add("POST", "/v1/vms", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
-    auto req = api::ParseCreateVmRequest(ctx.request.body);
+    auto req = api::Parse<api::CreateVmRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return WriteIdempotent(ctx, [&](State& s, Txn& t) {
       auto vms = CreateVms(s, t, ctx.caller, *req);
       if (!vms.ok()) return api::ErrorResponse(vms.status());
-      if (req->count == 1) return api::JsonResponse(201, api::EncodeVm(vms->front()));
-      std::vector<std::string> items;
-      for (const auto& v : *vms) items.push_back(api::EncodeVm(v));
-      return api::JsonResponse(201, api::EncodeList(items, ""));
+      if (req->count == 1) return api::JsonResponse(201, api::Encode(vms->front()));
+      return api::JsonResponse(201, api::Encode(api::ListPage<api::Vm>{*vms, ""}));
     });
   });
   r.Add("GET", "/v1/vms", [](RouteContext& ctx) {
@@ -41,15 +39,17 @@ void SetVmRoutes(Router& r) {
     VmFilter f;
     if (const std::string* v = ctx.request.QueryParam("department_id")) f.department_id = *v;
     if (const std::string* v = ctx.request.QueryParam("host_id")) f.host_id = *v;
-    if (const std::string* v = ctx.request.QueryParam("state")) f.state = *v;
+    auto state = ParseEnumQuery<api::VmState>(ctx.request, "state");
+    if (!state.ok()) return api::ErrorResponse(state.status());
+    f.state = *state;
     return ctx.db.Read([&](const State& s) {
-      return RenderPage(ListVms(s, ctx.caller, f, *opts), api::EncodeVm);
+      return RenderPage(ListVms(s, ctx.caller, f, *opts));
     });
   });
   r.Add("GET", "/v1/vms/{id}", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "vm"); !s.ok()) return api::ErrorResponse(s);
     return ctx.db.Read([&](const State& s) {
-      return Render(GetVm(s, ctx.caller, ctx.param("id")), 200, api::EncodeVm);
+      return Render(GetVm(s, ctx.caller, ctx.param("id")), 200);
     });
   });
   r.Add("DELETE", "/v1/vms/{id}", [](RouteContext& ctx) {
@@ -65,8 +65,8 @@ void SetVmRoutes(Router& r) {
     return ctx.db.Write([&](State& s, Txn& t) {
       auto vm = DeleteVm(s, t, ctx.caller, ctx.param("id"), *if_match, force);
       if (!vm.ok()) return api::ErrorResponse(vm.status());
-      if (vm->state == "deleted") return NoContent();
-      return api::JsonResponse(202, api::EncodeVm(*vm));
+      if (vm->state == api::VmState::kDeleted) return NoContent();
+      return api::JsonResponse(202, api::Encode(*vm));
     });
   });
   r.Add("POST", "/v1/vms/{id}/start", Action("start"));
@@ -74,13 +74,13 @@ void SetVmRoutes(Router& r) {
   r.Add("POST", "/v1/vms/{id}/reboot", Action("reboot"));
   r.Add("PUT", "/v1/vms/{id}/status", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "vm"); !s.ok()) return api::ErrorResponse(s);
-    auto req = api::ParseVmStatusReport(ctx.request.body);
+    auto req = api::Parse<api::VmStatusReport>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
       auto vm = ReportVmStatus(s, t, ctx.caller, ctx.param("id"), *req);
       if (!vm.ok()) return api::ErrorResponse(vm.status());
-      if (vm->state == "deleted") return NoContent();
-      return api::JsonResponse(200, api::EncodeVm(*vm));
+      if (vm->state == api::VmState::kDeleted) return NoContent();
+      return api::JsonResponse(200, api::Encode(*vm));
     });
   });
 }

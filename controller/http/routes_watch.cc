@@ -26,16 +26,6 @@ Result<std::int64_t> QueryInt(const api::HttpRequest& req, const char* name, std
   return out;
 }
 
-std::string EncodeWatch(const WatchResult& r) {
-  std::string body = "{\"revision\":" + std::to_string(r.revision) + ",\"items\":[";
-  for (std::size_t i = 0; i < r.items.size(); ++i) {
-    if (i) body += ',';
-    body += api::EncodeVm(r.items[i]);
-  }
-  body += "]}";
-  return body;
-}
-
 }  // namespace
 
 void SetWatchRoutes(Router& r, Db& db) {
@@ -59,7 +49,7 @@ void SetWatchRoutes(Router& r, Db& db) {
                    respond(api::ErrorResponse(result.status()));
                    return;
                  }
-                 respond(api::JsonResponse(200, EncodeWatch(*result)));
+                 respond(api::JsonResponse(200, api::Encode(*result)));
                });
     return api::HttpResponse{};
   });

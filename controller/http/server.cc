@@ -43,6 +43,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "api/errors.h"
 #include "common/strings.h"
 
 namespace govpool::controller::http {
@@ -61,22 +62,6 @@ constexpr char kServerName[] = "govpool";
 // send RST) does not destroy the error response before the client has read it.
 constexpr int kLingerMs = 2000;
 
-// The one error-body shape (see ARCHITECTURE.md "Errors").
-std::string ErrorBody(std::string_view code, std::string_view message) {
-  std::string body = R"({"error":{"code":)";
-  body += JsonQuote(code);
-  body += R"(,"message":)";
-  body += JsonQuote(message);
-  body += R"(,"details":{}}})";
-  return body;
-}
-
-api::HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message) {
-  api::HttpResponse response;
-  response.status = status;
-  response.body = ErrorBody(code, message);
-  return response;
-}
 
 bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -272,23 +257,24 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnReadError(error_code ec) {
     if (ec == bhttp::error::header_limit) {
-      return SendError(ErrorResponse(431, "HEADERS_TOO_LARGE",
-                                     "request headers exceed " +
-                                         std::to_string(core_->options.max_header_bytes) +
-                                         " bytes"));
+      return SendError(api::ErrorResponse(InvalidArgument("request headers exceed " +
+                                                     std::to_string(core_->options.max_header_bytes) +
+                                                     " bytes")
+                                         .WithReason("HEADERS_TOO_LARGE")));
     }
     if (ec == bhttp::error::body_limit) {
-      return SendError(ErrorResponse(
-          413, "PAYLOAD_TOO_LARGE",
-          "request body exceeds " + std::to_string(core_->options.max_body_bytes) + " bytes"));
+      return SendError(api::ErrorResponse(
+          InvalidArgument("request body exceeds " + std::to_string(core_->options.max_body_bytes) +
+                          " bytes")
+              .WithReason("PAYLOAD_TOO_LARGE")));
     }
     // EOF between or inside messages, timeouts, resets, aborts: nothing useful to answer.
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
         ec.category() != bhttp::make_error_code(bhttp::error::bad_method).category()) {
       return Close();
     }
-    SendError(ErrorResponse(400, "MALFORMED_REQUEST",
-                            "malformed HTTP request: " + ec.message()));
+    SendError(api::ErrorResponse(InvalidArgument("malformed HTTP request: " + ec.message())
+                                .WithReason("MALFORMED_REQUEST")));
   }
 
   void OnRequest() {
@@ -310,7 +296,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       state_ = State::kHandling;
       core_->error_responses.fetch_add(1, std::memory_order_relaxed);
       return OnResponse(
-          ErrorResponse(400, "MALFORMED_REQUEST", "malformed request target"));
+          api::ErrorResponse(InvalidArgument("malformed request target").WithReason("MALFORMED_REQUEST")));
     }
 
     state_ = State::kHandling;
@@ -321,7 +307,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       explicit Pending(std::shared_ptr<Session> s) : session(std::move(s)) {}
       ~Pending() {
         if (!done.exchange(true)) {
-          session->Deliver(ErrorResponse(500, "INTERNAL", "the handler dropped the request"));
+          session->Deliver(api::ErrorResponse(Internal("the handler dropped the request")));
         }
       }
       std::shared_ptr<Session> session;
@@ -335,9 +321,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     try {
       core_->handler(std::move(request), respond);
     } catch (const std::exception& e) {
-      respond(ErrorResponse(500, "INTERNAL", std::string("handler failed: ") + e.what()));
+      respond(api::ErrorResponse(Internal(std::string("handler failed: ") + e.what())));
     } catch (...) {
-      respond(ErrorResponse(500, "INTERNAL", "handler failed"));
+      respond(api::ErrorResponse(Internal("handler failed")));
     }
   }
 

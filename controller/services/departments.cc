@@ -24,7 +24,7 @@ Result<api::Department> CreateDepartment(State& s, Txn& t, const Caller& c,
   d.description = req.description;
   d.quota = req.quota;
   d.allowed_pools = req.allowed_pools;
-  s.SaveDepartment(t, d);
+  s.Save(t, d);
   return d;
 }
 
@@ -53,8 +53,12 @@ Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const
   if (req.allowed_pools) d.allowed_pools = *req.allowed_pools;
   // Lowering a limit below current usage is allowed: nothing running is taken away, but no
   // new resource is granted until usage falls under the limit.
-  for (const auto& [resource, limit] : req.quota) *api::QuotaField(d.quota, resource) = limit;
-  s.SaveDepartment(t, d);
+  if (req.quota) {
+    for (const api::QuotaResource& r : api::kQuotaResources) {
+      if (const auto& limit = (*req.quota).*(r.patch)) d.quota.*(r.limit) = *limit;
+    }
+  }
+  s.Save(t, d);
   return d;
 }
 
@@ -72,13 +76,38 @@ Status DeleteDepartment(State& s, Txn& t, const Caller& c, const std::string& id
         .WithDetail("instances", used.instances)
         .WithDetail("objects", owned);
   }
-  s.RemoveDepartment(t, id);
+  s.Remove<api::Department>(t, id);
   return OkStatus();
 }
 
-Result<Usage> GetUsage(const State& s, const Caller& c, const std::string& id) {
+Result<api::DepartmentUsage> GetUsage(const State& s, const Caller& c, const std::string& id) {
   GP_ASSIGN_OR_RETURN(api::Department d, GetDepartment(s, c, id));
-  return Usage{s.Usage(id), d.quota};
+  const api::Quota used = s.Usage(id);
+  api::DepartmentUsage out{id, {}};
+  for (const api::QuotaResource& r : api::kQuotaResources) {
+    out.usage[std::string(r.name)] = {used.*(r.limit), d.quota.*(r.limit), r.enforced};
+  }
+  return out;
+}
+
+Status CheckQuota(const api::Department& d, const api::Quota& used, const api::Quota& per_object,
+                  std::int64_t count) {
+  for (const api::QuotaResource& r : api::kQuotaResources) {
+    const std::int64_t requested = (per_object.*(r.limit)) * count;
+    const std::int64_t limit = d.quota.*(r.limit);
+    const std::int64_t in_use = used.*(r.limit);
+    if (!r.enforced || requested == 0 || limit < 0 || in_use + requested <= limit) continue;
+    return ResourceExhausted("quota exceeded for " + std::string(r.name) + " in department '" +
+                             d.name + "': requested " + std::to_string(requested) + ", in use " +
+                             std::to_string(in_use) + ", limit " + std::to_string(limit))
+        .WithReason("QUOTA_EXCEEDED")
+        .WithDetail("department_id", d.meta.id)
+        .WithDetail("resource", std::string(r.name))
+        .WithDetail("requested", requested)
+        .WithDetail("used", in_use)
+        .WithDetail("limit", limit);
+  }
+  return OkStatus();
 }
 
 }  // namespace govpool::controller

@@ -10,8 +10,11 @@ Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_i
     if (!c.is_admin() && !c.is_agent()) return PermissionDenied("only agents report host events");
     return NotFound("host " + host_id + " not found");
   }
-  for (const api::Event& in : req.events) {
-    api::Event e = in;
+  for (const api::EventReport& in : req.events) {
+    api::Event e;
+    e.vm_id = in.vm_id;
+    e.kind = in.kind;
+    e.message = in.message;
     e.id = NewUuid();
     e.host_id = host_id;
     e.at_ms = t.now_ms();

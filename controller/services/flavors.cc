@@ -18,7 +18,7 @@ Result<api::Flavor> CreateFlavor(State& s, Txn& t, const Caller& c,
   f.required_traits = req.required_traits;
   f.forbidden_traits = req.forbidden_traits;
   f.required_aggregates = req.required_aggregates;
-  s.SaveFlavor(t, f);
+  s.Save(t, f);
   return f;
 }
 
@@ -37,7 +37,7 @@ Status DeleteFlavor(State& s, Txn& t, const Caller& c, const std::string& id) {
   const api::Flavor* f = s.FindFlavor(id);
   if (!f) return NotFound("flavor " + id + " not found");
   // VMs copy their flavor's sizes at creation, so deleting a flavor in use is safe.
-  s.RemoveFlavor(t, f->meta.id);
+  s.Remove<api::Flavor>(t, f->meta.id);
   return OkStatus();
 }
 

@@ -29,12 +29,12 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
   h.pool = req.pool;
   h.capacity = req.capacity;
   if (!req.traits.empty()) h.traits = req.traits;
-  h.status = "up";
+  h.status = api::HostStatus::kUp;
   if (c.is_agent()) {
     h.agent_user_id = c.user_id;
     h.last_heartbeat_ms = t.now_ms();
   }
-  s.SaveHost(t, h);
+  s.Save(t, h);
   return s.RenderHost(h);
 }
 
@@ -53,7 +53,7 @@ Page<api::Host> ListHosts(const State& s, const Caller& c, const HostFilter& f, 
       s.hosts(), o,
       [&](const api::Host& h) {
         return CheckHostAccess(c, h).ok() && (f.pool.empty() || h.pool == f.pool) &&
-               (f.status.empty() || h.status == f.status);
+               (!f.status || h.status == *f.status);
       },
       [&](const api::Host& h) { return s.RenderHost(h); });
 }
@@ -83,7 +83,7 @@ Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string
     h.dedicated_departments = *req.dedicated_departments;
   }
   if (req.max_instances) h.max_instances = *req.max_instances;
-  s.SaveHost(t, h);
+  s.Save(t, h);
   return s.RenderHost(h);
 }
 
@@ -94,21 +94,17 @@ Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string
     if (!c.is_admin() && !c.is_agent()) return PermissionDenied("only agents send heartbeats");
     return NotFound("host " + id + " not found");
   }
-  if (found->status == "up") {
+  if (found->status == api::HostStatus::kUp) {
     // Heartbeats of a live host stay in memory: persisting each one would cost a commit per
     // host per interval for nothing a restart needs (hosts get a fresh grace period).
     s.TouchHeartbeat(id, t.now_ms(), usage);
     return s.RenderHost(*s.FindHost(id));
   }
   api::Host h = *found;
-  h.status = "up";
-  h.last_heartbeat_ms = t.now_ms();
-  if (usage) {
-    h.actual = *usage;
-    h.actual.reported_at_ms = t.now_ms();
-  }
-  s.SaveHost(t, h);
-  return s.RenderHost(h);
+  h.status = api::HostStatus::kUp;
+  s.Save(t, h);
+  s.TouchHeartbeat(id, t.now_ms(), usage);
+  return s.RenderHost(*s.FindHost(id));
 }
 
 std::vector<std::string> MarkSilentHostsDown(State& s, Txn& t, std::int64_t timeout_ms) {
@@ -116,13 +112,13 @@ std::vector<std::string> MarkSilentHostsDown(State& s, Txn& t, std::int64_t time
   for (const auto& [id, h] : s.hosts()) {
     // Hosts without an agent (registered by an administrator, e.g. for simulations) never
     // heartbeat and are not judged by it.
-    if (h.status != "up" || h.agent_user_id.empty()) continue;
+    if (h.status != api::HostStatus::kUp || h.agent_user_id.empty()) continue;
     if (t.now_ms() - h.last_heartbeat_ms > timeout_ms) down.push_back(id);
   }
   for (const auto& id : down) {
     api::Host h = *s.FindHost(id);
-    h.status = "down";
-    s.SaveHost(t, h);
+    h.status = api::HostStatus::kDown;
+    s.Save(t, h);
   }
   return down;
 }

@@ -23,7 +23,7 @@ Result<api::ServerGroup> CreateServerGroup(State& s, Txn& t, const Caller& c,
   g.department_id = req.department_id;
   g.policy = req.policy;
   g.hard = req.hard;
-  s.SaveServerGroup(t, g);
+  s.Save(t, g);
   return g;
 }
 
@@ -48,7 +48,7 @@ Status DeleteServerGroup(State& s, Txn& t, const Caller& c, const std::string& i
                               " member VM(s)")
         .WithDetail("members", members);
   }
-  s.RemoveServerGroup(t, id);
+  s.Remove<api::ServerGroup>(t, id);
   return OkStatus();
 }
 

@@ -23,10 +23,7 @@ struct ListOptions {
 };
 
 template <typename T>
-struct Page {
-  std::vector<T> items;
-  std::string next_page_token;  // empty on the last page
-};
+using Page = api::ListPage<T>;
 
 // Conflict (reason CONFLICT) when `if_match` is set and differs from the object's revision.
 Status CheckIfMatch(const std::optional<std::int64_t>& if_match, const api::Meta& meta,
@@ -43,11 +40,13 @@ Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const
 // FailedPrecondition while the department still owns VMs or users.
 Status DeleteDepartment(State& s, Txn& t, const Caller& c, const std::string& id,
                         const std::optional<std::int64_t>& if_match);
-struct Usage {
-  api::Quota used;
-  api::Quota limit;
-};
-Result<Usage> GetUsage(const State& s, const Caller& c, const std::string& id);
+// Usage and limit of every quota resource (with whether it is enforced yet).
+Result<api::DepartmentUsage> GetUsage(const State& s, const Caller& c, const std::string& id);
+// ResourceExhausted (reason QUOTA_EXCEEDED; details resource, requested, used, limit) when
+// `count` objects that each use `per_object` (QuotaUsageOf) would take an enforced resource of
+// department `d` over its limit. The one quota check every create runs.
+Status CheckQuota(const api::Department& d, const api::Quota& used, const api::Quota& per_object,
+                  std::int64_t count);
 
 // ---- Flavors (admin writes; everyone reads) ----
 Result<api::Flavor> CreateFlavor(State& s, Txn& t, const Caller& c, const api::CreateFlavorRequest& req);
@@ -58,7 +57,7 @@ Status DeleteFlavor(State& s, Txn& t, const Caller& c, const std::string& id);
 // ---- Hosts (admins; agents register and heartbeat their own) ----
 struct HostFilter {
   std::string pool;
-  std::string status;
+  std::optional<api::HostStatus> status;
 };
 // Idempotent by name: re-registering updates capacity and pool and marks the host up. An
 // agent may re-register only hosts it registered (PermissionDenied otherwise).
@@ -77,7 +76,7 @@ std::vector<std::string> MarkSilentHostsDown(State& s, Txn& t, std::int64_t time
 struct VmFilter {
   std::string department_id;
   std::string host_id;
-  std::string state;
+  std::optional<api::VmState> state;
 };
 // Checks quota, places the VM(s) and records them, atomically: req.count VMs named
 // <name>-1..<name>-<count> (just <name> when count is 1) are all placed or none.

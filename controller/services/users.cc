@@ -11,12 +11,12 @@ constexpr std::string_view kTokenPrefix = "gpt_";
 
 Result<api::User> CreateUser(State& s, Txn& t, const Caller& c, const api::CreateUserRequest& req) {
   GP_RETURN_IF_ERROR(RequireAdmin(c));
-  const bool department_role = req.role == "dept-admin" || req.role == "dept-member";
+  const bool department_role = req.role == api::Role::kDeptAdmin || req.role == api::Role::kDeptMember;
   if (department_role && req.department_id.empty()) {
-    return InvalidArgument("role " + req.role + " needs a department_id").WithDetail("field", "department_id");
+    return InvalidArgument("role " + std::string(api::ToString(req.role)) + " needs a department_id").WithDetail("field", "department_id");
   }
   if (!department_role && !req.department_id.empty()) {
-    return InvalidArgument("role " + req.role + " takes no department_id").WithDetail("field", "department_id");
+    return InvalidArgument("role " + std::string(api::ToString(req.role)) + " takes no department_id").WithDetail("field", "department_id");
   }
   if (department_role && !s.FindDepartment(req.department_id)) {
     return InvalidArgument("department " + req.department_id + " does not exist")
@@ -29,7 +29,7 @@ Result<api::User> CreateUser(State& s, Txn& t, const Caller& c, const api::Creat
   u.name = req.name;
   u.role = req.role;
   u.department_id = req.department_id;
-  s.SaveUser(t, u);
+  s.Save(t, u);
   return u;
 }
 
@@ -53,7 +53,7 @@ Result<NewToken> CreateToken(State& s, Txn& t, const Caller& c, const std::strin
   out.token.user_id = user.meta.id;
   out.token.name = req.name;
   out.token.secret_sha256 = Sha256Hex(out.secret);
-  s.SaveToken(t, out.token);
+  s.Save(t, out.token);
   return out;
 }
 
@@ -71,14 +71,14 @@ std::optional<std::string> BootstrapAdmin(State& s, Txn& t) {
   if (!s.users().empty()) return std::nullopt;
   api::User admin;
   admin.name = "admin";
-  admin.role = "admin";
-  s.SaveUser(t, admin);
+  admin.role = api::Role::kAdmin;
+  s.Save(t, admin);
   api::Token token;
   const std::string secret = std::string(kTokenPrefix) + RandomSecret(32);
   token.user_id = admin.meta.id;
   token.name = "bootstrap";
   token.secret_sha256 = Sha256Hex(secret);
-  s.SaveToken(t, token);
+  s.Save(t, token);
   return secret;
 }
 

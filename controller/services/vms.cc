@@ -16,29 +16,13 @@ Result<const api::Vm*> FindVisibleVm(const State& s, const Caller& c, const std:
   return NotFound("vm " + id + " not found");
 }
 
-Status CheckQuota(const api::Department& d, const api::Quota& used, std::string_view resource,
-                  std::int64_t requested) {
-  const std::int64_t limit = api::QuotaValue(d.quota, resource);
-  const std::int64_t in_use = api::QuotaValue(used, resource);
-  if (limit < 0 || in_use + requested <= limit) return OkStatus();
-  return ResourceExhausted("quota exceeded for " + std::string(resource) + " in department '" +
-                           d.name + "': requested " + std::to_string(requested) + ", in use " +
-                           std::to_string(in_use) + ", limit " + std::to_string(limit))
-      .WithReason("QUOTA_EXCEEDED")
-      .WithDetail("department_id", d.meta.id)
-      .WithDetail("resource", std::string(resource))
-      .WithDetail("requested", requested)
-      .WithDetail("used", in_use)
-      .WithDetail("limit", limit);
-}
-
 }  // namespace
 
 api::Vm RenderVm(const State& s, const api::Vm& v) {
   api::Vm out = v;
   const api::Host* h = s.FindHost(v.host_id);
-  if (h && h->status == "down" && !v.deleting) {
-    out.state = "unknown";
+  if (h && h->status == api::HostStatus::kDown && !v.deleting) {
+    out.state = api::VmState::kUnknown;
     out.state_reason = "host " + h->name + " is not reporting";
   }
   return out;
@@ -90,7 +74,7 @@ scheduler::PlacementRequest PlacementRequestOf(const State& s, const Resolved& r
   pr.forbidden_traits = r.flavor->forbidden_traits;
   pr.required_aggregates = r.flavor->required_aggregates;
   if (r.group) {
-    pr.group_policy = r.group->policy == "affinity" ? scheduler::GroupPolicy::kAffinity
+    pr.group_policy = r.group->policy == api::GroupPolicy::kAffinity ? scheduler::GroupPolicy::kAffinity
                                                     : scheduler::GroupPolicy::kAntiAffinity;
     pr.group_hard = r.group->hard;
     pr.group_member_hosts = s.ServerGroupMemberHosts(r.group->meta.id);
@@ -117,15 +101,14 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
           .WithDetail("name", names.back());
     }
   }
-  const api::Quota used = s.Usage(d->meta.id);
-  for (auto [resource, amount] : {std::pair<const char*, std::int64_t>{"instances", req.count},
-                                  {"vcpus", f->vcpus * req.count},
-                                  {"memory_mib", f->memory_mib * req.count}}) {
-    Status quota = CheckQuota(*d, used, resource, amount);
-    if (!quota.ok()) {
-      ++s.placement_counters().quota_exceeded;
-      return quota;
-    }
+  api::Vm prototype;
+  prototype.vcpus = f->vcpus;
+  prototype.memory_mib = f->memory_mib;
+  prototype.disk_gib = f->disk_gib;
+  if (Status quota = CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(prototype), req.count);
+      !quota.ok()) {
+    ++s.placement_counters().quota_exceeded;
+    return quota;
   }
 
   auto placed = s.scheduler().Place(PlacementRequestOf(s, r, req.pool, req.count));
@@ -158,7 +141,7 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
     v.host_id = a.host_id;
     for (const auto& [cell, res] : a.numa) v.numa.push_back({cell, {res.vcpus, res.memory_mib, res.disk_gib}});
     v.power = req.power;
-    s.SaveVm(t, v);
+    s.Save(t, v);
     ++s.placement_counters().placed;
     created.push_back(RenderVm(s, v));
   }
@@ -205,7 +188,7 @@ Page<api::Vm> ListVms(const State& s, const Caller& c, const VmFilter& f, const 
         if (!f.department_id.empty() && v.department_id != f.department_id) return false;
         if (!f.host_id.empty() && v.host_id != f.host_id) return false;
         if (!FindVisibleVm(s, c, v.meta.id).ok()) return false;
-        return f.state.empty() || RenderVm(s, v).state == f.state;
+        return !f.state || RenderVm(s, v).state == *f.state;
       },
       [&](const api::Vm& v) { return RenderVm(s, v); });
 }
@@ -221,16 +204,16 @@ Result<api::Vm> DeleteVm(State& s, Txn& t, const Caller& c, const std::string& i
   api::Vm v = *found;
   const api::Host* h = s.FindHost(v.host_id);
   if (force || !h || h->agent_user_id.empty()) {
-    s.RemoveVm(t, id);
+    s.Remove<api::Vm>(t, id);
     v.deleting = true;
-    v.state = "deleted";
+    v.state = api::VmState::kDeleted;
     return v;
   }
   if (v.deleting) return RenderVm(s, v);  // already on its way
   v.deleting = true;
-  v.state = "deleting";
+  v.state = api::VmState::kDeleting;
   ++v.generation;
-  s.SaveVm(t, v);
+  s.Save(t, v);
   return RenderVm(s, v);
 }
 
@@ -243,13 +226,13 @@ Result<api::Vm> VmAction(State& s, Txn& t, const Caller& c, const std::string& i
   api::Vm v = *found;
   if (v.deleting) return FailedPrecondition("vm " + id + " is being deleted");
   if (action == "start") {
-    if (v.power == "running") return RenderVm(s, v);
-    v.power = "running";
+    if (v.power == api::PowerState::kRunning) return RenderVm(s, v);
+    v.power = api::PowerState::kRunning;
   } else if (action == "stop") {
-    if (v.power == "stopped") return RenderVm(s, v);
-    v.power = "stopped";
+    if (v.power == api::PowerState::kStopped) return RenderVm(s, v);
+    v.power = api::PowerState::kStopped;
   } else if (action == "reboot") {
-    if (v.power != "running") {
+    if (v.power != api::PowerState::kRunning) {
       return FailedPrecondition("vm " + id + " is stopped; start it instead of rebooting");
     }
     ++v.reboot_count;
@@ -257,7 +240,7 @@ Result<api::Vm> VmAction(State& s, Txn& t, const Caller& c, const std::string& i
     return NotFound("unknown vm action '" + action + "'");
   }
   ++v.generation;
-  s.SaveVm(t, v);
+  s.Save(t, v);
   return RenderVm(s, v);
 }
 
@@ -270,13 +253,13 @@ Result<api::Vm> ReportVmStatus(State& s, Txn& t, const Caller& c, const std::str
                            " is ahead of the VM's generation " + std::to_string(found->generation));
   }
   api::Vm v = *found;
-  if (report.state == "deleted") {
+  if (report.state == api::VmState::kDeleted) {
     if (!v.deleting) return FailedPrecondition("vm " + id + " is not being deleted");
     if (report.observed_generation < v.generation) {
       return FailedPrecondition("the cleanup report is for an older generation of vm " + id);
     }
-    s.RemoveVm(t, id);
-    v.state = "deleted";
+    s.Remove<api::Vm>(t, id);
+    v.state = api::VmState::kDeleted;
     log::Info("vm deleted", {{"vm_id", id}, {"host_id", v.host_id}});
     return v;
   }
@@ -287,7 +270,7 @@ Result<api::Vm> ReportVmStatus(State& s, Txn& t, const Caller& c, const std::str
   v.state = report.state;
   v.state_reason = report.state_reason;
   v.observed_generation = report.observed_generation;
-  s.SaveVm(t, v);
+  s.Save(t, v);
   return RenderVm(s, v);
 }
 

@@ -69,7 +69,7 @@ class FakeControllerClient final : public ControllerClient {
     if (!fail_reports.ok()) return fail_reports;
     auto it = vms.find(id);
     if (it == vms.end()) return NotFound("vm " + id);
-    if (r.state == "deleted") {
+    if (r.state == api::VmState::kDeleted) {
       vms.erase(it);
       return OkStatus();
     }
@@ -101,7 +101,7 @@ class FakeControllerClient final : public ControllerClient {
     return out;
   }
   // Adds a desired VM (2 vCPUs, 256 MiB, 3 GiB) and returns it (valid until `vms` changes).
-  api::Vm& Add(const std::string& power = "running") {
+  api::Vm& Add(api::PowerState power = api::PowerState::kRunning) {
     std::lock_guard lock(mu_);
     api::Vm v;
     v.meta.id = NewUuid();
@@ -129,7 +129,7 @@ class FakeControllerClient final : public ControllerClient {
   std::vector<HeartbeatCall> heartbeats;
   std::vector<WatchCall> watches;
   std::vector<std::pair<std::string, api::VmStatusReport>> reports;
-  std::vector<api::Event> reported_events;
+  std::vector<api::EventReport> reported_events;
 
  private:
   static Status Pop(std::deque<Status>& failures) {

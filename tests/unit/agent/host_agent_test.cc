@@ -97,7 +97,7 @@ TEST_F(HostAgentTest, RegistersThenWatchesAndPassesTheRevisionAlong) {
   EXPECT_EQ(agent->revision(), 5);
   // The answer was reconciled: the VM's domain exists and runs, and it was reported.
   ASSERT_TRUE(hv_.GetSpec(vm_id).has_value());
-  EXPECT_EQ(controller_.vms.at(vm_id).state, "running");
+  EXPECT_EQ(controller_.vms.at(vm_id).state, api::VmState::kRunning);
 
   Step(*agent);
   EXPECT_EQ(controller_.watches.back().revision, 5);

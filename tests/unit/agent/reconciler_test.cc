@@ -69,10 +69,10 @@ TEST_F(ReconcilerTest, CreatesDefinesAndStartsAnAssignedVm) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->state, PowerState::kRunning);
   ASSERT_EQ(controller_.reports.size(), 2u);
-  EXPECT_EQ(controller_.reports[0].second.state, "building");
-  EXPECT_EQ(controller_.reports[1].second.state, "running");
+  EXPECT_EQ(controller_.reports[0].second.state, api::VmState::kBuilding);
+  EXPECT_EQ(controller_.reports[1].second.state, api::VmState::kRunning);
   EXPECT_EQ(controller_.reports[1].second.observed_generation, 1);
-  EXPECT_EQ(controller_.vms.at(id).state, "running");
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kRunning);
 }
 
 TEST_F(ReconcilerTest, ConvergedPassWritesNothingAndReportsNothing) {
@@ -95,7 +95,7 @@ TEST_F(ReconcilerTest, StopsGracefullyThenReportsStopped) {
   api::Vm& v = controller_.Add();
   const std::string id = v.meta.id;
   ASSERT_TRUE(Pass().ok());
-  v.power = "stopped";
+  v.power = api::PowerState::kStopped;
   v.generation = 2;
   ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(hv_.CallCount(Op::kShutdownDomain), 1);
@@ -103,14 +103,14 @@ TEST_F(ReconcilerTest, StopsGracefullyThenReportsStopped) {
   // The fake guest powers off at once; the next pass sees it and reports stopped.
   EXPECT_EQ(controller_.vms.at(id).state_reason, "shutting down");
   ASSERT_TRUE(Pass().ok());
-  EXPECT_EQ(controller_.vms.at(id).state, "stopped");
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kStopped);
   EXPECT_EQ(controller_.vms.at(id).observed_generation, 2);
   // Start again.
-  controller_.vms.at(id).power = "running";
+  controller_.vms.at(id).power = api::PowerState::kRunning;
   controller_.vms.at(id).generation = 3;
   ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(hv_.GetDomain(id)->state, PowerState::kRunning);
-  EXPECT_EQ(controller_.vms.at(id).state, "running");
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kRunning);
   EXPECT_EQ(controller_.vms.at(id).observed_generation, 3);
   EXPECT_TRUE(reconciler_.events().empty()) << reconciler_.events().front().message;
 }
@@ -123,7 +123,7 @@ TEST_F(ReconcilerTest, PowersOffAGuestThatIgnoresAcpiAfterTheGracePeriod) {
   const std::string id = v.meta.id;
   ASSERT_TRUE(r.Reconcile(controller_.Desired()).ok());
   hv_.SetGuestsIgnoreAcpi(true);
-  controller_.vms.at(id).power = "stopped";
+  controller_.vms.at(id).power = api::PowerState::kStopped;
   controller_.vms.at(id).generation = 2;
   ASSERT_TRUE(r.Reconcile(controller_.Desired()).ok());
   EXPECT_TRUE(r.busy());
@@ -131,7 +131,7 @@ TEST_F(ReconcilerTest, PowersOffAGuestThatIgnoresAcpiAfterTheGracePeriod) {
   ASSERT_TRUE(r.Reconcile(controller_.Desired()).ok());
   EXPECT_EQ(hv_.CallCount(Op::kDestroyDomain), 1);
   EXPECT_EQ(hv_.GetDomain(id)->state, PowerState::kShutoff);
-  EXPECT_EQ(controller_.vms.at(id).state, "stopped");
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kStopped);
   EXPECT_FALSE(r.busy());
 }
 
@@ -163,7 +163,7 @@ TEST_F(ReconcilerTest, DeletingRemovesDomainAndDiskThenConfirms) {
   EXPECT_EQ(hv_.GetDomain(id).status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(hv_.HasDisk(disk));
   ASSERT_FALSE(controller_.reports.empty());
-  EXPECT_EQ(controller_.reports.back().second.state, "deleted");
+  EXPECT_EQ(controller_.reports.back().second.state, api::VmState::kDeleted);
   EXPECT_EQ(controller_.reports.back().second.observed_generation, 2);
   EXPECT_TRUE(controller_.vms.empty());
 }
@@ -202,7 +202,7 @@ TEST_F(ReconcilerTest, DriftEventsReachTheControllerAndAreRetriedAfterAFailure) 
 
 TEST_F(ReconcilerTest, ActualUsageCountsEveryDomainAndOnlyRunningResources) {
   const std::string running_id = controller_.Add().meta.id;
-  controller_.Add("stopped");
+  controller_.Add(api::PowerState::kStopped);
   ASSERT_TRUE(Pass().ok());
   hv_.AddForeignDomain(NewUuid(), "hand-made", PowerState::kShutoff);
   auto u = MeasureActualUsage(hv_);
@@ -256,17 +256,17 @@ TEST_F(ReconcilerTest, AForeignDomainWithTheVmsUuidIsAnErrorNotTouched) {
   EXPECT_EQ(summary->errors, 1);
   EXPECT_EQ(hv_.CallCount(Op::kDefineDomain), 0);
   EXPECT_EQ(hv_.CallCount(Op::kStartDomain), 0);
-  EXPECT_EQ(controller_.vms.at(v.meta.id).state, "error");
+  EXPECT_EQ(controller_.vms.at(v.meta.id).state, api::VmState::kError);
 }
 
 TEST_F(ReconcilerTest, FailuresReportErrorAndRecover) {
   const std::string id = controller_.Add().meta.id;
   hv_.FailNext(Op::kStartDomain, 1, Internal("qemu exploded"));
   ASSERT_TRUE(Pass().ok());
-  EXPECT_EQ(controller_.vms.at(id).state, "error");
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kError);
   EXPECT_NE(controller_.vms.at(id).state_reason.find("qemu exploded"), std::string::npos);
   ASSERT_TRUE(Pass().ok());
-  EXPECT_EQ(controller_.vms.at(id).state, "running");
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kRunning);
   EXPECT_EQ(controller_.vms.at(id).state_reason, "");
 }
 
@@ -279,9 +279,9 @@ TEST_F(ReconcilerTest, UnavailableHypervisorSkipsThePassWithoutReports) {
   hv_.FailNext(Op::kStartDomain, 1, Unavailable("libvirtd restarting"));
   ASSERT_TRUE(Pass().ok());
   // building was reported, but no error for a transient outage.
-  for (const auto& [id, rep] : controller_.reports) EXPECT_NE(rep.state, "error");
+  for (const auto& [id, rep] : controller_.reports) EXPECT_NE(rep.state, api::VmState::kError);
   ASSERT_TRUE(Pass().ok());
-  EXPECT_EQ(controller_.reports.back().second.state, "running");
+  EXPECT_EQ(controller_.reports.back().second.state, api::VmState::kRunning);
 }
 
 TEST_F(ReconcilerTest, FailedReportsAreRetriedNextPass) {
@@ -292,7 +292,7 @@ TEST_F(ReconcilerTest, FailedReportsAreRetriedNextPass) {
   EXPECT_GT(s->errors, 0);
   controller_.fail_reports = OkStatus();
   ASSERT_TRUE(Pass().ok());
-  EXPECT_EQ(controller_.vms.at(id).state, "running");
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kRunning);
   EXPECT_EQ(hv_.BootCount(id), 1);
 }
 

@@ -6,7 +6,7 @@
 #include <future>
 #include <thread>
 
-#include "agent/controller_client.h"
+#include "agent/http_controller_client.h"
 #include "agent/reconciler.h"
 #include "tests/fakes/agent/fake_hypervisor.h"
 #include "tests/unit/agent/test_controller.h"
@@ -70,7 +70,7 @@ TEST_F(WatchEndpointTest, HoldsUntilAVmOfTheHostChanges) {
   EXPECT_LT(seconds, 3.0);
   EXPECT_GT(w->revision, first->revision);
   ASSERT_EQ(w->items.size(), 1u);
-  EXPECT_EQ(w->items[0].power, "stopped");
+  EXPECT_EQ(w->items[0].power, api::PowerState::kStopped);
   EXPECT_EQ(w->items[0].generation, 2);
 }
 
@@ -91,7 +91,7 @@ TEST_F(WatchEndpointTest, TimesOutWithTheSameSetAndSeesDeletingVms) {
   ASSERT_TRUE(d.ok());
   ASSERT_EQ(d->items.size(), 1u);
   EXPECT_TRUE(d->items[0].deleting);
-  ASSERT_TRUE(agent_->ReportVmStatus(a, {"deleted", "", d->items[0].generation}).ok());
+  ASSERT_TRUE(agent_->ReportVmStatus(a, {api::VmState::kDeleted, "", d->items[0].generation}).ok());
   auto gone = agent_->WatchVms(host_id_, d->revision, 10);
   ASSERT_TRUE(gone.ok());
   EXPECT_TRUE(gone->items.empty());

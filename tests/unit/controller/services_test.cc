@@ -14,7 +14,7 @@ constexpr std::int64_t kStartMs = 1'700'000'000'000;
 class ServicesTest : public ::testing::Test {
  protected:
   ServicesTest() : s_(std::move(scheduler::Scheduler::Create(scheduler::Config{})).value()) {
-    admin_ = {"u-admin", "admin", "admin", ""};
+    admin_ = {"u-admin", "admin", api::Role::kAdmin, ""};
   }
 
   // Runs fn(State&, Txn&) as Db::Write does: one transaction at the next revision.
@@ -65,11 +65,11 @@ class ServicesTest : public ::testing::Test {
     return W([&](State& s, Txn& t) { return DeleteVm(s, t, c, id, std::nullopt, false); }).status();
   }
   Caller DeptUser(const std::string& role, const api::Department& d) {
-    return {"u-" + role + "-" + d.name, role + "-" + d.name, role, d.meta.id};
+    return {"u-" + role + "-" + d.name, role + "-" + d.name, *api::FromString<api::Role>(role), d.meta.id};
   }
-  Caller Agent(const std::string& name) { return {"u-agent-" + name, name, "agent", ""}; }
+  Caller Agent(const std::string& name) { return {"u-agent-" + name, name, api::Role::kAgent, ""}; }
   std::int64_t Used(const std::string& dept, const char* resource = "instances") {
-    return api::QuotaValue(s_.Usage(dept), resource);
+    return s_.Usage(dept).*(api::FindQuotaResource(resource)->limit);
   }
   static api::Quota Quota(std::int64_t instances, std::int64_t vcpus = -1, std::int64_t memory = -1) {
     api::Quota q;
@@ -159,15 +159,16 @@ TEST_F(ServicesTest, LoweringALimitBelowUsageKeepsVmsButGrantsNothingNew) {
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(MakeVm(admin_, "v" + std::to_string(i), d.meta.id)->meta.id);
   api::PatchDepartmentRequest patch;
-  patch.quota = {{"instances", 1}};
+  patch.quota = api::QuotaPatch{};
+  patch.quota->instances = 1;
   auto patched = W([&](State& s, Txn& t) { return PatchDepartment(s, t, admin_, d.meta.id, std::nullopt, patch); });
   ASSERT_TRUE(patched.ok()) << patched.status().ToString();
   EXPECT_EQ(patched->quota.instances, 1);
   EXPECT_EQ(s_.vms().size(), 3u);  // nothing taken away
   auto usage = GetUsage(s_, admin_, d.meta.id);
   ASSERT_TRUE(usage.ok());
-  EXPECT_EQ(usage->used.instances, 3);
-  EXPECT_EQ(usage->limit.instances, 1);
+  EXPECT_EQ(usage->usage.at("instances").used, 3);
+  EXPECT_EQ(usage->usage.at("instances").limit, 1);
   EXPECT_FALSE(MakeVm(admin_, "new", d.meta.id).ok());
   ASSERT_TRUE(RemoveVm(admin_, ids[0]).ok());
   ASSERT_TRUE(RemoveVm(admin_, ids[1]).ok());
@@ -345,10 +346,10 @@ TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
   // VMs: the agent of the VM's host sees and reports it; another agent does not.
   EXPECT_TRUE(GetVm(s_, agent1, vm->meta.id).ok());
   EXPECT_EQ(GetVm(s_, agent2, vm->meta.id).status().code(), StatusCode::kNotFound);
-  api::VmStatusReport report{"running", "", 1};
+  api::VmStatusReport report{api::VmState::kRunning, "", 1};
   auto reported = W([&](State& s, Txn& t) { return ReportVmStatus(s, t, agent1, vm->meta.id, report); });
   ASSERT_TRUE(reported.ok()) << reported.status().ToString();
-  EXPECT_EQ(reported->state, "running");
+  EXPECT_EQ(reported->state, api::VmState::kRunning);
   EXPECT_EQ(W([&](State& s, Txn& t) { return ReportVmStatus(s, t, agent2, vm->meta.id, report); }).status().code(),
             StatusCode::kNotFound);
   const Caller dept_admin = DeptUser("dept-admin", d);
@@ -435,7 +436,7 @@ TEST_F(ServicesTest, DeletingADepartmentIsRefusedWhileItOwnsVmsOrUsers) {
   EXPECT_EQ(DetailInt(refused, "instances"), 1);
   ASSERT_TRUE(RemoveVm(admin_, vm->meta.id).ok());
 
-  api::CreateUserRequest ureq{"member", "dept-member", d.meta.id};
+  api::CreateUserRequest ureq{"member", api::Role::kDeptMember, d.meta.id};
   auto user = W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ureq); });
   ASSERT_TRUE(user.ok()) << user.status().ToString();
   EXPECT_EQ(del().code(), StatusCode::kFailedPrecondition) << "a department user still belongs to it";
@@ -453,16 +454,16 @@ TEST_F(ServicesTest, DeletingADepartmentIsRefusedWhileItOwnsVmsOrUsers) {
 
 TEST_F(ServicesTest, UsersNeedAValidDepartmentForDepartmentRoles) {
   const auto d = MakeDepartment("a", Quota(10));
-  api::CreateUserRequest no_dept{"x", "dept-admin", ""};
+  api::CreateUserRequest no_dept{"x", api::Role::kDeptAdmin, ""};
   EXPECT_FALSE(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, no_dept); }).ok());
-  api::CreateUserRequest bad_dept{"y", "dept-member", "00000000-0000-0000-0000-000000000000"};
+  api::CreateUserRequest bad_dept{"y", api::Role::kDeptMember, "00000000-0000-0000-0000-000000000000"};
   EXPECT_FALSE(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, bad_dept); }).ok());
-  api::CreateUserRequest ok{"z", "dept-member", d.meta.id};
+  api::CreateUserRequest ok{"z", api::Role::kDeptMember, d.meta.id};
   EXPECT_TRUE(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ok); }).ok());
   EXPECT_EQ(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ok); }).status().code(),
             StatusCode::kAlreadyExists);
   const Caller dept_admin = DeptUser("dept-admin", d);
-  api::CreateUserRequest by_dept{"w", "dept-member", d.meta.id};
+  api::CreateUserRequest by_dept{"w", api::Role::kDeptMember, d.meta.id};
   EXPECT_EQ(W([&](State& s, Txn& t) { return CreateUser(s, t, dept_admin, by_dept); }).status().code(),
             StatusCode::kPermissionDenied);
 }
@@ -478,7 +479,7 @@ TEST_F(ServicesTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
   auto vm = MakeVm(admin_, "v", d.meta.id);
   ASSERT_TRUE(vm.ok());
   ASSERT_EQ(vm->host_id, h.meta.id);
-  EXPECT_EQ(vm->state, "scheduled");
+  EXPECT_EQ(vm->state, api::VmState::kScheduled);
 
   constexpr std::int64_t kTimeout = 30'000;
   now_ms_ += kTimeout;  // exactly at the limit: still up
@@ -487,14 +488,14 @@ TEST_F(ServicesTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
   auto down = W([&](State& s, Txn& t) { return MarkSilentHostsDown(s, t, kTimeout); });
   ASSERT_EQ(down.size(), 1u);
   EXPECT_EQ(down[0], h.meta.id);
-  EXPECT_EQ(s_.FindHost(h.meta.id)->status, "down");
-  EXPECT_EQ(s_.FindHost(admin_host.meta.id)->status, "up");
+  EXPECT_EQ(s_.FindHost(h.meta.id)->status, api::HostStatus::kDown);
+  EXPECT_EQ(s_.FindHost(admin_host.meta.id)->status, api::HostStatus::kUp);
   auto seen = GetVm(s_, admin_, vm->meta.id);
   ASSERT_TRUE(seen.ok());
-  EXPECT_EQ(seen->state, "unknown");
+  EXPECT_EQ(seen->state, api::VmState::kUnknown);
   EXPECT_FALSE(seen->state_reason.empty());
   VmFilter unknown;
-  unknown.state = "unknown";
+  unknown.state = api::VmState::kUnknown;
   EXPECT_EQ(ListVms(s_, admin_, unknown, {}).items.size(), 1u);
   // A down host gets no new VMs (the agent-less host is too small).
   EXPECT_EQ(MakeVm(admin_, "v2", d.meta.id).status().reason(), "NO_VALID_HOST");
@@ -503,8 +504,8 @@ TEST_F(ServicesTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
   // A heartbeat brings it back up.
   auto hb = W([&](State& s, Txn& t) { return Heartbeat(s, t, agent, h.meta.id); });
   ASSERT_TRUE(hb.ok());
-  EXPECT_EQ(hb->status, "up");
-  EXPECT_EQ(GetVm(s_, admin_, vm->meta.id)->state, "scheduled");
+  EXPECT_EQ(hb->status, api::HostStatus::kUp);
+  EXPECT_EQ(GetVm(s_, admin_, vm->meta.id)->state, api::VmState::kScheduled);
   EXPECT_TRUE(MakeVm(admin_, "v2", d.meta.id).ok());
   // Heartbeats of a live host keep it up without a durable write.
   now_ms_ += kTimeout - 1;
@@ -540,14 +541,14 @@ TEST_F(ServicesTest, BootstrapAdminAndAuthenticate) {
   for (const auto& [id, tok] : s_.tokens()) EXPECT_EQ(tok.secret_sha256.find(*secret), std::string::npos);
 
   const auto d = MakeDepartment("a", Quota(10));
-  api::CreateUserRequest ureq{"alice", "dept-admin", d.meta.id};
+  api::CreateUserRequest ureq{"alice", api::Role::kDeptAdmin, d.meta.id};
   auto user = W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ureq); });
   ASSERT_TRUE(user.ok());
   auto tok = W([&](State& s, Txn& t) { return CreateToken(s, t, admin_, user->meta.id, {"laptop"}); });
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   auto alice = Authenticate(s_, tok->secret);
   ASSERT_TRUE(alice.ok());
-  EXPECT_EQ(alice->role, "dept-admin");
+  EXPECT_EQ(alice->role, api::Role::kDeptAdmin);
   EXPECT_EQ(alice->department_id, d.meta.id);
   EXPECT_EQ(W([&](State& s, Txn& t) { return CreateToken(s, t, *alice, user->meta.id, {}); }).status().code(),
             StatusCode::kPermissionDenied);

@@ -1,0 +1,205 @@
+#include "api/client/client.h"
+
+#include "api/codec.h"
+#include "api/errors.h"
+#include "api/http_message.h"
+
+namespace govpool::api {
+namespace {
+
+// Builds "path?k=v&..." from the parameters that are set.
+class Target {
+ public:
+  explicit Target(std::string path) : target_(std::move(path)) {}
+  Target& Add(std::string_view key, std::string_view value) {
+    if (value.empty()) return *this;
+    target_ += first_ ? '?' : '&';
+    first_ = false;
+    target_ += key;
+    target_ += '=';
+    target_ += PercentEncode(value);
+    return *this;
+  }
+  Target& Add(std::string_view key, std::int64_t value, bool always = false) {
+    return (value != 0 || always) ? Add(key, std::to_string(value)) : *this;
+  }
+  Target& Page(const PageQuery& q) { return Add("limit", q.limit).Add("page_token", q.page_token); }
+  const std::string& str() const { return target_; }
+
+ private:
+  std::string target_;
+  bool first_ = true;
+};
+
+std::string Path(std::string_view collection, std::string_view id, std::string_view tail = {}) {
+  std::string p(collection);
+  p += '/';
+  p += PercentEncode(id);
+  p += tail;
+  return p;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::Create(const ClientOptions& options) {
+  GP_ASSIGN_OR_RETURN(auto http, HttpClient::Create(options));
+  return std::make_unique<Client>(std::move(http));
+}
+
+Result<HttpResponse> Client::Send(std::string_view method, const std::string& target,
+                                  const std::string& body, const WriteOptions& w) {
+  HeaderList headers;
+  if (w.if_match) headers.emplace_back("If-Match", std::to_string(*w.if_match));
+  if (!w.idempotency_key.empty()) headers.emplace_back("Idempotency-Key", w.idempotency_key);
+  GP_ASSIGN_OR_RETURN(HttpResponse resp, http_->Send(method, target, body, headers));
+  if (resp.status < 200 || resp.status >= 300) return StatusFromResponse(resp);
+  return resp;
+}
+
+template <class T>
+Result<T> Client::Call(std::string_view method, const std::string& target, const std::string& body,
+                       const WriteOptions& w) {
+  GP_ASSIGN_OR_RETURN(HttpResponse resp, Send(method, target, body, w));
+  auto value = Decode<T>(resp.body);
+  if (!value.ok()) {
+    return Internal(std::string(method) + " " + target + ": the answer does not decode: " +
+                    value.status().message());
+  }
+  return value;
+}
+
+Status Client::CallNoContent(std::string_view method, const std::string& target, const WriteOptions& w) {
+  return Send(method, target, {}, w).status();
+}
+
+// ---- Departments ----
+Result<Department> Client::CreateDepartment(const CreateDepartmentRequest& req, const WriteOptions& w) {
+  return Call<Department>("POST", "/v1/departments", Encode(req), w);
+}
+Result<Department> Client::GetDepartment(std::string_view id) {
+  return Call<Department>("GET", Path("/v1/departments", id), {});
+}
+Result<ListPage<Department>> Client::ListDepartments(const PageQuery& q) {
+  return Call<ListPage<Department>>("GET", Target("/v1/departments").Page(q).str(), {});
+}
+Result<Department> Client::PatchDepartment(std::string_view id, const PatchDepartmentRequest& req,
+                                           const WriteOptions& w) {
+  return Call<Department>("PATCH", Path("/v1/departments", id), Encode(req), w);
+}
+Status Client::DeleteDepartment(std::string_view id, const WriteOptions& w) {
+  return CallNoContent("DELETE", Path("/v1/departments", id), w);
+}
+Result<DepartmentUsage> Client::GetDepartmentUsage(std::string_view id) {
+  return Call<DepartmentUsage>("GET", Path("/v1/departments", id, "/usage"), {});
+}
+
+// ---- Flavors ----
+Result<Flavor> Client::CreateFlavor(const CreateFlavorRequest& req, const WriteOptions& w) {
+  return Call<Flavor>("POST", "/v1/flavors", Encode(req), w);
+}
+Result<Flavor> Client::GetFlavor(std::string_view id_or_name) {
+  return Call<Flavor>("GET", Path("/v1/flavors", id_or_name), {});
+}
+Result<ListPage<Flavor>> Client::ListFlavors(const PageQuery& q) {
+  return Call<ListPage<Flavor>>("GET", Target("/v1/flavors").Page(q).str(), {});
+}
+Status Client::DeleteFlavor(std::string_view id) { return CallNoContent("DELETE", Path("/v1/flavors", id)); }
+
+// ---- Hosts ----
+Result<Host> Client::RegisterHost(const RegisterHostRequest& req) {
+  return Call<Host>("POST", "/v1/hosts/register", Encode(req));
+}
+Result<Host> Client::GetHost(std::string_view id) { return Call<Host>("GET", Path("/v1/hosts", id), {}); }
+Result<ListPage<Host>> Client::ListHosts(const HostQuery& q) {
+  Target t("/v1/hosts");
+  t.Page(q).Add("pool", q.pool);
+  if (q.status) t.Add("status", ToString(*q.status));
+  return Call<ListPage<Host>>("GET", t.str(), {});
+}
+Result<Host> Client::PatchHost(std::string_view id, const PatchHostRequest& req, const WriteOptions& w) {
+  return Call<Host>("PATCH", Path("/v1/hosts", id), Encode(req), w);
+}
+Result<Host> Client::Heartbeat(std::string_view host_id, const HeartbeatRequest& req) {
+  return Call<Host>("POST", Path("/v1/hosts", host_id, "/heartbeat"), Encode(req));
+}
+Result<WatchAnswer> Client::WatchHostVms(std::string_view host_id, std::int64_t revision,
+                                         int timeout_seconds) {
+  return Call<WatchAnswer>("GET",
+                           Target(Path("/v1/hosts", host_id, "/vms"))
+                               .Add("revision", revision, true)
+                               .Add("timeout_seconds", timeout_seconds, true)
+                               .str(),
+                           {});
+}
+Status Client::ReportHostEvents(std::string_view host_id, const ReportEventsRequest& req) {
+  return Send("POST", Path("/v1/hosts", host_id, "/events"), Encode(req), {}).status();
+}
+
+// ---- VMs ----
+Result<std::vector<Vm>> Client::CreateVms(const CreateVmRequest& req, const WriteOptions& w) {
+  if (req.count > 1) {
+    GP_ASSIGN_OR_RETURN(auto page, Call<ListPage<Vm>>("POST", "/v1/vms", Encode(req), w));
+    return std::move(page.items);
+  }
+  GP_ASSIGN_OR_RETURN(Vm vm, Call<Vm>("POST", "/v1/vms", Encode(req), w));
+  return std::vector<Vm>{std::move(vm)};
+}
+Result<Vm> Client::GetVm(std::string_view id) { return Call<Vm>("GET", Path("/v1/vms", id), {}); }
+Result<ListPage<Vm>> Client::ListVms(const VmQuery& q) {
+  Target t("/v1/vms");
+  t.Page(q).Add("department_id", q.department_id).Add("host_id", q.host_id);
+  if (q.state) t.Add("state", ToString(*q.state));
+  return Call<ListPage<Vm>>("GET", t.str(), {});
+}
+Result<std::optional<Vm>> Client::DeleteVm(std::string_view id, bool force, const WriteOptions& w) {
+  Target t(Path("/v1/vms", id));
+  if (force) t.Add("force", "true");
+  GP_ASSIGN_OR_RETURN(HttpResponse resp, Send("DELETE", t.str(), {}, w));
+  if (resp.status == 204) return std::optional<Vm>();
+  GP_ASSIGN_OR_RETURN(Vm vm, Decode<Vm>(resp.body));
+  return std::optional<Vm>(std::move(vm));
+}
+Result<Vm> Client::StartVm(std::string_view id) { return Call<Vm>("POST", Path("/v1/vms", id, "/start"), {}); }
+Result<Vm> Client::StopVm(std::string_view id) { return Call<Vm>("POST", Path("/v1/vms", id, "/stop"), {}); }
+Result<Vm> Client::RebootVm(std::string_view id) { return Call<Vm>("POST", Path("/v1/vms", id, "/reboot"), {}); }
+Result<std::optional<Vm>> Client::ReportVmStatus(std::string_view id, const VmStatusReport& report) {
+  GP_ASSIGN_OR_RETURN(HttpResponse resp, Send("PUT", Path("/v1/vms", id, "/status"), Encode(report), {}));
+  if (resp.status == 204) return std::optional<Vm>();
+  GP_ASSIGN_OR_RETURN(Vm vm, Decode<Vm>(resp.body));
+  return std::optional<Vm>(std::move(vm));
+}
+
+// ---- Server groups, preview ----
+Result<ServerGroup> Client::CreateServerGroup(const CreateServerGroupRequest& req, const WriteOptions& w) {
+  return Call<ServerGroup>("POST", "/v1/server-groups", Encode(req), w);
+}
+Result<ServerGroup> Client::GetServerGroup(std::string_view id) {
+  return Call<ServerGroup>("GET", Path("/v1/server-groups", id), {});
+}
+Result<ListPage<ServerGroup>> Client::ListServerGroups(const PageQuery& q) {
+  return Call<ListPage<ServerGroup>>("GET", Target("/v1/server-groups").Page(q).str(), {});
+}
+Status Client::DeleteServerGroup(std::string_view id) {
+  return CallNoContent("DELETE", Path("/v1/server-groups", id));
+}
+Result<PreviewAnswer> Client::PreviewPlacement(const PreviewRequest& req) {
+  return Call<PreviewAnswer>("POST", "/v1/scheduler/preview", Encode(req));
+}
+
+// ---- Users, tokens, events ----
+Result<User> Client::CreateUser(const CreateUserRequest& req, const WriteOptions& w) {
+  return Call<User>("POST", "/v1/users", Encode(req), w);
+}
+Result<User> Client::GetUser(std::string_view id) { return Call<User>("GET", Path("/v1/users", id), {}); }
+Result<ListPage<User>> Client::ListUsers(const PageQuery& q) {
+  return Call<ListPage<User>>("GET", Target("/v1/users").Page(q).str(), {});
+}
+Result<NewTokenAnswer> Client::CreateToken(std::string_view user_id, const CreateTokenRequest& req) {
+  return Call<NewTokenAnswer>("POST", Path("/v1/users", user_id, "/tokens"), Encode(req));
+}
+Result<ListPage<Event>> Client::ListEvents(const EventQuery& q) {
+  return Call<ListPage<Event>>(
+      "GET", Target("/v1/events").Add("limit", q.limit).Add("host_id", q.host_id).Add("vm_id", q.vm_id).str(), {});
+}
+
+}  // namespace govpool::api

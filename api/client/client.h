@@ -1,0 +1,120 @@
+// Client: the typed client of the REST API, one method per route, returning the api types.
+// It speaks the wire format through api/codec.h and turns error answers back into the Status
+// the server meant (api/errors.h: code, reason such as QUOTA_EXCEEDED, message, details).
+// Used by the agent, the CLI, the tests' support code and the benches.
+//
+// Errors: Unavailable / DeadlineExceeded when the server cannot be reached (HttpClient);
+// otherwise the server's error. Not thread-safe (one HttpClient connection): use one per thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/client/http_client.h"
+#include "api/types.h"
+#include "common/result.h"
+
+namespace govpool::api {
+
+// Paging of a list call (GET on a collection).
+struct PageQuery {
+  std::int64_t limit = 0;  // 0: the server's default
+  std::string page_token;
+};
+struct HostQuery : PageQuery {
+  std::string pool;
+  std::optional<HostStatus> status;
+};
+struct VmQuery : PageQuery {
+  std::string department_id;
+  std::string host_id;
+  std::optional<VmState> state;
+};
+struct EventQuery {
+  std::int64_t limit = 0;
+  std::string host_id;
+  std::string vm_id;
+};
+// Options of a write: optimistic concurrency and idempotent retries.
+struct WriteOptions {
+  std::optional<std::int64_t> if_match;  // If-Match: the revision the caller last read
+  std::string idempotency_key;           // Idempotency-Key (creates)
+};
+
+class Client {
+ public:
+  explicit Client(std::unique_ptr<HttpClient> http) : http_(std::move(http)) {}
+  // InvalidArgument for a malformed base URL.
+  static Result<std::unique_ptr<Client>> Create(const ClientOptions& options);
+
+  // ---- Departments ----
+  Result<Department> CreateDepartment(const CreateDepartmentRequest& req, const WriteOptions& w = {});
+  Result<Department> GetDepartment(std::string_view id);
+  Result<ListPage<Department>> ListDepartments(const PageQuery& q = {});
+  Result<Department> PatchDepartment(std::string_view id, const PatchDepartmentRequest& req,
+                                     const WriteOptions& w = {});
+  Status DeleteDepartment(std::string_view id, const WriteOptions& w = {});
+  Result<DepartmentUsage> GetDepartmentUsage(std::string_view id);
+
+  // ---- Flavors ----
+  Result<Flavor> CreateFlavor(const CreateFlavorRequest& req, const WriteOptions& w = {});
+  Result<Flavor> GetFlavor(std::string_view id_or_name);
+  Result<ListPage<Flavor>> ListFlavors(const PageQuery& q = {});
+  Status DeleteFlavor(std::string_view id);
+
+  // ---- Hosts (admins; agents register, heartbeat, watch and report their own) ----
+  Result<Host> RegisterHost(const RegisterHostRequest& req);
+  Result<Host> GetHost(std::string_view id);
+  Result<ListPage<Host>> ListHosts(const HostQuery& q = {});
+  Result<Host> PatchHost(std::string_view id, const PatchHostRequest& req, const WriteOptions& w = {});
+  Result<Host> Heartbeat(std::string_view host_id, const HeartbeatRequest& req);
+  // Long-poll: answers when the host's set changed after `revision`, or after timeout_seconds.
+  Result<WatchAnswer> WatchHostVms(std::string_view host_id, std::int64_t revision, int timeout_seconds);
+  Status ReportHostEvents(std::string_view host_id, const ReportEventsRequest& req);
+
+  // ---- VMs ----
+  // count > 1 creates several VMs at once: all are returned.
+  Result<std::vector<Vm>> CreateVms(const CreateVmRequest& req, const WriteOptions& w = {});
+  Result<Vm> GetVm(std::string_view id);
+  Result<ListPage<Vm>> ListVms(const VmQuery& q = {});
+  // The VM (now deleting), or nullopt when its record is already gone (204).
+  Result<std::optional<Vm>> DeleteVm(std::string_view id, bool force = false, const WriteOptions& w = {});
+  Result<Vm> StartVm(std::string_view id);
+  Result<Vm> StopVm(std::string_view id);
+  Result<Vm> RebootVm(std::string_view id);
+  // An agent's report; nullopt when a `deleted` report removed the record.
+  Result<std::optional<Vm>> ReportVmStatus(std::string_view id, const VmStatusReport& report);
+
+  // ---- Server groups and placement preview ----
+  Result<ServerGroup> CreateServerGroup(const CreateServerGroupRequest& req, const WriteOptions& w = {});
+  Result<ServerGroup> GetServerGroup(std::string_view id);
+  Result<ListPage<ServerGroup>> ListServerGroups(const PageQuery& q = {});
+  Status DeleteServerGroup(std::string_view id);
+  Result<PreviewAnswer> PreviewPlacement(const PreviewRequest& req);
+
+  // ---- Users, tokens, events ----
+  Result<User> CreateUser(const CreateUserRequest& req, const WriteOptions& w = {});
+  Result<User> GetUser(std::string_view id);
+  Result<ListPage<User>> ListUsers(const PageQuery& q = {});
+  Result<NewTokenAnswer> CreateToken(std::string_view user_id, const CreateTokenRequest& req);
+  Result<ListPage<Event>> ListEvents(const EventQuery& q = {});
+
+  HttpClient& http() { return *http_; }
+
+ private:
+  // One call: sends, then decodes a 2xx body as T (or nothing for 204), or returns the error.
+  template <class T>
+  Result<T> Call(std::string_view method, const std::string& target, const std::string& body,
+                 const WriteOptions& w = {});
+  Status CallNoContent(std::string_view method, const std::string& target, const WriteOptions& w = {});
+  Result<HttpResponse> Send(std::string_view method, const std::string& target,
+                            const std::string& body, const WriteOptions& w);
+
+  std::unique_ptr<HttpClient> http_;
+};
+
+}  // namespace govpool::api
