@@ -30,8 +30,8 @@ template <class T, class M> struct IsFlatten<sc::Flatten<T, M>> : std::true_type
 template <class T>
 concept Checked = requires(const T& v) { sc::Fields<T>::Check(v); };
 
-// Which JSON a value becomes: the API's (wire) or the stored record's.
-enum class Audience { kWire, kStorage };
+// Which JSON a value becomes: an answer's (wire), a request's, or the stored record's.
+enum class Audience { kWire, kRequest, kStorage };
 
 std::string Iso(std::int64_t ms) {
   return FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
@@ -80,7 +80,7 @@ void PutFields(json::object& o, const T& value, Audience audience) {
     if constexpr (IsFlatten<F>::value) {
       PutFields(o, value.*(field.member), audience);
     } else {
-      if (audience == Audience::kStorage && (field.flags & sc::kDerived)) return;
+      if (audience != Audience::kWire && (field.flags & sc::kDerived)) return;
       if (audience == Audience::kWire && (field.flags & sc::kStorageOnly)) return;
       const auto& m = value.*(field.member);
       if constexpr (IsOptional<typename F::Member>::value) {
@@ -282,6 +282,8 @@ void ReadFields(ObjectReader& r, T& out) {
     if constexpr (IsFlatten<F>::value) {
       ReadFields(r, out.*(field.member));
     } else {
+      // Derived fields are the server's to compute: a request naming one is refused.
+      if (r.strict() && (field.flags & sc::kDerived)) return;
       const std::string path = r.Path(field.name);
       const json::value* v = r.Take(field.name);
       if (!v) {
@@ -332,7 +334,7 @@ Result<T> ReadRoot(std::string_view text, bool strict) {
 
 template <sc::Declared T>
 std::string Encode(const T& value) {
-  return json::serialize(ToObject(value, Audience::kWire));
+  return json::serialize(ToObject(value, sc::Request<T> ? Audience::kRequest : Audience::kWire));
 }
 template <sc::Declared T>
 std::string EncodeRecord(const T& value) {

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,7 +25,8 @@ namespace govpool::api::schema {
 
 // ---- Field flags ----
 inline constexpr unsigned kRequired = 1u;       // must be present (requests and stored records)
-inline constexpr unsigned kDerived = 2u;        // computed when read: on the wire, never stored
+inline constexpr unsigned kDerived = 2u;        // computed by the server: in answers only, never
+                                                // stored, never accepted in requests
 inline constexpr unsigned kStorageOnly = 4u;    // stored, never on the wire (e.g. a secret's digest)
 inline constexpr unsigned kEmptyWhenZero = 8u;  // Time: "" while the instant is 0 (never happened)
 
@@ -76,6 +78,10 @@ struct Violation {
 template <class T>
 concept Declared = requires { Fields<T>::kAll; };
 
+// A request body: declared with `static constexpr bool kRequest = true;` in its Fields.
+template <class T>
+concept Request = Declared<T> && requires { requires Fields<T>::kRequest; };
+
 // ---- Enums as strings ----
 // Specialise: `static constexpr std::array<std::pair<E, std::string_view>, N> kNames{{...}};`
 template <class E>
@@ -116,6 +122,85 @@ std::string Choices() {
 template <Declared T, class F>
 constexpr void ForEachField(F&& f) {
   std::apply([&](const auto&... field) { (f(field), ...); }, Fields<T>::kAll);
+}
+
+// ---- Shapes: what a declared type looks like as JSON (for the OpenAPI comparison) ----
+// A field as the API shows it: JSON type ("string", "integer", "number", "boolean", "array",
+// "object"), whether it is required (in requests), its enum values, and for arrays and
+// objects the shape of the items / properties (empty when they are plain values).
+struct Shape {
+  std::string name;
+  std::string type;
+  bool required = false;
+  std::vector<std::string> enum_values;
+  std::string items_type;              // arrays and maps: the JSON type of each item / value
+  std::vector<Shape> properties;       // declared objects (also the items of arrays of them)
+};
+
+template <class M> struct IsVectorOf : std::false_type {};
+template <class E> struct IsVectorOf<std::vector<E>> : std::true_type { using Item = E; };
+template <class M> struct IsOptionalOf : std::false_type {};
+template <class E> struct IsOptionalOf<std::optional<E>> : std::true_type { using Inner = E; };
+template <class M> struct IsMapOf : std::false_type {};
+template <class V> struct IsMapOf<std::map<std::string, V>> : std::true_type { using Value = V; };
+
+template <Declared T>
+std::vector<Shape> ShapeOf(bool request = Request<T>);
+
+// The JSON shape of a member of type M under `rule` (name and required are set by the caller).
+template <class M, class Rule>
+Shape ShapeOfMember(bool request) {
+  Shape s;
+  if constexpr (IsOptionalOf<M>::value) {
+    return ShapeOfMember<typename IsOptionalOf<M>::Inner, Rule>(request);
+  } else if constexpr (std::is_same_v<Rule, Time> || std::is_same_v<M, std::string>) {
+    s.type = "string";
+  } else if constexpr (std::is_same_v<M, bool>) {
+    s.type = "boolean";
+  } else if constexpr (std::is_integral_v<M>) {
+    s.type = "integer";
+  } else if constexpr (std::is_floating_point_v<M>) {
+    s.type = "number";
+  } else if constexpr (NamedEnum<M>) {
+    s.type = "string";
+    for (const auto& [e, name] : EnumNames<M>::kNames) s.enum_values.emplace_back(name);
+  } else if constexpr (IsVectorOf<M>::value) {
+    s.type = "array";
+    Shape item = ShapeOfMember<typename IsVectorOf<M>::Item, Any>(request);
+    s.items_type = item.type;
+    s.properties = std::move(item.properties);
+  } else if constexpr (IsMapOf<M>::value) {
+    s.type = "object";
+    Shape value = ShapeOfMember<typename IsMapOf<M>::Value, Any>(request);
+    s.items_type = value.type;
+    s.properties = std::move(value.properties);
+  } else {
+    static_assert(Declared<M>, "a member type the schema does not know");
+    s.type = "object";
+    s.properties = ShapeOf<M>(request);
+  }
+  return s;
+}
+
+// The properties of T as the API shows them (storage-only fields left out; in a request,
+// derived fields too).
+template <Declared T>
+std::vector<Shape> ShapeOf(bool request) {
+  std::vector<Shape> out;
+  ForEachField<T>([&](const auto& field) {
+    using F = std::decay_t<decltype(field)>;
+    if constexpr (requires { field.name; }) {
+      if (field.flags & kStorageOnly) return;
+      if (request && (field.flags & kDerived)) return;
+      Shape s = ShapeOfMember<typename F::Member, std::decay_t<decltype(field.rule)>>(request);
+      s.name = std::string(field.name);
+      s.required = (field.flags & kRequired) != 0;
+      out.push_back(std::move(s));
+    } else {
+      for (Shape& s : ShapeOf<typename F::Member>(request)) out.push_back(std::move(s));
+    }
+  });
+  return out;
 }
 
 }  // namespace govpool::api::schema

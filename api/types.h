@@ -632,6 +632,7 @@ template <> struct Fields<IdempotencyRecord> {
 
 // Requests: rules are enforced; unknown fields are refused.
 template <> struct Fields<CreateDepartmentRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"name", &CreateDepartmentRequest::name, Name{}, kRequired},
       Field{"description", &CreateDepartmentRequest::description, Text{1024}},
@@ -641,6 +642,7 @@ template <> struct Fields<CreateDepartmentRequest> {
 };
 
 template <> struct Fields<PatchDepartmentRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"name", &PatchDepartmentRequest::name, Name{}},
       Field{"description", &PatchDepartmentRequest::description, Text{1024}},
@@ -650,6 +652,7 @@ template <> struct Fields<PatchDepartmentRequest> {
 };
 
 template <> struct Fields<CreateFlavorRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"name", &CreateFlavorRequest::name, Name{}, kRequired},
       Field{"description", &CreateFlavorRequest::description, Text{1024}},
@@ -671,6 +674,7 @@ template <> struct Fields<CreateFlavorRequest> {
 };
 
 template <> struct Fields<CreateServerGroupRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"name", &CreateServerGroupRequest::name, Name{}, kRequired},
       Field{"department_id", &CreateServerGroupRequest::department_id, Text{64}, kRequired},
@@ -680,6 +684,7 @@ template <> struct Fields<CreateServerGroupRequest> {
 };
 
 template <> struct Fields<RegisterHostRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"name", &RegisterHostRequest::name, Name{}, kRequired},
       Field{"pool", &RegisterHostRequest::pool, Name{}},
@@ -689,10 +694,12 @@ template <> struct Fields<RegisterHostRequest> {
 };
 
 template <> struct Fields<HeartbeatRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{Field{"usage", &HeartbeatRequest::usage}};
 };
 
 template <> struct Fields<PatchHostRequest> {
+  static constexpr bool kRequest = true;
   static constexpr Real kRatio{0.1, kMaxAllocationRatio};
   static constexpr auto kAll = std::tuple{
       Field{"enabled", &PatchHostRequest::enabled},
@@ -709,6 +716,7 @@ template <> struct Fields<PatchHostRequest> {
 };
 
 template <> struct Fields<CreateVmRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"name", &CreateVmRequest::name, Name{}, kRequired},
       Field{"department_id", &CreateVmRequest::department_id, Text{64}, kRequired},
@@ -721,6 +729,7 @@ template <> struct Fields<CreateVmRequest> {
 };
 
 template <> struct Fields<PreviewRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"department_id", &PreviewRequest::department_id, Text{64}, kRequired},
       Field{"flavor", &PreviewRequest::flavor, Text{64}, kRequired},
@@ -731,6 +740,7 @@ template <> struct Fields<PreviewRequest> {
 };
 
 template <> struct Fields<CreateUserRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"name", &CreateUserRequest::name, Name{}, kRequired},
       Field{"role", &CreateUserRequest::role, Any{}, kRequired},
@@ -739,10 +749,12 @@ template <> struct Fields<CreateUserRequest> {
 };
 
 template <> struct Fields<CreateTokenRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{Field{"name", &CreateTokenRequest::name, Name{}}};
 };
 
 template <> struct Fields<VmStatusReport> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"state", &VmStatusReport::state, Any{}, kRequired},
       Field{"state_reason", &VmStatusReport::state_reason, Text{4096}},
@@ -758,6 +770,7 @@ template <> struct Fields<VmStatusReport> {
 };
 
 template <> struct Fields<EventReport> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"vm_id", &EventReport::vm_id, Text{64}},
       Field{"kind", &EventReport::kind, Name{}, kRequired},
@@ -765,6 +778,7 @@ template <> struct Fields<EventReport> {
   };
 };
 template <> struct Fields<ReportEventsRequest> {
+  static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"events", &ReportEventsRequest::events, Items{100}, kRequired}};
 };
