@@ -10,9 +10,9 @@ packages=(
   # ~130 packages nothing here uses): libboost1.81-dev has the header-only parts (Asio, Beast,
   # UUID, Describe), the other two the compiled Boost.JSON and Boost.URL.
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev sqlite3 libssl-dev openssl prometheus-cpp-dev libpugixml-dev
+  libsqlite3-dev sqlite3 libssl-dev openssl prometheus-cpp-dev libpugixml-dev libcli11-dev
   # tests (the benches print JSON themselves: no benchmark library)
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libyaml-cpp-dev
   # virtualization (agent; real daemons in tests)
   libvirt-dev libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   libvirt-clients
