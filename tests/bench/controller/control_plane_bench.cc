@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "api/client/http_client.h"
+#include "api/client/client.h"
 #include "tests/support/child_process.h"
 
 namespace {
@@ -110,16 +110,13 @@ int main(int argc, char** argv) {
   govpool::api::ClientOptions admin_opts;
   admin_opts.base_url = url;
   admin_opts.bearer_token = Trim(ReadFile(dir + "/controller/admin-token"));
-  auto admin = std::move(govpool::api::HttpClient::Create(admin_opts)).value();
-  auto call = [&](const std::string& method, const std::string& target, const std::string& body) {
-    auto r = admin->Send(method, target, body, {{"Content-Type", "application/json"}});
-    if (!r.ok() || r->status >= 300) return json::value(nullptr);
-    return r->body.empty() ? json::value(nullptr) : json::parse(r->body);
-  };
-  auto user = call("POST", "/v1/users", R"({"name":"sim-agent","role":"agent"})");
-  if (user.is_null()) return cleanup(), Fail("cannot create the agent user");
-  auto tok = call("POST", "/v1/users/" + std::string(user.at("id").as_string()) + "/tokens", R"({"name":"sim"})");
-  std::ofstream(dir + "/agent-token") << std::string(tok.at("token").as_string()) << "\n";
+  namespace api = govpool::api;
+  auto admin = std::move(api::Client::Create(admin_opts)).value();
+  auto user = admin->CreateUser({"sim-agent", api::Role::kAgent, ""});
+  if (!user.ok()) return cleanup(), Fail("cannot create the agent user: " + user.status().ToString());
+  auto tok = admin->CreateToken(user->meta.id, {"sim"});
+  if (!tok.ok()) return cleanup(), Fail("cannot create the agent token: " + tok.status().ToString());
+  std::ofstream(dir + "/agent-token") << tok->token << "\n";
 
   const auto t_hosts = Clock::now();
   agent = ChildProcess::Start({GOVPOOL_AGENT_BIN, "--controller", url, "--token-file", dir + "/agent-token",
@@ -131,10 +128,20 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const double register_s = Seconds(t_hosts, Clock::now());
-  auto dept = call("POST", "/v1/departments",
-                   R"({"name":"bench","quota":{"instances":-1,"vcpus":-1,"memory_mib":-1}})");
-  call("POST", "/v1/flavors", R"({"name":"bench","vcpus":1,"memory_mib":512,"disk_gib":1})");
-  const std::string dept_id(dept.at("id").as_string());
+  api::CreateDepartmentRequest dept_req;
+  dept_req.name = "bench";
+  dept_req.quota.instances = dept_req.quota.vcpus = dept_req.quota.memory_mib = -1;
+  auto dept = admin->CreateDepartment(dept_req);
+  if (!dept.ok()) return cleanup(), Fail("cannot create the department: " + dept.status().ToString());
+  api::CreateFlavorRequest flavor_req;
+  flavor_req.name = "bench";
+  flavor_req.vcpus = 1;
+  flavor_req.memory_mib = 512;
+  flavor_req.disk_gib = 1;
+  if (auto f = admin->CreateFlavor(flavor_req); !f.ok()) {
+    return cleanup(), Fail("cannot create the flavor: " + f.status().ToString());
+  }
+  const std::string dept_id = dept->meta.id;
 
   // Create phase: `clients` threads, one connection each.
   std::atomic<int> next{0}, errors{0};
@@ -144,16 +151,18 @@ int main(int argc, char** argv) {
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       govpool::api::ClientOptions o = admin_opts;
-      auto client = std::move(govpool::api::HttpClient::Create(o)).value();
+      auto client = std::move(api::Client::Create(o)).value();
       char name[32];
+      api::CreateVmRequest req;
+      req.department_id = dept_id;
+      req.flavor = "bench";
       for (int i = next++; i < vms; i = next++) {
         std::snprintf(name, sizeof name, "vm-%06d", i);
-        const std::string body = std::string(R"({"name":")") + name + R"(","department_id":")" +
-                                 dept_id + R"(","flavor":"bench"})";
+        req.name = name;
         const auto t = Clock::now();
-        auto r = client->Send("POST", "/v1/vms", body, {{"Content-Type", "application/json"}});
+        auto r = client->CreateVms(req);
         latencies[c].push_back(Seconds(t, Clock::now()));
-        if (!r.ok() || r->status != 201) ++errors;
+        if (!r.ok()) ++errors;
       }
     });
   }
@@ -165,13 +174,15 @@ int main(int argc, char** argv) {
   double all_running_s = -1;
   while (Seconds(t_create, Clock::now()) < timeout_s) {
     running = 0;
-    std::string token;
+    api::VmQuery q;
+    q.state = api::VmState::kRunning;
+    q.limit = 1000;
     do {
-      auto page = call("GET", "/v1/vms?state=running&limit=1000" + (token.empty() ? "" : "&page_token=" + token), "");
-      if (page.is_null()) break;
-      running += static_cast<int>(page.at("items").as_array().size());
-      token = std::string(page.at("next_page_token").as_string());
-    } while (!token.empty());
+      auto page = admin->ListVms(q);
+      if (!page.ok()) break;
+      running += static_cast<int>(page->items.size());
+      q.page_token = page->next_page_token;
+    } while (!q.page_token.empty());
     if (running >= vms - errors) {
       all_running_s = Seconds(t_create, Clock::now());
       break;
