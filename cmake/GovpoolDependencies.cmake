@@ -6,6 +6,7 @@ find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(pugixml 1.13 CONFIG REQUIRED)  # the libvirt driver's domain XML
+find_package(CLI11 2.1 CONFIG REQUIRED)     # govpoolctl's command line (header-only)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBVIRT REQUIRED IMPORTED_TARGET libvirt)
 if(GOVPOOL_BUILD_TESTS)
