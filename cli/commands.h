@@ -1,15 +1,54 @@
-// govpoolctl's entry point: parses the command line, resolves settings (flags, environment,
-// config file), runs one command against the controller's REST API and prints tables (or the
-// server's JSON with --json). The only govpoolctl file that uses Boost.JSON is commands.cc.
-// Not thread-safe (reads the environment, writes the given streams).
+// govpoolctl's commands, one file per resource (departments.cc, flavors.cc, hosts.cc, vms.cc,
+// server_groups.cc, users.cc, events.cc). Each Add*Commands adds its group to the command
+// line: the arguments and options (parsed by CLI11 through cli/command_line.h) and a handler
+// that calls the typed API client through a Context and prints the typed answer.
 #pragma once
 
-#include <ostream>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "api/types.h"
+#include "cli/command_line.h"
+#include "cli/context.h"
 
 namespace govpool::cli {
 
-// Runs govpoolctl; returns the process exit code: 0 ok, 1 API error, 2 usage error,
-// 3 server unreachable (see cli/args.h). Writes results to `out`, errors to `err`.
-int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err);
+void AddDepartmentCommands(CommandLine& cli);
+void AddFlavorCommands(CommandLine& cli);
+void AddHostCommands(CommandLine& cli);
+void AddVmCommands(CommandLine& cli);
+void AddServerGroupCommands(CommandLine& cli);
+void AddUserCommands(CommandLine& cli);  // the user and token groups
+void AddEventCommands(CommandLine& cli);
+
+// Every group, in help order.
+inline void AddAllCommands(CommandLine& cli) {
+  AddDepartmentCommands(cli);
+  AddFlavorCommands(cli);
+  AddHostCommands(cli);
+  AddVmCommands(cli);
+  AddServerGroupCommands(cli);
+  AddUserCommands(cli);
+  AddEventCommands(cli);
+}
+
+// --if-match REVISION, for updates and deletes.
+inline Command& IfMatchOption(Command& c, std::optional<std::int64_t>* revision) {
+  return c.Option("--if-match", revision, "REVISION",
+                  "only if the object is still at REVISION (optimistic concurrency)", 0,
+                  api::kMaxInt);
+}
+
+inline api::WriteOptions IfMatch(const std::optional<std::int64_t>& revision) {
+  api::WriteOptions w;
+  w.if_match = revision;
+  return w;
+}
+
+// "deleted KIND ID" (nothing with --json: the server answered without a body).
+inline void PrintDeleted(Context& ctx, const std::string& kind, const std::string& id) {
+  if (!ctx.json()) ctx.out() << "deleted " << kind << " " << id << "\n";
+}
 
 }  // namespace govpool::cli

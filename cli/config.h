@@ -11,12 +11,23 @@
 #include <string>
 #include <string_view>
 
-#include "cli/args.h"
+#include "cli/errors.h"
 #include "common/result.h"
 
 namespace govpool::cli {
 
 inline constexpr std::string_view kDefaultUrl = "http://127.0.0.1:8080";
+
+// The global options of the command line (flags given anywhere on it).
+struct GlobalOptions {
+  std::optional<std::string> url;
+  std::optional<std::string> token;
+  std::optional<std::string> token_file;
+  std::optional<std::string> config;
+  std::optional<std::string> ca_file;
+  bool json = false;  // print the typed answer as JSON instead of a table
+  bool wide = false;  // tables: also the ids of related objects
+};
 
 struct ConfigFile {
   std::string path;  // where it was read from (relative token_file/ca_file resolve against it)

@@ -45,4 +45,6 @@ std::string FormatFields(const std::vector<std::pair<std::string, std::string>>&
   return out;
 }
 
+std::string LimitText(std::int64_t limit) { return limit < 0 ? "unlimited" : std::to_string(limit); }
+
 }  // namespace govpool::cli

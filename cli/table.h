@@ -2,6 +2,8 @@
 // for single objects. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,5 +19,35 @@ std::string FormatTable(const Row& header, const std::vector<Row>& rows);
 
 // "key  value" lines with the values aligned; empty input gives "".
 std::string FormatFields(const std::vector<std::pair<std::string, std::string>>& fields);
+
+// A quota limit in a table: "unlimited" for -1, else the number.
+std::string LimitText(std::int64_t limit);
+
+// One column of a table of T: its header, its cell, and whether it shows only with --wide.
+template <class T>
+struct Column {
+  std::string header;
+  std::function<std::string(const T&)> cell;
+  bool wide_only = false;
+};
+
+// The table of `items`: every column, or those not wide_only unless `wide`.
+template <class T>
+std::string FormatTable(const std::vector<Column<T>>& columns, const std::vector<T>& items, bool wide) {
+  Row header;
+  for (const Column<T>& c : columns) {
+    if (wide || !c.wide_only) header.push_back(c.header);
+  }
+  std::vector<Row> rows;
+  rows.reserve(items.size());
+  for (const T& item : items) {
+    Row row;
+    for (const Column<T>& c : columns) {
+      if (wide || !c.wide_only) row.push_back(c.cell(item));
+    }
+    rows.push_back(std::move(row));
+  }
+  return FormatTable(header, rows);
+}
 
 }  // namespace govpool::cli

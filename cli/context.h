@@ -1,0 +1,141 @@
+// Context: what one govpoolctl command runs with. The typed API client (api/client/client.h),
+// the output streams and flags (--json, --wide), the retry policy, paging, and the lookups
+// between names and ids: each collection a command needs for them (departments, hosts, ...) is
+// listed at most once per command and then cached, for resolving "ID|NAME" arguments and for
+// showing names in tables alike. Not thread-safe: one Context per command.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "api/client/client.h"
+#include "api/codec.h"
+#include "api/types.h"
+#include "cli/errors.h"
+#include "cli/fields.h"
+#include "cli/table.h"
+#include "common/ids.h"
+#include "common/result.h"
+
+namespace govpool::cli {
+
+// Page size of the lists govpoolctl reads whole.
+inline constexpr std::int64_t kDefaultPageSize = 500;
+
+// The Status of a call's outcome (a Status or a Result<T>).
+inline const Status& StatusOf(const Status& s) { return s; }
+template <class T>
+Status StatusOf(const Result<T>& r) { return r.status(); }
+
+class Context {
+ public:
+  struct Options {
+    bool json = false;
+    bool wide = false;
+    // Waits between retries; tests pass one that does not sleep.
+    std::function<void(std::chrono::milliseconds)> sleep;
+  };
+  Context(api::Client& client, std::ostream& out, std::ostream& err, Options options);
+  ~Context();
+
+  api::Client& api() { return client_; }
+  bool json() const { return options_.json; }
+  bool wide() const { return options_.wide; }
+  std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
+
+  // ---- Calls ----
+  // `call()` (returning a Status or a Result); when the controller could not be reached, up to
+  // twice more, 200 and 400 ms later. Only for calls that are safe to repeat: reads and
+  // idempotent writes (host registration by name).
+  template <class F>
+  auto Retried(F&& call) -> decltype(call()) {
+    for (int attempt = 0;; ++attempt) {
+      auto result = call();
+      const Status s = StatusOf(result);
+      if (s.ok() || attempt >= 2 || !IsUnreachable(s) || s.code() != StatusCode::kUnavailable) {
+        return result;
+      }
+      Pause(attempt);
+    }
+  }
+  // A create: `call(write_options)` with a fresh Idempotency-Key, retried with the same key (the
+  // server answers a repeated key with the first answer, so a retry never makes a second object).
+  template <class F>
+  auto Create(F&& call) {
+    api::WriteOptions w;
+    w.idempotency_key = NewUuid();
+    return Retried([&] { return call(w); });
+  }
+  // Every item of a paged list: `list(query)` page after page (each read retried), following
+  // next_page_token until it is empty.
+  template <class T, class Query, class List>
+  Result<std::vector<T>> ListAll(List&& list, Query query) {
+    std::vector<T> items;
+    if (query.limit == 0) query.limit = kDefaultPageSize;
+    for (;;) {
+      GP_ASSIGN_OR_RETURN(api::ListPage<T> page, Retried([&] { return list(query); }));
+      for (T& item : page.items) items.push_back(std::move(item));
+      if (page.next_page_token.empty()) return items;
+      if (page.next_page_token == query.page_token) {
+        return Internal("the server answered page token '" + query.page_token + "' with itself")
+            .WithReason("PAGINATION_LOOP");
+      }
+      query.page_token = std::move(page.next_page_token);
+    }
+  }
+
+  // ---- Names and ids ----
+  // An "ID|NAME" argument: `ref` itself when it is a UUID, else the id of the one object so
+  // named. NOT_FOUND when none is visible to the caller, AMBIGUOUS when several are (e.g. VMs
+  // of one name in two departments); other errors are those of listing the collection.
+  Result<std::string> DepartmentId(const std::string& ref);
+  Result<std::string> HostId(const std::string& ref);
+  Result<std::string> VmId(const std::string& ref);
+  Result<std::string> UserId(const std::string& ref);
+  Result<std::string> ServerGroupId(const std::string& ref);
+  // The name to show for an id in a table: the object's name, or the id itself when the name
+  // cannot be known (the caller may not list the collection, e.g. a department user and hosts,
+  // or the object is gone). "" for "". Never fails.
+  std::string DepartmentName(const std::string& id);
+  std::string HostName(const std::string& id);
+  std::string VmName(const std::string& id);
+  std::string ServerGroupName(const std::string& id);
+
+  // ---- Output ----
+  // One object: the API's JSON with --json, else "field  value" lines.
+  template <api::schema::Declared T>
+  void PrintObject(const T& value) {
+    if (json()) {
+      out_ << api::Encode(value) << "\n";
+    } else {
+      out_ << FormatFields(FieldsOf(value));
+    }
+  }
+  // A whole list: {"items":[...],"next_page_token":""} with --json, else a table.
+  template <class T>
+  void PrintList(const std::vector<T>& items, const std::vector<Column<T>>& columns) {
+    if (json()) {
+      out_ << api::Encode(api::ListPage<T>{items, ""}) << "\n";
+    } else {
+      out_ << FormatTable(columns, items, wide());
+    }
+  }
+
+ private:
+  struct Catalogs;  // the collections listed so far (context.cc)
+  void Pause(int attempt);
+
+  api::Client& client_;
+  std::ostream& out_;
+  std::ostream& err_;
+  Options options_;
+  std::unique_ptr<Catalogs> catalogs_;
+};
+
+}  // namespace govpool::cli

@@ -1,0 +1,108 @@
+#include "cli/run.h"
+
+#include <cstdlib>
+#include <exception>
+
+#include "api/client/client.h"
+#include "cli/command_line.h"
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/context.h"
+#include "cli/errors.h"
+
+namespace govpool::cli {
+namespace {
+
+// The HTTP client with its transport failures (connection refused, DNS, TLS, timeout) marked
+// as Unreachable, so they are told apart from an UNAVAILABLE the server answered with.
+class MarkedHttpClient : public api::HttpClient {
+ public:
+  MarkedHttpClient(std::unique_ptr<api::HttpClient> inner, std::string url)
+      : inner_(std::move(inner)), url_(std::move(url)) {}
+  Result<api::HttpResponse> Send(std::string_view method, std::string_view target,
+                                 std::string_view body, const api::HeaderList& headers) override {
+    Result<api::HttpResponse> r = inner_->Send(method, target, body, headers);
+    if (!r.ok() && (r.status().code() == StatusCode::kUnavailable ||
+                    r.status().code() == StatusCode::kDeadlineExceeded)) {
+      return Unreachable(url_, r.status());
+    }
+    return r;
+  }
+
+ private:
+  std::unique_ptr<api::HttpClient> inner_;
+  std::string url_;
+};
+
+std::optional<std::string> RealGetenv(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+int Fail(std::ostream& err, const Status& status, bool have_token = true) {
+  err << "error: " << ErrorText(status);
+  if (status.code() == StatusCode::kUnauthenticated && !have_token) {
+    err << "; no token is configured: use --token, --token-file, GOVPOOL_TOKEN or the config file";
+  }
+  err << "\n";
+  return ExitCodeFor(status);
+}
+
+int RunCommand(const Command& command, const GlobalOptions& globals, std::ostream& out,
+               std::ostream& err, const Environment& env) {
+  const auto getenv = env.getenv ? env.getenv : RealGetenv;
+  std::string config_path = globals.config ? *globals.config : DefaultConfigPath(getenv);
+  std::optional<ConfigFile> config;
+  if (!config_path.empty()) {
+    auto loaded = LoadConfigFile(config_path, globals.config.has_value());
+    if (!loaded.ok()) return Fail(err, loaded.status());
+    config = std::move(*loaded);
+  }
+  auto settings = ResolveSettings(globals, getenv, config);
+  if (!settings.ok()) return Fail(err, settings.status());
+  api::ClientOptions options;
+  options.base_url = settings->url;
+  options.ca_file = settings->ca_file;
+  if (settings->token) options.bearer_token = *settings->token;
+  if (settings->token_file) {
+    auto token = ReadTokenFile(*settings->token_file);
+    if (!token.ok()) return Fail(err, token.status());
+    options.bearer_token = *token;
+  }
+  auto http = env.connect ? env.connect(options) : api::HttpClient::Create(options);
+  if (!http.ok()) {
+    return Fail(err, UsageError("bad URL '" + settings->url + "': " + http.status().message()));
+  }
+  api::Client client(std::make_unique<MarkedHttpClient>(std::move(*http), settings->url));
+  Context ctx(client, out, err, {globals.json, globals.wide, env.sleep});
+  Status s = command.handler()(ctx);
+  if (!s.ok()) return Fail(err, s, !options.bearer_token.empty());
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+           const Environment& env) {
+  try {
+    CommandLine cli;
+    AddAllCommands(cli);
+    ParsedLine line = cli.Parse(args);
+    switch (line.action) {
+      case ParsedLine::Action::kHelp:
+        out << line.text;
+        return kExitOk;
+      case ParsedLine::Action::kError:
+        err << "error: " << ErrorText(line.error) << "\n" << line.text;
+        return ExitCodeFor(line.error);
+      case ParsedLine::Action::kRun:
+        break;
+    }
+    return RunCommand(*line.command, cli.globals(), out, err, env);
+  } catch (const std::exception& e) {
+    return Fail(err, Internal(std::string("unexpected failure: ") + e.what()));
+  }
+}
+
+}  // namespace govpool::cli
