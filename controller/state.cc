@@ -104,8 +104,12 @@ Status State::FinishLoad(std::int64_t revision) {
   revision_ = revision;
   oldest_watchable_revision_ = revision;
   for (const auto& [id, h] : hosts_.all()) scheduler_->UpsertHost(HostSpecOf(h));
+  ForEachTable([&](const auto& table) {
+    for (const auto& [id, record] : table.all()) {
+      if constexpr (requires { QuotaUsageOf(record); }) AddUsage(record.department_id, QuotaUsageOf(record), +1);
+    }
+  });
   for (const auto& [id, v] : vms_.all()) {
-    AddUsage(v, +1);
     Status s = scheduler_->Restore(AssignmentOf(v));
     if (!s.ok()) return s.Annotate("restoring allocation of vm " + id);
   }
@@ -123,11 +127,13 @@ template <class T>
 void State::Save(Txn& txn, T& value) {
   if constexpr (requires { value.meta; }) Stamp(txn, value.meta);
   std::optional<T> previous = Table<T>().Put(txn, value);
+  if constexpr (requires { QuotaUsageOf(value); }) {
+    if (previous) AddUsage(previous->department_id, QuotaUsageOf(*previous), -1);
+    AddUsage(value.department_id, QuotaUsageOf(value), +1);
+  }
   if constexpr (std::is_same_v<T, api::Host>) {
     scheduler_->UpsertHost(HostSpecOf(value));
   } else if constexpr (std::is_same_v<T, api::Vm>) {
-    // A VM's resources, host and department never change after placement: usage counts once.
-    if (!previous) AddUsage(value, +1);
     RecordVmEvent(txn.revision(), value.host_id, value.meta.id);
   }
 }
@@ -136,6 +142,9 @@ template <class T>
 void State::Remove(Txn& txn, const std::string& id) {
   std::optional<T> removed = Table<T>().Erase(txn, id);
   if (!removed) return;
+  if constexpr (requires { QuotaUsageOf(*removed); }) {
+    AddUsage(removed->department_id, QuotaUsageOf(*removed), -1);
+  }
   if constexpr (std::is_same_v<T, api::Department>) {
     usage_.erase(removed->meta.id);
   } else if constexpr (std::is_same_v<T, api::Host>) {
@@ -144,7 +153,6 @@ void State::Remove(Txn& txn, const std::string& id) {
     // The allocation was committed when the VM was placed; giving it back cannot fail unless
     // the host is gone, in which case there is nothing left to give back.
     scheduler_->Release(AssignmentOf(*removed)).IgnoreError();
-    AddUsage(*removed, -1);
     RecordVmEvent(txn.revision(), removed->host_id, removed->meta.id);
   }
 }
@@ -191,10 +199,9 @@ std::int64_t State::ServerGroupMemberCount(const std::string& group_id) const {
   return static_cast<std::int64_t>(vms_.CountBy(kVmByGroup, group_id));
 }
 
-void State::AddUsage(const api::Vm& v, int sign) {
-  api::Quota& u = usage_.try_emplace(v.department_id, api::kZeroQuota).first->second;
-  const api::Quota delta = QuotaUsageOf(v);
-  for (const api::QuotaResource& r : api::kQuotaResources) u.*(r.limit) += sign * (delta.*(r.limit));
+void State::AddUsage(const std::string& department_id, const api::Quota& amount, int sign) {
+  api::Quota& u = usage_.try_emplace(department_id, api::kZeroQuota).first->second;
+  for (const api::QuotaResource& r : api::kQuotaResources) u.*(r.limit) += sign * (amount.*(r.limit));
 }
 
 void State::AddEvent(api::Event e) {

@@ -39,8 +39,9 @@ struct PlacementCounters {
   std::atomic<std::int64_t> quota_exceeded{0};
 };
 
-// What one record counts against its department's quota: one line per quota resource it
-// uses. A new counted resource adds a line here (and a function for its record kind).
+// What one record counts against its department's quota, one line per quota resource it uses.
+// Every record type with such an overload (and a department_id) is counted by State::Save and
+// Remove, so a new counted resource adds a line here, or an overload for its record type.
 api::Quota QuotaUsageOf(const api::Vm& v);
 
 class State {
@@ -123,7 +124,7 @@ class State {
 
  private:
   void Stamp(Txn& txn, api::Meta& m);
-  void AddUsage(const api::Vm& v, int sign);
+  void AddUsage(const std::string& department_id, const api::Quota& amount, int sign);
   void RecordVmEvent(std::int64_t revision, const std::string& host_id, const std::string& vm_id);
   template <class T>
   RecordTable<T>& Table();
