@@ -7,25 +7,101 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
+#include <vector>
 
+#include "common/strings.h"
 #include "controller/db.h"
 #include "controller/services/services.h"
 
 namespace govpool::controller {
+namespace {
+
+std::vector<std::string> LabelNames(ControllerMetric m) {
+  const std::string_view labels = Def(m).labels;
+  if (labels.empty()) return {};
+  return SplitString(std::string(labels), ',');
+}
+
+// Labels from the declared names and `values` in the same order.
+std::map<std::string, std::string> Labels(ControllerMetric m, std::vector<std::string> values) {
+  const std::vector<std::string> names = LabelNames(m);
+  if (names.size() != values.size()) {
+    throw std::logic_error(std::string(Def(m).name) + ": label values do not match the declared labels");
+  }
+  std::map<std::string, std::string> labels;
+  for (std::size_t i = 0; i < names.size(); ++i) labels.emplace(names[i], std::move(values[i]));
+  return labels;
+}
+
+// A quantity as the API names it ("memory_mib") in base units: the resource name for metrics
+// ("memory_bytes") and the factor to multiply by.
+struct BaseUnit {
+  std::string resource;
+  double factor = 1;
+};
+BaseUnit ToBaseUnit(std::string_view name) {
+  auto with_suffix = [&](std::string_view suffix, double factor) -> std::optional<BaseUnit> {
+    if (name.size() <= suffix.size() || name.substr(name.size() - suffix.size()) != suffix) return std::nullopt;
+    return BaseUnit{std::string(name.substr(0, name.size() - suffix.size())) + "_bytes", factor};
+  };
+  if (auto u = with_suffix("_mib", 1024.0 * 1024)) return *u;
+  if (auto u = with_suffix("_gib", 1024.0 * 1024 * 1024)) return *u;
+  return {std::string(name), 1};
+}
+
+// The scrape-time families, one per listed metric that is not kept in the registry.
+class Scrape {
+ public:
+  void Add(ControllerMetric m, std::vector<std::string> values, double value) {
+    prometheus::MetricFamily& f = Family(m);
+    prometheus::ClientMetric metric;
+    for (auto& [name, v] : Labels(m, std::move(values))) metric.label.push_back({name, v});
+    if (f.type == prometheus::MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
+    }
+    f.metric.push_back(std::move(metric));
+  }
+  // Declares `m` (so it is exposed even without samples).
+  prometheus::MetricFamily& Family(ControllerMetric m) {
+    auto [it, added] = families_.try_emplace(m);
+    if (added) {
+      const MetricDef& def = Def(m);
+      it->second.name = std::string(def.name);
+      it->second.help = std::string(def.help);
+      it->second.type = def.type == MetricType::kCounter ? prometheus::MetricType::Counter
+                                                         : prometheus::MetricType::Gauge;
+    }
+    return it->second;
+  }
+  std::map<ControllerMetric, prometheus::MetricFamily>& families() { return families_; }
+
+ private:
+  std::map<ControllerMetric, prometheus::MetricFamily> families_;
+};
+
+double Count(std::int64_t n) { return static_cast<double>(n); }
+
+}  // namespace
 
 struct ControllerMetrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>& requests =
       prometheus::BuildCounter()
-          .Name("govpool_http_requests_total")
-          .Help("HTTP requests answered, by route pattern, method and status code")
+          .Name(std::string(Def(ControllerMetric::kHttpRequests).name))
+          .Help(std::string(Def(ControllerMetric::kHttpRequests).help))
           .Register(*registry);
   prometheus::Family<prometheus::Histogram>& latency =
       prometheus::BuildHistogram()
-          .Name("govpool_http_request_duration_seconds")
-          .Help("Time from request to durable answer, by route pattern and method")
+          .Name(std::string(Def(ControllerMetric::kHttpRequestDuration).name))
+          .Help(std::string(Def(ControllerMetric::kHttpRequestDuration).help))
           .Register(*registry);
 };
 
@@ -34,95 +110,63 @@ ControllerMetrics::~ControllerMetrics() = default;
 
 void ControllerMetrics::ObserveRequest(const std::string& route, const std::string& method,
                                        int status, double seconds) {
-  impl_->requests.Add({{"route", route}, {"method", method}, {"code", std::to_string(status)}})
+  impl_->requests.Add(Labels(ControllerMetric::kHttpRequests, {route, method, std::to_string(status)}))
       .Increment();
   static const prometheus::Histogram::BucketBoundaries kBuckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
-  impl_->latency.Add({{"route", route}, {"method", method}}, kBuckets).Observe(seconds);
+  impl_->latency.Add(Labels(ControllerMetric::kHttpRequestDuration, {route, method}), kBuckets)
+      .Observe(seconds);
 }
-
-namespace {
-
-prometheus::MetricFamily Family(std::string name, std::string help, prometheus::MetricType type) {
-  prometheus::MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-void AddValue(prometheus::MetricFamily& f, std::vector<prometheus::ClientMetric::Label> labels,
-              double value) {
-  prometheus::ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == prometheus::MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  f.metric.push_back(std::move(m));
-}
-
-}  // namespace
 
 std::string ControllerMetrics::Render(const Db& db) const {
-  using prometheus::MetricType;
-  std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
-  auto placements = Family("govpool_placements_total", "VM placement outcomes", MetricType::Counter);
-  auto quota_limit = Family("govpool_department_quota_limit", "Department quota limit (-1: unlimited)", MetricType::Gauge);
-  auto quota_used = Family("govpool_department_quota_used", "Department quota usage", MetricType::Gauge);
-  auto host_capacity = Family("govpool_host_capacity", "Host physical capacity", MetricType::Gauge);
-  auto host_allocated = Family("govpool_host_allocated", "Resources allocated to VMs on the host", MetricType::Gauge);
-  auto host_up = Family("govpool_host_up", "1 when the host is up", MetricType::Gauge);
-  auto vms = Family("govpool_vms", "VMs by reported state", MetricType::Gauge);
-  auto revision = Family("govpool_state_revision", "Revision of the controller state", MetricType::Gauge);
-  auto agent_events = Family("govpool_agent_events_total", "Events reported by agents (drift repairs...), by kind", MetricType::Counter);
+  using M = ControllerMetric;
+  constexpr double kMib = 1024.0 * 1024;
+  constexpr double kGib = 1024.0 * kMib;
+  Scrape scrape;
+  for (const MetricDef& def : kControllerMetrics) {
+    if (def.type != MetricType::kHistogram && def.id != M::kHttpRequests) scrape.Family(def.id);
+  }
   db.Read([&](const State& s) {
     const PlacementCounters& pc = s.placement_counters();
-    AddValue(placements, {{"outcome", "placed"}}, static_cast<double>(pc.placed.load()));
-    AddValue(placements, {{"outcome", "no_valid_host"}}, static_cast<double>(pc.no_valid_host.load()));
-    AddValue(placements, {{"outcome", "quota_exceeded"}}, static_cast<double>(pc.quota_exceeded.load()));
+    scrape.Add(M::kPlacements, {"placed"}, Count(pc.placed.load()));
+    scrape.Add(M::kPlacements, {"no_valid_host"}, Count(pc.no_valid_host.load()));
+    scrape.Add(M::kPlacements, {"quota_exceeded"}, Count(pc.quota_exceeded.load()));
     for (const auto& [id, d] : s.departments()) {
       const api::Quota used = s.Usage(id);
-      for (const char* r : api::kQuotaResources) {
-        AddValue(quota_limit, {{"department", d.name}, {"department_id", id}, {"resource", r}},
-                 static_cast<double>(api::QuotaValue(d.quota, r)));
-        AddValue(quota_used, {{"department", d.name}, {"department_id", id}, {"resource", r}},
-                 static_cast<double>(api::QuotaValue(used, r)));
+      // Only enforced resources: a limit nothing enforces would mislead a dashboard.
+      for (const api::QuotaResource& r : api::kQuotaResources) {
+        if (!r.enforced) continue;
+        const BaseUnit unit = ToBaseUnit(r.name);
+        const std::int64_t limit = d.quota.*(r.limit);
+        scrape.Add(M::kDepartmentQuotaLimit, {d.name, id, unit.resource},
+                   limit < 0 ? std::numeric_limits<double>::infinity() : Count(limit) * unit.factor);
+        scrape.Add(M::kDepartmentQuotaUsed, {d.name, id, unit.resource}, Count(used.*(r.limit)) * unit.factor);
       }
     }
     for (const auto& [id, raw] : s.hosts()) {
       const api::Host h = s.RenderHost(raw);
-      auto labels = [&](const char* resource) {
-        return std::vector<prometheus::ClientMetric::Label>{
-            {"host", h.name}, {"host_id", id}, {"pool", h.pool}, {"resource", resource}};
-      };
-      AddValue(host_capacity, labels("cpus"), static_cast<double>(h.capacity.cpus));
-      AddValue(host_capacity, labels("memory_mib"), static_cast<double>(h.capacity.memory_mib));
-      AddValue(host_capacity, labels("disk_gib"), static_cast<double>(h.capacity.disk_gib));
-      AddValue(host_allocated, labels("vcpus"), static_cast<double>(h.allocated.vcpus));
-      AddValue(host_allocated, labels("memory_mib"), static_cast<double>(h.allocated.memory_mib));
-      AddValue(host_allocated, labels("disk_gib"), static_cast<double>(h.allocated.disk_gib));
-      AddValue(host_up, {{"host", h.name}, {"host_id", id}, {"pool", h.pool}}, h.status == "up" ? 1 : 0);
+      scrape.Add(M::kHostCapacity, {h.name, id, h.pool, "cpus"}, Count(h.capacity.cpus));
+      scrape.Add(M::kHostCapacity, {h.name, id, h.pool, "memory_bytes"}, Count(h.capacity.memory_mib) * kMib);
+      scrape.Add(M::kHostCapacity, {h.name, id, h.pool, "disk_bytes"}, Count(h.capacity.disk_gib) * kGib);
+      scrape.Add(M::kHostAllocated, {h.name, id, h.pool, "cpus"}, Count(h.allocated.vcpus));
+      scrape.Add(M::kHostAllocated, {h.name, id, h.pool, "memory_bytes"}, Count(h.allocated.memory_mib) * kMib);
+      scrape.Add(M::kHostAllocated, {h.name, id, h.pool, "disk_bytes"}, Count(h.allocated.disk_gib) * kGib);
+      scrape.Add(M::kHostUp, {h.name, id, h.pool}, h.status == api::HostStatus::kUp ? 1 : 0);
     }
     std::map<std::string, std::int64_t> by_state;
-    for (const auto& [id, v] : s.vms()) ++by_state[RenderVm(s, v).state];
-    for (const auto& [state, n] : by_state) AddValue(vms, {{"state", state}}, static_cast<double>(n));
-    AddValue(revision, {}, static_cast<double>(s.revision()));
-    for (const auto& [kind, n] : s.event_counts()) AddValue(agent_events, {{"kind", kind}}, static_cast<double>(n));
+    for (const auto& [id, v] : s.vms()) ++by_state[std::string(api::ToString(RenderVm(s, v).state))];
+    for (const auto& [state, n] : by_state) scrape.Add(M::kVms, {state}, Count(n));
+    scrape.Add(M::kStateRevision, {}, Count(s.revision()));
+    for (const auto& [kind, n] : s.event_counts()) scrape.Add(M::kAgentEvents, {kind}, Count(n));
     return 0;
   });
   const CommitStats cs = db.commit_stats();
-  auto batches = Family("govpool_store_commit_batches_total", "Durable commits (one fsync each)", MetricType::Counter);
-  AddValue(batches, {}, static_cast<double>(cs.batches));
-  auto txns = Family("govpool_store_durable_answers_total", "Answers released by a durable commit (one commit releases many)", MetricType::Counter);
-  AddValue(txns, {}, static_cast<double>(cs.answers));
-  auto failures = Family("govpool_store_commit_failures_total", "Failed commits", MetricType::Counter);
-  AddValue(failures, {}, static_cast<double>(cs.failures));
-  for (auto* f : {&placements, &quota_limit, &quota_used, &host_capacity, &host_allocated, &host_up,
-                  &vms, &revision, &agent_events, &batches, &txns, &failures}) {
-    families.push_back(std::move(*f));
-  }
+  scrape.Add(M::kStoreCommitBatches, {}, Count(cs.batches));
+  scrape.Add(M::kStoreCommitFailures, {}, Count(cs.failures));
+  scrape.Add(M::kStoreDurableAnswers, {}, Count(cs.answers));
+
+  std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
+  for (auto& [id, f] : scrape.families()) families.push_back(std::move(f));
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
   return out.str();

@@ -1,34 +1,117 @@
-// The controller's Prometheus metrics, declared in one place (ALL_*_STATS style):
-//   govpool_http_requests_total{route,method,code}           counter
-//   govpool_http_request_duration_seconds{route,method}      histogram
-//   govpool_placements_total{outcome}                        counter (placed|no_valid_host|quota_exceeded)
-//   govpool_department_quota_limit{department,department_id,resource}  gauge (-1: unlimited)
-//   govpool_department_quota_used{department,department_id,resource}   gauge
-//   govpool_host_capacity{host,host_id,pool,resource}       gauge (cpus, memory_mib, disk_gib)
-//   govpool_host_allocated{host,host_id,pool,resource}      gauge (vcpus, memory_mib, disk_gib)
-//   govpool_host_up{host,host_id,pool}                      gauge
-//   govpool_vms{state}                                       gauge
-//   govpool_state_revision                                   gauge
-//   govpool_agent_events_total{kind}                         counter (drift repairs reported by agents)
-//   govpool_store_commit_batches_total, govpool_store_commit_failures_total  counters
-//   govpool_store_durable_answers_total  counter (answers released by commits; / batches = batching)
+// The controller's Prometheus metrics, all declared in one list, kControllerMetrics below
+// (Envoy's ALL_*_STATS lists): name, type, label names and help. Nothing else in the
+// controller spells a metric's name or its label names: code refers to a metric by its
+// ControllerMetric id and passes label values in the declared order.
+//
+// Conventions (checked by tests/unit/controller/metrics_test.cc): the govpool_ prefix; base
+// units, named in the metric (_seconds) or, for resource-keyed gauges, in the `resource`
+// label's value (memory_bytes, disk_bytes, volume_bytes); counters end in _total; one
+// vocabulary of label names across metrics: route/method/code, department/department_id,
+// host/host_id/pool, resource, outcome, state, kind. An unlimited quota is +Inf (so
+// `used > limit` and `used / limit` need no special case).
+//
 // State-derived gauges are computed at scrape time from the in-memory state, so deleted
 // objects never leave stale series. Thread-safe.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace govpool::controller {
 
 class Db;
 
+enum class MetricType { kCounter, kGauge, kHistogram };
+
+enum class ControllerMetric {
+  kHttpRequests,
+  kHttpRequestDuration,
+  kPlacements,
+  kDepartmentQuotaLimit,
+  kDepartmentQuotaUsed,
+  kHostCapacity,
+  kHostAllocated,
+  kHostUp,
+  kVms,
+  kStateRevision,
+  kAgentEvents,
+  kStoreCommitBatches,
+  kStoreCommitFailures,
+  kStoreDurableAnswers,
+};
+
+struct MetricDef {
+  ControllerMetric id;
+  std::string_view name;
+  MetricType type;
+  std::string_view labels;  // label names, comma-separated, in the order values are given
+  std::string_view help;
+};
+
+// The one list.
+inline constexpr std::array<MetricDef, 14> kControllerMetrics{{
+    {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
+     "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
+    {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
+     MetricType::kHistogram, "route,method",
+     "Time from request to durable answer, by route pattern and method"},
+    {ControllerMetric::kPlacements, "govpool_placements_total", MetricType::kCounter, "outcome",
+     "VM placement outcomes since start (placed, no_valid_host, quota_exceeded)"},
+    {ControllerMetric::kDepartmentQuotaLimit, "govpool_department_quota_limit", MetricType::kGauge,
+     "department,department_id,resource",
+     "Department quota limit in base units (memory_bytes, volume_bytes; counts otherwise); "
+     "+Inf: unlimited"},
+    {ControllerMetric::kDepartmentQuotaUsed, "govpool_department_quota_used", MetricType::kGauge,
+     "department,department_id,resource",
+     "Department quota usage in base units (memory_bytes, volume_bytes; counts otherwise)"},
+    {ControllerMetric::kHostCapacity, "govpool_host_capacity", MetricType::kGauge,
+     "host,host_id,pool,resource",
+     "Host physical capacity: cpus, memory_bytes, disk_bytes"},
+    {ControllerMetric::kHostAllocated, "govpool_host_allocated", MetricType::kGauge,
+     "host,host_id,pool,resource",
+     "Resources allocated to VMs on the host, same resources as govpool_host_capacity "
+     "(cpus: vCPUs placed)"},
+    {ControllerMetric::kHostUp, "govpool_host_up", MetricType::kGauge, "host,host_id,pool",
+     "1 when the host is up"},
+    {ControllerMetric::kVms, "govpool_vms", MetricType::kGauge, "state",
+     "VMs by state as the API shows it"},
+    {ControllerMetric::kStateRevision, "govpool_state_revision", MetricType::kGauge, "",
+     "Revision of the controller state"},
+    {ControllerMetric::kAgentEvents, "govpool_agent_events_total", MetricType::kCounter, "kind",
+     "Events reported by agents since start (drift repairs...), by kind"},
+    {ControllerMetric::kStoreCommitBatches, "govpool_store_commit_batches_total",
+     MetricType::kCounter, "", "Durable commits (one fsync each)"},
+    {ControllerMetric::kStoreCommitFailures, "govpool_store_commit_failures_total",
+     MetricType::kCounter, "", "Failed commits"},
+    {ControllerMetric::kStoreDurableAnswers, "govpool_store_durable_answers_total",
+     MetricType::kCounter, "",
+     "Answers released by a durable commit (one commit releases many; / batches = batching)"},
+}};
+
+constexpr const MetricDef& Def(ControllerMetric m) {
+  return kControllerMetrics[static_cast<std::size_t>(m)];
+}
+
+// Every entry sits at the index of its id, so Def() is a plain lookup.
+constexpr bool MetricListInOrder() {
+  for (std::size_t i = 0; i < kControllerMetrics.size(); ++i) {
+    if (static_cast<std::size_t>(kControllerMetrics[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(MetricListInOrder(), "kControllerMetrics must list the metrics in ControllerMetric order");
+
 class ControllerMetrics {
  public:
   ControllerMetrics();
   ~ControllerMetrics();
+  // Counts one answered request (govpool_http_requests_total) and its duration
+  // (govpool_http_request_duration_seconds).
   void ObserveRequest(const std::string& route, const std::string& method, int status, double seconds);
-  // The Prometheus text exposition of everything above.
+  // The Prometheus text exposition of every metric in the list.
   std::string Render(const Db& db) const;
 
  private:

@@ -1,0 +1,235 @@
+// The controller's metrics: the one list follows Prometheus conventions (prefix, base units,
+// _total counters, one vocabulary of label names), the exposition shows exactly the listed
+// metrics with their declared types and label names, and values are in base units.
+#include "controller/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/strings.h"
+#include "controller/db.h"
+#include "controller/services/services.h"
+#include "scheduler/scheduler.h"
+#include "tests/fakes/common/fake_clock.h"
+#include "tests/fakes/controller/fake_state_store.h"
+#include "tests/unit/controller/vm_create.h"
+
+namespace govpool::controller {
+namespace {
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Units that are not base units, as a name or label-value suffix.
+bool HasNonBaseUnit(std::string_view s) {
+  for (std::string_view unit : {"_ms", "_us", "_ns", "_minutes", "_hours", "_kib", "_mib", "_gib",
+                                "_kb", "_mb", "_gb", "_percent"}) {
+    if (EndsWith(s, unit) || s.find(std::string(unit) + "_") != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+TEST(MetricListTest, FollowsPrometheusConventions) {
+  // The label names every metric draws from: one name per concept.
+  const std::set<std::string> vocabulary = {"route",   "method", "code", "department", "department_id",
+                                            "host",    "host_id", "pool", "resource",  "outcome",
+                                            "state",   "kind"};
+  std::set<std::string_view> names;
+  for (const MetricDef& def : kControllerMetrics) {
+    SCOPED_TRACE(std::string(def.name));
+    EXPECT_TRUE(names.insert(def.name).second) << "declared twice";
+    EXPECT_EQ(def.name.rfind("govpool_", 0), 0u);
+    EXPECT_FALSE(HasNonBaseUnit(def.name));
+    EXPECT_EQ(EndsWith(def.name, "_total"), def.type == MetricType::kCounter);
+    if (def.type == MetricType::kHistogram) {
+      EXPECT_TRUE(EndsWith(def.name, "_seconds"));
+    }
+    EXPECT_FALSE(def.help.empty());
+    if (!def.labels.empty()) {
+      for (const std::string& label : SplitString(std::string(def.labels), ',')) {
+        EXPECT_TRUE(vocabulary.count(label)) << "label " << label;
+      }
+    }
+  }
+}
+
+// One sample of the text exposition.
+struct Sample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+struct Exposition {
+  std::map<std::string, std::string> types;  // family name -> type
+  std::vector<Sample> samples;
+
+  // The value of the sample with exactly these labels; NaN when absent.
+  double Value(const std::string& name, const std::map<std::string, std::string>& labels) const {
+    for (const Sample& s : samples) {
+      if (s.name == name && s.labels == labels) return s.value;
+    }
+    return std::nan("");
+  }
+};
+
+Exposition Parse(const std::string& text) {
+  Exposition e;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::istringstream words(line.substr(7));
+      std::string name, type;
+      words >> name >> type;
+      e.types[name] = type;
+      continue;
+    }
+    if (line[0] == '#') continue;
+    Sample s;
+    const size_t brace = line.find('{');
+    const size_t space = line.rfind(' ');
+    s.name = line.substr(0, std::min(brace, space));
+    if (brace != std::string::npos) {
+      const size_t close = line.rfind('}');
+      std::string labels = line.substr(brace + 1, close - brace - 1);
+      size_t pos = 0;
+      while (pos < labels.size()) {
+        const size_t eq = labels.find('=', pos);
+        const size_t end = labels.find('"', eq + 2);
+        s.labels[labels.substr(pos, eq - pos)] = labels.substr(eq + 2, end - eq - 2);
+        pos = end + 2;  // past `",`
+      }
+    }
+    const std::string value = line.substr(space + 1);
+    s.value = value == "+Inf" ? INFINITY : std::stod(value);
+    e.samples.push_back(std::move(s));
+  }
+  return e;
+}
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  MetricsTest() {
+    auto db = Db::Open(std::make_unique<testing::FakeStateStore>(data_), clock_, [] {
+      return std::move(scheduler::Scheduler::Create(scheduler::Config{})).value();
+    });
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    admin_.user_id = "u-admin";
+    admin_.name = "admin";
+    admin_.role = api::Role::kAdmin;
+  }
+
+  testing::FakeClock clock_;
+  std::shared_ptr<testing::FakeStoreData> data_ = std::make_shared<testing::FakeStoreData>();
+  std::unique_ptr<Db> db_;
+  Caller admin_;
+  ControllerMetrics metrics_;
+};
+
+TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
+  api::CreateDepartmentRequest dept;
+  dept.name = "research";
+  dept.quota.instances = -1;
+  dept.quota.vcpus = 16;
+  dept.quota.memory_mib = 4096;
+  auto d = db_->Write([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, dept); });
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  api::CreateFlavorRequest flavor;
+  flavor.name = "small";
+  flavor.vcpus = 2;
+  flavor.memory_mib = 512;
+  flavor.disk_gib = 10;
+  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return CreateFlavor(s, t, admin_, flavor); }).ok());
+  api::RegisterHostRequest host;
+  host.name = "h1";
+  host.pool = "p1";
+  host.capacity.cpus = 8;
+  host.capacity.memory_mib = 16384;
+  host.capacity.disk_gib = 100;
+  auto h = db_->Write([&](State& s, Txn& t) { return RegisterHost(s, t, admin_, host); });
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  api::CreateVmRequest vm;
+  vm.name = "v1";
+  vm.department_id = d->meta.id;
+  vm.flavor = "small";
+  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return testing::CreateOneVm(s, t, admin_, vm); }).ok());
+  ASSERT_TRUE(db_->Sync().ok());
+  metrics_.ObserveRequest("/v1/vms", "POST", 201, 0.004);
+
+  const Exposition e = Parse(metrics_.Render(*db_));
+
+  // Exactly the listed families, with their declared types.
+  std::map<std::string, std::string> want_types;
+  for (const MetricDef& def : kControllerMetrics) {
+    want_types[std::string(def.name)] = def.type == MetricType::kCounter ? "counter"
+                                        : def.type == MetricType::kGauge ? "gauge"
+                                                                         : "histogram";
+  }
+  EXPECT_EQ(e.types, want_types);
+  // Every sample carries exactly its metric's declared labels (histograms add `le`).
+  for (const Sample& s : e.samples) {
+    const MetricDef* def = nullptr;
+    for (const MetricDef& d2 : kControllerMetrics) {
+      if (s.name == d2.name || (d2.type == MetricType::kHistogram && s.name.rfind(std::string(d2.name) + "_", 0) == 0)) {
+        def = &d2;
+      }
+    }
+    ASSERT_NE(def, nullptr) << s.name;
+    std::set<std::string> want = {};
+    if (!def->labels.empty()) {
+      for (const std::string& l : SplitString(std::string(def->labels), ',')) want.insert(l);
+    }
+    if (def->type == MetricType::kHistogram && EndsWith(s.name, "_bucket")) want.insert("le");
+    std::set<std::string> got;
+    for (const auto& [k, v] : s.labels) got.insert(k);
+    EXPECT_EQ(got, want) << s.name;
+    if (s.labels.count("resource")) {
+      EXPECT_FALSE(HasNonBaseUnit(s.labels.at("resource"))) << s.name;
+    }
+  }
+
+  const std::string dept_id = d->meta.id;
+  const std::string host_id = h->meta.id;
+  auto quota = [&](const char* resource) {
+    return std::map<std::string, std::string>{{"department", "research"}, {"department_id", dept_id},
+                                              {"resource", resource}};
+  };
+  EXPECT_EQ(e.Value("govpool_department_quota_limit", quota("memory_bytes")), 4096.0 * 1024 * 1024);
+  EXPECT_EQ(e.Value("govpool_department_quota_used", quota("memory_bytes")), 512.0 * 1024 * 1024);
+  EXPECT_EQ(e.Value("govpool_department_quota_limit", quota("vcpus")), 16);
+  EXPECT_EQ(e.Value("govpool_department_quota_used", quota("vcpus")), 2);
+  EXPECT_EQ(e.Value("govpool_department_quota_limit", quota("instances")), INFINITY);  // unlimited
+  EXPECT_EQ(e.Value("govpool_department_quota_used", quota("instances")), 1);
+  auto on_host = [&](const char* resource) {
+    return std::map<std::string, std::string>{{"host", "h1"}, {"host_id", host_id}, {"pool", "p1"},
+                                              {"resource", resource}};
+  };
+  EXPECT_EQ(e.Value("govpool_host_capacity", on_host("cpus")), 8);
+  EXPECT_EQ(e.Value("govpool_host_capacity", on_host("memory_bytes")), 16384.0 * 1024 * 1024);
+  EXPECT_EQ(e.Value("govpool_host_capacity", on_host("disk_bytes")), 100.0 * 1024 * 1024 * 1024);
+  EXPECT_EQ(e.Value("govpool_host_allocated", on_host("cpus")), 2);
+  EXPECT_EQ(e.Value("govpool_host_allocated", on_host("memory_bytes")), 512.0 * 1024 * 1024);
+  EXPECT_EQ(e.Value("govpool_host_allocated", on_host("disk_bytes")), 10.0 * 1024 * 1024 * 1024);
+  EXPECT_EQ(e.Value("govpool_host_up", {{"host", "h1"}, {"host_id", host_id}, {"pool", "p1"}}), 1);
+  EXPECT_EQ(e.Value("govpool_vms", {{"state", "scheduled"}}), 1);
+  EXPECT_EQ(e.Value("govpool_placements_total", {{"outcome", "placed"}}), 1);
+  EXPECT_EQ(e.Value("govpool_http_requests_total", {{"route", "/v1/vms"}, {"method", "POST"}, {"code", "201"}}), 1);
+  EXPECT_EQ(e.Value("govpool_http_request_duration_seconds_count", {{"route", "/v1/vms"}, {"method", "POST"}}), 1);
+  EXPECT_GE(e.Value("govpool_store_commit_batches_total", {}), 1);
+  EXPECT_EQ(e.Value("govpool_store_commit_failures_total", {}), 0);
+  EXPECT_GT(e.Value("govpool_state_revision", {}), 0);
+}
+
+}  // namespace
+}  // namespace govpool::controller
