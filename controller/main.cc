@@ -4,22 +4,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <charconv>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <string>
-#include <thread>
 
 #include "common/clock.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "controller/db.h"
+#include "controller/housekeeper.h"
 #include "controller/http/api_handler.h"
 #include "controller/http/server.h"
 #include "controller/metrics.h"
@@ -203,38 +201,15 @@ int Run(int argc, char** argv) {
   }
 
   // Housekeeping: mark silent hosts down; forget idempotency records after a day.
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  bool stopping = false;
-  std::thread housekeeping([&] {
-    const std::int64_t timeout_ms = std::int64_t{flags->heartbeat_timeout_s} * 1000;
-    int tick = 0;
-    std::unique_lock lock(stop_mu);
-    while (!stop_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
-      auto down = (*db)->Write([&](State& s, Txn& t) { return MarkSilentHostsDown(s, t, timeout_ms); });
-      for (const auto& id : down) log::Warn("host missed heartbeats; marked down", {{"host_id", id}});
-      if (++tick % 60 == 0) {
-        (*db)->Write([](State& s, Txn& t) {
-          std::vector<std::string> old;
-          for (const auto& [id, r] : s.idempotency()) {
-            if (t.now_ms() - r.created_at_ms > 24LL * 3600 * 1000) old.push_back(id);
-          }
-          for (const auto& id : old) s.RemoveIdempotency(t, id);
-          return 0;
-        });
-      }
-    }
-  });
+  HousekeeperOptions housekeeping;
+  housekeeping.heartbeat_timeout = std::chrono::seconds(flags->heartbeat_timeout_s);
+  Housekeeper housekeeper(**db, SystemClock(), housekeeping);
+  housekeeper.Start();
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log::Info("stopping", {{"signal", sig}});
-  {
-    std::lock_guard lock(stop_mu);
-    stopping = true;
-  }
-  stop_cv.notify_all();
-  housekeeping.join();
+  housekeeper.Stop();
   (*server)->Stop();
   (void)(*db)->Sync();
   return 0;

@@ -1,0 +1,70 @@
+#include "controller/housekeeper.h"
+
+#include "common/log.h"
+#include "controller/services/services.h"
+
+namespace govpool::controller {
+
+std::int64_t ExpireIdempotencyRecords(State& s, Txn& t, std::int64_t max_age_ms) {
+  std::vector<std::string> expired;
+  for (const auto& [id, r] : s.idempotency()) {
+    if (t.now_ms() - r.created_at_ms > max_age_ms) expired.push_back(id);
+  }
+  for (const auto& id : expired) s.Remove<IdempotencyRecord>(t, id);
+  return static_cast<std::int64_t>(expired.size());
+}
+
+Housekeeper::Housekeeper(Db& db, const Clock& clock, HousekeeperOptions options)
+    : db_(db), clock_(clock), options_(options) {}
+
+Housekeeper::~Housekeeper() { Stop(); }
+
+HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point now) {
+  HousekeepingResult result;
+  const std::int64_t timeout_ms = options_.heartbeat_timeout.count();
+  result.hosts_marked_down =
+      db_.Write([&](State& s, Txn& t) { return MarkSilentHostsDown(s, t, timeout_ms); });
+  for (const auto& id : result.hosts_marked_down) {
+    log::Warn("host missed heartbeats; marked down", {{"host_id", id}});
+  }
+  if (!swept_idempotency_ || now >= next_idempotency_sweep_) {
+    swept_idempotency_ = true;
+    next_idempotency_sweep_ = now + options_.idempotency_sweep_interval;
+    const std::int64_t ttl_ms = options_.idempotency_ttl.count();
+    result.idempotency_swept = true;
+    result.idempotency_records_expired =
+        db_.Write([&](State& s, Txn& t) { return ExpireIdempotencyRecords(s, t, ttl_ms); });
+    if (result.idempotency_records_expired > 0) {
+      log::Debug("idempotency records expired", {{"records", result.idempotency_records_expired}});
+    }
+  }
+  return result;
+}
+
+void Housekeeper::Start() {
+  if (thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, options_.sweep_interval, [&] { return stopping_; })) {
+      lock.unlock();
+      RunOnce(clock_.MonotonicNow());
+      lock.lock();
+    }
+  });
+}
+
+void Housekeeper::Stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+}  // namespace govpool::controller

@@ -1,0 +1,75 @@
+// Housekeeper: the controller's periodic chores, each one Db::Write of existing service logic:
+//   - the silent-host sweep: hosts whose agent stopped heartbeating for heartbeat_timeout are
+//     marked down (MarkSilentHostsDown in controller/services), every sweep;
+//   - idempotency expiry: Idempotency-Key records older than idempotency_ttl are forgotten
+//     (ExpireIdempotencyRecords below), every idempotency_sweep_interval.
+// Ages are judged by the transaction's time (Db's clock, like the heartbeats and records they
+// compare with); when a chore is due is judged by the monotonic `now` given to RunOnce.
+// RunOnce() does what is due at `now` (tests call it with a FakeClock's time); Start() runs
+// it on a thread of its own every sweep_interval until Stop().
+//
+// Thread-safety: RunOnce() from one thread at a time (the housekeeping thread once started);
+// Start() and Stop() from the owner's thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "controller/db.h"
+
+namespace govpool::controller {
+
+struct HousekeeperOptions {
+  std::chrono::milliseconds heartbeat_timeout{30'000};
+  std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
+  std::chrono::milliseconds sweep_interval{1'000};
+  std::chrono::milliseconds idempotency_sweep_interval{60'000};
+};
+
+// What one RunOnce() did.
+struct HousekeepingResult {
+  std::vector<std::string> hosts_marked_down;  // ids
+  bool idempotency_swept = false;              // the expiry ran in this pass
+  std::int64_t idempotency_records_expired = 0;
+};
+
+class Housekeeper {
+ public:
+  // `db` and `clock` must outlive the housekeeper.
+  Housekeeper(Db& db, const Clock& clock, HousekeeperOptions options = {});
+  ~Housekeeper();  // Stop()s
+
+  // One pass at monotonic time `now`: the silent-host sweep, and the idempotency expiry when
+  // idempotency_sweep_interval has passed since the last one (the first pass runs it).
+  // Logs each host it marks down.
+  HousekeepingResult RunOnce(std::chrono::steady_clock::time_point now);
+
+  // Starts the housekeeping thread (RunOnce every sweep_interval). No-op when running.
+  void Start();
+  // Stops and joins it; returns at once when not running.
+  void Stop();
+
+ private:
+  Db& db_;
+  const Clock& clock_;
+  const HousekeeperOptions options_;
+  bool swept_idempotency_ = false;
+  std::chrono::steady_clock::time_point next_idempotency_sweep_{};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+// Removes the Idempotency-Key records created more than `max_age_ms` before t.now_ms(), in
+// `t`; returns how many. A retry with an expired key is then treated as a new request.
+std::int64_t ExpireIdempotencyRecords(State& s, Txn& t, std::int64_t max_age_ms);
+
+}  // namespace govpool::controller
