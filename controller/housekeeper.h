@@ -2,7 +2,7 @@
 //   - the silent-host sweep: hosts whose agent stopped heartbeating for heartbeat_timeout are
 //     marked down (MarkSilentHostsDown in controller/services), every sweep;
 //   - idempotency expiry: Idempotency-Key records older than idempotency_ttl are forgotten
-//     (ExpireIdempotencyRecords below), every idempotency_sweep_interval.
+//     (ExpireIdempotencyRecords in services), every idempotency_sweep_interval.
 // Ages are judged by the transaction's time (Db's clock, like the heartbeats and records they
 // compare with); when a chore is due is judged by the monotonic `now` given to RunOnce.
 // RunOnce() does what is due at `now` (tests call it with a FakeClock's time); Start() runs
@@ -67,9 +67,5 @@ class Housekeeper {
   bool stopping_ = false;  // guarded by mu_
   std::thread thread_;
 };
-
-// Removes the Idempotency-Key records created more than `max_age_ms` before t.now_ms(), in
-// `t`; returns how many. A retry with an expired key is then treated as a new request.
-std::int64_t ExpireIdempotencyRecords(State& s, Txn& t, std::int64_t max_age_ms);
 
 }  // namespace govpool::controller

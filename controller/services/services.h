@@ -69,6 +69,9 @@ Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string
 // Records a heartbeat and, when given, the host's actual usage (both in memory only).
 Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string& id,
                             const api::HostActualUsage* usage = nullptr);
+// Removes the Idempotency-Key records created more than `max_age_ms` before t.now_ms(), in
+// `t`; returns how many. A retry with an expired key is then treated as a new request.
+std::int64_t ExpireIdempotencyRecords(State& s, Txn& t, std::int64_t max_age_ms);
 // Marks up hosts whose last heartbeat is older than `timeout_ms` as down; returns their ids.
 std::vector<std::string> MarkSilentHostsDown(State& s, Txn& t, std::int64_t timeout_ms);
 
