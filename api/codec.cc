@@ -17,15 +17,11 @@ namespace sc = schema;
 
 namespace {
 
-// ---- Type traits over member types ----
-template <class M> struct IsVector : std::false_type {};
-template <class E> struct IsVector<std::vector<E>> : std::true_type {};
-template <class M> struct IsOptional : std::false_type {};
-template <class E> struct IsOptional<std::optional<E>> : std::true_type {};
-template <class M> struct IsStringMap : std::false_type {};
-template <class V> struct IsStringMap<std::map<std::string, V>> : std::true_type {};
-template <class F> struct IsFlatten : std::false_type {};
-template <class T, class M> struct IsFlatten<sc::Flatten<T, M>> : std::true_type {};
+// ---- Type traits over member types (schema.h has the containers') ----
+template <class M> using IsVector = sc::IsVectorOf<M>;
+template <class M> using IsOptional = sc::IsOptionalOf<M>;
+template <class M> using IsStringMap = sc::IsMapOf<M>;
+template <class F> using IsFlatten = sc::IsFlattenOf<F>;
 
 template <class T>
 concept Checked = requires(const T& v) { sc::Fields<T>::Check(v); };

@@ -137,6 +137,9 @@ struct Shape {
   std::vector<Shape> properties;       // declared objects (also the items of arrays of them)
 };
 
+// Traits over member types, for code that walks declarations (the codec, the CLI).
+template <class F> struct IsFlattenOf : std::false_type {};
+template <class T, class M> struct IsFlattenOf<Flatten<T, M>> : std::true_type {};
 template <class M> struct IsVectorOf : std::false_type {};
 template <class E> struct IsVectorOf<std::vector<E>> : std::true_type { using Item = E; };
 template <class M> struct IsOptionalOf : std::false_type {};
