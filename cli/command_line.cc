@@ -56,6 +56,65 @@ Command& Command::Option(const std::string& flag, const std::string& value_name,
   return *this;
 }
 
+Command& Command::Option(const std::string& flag, std::string* value,
+                         const std::string& value_name, const std::string& help) {
+  return Option(flag, value_name, help, [value](const std::string& v) {
+    *value = v;
+    return OkStatus();
+  });
+}
+
+Command& Command::Option(const std::string& flag, std::optional<std::string>* value,
+                         const std::string& value_name, const std::string& help) {
+  return Option(flag, value_name, help, [value](const std::string& v) {
+    *value = v;
+    return OkStatus();
+  });
+}
+
+Command& Command::Option(const std::string& flag, std::int64_t* value,
+                         const std::string& value_name, const std::string& help, std::int64_t min,
+                         std::int64_t max) {
+  return Option(flag, value_name, help, [=](const std::string& v) -> Status {
+    GP_ASSIGN_OR_RETURN(*value, ParseInt(v, min, max, flag));
+    return OkStatus();
+  });
+}
+
+Command& Command::Option(const std::string& flag, std::optional<std::int64_t>* value,
+                         const std::string& value_name, const std::string& help, std::int64_t min,
+                         std::int64_t max) {
+  return Option(flag, value_name, help, [=](const std::string& v) -> Status {
+    GP_ASSIGN_OR_RETURN(*value, ParseInt(v, min, max, flag));
+    return OkStatus();
+  });
+}
+
+Command& Command::Option(const std::string& flag, std::optional<double>* value,
+                         const std::string& value_name, const std::string& help, double min,
+                         double max) {
+  return Option(flag, value_name, help, [=](const std::string& v) -> Status {
+    GP_ASSIGN_OR_RETURN(*value, ParseDouble(v, min, max, flag));
+    return OkStatus();
+  });
+}
+
+Command& Command::Option(const std::string& flag, std::vector<std::string>* value,
+                         const std::string& value_name, const std::string& help) {
+  return Option(flag, value_name, help, [value](const std::string& v) {
+    *value = ParseList(v);
+    return OkStatus();
+  });
+}
+
+Command& Command::Option(const std::string& flag, std::optional<std::vector<std::string>>* value,
+                         const std::string& value_name, const std::string& help) {
+  return Option(flag, value_name, help, [value](const std::string& v) {
+    *value = ParseList(v);
+    return OkStatus();
+  });
+}
+
 Command& Command::Flag(const std::string& flag, bool* value, const std::string& help) {
   last_ = app_->add_flag(flag, *value, help);
   return *this;

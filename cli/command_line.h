@@ -52,43 +52,24 @@ class Command {
   Command& Required();
   Command& Run(Handler handler);
 
-  // Typed options, built on Option(flag, value_name, help, setter).
+  // Typed options, built on Option(flag, value_name, help, setter); numbers must lie in
+  // [min, max] ("--vcpus must be between 1 and 4096, got 0").
   Command& Option(const std::string& flag, std::string* value, const std::string& value_name,
-                  const std::string& help) {
-    return Option(flag, value_name, help, [value](const std::string& v) {
-      *value = v;
-      return OkStatus();
-    });
-  }
+                  const std::string& help);
   Command& Option(const std::string& flag, std::optional<std::string>* value,
-                  const std::string& value_name, const std::string& help) {
-    return Option(flag, value_name, help, [value](const std::string& v) {
-      *value = v;
-      return OkStatus();
-    });
-  }
+                  const std::string& value_name, const std::string& help);
   Command& Option(const std::string& flag, std::int64_t* value, const std::string& value_name,
-                  const std::string& help, std::int64_t min, std::int64_t max) {
-    return Option(flag, value_name, help, [=](const std::string& v) -> Status {
-      GP_ASSIGN_OR_RETURN(*value, ParseInt(v, min, max, flag));
-      return OkStatus();
-    });
-  }
+                  const std::string& help, std::int64_t min, std::int64_t max);
   Command& Option(const std::string& flag, std::optional<std::int64_t>* value,
                   const std::string& value_name, const std::string& help, std::int64_t min,
-                  std::int64_t max) {
-    return Option(flag, value_name, help, [=](const std::string& v) -> Status {
-      GP_ASSIGN_OR_RETURN(*value, ParseInt(v, min, max, flag));
-      return OkStatus();
-    });
-  }
+                  std::int64_t max);
   Command& Option(const std::string& flag, std::optional<double>* value,
-                  const std::string& value_name, const std::string& help, double min, double max) {
-    return Option(flag, value_name, help, [=](const std::string& v) -> Status {
-      GP_ASSIGN_OR_RETURN(*value, ParseDouble(v, min, max, flag));
-      return OkStatus();
-    });
-  }
+                  const std::string& value_name, const std::string& help, double min, double max);
+  // A comma list ("a,b"; empty items dropped).
+  Command& Option(const std::string& flag, std::vector<std::string>* value,
+                  const std::string& value_name, const std::string& help);
+  Command& Option(const std::string& flag, std::optional<std::vector<std::string>>* value,
+                  const std::string& value_name, const std::string& help);
   // An enum option with the API's names (api/types.h), e.g. --role admin|dept-admin|...
   template <api::schema::NamedEnum E>
   Command& Choice(const std::string& flag, std::optional<E>* value, const std::string& help) {

@@ -17,7 +17,6 @@
 #include "api/codec.h"
 #include "api/types.h"
 #include "cli/errors.h"
-#include "cli/fields.h"
 #include "cli/table.h"
 #include "common/ids.h"
 #include "common/result.h"
@@ -107,25 +106,25 @@ class Context {
   std::string VmName(const std::string& id);
   std::string ServerGroupName(const std::string& id);
 
-  // ---- Output ----
-  // One object: the API's JSON with --json, else "field  value" lines.
-  template <api::schema::Declared T>
-  void PrintObject(const T& value) {
-    if (json()) {
-      out_ << api::Encode(value) << "\n";
-    } else {
-      out_ << FormatFields(FieldsOf(value));
-    }
-  }
-  // A whole list: {"items":[...],"next_page_token":""} with --json, else a table.
-  template <class T>
-  void PrintList(const std::vector<T>& items, const std::vector<Column<T>>& columns) {
-    if (json()) {
-      out_ << api::Encode(api::ListPage<T>{items, ""}) << "\n";
-    } else {
-      out_ << FormatTable(columns, items, wide());
-    }
-  }
+  // ---- Output (output.cc) ----
+  // One object: the API's JSON (api::Encode) with --json, else "field  value" lines from its
+  // declaration (fields.h).
+  void PrintObject(const api::Department& value);
+  void PrintObject(const api::Flavor& value);
+  void PrintObject(const api::Host& value);
+  void PrintObject(const api::Vm& value);
+  void PrintObject(const api::ServerGroup& value);
+  void PrintObject(const api::User& value);
+  void PrintObject(const api::NewTokenAnswer& value);
+  // A whole list: {"items":[...],"next_page_token":""} with --json, else the table of
+  // `columns` (the wide_only ones with --wide).
+  void PrintList(const std::vector<api::Department>& items, const std::vector<Column<api::Department>>& columns);
+  void PrintList(const std::vector<api::Flavor>& items, const std::vector<Column<api::Flavor>>& columns);
+  void PrintList(const std::vector<api::Host>& items, const std::vector<Column<api::Host>>& columns);
+  void PrintList(const std::vector<api::Vm>& items, const std::vector<Column<api::Vm>>& columns);
+  void PrintList(const std::vector<api::ServerGroup>& items, const std::vector<Column<api::ServerGroup>>& columns);
+  void PrintList(const std::vector<api::User>& items, const std::vector<Column<api::User>>& columns);
+  void PrintList(const std::vector<api::Event>& items, const std::vector<Column<api::Event>>& columns);
 
  private:
   struct Catalogs;  // the collections listed so far (context.cc)

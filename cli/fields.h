@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/schema.h"
+#include "cli/table.h"
 #include "common/clock.h"
 
 namespace govpool::cli {
@@ -24,13 +25,6 @@ using FieldLines = std::vector<std::pair<std::string, std::string>>;
 
 template <api::schema::Declared T>
 FieldLines FieldsOf(const T& value);
-
-// "a,b,c": how a list of names shows in a field or a table cell.
-inline std::string JoinList(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& s : items) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
 
 namespace fields_internal {
 

@@ -62,16 +62,10 @@ void AddFlavorCommands(CommandLine& cli) {
         .Option("--disk-gib", &req->disk_gib, "N", "root disk in GiB", 0, api::kMaxDiskGib)
         .Required()
         .Option("--description", &req->description, "TEXT", "free text")
-        .Option("--required-traits", "T,...", "host traits a VM of this flavor needs",
-                [req](const std::string& v) {
-                  req->required_traits = ParseList(v);
-                  return OkStatus();
-                })
-        .Option("--forbidden-traits", "T,...", "host traits a VM of this flavor must avoid",
-                [req](const std::string& v) {
-                  req->forbidden_traits = ParseList(v);
-                  return OkStatus();
-                })
+        .Option("--required-traits", &req->required_traits, "T,...",
+                "host traits a VM of this flavor needs")
+        .Option("--forbidden-traits", &req->forbidden_traits, "T,...",
+                "host traits a VM of this flavor must avoid")
         .Run([req](Context& ctx) { return Create(ctx, *req); });
   }
   g.AddCommand("list", "list flavors").Run(List);

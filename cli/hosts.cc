@@ -90,11 +90,7 @@ void AddHostCommands(CommandLine& cli) {
         .Option("--disk-gib", &req->capacity.disk_gib, "N", "disk in GiB", 0, api::kMaxDiskGib)
         .Required()
         .Option("--pool", &req->pool, "POOL", "pool (availability zone)")
-        .Option("--traits", "T,...", "host traits",
-                [req](const std::string& v) {
-                  req->traits = ParseList(v);
-                  return OkStatus();
-                })
+        .Option("--traits", &req->traits, "T,...", "host traits")
         .Run([req](Context& ctx) { return Register(ctx, *req); });
   }
   {
@@ -113,12 +109,6 @@ void AddHostCommands(CommandLine& cli) {
   {
     auto a = std::make_shared<UpdateArgs>();
     api::PatchHostRequest* r = &a->req;
-    auto list = [](std::optional<std::vector<std::string>>* target) {
-      return [target](const std::string& v) {
-        *target = ParseList(v);
-        return OkStatus();
-      };
-    };
     Command& c =
         g.AddCommand("update", "change a host (admin)")
             .Arg("ID|NAME", &a->ref, "the host")
@@ -136,8 +126,8 @@ void AddHostCommands(CommandLine& cli) {
                     "memory allocation ratio (0.1-64)", 0.1, api::kMaxAllocationRatio)
             .Option("--disk-ratio", &r->disk_allocation_ratio, "X",
                     "disk allocation ratio (0.1-64)", 0.1, api::kMaxAllocationRatio)
-            .Option("--traits", "T,...", "replace the traits", list(&r->traits))
-            .Option("--aggregates", "A,...", "replace the aggregates", list(&r->aggregates));
+            .Option("--traits", &r->traits, "T,...", "replace the traits")
+            .Option("--aggregates", &r->aggregates, "A,...", "replace the aggregates");
     IfMatchOption(c, &a->if_match).Run([a](Context& ctx) { return Update(ctx, *a); });
   }
 }

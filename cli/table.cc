@@ -45,6 +45,12 @@ std::string FormatFields(const std::vector<std::pair<std::string, std::string>>&
   return out;
 }
 
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
 std::string LimitText(std::int64_t limit) { return limit < 0 ? "unlimited" : std::to_string(limit); }
 
 }  // namespace govpool::cli

@@ -20,6 +20,9 @@ std::string FormatTable(const Row& header, const std::vector<Row>& rows);
 // "key  value" lines with the values aligned; empty input gives "".
 std::string FormatFields(const std::vector<std::pair<std::string, std::string>>& fields);
 
+// "a,b,c": how a list of names shows in a table cell or a field.
+std::string JoinList(const std::vector<std::string>& items);
+
 // A quota limit in a table: "unlimited" for -1, else the number.
 std::string LimitText(std::int64_t limit);
 

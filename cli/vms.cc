@@ -111,7 +111,7 @@ Status Act(Context& ctx, const std::string& ref, Action action) {
   if (ctx.json()) {
     ctx.PrintObject(*vm);
   } else {
-    ctx.out() << FormatTable(VmColumns(ctx), std::vector<api::Vm>{*vm}, ctx.wide());
+    ctx.PrintList({*vm}, VmColumns(ctx));  // one row, names resolved
   }
   return OkStatus();
 }

@@ -1,0 +1,66 @@
+// Context's printing: the one translation unit that instantiates the field walker (fields.h)
+// and the tables for every api type govpoolctl prints.
+#include "cli/context.h"
+#include "cli/fields.h"
+
+namespace govpool::cli {
+namespace {
+
+template <class T>
+void Object(std::ostream& out, bool json, const T& value) {
+  if (json) {
+    out << api::Encode(value) << "\n";
+  } else {
+    out << FormatFields(FieldsOf(value));
+  }
+}
+
+template <class T>
+void List(std::ostream& out, bool json, bool wide, const std::vector<T>& items,
+          const std::vector<Column<T>>& columns) {
+  if (json) {
+    out << api::Encode(api::ListPage<T>{items, ""}) << "\n";
+  } else {
+    out << FormatTable(columns, items, wide);
+  }
+}
+
+}  // namespace
+
+void Context::PrintObject(const api::Department& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Flavor& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Host& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Vm& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::ServerGroup& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::User& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::NewTokenAnswer& v) { Object(out_, json(), v); }
+
+void Context::PrintList(const std::vector<api::Department>& items,
+                        const std::vector<Column<api::Department>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Flavor>& items,
+                        const std::vector<Column<api::Flavor>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Host>& items,
+                        const std::vector<Column<api::Host>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Vm>& items, const std::vector<Column<api::Vm>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::ServerGroup>& items,
+                        const std::vector<Column<api::ServerGroup>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::User>& items,
+                        const std::vector<Column<api::User>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Event>& items,
+                        const std::vector<Column<api::Event>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+
+}  // namespace govpool::cli
