@@ -28,14 +28,10 @@ FieldLines FieldsOf(const T& value);
 
 namespace fields_internal {
 
-template <class M> struct IsVector : std::false_type {};
-template <class E> struct IsVector<std::vector<E>> : std::true_type {};
-template <class M> struct IsOptional : std::false_type {};
-template <class E> struct IsOptional<std::optional<E>> : std::true_type {};
-template <class M> struct IsStringMap : std::false_type {};
-template <class V> struct IsStringMap<std::map<std::string, V>> : std::true_type {};
-template <class F> struct IsFlatten : std::false_type {};
-template <class T, class M> struct IsFlatten<api::schema::Flatten<T, M>> : std::true_type {};
+using api::schema::IsFlattenOf;
+using api::schema::IsMapOf;
+using api::schema::IsOptionalOf;
+using api::schema::IsVectorOf;
 
 template <api::schema::Declared T>
 void AddObject(const std::string& prefix, const T& value, FieldLines& out);
@@ -43,7 +39,7 @@ void AddObject(const std::string& prefix, const T& value, FieldLines& out);
 // Adds the line(s) for one value at `key`; `time` marks an RFC 3339 field.
 template <class M>
 void AddValue(const std::string& key, const M& v, bool time, bool empty_when_zero, FieldLines& out) {
-  if constexpr (IsOptional<M>::value) {
+  if constexpr (IsOptionalOf<M>::value) {
     if (v) AddValue(key, *v, time, empty_when_zero, out);
   } else if constexpr (api::schema::Declared<M>) {
     AddObject(key + ".", v, out);
@@ -68,12 +64,12 @@ void AddValue(const std::string& key, const M& v, bool time, bool empty_when_zer
     out.emplace_back(key, s.str());
   } else if constexpr (std::is_same_v<M, std::vector<std::string>>) {
     out.emplace_back(key, JoinList(v));
-  } else if constexpr (IsVector<M>::value) {
+  } else if constexpr (IsVectorOf<M>::value) {
     if (v.empty()) out.emplace_back(key, "");
     for (std::size_t i = 0; i < v.size(); ++i) {
       AddValue(key + "[" + std::to_string(i) + "]", v[i], time, empty_when_zero, out);
     }
-  } else if constexpr (IsStringMap<M>::value) {
+  } else if constexpr (IsMapOf<M>::value) {
     if (v.empty()) out.emplace_back(key, "");
     for (const auto& [k, item] : v) AddValue(key + "." + k, item, time, empty_when_zero, out);
   } else {
@@ -85,12 +81,11 @@ template <api::schema::Declared T>
 void AddObject(const std::string& prefix, const T& value, FieldLines& out) {
   api::schema::ForEachField<T>([&](const auto& field) {
     using F = std::decay_t<decltype(field)>;
-    if constexpr (IsFlatten<F>::value) {
+    if constexpr (IsFlattenOf<F>::value) {
       AddObject(prefix, value.*(field.member), out);
     } else {
       if (field.flags & api::schema::kStorageOnly) return;
-      constexpr bool kTime = std::is_same_v<decltype(field.rule), const api::schema::Time> ||
-                             std::is_same_v<decltype(field.rule), api::schema::Time>;
+      constexpr bool kTime = std::is_same_v<std::decay_t<decltype(field.rule)>, api::schema::Time>;
       AddValue(prefix + std::string(field.name), value.*(field.member), kTime,
                (field.flags & api::schema::kEmptyWhenZero) != 0, out);
     }
