@@ -12,6 +12,7 @@
 #include "controller/services/services.h"
 #include "scheduler/scheduler.h"
 #include "tests/fakes/common/fake_clock.h"
+#include "tests/fakes/controller/fake_db.h"
 #include "tests/fakes/controller/fake_state_store.h"
 
 namespace govpool::controller {
@@ -24,9 +25,7 @@ using std::chrono::seconds;
 class HousekeeperTest : public ::testing::Test {
  protected:
   HousekeeperTest() {
-    auto db = Db::Open(std::make_unique<testing::FakeStateStore>(data_), clock_, [] {
-      return std::move(scheduler::Scheduler::Create(scheduler::Config{})).value();
-    });
+    auto db = testing::OpenFakeDb(data_, clock_);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     admin_.user_id = "u-admin";
@@ -133,9 +132,7 @@ TEST_F(HousekeeperTest, ForgetsIdempotencyRecordsAfterTheTtlEverySweepInterval) 
   // The removal is durable: a reload from the store no longer has the record.
   ASSERT_TRUE(db_->Sync().ok());
   db_.reset();
-  auto reopened = Db::Open(std::make_unique<testing::FakeStateStore>(data_), clock_, [] {
-    return std::move(scheduler::Scheduler::Create(scheduler::Config{})).value();
-  });
+  auto reopened = testing::OpenFakeDb(data_, clock_);
   ASSERT_TRUE(reopened.ok());
   db_ = std::move(reopened).value();
   EXPECT_FALSE(HasIdempotencyRecord("old"));

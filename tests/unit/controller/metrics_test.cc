@@ -18,6 +18,7 @@
 #include "controller/services/services.h"
 #include "scheduler/scheduler.h"
 #include "tests/fakes/common/fake_clock.h"
+#include "tests/fakes/controller/fake_db.h"
 #include "tests/fakes/controller/fake_state_store.h"
 #include "tests/unit/controller/vm_create.h"
 
@@ -120,9 +121,7 @@ Exposition Parse(const std::string& text) {
 class MetricsTest : public ::testing::Test {
  protected:
   MetricsTest() {
-    auto db = Db::Open(std::make_unique<testing::FakeStateStore>(data_), clock_, [] {
-      return std::move(scheduler::Scheduler::Create(scheduler::Config{})).value();
-    });
+    auto db = testing::OpenFakeDb(data_, clock_);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     admin_.user_id = "u-admin";

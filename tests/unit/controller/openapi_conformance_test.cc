@@ -12,6 +12,7 @@
 #include "controller/http/api_handler.h"
 #include "controller/http/routes.h"
 #include "controller/metrics.h"
+#include "tests/fakes/controller/fake_db.h"
 #include "tests/fakes/controller/fake_state_store.h"
 
 #ifndef GOVPOOL_OPENAPI_FILE
@@ -75,9 +76,7 @@ TEST(OpenApiConformanceTest, DocumentAndRouterNameTheSameRoutes) {
 
   auto data = std::make_shared<testing::FakeStoreData>();
   testing::FakeClock clock;
-  auto db = Db::Open(std::make_unique<testing::FakeStateStore>(data), clock, [] {
-    return std::move(scheduler::Scheduler::Create(scheduler::Config{})).value();
-  });
+  auto db = testing::OpenFakeDb(data, clock);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   ControllerMetrics metrics;
   http::ApiHandler handler(**db, metrics);
