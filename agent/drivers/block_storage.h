@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/result.h"
 #include "common/status.h"
 
 namespace govpool::agent {
