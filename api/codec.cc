@@ -360,7 +360,13 @@ Result<T> ParseOrDefault(std::string_view body) {
   X(CreateTokenRequest) X(VmStatusReport) X(ReportEventsRequest)                         \
   X(ListPage<Department>) X(ListPage<Flavor>) X(ListPage<ServerGroup>) X(ListPage<Host>) \
   X(ListPage<Vm>) X(ListPage<User>) X(ListPage<Event>) X(WatchAnswer)                    \
-  X(DepartmentUsage) X(PreviewAnswer) X(NewTokenAnswer)
+  X(DepartmentUsage) X(PreviewAnswer) X(NewTokenAnswer)                                 \
+  X(StoragePool) X(Volume) X(VolumeSnapshot) X(Image) X(StoragePoolReport)               \
+  X(CreateStoragePoolRequest) X(PatchStoragePoolRequest) X(CreateVolumeRequest)          \
+  X(AttachVolumeRequest) X(ResizeVolumeRequest) X(CreateSnapshotRequest)                 \
+  X(CreateImageRequest) X(VolumeStatusReport) X(SnapshotStatusReport)                    \
+  X(ImageStatusReport) X(ListPage<StoragePool>) X(ListPage<Volume>)                      \
+  X(ListPage<VolumeSnapshot>) X(ListPage<Image>)
 
 #define GOVPOOL_INSTANTIATE(T)                                  \
   template std::string Encode<T>(const T&);                     \

@@ -19,6 +19,13 @@ constexpr ReasonRule kReasons[] = {
     {"WATCH_EXPIRED", StatusCode::kFailedPrecondition, 410},
     {"HEADERS_TOO_LARGE", StatusCode::kInvalidArgument, 431},
     {"PAYLOAD_TOO_LARGE", StatusCode::kInvalidArgument, 413},
+    // Storage (docs/storage.md): capacity refusals are 409 like NO_VALID_HOST.
+    {"NO_VALID_STORAGE_POOL", StatusCode::kResourceExhausted, 409},
+    {"STORAGE_POOL_NEARFULL", StatusCode::kResourceExhausted, 409},
+    {"VOLUME_IN_USE", StatusCode::kFailedPrecondition, 409},
+    {"HAS_DEPENDENTS", StatusCode::kFailedPrecondition, 409},
+    {"IMAGE_NOT_READY", StatusCode::kFailedPrecondition, 409},
+    {"IMAGE_CHECKSUM_MISMATCH", StatusCode::kFailedPrecondition, 409},
 };
 
 constexpr StatusCode kAllCodes[] = {

@@ -31,6 +31,13 @@ enum class PowerState { kRunning, kStopped };
 enum class VmState { kScheduled, kBuilding, kRunning, kStopped, kDeleting, kDeleted, kError, kUnknown };
 enum class Role { kAdmin, kDeptAdmin, kDeptMember, kAgent };
 enum class GroupPolicy { kAffinity, kAntiAffinity };
+// Storage (docs/storage.md): states are what agents report; the controller adds `unknown`
+// nowhere for storage (a silent storage agent's work is handed to another host instead).
+enum class VolumeState { kCreating, kAvailable, kInUse, kDeleting, kDeleted, kError };
+enum class SnapshotState { kCreating, kAvailable, kDeleting, kDeleted, kError };
+enum class ImageState { kQueued, kUploading, kImporting, kAvailable, kDeleting, kDeleted, kError };
+enum class ImageFormat { kRaw, kQcow2 };
+enum class Visibility { kPublic, kPrivate };
 
 }  // namespace govpool::api
 
@@ -58,6 +65,33 @@ template <> struct EnumNames<Role> {
 template <> struct EnumNames<GroupPolicy> {
   static constexpr std::array<std::pair<GroupPolicy, std::string_view>, 2> kNames{
       {{GroupPolicy::kAffinity, "affinity"}, {GroupPolicy::kAntiAffinity, "anti-affinity"}}};
+};
+template <> struct EnumNames<VolumeState> {
+  static constexpr std::array<std::pair<VolumeState, std::string_view>, 6> kNames{
+      {{VolumeState::kCreating, "creating"}, {VolumeState::kAvailable, "available"},
+       {VolumeState::kInUse, "in-use"}, {VolumeState::kDeleting, "deleting"},
+       {VolumeState::kDeleted, "deleted"}, {VolumeState::kError, "error"}}};
+};
+template <> struct EnumNames<SnapshotState> {
+  static constexpr std::array<std::pair<SnapshotState, std::string_view>, 5> kNames{
+      {{SnapshotState::kCreating, "creating"}, {SnapshotState::kAvailable, "available"},
+       {SnapshotState::kDeleting, "deleting"}, {SnapshotState::kDeleted, "deleted"},
+       {SnapshotState::kError, "error"}}};
+};
+template <> struct EnumNames<ImageState> {
+  static constexpr std::array<std::pair<ImageState, std::string_view>, 7> kNames{
+      {{ImageState::kQueued, "queued"}, {ImageState::kUploading, "uploading"},
+       {ImageState::kImporting, "importing"}, {ImageState::kAvailable, "available"},
+       {ImageState::kDeleting, "deleting"}, {ImageState::kDeleted, "deleted"},
+       {ImageState::kError, "error"}}};
+};
+template <> struct EnumNames<ImageFormat> {
+  static constexpr std::array<std::pair<ImageFormat, std::string_view>, 2> kNames{
+      {{ImageFormat::kRaw, "raw"}, {ImageFormat::kQcow2, "qcow2"}}};
+};
+template <> struct EnumNames<Visibility> {
+  static constexpr std::array<std::pair<Visibility, std::string_view>, 2> kNames{
+      {{Visibility::kPublic, "public"}, {Visibility::kPrivate, "private"}}};
 };
 }  // namespace govpool::api::schema
 
@@ -103,9 +137,9 @@ inline constexpr QuotaResource kQuotaResources[] = {
     {"instances", &Quota::instances, &QuotaPatch::instances, true},
     {"vcpus", &Quota::vcpus, &QuotaPatch::vcpus, true},
     {"memory_mib", &Quota::memory_mib, &QuotaPatch::memory_mib, true},
-    {"volumes", &Quota::volumes, &QuotaPatch::volumes, false},
-    {"volume_gib", &Quota::volume_gib, &QuotaPatch::volume_gib, false},
-    {"snapshots", &Quota::snapshots, &QuotaPatch::snapshots, false},
+    {"volumes", &Quota::volumes, &QuotaPatch::volumes, true},
+    {"volume_gib", &Quota::volume_gib, &QuotaPatch::volume_gib, true},
+    {"snapshots", &Quota::snapshots, &QuotaPatch::snapshots, true},
     {"networks", &Quota::networks, &QuotaPatch::networks, false},
 };
 // The entry named `resource`, or nullptr.
@@ -120,6 +154,9 @@ struct Department {
   // Confinement for classified workloads: when non-empty, the department's VMs go only to
   // hosts in these pools.
   std::vector<std::string> allowed_pools;
+  // The same for volumes: when non-empty, the department's volumes (VM root disks included)
+  // go only to these storage pools (ids or names).
+  std::vector<std::string> allowed_storage_pools;
 };
 
 struct Flavor {
@@ -196,11 +233,117 @@ struct Host {
   // The agent user that registered the host; empty when registered by an administrator
   // (simulations): such a host has no agent, so VM deletes complete at once.
   std::string agent_user_id;
+  // Ceph clusters the host's agent is configured to reach (by the names storage pools use),
+  // as its agent registered them.
+  std::vector<std::string> storage_clusters;
   // Derived (schema::kDerived): filled when the host is shown, never stored.
   HostActualUsage actual;
+  // Storage pools (ids) the agent reached at its last report (memory only, like `actual`).
+  std::vector<std::string> storage_pools;
   ResourceAmounts allocated;
   ResourceAmounts free;
   std::int64_t instances = 0;
+};
+
+// ---- Storage (docs/storage.md) ----
+// What Ceph says about a pool, as an agent reaching it last reported (memory only).
+struct StoragePoolStats {
+  std::int64_t capacity_bytes = 0;   // stored + max_avail (or the pool's quota)
+  std::int64_t used_bytes = 0;
+  std::int64_t available_bytes = 0;  // max_avail
+  double used_ratio = 0;             // used / capacity
+  bool nearfull = false;             // Ceph's own flag
+  bool full = false;
+  std::int64_t reported_at_ms = 0;   // set by the controller; 0: never reported
+};
+
+// A Ceph pool govpool may use (admins). Volumes are placed in pools like VMs on hosts.
+struct StoragePool {
+  Meta meta;
+  std::string name;
+  std::string cluster;    // the Ceph cluster's name, as agents are configured with it
+  std::string ceph_pool;  // the pool's name inside Ceph
+  std::vector<std::string> tiers;  // "ssd", "hdd", ...
+  // Thin provisioning: the sum of volume sizes may reach capacity * provisioning_ratio.
+  double provisioning_ratio = 1.0;
+  // At or above this used ratio (or when Ceph flags the pool nearfull) the pool takes no new
+  // volumes (Ceph's default mon_osd_nearfull_ratio).
+  double nearfull_ratio = 0.85;
+  bool enabled = true;
+  // Derived (never stored).
+  StoragePoolStats stats;
+  std::string status;           // "ok" | "nearfull" | "full" | "unknown" (no agent reported)
+  std::int64_t allocated_gib = 0;  // sum of its volumes' sizes
+  std::int64_t volumes = 0;
+  std::int64_t hosts = 0;          // hosts whose agent reached it at their last report
+};
+
+// A block device in a storage pool: RBD image "govpool-vol-<id>".
+struct Volume {
+  Meta meta;
+  std::string name;
+  std::string department_id;
+  std::string pool_id;
+  std::int64_t size_gib = 0;           // desired size (grow only)
+  std::string source_image_id;         // a copy-on-write clone of the image's snapshot
+  std::string source_snapshot_id;      // a clone of a volume snapshot
+  std::string vm_id;                   // attached to; empty: detached
+  std::string device;                  // the guest's disk ("vda" for a root disk, "vdb"...)
+  bool boot = false;                   // the VM's root disk: created and deleted with it
+  // The agent that does the volume's work: the VM's host when attached, otherwise a host
+  // that reaches the pool.
+  std::string host_id;
+  bool deleting = false;               // desired: gone (snapshots too)
+  bool flatten = false;                // desired: copy the parent's data, detach from it
+  std::string rollback_snapshot_id;    // desired: roll back to this snapshot (detached only)
+  std::int64_t generation = 1;         // bumped on every change of desired state
+  // Reported by the agent.
+  VolumeState state = VolumeState::kCreating;
+  std::string state_reason;
+  std::int64_t observed_generation = 0;
+  bool flattened = false;              // no longer depends on its source
+};
+
+// A point-in-time snapshot of a volume: RBD snapshot "govpool-snap-<id>" (protected, so
+// volumes can be cloned from it).
+struct VolumeSnapshot {
+  Meta meta;
+  std::string name;
+  std::string volume_id;
+  std::string department_id;
+  std::string pool_id;
+  std::int64_t size_gib = 0;  // the volume's size when taken
+  std::string host_id;        // the agent that does its work (its volume's)
+  bool deleting = false;
+  bool flatten_children = false;  // desired with deleting: flatten clones first
+  SnapshotState state = SnapshotState::kCreating;
+  std::string state_reason;
+};
+
+// A bootable image: uploaded to the controller (streamed to its staging directory, SHA-256
+// computed on the way), imported by a storage agent into RBD image "govpool-img-<id>" with a
+// protected snapshot "base" that root disks are cloned from.
+struct Image {
+  Meta meta;
+  std::string name;
+  std::string department_id;  // empty: public (admins only)
+  Visibility visibility = Visibility::kPrivate;
+  ImageFormat format = ImageFormat::kRaw;
+  std::string pool_id;
+  std::string host_id;            // the agent that imports (and deletes) it
+  std::int64_t size_bytes = 0;    // of the upload
+  std::string sha256;             // of the upload (hex); an expected value may be given
+  std::int64_t uploaded_bytes = 0;
+  // Reported by the agent.
+  std::int64_t imported_bytes = 0;
+  std::int64_t virtual_size_bytes = 0;  // the disk's size once imported (raw)
+  std::string content_sha256;           // of the imported raw data (checked on verify)
+  std::int64_t verified_at_ms = 0;
+  bool deleting = false;
+  std::int64_t generation = 1;           // bumped by verify requests
+  std::int64_t observed_generation = 0;
+  ImageState state = ImageState::kQueued;
+  std::string state_reason;
 };
 
 // Where a VM's resources sit on its host (the scheduler's assignment).
@@ -222,6 +365,10 @@ struct Vm {
   std::string server_group_id;
   std::string host_id;
   std::vector<NumaShare> numa;
+  // Booted from an image: the root disk is volume root_volume_id (an RBD clone of the image),
+  // and disk_gib (local disk on the host) is 0.
+  std::string image_id;
+  std::string root_volume_id;
   PowerState power = PowerState::kRunning;  // desired power state
   bool deleting = false;          // desired: gone
   std::int64_t generation = 1;    // bumped on every change of desired state
@@ -275,11 +422,13 @@ struct CreateDepartmentRequest {
   std::string description;
   Quota quota;
   std::vector<std::string> allowed_pools;
+  std::vector<std::string> allowed_storage_pools;
 };
 struct PatchDepartmentRequest {
   std::optional<std::string> name;
   std::optional<std::string> description;
   std::optional<std::vector<std::string>> allowed_pools;
+  std::optional<std::vector<std::string>> allowed_storage_pools;
   std::optional<QuotaPatch> quota;
 };
 struct CreateFlavorRequest {
@@ -303,10 +452,20 @@ struct RegisterHostRequest {
   std::string pool;
   HostCapacity capacity;
   std::vector<std::string> traits;
+  std::vector<std::string> storage_clusters;
+};
+// What an agent saw of one storage pool of its clusters.
+struct StoragePoolReport {
+  std::string pool_id;
+  bool reachable = false;
+  std::string reason;  // why not reachable (Ceph's error text)
+  StoragePoolStats stats;
 };
 // POST /v1/hosts/{id}/heartbeat; the body is optional.
 struct HeartbeatRequest {
   std::optional<HostActualUsage> usage;
+  // Reports on the storage pools of the host's clusters (omitted: no change).
+  std::optional<std::vector<StoragePoolReport>> storage_pools;
 };
 struct PatchHostRequest {
   std::optional<bool> enabled;
@@ -329,6 +488,12 @@ struct CreateVmRequest {
   std::string server_group;  // id; empty: none
   // count > 1 creates <name>-1 ... <name>-<count>, all placed or none.
   std::int64_t count = 1;
+  // Boot from an image (id or name): the root disk is a copy-on-write RBD clone of it in
+  // `storage_pool` (id or name; default: the image's pool), of root_gib (default: the
+  // flavor's disk_gib, at least the image's size).
+  std::string image;
+  std::string storage_pool;
+  std::int64_t root_gib = 0;
 };
 // Where a create would land and why, without allocating (POST /v1/scheduler/preview).
 struct PreviewRequest {
@@ -345,6 +510,66 @@ struct CreateUserRequest {
 };
 struct CreateTokenRequest {
   std::string name;
+};
+struct CreateStoragePoolRequest {
+  std::string name;
+  std::string cluster;
+  std::string ceph_pool;  // default: name
+  std::vector<std::string> tiers;
+  double provisioning_ratio = 1.0;
+  double nearfull_ratio = 0.85;
+};
+struct PatchStoragePoolRequest {
+  std::optional<std::vector<std::string>> tiers;
+  std::optional<double> provisioning_ratio;
+  std::optional<double> nearfull_ratio;
+  std::optional<bool> enabled;
+};
+struct CreateVolumeRequest {
+  std::string name;
+  std::string department_id;
+  std::int64_t size_gib = 0;  // required unless cloned (default: the source's size)
+  std::string pool;           // storage pool id or name; empty: the scheduler chooses
+  std::string tier;           // with no pool: a pool with this tier
+  std::string image;          // id or name: a clone of the image
+  std::string snapshot;       // id: a clone of a volume snapshot
+};
+struct AttachVolumeRequest {
+  std::string vm_id;
+};
+struct ResizeVolumeRequest {
+  std::int64_t size_gib = 0;
+};
+struct CreateSnapshotRequest {
+  std::string name;
+};
+struct CreateImageRequest {
+  std::string name;
+  std::string department_id;  // empty: public (admins only)
+  ImageFormat format = ImageFormat::kRaw;
+  std::string pool;           // storage pool id or name; empty: the scheduler chooses
+  std::string sha256;         // expected SHA-256 of the upload (hex); checked when given
+};
+// An agent's report about a volume (PUT /v1/volumes/{id}/status).
+struct VolumeStatusReport {
+  VolumeState state = VolumeState::kAvailable;
+  std::string state_reason;
+  std::int64_t observed_generation = 0;
+  bool flattened = false;
+};
+// An agent's report about a snapshot (PUT /v1/volumes/{id}/snapshots/{sid}/status).
+struct SnapshotStatusReport {
+  SnapshotState state = SnapshotState::kAvailable;
+  std::string state_reason;
+};
+// An agent's report about an image (PUT /v1/images/{id}/status).
+struct ImageStatusReport {
+  ImageState state = ImageState::kImporting;
+  std::string state_reason;
+  std::int64_t imported_bytes = 0;
+  std::int64_t virtual_size_bytes = 0;
+  std::string content_sha256;
+  std::int64_t observed_generation = 0;
 };
 // An agent's report about one VM (PUT /v1/vms/{id}/status).
 struct VmStatusReport {
@@ -369,10 +594,15 @@ struct ListPage {
   std::vector<T> items;
   std::string next_page_token;
 };
-// GET /v1/hosts/{id}/vms: the host's whole desired set as of `revision`.
+// GET /v1/hosts/{id}/vms: the host's whole desired set as of `revision`: its VMs, the
+// volumes, snapshots and images whose work it does, and the storage pools of its clusters.
 struct WatchAnswer {
   std::int64_t revision = 0;
   std::vector<Vm> items;
+  std::vector<Volume> volumes;
+  std::vector<VolumeSnapshot> snapshots;
+  std::vector<Image> images;
+  std::vector<StoragePool> storage_pools;
 };
 // GET /v1/departments/{id}/usage.
 struct QuotaUse {
@@ -451,6 +681,7 @@ template <> struct Fields<Department> {
       Field{"description", &Department::description, Text{4096}},
       Field{"quota", &Department::quota},
       Field{"allowed_pools", &Department::allowed_pools, Names{1024}},
+      Field{"allowed_storage_pools", &Department::allowed_storage_pools, Names{1024}},
   };
 };
 
@@ -552,10 +783,106 @@ template <> struct Fields<Host> {
       Field{"max_instances", &Host::max_instances, Range{0, kMaxInt}},
       Field{"last_heartbeat_at", &Host::last_heartbeat_ms, Time{}, kEmptyWhenZero},
       Field{"agent_user_id", &Host::agent_user_id, Text{64}},
+      Field{"storage_clusters", &Host::storage_clusters, Names{64}},
+      Field{"storage_pools", &Host::storage_pools, Any{}, kDerived},
       Field{"allocated", &Host::allocated, Any{}, kDerived},
       Field{"free", &Host::free, Any{}, kDerived},
       Field{"instances", &Host::instances, Any{}, kDerived},
       Field{"actual_usage", &Host::actual, Any{}, kDerived},
+  };
+};
+
+template <> struct Fields<StoragePoolStats> {
+  static constexpr auto kAll = std::tuple{
+      Field{"capacity_bytes", &StoragePoolStats::capacity_bytes, Range{0, kMaxInt}},
+      Field{"used_bytes", &StoragePoolStats::used_bytes, Range{0, kMaxInt}},
+      Field{"available_bytes", &StoragePoolStats::available_bytes, Range{0, kMaxInt}},
+      Field{"used_ratio", &StoragePoolStats::used_ratio, Real{0, 1e6}},
+      Field{"nearfull", &StoragePoolStats::nearfull},
+      Field{"full", &StoragePoolStats::full},
+      Field{"reported_at", &StoragePoolStats::reported_at_ms, Time{}, kEmptyWhenZero | kDerived},
+  };
+};
+
+template <> struct Fields<StoragePool> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&StoragePool::meta},
+      Field{"name", &StoragePool::name, Text{}, kRequired},
+      Field{"cluster", &StoragePool::cluster, Text{}, kRequired},
+      Field{"ceph_pool", &StoragePool::ceph_pool, Text{}, kRequired},
+      Field{"tiers", &StoragePool::tiers, Names{64}},
+      Field{"provisioning_ratio", &StoragePool::provisioning_ratio, Real{0, 1e9}},
+      Field{"nearfull_ratio", &StoragePool::nearfull_ratio, Real{0, 1}},
+      Field{"enabled", &StoragePool::enabled},
+      Field{"stats", &StoragePool::stats, Any{}, kDerived},
+      Field{"status", &StoragePool::status, Any{}, kDerived},
+      Field{"allocated_gib", &StoragePool::allocated_gib, Any{}, kDerived},
+      Field{"volumes", &StoragePool::volumes, Any{}, kDerived},
+      Field{"hosts", &StoragePool::hosts, Any{}, kDerived},
+  };
+};
+
+template <> struct Fields<Volume> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Volume::meta},
+      Field{"name", &Volume::name, Text{}, kRequired},
+      Field{"department_id", &Volume::department_id, Text{64}, kRequired},
+      Field{"pool_id", &Volume::pool_id, Text{64}, kRequired},
+      Field{"size_gib", &Volume::size_gib, Range{0, kMaxDiskGib}, kRequired},
+      Field{"source_image_id", &Volume::source_image_id, Text{64}},
+      Field{"source_snapshot_id", &Volume::source_snapshot_id, Text{64}},
+      Field{"vm_id", &Volume::vm_id, Text{64}},
+      Field{"device", &Volume::device, Text{16}},
+      Field{"boot", &Volume::boot},
+      Field{"host_id", &Volume::host_id, Text{64}},
+      Field{"deleting", &Volume::deleting},
+      Field{"flatten", &Volume::flatten},
+      Field{"rollback_snapshot_id", &Volume::rollback_snapshot_id, Text{64}},
+      Field{"generation", &Volume::generation, Range{0, kMaxInt}},
+      Field{"state", &Volume::state},
+      Field{"state_reason", &Volume::state_reason, Text{4096}},
+      Field{"observed_generation", &Volume::observed_generation, Range{0, kMaxInt}},
+      Field{"flattened", &Volume::flattened},
+  };
+};
+
+template <> struct Fields<VolumeSnapshot> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&VolumeSnapshot::meta},
+      Field{"name", &VolumeSnapshot::name, Text{}, kRequired},
+      Field{"volume_id", &VolumeSnapshot::volume_id, Text{64}, kRequired},
+      Field{"department_id", &VolumeSnapshot::department_id, Text{64}, kRequired},
+      Field{"pool_id", &VolumeSnapshot::pool_id, Text{64}, kRequired},
+      Field{"size_gib", &VolumeSnapshot::size_gib, Range{0, kMaxDiskGib}},
+      Field{"host_id", &VolumeSnapshot::host_id, Text{64}},
+      Field{"deleting", &VolumeSnapshot::deleting},
+      Field{"flatten_children", &VolumeSnapshot::flatten_children},
+      Field{"state", &VolumeSnapshot::state},
+      Field{"state_reason", &VolumeSnapshot::state_reason, Text{4096}},
+  };
+};
+
+template <> struct Fields<Image> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Image::meta},
+      Field{"name", &Image::name, Text{}, kRequired},
+      Field{"department_id", &Image::department_id, Text{64}},
+      Field{"visibility", &Image::visibility},
+      Field{"format", &Image::format},
+      Field{"pool_id", &Image::pool_id, Text{64}},
+      Field{"host_id", &Image::host_id, Text{64}},
+      Field{"size_bytes", &Image::size_bytes, Range{0, kMaxInt}},
+      Field{"sha256", &Image::sha256, Text{64}},
+      Field{"uploaded_bytes", &Image::uploaded_bytes, Range{0, kMaxInt}},
+      Field{"imported_bytes", &Image::imported_bytes, Range{0, kMaxInt}},
+      Field{"virtual_size_bytes", &Image::virtual_size_bytes, Range{0, kMaxInt}},
+      Field{"content_sha256", &Image::content_sha256, Text{64}},
+      Field{"verified_at", &Image::verified_at_ms, Time{}, kEmptyWhenZero},
+      Field{"deleting", &Image::deleting},
+      Field{"generation", &Image::generation, Range{0, kMaxInt}},
+      Field{"observed_generation", &Image::observed_generation, Range{0, kMaxInt}},
+      Field{"state", &Image::state},
+      Field{"state_reason", &Image::state_reason, Text{4096}},
   };
 };
 
@@ -580,6 +907,8 @@ template <> struct Fields<Vm> {
       Field{"server_group_id", &Vm::server_group_id},
       Field{"host_id", &Vm::host_id},
       Field{"numa", &Vm::numa, Items{1024}},
+      Field{"image_id", &Vm::image_id, Text{64}},
+      Field{"root_volume_id", &Vm::root_volume_id, Text{64}},
       Field{"power", &Vm::power},
       Field{"deleting", &Vm::deleting},
       Field{"generation", &Vm::generation, Range{0, kMaxInt}},
@@ -638,6 +967,7 @@ template <> struct Fields<CreateDepartmentRequest> {
       Field{"description", &CreateDepartmentRequest::description, Text{1024}},
       Field{"quota", &CreateDepartmentRequest::quota},
       Field{"allowed_pools", &CreateDepartmentRequest::allowed_pools, Names{}},
+      Field{"allowed_storage_pools", &CreateDepartmentRequest::allowed_storage_pools, Names{}},
   };
 };
 
@@ -647,6 +977,7 @@ template <> struct Fields<PatchDepartmentRequest> {
       Field{"name", &PatchDepartmentRequest::name, Name{}},
       Field{"description", &PatchDepartmentRequest::description, Text{1024}},
       Field{"allowed_pools", &PatchDepartmentRequest::allowed_pools, Names{}},
+      Field{"allowed_storage_pools", &PatchDepartmentRequest::allowed_storage_pools, Names{}},
       Field{"quota", &PatchDepartmentRequest::quota},
   };
 };
@@ -690,12 +1021,16 @@ template <> struct Fields<RegisterHostRequest> {
       Field{"pool", &RegisterHostRequest::pool, Name{}},
       Field{"capacity", &RegisterHostRequest::capacity, Any{}, kRequired},
       Field{"traits", &RegisterHostRequest::traits, Names{}},
+      Field{"storage_clusters", &RegisterHostRequest::storage_clusters, Names{}},
   };
 };
 
 template <> struct Fields<HeartbeatRequest> {
   static constexpr bool kRequest = true;
-  static constexpr auto kAll = std::tuple{Field{"usage", &HeartbeatRequest::usage}};
+  static constexpr auto kAll = std::tuple{
+      Field{"usage", &HeartbeatRequest::usage},
+      Field{"storage_pools", &HeartbeatRequest::storage_pools, Items{1024}},
+  };
 };
 
 template <> struct Fields<PatchHostRequest> {
@@ -725,6 +1060,9 @@ template <> struct Fields<CreateVmRequest> {
       Field{"power", &CreateVmRequest::power},
       Field{"server_group", &CreateVmRequest::server_group, Text{64}},
       Field{"count", &CreateVmRequest::count, Range{1, 100}},
+      Field{"image", &CreateVmRequest::image, Text{64}},
+      Field{"storage_pool", &CreateVmRequest::storage_pool, Text{64}},
+      Field{"root_gib", &CreateVmRequest::root_gib, Range{0, kMaxDiskGib}},
   };
 };
 
@@ -751,6 +1089,114 @@ template <> struct Fields<CreateUserRequest> {
 template <> struct Fields<CreateTokenRequest> {
   static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{Field{"name", &CreateTokenRequest::name, Name{}}};
+};
+
+template <> struct Fields<CreateStoragePoolRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateStoragePoolRequest::name, Name{}, kRequired},
+      Field{"cluster", &CreateStoragePoolRequest::cluster, Name{}, kRequired},
+      Field{"ceph_pool", &CreateStoragePoolRequest::ceph_pool, Name{}},
+      Field{"tiers", &CreateStoragePoolRequest::tiers, Names{}},
+      Field{"provisioning_ratio", &CreateStoragePoolRequest::provisioning_ratio, Real{0.1, kMaxAllocationRatio}},
+      Field{"nearfull_ratio", &CreateStoragePoolRequest::nearfull_ratio, Real{0.5, 0.99}},
+  };
+};
+template <> struct Fields<PatchStoragePoolRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"tiers", &PatchStoragePoolRequest::tiers, Names{}},
+      Field{"provisioning_ratio", &PatchStoragePoolRequest::provisioning_ratio, Real{0.1, kMaxAllocationRatio}},
+      Field{"nearfull_ratio", &PatchStoragePoolRequest::nearfull_ratio, Real{0.5, 0.99}},
+      Field{"enabled", &PatchStoragePoolRequest::enabled},
+  };
+};
+template <> struct Fields<StoragePoolReport> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"pool_id", &StoragePoolReport::pool_id, Text{64}, kRequired},
+      Field{"reachable", &StoragePoolReport::reachable, Any{}, kRequired},
+      Field{"reason", &StoragePoolReport::reason, Text{1024}},
+      Field{"stats", &StoragePoolReport::stats},
+  };
+};
+template <> struct Fields<CreateVolumeRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateVolumeRequest::name, Name{}, kRequired},
+      Field{"department_id", &CreateVolumeRequest::department_id, Text{64}, kRequired},
+      Field{"size_gib", &CreateVolumeRequest::size_gib, Range{1, kMaxDiskGib}},
+      Field{"pool", &CreateVolumeRequest::pool, Text{64}},
+      Field{"tier", &CreateVolumeRequest::tier, Name{}},
+      Field{"image", &CreateVolumeRequest::image, Text{64}},
+      Field{"snapshot", &CreateVolumeRequest::snapshot, Text{64}},
+  };
+  static std::optional<Violation> Check(const CreateVolumeRequest& r) {
+    if (!r.image.empty() && !r.snapshot.empty()) {
+      return Violation{"snapshot", "give an image or a snapshot to clone, not both"};
+    }
+    if (r.image.empty() && r.snapshot.empty() && r.size_gib == 0) {
+      return Violation{"size_gib", "required for an empty volume"};
+    }
+    return std::nullopt;
+  }
+};
+template <> struct Fields<AttachVolumeRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{Field{"vm_id", &AttachVolumeRequest::vm_id, Text{64}, kRequired}};
+};
+template <> struct Fields<ResizeVolumeRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"size_gib", &ResizeVolumeRequest::size_gib, Range{1, kMaxDiskGib}, kRequired}};
+};
+template <> struct Fields<CreateSnapshotRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{Field{"name", &CreateSnapshotRequest::name, Name{}, kRequired}};
+};
+template <> struct Fields<CreateImageRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateImageRequest::name, Name{}, kRequired},
+      Field{"department_id", &CreateImageRequest::department_id, Text{64}},
+      Field{"format", &CreateImageRequest::format},
+      Field{"pool", &CreateImageRequest::pool, Text{64}},
+      Field{"sha256", &CreateImageRequest::sha256, Text{64}},
+  };
+  static std::optional<Violation> Check(const CreateImageRequest& r) {
+    if (r.sha256.empty()) return std::nullopt;
+    bool hex = r.sha256.size() == 64;
+    for (char ch : r.sha256) hex = hex && ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'));
+    if (!hex) return Violation{"sha256", "must be 64 lowercase hexadecimal digits"};
+    return std::nullopt;
+  }
+};
+template <> struct Fields<VolumeStatusReport> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"state", &VolumeStatusReport::state, Any{}, kRequired},
+      Field{"state_reason", &VolumeStatusReport::state_reason, Text{4096}},
+      Field{"observed_generation", &VolumeStatusReport::observed_generation, Range{0, kMaxInt}, kRequired},
+      Field{"flattened", &VolumeStatusReport::flattened},
+  };
+};
+template <> struct Fields<SnapshotStatusReport> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"state", &SnapshotStatusReport::state, Any{}, kRequired},
+      Field{"state_reason", &SnapshotStatusReport::state_reason, Text{4096}},
+  };
+};
+template <> struct Fields<ImageStatusReport> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"state", &ImageStatusReport::state, Any{}, kRequired},
+      Field{"state_reason", &ImageStatusReport::state_reason, Text{4096}},
+      Field{"imported_bytes", &ImageStatusReport::imported_bytes, Range{0, kMaxInt}},
+      Field{"virtual_size_bytes", &ImageStatusReport::virtual_size_bytes, Range{0, kMaxInt}},
+      Field{"content_sha256", &ImageStatusReport::content_sha256, Text{64}},
+      Field{"observed_generation", &ImageStatusReport::observed_generation, Range{0, kMaxInt}},
+  };
 };
 
 template <> struct Fields<VmStatusReport> {
@@ -793,6 +1239,10 @@ template <> struct Fields<WatchAnswer> {
   static constexpr auto kAll = std::tuple{
       Field{"revision", &WatchAnswer::revision, Range{0, kMaxInt}, kRequired},
       Field{"items", &WatchAnswer::items, Items{1'000'000}, kRequired},
+      Field{"volumes", &WatchAnswer::volumes, Items{1'000'000}},
+      Field{"snapshots", &WatchAnswer::snapshots, Items{1'000'000}},
+      Field{"images", &WatchAnswer::images, Items{100'000}},
+      Field{"storage_pools", &WatchAnswer::storage_pools, Items{10'000}},
   };
 };
 template <> struct Fields<QuotaUse> {
