@@ -28,6 +28,7 @@ DomainInfo SimulatedHypervisor::Describe(const Domain& d) {
   i.metadata = d.spec.metadata;
   i.vcpus = d.spec.vcpus;
   i.memory_mib = d.spec.memory_mib;
+  i.disks = d.spec.disks;
   return i;
 }
 
@@ -67,7 +68,7 @@ Status SimulatedHypervisor::DefineDomain(const DomainSpec& spec) {
   }
   auto it = domains_.find(spec.uuid);
   if (it == domains_.end()) {
-    domains_[spec.uuid] = Domain{spec, PowerState::kShutoff};
+    domains_[spec.uuid] = Domain{spec, PowerState::kShutoff, {}};
   } else {
     if (it->second.spec.name != spec.name) {
       return FailedPrecondition("domain " + spec.uuid + " is named '" + it->second.spec.name +
@@ -81,6 +82,7 @@ Status SimulatedHypervisor::DefineDomain(const DomainSpec& spec) {
 Status SimulatedHypervisor::StartDomain(const std::string& uuid) {
   std::lock_guard lock(mu_);
   GP_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
+  if (!Active(d->state)) d->disk_sizes.clear();  // a booting guest reads sizes afresh
   d->state = PowerState::kRunning;
   return OkStatus();
 }
@@ -128,6 +130,92 @@ Status SimulatedHypervisor::DeleteDisk(const std::string& path) {
   std::lock_guard lock(mu_);
   disks_.erase(path);
   return OkStatus();
+}
+
+Status SimulatedHypervisor::EnsureCephSecret(const std::string& uuid,
+                                             const std::string& usage_name,
+                                             const std::string& key_base64) {
+  if (!IsUuid(uuid)) return InvalidArgument("bad secret uuid '" + uuid + "'");
+  if (usage_name.empty()) return InvalidArgument("empty secret usage name");
+  if (key_base64.empty() || key_base64.size() % 4 != 0 ||
+      key_base64.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789+/=") != std::string::npos) {
+    return InvalidArgument("secret " + uuid + ": the ceph key is not base64 text");
+  }
+  std::lock_guard lock(mu_);
+  auto it = secrets_.find(uuid);
+  if (it != secrets_.end()) {
+    if (it->second != usage_name) {
+      return FailedPrecondition("secret " + uuid + " exists with usage ceph '" + it->second +
+                                "', not '" + usage_name + "'");
+    }
+    return OkStatus();
+  }
+  for (const auto& [other, name] : secrets_) {
+    if (name == usage_name) {
+      return AlreadyExists("ceph secret usage '" + usage_name + "' is already secret " + other);
+    }
+  }
+  secrets_[uuid] = usage_name;
+  return OkStatus();
+}
+
+Status SimulatedHypervisor::RemoveSecret(const std::string& uuid) {
+  if (!IsUuid(uuid)) return InvalidArgument("bad secret uuid '" + uuid + "'");
+  std::lock_guard lock(mu_);
+  secrets_.erase(uuid);
+  return OkStatus();
+}
+
+Status SimulatedHypervisor::AttachDisk(const std::string& domain_uuid, const DiskSpec& disk) {
+  GP_RETURN_IF_ERROR(ValidateDiskSpec(disk));
+  std::lock_guard lock(mu_);
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  for (const auto& existing : d->spec.disks) {
+    const bool same = SameDiskSource(existing, disk);
+    if (existing.target_dev == disk.target_dev) {
+      if (same) return OkStatus();
+      return FailedPrecondition("attaching disk: target " + disk.target_dev + " of domain " +
+                                domain_uuid + " already holds another disk")
+          .WithReason("DISK_TARGET_TAKEN");
+    }
+    if (same) {
+      return FailedPrecondition("attaching disk: domain " + domain_uuid +
+                                " already has this source at " + existing.target_dev)
+          .WithReason("DISK_ALREADY_ATTACHED");
+    }
+  }
+  d->spec.disks.push_back(disk);
+  return OkStatus();
+}
+
+Status SimulatedHypervisor::DetachDisk(const std::string& domain_uuid,
+                                       const std::string& target_dev) {
+  if (target_dev.empty()) return InvalidArgument("detaching disk: empty target");
+  std::lock_guard lock(mu_);
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  std::erase_if(d->spec.disks, [&](const DiskSpec& x) { return x.target_dev == target_dev; });
+  d->disk_sizes.erase(target_dev);
+  return OkStatus();
+}
+
+Status SimulatedHypervisor::ResizeDisk(const std::string& domain_uuid,
+                                       const std::string& target_dev, std::int64_t size_bytes) {
+  if (size_bytes < 1) return InvalidArgument("resizing disk: size_bytes must be >= 1");
+  if (target_dev.empty()) return InvalidArgument("resizing disk: empty target");
+  std::lock_guard lock(mu_);
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  for (const auto& disk : d->spec.disks) {
+    if (disk.target_dev != target_dev) continue;
+    if (!Active(d->state)) return OkStatus();
+    std::int64_t& told = d->disk_sizes[target_dev];
+    if (size_bytes < told) {
+      return InvalidArgument("resizing disk " + target_dev + ": shrinking is not supported");
+    }
+    told = size_bytes;
+    return OkStatus();
+  }
+  return NotFound("resizing disk " + target_dev + " of domain " + domain_uuid + ": no such disk");
 }
 
 std::size_t SimulatedHypervisor::domain_count() const {

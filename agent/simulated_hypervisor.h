@@ -34,6 +34,16 @@ class SimulatedHypervisor final : public Hypervisor {
   Status UndefineDomain(const std::string& uuid) override;
   Status CreateDisk(const std::string& path, std::int64_t size_gib) override;
   Status DeleteDisk(const std::string& path) override;
+  // Secrets are kept by uuid (usage name only; the key is not stored). Disks attach and
+  // detach at once, running or not (a simulated guest always releases a disk); ResizeDisk
+  // remembers the size it told a running guest (to refuse shrinking).
+  Status EnsureCephSecret(const std::string& uuid, const std::string& usage_name,
+                          const std::string& key_base64) override;
+  Status RemoveSecret(const std::string& uuid) override;
+  Status AttachDisk(const std::string& domain_uuid, const DiskSpec& disk) override;
+  Status DetachDisk(const std::string& domain_uuid, const std::string& target_dev) override;
+  Status ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
+                    std::int64_t size_bytes) override;
 
   std::size_t domain_count() const;
   // True when CreateDisk made a disk at `path` and DeleteDisk has not removed it.
@@ -43,6 +53,7 @@ class SimulatedHypervisor final : public Hypervisor {
   struct Domain {
     DomainSpec spec;
     PowerState state = PowerState::kShutoff;
+    std::map<std::string, std::int64_t> disk_sizes = {};  // target -> bytes told by ResizeDisk
   };
   static DomainInfo Describe(const Domain& d);
   // The domain with this UUID: kInvalidArgument for a malformed UUID, kNotFound when absent.
@@ -53,6 +64,7 @@ class SimulatedHypervisor final : public Hypervisor {
   HostFacts facts_;
   std::map<std::string, Domain> domains_;
   std::map<std::string, std::int64_t> disks_;
+  std::map<std::string, std::string> secrets_;  // uuid -> ceph usage name
 };
 
 }  // namespace govpool::agent

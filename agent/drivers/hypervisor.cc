@@ -1,5 +1,7 @@
 #include "agent/drivers/hypervisor.h"
 
+#include <set>
+
 #include "common/ids.h"
 
 namespace govpool::agent {
@@ -7,7 +9,126 @@ namespace {
 
 bool IsAbsolute(const std::string& path) { return !path.empty() && path.front() == '/'; }
 
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlnum(char c) { return IsLower(c) || IsDigit(c) || (c >= 'A' && c <= 'Z'); }
+
+// A Ceph pool or image name we can put in libvirt's name='pool/image' and QEMU's rbd options:
+// not empty, no '/' (the separator), '@' (a snapshot), whitespace or control characters.
+bool IsSafeRbdName(const std::string& name) {
+  if (name.empty() || name.size() > 255) return false;
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '/' || c == '@' || u <= 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+// "host:port" or "[v6]:port", the port 1-65535; the host without whitespace, '/', or quotes.
+bool IsMonitorAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (port.size() > 5) return false;
+  for (const char c : port) {
+    if (!IsDigit(c)) return false;
+  }
+  const int p = std::stoi(port);
+  if (p < 1 || p > 65535) return false;
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return false;  // an IPv6 address needs brackets
+  }
+  for (const char c : host) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '/' || c == '\'' || c == '"' || c == '[' || c == ']') {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+bool SameDiskSource(const DiskSpec& a, const DiskSpec& b) {
+  if (a.kind() != b.kind()) return false;
+  if (a.kind() == DiskSourceKind::kFile) return a.path == b.path;
+  return a.rbd_pool == b.rbd_pool && a.rbd_image == b.rbd_image;
+}
+
+Status ValidateDiskSpec(const DiskSpec& disk) {
+  const std::string what = "disk '" + disk.target_dev + "': ";
+  if (disk.target_dev.size() < 3 || disk.target_dev.rfind("vd", 0) != 0 ||
+      disk.target_dev.size() > 6) {
+    return InvalidArgument("domain spec: disk target must be a virtio name such as 'vdb': '" +
+                           disk.target_dev + "'");
+  }
+  for (size_t i = 2; i < disk.target_dev.size(); ++i) {
+    if (!IsLower(disk.target_dev[i])) {
+      return InvalidArgument("domain spec: disk target must be 'vd' + lower-case letters: '" +
+                             disk.target_dev + "'");
+    }
+  }
+  for (const char c : disk.serial) {
+    if (!IsAlnum(c) && c != '_' && c != '.' && c != '+' && c != '-') {
+      return InvalidArgument("domain spec: " + what + "serial may hold [A-Za-z0-9_.+-] only");
+    }
+  }
+  if (disk.serial.size() > 64) {
+    return InvalidArgument("domain spec: " + what + "serial longer than 64 characters");
+  }
+  const bool has_file = !disk.path.empty();
+  const bool has_rbd = disk.kind() == DiskSourceKind::kRbd;
+  if (has_file == has_rbd) {
+    return InvalidArgument("domain spec: " + what +
+                           "needs exactly one source: a file path or an RBD pool and image");
+  }
+  if (has_file) {
+    if (!IsAbsolute(disk.path)) {
+      return InvalidArgument("domain spec: disk path must be absolute: '" + disk.path + "'");
+    }
+    if (disk.format.empty()) return InvalidArgument("domain spec: " + what + "needs a format");
+    if (!disk.rbd_hosts.empty() || !disk.auth_user.empty() || !disk.secret_uuid.empty()) {
+      return InvalidArgument("domain spec: " + what +
+                             "monitors and cephx auth belong to RBD disks only");
+    }
+    return OkStatus();
+  }
+  if (disk.format != "raw") {
+    return InvalidArgument("domain spec: " + what + "RBD images are raw, not '" + disk.format +
+                           "'");
+  }
+  if (!IsSafeRbdName(disk.rbd_pool) || !IsSafeRbdName(disk.rbd_image)) {
+    return InvalidArgument("domain spec: " + what + "bad RBD pool or image name '" +
+                           disk.rbd_pool + "/" + disk.rbd_image +
+                           "' (empty, or holding '/', '@', whitespace or a control character)");
+  }
+  if (disk.rbd_hosts.empty()) {
+    return InvalidArgument("domain spec: " + what + "an RBD disk needs at least one monitor");
+  }
+  for (const auto& host : disk.rbd_hosts) {
+    if (!IsMonitorAddress(host)) {
+      return InvalidArgument("domain spec: " + what + "bad monitor address '" + host +
+                             "' (want host:port)");
+    }
+  }
+  if (disk.auth_user.empty() != disk.secret_uuid.empty()) {
+    return InvalidArgument("domain spec: " + what +
+                           "cephx needs both a user and a secret uuid (or neither)");
+  }
+  if (!disk.secret_uuid.empty() && !IsUuid(disk.secret_uuid)) {
+    return InvalidArgument("domain spec: " + what + "bad secret uuid '" + disk.secret_uuid + "'");
+  }
+  for (const char c : disk.auth_user) {
+    if (!IsAlnum(c) && c != '_' && c != '.' && c != '-') {
+      return InvalidArgument("domain spec: " + what + "bad cephx user '" + disk.auth_user + "'");
+    }
+  }
+  return OkStatus();
+}
 
 Status ValidateDomainSpec(const DomainSpec& spec) {
   if (!IsUuid(spec.uuid)) return InvalidArgument("domain spec: bad uuid '" + spec.uuid + "'");
@@ -15,12 +136,11 @@ Status ValidateDomainSpec(const DomainSpec& spec) {
   if (spec.domain_type.empty()) return InvalidArgument("domain spec: empty domain type");
   if (spec.vcpus < 1) return InvalidArgument("domain spec: vcpus must be >= 1");
   if (spec.memory_mib < 1) return InvalidArgument("domain spec: memory_mib must be >= 1");
+  std::set<std::string> targets;
   for (const auto& disk : spec.disks) {
-    if (!IsAbsolute(disk.path)) {
-      return InvalidArgument("domain spec: disk path must be absolute: '" + disk.path + "'");
-    }
-    if (disk.target_dev.empty() || disk.format.empty()) {
-      return InvalidArgument("domain spec: disk needs a target device and a format");
+    GP_RETURN_IF_ERROR(ValidateDiskSpec(disk));
+    if (!targets.insert(disk.target_dev).second) {
+      return InvalidArgument("domain spec: two disks at target '" + disk.target_dev + "'");
     }
   }
   for (const std::string* p : {&spec.kernel_path, &spec.initrd_path, &spec.serial_log_path}) {

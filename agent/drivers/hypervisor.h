@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -72,11 +73,69 @@ inline Result<std::string> ChooseDomainType(const HostFacts& facts,
   return FailedPrecondition("the hypervisor offers no domain type for this host");
 }
 
-struct DiskSpec {
-  std::string path;  // absolute path of a local file (qcow2) for now
-  std::string format = "qcow2";
-  std::string target_dev = "vda";  // virtio bus
+// Where a disk's bytes live.
+enum class DiskSourceKind {
+  kFile,  // a local image file (path + format)
+  kRbd,   // a Ceph RBD image reached over the network by QEMU's librbd (always raw)
 };
+
+// One virtio disk of a domain. Exactly one source: a local file (`path`, `format`) or an RBD
+// image (`rbd_pool`, `rbd_image`, `rbd_hosts`, optional cephx auth). Use File()/Rbd() to make
+// one; both leave the other kind's fields empty. Every member has a default, so the aggregate
+// form {path, format, target_dev} still works for file disks.
+struct DiskSpec {
+  // File source: absolute path of a local image file and its format ("qcow2" or "raw").
+  std::string path;
+  std::string format = "qcow2";  // RBD: must be "raw" (Rbd() sets it)
+  std::string target_dev = "vda";  // virtio bus: "vd" + lower-case letters
+  // RBD source: pool and image names (no '/', '@', whitespace or control characters), the
+  // monitors as "host:port" ("[v6addr]:port" for IPv6; at least one), and cephx: the user
+  // name without "client." ("admin") and the UUID of the libvirt secret holding its key (see
+  // Hypervisor::EnsureCephSecret); both empty when the cluster has no cephx.
+  std::string rbd_pool = {};
+  std::string rbd_image = {};
+  std::vector<std::string> rbd_hosts = {};
+  std::string auth_user = {};
+  std::string secret_uuid = {};
+  // The disk's serial number (govpool: the volume id); empty for none. Characters
+  // [A-Za-z0-9_.+-] only. Linux shows it as /dev/disk/by-id/virtio-<serial>, cut to the
+  // virtio-blk limit of 20 bytes (so a UUID serial appears as its first 20 characters).
+  std::string serial = {};
+  bool read_only = false;
+
+  DiskSourceKind kind() const {
+    return rbd_pool.empty() && rbd_image.empty() ? DiskSourceKind::kFile : DiskSourceKind::kRbd;
+  }
+
+  static DiskSpec File(std::string path, std::string format, std::string target_dev) {
+    DiskSpec d;
+    d.path = std::move(path);
+    d.format = std::move(format);
+    d.target_dev = std::move(target_dev);
+    return d;
+  }
+  static DiskSpec Rbd(std::string pool, std::string image, std::vector<std::string> hosts,
+                      std::string auth_user, std::string secret_uuid, std::string target_dev) {
+    DiskSpec d;
+    d.format = "raw";
+    d.rbd_pool = std::move(pool);
+    d.rbd_image = std::move(image);
+    d.rbd_hosts = std::move(hosts);
+    d.auth_user = std::move(auth_user);
+    d.secret_uuid = std::move(secret_uuid);
+    d.target_dev = std::move(target_dev);
+    return d;
+  }
+  friend bool operator==(const DiskSpec&, const DiskSpec&) = default;
+};
+
+// True when `a` and `b` name the same bytes: same kind and the same file path, or the same RBD
+// pool and image (monitors, auth, serial, target and read-only are not compared). What
+// AttachDisk uses to tell "already attached" from "target taken by another disk".
+bool SameDiskSource(const DiskSpec& a, const DiskSpec& b);
+
+// Checks one disk as ValidateDomainSpec does: InvalidArgument saying which part is wrong.
+Status ValidateDiskSpec(const DiskSpec& disk);
 
 // The desired definition of a govpool domain.
 struct DomainSpec {
@@ -97,8 +156,10 @@ struct DomainSpec {
 };
 
 // Checks what every implementation relies on: a UUID, a name, a domain type, vcpus and memory
-// of at least 1, absolute disk/kernel/initrd/console paths, disks with a target device and a
-// format, no initrd without a kernel. InvalidArgument saying which part is wrong.
+// of at least 1, absolute kernel/initrd/console paths, no initrd without a kernel, disks valid
+// for ValidateDiskSpec (exactly one source kind: an absolute path and a format, or an RBD pool,
+// image and monitors; a virtio target; safe names) with distinct targets. InvalidArgument
+// saying which part is wrong.
 Status ValidateDomainSpec(const DomainSpec& spec);
 
 enum class PowerState { kRunning, kShutoff, kPaused, kCrashed, kOther };
@@ -112,6 +173,12 @@ struct DomainInfo {
   std::map<std::string, std::string> metadata;  // of the persistent definition
   std::int64_t vcpus = 0;
   std::int64_t memory_mib = 0;
+  // The domain's disks as the hypervisor sees them: the live definition while it runs (so a
+  // hot-plugged or not yet released disk shows), the persistent one otherwise. Disks that are
+  // neither a local file (or block device, reported as a file path) nor an RBD image, and
+  // non-disk devices (CD-ROMs), are left out. Libvirt reports them as written by DefineDomain
+  // or AttachDisk, so a DiskSpec read back equals the one given.
+  std::vector<DiskSpec> disks;
 };
 
 class Hypervisor {
@@ -170,6 +237,55 @@ class Hypervisor {
 
   // Deletes the disk file at `path`. OK if absent. kInvalidArgument for a relative path.
   virtual Status DeleteDisk(const std::string& path) = 0;
+
+  // --- Secrets and hot-pluggable disks (Ceph RBD volumes, or local files) ---
+
+  // Makes the host hold a private, persistent secret `uuid` of usage type ceph named
+  // `usage_name` (e.g. "client.govpool"), whose value is the cephx key `key_base64` (as `ceph
+  // auth get-key` prints it). RBD disks name it in DiskSpec::secret_uuid. Idempotent: an
+  // existing secret with this uuid and usage gets the value set again (a changed key
+  // replaces the old one). kInvalidArgument for a bad uuid, an empty usage name or a key that
+  // is not base64; kFailedPrecondition when `uuid` exists with another usage; kAlreadyExists
+  // when another secret already has this ceph usage name. The value cannot be read back
+  // (private). Libvirt: virSecretDefineXML + virSecretSetValue.
+  virtual Status EnsureCephSecret(const std::string& uuid, const std::string& usage_name,
+                                  const std::string& key_base64) = 0;
+
+  // Removes secret `uuid`. OK (idempotent) if absent. Running guests that already opened their
+  // RBD disks keep them. Libvirt: virSecretUndefine.
+  virtual Status RemoveSecret(const std::string& uuid) = 0;
+
+  // Attaches `disk` to the domain: to the running guest (hot-plug; the guest sees a new
+  // virtio disk at once) AND to the persistent definition, or only to the definition when the
+  // domain is shut off. Idempotent: OK when disk.target_dev already holds the same source
+  // (SameDiskSource) in both; a half-attached disk (in one of the two) is completed.
+  // kFailedPrecondition when the target is taken by another disk or the same source is
+  // already attached at another target; kInvalidArgument for a malformed disk; kNotFound when
+  // the domain is absent. Libvirt: virDomainAttachDeviceFlags (AFFECT_LIVE|AFFECT_CONFIG
+  // while running, AFFECT_CONFIG when shut off).
+  virtual Status AttachDisk(const std::string& domain_uuid, const DiskSpec& disk) = 0;
+
+  // Detaches the disk at `target_dev` from the persistent definition and from the running
+  // guest. OK (idempotent) when no disk is there. A live detach needs the guest's consent
+  // (it must release the device, as with a PCI unplug): the call asks, then waits a bounded
+  // time (LibvirtOptions::detach_timeout_ms) for the device to leave the live domain. On
+  // timeout it returns kDeadlineExceeded: the disk is gone from the definition (it will not
+  // come back at the next boot) but the guest still holds it and the request stays pending;
+  // the caller must not delete or unmap the backing image yet and should call DetachDisk
+  // again later (it waits again; OK once the guest let go, or the domain stopped).
+  // kNotFound when the domain is absent. Libvirt: virDomainDetachDeviceFlags, then polling
+  // the live XML.
+  virtual Status DetachDisk(const std::string& domain_uuid, const std::string& target_dev) = 0;
+
+  // Tells a running guest that the disk at `target_dev` now has `size_bytes` (the caller grew
+  // the RBD image or file first; for a file QEMU grows it itself): the guest sees the new
+  // capacity at once. OK with nothing done when the domain is shut off (it reads the size at
+  // its next boot) or the guest already sees that size. kInvalidArgument for size_bytes < 1
+  // or smaller than the guest's current size (shrinking is not supported); kNotFound when the
+  // domain or the disk at target_dev is absent. Libvirt: virDomainBlockResize with
+  // VIR_DOMAIN_BLOCK_RESIZE_BYTES.
+  virtual Status ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
+                            std::int64_t size_bytes) = 0;
 };
 
 }  // namespace govpool::agent

@@ -18,6 +18,8 @@
 
 #include <pugixml.hpp>
 
+#include "common/ids.h"
+
 namespace govpool::agent::libvirt {
 namespace {
 
@@ -79,6 +81,74 @@ Status CheckXmlText(std::string_view what, std::string_view text) {
   return OkStatus();
 }
 
+Status CheckDiskText(const DiskSpec& disk) {
+  GP_RETURN_IF_ERROR(CheckXmlText("disk path", disk.path));
+  GP_RETURN_IF_ERROR(CheckXmlText("disk format", disk.format));
+  GP_RETURN_IF_ERROR(CheckXmlText("disk target", disk.target_dev));
+  GP_RETURN_IF_ERROR(CheckXmlText("cephx user", disk.auth_user));
+  for (const auto& host : disk.rbd_hosts) GP_RETURN_IF_ERROR(CheckXmlText("monitor", host));
+  return OkStatus();
+}
+
+// "host:port" / "[v6]:port" (validated by ValidateDiskSpec) split for <host name= port=>.
+std::pair<std::string, std::string> SplitHostPort(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return {host, address.substr(colon + 1)};
+}
+
+// Appends the <disk> element for `disk` (already validated) to `devices`.
+void AppendDisk(pugi::xml_node devices, const DiskSpec& disk) {
+  pugi::xml_node d = devices.append_child("disk");
+  const bool rbd = disk.kind() == DiskSourceKind::kRbd;
+  SetAttribute(d, "type", rbd ? "network" : "file");
+  SetAttribute(d, "device", "disk");
+  pugi::xml_node driver = d.append_child("driver");
+  SetAttribute(driver, "name", "qemu");
+  SetAttribute(driver, "type", disk.format);
+  if (rbd) {
+    // No host page cache between the guest and a network image (also what live migration
+    // needs); guest TRIM/discard frees RBD objects.
+    SetAttribute(driver, "cache", "none");
+    SetAttribute(driver, "discard", "unmap");
+    if (!disk.auth_user.empty()) {
+      pugi::xml_node auth = d.append_child("auth");
+      SetAttribute(auth, "username", disk.auth_user);
+      pugi::xml_node secret = auth.append_child("secret");
+      SetAttribute(secret, "type", "ceph");
+      SetAttribute(secret, "uuid", disk.secret_uuid);
+    }
+    pugi::xml_node source = d.append_child("source");
+    SetAttribute(source, "protocol", "rbd");
+    SetAttribute(source, "name", disk.rbd_pool + "/" + disk.rbd_image);
+    for (const auto& address : disk.rbd_hosts) {
+      const auto [host, port] = SplitHostPort(address);
+      pugi::xml_node h = source.append_child("host");
+      SetAttribute(h, "name", host);
+      SetAttribute(h, "port", port);
+    }
+  } else {
+    SetAttribute(d.append_child("source"), "file", disk.path);
+  }
+  pugi::xml_node target = d.append_child("target");
+  SetAttribute(target, "dev", disk.target_dev);
+  SetAttribute(target, "bus", "virtio");
+  if (!disk.serial.empty()) AppendText(d, "serial", disk.serial);
+  if (disk.read_only) d.append_child("readonly");
+}
+
+std::string Serialize(const pugi::xml_node& node) {
+  StringWriter writer;
+  node.print(writer, "  ",
+             pugi::format_indent | pugi::format_no_declaration |
+                 pugi::format_attribute_single_quote,
+             pugi::encoding_utf8);
+  return std::move(writer.out);
+}
+
 Status CheckSpecText(const DomainSpec& spec) {
   GP_RETURN_IF_ERROR(CheckXmlText("name", spec.name));
   GP_RETURN_IF_ERROR(CheckXmlText("domain type", spec.domain_type));
@@ -86,11 +156,7 @@ Status CheckSpecText(const DomainSpec& spec) {
   GP_RETURN_IF_ERROR(CheckXmlText("initrd path", spec.initrd_path));
   GP_RETURN_IF_ERROR(CheckXmlText("kernel command line", spec.kernel_cmdline));
   GP_RETURN_IF_ERROR(CheckXmlText("serial log path", spec.serial_log_path));
-  for (const auto& disk : spec.disks) {
-    GP_RETURN_IF_ERROR(CheckXmlText("disk path", disk.path));
-    GP_RETURN_IF_ERROR(CheckXmlText("disk format", disk.format));
-    GP_RETURN_IF_ERROR(CheckXmlText("disk target", disk.target_dev));
-  }
+  for (const auto& disk : spec.disks) GP_RETURN_IF_ERROR(CheckDiskText(disk));
   for (const auto& [key, value] : spec.metadata) {
     GP_RETURN_IF_ERROR(CheckXmlText("metadata key", key));
     GP_RETURN_IF_ERROR(CheckXmlText("metadata value of '" + key + "'", value));
@@ -146,18 +212,7 @@ Result<std::string> BuildDomainXml(const DomainSpec& spec) {
   AppendText(domain, "on_crash", "destroy");
 
   pugi::xml_node devices = domain.append_child("devices");
-  for (const auto& disk : spec.disks) {
-    pugi::xml_node d = devices.append_child("disk");
-    SetAttribute(d, "type", "file");
-    SetAttribute(d, "device", "disk");
-    pugi::xml_node driver = d.append_child("driver");
-    SetAttribute(driver, "name", "qemu");
-    SetAttribute(driver, "type", disk.format);
-    SetAttribute(d.append_child("source"), "file", disk.path);
-    pugi::xml_node target = d.append_child("target");
-    SetAttribute(target, "dev", disk.target_dev);
-    SetAttribute(target, "bus", "virtio");
-  }
+  for (const auto& disk : spec.disks) AppendDisk(devices, disk);
   if (!spec.serial_log_path.empty()) {
     for (const char* kind : {"serial", "console"}) {
       pugi::xml_node chardev = devices.append_child(kind);
@@ -177,6 +232,119 @@ Result<std::string> BuildDomainXml(const DomainSpec& spec) {
                pugi::format_attribute_single_quote,
            pugi::encoding_utf8);
   return std::move(writer.out);
+}
+
+Result<std::string> BuildDiskXml(const DiskSpec& disk) {
+  GP_RETURN_IF_ERROR(ValidateDiskSpec(disk));
+  GP_RETURN_IF_ERROR(CheckDiskText(disk));
+  pugi::xml_document doc;
+  AppendDisk(doc, disk);
+  return Serialize(doc.first_child());
+}
+
+std::vector<DiskElement> ParseDiskElements(std::string_view domain_xml) {
+  std::vector<DiskElement> out;
+  pugi::xml_document doc;
+  if (!Parse(domain_xml, doc)) return out;
+  for (const pugi::xml_node d : doc.child("domain").child("devices").children("disk")) {
+    DiskElement e;
+    e.device = d.attribute("device").as_string("disk");
+    e.target_dev = d.child("target").attribute("dev").value();
+    e.xml = Serialize(d);
+    const std::string type = d.attribute("type").value();
+    const pugi::xml_node source = d.child("source");
+    DiskSpec& spec = e.spec;
+    spec.target_dev = e.target_dev;
+    spec.format = d.child("driver").attribute("type").as_string("raw");
+    spec.serial = d.child_value("serial");
+    spec.read_only = static_cast<bool>(d.child("readonly"));
+    if (type == "file" || type == "block") {
+      spec.path = source.attribute(type == "file" ? "file" : "dev").value();
+      e.known = !spec.path.empty();
+    } else if (type == "network" && std::string_view(source.attribute("protocol").value()) ==
+                                        "rbd") {
+      const std::string name = source.attribute("name").value();
+      const size_t slash = name.find('/');
+      if (slash != std::string::npos) {
+        spec.rbd_pool = name.substr(0, slash);
+        spec.rbd_image = name.substr(slash + 1);
+      }
+      for (const pugi::xml_node h : source.children("host")) {
+        std::string host = h.attribute("name").value();
+        if (host.find(':') != std::string::npos) host = "[" + host + "]";
+        spec.rbd_hosts.push_back(host + ":" + h.attribute("port").as_string("6789"));
+      }
+      // libvirt keeps <auth> where it was written: under <disk> (ours) or <source>.
+      pugi::xml_node auth = d.child("auth");
+      if (!auth) auth = source.child("auth");
+      spec.auth_user = auth.attribute("username").value();
+      spec.secret_uuid = auth.child("secret").attribute("uuid").value();
+      e.known = !spec.rbd_pool.empty() && !spec.rbd_image.empty();
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<DiskSpec> ParseDomainDisks(std::string_view domain_xml) {
+  std::vector<DiskSpec> disks;
+  for (DiskElement& e : ParseDiskElements(domain_xml)) {
+    if (e.known && e.device == "disk") disks.push_back(std::move(e.spec));
+  }
+  return disks;
+}
+
+Result<std::string> BuildCephSecretXml(const std::string& uuid, const std::string& usage_name) {
+  if (!IsUuid(uuid)) return InvalidArgument("bad secret uuid '" + uuid + "'");
+  if (usage_name.empty()) return InvalidArgument("empty secret usage name");
+  GP_RETURN_IF_ERROR(CheckXmlText("secret usage name", usage_name));
+  pugi::xml_document doc;
+  pugi::xml_node secret = doc.append_child("secret");
+  SetAttribute(secret, "ephemeral", "no");
+  SetAttribute(secret, "private", "yes");
+  AppendText(secret, "uuid", uuid);
+  pugi::xml_node usage = secret.append_child("usage");
+  SetAttribute(usage, "type", "ceph");
+  AppendText(usage, "name", usage_name);
+  return Serialize(secret);
+}
+
+SecretUsage ParseSecretUsage(std::string_view secret_xml) {
+  SecretUsage u;
+  pugi::xml_document doc;
+  if (!Parse(secret_xml, doc)) return u;
+  const pugi::xml_node usage = doc.child("secret").child("usage");
+  u.type = usage.attribute("type").value();
+  u.name = usage.child("name") ? usage.child_value("name")
+                               : usage.child(u.type == "volume" ? "volume" : "target").text().get();
+  return u;
+}
+
+Result<std::string> DecodeBase64(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return InvalidArgument("not base64: bad length");
+  std::string out;
+  std::uint32_t bits = 0;
+  int nbits = 0;
+  for (const char c : text) {
+    const int v = value(c);
+    if (v < 0) return InvalidArgument("not base64: unexpected character");
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    nbits += 6;
+    if (nbits >= 8) {
+      nbits -= 8;
+      out.push_back(static_cast<char>((bits >> nbits) & 0xff));
+    }
+  }
+  return out;
 }
 
 std::map<std::string, std::string> ParseMetadataEntries(std::string_view xml) {

@@ -31,6 +31,51 @@ inline constexpr std::string_view kMetadataPrefix = "govpool";
 // with a control character other than tab, newline or carriage return).
 Result<std::string> BuildDomainXml(const DomainSpec& spec);
 
+// One <disk> element, e.g. for AttachDisk's hot-plug (virDomainAttachDeviceFlags):
+//   file: <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+//         <source file='/p'/><target dev='vdb' bus='virtio'/>[<serial>][<readonly/>]</disk>
+//   RBD:  <disk type='network' device='disk'>
+//         <driver name='qemu' type='raw' cache='none' discard='unmap'/>
+//         [<auth username='admin'><secret type='ceph' uuid='...'/></auth>]
+//         <source protocol='rbd' name='pool/image'><host name='127.0.0.1' port='6789'/>...
+//         </source><target dev='vdb' bus='virtio'/>[<serial>][<readonly/>]</disk>
+// kInvalidArgument when ValidateDiskSpec refuses the disk or a value holds a control character.
+Result<std::string> BuildDiskXml(const DiskSpec& disk);
+
+// Every <disk> element of a domain definition (live or persistent), in document order.
+struct DiskElement {
+  std::string target_dev;  // target/@dev ("" when missing)
+  std::string device;      // @device: "disk", "cdrom", "lun"...
+  // True when the source is one govpool can describe (a file or block device, or an RBD
+  // image); `spec` then holds it as a DiskSpec (a block device's path as `path`).
+  bool known = false;
+  DiskSpec spec;
+  std::string xml;  // the element itself, serialized (what virDomainDetachDeviceFlags takes)
+};
+std::vector<DiskElement> ParseDiskElements(std::string_view domain_xml);
+
+// The disks DomainInfo reports: the known device='disk' elements of ParseDiskElements. A disk
+// written by BuildDomainXml or BuildDiskXml reads back equal to its DiskSpec (libvirt's
+// additions, such as <alias> and <address>, are ignored). XML that does not parse: none.
+std::vector<DiskSpec> ParseDomainDisks(std::string_view domain_xml);
+
+// A libvirt secret definition: private (its value cannot be read back through the API),
+// persistent (not ephemeral), usage type ceph named `usage_name`. kInvalidArgument for a bad
+// uuid or an empty usage name (or one with a control character).
+Result<std::string> BuildCephSecretXml(const std::string& uuid, const std::string& usage_name);
+
+// The usage of a secret definition (virSecretGetXMLDesc): type ("ceph", "volume"...) and its
+// name (<name>, or <volume>/<target> for other types); empty when missing or unparsable.
+struct SecretUsage {
+  std::string type;
+  std::string name;
+};
+SecretUsage ParseSecretUsage(std::string_view secret_xml);
+
+// The bytes of standard base64 text (RFC 4648 alphabet, '=' padding optional, no whitespace);
+// kInvalidArgument when it is not that.
+Result<std::string> DecodeBase64(std::string_view text);
+
 // The key/value entries of govpool's metadata element: the <entry key=...> children of either
 // a root <instance> element (virDomainGetMetadata returns it so, namespace stripped) or an
 // <instance> element in the kMetadataNamespace namespace inside a full domain XML, under any

@@ -63,6 +63,13 @@ struct DomainFree {
 };
 using DomainHandle = std::unique_ptr<virDomain, DomainFree>;
 
+struct SecretFree {
+  void operator()(virSecretPtr s) const {
+    if (s != nullptr) virSecretFree(s);
+  }
+};
+using SecretHandle = std::unique_ptr<virSecret, SecretFree>;
+
 // True for errors that mean the connection to libvirtd is gone (daemon restarted or stopped).
 bool IsConnectionError(int code, int domain) {
   switch (code) {
@@ -187,6 +194,11 @@ Result<DomainInfo> Describe(virDomainPtr d) {
   const int persistent = virDomainIsPersistent(d);
   if (persistent < 0) return LastError("persistence of " + what);
   info.persistent = persistent == 1;
+  // Live XML while active (what the guest has now), the definition otherwise.
+  char* xml = virDomainGetXMLDesc(d, 0);
+  if (xml == nullptr) return LastError("XML of " + what);
+  info.disks = libvirt::ParseDomainDisks(xml);
+  free(xml);  // NOLINT
   const std::string ns(libvirt::kMetadataNamespace);
   char* metadata = virDomainGetMetadata(
       d, VIR_DOMAIN_METADATA_ELEMENT, ns.c_str(),
@@ -217,6 +229,45 @@ bool HostCpuHasVirtualization() {
 }
 
 bool IsActive(virDomainPtr d) { return virDomainIsActive(d) == 1; }
+
+// The domain's XML: the persistent definition (inactive) or what runs now (live).
+Result<std::string> GetXml(virDomainPtr d, bool inactive, const std::string& what) {
+  char* xml = virDomainGetXMLDesc(d, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+  if (xml == nullptr) return LastError(std::string(inactive ? "definition" : "live XML") + " of " + what);
+  std::string out(xml);
+  free(xml);  // NOLINT
+  return out;
+}
+
+const libvirt::DiskElement* FindTarget(const std::vector<libvirt::DiskElement>& disks,
+                                       const std::string& target_dev) {
+  for (const auto& e : disks) {
+    if (e.target_dev == target_dev) return &e;
+  }
+  return nullptr;
+}
+
+// Whether `disk` still has to be attached to the definition or live domain `disks` describe:
+// false when its target already holds the same source; kFailedPrecondition when the target
+// holds another disk or the same source sits at another target.
+Result<bool> NeedsAttach(const std::vector<libvirt::DiskElement>& disks, const DiskSpec& disk,
+                         const std::string& where) {
+  for (const auto& e : disks) {
+    const bool same = e.known && SameDiskSource(e.spec, disk);
+    if (e.target_dev == disk.target_dev) {
+      if (same) return false;
+      return FailedPrecondition("attaching disk: target " + disk.target_dev + " of " + where +
+                                " already holds another disk")
+          .WithReason("DISK_TARGET_TAKEN");
+    }
+    if (same) {
+      return FailedPrecondition("attaching disk: " + where + " already has this source at " +
+                                e.target_dev + " (asked for " + disk.target_dev + ")")
+          .WithReason("DISK_ALREADY_ATTACHED");
+    }
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -554,6 +605,187 @@ Status LibvirtHypervisor::DeleteDisk(const std::string& path) {
     return InvalidArgument("disk path must be absolute: '" + path + "'");
   }
   return libvirt::RemoveFile(path);
+}
+
+Status LibvirtHypervisor::EnsureCephSecret(const std::string& uuid, const std::string& usage_name,
+                                           const std::string& key_base64) {
+  GP_ASSIGN_OR_RETURN(const std::string xml, libvirt::BuildCephSecretXml(uuid, usage_name));
+  Result<std::string> key = libvirt::DecodeBase64(key_base64);
+  if (!key.ok() || key->empty()) {
+    return InvalidArgument("secret " + uuid + ": the ceph key is not base64 text");
+  }
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    SecretHandle secret(virSecretLookupByUUIDString(conn, uuid.c_str()));
+    if (secret) {
+      char* existing = virSecretGetXMLDesc(secret.get(), 0);
+      if (existing == nullptr) return LastError("reading secret " + uuid);
+      const libvirt::SecretUsage usage = libvirt::ParseSecretUsage(existing);
+      free(existing);  // NOLINT
+      if (usage.type != "ceph" || usage.name != usage_name) {
+        return FailedPrecondition("secret " + uuid + " exists with usage " + usage.type + " '" +
+                                  usage.name + "', not ceph '" + usage_name + "'");
+      }
+    } else {
+      if (LastErrorCode() != VIR_ERR_NO_SECRET) return LastError("looking up secret " + uuid);
+      virResetLastError();
+      SecretHandle by_usage(
+          virSecretLookupByUsage(conn, VIR_SECRET_USAGE_TYPE_CEPH, usage_name.c_str()));
+      if (by_usage) {
+        char other[VIR_UUID_STRING_BUFLEN] = {};
+        virSecretGetUUIDString(by_usage.get(), other);
+        return AlreadyExists("ceph secret usage '" + usage_name + "' is already secret " +
+                             other);
+      }
+      if (LastErrorCode() != VIR_ERR_NO_SECRET) {
+        return LastError("looking up ceph secret '" + usage_name + "'");
+      }
+      virResetLastError();
+      secret.reset(virSecretDefineXML(conn, xml.c_str(), 0));
+      if (!secret) return LastError("defining secret " + uuid);
+    }
+    if (virSecretSetValue(secret.get(), reinterpret_cast<const unsigned char*>(key->data()),
+                          key->size(), 0) != 0) {
+      return LastError("setting the value of secret " + uuid);
+    }
+    return OkStatus();
+  });
+}
+
+Status LibvirtHypervisor::RemoveSecret(const std::string& uuid) {
+  if (!IsUuid(uuid)) return InvalidArgument("bad secret uuid '" + uuid + "'");
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    SecretHandle secret(virSecretLookupByUUIDString(conn, uuid.c_str()));
+    if (!secret) {
+      if (LastErrorCode() == VIR_ERR_NO_SECRET) {
+        virResetLastError();
+        return OkStatus();
+      }
+      return LastError("looking up secret " + uuid);
+    }
+    if (virSecretUndefine(secret.get()) != 0) {
+      if (LastErrorCode() == VIR_ERR_NO_SECRET) {
+        virResetLastError();
+        return OkStatus();
+      }
+      return LastError("removing secret " + uuid);
+    }
+    return OkStatus();
+  });
+}
+
+Status LibvirtHypervisor::AttachDisk(const std::string& domain_uuid, const DiskSpec& disk) {
+  GP_ASSIGN_OR_RETURN(const std::string xml, libvirt::BuildDiskXml(disk));
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, domain_uuid));
+    const std::string what = "domain " + domain_uuid;
+    const bool active = IsActive(d.get());
+    const bool persistent = virDomainIsPersistent(d.get()) == 1;
+    unsigned int flags = 0;
+    if (persistent) {
+      GP_ASSIGN_OR_RETURN(const std::string config, GetXml(d.get(), true, what));
+      GP_ASSIGN_OR_RETURN(const bool need,
+                          NeedsAttach(libvirt::ParseDiskElements(config), disk,
+                                      "the definition of " + what));
+      if (need) flags |= VIR_DOMAIN_AFFECT_CONFIG;
+    }
+    if (active) {
+      GP_ASSIGN_OR_RETURN(const std::string live, GetXml(d.get(), false, what));
+      GP_ASSIGN_OR_RETURN(const bool need,
+                          NeedsAttach(libvirt::ParseDiskElements(live), disk, "running " + what));
+      if (need) flags |= VIR_DOMAIN_AFFECT_LIVE;
+    }
+    if (flags == 0) return OkStatus();
+    if (virDomainAttachDeviceFlags(d.get(), xml.c_str(), flags) != 0) {
+      return LastError("attaching disk " + disk.target_dev + " to " + what);
+    }
+    return OkStatus();
+  });
+}
+
+Status LibvirtHypervisor::DetachDisk(const std::string& domain_uuid, const std::string& target_dev) {
+  if (target_dev.empty()) return InvalidArgument("detaching disk: empty target");
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, domain_uuid));
+    const std::string what = "disk " + target_dev + " of domain " + domain_uuid;
+    // The definition first (synchronous): whatever the guest does, the disk will not come
+    // back at the next boot.
+    if (virDomainIsPersistent(d.get()) == 1) {
+      GP_ASSIGN_OR_RETURN(const std::string config, GetXml(d.get(), true, what));
+      const auto disks = libvirt::ParseDiskElements(config);
+      if (const libvirt::DiskElement* e = FindTarget(disks, target_dev)) {
+        if (virDomainDetachDeviceFlags(d.get(), e->xml.c_str(), VIR_DOMAIN_AFFECT_CONFIG) != 0) {
+          return LastError("detaching " + what + " from its definition");
+        }
+      }
+    }
+    if (!IsActive(d.get())) return OkStatus();
+    GP_ASSIGN_OR_RETURN(const std::string live, GetXml(d.get(), false, what));
+    const auto disks = libvirt::ParseDiskElements(live);
+    const libvirt::DiskElement* e = FindTarget(disks, target_dev);
+    if (e == nullptr) return OkStatus();
+    // Asks the guest to let go (QEMU device_del; libvirt waits a few seconds itself). A
+    // request already pending makes QEMU refuse a second one: the wait below covers both.
+    Status asked;
+    if (virDomainDetachDeviceFlags(d.get(), e->xml.c_str(), VIR_DOMAIN_AFFECT_LIVE) != 0) {
+      asked = LastError("detaching " + what + " from the running guest");
+    }
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.detach_timeout_ms);
+    while (true) {
+      if (!IsActive(d.get())) return OkStatus();
+      Result<std::string> now = GetXml(d.get(), false, what);
+      if (!now.ok()) {
+        if (!IsActive(d.get())) return OkStatus();
+        return now.status();
+      }
+      if (FindTarget(libvirt::ParseDiskElements(*now), target_dev) == nullptr) return OkStatus();
+      // A refused request that is not merely a pending one: report it at once.
+      if (!asked.ok() && asked.code() != StatusCode::kInternal &&
+          asked.code() != StatusCode::kFailedPrecondition) {
+        return asked;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(options_.detach_poll_ms));
+    }
+    return DeadlineExceeded("detaching " + what + ": the guest has not released it after " +
+                            std::to_string(options_.detach_timeout_ms) +
+                            " ms; removed from the definition, the unplug request stays "
+                            "pending: call again" +
+                            (asked.ok() ? std::string() : " (" + asked.message() + ")"))
+        .WithReason("DISK_DETACH_PENDING");
+  });
+}
+
+Status LibvirtHypervisor::ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
+                                     std::int64_t size_bytes) {
+  if (size_bytes < 1) return InvalidArgument("resizing disk: size_bytes must be >= 1");
+  if (target_dev.empty()) return InvalidArgument("resizing disk: empty target");
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, domain_uuid));
+    const std::string what = "disk " + target_dev + " of domain " + domain_uuid;
+    const bool active = IsActive(d.get());
+    GP_ASSIGN_OR_RETURN(const std::string xml, GetXml(d.get(), !active, what));
+    if (FindTarget(libvirt::ParseDiskElements(xml), target_dev) == nullptr) {
+      return NotFound("resizing " + what + ": no such disk");
+    }
+    if (!active) return OkStatus();  // the guest reads the size at its next boot
+    virDomainBlockInfo info = {};
+    if (virDomainGetBlockInfo(d.get(), target_dev.c_str(), &info, 0) != 0) {
+      return LastError("reading the size of " + what);
+    }
+    const auto wanted = static_cast<unsigned long long>(size_bytes);
+    if (wanted == info.capacity) return OkStatus();
+    if (wanted < info.capacity) {
+      return InvalidArgument("resizing " + what + ": " + std::to_string(size_bytes) +
+                             " bytes is smaller than its " + std::to_string(info.capacity) +
+                             " (shrinking is not supported)");
+    }
+    if (virDomainBlockResize(d.get(), target_dev.c_str(), wanted,
+                             VIR_DOMAIN_BLOCK_RESIZE_BYTES) != 0) {
+      return LastError("resizing " + what);
+    }
+    return OkStatus();
+  });
 }
 
 }  // namespace govpool::agent

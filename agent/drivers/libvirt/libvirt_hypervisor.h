@@ -12,7 +12,9 @@
 // on first Open), so a hung libvirtd fails calls with kUnavailable after ~20 s instead of
 // blocking them forever.
 //
-// Disks are local qcow2 files made with qemu-img (see qemu_img.h for why not storage volumes).
+// Root disks are local qcow2 files made with qemu-img (see qemu_img.h for why not storage
+// volumes). Data volumes may be Ceph RBD images that QEMU opens itself (librbd) with a cephx
+// key kept in a libvirt secret; they are hot-plugged with virDomainAttachDeviceFlags.
 //
 // Thread-safety: safe for concurrent use; libvirt connections are themselves thread-safe and the
 // connection pointer is guarded by a mutex.
@@ -38,6 +40,10 @@ struct LibvirtOptions {
   // blocks forever on a hung libvirtd; past this the call returns kUnavailable and the open
   // goes on in the background (the next call picks it up).
   int connect_timeout_ms = 10000;
+  // How long DetachDisk waits for a running guest to release a disk (kDeadlineExceeded past
+  // it), and how often it looks meanwhile.
+  int detach_timeout_ms = 30000;
+  int detach_poll_ms = 100;
 };
 
 struct LibvirtOpenAttempt;  // a virConnectOpen running on its own thread
@@ -65,6 +71,13 @@ class LibvirtHypervisor final : public Hypervisor {
   Status UndefineDomain(const std::string& uuid) override;
   Status CreateDisk(const std::string& path, std::int64_t size_gib) override;
   Status DeleteDisk(const std::string& path) override;
+  Status EnsureCephSecret(const std::string& uuid, const std::string& usage_name,
+                          const std::string& key_base64) override;
+  Status RemoveSecret(const std::string& uuid) override;
+  Status AttachDisk(const std::string& domain_uuid, const DiskSpec& disk) override;
+  Status DetachDisk(const std::string& domain_uuid, const std::string& target_dev) override;
+  Status ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
+                    std::int64_t size_bytes) override;
 
  private:
   explicit LibvirtHypervisor(LibvirtOptions options);

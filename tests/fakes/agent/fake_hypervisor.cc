@@ -1,5 +1,6 @@
 #include "tests/fakes/agent/fake_hypervisor.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/ids.h"
@@ -23,6 +24,51 @@ bool IsAbsolute(const std::string& p) { return !p.empty() && p.front() == '/'; }
 
 
 bool Active(PowerState s) { return s == PowerState::kRunning || s == PowerState::kPaused; }
+
+bool IsBase64(const std::string& s) {
+  if (s.empty() || s.size() % 4 != 0) return false;
+  size_t pad = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (c == '=') {
+      ++pad;
+    } else if (pad > 0 || !(alnum || c == '+' || c == '/')) {
+      return false;
+    }
+  }
+  return pad <= 2;
+}
+
+// As LibvirtHypervisor's AttachDisk: false when the target already holds the same source.
+Result<bool> NeedsAttach(const std::vector<DiskSpec>& disks, const DiskSpec& disk,
+                         const std::string& where) {
+  for (const auto& d : disks) {
+    const bool same = SameDiskSource(d, disk);
+    if (d.target_dev == disk.target_dev) {
+      if (same) return false;
+      return FailedPrecondition("attaching disk: target " + disk.target_dev + " of " + where +
+                                " already holds another disk")
+          .WithReason("DISK_TARGET_TAKEN");
+    }
+    if (same) {
+      return FailedPrecondition("attaching disk: " + where + " already has this source at " +
+                                d.target_dev)
+          .WithReason("DISK_ALREADY_ATTACHED");
+    }
+  }
+  return true;
+}
+
+bool EraseTarget(std::vector<DiskSpec>& disks, const std::string& target) {
+  const auto n = std::erase_if(disks, [&](const DiskSpec& d) { return d.target_dev == target; });
+  return n > 0;
+}
+
+bool HasTarget(const std::vector<DiskSpec>& disks, const std::string& target) {
+  return std::any_of(disks.begin(), disks.end(),
+                     [&](const DiskSpec& d) { return d.target_dev == target; });
+}
 
 }  // namespace
 
@@ -50,6 +96,7 @@ DomainInfo FakeHypervisor::Describe(const Domain& d) const {
   if (d.owned) info.metadata = d.spec.metadata;
   info.vcpus = d.spec.vcpus;
   info.memory_mib = d.spec.memory_mib;
+  info.disks = Active(d.state) ? d.live_disks : d.spec.disks;
   return info;
 }
 
@@ -112,7 +159,12 @@ Status FakeHypervisor::StartDomain(const std::string& uuid) {
   GP_RETURN_IF_ERROR(Enter(Op::kStartDomain));
   GP_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
   if (d->state == PowerState::kRunning) return OkStatus();
-  if (d->state != PowerState::kPaused) ++d->boots;
+  if (d->state != PowerState::kPaused) {
+    ++d->boots;
+    d->live_disks = d->spec.disks;
+    d->guest_sizes.clear();
+    d->detaching.clear();
+  }
   d->state = PowerState::kRunning;
   return OkStatus();
 }
@@ -173,6 +225,129 @@ Status FakeHypervisor::DeleteDisk(const std::string& path) {
   if (!IsAbsolute(path)) return InvalidArgument("disk path must be absolute: '" + path + "'");
   disks_.erase(path);
   return OkStatus();
+}
+
+Status FakeHypervisor::EnsureCephSecret(const std::string& uuid, const std::string& usage_name,
+                                        const std::string& key_base64) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GP_RETURN_IF_ERROR(Enter(Op::kEnsureCephSecret));
+  if (!IsUuid(uuid)) return InvalidArgument("bad secret uuid '" + uuid + "'");
+  if (usage_name.empty()) return InvalidArgument("empty secret usage name");
+  if (!IsBase64(key_base64)) {
+    return InvalidArgument("secret " + uuid + ": the ceph key is not base64 text");
+  }
+  auto it = secrets_.find(uuid);
+  if (it != secrets_.end()) {
+    if (it->second.first != usage_name) {
+      return FailedPrecondition("secret " + uuid + " exists with usage ceph '" +
+                                it->second.first + "', not '" + usage_name + "'");
+    }
+    it->second.second = key_base64;
+    return OkStatus();
+  }
+  for (const auto& [other, secret] : secrets_) {
+    if (secret.first == usage_name) {
+      return AlreadyExists("ceph secret usage '" + usage_name + "' is already secret " + other);
+    }
+  }
+  secrets_[uuid] = {usage_name, key_base64};
+  return OkStatus();
+}
+
+Status FakeHypervisor::RemoveSecret(const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GP_RETURN_IF_ERROR(Enter(Op::kRemoveSecret));
+  if (!IsUuid(uuid)) return InvalidArgument("bad secret uuid '" + uuid + "'");
+  secrets_.erase(uuid);
+  return OkStatus();
+}
+
+Status FakeHypervisor::AttachDisk(const std::string& domain_uuid, const DiskSpec& disk) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GP_RETURN_IF_ERROR(Enter(Op::kAttachDisk));
+  GP_RETURN_IF_ERROR(ValidateDiskSpec(disk));
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  const std::string what = "domain " + domain_uuid;
+  GP_ASSIGN_OR_RETURN(const bool need_config,
+                      NeedsAttach(d->spec.disks, disk, "the definition of " + what));
+  bool need_live = false;
+  if (Active(d->state)) {
+    GP_ASSIGN_OR_RETURN(need_live, NeedsAttach(d->live_disks, disk, "running " + what));
+  }
+  if (need_config) d->spec.disks.push_back(disk);
+  if (need_live) d->live_disks.push_back(disk);
+  return OkStatus();
+}
+
+Status FakeHypervisor::DetachDisk(const std::string& domain_uuid, const std::string& target_dev) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GP_RETURN_IF_ERROR(Enter(Op::kDetachDisk));
+  if (target_dev.empty()) return InvalidArgument("detaching disk: empty target");
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  EraseTarget(d->spec.disks, target_dev);
+  if (!Active(d->state) || !HasTarget(d->live_disks, target_dev)) return OkStatus();
+  if (hold_disks_) {
+    d->detaching.insert(target_dev);
+    return DeadlineExceeded("detaching disk " + target_dev + " of domain " + domain_uuid +
+                            ": the guest has not released it; call again")
+        .WithReason("DISK_DETACH_PENDING");
+  }
+  EraseTarget(d->live_disks, target_dev);
+  d->guest_sizes.erase(target_dev);
+  d->detaching.erase(target_dev);
+  return OkStatus();
+}
+
+Status FakeHypervisor::ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
+                                  std::int64_t size_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GP_RETURN_IF_ERROR(Enter(Op::kResizeDisk));
+  if (size_bytes < 1) return InvalidArgument("resizing disk: size_bytes must be >= 1");
+  if (target_dev.empty()) return InvalidArgument("resizing disk: empty target");
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  const bool active = Active(d->state);
+  if (!HasTarget(active ? d->live_disks : d->spec.disks, target_dev)) {
+    return NotFound("resizing disk " + target_dev + " of domain " + domain_uuid +
+                    ": no such disk");
+  }
+  if (!active) return OkStatus();
+  std::int64_t& told = d->guest_sizes[target_dev];
+  if (size_bytes < told) {
+    return InvalidArgument("resizing disk " + target_dev + ": shrinking is not supported");
+  }
+  told = size_bytes;
+  return OkStatus();
+}
+
+void FakeHypervisor::SetGuestsHoldDisks(bool hold) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hold_disks_ = hold;
+  if (hold) return;
+  // Guests now release what they were asked to.
+  for (auto& [uuid, d] : domains_) {
+    for (const auto& target : d.detaching) {
+      EraseTarget(d.live_disks, target);
+      d.guest_sizes.erase(target);
+    }
+    d.detaching.clear();
+  }
+}
+
+std::optional<std::pair<std::string, std::string>> FakeHypervisor::GetSecret(
+    const std::string& uuid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = secrets_.find(uuid);
+  if (it == secrets_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::int64_t FakeHypervisor::GuestDiskSizeBytes(const std::string& domain_uuid,
+                                                const std::string& target_dev) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = domains_.find(domain_uuid);
+  if (it == domains_.end()) return 0;
+  auto size = it->second.guest_sizes.find(target_dev);
+  return size == it->second.guest_sizes.end() ? 0 : size->second;
 }
 
 void FakeHypervisor::SetHostFacts(HostFacts facts) {

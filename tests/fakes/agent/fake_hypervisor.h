@@ -15,7 +15,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/drivers/hypervisor.h"
@@ -36,8 +38,13 @@ class FakeHypervisor final : public Hypervisor {
     kUndefineDomain,
     kCreateDisk,
     kDeleteDisk,
+    kEnsureCephSecret,
+    kRemoveSecret,
+    kAttachDisk,
+    kDetachDisk,
+    kResizeDisk,
   };
-  static constexpr int kOpCount = 11;
+  static constexpr int kOpCount = 16;
 
   // A host with 8 CPUs, 16 GiB in one NUMA cell, domain types {"qemu"} (kvm not usable).
   FakeHypervisor();
@@ -54,6 +61,13 @@ class FakeHypervisor final : public Hypervisor {
   Status UndefineDomain(const std::string& uuid) override;
   Status CreateDisk(const std::string& path, std::int64_t size_gib) override;
   Status DeleteDisk(const std::string& path) override;
+  Status EnsureCephSecret(const std::string& uuid, const std::string& usage_name,
+                          const std::string& key_base64) override;
+  Status RemoveSecret(const std::string& uuid) override;
+  Status AttachDisk(const std::string& domain_uuid, const DiskSpec& disk) override;
+  Status DetachDisk(const std::string& domain_uuid, const std::string& target_dev) override;
+  Status ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
+                    std::int64_t size_bytes) override;
 
   // --- Test controls ---
   void SetHostFacts(HostFacts facts);
@@ -68,6 +82,11 @@ class FakeHypervisor final : public Hypervisor {
   // When true, guests ignore ACPI: ShutdownDomain and RebootDomain are accepted but change
   // nothing (like a guest without acpid). Default false.
   void SetGuestsIgnoreAcpi(bool ignore);
+  // When true, running guests never release a disk: DetachDisk removes it from the definition
+  // and returns kDeadlineExceeded while the live domain keeps it (as a guest that ignores the
+  // unplug request does). Setting it back to false lets pending detaches complete (the next
+  // DetachDisk, or GetDomain, sees them gone). Default false.
+  void SetGuestsHoldDisks(bool hold);
 
   // Drift: the domain is powered off (as by `virsh destroy`). kNotFound if absent.
   Status SimulateDestroyedBehindOurBack(const std::string& uuid);
@@ -83,13 +102,21 @@ class FakeHypervisor final : public Hypervisor {
   int BootCount(const std::string& uuid) const;  // starts + reboots; 0 if absent
   bool HasDisk(const std::string& path) const;
   std::vector<std::string> Disks() const;
+  // The ceph secret's usage name and key (base64) as last set; nullopt when absent.
+  std::optional<std::pair<std::string, std::string>> GetSecret(const std::string& uuid) const;
+  // The size the running guest was last told for `target_dev` by ResizeDisk; 0 if never.
+  std::int64_t GuestDiskSizeBytes(const std::string& domain_uuid,
+                                  const std::string& target_dev) const;
 
  private:
   struct Domain {
-    DomainSpec spec;
+    DomainSpec spec;  // the persistent definition (its disks included)
     PowerState state = PowerState::kShutoff;
     bool owned = true;
     int boots = 0;
+    std::vector<DiskSpec> live_disks;  // what the running guest has (set at start)
+    std::map<std::string, std::int64_t> guest_sizes;  // target -> bytes told by ResizeDisk
+    std::set<std::string> detaching;  // targets whose unplug the guest has not acknowledged
   };
   struct Fault {
     int remaining = 0;  // < 0: forever
@@ -109,6 +136,8 @@ class FakeHypervisor final : public Hypervisor {
   std::array<std::deque<Fault>, kOpCount> faults_;
   std::array<int, kOpCount> calls_{};
   bool ignore_acpi_ = false;
+  bool hold_disks_ = false;
+  std::map<std::string, std::pair<std::string, std::string>> secrets_;  // uuid -> usage, key
 };
 
 }  // namespace govpool::agent
