@@ -6,6 +6,15 @@
 #                       "GOVPOOL-GUEST-BOOTED" on the console (boot with console=ttyS0), and idles.
 #                       It powers off on the ACPI power button (busybox acpid), so graceful
 #                       shutdown and libvirt's ACPI reboot work.
+#                       Disks (virtio block devices vd*), so tests can see what the guest sees:
+#                         at boot, before the marker, one line per disk
+#                           GOVPOOL-GUEST-DISK <name> <content>
+#                         then, polling /sys/block every 0.5 s,
+#                           GOVPOOL-GUEST-HOTPLUG <name> <size in 512-byte sectors> <content>
+#                           GOVPOOL-GUEST-RESIZE <name> <sectors>
+#                           GOVPOOL-GUEST-UNPLUG <name>
+#                         where <content> is the printable characters of the disk's first 64
+#                         bytes, or EMPTY when its first byte is zero (or none is printable).
 # Idempotent and cached: when OUTDIR already holds a complete guest built by this version of the
 # script it exits at once. The kernel package is cached under ${GOVPOOL_CACHE_DIR}.
 # Needs: apt-get (with package lists), dpkg-deb, busybox-static, cpio, gzip. Run as root.
@@ -82,6 +91,54 @@ echo "GOVPOOL-GUEST-POWEROFF"
 /bin/busybox poweroff -f
 ACPI
 chmod +x "$root/etc/acpi/PWRF/00000080"
+cat >"$root/bin/govpool-disks" <<'DISKS'
+#!/bin/sh
+# govpool-disks boot: one GOVPOOL-GUEST-DISK line per virtio disk, remembering their sizes;
+# govpool-disks watch: forever, report disks that appear, change size or disappear.
+state=/tmp/govpool-disks
+mkdir -p "$state"
+content() {
+  first="$(dd if="/dev/$1" bs=1 count=1 2>/dev/null | od -An -tu1 | tr -d ' \n')"
+  text="$(dd if="/dev/$1" bs=64 count=1 2>/dev/null | tr -cd ' -~')"
+  if [ -z "$first" ] || [ "$first" = 0 ] || [ -z "$text" ]; then text=EMPTY; fi
+  echo "$text"
+}
+scan() {
+  for dir in /sys/block/vd*; do
+    [ -e "$dir/size" ] || continue
+    name="${dir##*/}"
+    size="$(cat "$dir/size")"
+    if [ ! -f "$state/$name" ]; then
+      echo "$size" >"$state/$name"
+      if [ "$1" = boot ]; then
+        echo "GOVPOOL-GUEST-DISK $name $(content "$name")"
+      else
+        echo "GOVPOOL-GUEST-HOTPLUG $name $size $(content "$name")"
+      fi
+    elif [ "$(cat "$state/$name")" != "$size" ]; then
+      echo "$size" >"$state/$name"
+      echo "GOVPOOL-GUEST-RESIZE $name $size"
+    fi
+  done
+  for f in "$state"/*; do
+    [ -f "$f" ] || continue
+    name="${f##*/}"
+    if [ ! -e "/sys/block/$name" ]; then
+      rm -f "$f"
+      echo "GOVPOOL-GUEST-UNPLUG $name"
+    fi
+  done
+}
+if [ "$1" = boot ]; then
+  scan boot
+else
+  while :; do
+    scan watch
+    usleep 500000
+  done
+fi
+DISKS
+chmod +x "$root/bin/govpool-disks"
 cat >"$root/init" <<INIT
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -93,7 +150,9 @@ for m in $(echo $modules); do
 done
 acpid -c /etc/acpi -l /tmp/acpid.log
 echo "GOVPOOL-GUEST-DISKS: \$(ls /sys/block | grep -v -e '^loop' -e '^ram' | tr '\n' ' ')"
+/bin/govpool-disks boot
 echo "GOVPOOL-GUEST-BOOTED"
+/bin/govpool-disks watch &
 while :; do sleep 3600; done
 INIT
 chmod +x "$root/init"
