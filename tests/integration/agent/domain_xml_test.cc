@@ -132,6 +132,225 @@ TEST(DomainXmlTest, RejectsMalformedSpecs) {
   EXPECT_EQ(BuildDomainXml(spec).status().code(), StatusCode::kInvalidArgument);
 }
 
+DiskSpec RbdDisk() {
+  DiskSpec d = DiskSpec::Rbd("volumes", "vol-7f3a", {"127.0.0.1:6789", "[::1]:3300"}, "govpool",
+                             "0b5a3c1e-2d4f-4a6b-8c9d-0e1f2a3b4c5d", "vdb");
+  d.serial = "7f3a0c4e-1b2d-4e5f";
+  return d;
+}
+
+TEST(DomainXmlTest, BuildsRbdDisk) {
+  DiskSpec disk = RbdDisk();
+  disk.read_only = true;
+  Result<std::string> xml = BuildDiskXml(disk);
+  ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml->c_str())) << *xml;
+  EXPECT_EQ(At(doc, "/disk[@type='network'][@device='disk']/source/@protocol"), "rbd");
+  EXPECT_EQ(At(doc, "/disk/source/@name"), "volumes/vol-7f3a");
+  EXPECT_EQ(At(doc, "/disk/source/host[1]/@name"), "127.0.0.1");
+  EXPECT_EQ(At(doc, "/disk/source/host[1]/@port"), "6789");
+  EXPECT_EQ(At(doc, "/disk/source/host[2]/@name"), "::1");
+  EXPECT_EQ(At(doc, "/disk/source/host[2]/@port"), "3300");
+  EXPECT_EQ(At(doc, "/disk/driver[@name='qemu'][@cache='none'][@discard='unmap']/@type"), "raw");
+  EXPECT_EQ(At(doc, "/disk/auth/@username"), "govpool");
+  EXPECT_EQ(At(doc, "/disk/auth/secret[@type='ceph']/@uuid"), disk.secret_uuid);
+  EXPECT_EQ(At(doc, "/disk/target[@bus='virtio']/@dev"), "vdb");
+  EXPECT_EQ(At(doc, "/disk/serial"), disk.serial);
+  EXPECT_EQ(doc.select_nodes("/disk/readonly").size(), 1u);
+
+  // Without cephx: no <auth>; a file disk stays as before, with no cache or discard setting.
+  disk.auth_user.clear();
+  disk.secret_uuid.clear();
+  xml = BuildDiskXml(disk);
+  ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+  EXPECT_EQ(xml->find("<auth"), std::string::npos) << *xml;
+  xml = BuildDiskXml(DiskSpec::File("/d/data.raw", "raw", "vdc"));
+  ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+  ASSERT_TRUE(doc.load_string(xml->c_str())) << *xml;
+  EXPECT_EQ(At(doc, "/disk[@type='file']/source/@file"), "/d/data.raw");
+  EXPECT_EQ(At(doc, "/disk/driver/@type"), "raw");
+  EXPECT_EQ(doc.select_nodes("/disk/driver/@cache | /disk/serial | /disk/readonly").size(), 0u);
+}
+
+TEST(DomainXmlTest, DisksRoundTripThroughTheDomainXml) {
+  DomainSpec spec = FullSpec();
+  spec.disks[0].serial = "root-1";
+  spec.disks.push_back(RbdDisk());
+  DiskSpec no_auth = RbdDisk();
+  no_auth.rbd_image = "vol-2";
+  no_auth.target_dev = "vdc";
+  no_auth.auth_user.clear();
+  no_auth.secret_uuid.clear();
+  no_auth.serial.clear();
+  no_auth.read_only = true;
+  spec.disks.push_back(no_auth);
+  Result<std::string> xml = BuildDomainXml(spec);
+  ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+  EXPECT_EQ(ParseDomainDisks(*xml), spec.disks) << *xml;
+}
+
+TEST(DomainXmlTest, ParsesDisksAsLibvirtReportsThemLive) {
+  // A live definition: libvirt's aliases, addresses, backing stores and indexes; <auth> inside
+  // <source>; a block device; a CD-ROM and an iSCSI disk (left out of DomainInfo's disks).
+  const char* xml = R"(<domain type='qemu' id='3'><name>x</name><devices>
+  <disk type="file" device="disk">
+    <driver name="qemu" type="qcow2"/>
+    <source file="/d/root.qcow2" index="2"/>
+    <backingStore/>
+    <target dev="vda" bus="virtio"/>
+    <alias name="virtio-disk0"/>
+    <address type="pci" domain="0x0000" bus="0x00" slot="0x04" function="0x0"/>
+  </disk>
+  <disk type='network' device='disk'>
+    <driver name='qemu' type='raw' cache='none' discard='unmap'/>
+    <source protocol='rbd' name='volumes/vol-7f3a' index='1'>
+      <host name='127.0.0.1' port='6789'/>
+      <auth username='govpool'><secret type='ceph' uuid='0b5a3c1e-2d4f-4a6b-8c9d-0e1f2a3b4c5d'/></auth>
+    </source>
+    <target dev='vdb' bus='virtio'/>
+    <serial>vol-7f3a</serial>
+    <alias name='virtio-disk1'/>
+  </disk>
+  <disk type='block' device='disk'><driver name='qemu' type='raw'/>
+    <source dev='/dev/sdz'/><target dev='vdc' bus='virtio'/><readonly/></disk>
+  <disk type='file' device='cdrom'><source file='/iso/x.iso'/><target dev='sda' bus='sata'/></disk>
+  <disk type='network' device='disk'><source protocol='iscsi' name='iqn.x/1'/>
+    <target dev='vdd' bus='virtio'/></disk>
+</devices></domain>)";
+  std::vector<DiskSpec> disks = ParseDomainDisks(xml);
+  ASSERT_EQ(disks.size(), 3u);
+  EXPECT_EQ(disks[0], DiskSpec::File("/d/root.qcow2", "qcow2", "vda"));
+  DiskSpec rbd = DiskSpec::Rbd("volumes", "vol-7f3a", {"127.0.0.1:6789"}, "govpool",
+                               "0b5a3c1e-2d4f-4a6b-8c9d-0e1f2a3b4c5d", "vdb");
+  rbd.serial = "vol-7f3a";
+  EXPECT_EQ(disks[1], rbd);
+  EXPECT_EQ(disks[1].kind(), DiskSourceKind::kRbd);
+  DiskSpec block = DiskSpec::File("/dev/sdz", "raw", "vdc");
+  block.read_only = true;
+  EXPECT_EQ(disks[2], block);
+
+  // Every element, with its own XML for detaching.
+  std::vector<DiskElement> all = ParseDiskElements(xml);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[3].device, "cdrom");
+  EXPECT_EQ(all[3].target_dev, "sda");
+  EXPECT_FALSE(all[4].known);
+  EXPECT_EQ(all[4].target_dev, "vdd");
+  EXPECT_NE(all[1].xml.find("virtio-disk1"), std::string::npos) << all[1].xml;
+  EXPECT_EQ(all[1].xml.rfind("<disk", 0), 0u) << all[1].xml;
+  EXPECT_TRUE(ParseDomainDisks("<domain><devices><disk").empty());
+}
+
+TEST(DomainXmlTest, RejectsMalformedDisks) {
+  auto code = [](const DiskSpec& d) {
+    DomainSpec spec = FullSpec();
+    spec.disks.push_back(d);
+    const StatusCode via_domain = BuildDomainXml(spec).status().code();
+    EXPECT_EQ(BuildDiskXml(d).status().code(), via_domain) << d.target_dev;
+    EXPECT_EQ(ValidateDomainSpec(spec).code(), via_domain);
+    return via_domain;
+  };
+  EXPECT_EQ(code(RbdDisk()), StatusCode::kOk);
+  DiskSpec d = RbdDisk();
+  d.path = "/d/also-a-file.raw";  // two sources
+  EXPECT_EQ(code(d), StatusCode::kInvalidArgument);
+  d = DiskSpec::File("", "raw", "vdb");  // none
+  EXPECT_EQ(code(d), StatusCode::kInvalidArgument);
+  for (const char* bad : {"a/b", "snap@1", "two words", "tab\there", "", "nl\n"}) {
+    const std::string name = bad;
+    d = RbdDisk();
+    d.rbd_pool = name;
+    EXPECT_EQ(code(d), StatusCode::kInvalidArgument) << "pool " << name;
+    d = RbdDisk();
+    d.rbd_image = name;
+    EXPECT_EQ(code(d), StatusCode::kInvalidArgument) << "image " << name;
+  }
+  d = RbdDisk();
+  d.rbd_hosts.clear();
+  EXPECT_EQ(code(d), StatusCode::kInvalidArgument) << "no monitor";
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":6789", "::1:6789", "h:99999", "h:6x",
+                          "a b:6789", "h'x:1"}) {
+    d = RbdDisk();
+    d.rbd_hosts = {bad};
+    EXPECT_EQ(code(d), StatusCode::kInvalidArgument) << bad;
+  }
+  d = RbdDisk();
+  d.secret_uuid.clear();
+  EXPECT_EQ(code(d), StatusCode::kInvalidArgument) << "user without secret";
+  d = RbdDisk();
+  d.secret_uuid = "not-a-uuid";
+  EXPECT_EQ(code(d), StatusCode::kInvalidArgument);
+  d = RbdDisk();
+  d.format = "qcow2";
+  EXPECT_EQ(code(d), StatusCode::kInvalidArgument) << "RBD images are raw";
+  d = DiskSpec::File("/d/x.raw", "raw", "vdb");
+  d.rbd_hosts = {"127.0.0.1:6789"};
+  EXPECT_EQ(code(d), StatusCode::kInvalidArgument) << "monitors on a file disk";
+  for (const char* bad : {"", "sda", "vd", "vdB", "vd1", "vdabcde"}) {
+    d = RbdDisk();
+    d.target_dev = bad;
+    EXPECT_EQ(code(d), StatusCode::kInvalidArgument) << "target " << bad;
+  }
+  d = RbdDisk();
+  d.serial = "has space";
+  EXPECT_EQ(code(d), StatusCode::kInvalidArgument);
+  d = RbdDisk();
+  d.target_dev = "vda";  // FullSpec's root disk is there already
+  EXPECT_EQ(ValidateDomainSpec([&] {
+              DomainSpec spec = FullSpec();
+              spec.disks.push_back(d);
+              return spec;
+            }())
+                .code(),
+            StatusCode::kInvalidArgument)
+      << "two disks at one target";
+}
+
+TEST(DomainXmlTest, SameDiskSourceComparesWhereTheBytesAre) {
+  DiskSpec a = RbdDisk();
+  DiskSpec b = RbdDisk();
+  b.target_dev = "vdz";
+  b.serial = "other";
+  b.rbd_hosts = {"10.0.0.1:6789"};
+  EXPECT_TRUE(SameDiskSource(a, b));
+  b.rbd_image = "vol-other";
+  EXPECT_FALSE(SameDiskSource(a, b));
+  EXPECT_TRUE(SameDiskSource(DiskSpec::File("/a", "raw", "vdb"), DiskSpec::File("/a", "qcow2", "vdc")));
+  EXPECT_FALSE(SameDiskSource(DiskSpec::File("/a", "raw", "vdb"), a));
+}
+
+TEST(DomainXmlTest, CephSecretXmlAndBase64) {
+  Result<std::string> xml = BuildCephSecretXml("0b5a3c1e-2d4f-4a6b-8c9d-0e1f2a3b4c5d", "client.gp <x>");
+  ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml->c_str())) << *xml;
+  EXPECT_EQ(At(doc, "/secret/@ephemeral"), "no");
+  EXPECT_EQ(At(doc, "/secret/@private"), "yes");
+  EXPECT_EQ(At(doc, "/secret/uuid"), "0b5a3c1e-2d4f-4a6b-8c9d-0e1f2a3b4c5d");
+  EXPECT_EQ(At(doc, "/secret/usage[@type='ceph']/name"), "client.gp <x>");
+  SecretUsage usage = ParseSecretUsage(*xml);
+  EXPECT_EQ(usage.type, "ceph");
+  EXPECT_EQ(usage.name, "client.gp <x>");
+  usage = ParseSecretUsage("<secret><usage type='volume'><volume>/v/1</volume></usage></secret>");
+  EXPECT_EQ(usage.type, "volume");
+  EXPECT_EQ(usage.name, "/v/1");
+  EXPECT_EQ(BuildCephSecretXml("nope", "x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(BuildCephSecretXml("0b5a3c1e-2d4f-4a6b-8c9d-0e1f2a3b4c5d", "").status().code(),
+            StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(*DecodeBase64("QUJD"), "ABC");
+  EXPECT_EQ(*DecodeBase64("QUI="), "AB");
+  EXPECT_EQ(*DecodeBase64("QQ=="), "A");
+  EXPECT_EQ(*DecodeBase64("QQ"), "A");
+  // A cephx key as `ceph auth get-key` prints it: 28 bytes (2 type, 8 created, 2 length, 16 key).
+  EXPECT_EQ(DecodeBase64("AQDr1mtlAAAAABAAbTPy8Eb1DF2Vq0cJvzjhyw==")->size(), 28u);
+  EXPECT_EQ(DecodeBase64("QUJ").value(), "AB");
+  EXPECT_FALSE(DecodeBase64("Q").ok());
+  EXPECT_FALSE(DecodeBase64("QU J").ok());
+  EXPECT_FALSE(DecodeBase64("QU-_").ok());
+}
+
 TEST(DomainXmlTest, ParsesMetadataAsLibvirtReturnsIt) {
   // virDomainGetMetadata (libvirt 9) returns the element without its namespace.
   const char* xml =

@@ -43,6 +43,34 @@ TEST(FakeHypervisorTest, FaultsQueueAndFailAlwaysUntilCleared) {
   EXPECT_TRUE(h.GetHostFacts().ok());
 }
 
+// A guest that ignores the unplug request: DetachDisk removes the disk from the definition and
+// answers kDeadlineExceeded while the running guest keeps it, until the guest lets go.
+TEST(FakeHypervisorTest, GuestsHoldingDisksMakeDetachPending) {
+  FakeHypervisor hv;
+  DomainSpec s;
+  s.uuid = NewUuid();
+  s.name = "govpool-hold";
+  s.domain_type = "qemu";
+  ASSERT_TRUE(hv.DefineDomain(s).ok());
+  ASSERT_TRUE(hv.StartDomain(s.uuid).ok());
+  const DiskSpec data = DiskSpec::Rbd("volumes", "vol-1", {"127.0.0.1:6789"}, "", "", "vdb");
+  ASSERT_TRUE(hv.AttachDisk(s.uuid, data).ok());
+  hv.SetGuestsHoldDisks(true);
+  Status st = hv.DetachDisk(s.uuid, "vdb");
+  EXPECT_EQ(st.code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(st.reason(), "DISK_DETACH_PENDING");
+  EXPECT_EQ(hv.GetDomain(s.uuid)->disks, std::vector<DiskSpec>{data}) << "still live";
+  EXPECT_TRUE(hv.GetSpec(s.uuid)->disks.empty()) << "gone from the definition";
+  EXPECT_EQ(hv.DetachDisk(s.uuid, "vdb").code(), StatusCode::kDeadlineExceeded);
+  hv.SetGuestsHoldDisks(false);
+  EXPECT_TRUE(hv.GetDomain(s.uuid)->disks.empty());
+  EXPECT_TRUE(hv.DetachDisk(s.uuid, "vdb").ok());
+  EXPECT_EQ(hv.CallCount(FakeHypervisor::Op::kDetachDisk), 3);
+  hv.FailNext(FakeHypervisor::Op::kAttachDisk, 1, Unavailable("libvirtd restarting"));
+  EXPECT_EQ(hv.AttachDisk(s.uuid, data).code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(hv.GetDomain(s.uuid)->disks.empty()) << "a failed call changes nothing";
+}
+
 TEST(FakeHypervisorTest, CrashAndIgnoredAcpi) {
   FakeHypervisor h;
   const DomainSpec s = Spec();

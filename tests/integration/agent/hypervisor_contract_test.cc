@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdio>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -144,6 +146,7 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     if (hv_ != nullptr) {
+      for (const auto& uuid : secrets_) hv_->RemoveSecret(uuid).IgnoreError();
       for (const auto& uuid : created_) {
         hv_->DestroyDomain(uuid).IgnoreError();
         hv_->UndefineDomain(uuid).IgnoreError();
@@ -203,6 +206,40 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
                     << " (last " << static_cast<int>(last) << ")";
   }
 
+  // Waits until the console shows `line` (real backend only).
+  void WaitForConsole(const DomainSpec& s, const std::string& line) {
+    if (!real()) return;
+    const bool ok = WaitUntil([&] { return ReadFile(s.serial_log_path).find(line) != std::string::npos; },
+                              std::chrono::seconds(120));
+    ASSERT_TRUE(ok) << "no '" << line << "' on " << s.serial_log_path << ":\n"
+                    << ReadFile(s.serial_log_path).substr(0, 6000);
+  }
+
+  // A raw data disk file of `bytes` starting with `marker` (for libvirt backends; the
+  // in-memory ones never open it).
+  std::string MakeRawDisk(const std::string& name, std::int64_t bytes, const std::string& marker) {
+    const std::string path = run_dir_ + "/" + name;
+    {
+      std::ofstream out(path, std::ios::binary);
+      out << marker;
+    }
+    fs::resize_file(path, static_cast<std::uintmax_t>(bytes));
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
+    return path;
+  }
+
+  // The disks GetDomain reports.
+  std::vector<DiskSpec> DisksOf(const std::string& uuid) {
+    auto d = hv_->GetDomain(uuid);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() ? d->disks : std::vector<DiskSpec>{};
+  }
+
+  // libvirt's test:///default driver implements neither secrets nor device hot-plug or block
+  // resize: every such call must say so (kUnimplemented) instead of pretending.
+  bool lacks_hotplug() const { return GetParam() == "libvirt_test"; }
+
   // "Behind our back": an operator or a crash changes the domain outside hv_. A simulated
   // host has no other writer (no virsh, no second connection): its drift can only come
   // through the object itself, which is what the scale tests' reconcilers then see.
@@ -234,6 +271,7 @@ class HypervisorContractTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<LibvirtHypervisor> other_;
   Hypervisor* hv_ = nullptr;
   std::vector<std::string> created_;
+  std::vector<std::string> secrets_;
 };
 
 TEST_P(HypervisorContractTest, HostFacts) {
@@ -540,6 +578,190 @@ TEST_P(HypervisorContractTest, ConcurrentUseFromManyThreads) {
   }
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
+}
+
+// Disks of both source kinds read back from the definition exactly as given: what the
+// reconciler compares with the disks it wants. (An RBD disk can be defined without a cluster:
+// QEMU opens it only at start.)
+TEST_P(HypervisorContractTest, DisksOfBothKindsRoundTripThroughTheDefinition) {
+  DomainSpec s = NewSpec(/*with_disk=*/true);
+  s.disks[0].serial = "root-" + s.uuid.substr(0, 8);
+  DiskSpec rbd = DiskSpec::Rbd("volumes", "vol-" + s.uuid.substr(0, 8),
+                               {"127.0.0.1:6789", "[::1]:3300"}, "govpool", NewUuid(), "vdb");
+  rbd.serial = s.uuid.substr(0, 20);
+  rbd.read_only = true;
+  s.disks.push_back(rbd);
+  DiskSpec no_auth = DiskSpec::Rbd("volumes", "vol-2", {"127.0.0.1:6789"}, "", "", "vdc");
+  s.disks.push_back(no_auth);
+  Status st = hv_->DefineDomain(s);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(DisksOf(s.uuid), s.disks);
+  auto list = hv_->ListDomains();
+  ASSERT_TRUE(list.ok());
+  for (const auto& d : *list) {
+    if (d.uuid == s.uuid) {
+      EXPECT_EQ(d.disks, s.disks);
+    }
+  }
+  // Malformed disks never reach the hypervisor.
+  DomainSpec bad = s;
+  bad.disks[1].rbd_image = "vol@snap";
+  EXPECT_EQ(hv_->DefineDomain(bad).code(), StatusCode::kInvalidArgument);
+  bad = s;
+  bad.disks[1].path = "/also/a/file";
+  EXPECT_EQ(hv_->DefineDomain(bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DisksOf(s.uuid), s.disks);
+}
+
+TEST_P(HypervisorContractTest, CephSecretsAreIdempotent) {
+  const std::string uuid = NewUuid();
+  const std::string usage = "govpool-test-" + uuid.substr(0, 8);
+  const std::string key = "AQDr1mtlAAAAABAAbTPy8Eb1DF2Vq0cJvzjhyw==";
+  secrets_.push_back(uuid);
+  Status st = hv_->EnsureCephSecret(uuid, usage, key);
+  if (lacks_hotplug()) {
+    EXPECT_EQ(st.code(), StatusCode::kUnimplemented) << st.ToString();
+    EXPECT_EQ(hv_->RemoveSecret(uuid).code(), StatusCode::kUnimplemented);
+    return;
+  }
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(hv_->EnsureCephSecret(uuid, usage, key).ok()) << "same secret again";
+  st = hv_->EnsureCephSecret(uuid, usage, "QUJDRA==");
+  EXPECT_TRUE(st.ok()) << "a new key replaces the old one: " << st.ToString();
+  if (fake_) {
+    EXPECT_EQ(fake_->GetSecret(uuid)->second, "QUJDRA==");
+  }
+  if (real()) {
+    // Private and persistent, usage ceph; the value is set but cannot be read back.
+    const std::string xml = [&] {
+      std::string out;
+      FILE* p = ::popen(("virsh -q -c qemu:///system secret-dumpxml " + uuid + " 2>&1").c_str(), "r");
+      char buf[4096];
+      size_t n;
+      while (p != nullptr && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+      if (p != nullptr) ::pclose(p);
+      return out;
+    }();
+    EXPECT_NE(xml.find("ephemeral='no'"), std::string::npos) << xml;
+    EXPECT_NE(xml.find("private='yes'"), std::string::npos) << xml;
+    EXPECT_NE(xml.find("<name>" + usage + "</name>"), std::string::npos) << xml;
+  }
+  EXPECT_EQ(hv_->EnsureCephSecret(uuid, usage + "-other", key).code(),
+            StatusCode::kFailedPrecondition);
+  const std::string other = NewUuid();
+  secrets_.push_back(other);
+  EXPECT_EQ(hv_->EnsureCephSecret(other, usage, key).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(hv_->EnsureCephSecret(other, usage + "-2", "not base64!").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(hv_->EnsureCephSecret("nope", usage + "-2", key).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(hv_->EnsureCephSecret(other, "", key).code(), StatusCode::kInvalidArgument);
+
+  ASSERT_TRUE(hv_->RemoveSecret(uuid).ok());
+  EXPECT_TRUE(hv_->RemoveSecret(uuid).ok()) << "removing is idempotent";
+  EXPECT_EQ(hv_->RemoveSecret("nope").code(), StatusCode::kInvalidArgument);
+  // Gone: its usage name is free again.
+  st = hv_->EnsureCephSecret(other, usage, key);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+// On a shut-off domain, disks go to the definition only; ResizeDisk has nothing to tell.
+TEST_P(HypervisorContractTest, AttachAndDetachOnAShutOffDomain) {
+  DomainSpec s = NewSpec(/*with_disk=*/true);
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  DiskSpec data = DiskSpec::File(MakeRawDisk("data.raw", 1 << 20, ""), "raw", "vdb");
+  data.serial = "vol-1";
+  Status st = hv_->AttachDisk(s.uuid, data);
+  if (lacks_hotplug()) {
+    EXPECT_EQ(st.code(), StatusCode::kUnimplemented) << st.ToString();
+    return;
+  }
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::vector<DiskSpec> want = {s.disks[0], data};
+  EXPECT_EQ(DisksOf(s.uuid), want);
+  EXPECT_TRUE(hv_->AttachDisk(s.uuid, data).ok()) << "attaching again is OK";
+  EXPECT_EQ(DisksOf(s.uuid), want);
+
+  DiskSpec other = DiskSpec::File(MakeRawDisk("other.raw", 1 << 20, ""), "raw", "vdb");
+  EXPECT_EQ(hv_->AttachDisk(s.uuid, other).code(), StatusCode::kFailedPrecondition)
+      << "target taken by another disk";
+  DiskSpec moved = data;
+  moved.target_dev = "vdc";
+  EXPECT_EQ(hv_->AttachDisk(s.uuid, moved).code(), StatusCode::kFailedPrecondition)
+      << "the same source at a second target";
+  EXPECT_EQ(hv_->AttachDisk(s.uuid, DiskSpec::File("relative", "raw", "vdd")).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(hv_->AttachDisk(NewUuid(), data).code(), StatusCode::kNotFound);
+
+  EXPECT_TRUE(hv_->ResizeDisk(s.uuid, "vdb", 2 << 20).ok()) << "shut off: nothing to do";
+  EXPECT_EQ(hv_->ResizeDisk(s.uuid, "vdz", 2 << 20).code(), StatusCode::kNotFound);
+  EXPECT_EQ(hv_->ResizeDisk(s.uuid, "vdb", 0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(hv_->ResizeDisk(NewUuid(), "vdb", 2 << 20).code(), StatusCode::kNotFound);
+
+  st = hv_->DetachDisk(s.uuid, "vdb");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(DisksOf(s.uuid), std::vector<DiskSpec>{s.disks[0]});
+  EXPECT_TRUE(hv_->DetachDisk(s.uuid, "vdb").ok()) << "detaching an absent disk is OK";
+  EXPECT_EQ(hv_->DetachDisk(NewUuid(), "vdb").code(), StatusCode::kNotFound);
+  // The freed target takes another disk.
+  st = hv_->AttachDisk(s.uuid, other);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+// Hot-plug into a running guest: the guest sees the disk (its first bytes), its new size, its
+// removal; the attachment is also in the definition, so the disk is there after a restart.
+TEST_P(HypervisorContractTest, HotPlugResizeAndUnplugInARunningGuest) {
+  DomainSpec s = NewSpec(/*with_disk=*/true);
+  ASSERT_TRUE(hv_->CreateDisk(s.disks[0].path, 1).ok());
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
+  ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 1));
+  ASSERT_NO_FATAL_FAILURE(WaitForConsole(s, "GOVPOOL-GUEST-DISK vda EMPTY"));
+
+  const std::string marker = "GOVPOOL-MARKER-" + s.uuid.substr(0, 8);
+  DiskSpec data = DiskSpec::File(MakeRawDisk("data.raw", 1 << 20, marker), "raw", "vdb");
+  data.serial = "vol-" + s.uuid.substr(0, 8);
+  Status st = hv_->AttachDisk(s.uuid, data);
+  if (lacks_hotplug()) {
+    EXPECT_EQ(st.code(), StatusCode::kUnimplemented) << st.ToString();
+    // (Its made-up block info says every disk holds about 1 TiB.)
+    EXPECT_EQ(hv_->ResizeDisk(s.uuid, "vda", 2LL << 40).code(), StatusCode::kUnimplemented);
+    return;
+  }
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  // 1 MiB = 2048 sectors of 512 bytes.
+  ASSERT_NO_FATAL_FAILURE(WaitForConsole(s, "GOVPOOL-GUEST-HOTPLUG vdb 2048 " + marker));
+  std::vector<DiskSpec> want = {s.disks[0], data};
+  EXPECT_EQ(DisksOf(s.uuid), want) << "the live domain has it";
+  EXPECT_TRUE(hv_->AttachDisk(s.uuid, data).ok()) << "attaching again is OK";
+
+  st = hv_->ResizeDisk(s.uuid, "vdb", 2 << 20);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_NO_FATAL_FAILURE(WaitForConsole(s, "GOVPOOL-GUEST-RESIZE vdb 4096"));
+  if (fake_) {
+    EXPECT_EQ(fake_->GuestDiskSizeBytes(s.uuid, "vdb"), 2 << 20);
+  }
+  EXPECT_TRUE(hv_->ResizeDisk(s.uuid, "vdb", 2 << 20).ok()) << "same size again is OK";
+  EXPECT_EQ(hv_->ResizeDisk(s.uuid, "vdb", 1 << 20).code(), StatusCode::kInvalidArgument)
+      << "no shrinking";
+  EXPECT_EQ(hv_->ResizeDisk(s.uuid, "vdq", 2 << 20).code(), StatusCode::kNotFound);
+
+  st = hv_->DetachDisk(s.uuid, "vdb");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_NO_FATAL_FAILURE(WaitForConsole(s, "GOVPOOL-GUEST-UNPLUG vdb"));
+  EXPECT_EQ(DisksOf(s.uuid), std::vector<DiskSpec>{s.disks[0]});
+  EXPECT_TRUE(hv_->DetachDisk(s.uuid, "vdb").ok());
+
+  // Attached while running, it is in the definition too: after a power cycle the guest
+  // finds it at boot.
+  ASSERT_TRUE(hv_->AttachDisk(s.uuid, data).ok());
+  ASSERT_TRUE(hv_->DestroyDomain(s.uuid).ok());
+  EXPECT_EQ(DisksOf(s.uuid), want) << "the definition has it";
+  ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
+  ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 2));
+  ASSERT_NO_FATAL_FAILURE(WaitForConsole(s, "GOVPOOL-GUEST-DISK vdb " + marker));
+  EXPECT_EQ(DisksOf(s.uuid), want);
+  ASSERT_TRUE(hv_->DestroyDomain(s.uuid).ok());
+  ASSERT_TRUE(hv_->DeleteDisk(s.disks[0].path).ok());
 }
 
 // Real-daemon behaviour: the same fixture, instantiated for libvirt_qemu only (there is no
