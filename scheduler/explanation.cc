@@ -1,4 +1,5 @@
-// Explanation::Summary: the human text of a placement's filter outcome.
+// Explanation::Summary: the human text of a placement's filter outcome: the counts per reason,
+// then the sentences filters added (Explanation::notes).
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -25,6 +26,12 @@ std::string Explanation::Summary() const {
     first = false;
     out += std::to_string(count) + " " + reason;
   }
+  // The filters' sentences (FilterPlugin::Explain), e.g. "(no host reaches storage pool p-1)".
+  for (std::size_t i = 0; i < notes.size(); ++i) {
+    out += i == 0 ? " (" : "; ";
+    out += notes[i];
+  }
+  if (!notes.empty()) out += ")";
   return out;
 }
 

@@ -49,7 +49,7 @@ struct ExtendedCounter {
 struct HostState {
   std::uint32_t index = 0;  // slot in the scheduler's host table
   std::int32_t pool_id = -1;
-  std::int32_t class_id = -1;  // hosts with equal pool, status, traits, dedicated departments
+  std::int32_t class_id = -1;  // equal pool, status, traits, storage pools, dedicated departments
   Resources limit;  // ScaledLimit per dimension
   Resources used;
   std::int64_t instances = 0;
@@ -59,6 +59,7 @@ struct HostState {
   std::vector<std::int32_t> trait_ids;      // sorted, interned
   std::vector<std::int32_t> aggregate_ids;  // sorted, interned
   std::vector<ExtendedCounter> extended;    // sorted by name; usually empty
+  std::vector<std::int32_t> storage_pool_ids;  // sorted, interned (part of the class)
   HostSpec spec;
 
   std::int64_t FreeMemory() const { return limit.memory_mib - used.memory_mib; }
@@ -85,6 +86,7 @@ struct RequestContext {
   std::vector<std::int32_t> forbidden_trait_ids;
   std::vector<std::int32_t> required_aggregate_ids;
   bool required_aggregate_unknown = false;
+  std::int32_t storage_pool_id = -1;  // -1: no storage constraint; -2: a pool no host reaches
 };
 
 // What the VMs placed so far by one request claim on one host (Nova's consume_from_request).

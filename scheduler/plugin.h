@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -53,10 +54,17 @@ class FilterPlugin : public virtual Plugin {
   // literal: callers compare and keep the pointer).
   virtual const char* Filter(const RequestContext& ctx, const HostView& host) const = 0;
 
-  // True when the outcome depends only on the host's class: pool, status flags, traits and
-  // dedicated departments (HostState::class_id). The scheduler then evaluates it once per
-  // class and skips or counts whole classes at once.
+  // True when the outcome depends only on the host's class: pool, status flags, traits,
+  // storage pools and dedicated departments (HostState::class_id). The scheduler then evaluates
+  // it once per class and skips or counts whole classes at once.
   virtual bool ClassLevel() const { return false; }
+
+  // Optional: a sentence for people about this filter's rejections in `ex` (its reasons'
+  // counts are in ex.rejected), or "" for none. Asked for complete explanations only (refusals
+  // and PlacementRequest::explain); the engine adds it to ex.notes, which Summary() shows.
+  virtual std::string Explain(const RequestContext& /*ctx*/, const Explanation& /*ex*/) const {
+    return {};
+  }
 
   // The two hooks below are consulted per VM, after every PreFilter, for host-level filters
   // only (ClassLevel() false).

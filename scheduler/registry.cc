@@ -11,6 +11,7 @@ std::unique_ptr<Plugin> NewStatusFilter();       // filters/status_filter.cc
 std::unique_ptr<Plugin> NewPoolFilter();         // filters/pool_filter.cc
 std::unique_ptr<Plugin> NewDepartmentFilter();   // filters/department_filter.cc
 std::unique_ptr<Plugin> NewTraitsFilter();       // filters/traits_filter.cc
+std::unique_ptr<Plugin> NewStorageFilter();      // filters/storage_filter.cc
 std::unique_ptr<Plugin> NewAggregateFilter();    // filters/aggregate_filter.cc
 std::unique_ptr<Plugin> NewMaxInstancesFilter(); // filters/max_instances_filter.cc
 std::unique_ptr<Plugin> NewCapacityPlugin();     // reservers/capacity_reserver.cc
@@ -38,6 +39,7 @@ constexpr Builtin kBuiltins[] = {
     {"pool", NewPoolFilter},
     {"department", NewDepartmentFilter},
     {"traits", NewTraitsFilter},
+    {"storage", NewStorageFilter},
     {"capacity", NewCapacityPlugin},  // filter + reserver
     {"aggregate", NewAggregateFilter},
     {"server_group", NewServerGroupPlugin},  // filter + reserver

@@ -3,8 +3,8 @@
 // docs/scheduler.md for the design. The engine knows no plugin by name: it runs whatever the
 // Config enables from the registry, and uses only what plugins declare through their hooks.
 //
-// Index: hosts are grouped into classes (equal pool, status flags, traits and dedicated
-// departments); each class keeps its hosts sorted by (free memory, host id). A placement
+// Index: hosts are grouped into classes (equal pool, status flags, traits, storage pools and
+// dedicated departments); each class keeps its hosts sorted by (free memory, host id). A placement
 // judges each class once with the class-level filters and skips rejected classes wholesale; it
 // then merges the surviving classes in free-memory order, starting at the first host with as
 // much free memory as the filters' bounds ask (FilterPlugin::FreeMemoryBound; tightest first,
@@ -68,6 +68,7 @@ struct ClassKey {
   std::int32_t pool_id = 0;
   std::uint8_t status = 0;  // bit 0 up, bit 1 enabled, bit 2 maintenance
   std::vector<std::int32_t> trait_ids;
+  std::vector<std::int32_t> storage_pool_ids;
   std::vector<std::string> dedicated;  // sorted
   auto operator<=>(const ClassKey&) const = default;
 };
@@ -254,6 +255,15 @@ class SchedulerImpl final : public Scheduler {
   void Apply(HostState& h, const Assignment& a, int sign);
 
   RequestContext Resolve(const PlacementRequest& request) const;
+  // Asks every enabled filter for its sentence about a complete explanation (FilterPlugin::
+  // Explain) and adds the non-empty ones to ex.notes.
+  void AddNotes(const RequestContext& ctx, Explanation& ex) const {
+    for (const EnabledFilter& f : filters_) {
+      if (std::string note = f.plugin->Explain(ctx, ex); !note.empty()) {
+        ex.notes.push_back(std::move(note));
+      }
+    }
+  }
   // Runs the filters' PreFilter for the next VM and gathers their and the scores' hooks.
   VmPlan PlanVm(RequestContext& ctx, const CycleState& cycle) const;
   // Runs the filters (first failure is tallied) and, when the host fits, the scores.
@@ -295,6 +305,7 @@ class SchedulerImpl final : public Scheduler {
   std::unordered_map<std::string, std::int32_t> pool_ids_;
   std::unordered_map<std::string, std::int32_t> trait_ids_;
   std::unordered_map<std::string, std::int32_t> aggregate_ids_;
+  std::unordered_map<std::string, std::int32_t> storage_pool_ids_;
   std::map<ClassKey, std::int32_t> class_ids_;
   std::vector<HostClass> classes_;  // class id -> its hosts by free memory
 };
@@ -347,11 +358,19 @@ void SchedulerImpl::Recompute(HostState& h) {
   std::sort(h.aggregate_ids.begin(), h.aggregate_ids.end());
   h.aggregate_ids.erase(std::unique(h.aggregate_ids.begin(), h.aggregate_ids.end()),
                         h.aggregate_ids.end());
+  h.storage_pool_ids.clear();
+  for (const std::string& p : s.storage_pools) {
+    h.storage_pool_ids.push_back(Intern(storage_pool_ids_, p));
+  }
+  std::sort(h.storage_pool_ids.begin(), h.storage_pool_ids.end());
+  h.storage_pool_ids.erase(std::unique(h.storage_pool_ids.begin(), h.storage_pool_ids.end()),
+                           h.storage_pool_ids.end());
   ClassKey key;
   key.pool_id = h.pool_id;
   key.status = static_cast<std::uint8_t>((s.up ? 1 : 0) | (s.enabled ? 2 : 0) |
                                          (s.maintenance ? 4 : 0));
   key.trait_ids = h.trait_ids;
+  key.storage_pool_ids = h.storage_pool_ids;
   key.dedicated = s.dedicated_departments;
   std::sort(key.dedicated.begin(), key.dedicated.end());
   auto [it, inserted] = class_ids_.emplace(std::move(key), static_cast<std::int32_t>(classes_.size()));
@@ -460,6 +479,10 @@ RequestContext SchedulerImpl::Resolve(const PlacementRequest& r) const {
   (void)resolve(trait_ids_, r.forbidden_traits, ctx.forbidden_trait_ids);
   ctx.required_aggregate_unknown =
       resolve(aggregate_ids_, r.required_aggregates, ctx.required_aggregate_ids);
+  if (!r.storage_pool.empty()) {
+    auto it = storage_pool_ids_.find(r.storage_pool);
+    ctx.storage_pool_id = it == storage_pool_ids_.end() ? -2 : it->second;
+  }
   return ctx;
 }
 
@@ -697,6 +720,7 @@ Result<Placement> SchedulerImpl::Place(const PlacementRequest& request) const {
         }
         UnreserveAll(scratch.cycle, placement.assignments, claims);  // all or nothing
         Explanation ex = tally.ToExplanation(HostCount(), /*complete=*/true);
+        AddNotes(ctx, ex);
         std::string message = ex.Summary();
         if (request.count > 1) {
           message += " (VM " + std::to_string(i + 1) + " of " + std::to_string(request.count) +
@@ -717,7 +741,10 @@ Result<Placement> SchedulerImpl::Place(const PlacementRequest& request) const {
         scratch.excluded.emplace_back(host.index, refused);  // search again without it
         continue;
       }
-      if (i == 0) placement.explanation = tally.ToExplanation(HostCount(), complete);
+      if (i == 0) {
+        placement.explanation = tally.ToExplanation(HostCount(), complete);
+        if (complete) AddNotes(ctx, placement.explanation);
+      }
       placement.assignments.push_back(std::move(a));
       break;
     }

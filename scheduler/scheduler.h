@@ -60,6 +60,9 @@ struct HostSpec {
   // {"gpu", 4}); no overcommit ratio. Only a plugin that knows a name checks and claims it
   // (docs/scheduler.md, "Adding a plugin"); the scheduler's accounting keeps every name.
   std::map<std::string, std::int64_t> extended_capacity = {};
+  // Storage pools (ids) the host's agent reaches: a VM whose disks live in a storage pool goes
+  // only to a host that reaches it (filter "storage"). Upsert the host when the set changes.
+  std::vector<std::string> storage_pools = {};
   friend bool operator==(const HostSpec&, const HostSpec&) = default;
 };
 
@@ -86,6 +89,9 @@ struct PlacementRequest {
   // Extended resources each VM needs (see HostSpec::extended_capacity), claimed by the plugin
   // that knows the name; names no enabled plugin knows are ignored.
   std::map<std::string, std::int64_t> extended_per_vm = {};
+  // The storage pool (id) the VM's disks live in: only hosts listing it in
+  // HostSpec::storage_pools qualify. Empty: no storage constraint.
+  std::string storage_pool = {};
 };
 
 // Where one VM goes, and what it consumes there (including which NUMA cells).
@@ -110,8 +116,13 @@ struct Explanation {
   // examine every host: complete == true and hosts_examined == hosts_total.
   std::int64_t hosts_examined = 0;
   bool complete = true;
+  // Sentences for people that filters add about their rejections (complete explanations only),
+  // e.g. "no host reaches storage pool p-1". Summary() appends them.
+  std::vector<std::string> notes = {};
   // "0 of 10 hosts fit: 9 insufficient_memory, 1 anti_affinity" (largest count first; ties by
-  // name). Incomplete explanations say "12 of 40 examined hosts fit (10000 hosts): ...".
+  // name), then the notes in brackets: "0 of 4 hosts fit: 4 storage_pool_unreachable (no host
+  // reaches storage pool p-1)". Incomplete explanations say "12 of 40 examined hosts fit
+  // (10000 hosts): ...".
   std::string Summary() const;
 };
 
@@ -130,8 +141,8 @@ struct Config {
   // soft server-group scores get weight kDefaultSoftGroupWeight unless listed (0 disables).
   std::map<std::string, double> score_weights = {{"binpack", 1.0}};
   // Filters, evaluated in this order (the first failing one is blamed in explanations):
-  // "status", "pool", "department", "traits", "capacity", "aggregate", "server_group",
-  // "max_instances", "numa".
+  // "status", "pool", "department", "traits", "storage", "capacity", "aggregate",
+  // "server_group", "max_instances", "numa".
   std::vector<std::string> filters;  // empty: all built-in filters, in the order above
   // Reservers: what each placed VM claims, so the next VM of the request sees it and its
   // Assignment records it: "capacity" (vCPU, memory, disk), "server_group" (membership),

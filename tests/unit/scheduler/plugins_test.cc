@@ -522,8 +522,8 @@ TEST(Registry, BuiltinsByPhaseInDefaultOrder) {
     if (dynamic_cast<const ReservePlugin*>(p.get())) reservers.push_back(name);
   }
   EXPECT_EQ(filters, (std::vector<std::string>{"status", "pool", "department", "traits",
-                                               "capacity", "aggregate", "server_group",
-                                               "max_instances", "numa"}));
+                                               "storage", "capacity", "aggregate",
+                                               "server_group", "max_instances", "numa"}));
   EXPECT_EQ(scores, (std::vector<std::string>{"binpack", "spread", "balanced", "soft_affinity",
                                               "soft_anti_affinity"}));
   EXPECT_EQ(reservers, (std::vector<std::string>{"capacity", "server_group", "numa"}));
