@@ -1,12 +1,15 @@
 #include "controller/state.h"
 
+#include <algorithm>
+
 #include "api/codec.h"
 #include "common/ids.h"
 
 namespace govpool::controller {
 namespace {
 
-constexpr size_t kMaxVmEvents = 200'000;
+constexpr size_t kMaxHostEvents = 200'000;
+const std::set<std::string> kNoIds;
 
 // Secondary indexes, in the order each table declares them.
 enum DepartmentIndex { kDepartmentByName };
@@ -16,6 +19,16 @@ enum VmIndex { kVmByDepartmentAndName, kVmByHost, kVmByGroup, kVmByDepartment };
 enum UserIndex { kUserByName, kUserByDepartment };
 enum ServerGroupIndex { kGroupByDepartment };
 enum TokenIndex { kTokenBySecretHash };
+enum StoragePoolIndex { kStoragePoolByName };
+enum VolumeIndex { kVolumeByDepartmentAndName, kVolumeByHost, kVolumeByVm, kVolumeBySnapshot, kVolumeByImage, kVolumeByDepartment };
+enum SnapshotIndex { kSnapshotByHost, kSnapshotByVolume, kSnapshotByDepartment };
+enum ImageIndex { kImageByDepartmentAndName, kImageByHost, kImageByDepartment };
+
+// Records whose changes wake the watchers of the host doing their work (TrackStorage).
+template <class T>
+constexpr bool kIsStorageRecord =
+    std::is_same_v<T, api::StoragePool> || std::is_same_v<T, api::Volume> ||
+    std::is_same_v<T, api::VolumeSnapshot> || std::is_same_v<T, api::Image>;
 
 template <class T>
 std::string NameOf(const T& v) {
@@ -32,6 +45,19 @@ api::Quota QuotaUsageOf(const api::Vm& v) {
   return q;
 }
 
+api::Quota QuotaUsageOf(const api::Volume& v) {
+  api::Quota q = api::kZeroQuota;
+  q.volumes = 1;
+  q.volume_gib = v.size_gib;
+  return q;
+}
+
+api::Quota QuotaUsageOf(const api::VolumeSnapshot&) {
+  api::Quota q = api::kZeroQuota;
+  q.snapshots = 1;
+  return q;
+}
+
 State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
     : scheduler_(std::move(scheduler)),
       departments_("department", {&NameOf<api::Department>}),
@@ -44,7 +70,20 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
       users_("user", {&NameOf<api::User>, [](const api::User& u) { return u.department_id; }}),
       server_groups_("server_group", {[](const api::ServerGroup& g) { return g.department_id; }}),
       tokens_("token", {[](const api::Token& t) { return t.secret_sha256; }}),
-      idempotency_("idempotency", {}) {}
+      idempotency_("idempotency", {}),
+      storage_pools_("storage_pool", {&NameOf<api::StoragePool>}),
+      volumes_("volume", {[](const api::Volume& v) { return v.department_id + "/" + v.name; },
+                          [](const api::Volume& v) { return v.host_id; },
+                          [](const api::Volume& v) { return v.vm_id; },
+                          [](const api::Volume& v) { return v.source_snapshot_id; },
+                          [](const api::Volume& v) { return v.source_image_id; },
+                          [](const api::Volume& v) { return v.department_id; }}),
+      snapshots_("volume_snapshot", {[](const api::VolumeSnapshot& s) { return s.host_id; },
+                                     [](const api::VolumeSnapshot& s) { return s.volume_id; },
+                                     [](const api::VolumeSnapshot& s) { return s.department_id; }}),
+      images_("image", {[](const api::Image& i) { return i.department_id + "/" + i.name; },
+                        [](const api::Image& i) { return i.host_id; },
+                        [](const api::Image& i) { return i.department_id; }}) {}
 
 template <> RecordTable<api::Department>& State::Table() { return departments_; }
 template <> RecordTable<api::Flavor>& State::Table() { return flavors_; }
@@ -54,14 +93,18 @@ template <> RecordTable<api::User>& State::Table() { return users_; }
 template <> RecordTable<api::ServerGroup>& State::Table() { return server_groups_; }
 template <> RecordTable<api::Token>& State::Table() { return tokens_; }
 template <> RecordTable<IdempotencyRecord>& State::Table() { return idempotency_; }
+template <> RecordTable<api::StoragePool>& State::Table() { return storage_pools_; }
+template <> RecordTable<api::Volume>& State::Table() { return volumes_; }
+template <> RecordTable<api::VolumeSnapshot>& State::Table() { return snapshots_; }
+template <> RecordTable<api::Image>& State::Table() { return images_; }
 
 template <class F>
 void State::ForEachTable(F&& f) {
   f(departments_), f(flavors_), f(hosts_), f(vms_), f(users_), f(server_groups_), f(tokens_),
-      f(idempotency_);
+      f(idempotency_), f(storage_pools_), f(volumes_), f(snapshots_), f(images_);
 }
 
-scheduler::HostSpec State::HostSpecOf(const api::Host& h) {
+scheduler::HostSpec State::HostSpecOf(const api::Host& h) const {
   scheduler::HostSpec s;
   s.id = h.meta.id;
   s.name = h.name;
@@ -78,6 +121,7 @@ scheduler::HostSpec State::HostSpecOf(const api::Host& h) {
   s.aggregates = h.aggregates;
   s.dedicated_departments = h.dedicated_departments;
   s.max_instances = h.max_instances;
+  s.storage_pools = ReachedStoragePools(h.meta.id);
   return s;
 }
 
@@ -113,6 +157,12 @@ Status State::FinishLoad(std::int64_t revision) {
     Status s = scheduler_->Restore(AssignmentOf(v));
     if (!s.ok()) return s.Annotate("restoring allocation of vm " + id);
   }
+  pool_allocation_.clear();
+  for (const auto& [id, v] : volumes_.all()) {
+    auto& [gib, count] = pool_allocation_[v.pool_id];
+    gib += v.size_gib;
+    ++count;
+  }
   return OkStatus();
 }
 
@@ -134,7 +184,34 @@ void State::Save(Txn& txn, T& value) {
   if constexpr (std::is_same_v<T, api::Host>) {
     scheduler_->UpsertHost(HostSpecOf(value));
   } else if constexpr (std::is_same_v<T, api::Vm>) {
-    RecordVmEvent(txn.revision(), value.host_id, value.meta.id);
+    RecordHostEvent(txn.revision(), value.host_id, value.meta.id, true);
+    if (previous && previous->host_id != value.host_id) {
+      RecordHostEvent(txn.revision(), previous->host_id, value.meta.id, true);
+    }
+  } else if constexpr (kIsStorageRecord<T>) {
+    if (previous) TrackStorage(txn, *previous, -1);
+    TrackStorage(txn, value, +1);
+  }
+}
+
+template <class T>
+void State::TrackStorage(Txn& txn, const T& value, int sign) {
+  if constexpr (std::is_same_v<T, api::StoragePool>) {
+    // Every host whose agent may reach the pool (by cluster) hears about it.
+    for (const auto& [id, h] : hosts_.all()) {
+      if (std::find(h.storage_clusters.begin(), h.storage_clusters.end(), value.cluster) !=
+          h.storage_clusters.end()) {
+        RecordHostEvent(txn.revision(), id, value.meta.id, false);
+      }
+    }
+    if (sign < 0) pool_reports_.erase(value.meta.id);
+  } else {
+    if constexpr (std::is_same_v<T, api::Volume>) {
+      auto& [gib, count] = pool_allocation_[value.pool_id];
+      gib += sign * value.size_gib;
+      count += sign;
+    }
+    if (!value.host_id.empty()) RecordHostEvent(txn.revision(), value.host_id, value.meta.id, false);
   }
 }
 
@@ -153,7 +230,9 @@ void State::Remove(Txn& txn, const std::string& id) {
     // The allocation was committed when the VM was placed; giving it back cannot fail unless
     // the host is gone, in which case there is nothing left to give back.
     scheduler_->Release(AssignmentOf(*removed)).IgnoreError();
-    RecordVmEvent(txn.revision(), removed->host_id, removed->meta.id);
+    RecordHostEvent(txn.revision(), removed->host_id, removed->meta.id, true);
+  } else if constexpr (kIsStorageRecord<T>) {
+    TrackStorage(txn, *removed, -1);
   }
 }
 
@@ -168,6 +247,10 @@ GOVPOOL_STATE_RECORD(api::User)
 GOVPOOL_STATE_RECORD(api::ServerGroup)
 GOVPOOL_STATE_RECORD(api::Token)
 GOVPOOL_STATE_RECORD(IdempotencyRecord)
+GOVPOOL_STATE_RECORD(api::StoragePool)
+GOVPOOL_STATE_RECORD(api::Volume)
+GOVPOOL_STATE_RECORD(api::VolumeSnapshot)
+GOVPOOL_STATE_RECORD(api::Image)
 #undef GOVPOOL_STATE_RECORD
 
 void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
@@ -210,12 +293,12 @@ void State::AddEvent(api::Event e) {
   if (events_.size() > kMaxEvents) events_.pop_front();
 }
 
-void State::RecordVmEvent(std::int64_t revision, const std::string& host_id,
-                          const std::string& vm_id) {
-  vm_events_.push_back({revision, host_id, vm_id});
-  if (vm_events_.size() > kMaxVmEvents) {
-    oldest_watchable_revision_ = vm_events_.front().revision;
-    vm_events_.pop_front();
+void State::RecordHostEvent(std::int64_t revision, const std::string& host_id,
+                            const std::string& object_id, bool is_vm) {
+  host_events_.push_back({revision, host_id, object_id, is_vm});
+  if (host_events_.size() > kMaxHostEvents) {
+    oldest_watchable_revision_ = host_events_.front().revision;
+    host_events_.pop_front();
   }
 }
 
@@ -247,7 +330,10 @@ api::Quota State::Usage(const std::string& department_id) const {
 std::int64_t State::DepartmentObjectCount(const std::string& department_id) const {
   return static_cast<std::int64_t>(vms_.CountBy(kVmByDepartment, department_id) +
                                    users_.CountBy(kUserByDepartment, department_id) +
-                                   server_groups_.CountBy(kGroupByDepartment, department_id));
+                                   server_groups_.CountBy(kGroupByDepartment, department_id) +
+                                   volumes_.CountBy(kVolumeByDepartment, department_id) +
+                                   snapshots_.CountBy(kSnapshotByDepartment, department_id) +
+                                   images_.CountBy(kImageByDepartment, department_id));
 }
 
 std::int64_t State::HostInstanceCount(const std::string& host_id) const {
@@ -258,6 +344,7 @@ api::Host State::RenderHost(const api::Host& h) const {
   api::Host out = h;
   auto alloc = scheduler_->Allocated(h.meta.id);
   if (alloc.ok()) out.allocated = {alloc->vcpus, alloc->memory_mib, alloc->disk_gib};
+  out.storage_pools = ReachedStoragePools(h.meta.id);
   auto limit = [](std::int64_t cap, double ratio) {
     return static_cast<std::int64_t>(static_cast<double>(cap) * ratio);
   };
@@ -267,6 +354,117 @@ api::Host State::RenderHost(const api::Host& h) const {
   out.instances = HostInstanceCount(h.meta.id);
   auto report = host_reports_.find(h.meta.id);
   out.actual = report == host_reports_.end() ? api::HostActualUsage{} : report->second;
+  return out;
+}
+
+// ---- Storage ----
+
+const api::StoragePool* State::FindStoragePool(const std::string& id_or_name) const {
+  if (const api::StoragePool* p = storage_pools_.Find(id_or_name)) return p;
+  return storage_pools_.FindBy(kStoragePoolByName, id_or_name);
+}
+const api::Image* State::FindImageByName(const std::string& department_id,
+                                         const std::string& name) const {
+  if (!department_id.empty()) {
+    if (const api::Image* i = images_.FindBy(kImageByDepartmentAndName, department_id + "/" + name)) return i;
+  }
+  return images_.FindBy(kImageByDepartmentAndName, "/" + name);
+}
+bool State::VolumeNameTaken(const std::string& department_id, const std::string& name) const {
+  return volumes_.CountBy(kVolumeByDepartmentAndName, department_id + "/" + name) > 0;
+}
+const std::set<std::string>& State::VolumesOfHost(const std::string& host_id) const {
+  return host_id.empty() ? kNoIds : volumes_.IdsBy(kVolumeByHost, host_id);
+}
+const std::set<std::string>& State::SnapshotsOfHost(const std::string& host_id) const {
+  return host_id.empty() ? kNoIds : snapshots_.IdsBy(kSnapshotByHost, host_id);
+}
+const std::set<std::string>& State::ImagesOfHost(const std::string& host_id) const {
+  return host_id.empty() ? kNoIds : images_.IdsBy(kImageByHost, host_id);
+}
+const std::set<std::string>& State::VolumesOfVm(const std::string& vm_id) const {
+  return vm_id.empty() ? kNoIds : volumes_.IdsBy(kVolumeByVm, vm_id);
+}
+const std::set<std::string>& State::SnapshotsOfVolume(const std::string& volume_id) const {
+  return snapshots_.IdsBy(kSnapshotByVolume, volume_id);
+}
+const std::set<std::string>& State::VolumesFromSnapshot(const std::string& snapshot_id) const {
+  return snapshot_id.empty() ? kNoIds : volumes_.IdsBy(kVolumeBySnapshot, snapshot_id);
+}
+const std::set<std::string>& State::VolumesFromImage(const std::string& image_id) const {
+  return image_id.empty() ? kNoIds : volumes_.IdsBy(kVolumeByImage, image_id);
+}
+std::int64_t State::PoolAllocatedGib(const std::string& pool_id) const {
+  auto it = pool_allocation_.find(pool_id);
+  return it == pool_allocation_.end() ? 0 : it->second.first;
+}
+std::int64_t State::PoolVolumeCount(const std::string& pool_id) const {
+  auto it = pool_allocation_.find(pool_id);
+  return it == pool_allocation_.end() ? 0 : it->second.second;
+}
+
+std::vector<std::string> State::ReachedStoragePools(const std::string& host_id) const {
+  std::vector<std::string> out;
+  for (const auto& [pool_id, by_host] : pool_reports_) {
+    auto it = by_host.find(host_id);
+    if (it != by_host.end() && it->second.reachable) out.push_back(pool_id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void State::ReportStoragePools(const std::string& host_id, std::int64_t now_ms,
+                               const std::vector<api::StoragePoolReport>& reports) {
+  const api::Host* h = hosts_.Find(host_id);
+  if (!h) return;
+  const std::vector<std::string> before = ReachedStoragePools(host_id);
+  for (const api::StoragePoolReport& r : reports) {
+    if (!storage_pools_.Find(r.pool_id)) continue;  // deleted meanwhile, or not a pool id
+    StoragePoolReach& reach = pool_reports_[r.pool_id][host_id];
+    reach.reachable = r.reachable;
+    reach.reason = r.reason;
+    reach.stats = r.stats;
+    reach.stats.reported_at_ms = now_ms;
+  }
+  if (ReachedStoragePools(host_id) != before) scheduler_->UpsertHost(HostSpecOf(*h));
+}
+
+std::vector<std::string> State::HostsReachingPool(const std::string& pool_id) const {
+  std::vector<std::string> out;
+  auto it = pool_reports_.find(pool_id);
+  if (it == pool_reports_.end()) return out;
+  for (const auto& [host_id, reach] : it->second) {
+    const api::Host* h = hosts_.Find(host_id);
+    if (reach.reachable && h && h->status == api::HostStatus::kUp) out.push_back(host_id);
+  }
+  return out;
+}
+
+api::StoragePool State::RenderStoragePool(const api::StoragePool& p) const {
+  api::StoragePool out = p;
+  out.allocated_gib = PoolAllocatedGib(p.meta.id);
+  out.volumes = PoolVolumeCount(p.meta.id);
+  out.hosts = static_cast<std::int64_t>(HostsReachingPool(p.meta.id).size());
+  out.status = "unknown";
+  auto it = pool_reports_.find(p.meta.id);
+  if (it != pool_reports_.end()) {
+    const StoragePoolReach* freshest = nullptr;
+    for (const auto& [host_id, reach] : it->second) {
+      if (reach.reachable && (!freshest || reach.stats.reported_at_ms > freshest->stats.reported_at_ms)) {
+        freshest = &reach;
+      }
+    }
+    if (freshest) {
+      out.stats = freshest->stats;
+      if (out.stats.full) {
+        out.status = "full";
+      } else if (out.stats.nearfull || out.stats.used_ratio >= p.nearfull_ratio) {
+        out.status = "nearfull";
+      } else {
+        out.status = "ok";
+      }
+    }
+  }
   return out;
 }
 

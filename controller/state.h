@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,11 +26,20 @@ namespace govpool::controller {
 
 using api::IdempotencyRecord;
 
-// A change to a VM, for watchers (agents) of the VMs on a host.
-struct VmEvent {
+// A change to something a host's agent watches (a VM on it, or a volume, snapshot, image or
+// storage pool whose work it does), for watchers of that host.
+struct HostEvent {
   std::int64_t revision = 0;
   std::string host_id;
-  std::string vm_id;
+  std::string object_id;
+  bool is_vm = true;  // the watch hub indexes VMs itself; other objects are indexed by State
+};
+
+// What one agent last said about one storage pool (memory only).
+struct StoragePoolReach {
+  bool reachable = false;
+  std::string reason;
+  api::StoragePoolStats stats;  // stats.reported_at_ms: when the report arrived
 };
 
 // Placement outcomes since start (not durable; for metrics).
@@ -43,6 +53,8 @@ struct PlacementCounters {
 // Every record type with such an overload (and a department_id) is counted by State::Save and
 // Remove, so a new counted resource adds a line here, or an overload for its record type.
 api::Quota QuotaUsageOf(const api::Vm& v);
+api::Quota QuotaUsageOf(const api::Volume& v);
+api::Quota QuotaUsageOf(const api::VolumeSnapshot& s);
 
 class State {
  public:
@@ -79,6 +91,10 @@ class State {
   const std::map<std::string, api::ServerGroup>& server_groups() const { return server_groups_.all(); }
   const std::map<std::string, api::Token>& tokens() const { return tokens_.all(); }
   const std::map<std::string, IdempotencyRecord>& idempotency() const { return idempotency_.all(); }
+  const std::map<std::string, api::StoragePool>& storage_pools() const { return storage_pools_.all(); }
+  const std::map<std::string, api::Volume>& volumes() const { return volumes_.all(); }
+  const std::map<std::string, api::VolumeSnapshot>& snapshots() const { return snapshots_.all(); }
+  const std::map<std::string, api::Image>& images() const { return images_.all(); }
 
   const api::Department* FindDepartment(const std::string& id) const { return departments_.Find(id); }
   const api::Department* FindDepartmentByName(const std::string& name) const;
@@ -96,9 +112,43 @@ class State {
   const api::Token* FindTokenBySecretHash(const std::string& sha256) const;
   const IdempotencyRecord* FindIdempotency(const std::string& id) const { return idempotency_.Find(id); }
 
+  // ---- Storage (docs/storage.md) ----
+  const api::StoragePool* FindStoragePool(const std::string& id_or_name) const;
+  const api::Volume* FindVolume(const std::string& id) const { return volumes_.Find(id); }
+  const api::VolumeSnapshot* FindSnapshot(const std::string& id) const { return snapshots_.Find(id); }
+  const api::Image* FindImage(const std::string& id) const { return images_.Find(id); }
+  // An image by name: the department's own first, then a public one.
+  const api::Image* FindImageByName(const std::string& department_id, const std::string& name) const;
+  bool VolumeNameTaken(const std::string& department_id, const std::string& name) const;
+  // Ids of the records whose work host `host_id`'s agent does.
+  const std::set<std::string>& VolumesOfHost(const std::string& host_id) const;
+  const std::set<std::string>& SnapshotsOfHost(const std::string& host_id) const;
+  const std::set<std::string>& ImagesOfHost(const std::string& host_id) const;
+  const std::set<std::string>& VolumesOfVm(const std::string& vm_id) const;
+  const std::set<std::string>& SnapshotsOfVolume(const std::string& volume_id) const;
+  // Volumes cloned from a snapshot / an image (flattened ones included: check `flattened`).
+  const std::set<std::string>& VolumesFromSnapshot(const std::string& snapshot_id) const;
+  const std::set<std::string>& VolumesFromImage(const std::string& image_id) const;
+  // Sum of the sizes of the pool's volumes, and their number.
+  std::int64_t PoolAllocatedGib(const std::string& pool_id) const;
+  std::int64_t PoolVolumeCount(const std::string& pool_id) const;
+  // Records what host `host_id`'s agent says about its clusters' pools (memory only). When
+  // the set of pools it reaches changes, the scheduler learns it (VMs on RBD disks go only
+  // to hosts that reach their pool).
+  void ReportStoragePools(const std::string& host_id, std::int64_t now_ms,
+                          const std::vector<api::StoragePoolReport>& reports);
+  // Pools (ids) the host's agent reached at its last report; empty when never reported.
+  std::vector<std::string> ReachedStoragePools(const std::string& host_id) const;
+  // Up hosts whose agent reaches the pool, by id.
+  std::vector<std::string> HostsReachingPool(const std::string& pool_id) const;
+  // The pool as the API shows it: stats from the freshest reachable report, status,
+  // allocation, volume and host counts.
+  api::StoragePool RenderStoragePool(const api::StoragePool& p) const;
+
   // Usage counted against a department's quota (every resource; see QuotaUsageOf).
   api::Quota Usage(const std::string& department_id) const;
-  // Objects a department owns (VMs, users, server groups): deletion is refused while owned.
+  // Objects a department owns (VMs, users, server groups, volumes, snapshots, images):
+  // deletion is refused while owned.
   std::int64_t DepartmentObjectCount(const std::string& department_id) const;
   // The host as the API shows it: with its derived fields (allocation as the scheduler sees
   // it, free capacity, instance count, the agent's last report).
@@ -115,17 +165,22 @@ class State {
   const std::deque<api::Event>& events() const { return events_; }
   const std::map<std::string, std::int64_t>& event_counts() const { return event_counts_; }
 
-  // Recent VM changes for watchers, oldest first (bounded).
-  const std::deque<VmEvent>& vm_events() const { return vm_events_; }
+  // Recent changes for watchers of hosts, oldest first (bounded).
+  const std::deque<HostEvent>& host_events() const { return host_events_; }
   std::int64_t oldest_watchable_revision() const { return oldest_watchable_revision_; }
 
-  static scheduler::HostSpec HostSpecOf(const api::Host& h);
+  // The scheduler's view of a host (with the storage pools its agent reaches).
+  scheduler::HostSpec HostSpecOf(const api::Host& h) const;
   static scheduler::Assignment AssignmentOf(const api::Vm& v);
 
  private:
   void Stamp(Txn& txn, api::Meta& m);
   void AddUsage(const std::string& department_id, const api::Quota& amount, int sign);
-  void RecordVmEvent(std::int64_t revision, const std::string& host_id, const std::string& vm_id);
+  void RecordHostEvent(std::int64_t revision, const std::string& host_id,
+                       const std::string& object_id, bool is_vm);
+  // Storage records' bookkeeping shared by Save and Remove (sign +1: added, -1: removed).
+  template <class T>
+  void TrackStorage(Txn& txn, const T& value, int sign);
   template <class T>
   RecordTable<T>& Table();
   // Calls f(table) for every record table.
@@ -144,10 +199,17 @@ class State {
   RecordTable<api::ServerGroup> server_groups_;
   RecordTable<api::Token> tokens_;
   RecordTable<IdempotencyRecord> idempotency_;
+  RecordTable<api::StoragePool> storage_pools_;
+  RecordTable<api::Volume> volumes_;
+  RecordTable<api::VolumeSnapshot> snapshots_;
+  RecordTable<api::Image> images_;
   // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used
   std::unordered_map<std::string, api::HostActualUsage> host_reports_;  // host id -> last report
-  std::deque<VmEvent> vm_events_;
+  std::unordered_map<std::string, std::pair<std::int64_t, std::int64_t>> pool_allocation_;  // gib, volumes
+  // pool id -> host id -> the host's last report about it.
+  std::unordered_map<std::string, std::map<std::string, StoragePoolReach>> pool_reports_;
+  std::deque<HostEvent> host_events_;
   std::deque<api::Event> events_;
   std::map<std::string, std::int64_t> event_counts_;  // kind -> events since start
   std::int64_t oldest_watchable_revision_ = 0;

@@ -29,7 +29,7 @@ std::size_t WatchHub::held() const {
 }
 
 void WatchHub::CatchUp(const State& s) {
-  const auto& events = s.vm_events();
+  const auto& events = s.host_events();
   const bool behind = indexed_revision_ < s.oldest_watchable_revision();
   if (!indexed_ || behind || s.revision() < indexed_revision_) {
     // First use, fell behind the bounded log, or the state was reloaded: full scan. Every
@@ -41,7 +41,7 @@ void WatchHub::CatchUp(const State& s) {
       auto& rev = changed_at_[vm.host_id];
       rev = std::max(rev, indexed_ ? s.revision() : vm.meta.revision);
     }
-    // Changes the log still remembers (deleted VMs included) count too.
+    // Changes the log still remembers (deleted VMs, storage records) count too.
     for (const auto& e : events) {
       auto& rev = changed_at_[e.host_id];
       rev = std::max(rev, e.revision);
@@ -52,16 +52,18 @@ void WatchHub::CatchUp(const State& s) {
   }
   if (s.revision() == indexed_revision_) return;
   auto it = std::upper_bound(events.begin(), events.end(), indexed_revision_,
-                             [](std::int64_t r, const VmEvent& e) { return r < e.revision; });
+                             [](std::int64_t r, const HostEvent& e) { return r < e.revision; });
   for (; it != events.end(); ++it) {
-    const api::Vm* vm = s.FindVm(it->vm_id);
-    if (vm && vm->host_id == it->host_id) {
-      vms_by_host_[it->host_id].insert(it->vm_id);
-    } else {
-      auto h = vms_by_host_.find(it->host_id);
-      if (h != vms_by_host_.end()) {
-        h->second.erase(it->vm_id);
-        if (h->second.empty()) vms_by_host_.erase(h);
+    if (it->is_vm) {
+      const api::Vm* vm = s.FindVm(it->object_id);
+      if (vm && vm->host_id == it->host_id) {
+        vms_by_host_[it->host_id].insert(it->object_id);
+      } else {
+        auto h = vms_by_host_.find(it->host_id);
+        if (h != vms_by_host_.end()) {
+          h->second.erase(it->object_id);
+          if (h->second.empty()) vms_by_host_.erase(h);
+        }
       }
     }
     auto& rev = changed_at_[it->host_id];
@@ -74,11 +76,13 @@ WatchResult WatchHub::Snapshot(const State& s, const std::string& host_id) const
   WatchResult r;
   r.revision = s.revision();
   auto h = vms_by_host_.find(host_id);
-  if (h == vms_by_host_.end()) return r;
-  r.items.reserve(h->second.size());
-  for (const auto& id : h->second) {
-    if (const api::Vm* vm = s.FindVm(id)) r.items.push_back(RenderVm(s, *vm));
+  if (h != vms_by_host_.end()) {
+    r.items.reserve(h->second.size());
+    for (const auto& id : h->second) {
+      if (const api::Vm* vm = s.FindVm(id)) r.items.push_back(RenderVm(s, *vm));
+    }
   }
+  AddStorageWork(s, host_id, r);
   return r;
 }
 

@@ -102,6 +102,95 @@ Result<api::Vm> ReportVmStatus(State& s, Txn& t, const Caller& c, const std::str
 // The VM as the API shows it (state `unknown` while its host is down).
 api::Vm RenderVm(const State& s, const api::Vm& v);
 
+// ---- Storage (docs/storage.md) ----
+// Storage pools: admins write; everyone reads (department users see pools they may use).
+Result<api::StoragePool> CreateStoragePool(State& s, Txn& t, const Caller& c,
+                                           const api::CreateStoragePoolRequest& req);
+Result<api::StoragePool> GetStoragePool(const State& s, const Caller& c, const std::string& id_or_name);
+Page<api::StoragePool> ListStoragePools(const State& s, const Caller& c, const ListOptions& o);
+Result<api::StoragePool> PatchStoragePool(State& s, Txn& t, const Caller& c, const std::string& id,
+                                          const std::optional<std::int64_t>& if_match,
+                                          const api::PatchStoragePoolRequest& req);
+// FailedPrecondition (HAS_DEPENDENTS) while volumes or images live in it.
+Status DeleteStoragePool(State& s, Txn& t, const Caller& c, const std::string& id);
+// An agent's reports on its clusters' pools (with a heartbeat; memory only).
+Status ReportStoragePools(State& s, Txn& t, const Caller& c, const std::string& host_id,
+                          const std::vector<api::StoragePoolReport>& reports);
+
+// Volumes: members of the department (and admins).
+struct VolumeFilter {
+  std::string department_id;
+  std::string vm_id;
+  std::string pool_id;
+};
+// Checks quota (volumes, volume_gib), places the volume in a pool (NO_VALID_STORAGE_POOL or
+// STORAGE_POOL_NEARFULL with details) and hands its creation to an agent reaching the pool,
+// atomically.
+Result<api::Volume> CreateVolume(State& s, Txn& t, const Caller& c, const api::CreateVolumeRequest& req);
+Result<api::Volume> GetVolume(const State& s, const Caller& c, const std::string& id);
+Page<api::Volume> ListVolumes(const State& s, const Caller& c, const VolumeFilter& f, const ListOptions& o);
+// Refused with VOLUME_IN_USE while attached (boot volumes go with their VM), HAS_DEPENDENTS
+// while a snapshot of it has clones that are not flattened, unless `flatten` (the clones are
+// flattened first). The volume turns `deleting`; its record (and its snapshots') goes when the
+// agent reports it deleted.
+Result<api::Volume> DeleteVolume(State& s, Txn& t, const Caller& c, const std::string& id,
+                                 const std::optional<std::int64_t>& if_match, bool flatten);
+// Grow only (InvalidArgument otherwise), within quota and the pool's provisioning.
+Result<api::Volume> ResizeVolume(State& s, Txn& t, const Caller& c, const std::string& id,
+                                 const api::ResizeVolumeRequest& req);
+// Attaches to a VM of the same department whose host reaches the volume's pool (the next free
+// device vdb..vdz); the VM's host's agent hot-plugs it.
+Result<api::Volume> AttachVolume(State& s, Txn& t, const Caller& c, const std::string& id,
+                                 const api::AttachVolumeRequest& req);
+Result<api::Volume> DetachVolume(State& s, Txn& t, const Caller& c, const std::string& id);
+// An agent reports a volume's state; `deleted` removes the record (and its snapshots').
+Result<api::Volume> ReportVolumeStatus(State& s, Txn& t, const Caller& c, const std::string& id,
+                                       const api::VolumeStatusReport& report);
+
+// Snapshots (quota `snapshots`).
+Result<api::VolumeSnapshot> CreateSnapshot(State& s, Txn& t, const Caller& c, const std::string& volume_id,
+                                           const api::CreateSnapshotRequest& req);
+Result<api::VolumeSnapshot> GetSnapshot(const State& s, const Caller& c, const std::string& volume_id,
+                                        const std::string& snapshot_id);
+Page<api::VolumeSnapshot> ListSnapshots(const State& s, const Caller& c, const std::string& volume_id,
+                                        const ListOptions& o);
+// HAS_DEPENDENTS while volumes cloned from it are not flattened, unless `flatten`.
+Result<api::VolumeSnapshot> DeleteSnapshot(State& s, Txn& t, const Caller& c, const std::string& volume_id,
+                                           const std::string& snapshot_id, bool flatten);
+// Detached volumes only (VOLUME_IN_USE otherwise).
+Result<api::Volume> RollbackVolume(State& s, Txn& t, const Caller& c, const std::string& volume_id,
+                                   const std::string& snapshot_id);
+Result<api::VolumeSnapshot> ReportSnapshotStatus(State& s, Txn& t, const Caller& c,
+                                                 const std::string& volume_id, const std::string& snapshot_id,
+                                                 const api::SnapshotStatusReport& report);
+
+// Images: public ones (admins create) are visible to all; private ones to their department.
+Result<api::Image> CreateImage(State& s, Txn& t, const Caller& c, const api::CreateImageRequest& req);
+Result<api::Image> GetImage(const State& s, const Caller& c, const std::string& id_or_name);
+Page<api::Image> ListImages(const State& s, const Caller& c, const ListOptions& o);
+// HAS_DEPENDENTS while volumes cloned from it are not flattened.
+Result<api::Image> DeleteImage(State& s, Txn& t, const Caller& c, const std::string& id);
+// Upload bookkeeping (PUT /v1/images/{id}/data): Begin checks the caller may write the image
+// and that it is `queued` (or `error` after a failed upload) and turns it `uploading`;
+// Progress records bytes received (memory-only counter is fine to persist coarsely);
+// Finish records size and SHA-256 and hands the import to an agent reaching the pool
+// (IMAGE_CHECKSUM_MISMATCH when an expected sha256 was given and differs: state error).
+Result<api::Image> BeginImageUpload(State& s, Txn& t, const Caller& c, const std::string& id);
+Result<api::Image> FinishImageUpload(State& s, Txn& t, const Caller& c, const std::string& id,
+                                     std::int64_t size_bytes, const std::string& sha256);
+Result<api::Image> FailImageUpload(State& s, Txn& t, const std::string& id, const std::string& reason);
+// Asks the importing agent to re-read the image and compare its content hash.
+Result<api::Image> VerifyImage(State& s, Txn& t, const Caller& c, const std::string& id);
+Result<api::Image> ReportImageStatus(State& s, Txn& t, const Caller& c, const std::string& id,
+                                     const api::ImageStatusReport& report);
+
+// The storage work of host `host_id` for its watch answer: its volumes, snapshots and
+// images, the images and snapshots its volumes are cloned from, and its clusters' pools.
+void AddStorageWork(const State& s, const std::string& host_id, api::WatchAnswer& out);
+// Storage work held by hosts that are down (or gone) moves to another up host reaching the
+// pool; returns how many records moved. Run by the housekeeper.
+std::int64_t ReassignStorageWork(State& s, Txn& t);
+
 // ---- Server groups (department admins of the group's department) ----
 Result<api::ServerGroup> CreateServerGroup(State& s, Txn& t, const Caller& c,
                                            const api::CreateServerGroupRequest& req);

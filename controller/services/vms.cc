@@ -1,6 +1,10 @@
+#include <algorithm>
+
+#include "common/ids.h"
 #include "common/log.h"
 #include "controller/services/paging.h"
 #include "controller/services/services.h"
+#include "controller/services/storage_internal.h"
 
 namespace govpool::controller {
 namespace {
@@ -105,13 +109,51 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
   prototype.vcpus = f->vcpus;
   prototype.memory_mib = f->memory_mib;
   prototype.disk_gib = f->disk_gib;
-  if (Status quota = CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(prototype), req.count);
-      !quota.ok()) {
+  // Booting from an image: the root disk is an RBD clone in the image's pool, so the host
+  // keeps no local disk and must reach that pool.
+  const api::Image* image = nullptr;
+  api::Volume root;
+  if (!req.image.empty()) {
+    GP_ASSIGN_OR_RETURN(image, storage::FindVisibleImage(s, c, req.image, d->meta.id));
+    GP_RETURN_IF_ERROR(storage::CheckImageUsable(*image));
+    if (!req.storage_pool.empty()) {
+      const api::StoragePool* asked = s.FindStoragePool(req.storage_pool);
+      if (!asked || asked->meta.id != image->pool_id) {
+        return InvalidArgument("a root disk is cloned in its image's storage pool; leave storage_pool empty")
+            .WithDetail("field", "storage_pool");
+      }
+    }
+    root.size_gib = std::max({req.root_gib, f->disk_gib, storage::GibFor(image->virtual_size_bytes)});
+    if (req.root_gib > 0 && req.root_gib < storage::GibFor(image->virtual_size_bytes)) {
+      return InvalidArgument("root_gib " + std::to_string(req.root_gib) + " is smaller than the image (" +
+                             std::to_string(storage::GibFor(image->virtual_size_bytes)) + " GiB)")
+          .WithDetail("field", "root_gib");
+    }
+    prototype.disk_gib = 0;
+  } else if (!req.storage_pool.empty() || req.root_gib > 0) {
+    return InvalidArgument("storage_pool and root_gib apply only to VMs booted from an image")
+        .WithDetail("field", req.storage_pool.empty() ? "root_gib" : "storage_pool");
+  }
+  api::Quota per_vm = QuotaUsageOf(prototype);
+  if (image) {
+    const api::Quota disk = QuotaUsageOf(root);
+    for (const api::QuotaResource& q : api::kQuotaResources) per_vm.*(q.limit) += disk.*(q.limit);
+  }
+  if (Status quota = CheckQuota(*d, s.Usage(d->meta.id), per_vm, req.count); !quota.ok()) {
     ++s.placement_counters().quota_exceeded;
     return quota;
   }
+  if (image) {
+    // Storage first: a refusal says the storage pool ran out, not the hosts.
+    GP_RETURN_IF_ERROR(storage::PlaceInPool(s, *d, root.size_gib * req.count, image->pool_id, "").status());
+  }
 
-  auto placed = s.scheduler().Place(PlacementRequestOf(s, r, req.pool, req.count));
+  scheduler::PlacementRequest placement_request = PlacementRequestOf(s, r, req.pool, req.count);
+  if (image) {
+    placement_request.per_vm.disk_gib = 0;
+    placement_request.storage_pool = image->pool_id;
+  }
+  auto placed = s.scheduler().Place(placement_request);
   if (!placed.ok()) {
     ++s.placement_counters().no_valid_host;
     log::Info("placement refused", {{"department_id", d->meta.id}, {"flavor", f->name},
@@ -135,12 +177,29 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
     v.flavor_name = f->name;
     v.vcpus = f->vcpus;
     v.memory_mib = f->memory_mib;
-    v.disk_gib = f->disk_gib;
+    v.disk_gib = prototype.disk_gib;
     v.pool = req.pool;
     v.server_group_id = r.group ? r.group->meta.id : "";
     v.host_id = a.host_id;
     for (const auto& [cell, res] : a.numa) v.numa.push_back({cell, {res.vcpus, res.memory_mib, res.disk_gib}});
     v.power = req.power;
+    if (image) {
+      v.meta.id = NewUuid();
+      api::Volume disk = root;
+      disk.name = v.name + "-root";
+      disk.department_id = d->meta.id;
+      disk.pool_id = image->pool_id;
+      disk.source_image_id = image->meta.id;
+      disk.vm_id = v.meta.id;
+      disk.device = "vda";
+      disk.boot = true;
+      disk.host_id = v.host_id;
+      // A data volume may already use the name: the root disk then takes a suffix.
+      for (int n = 2; s.VolumeNameTaken(d->meta.id, disk.name); ++n) disk.name = v.name + "-root-" + std::to_string(n);
+      s.Save(t, disk);
+      v.image_id = image->meta.id;
+      v.root_volume_id = disk.meta.id;
+    }
     s.Save(t, v);
     ++s.placement_counters().placed;
     created.push_back(RenderVm(s, v));
@@ -204,6 +263,7 @@ Result<api::Vm> DeleteVm(State& s, Txn& t, const Caller& c, const std::string& i
   api::Vm v = *found;
   const api::Host* h = s.FindHost(v.host_id);
   if (force || !h || h->agent_user_id.empty()) {
+    storage::ReleaseVmVolumes(s, t, id);
     s.Remove<api::Vm>(t, id);
     v.deleting = true;
     v.state = api::VmState::kDeleted;
@@ -258,6 +318,7 @@ Result<api::Vm> ReportVmStatus(State& s, Txn& t, const Caller& c, const std::str
     if (report.observed_generation < v.generation) {
       return FailedPrecondition("the cleanup report is for an older generation of vm " + id);
     }
+    storage::ReleaseVmVolumes(s, t, id);
     s.Remove<api::Vm>(t, id);
     v.state = api::VmState::kDeleted;
     log::Info("vm deleted", {{"vm_id", id}, {"host_id", v.host_id}});
