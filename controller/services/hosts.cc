@@ -29,6 +29,8 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
   h.pool = req.pool;
   h.capacity = req.capacity;
   if (!req.traits.empty()) h.traits = req.traits;
+  // What the agent is configured to reach: it says so at every registration.
+  h.storage_clusters = req.storage_clusters;
   h.status = api::HostStatus::kUp;
   if (c.is_agent()) {
     h.agent_user_id = c.user_id;
