@@ -17,6 +17,9 @@ echo "== build (warnings are errors)"
 
 echo "== real daemons"
 "$root/scripts/start-libvirtd.sh"
+"$root/scripts/start-ceph.sh"
+# The BlockStorage contract suite's real-Ceph case reads this (and fails without it).
+export GOVPOOL_TEST_CEPH_CONF="${GOVPOOL_CEPH_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/ceph}/ceph.conf"
 
 echo "== unit and integration tests"
 ctest --test-dir "$root/build/ci" -L 'unit' --output-on-failure -j2
