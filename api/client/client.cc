@@ -68,6 +68,19 @@ Result<T> Client::Call(std::string_view method, const std::string& target, const
   return value;
 }
 
+template <class T>
+Result<std::optional<T>> Client::CallMaybeGone(std::string_view method, const std::string& target,
+                                               const std::string& body, const WriteOptions& w) {
+  GP_ASSIGN_OR_RETURN(HttpResponse resp, Send(method, target, body, w));
+  if (resp.status == 204) return std::optional<T>();
+  auto value = Decode<T>(resp.body);
+  if (!value.ok()) {
+    return Internal(std::string(method) + " " + target + ": the answer does not decode: " +
+                    value.status().message());
+  }
+  return std::optional<T>(std::move(value).value());
+}
+
 Status Client::CallNoContent(std::string_view method, const std::string& target, const WriteOptions& w) {
   return Send(method, target, {}, w).status();
 }
@@ -167,6 +180,105 @@ Result<std::optional<Vm>> Client::ReportVmStatus(std::string_view id, const VmSt
   if (resp.status == 204) return std::optional<Vm>();
   GP_ASSIGN_OR_RETURN(Vm vm, Decode<Vm>(resp.body));
   return std::optional<Vm>(std::move(vm));
+}
+
+// ---- Storage pools ----
+Result<StoragePool> Client::CreateStoragePool(const CreateStoragePoolRequest& req, const WriteOptions& w) {
+  return Call<StoragePool>("POST", "/v1/storage-pools", Encode(req), w);
+}
+Result<StoragePool> Client::GetStoragePool(std::string_view id_or_name) {
+  return Call<StoragePool>("GET", Path("/v1/storage-pools", id_or_name), {});
+}
+Result<ListPage<StoragePool>> Client::ListStoragePools(const PageQuery& q) {
+  return Call<ListPage<StoragePool>>("GET", Target("/v1/storage-pools").Page(q).str(), {});
+}
+Result<StoragePool> Client::PatchStoragePool(std::string_view id, const PatchStoragePoolRequest& req,
+                                             const WriteOptions& w) {
+  return Call<StoragePool>("PATCH", Path("/v1/storage-pools", id), Encode(req), w);
+}
+Status Client::DeleteStoragePool(std::string_view id) {
+  return CallNoContent("DELETE", Path("/v1/storage-pools", id));
+}
+
+// ---- Volumes ----
+Result<Volume> Client::CreateVolume(const CreateVolumeRequest& req, const WriteOptions& w) {
+  return Call<Volume>("POST", "/v1/volumes", Encode(req), w);
+}
+Result<Volume> Client::GetVolume(std::string_view id) { return Call<Volume>("GET", Path("/v1/volumes", id), {}); }
+Result<ListPage<Volume>> Client::ListVolumes(const VolumeQuery& q) {
+  Target t("/v1/volumes");
+  t.Page(q).Add("department_id", q.department_id).Add("vm_id", q.vm_id).Add("pool_id", q.pool_id);
+  return Call<ListPage<Volume>>("GET", t.str(), {});
+}
+Result<std::optional<Volume>> Client::DeleteVolume(std::string_view id, bool flatten, const WriteOptions& w) {
+  Target t(Path("/v1/volumes", id));
+  if (flatten) t.Add("flatten", "true");
+  return CallMaybeGone<Volume>("DELETE", t.str(), {}, w);
+}
+Result<Volume> Client::ResizeVolume(std::string_view id, const ResizeVolumeRequest& req) {
+  return Call<Volume>("POST", Path("/v1/volumes", id, "/resize"), Encode(req));
+}
+Result<Volume> Client::AttachVolume(std::string_view id, const AttachVolumeRequest& req) {
+  return Call<Volume>("POST", Path("/v1/volumes", id, "/attach"), Encode(req));
+}
+Result<Volume> Client::DetachVolume(std::string_view id) {
+  return Call<Volume>("POST", Path("/v1/volumes", id, "/detach"), {});
+}
+Result<std::optional<Volume>> Client::ReportVolumeStatus(std::string_view id, const VolumeStatusReport& report) {
+  return CallMaybeGone<Volume>("PUT", Path("/v1/volumes", id, "/status"), Encode(report));
+}
+
+// ---- Volume snapshots ----
+namespace {
+std::string SnapshotPath(std::string_view volume_id, std::string_view snapshot_id,
+                         std::string_view tail = {}) {
+  return Path("/v1/volumes", volume_id, "/snapshots/" + PercentEncode(snapshot_id) + std::string(tail));
+}
+}  // namespace
+Result<VolumeSnapshot> Client::CreateSnapshot(std::string_view volume_id, const CreateSnapshotRequest& req,
+                                              const WriteOptions& w) {
+  return Call<VolumeSnapshot>("POST", Path("/v1/volumes", volume_id, "/snapshots"), Encode(req), w);
+}
+Result<VolumeSnapshot> Client::GetSnapshot(std::string_view volume_id, std::string_view snapshot_id) {
+  return Call<VolumeSnapshot>("GET", SnapshotPath(volume_id, snapshot_id), {});
+}
+Result<ListPage<VolumeSnapshot>> Client::ListSnapshots(std::string_view volume_id, const PageQuery& q) {
+  return Call<ListPage<VolumeSnapshot>>(
+      "GET", Target(Path("/v1/volumes", volume_id, "/snapshots")).Page(q).str(), {});
+}
+Result<std::optional<VolumeSnapshot>> Client::DeleteSnapshot(std::string_view volume_id,
+                                                             std::string_view snapshot_id, bool flatten) {
+  Target t(SnapshotPath(volume_id, snapshot_id));
+  if (flatten) t.Add("flatten", "true");
+  return CallMaybeGone<VolumeSnapshot>("DELETE", t.str(), {});
+}
+Result<Volume> Client::RollbackVolume(std::string_view volume_id, std::string_view snapshot_id) {
+  return Call<Volume>("POST", SnapshotPath(volume_id, snapshot_id, "/rollback"), {});
+}
+Result<std::optional<VolumeSnapshot>> Client::ReportSnapshotStatus(std::string_view volume_id,
+                                                                   std::string_view snapshot_id,
+                                                                   const SnapshotStatusReport& report) {
+  return CallMaybeGone<VolumeSnapshot>("PUT", SnapshotPath(volume_id, snapshot_id, "/status"), Encode(report));
+}
+
+// ---- Images ----
+Result<Image> Client::CreateImage(const CreateImageRequest& req, const WriteOptions& w) {
+  return Call<Image>("POST", "/v1/images", Encode(req), w);
+}
+Result<Image> Client::GetImage(std::string_view id_or_name) {
+  return Call<Image>("GET", Path("/v1/images", id_or_name), {});
+}
+Result<ListPage<Image>> Client::ListImages(const PageQuery& q) {
+  return Call<ListPage<Image>>("GET", Target("/v1/images").Page(q).str(), {});
+}
+Result<std::optional<Image>> Client::DeleteImage(std::string_view id) {
+  return CallMaybeGone<Image>("DELETE", Path("/v1/images", id), {});
+}
+Result<Image> Client::VerifyImage(std::string_view id) {
+  return Call<Image>("POST", Path("/v1/images", id, "/verify"), {});
+}
+Result<std::optional<Image>> Client::ReportImageStatus(std::string_view id, const ImageStatusReport& report) {
+  return CallMaybeGone<Image>("PUT", Path("/v1/images", id, "/status"), Encode(report));
 }
 
 // ---- Server groups, preview ----

@@ -34,6 +34,11 @@ struct VmQuery : PageQuery {
   std::string host_id;
   std::optional<VmState> state;
 };
+struct VolumeQuery : PageQuery {
+  std::string department_id;
+  std::string vm_id;
+  std::string pool_id;
+};
 struct EventQuery {
   std::int64_t limit = 0;
   std::string host_id;
@@ -89,6 +94,53 @@ class Client {
   // An agent's report; nullopt when a `deleted` report removed the record.
   Result<std::optional<Vm>> ReportVmStatus(std::string_view id, const VmStatusReport& report);
 
+  // ---- Storage pools (admins write; everyone reads) ----
+  Result<StoragePool> CreateStoragePool(const CreateStoragePoolRequest& req, const WriteOptions& w = {});
+  Result<StoragePool> GetStoragePool(std::string_view id_or_name);
+  Result<ListPage<StoragePool>> ListStoragePools(const PageQuery& q = {});
+  Result<StoragePool> PatchStoragePool(std::string_view id, const PatchStoragePoolRequest& req,
+                                       const WriteOptions& w = {});
+  Status DeleteStoragePool(std::string_view id);
+
+  // ---- Volumes ----
+  Result<Volume> CreateVolume(const CreateVolumeRequest& req, const WriteOptions& w = {});
+  Result<Volume> GetVolume(std::string_view id);
+  Result<ListPage<Volume>> ListVolumes(const VolumeQuery& q = {});
+  // The volume (now deleting: its storage agent removes it), or nullopt when its record is
+  // already gone (204). `flatten`: flatten volumes cloned from its snapshots first.
+  Result<std::optional<Volume>> DeleteVolume(std::string_view id, bool flatten = false,
+                                             const WriteOptions& w = {});
+  Result<Volume> ResizeVolume(std::string_view id, const ResizeVolumeRequest& req);
+  Result<Volume> AttachVolume(std::string_view id, const AttachVolumeRequest& req);
+  Result<Volume> DetachVolume(std::string_view id);
+  // An agent's report; nullopt when a `deleted` report removed the record.
+  Result<std::optional<Volume>> ReportVolumeStatus(std::string_view id, const VolumeStatusReport& report);
+
+  // ---- Volume snapshots ----
+  Result<VolumeSnapshot> CreateSnapshot(std::string_view volume_id, const CreateSnapshotRequest& req,
+                                        const WriteOptions& w = {});
+  Result<VolumeSnapshot> GetSnapshot(std::string_view volume_id, std::string_view snapshot_id);
+  Result<ListPage<VolumeSnapshot>> ListSnapshots(std::string_view volume_id, const PageQuery& q = {});
+  // The snapshot (now deleting), or nullopt when its record is already gone (204).
+  Result<std::optional<VolumeSnapshot>> DeleteSnapshot(std::string_view volume_id,
+                                                       std::string_view snapshot_id, bool flatten = false);
+  // Rolls the (detached) volume back to the snapshot; answers the volume.
+  Result<Volume> RollbackVolume(std::string_view volume_id, std::string_view snapshot_id);
+  Result<std::optional<VolumeSnapshot>> ReportSnapshotStatus(std::string_view volume_id,
+                                                             std::string_view snapshot_id,
+                                                             const SnapshotStatusReport& report);
+
+  // ---- Images ----
+  Result<Image> CreateImage(const CreateImageRequest& req, const WriteOptions& w = {});
+  Result<Image> GetImage(std::string_view id_or_name);
+  Result<ListPage<Image>> ListImages(const PageQuery& q = {});
+  // The image (now deleting), or nullopt when its record is already gone (204).
+  Result<std::optional<Image>> DeleteImage(std::string_view id);
+  Result<Image> VerifyImage(std::string_view id);
+  Result<std::optional<Image>> ReportImageStatus(std::string_view id, const ImageStatusReport& report);
+  // The image's data (PUT/GET /v1/images/{id}/data) is streamed, not a JSON call: its
+  // methods belong with the streamed-body client (api/http_stream.h).
+
   // ---- Server groups and placement preview ----
   Result<ServerGroup> CreateServerGroup(const CreateServerGroupRequest& req, const WriteOptions& w = {});
   Result<ServerGroup> GetServerGroup(std::string_view id);
@@ -111,6 +163,10 @@ class Client {
   Result<T> Call(std::string_view method, const std::string& target, const std::string& body,
                  const WriteOptions& w = {});
   Status CallNoContent(std::string_view method, const std::string& target, const WriteOptions& w = {});
+  // A call whose record may already be gone: T, or nullopt for 204.
+  template <class T>
+  Result<std::optional<T>> CallMaybeGone(std::string_view method, const std::string& target,
+                                         const std::string& body, const WriteOptions& w = {});
   Result<HttpResponse> Send(std::string_view method, const std::string& target,
                             const std::string& body, const WriteOptions& w);
 
