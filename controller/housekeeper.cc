@@ -18,6 +18,10 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
   for (const auto& id : result.hosts_marked_down) {
     log::Warn("host missed heartbeats; marked down", {{"host_id", id}});
   }
+  result.storage_work_moved = db_.Write([&](State& s, Txn& t) { return ReassignStorageWork(s, t); });
+  if (result.storage_work_moved > 0) {
+    log::Info("storage work handed to other agents", {{"records", result.storage_work_moved}});
+  }
   if (!swept_idempotency_ || now >= next_idempotency_sweep_) {
     swept_idempotency_ = true;
     next_idempotency_sweep_ = now + options_.idempotency_sweep_interval;

@@ -1,6 +1,8 @@
 // Housekeeper: the controller's periodic chores, each one Db::Write of existing service logic:
 //   - the silent-host sweep: hosts whose agent stopped heartbeating for heartbeat_timeout are
 //     marked down (MarkSilentHostsDown in controller/services), every sweep;
+//   - storage work of silent hosts (and work no agent reached yet) moves to an up host whose
+//     agent reaches the pool (ReassignStorageWork), every sweep;
 //   - idempotency expiry: Idempotency-Key records older than idempotency_ttl are forgotten
 //     (ExpireIdempotencyRecords in services), every idempotency_sweep_interval.
 // Ages are judged by the transaction's time (Db's clock, like the heartbeats and records they
@@ -37,6 +39,7 @@ struct HousekeepingResult {
   std::vector<std::string> hosts_marked_down;  // ids
   bool idempotency_swept = false;              // the expiry ran in this pass
   std::int64_t idempotency_records_expired = 0;
+  std::int64_t storage_work_moved = 0;  // volumes and images handed to another agent
 };
 
 class Housekeeper {

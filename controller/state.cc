@@ -374,13 +374,13 @@ bool State::VolumeNameTaken(const std::string& department_id, const std::string&
   return volumes_.CountBy(kVolumeByDepartmentAndName, department_id + "/" + name) > 0;
 }
 const std::set<std::string>& State::VolumesOfHost(const std::string& host_id) const {
-  return host_id.empty() ? kNoIds : volumes_.IdsBy(kVolumeByHost, host_id);
+  return volumes_.IdsBy(kVolumeByHost, host_id);
 }
 const std::set<std::string>& State::SnapshotsOfHost(const std::string& host_id) const {
   return host_id.empty() ? kNoIds : snapshots_.IdsBy(kSnapshotByHost, host_id);
 }
 const std::set<std::string>& State::ImagesOfHost(const std::string& host_id) const {
-  return host_id.empty() ? kNoIds : images_.IdsBy(kImageByHost, host_id);
+  return images_.IdsBy(kImageByHost, host_id);
 }
 const std::set<std::string>& State::VolumesOfVm(const std::string& vm_id) const {
   return vm_id.empty() ? kNoIds : volumes_.IdsBy(kVolumeByVm, vm_id);

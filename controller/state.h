@@ -120,7 +120,7 @@ class State {
   // An image by name: the department's own first, then a public one.
   const api::Image* FindImageByName(const std::string& department_id, const std::string& name) const;
   bool VolumeNameTaken(const std::string& department_id, const std::string& name) const;
-  // Ids of the records whose work host `host_id`'s agent does.
+  // Ids of the records whose work host `host_id`'s agent does ("": no agent yet).
   const std::set<std::string>& VolumesOfHost(const std::string& host_id) const;
   const std::set<std::string>& SnapshotsOfHost(const std::string& host_id) const;
   const std::set<std::string>& ImagesOfHost(const std::string& host_id) const;

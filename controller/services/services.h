@@ -187,8 +187,10 @@ Result<api::Image> ReportImageStatus(State& s, Txn& t, const Caller& c, const st
 // The storage work of host `host_id` for its watch answer: its volumes, snapshots and
 // images, the images and snapshots its volumes are cloned from, and its clusters' pools.
 void AddStorageWork(const State& s, const std::string& host_id, api::WatchAnswer& out);
-// Storage work held by hosts that are down (or gone) moves to another up host reaching the
-// pool; returns how many records moved. Run by the housekeeper.
+// Storage work held by hosts that are down (or by no host yet) moves to an up host whose agent
+// reaches the pool: detached volumes (with their snapshots) and images being imported or
+// deleted. Attached volumes stay with their VM. Returns how many records moved. Run by the
+// housekeeper every sweep; cost: the silent hosts' records only (indexed by host).
 std::int64_t ReassignStorageWork(State& s, Txn& t);
 
 // ---- Server groups (department admins of the group's department) ----

@@ -260,29 +260,34 @@ void AddStorageWork(const State& s, const std::string& host_id, api::WatchAnswer
 }
 
 std::int64_t ReassignStorageWork(State& s, Txn& t) {
-  auto silent = [&](const std::string& host_id) {
-    const api::Host* h = s.FindHost(host_id);
-    return !h || h->status != api::HostStatus::kUp;
-  };
-  std::int64_t moved = 0;
-  for (const auto& [id, stored] : std::map<std::string, api::Volume>(s.volumes())) {
-    // Attached volumes stay with their VM's host; detached ones move when their agent is silent.
-    if (!stored.vm_id.empty() || stored.host_id.empty() || !silent(stored.host_id)) continue;
-    const std::string host = storage::ChooseStorageHost(s, stored.pool_id);
-    if (host.empty()) continue;
-    api::Volume v = stored;
-    storage::MoveVolumeWork(s, t, v, host);
-    s.Save(t, v);
-    ++moved;
+  // Only the work of silent hosts (and work no agent took yet) is looked at: indexed by host.
+  std::vector<std::string> silent{""};
+  for (const auto& [id, h] : s.hosts()) {
+    if (h.status != api::HostStatus::kUp) silent.push_back(id);
   }
-  for (const auto& [id, stored] : std::map<std::string, api::Image>(s.images())) {
-    if (stored.host_id.empty() || !silent(stored.host_id)) continue;
-    const std::string host = storage::ChooseStorageHost(s, stored.pool_id);
-    if (host.empty()) continue;
-    api::Image i = stored;
-    i.host_id = host;
-    s.Save(t, i);
-    ++moved;
+  std::int64_t moved = 0;
+  for (const std::string& from : silent) {
+    for (const std::string& id : std::set<std::string>(s.VolumesOfHost(from))) {
+      api::Volume v = *s.FindVolume(id);
+      if (!v.vm_id.empty()) continue;  // attached volumes stay with their VM's host
+      const std::string host = storage::ChooseStorageHost(s, v.pool_id);
+      if (host.empty()) continue;
+      storage::MoveVolumeWork(s, t, v, host);
+      s.Save(t, v);
+      ++moved;
+    }
+    for (const std::string& id : std::set<std::string>(s.ImagesOfHost(from))) {
+      api::Image i = *s.FindImage(id);
+      // Images not uploaded yet have no work; their agent is chosen when the upload ends.
+      if (i.state == api::ImageState::kQueued || i.state == api::ImageState::kUploading) continue;
+      if (from.empty() && i.state == api::ImageState::kError) continue;
+      const std::string host = storage::ChooseStorageHost(s, i.pool_id);
+      if (host.empty()) continue;
+      i.host_id = host;
+      if (i.state == api::ImageState::kImporting) i.state_reason.clear();
+      s.Save(t, i);
+      ++moved;
+    }
   }
   return moved;
 }

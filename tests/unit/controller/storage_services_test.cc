@@ -345,6 +345,31 @@ TEST_F(StorageServicesTest, UploadWithAWrongChecksumIsRefused) {
   EXPECT_EQ(s_.FindImage(image.meta.id)->state, api::ImageState::kError);
 }
 
+TEST_F(StorageServicesTest, WorkOfASilentAgentMovesToAnotherThatReachesThePool) {
+  ReportPool(100, 0.1);
+  auto v = *MakeVolume("data", 1);
+  Caller agent2{"u-agent2", "agent2", api::Role::kAgent, ""};
+  api::RegisterHostRequest req;
+  req.name = "h2";
+  req.capacity = {16, 65536, 100, {}};
+  req.storage_clusters = {"ceph"};
+  auto h2 = *W([&](State& s, Txn& t) { return RegisterHost(s, t, agent2, req); });
+  api::StoragePoolReport r;
+  r.pool_id = pool_.meta.id;
+  r.reachable = true;
+  r.stats.capacity_bytes = 100 * kGiB;
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return ReportStoragePools(s, t, agent2, h2.meta.id, {r}); }).ok());
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ReassignStorageWork(s, t); }), 0);  // h1 is up
+  now_ms_ += 60'000;
+  W([&](State& s, Txn& t) {
+    s.TouchHeartbeat(h2.meta.id, t.now_ms());
+    return MarkSilentHostsDown(s, t, 30'000);
+  });
+  ASSERT_EQ(s_.FindHost(host_.meta.id)->status, api::HostStatus::kDown);
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ReassignStorageWork(s, t); }), 1);
+  EXPECT_EQ(s_.FindVolume(v.meta.id)->host_id, h2.meta.id);
+}
+
 TEST_F(StorageServicesTest, DepartmentsCannotSeeOthersVolumes) {
   ReportPool(100, 0.1);
   auto v = *MakeVolume("data", 1);
