@@ -1,0 +1,156 @@
+#include "controller/options.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "common/strings.h"
+
+namespace govpool::controller {
+namespace {
+
+// Flag values that are checked and converted after parsing.
+struct RawFlags {
+  std::string log_level = "info";
+  std::string scheduler_scores;   // "binpack=1,spread=0.5"
+  std::string scheduler_filters;  // "status,pool,capacity,..."
+  int scheduler_max_candidates = -1;  // -1: the scheduler's default
+};
+
+std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
+  auto app = std::make_unique<CLI::App>(
+      "govpool-controller: the REST API, durable state, quotas and placement",
+      "govpool-controller");
+  app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app->get_formatter()->column_width(36);
+  app->footer("Values go as --flag VALUE or --flag=VALUE; a flag given twice takes the last.\n"
+              "See docs/operations.md and docs/scheduler.md.");
+  app->add_option("--listen", o.listen, "address to serve on (port 0 picks one)")
+      ->type_name("HOST:PORT")
+      ->envname("GOVPOOL_LISTEN")
+      ->capture_default_str();
+  app->add_option("--state-dir", o.state_dir,
+                  "durable state (SQLite) and the first admin token")
+      ->type_name("DIR")
+      ->envname("GOVPOOL_STATE_DIR")
+      ->capture_default_str();
+  app->add_option("--threads", o.threads, "HTTP I/O threads")
+      ->type_name("N")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app->add_option("--heartbeat-timeout-seconds", o.heartbeat_timeout_s,
+                  "a host silent this long is marked down")
+      ->type_name("N")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app->add_option("--tls-cert", o.tls_cert, "serve HTTPS only, with this certificate (needs --tls-key)")
+      ->type_name("FILE");
+  app->add_option("--tls-key", o.tls_key, "the private key of --tls-cert")->type_name("FILE");
+  app->add_option("--port-file", o.port_file,
+                  "write the bound port here once serving (for scripts, tests)")
+      ->type_name("FILE");
+  app->add_option("--scheduler-scores", raw.scheduler_scores,
+                  "score plugins and weights, e.g. binpack=1,balanced=0.5 (default binpack=1)")
+      ->type_name("LIST");
+  app->add_option("--scheduler-filters", raw.scheduler_filters,
+                  "filter plugins in order (default: all built-in filters)")
+      ->type_name("LIST");
+  app->add_option("--scheduler-max-candidates", raw.scheduler_max_candidates,
+                  "feasible hosts scored per pool (0: all)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1'000'000))
+      ->default_str(std::to_string(scheduler::Config{}.max_candidates));
+  app->add_option("--log-level", raw.log_level, "debug, info, warn or error")
+      ->type_name("LEVEL")
+      ->capture_default_str();
+  return app;
+}
+
+// CLI11's parse errors in the words of the rest of govpool.
+Status UsageError(const CLI::App& app, const CLI::ParseError& e) {
+  if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+    const std::vector<std::string> extra = app.remaining();
+    if (!extra.empty() && extra.front().rfind('-', 0) == 0) {
+      return InvalidArgument("unknown flag " + extra.front() + " (see --help)");
+    }
+    if (!extra.empty()) return InvalidArgument("unexpected argument '" + extra.front() + "' (see --help)");
+  }
+  const std::string what = e.what();
+  // CLI11 says "--threads: 1 required N missing".
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) && what.find(" missing") != std::string::npos) {
+    return InvalidArgument(what.substr(0, what.find(':')) + " needs a value");
+  }
+  return InvalidArgument(what);
+}
+
+Status ParseListen(ControllerOptions& o) {
+  const size_t colon = o.listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    const std::string_view text = std::string_view(o.listen).substr(colon + 1);
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port > 65535) port = -1;
+  }
+  if (port < 0) return InvalidArgument("--listen must be HOST:PORT, not '" + o.listen + "'");
+  o.address = o.listen.substr(0, colon);
+  o.port = port;
+  return OkStatus();
+}
+
+Status ParseScheduler(const RawFlags& raw, scheduler::Config& config) {
+  if (!raw.scheduler_scores.empty()) {
+    config.score_weights.clear();
+    for (const std::string& item : SplitString(raw.scheduler_scores, ',')) {
+      const size_t eq = item.find('=');
+      char* end = nullptr;
+      const double weight = eq == std::string::npos ? 1.0 : std::strtod(item.c_str() + eq + 1, &end);
+      if (item.empty() || (eq != std::string::npos && (end == item.c_str() + eq + 1 || *end != '\0'))) {
+        return InvalidArgument("--scheduler-scores takes name=weight,... not '" + item + "'");
+      }
+      config.score_weights[item.substr(0, eq)] = weight;
+    }
+  }
+  if (!raw.scheduler_filters.empty()) config.filters = SplitString(raw.scheduler_filters, ',');
+  if (raw.scheduler_max_candidates >= 0) config.max_candidates = raw.scheduler_max_candidates;
+  // Unknown plugin names are refused here, at start-up, not at the first placement.
+  if (auto probe = scheduler::Scheduler::Create(config); !probe.ok()) {
+    return probe.status().Annotate("scheduler configuration");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<ControllerOptions> ParseControllerFlags(int argc, char** argv) {
+  ControllerOptions o;
+  RawFlags raw;
+  std::unique_ptr<CLI::App> app = MakeApp(o, raw);
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    ControllerOptions help;
+    help.help = true;
+    return help;
+  } catch (const CLI::ParseError& e) {
+    return UsageError(*app, e);
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  auto level = log::ParseLevel(raw.log_level);
+  if (!level.ok()) return InvalidArgument("--log-level: " + level.status().message());
+  o.log_level = *level;
+  GP_RETURN_IF_ERROR(ParseListen(o));
+  GP_RETURN_IF_ERROR(ParseScheduler(raw, o.scheduler_config));
+  return o;
+}
+
+std::string ControllerHelp() {
+  ControllerOptions o;
+  RawFlags raw;
+  return MakeApp(o, raw)->help();
+}
+
+}  // namespace govpool::controller

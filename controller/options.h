@@ -1,0 +1,42 @@
+// ControllerOptions: govpool-controller's command line, parsed and checked. main.cc only wires
+// what this returns. CLI11 stays in options.cc (heavy to compile).
+//
+//   auto options = ParseControllerFlags(argc, argv);
+//   if (!options.ok()) { print options.status().message(); exit 2; }
+//   if (options->help) { print ControllerHelp(); exit 0; }
+#pragma once
+
+#include <string>
+
+#include "common/log.h"
+#include "common/result.h"
+#include "scheduler/scheduler.h"
+
+namespace govpool::controller {
+
+struct ControllerOptions {
+  bool help = false;  // --help or -h: print ControllerHelp() and exit; nothing else is set
+  std::string listen = "127.0.0.1:8080";  // --listen, env GOVPOOL_LISTEN
+  std::string address;                    // host part of `listen`
+  int port = 0;                           // port part of `listen` (0: pick one)
+  std::string state_dir = "govpool-state";  // --state-dir, env GOVPOOL_STATE_DIR
+  int threads = 4;
+  int heartbeat_timeout_s = 30;
+  std::string tls_cert;  // both or neither
+  std::string tls_key;
+  std::string port_file;
+  log::Level log_level = log::Level::kInfo;
+  // From --scheduler-scores, --scheduler-filters and --scheduler-max-candidates; checked
+  // (unknown plugin names are refused here, at start-up, not at the first placement).
+  scheduler::Config scheduler_config;
+};
+
+// Parses argv[1..] (and the environment variables named above). InvalidArgument, with a
+// message naming the flag, for an unknown flag, a missing or bad value, or flags that do not
+// go together.
+Result<ControllerOptions> ParseControllerFlags(int argc, char** argv);
+
+// The --help text: every flag with its value, default and meaning.
+std::string ControllerHelp();
+
+}  // namespace govpool::controller
