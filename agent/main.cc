@@ -26,9 +26,9 @@
 #include "agent/http_controller_client.h"
 #include "agent/drivers/libvirt/libvirt_hypervisor.h"
 #include "agent/host_agent.h"
+#include "agent/options.h"
 #include "agent/reconciler.h"
 #include "agent/simulated_hypervisor.h"
-#include "common/flags.h"
 #include "common/log.h"
 
 namespace govpool::agent {
@@ -38,102 +38,6 @@ int g_signal_pipe[2] = {-1, -1};
 void OnSignal(int) {
   const char c = 1;
   (void)!::write(g_signal_pipe[1], &c, 1);
-}
-
-struct Flags {
-  std::string controller_url = "http://127.0.0.1:8080";
-  std::string token_file;
-  std::string host_name;
-  std::string pool;
-  std::string libvirt_uri = "qemu:///system";
-  std::string domain_type = "auto";
-  std::string state_dir = "/var/lib/govpool-agent";
-  std::string disk_dir;     // default STATE_DIR/disks
-  std::string console_dir;  // default STATE_DIR/console
-  std::string guest_kernel;
-  std::string guest_initrd;
-  std::string guest_cmdline = "console=ttyS0 panic=-1";
-  int reconcile_interval_s = 10;
-  int heartbeat_interval_s = 10;
-  int shutdown_grace_s = 30;
-  int min_memory_mib = 96;
-  int simulate_hosts = 0;
-  int sim_workers = 4;
-  int sim_poll_ms = 1000;
-  std::string sim_prefix = "sim";
-  std::string log_level = "info";
-};
-
-constexpr const char* kUsage = R"(usage: govpool-agent [flags]
-  --controller URL               controller base URL (default http://127.0.0.1:8080)
-                                 env GOVPOOL_CONTROLLER_URL
-  --token-file FILE              file holding this agent's bearer token (an "agent" user's
-                                 token) env GOVPOOL_AGENT_TOKEN_FILE; required
-  --host-name NAME               the host's name at the controller (default: hostname)
-  --pool NAME                    host pool to register in
-  --libvirt-uri URI              libvirt connection (default qemu:///system)
-  --domain-type kvm|qemu|auto    domain type; auto: kvm when usable, else qemu (default auto)
-  --state-dir DIR                agent state (default /var/lib/govpool-agent)
-  --disk-dir DIR                 VM root disks (default STATE_DIR/disks)
-  --console-dir DIR              serial console logs (default STATE_DIR/console)
-  --guest-kernel FILE --guest-initrd FILE --guest-cmdline TEXT
-                                 direct kernel boot for every guest (test guests)
-  --reconcile-interval-seconds N reconcile at least this often (default 10)
-  --heartbeat-interval-seconds N (default 10)
-  --shutdown-grace-seconds N     ACPI shutdown, then hard power-off after N s (default 30)
-  --min-memory-mib N             raise smaller VMs to this much memory (default 96)
-  --simulate-hosts N             run N simulated hosts (in-memory hypervisors) instead
-  --sim-workers N                threads for simulated hosts (default 4)
-  --sim-poll-ms N                how often each simulated host polls its VMs (default 1000)
-  --sim-prefix NAME              simulated host names are NAME-00001... (default sim)
-  --log-level debug|info|warn|error
-)";
-
-Result<Flags> ParseFlags(int argc, char** argv) {
-  Flags f;
-  if (const char* e = std::getenv("GOVPOOL_CONTROLLER_URL")) f.controller_url = e;
-  if (const char* e = std::getenv("GOVPOOL_AGENT_TOKEN_FILE")) f.token_file = e;
-  FlagSet flags;
-  flags.Int("--reconcile-interval-seconds", &f.reconcile_interval_s, 1, 3600);
-  flags.Int("--heartbeat-interval-seconds", &f.heartbeat_interval_s, 1, 3600);
-  flags.Int("--shutdown-grace-seconds", &f.shutdown_grace_s, 0, 3600);
-  flags.Int("--min-memory-mib", &f.min_memory_mib, 0, 1 << 20);
-  flags.Int("--simulate-hosts", &f.simulate_hosts, 1, 100000);
-  flags.Int("--sim-workers", &f.sim_workers, 1, 64);
-  flags.Int("--sim-poll-ms", &f.sim_poll_ms, 10, 60000);
-  flags.String("--controller", &f.controller_url);
-  flags.String("--token-file", &f.token_file);
-  flags.String("--host-name", &f.host_name);
-  flags.String("--pool", &f.pool);
-  flags.String("--libvirt-uri", &f.libvirt_uri);
-  flags.String("--domain-type", &f.domain_type);
-  flags.String("--state-dir", &f.state_dir);
-  flags.String("--disk-dir", &f.disk_dir);
-  flags.String("--console-dir", &f.console_dir);
-  flags.String("--guest-kernel", &f.guest_kernel);
-  flags.String("--guest-initrd", &f.guest_initrd);
-  flags.String("--guest-cmdline", &f.guest_cmdline);
-  flags.String("--sim-prefix", &f.sim_prefix);
-  flags.String("--log-level", &f.log_level);
-  bool help = false;
-  GP_RETURN_IF_ERROR(flags.Parse(argc, argv, &help));
-  if (help) {
-    std::cout << kUsage;
-    std::exit(0);
-  }
-  if (f.token_file.empty()) return InvalidArgument("--token-file is required (an agent user's token)");
-  if (f.domain_type != "auto" && f.domain_type != "kvm" && f.domain_type != "qemu") {
-    return InvalidArgument("--domain-type must be kvm, qemu or auto");
-  }
-  if (f.controller_url.rfind("http://", 0) != 0 && f.controller_url.rfind("https://", 0) != 0) {
-    return InvalidArgument("--controller must be an http:// or https:// URL");
-  }
-  if (f.guest_kernel.empty() != f.guest_initrd.empty()) {
-    return InvalidArgument("--guest-kernel and --guest-initrd go together");
-  }
-  GP_ASSIGN_OR_RETURN(log::Level level, log::ParseLevel(f.log_level));
-  log::SetMinLevel(level);
-  return f;
 }
 
 Result<std::string> ReadToken(const std::string& path) {
@@ -156,7 +60,7 @@ Result<std::string> Absolute(const std::string& path, const std::string& what) {
 }
 
 // An HTTP client whose timeout outlasts the longest watch it will make.
-Result<std::unique_ptr<HttpControllerClient>> MakeClient(const Flags& f, const std::string& token,
+Result<std::unique_ptr<HttpControllerClient>> MakeClient(const AgentOptions& f, const std::string& token,
                                                          int longest_poll_s) {
   api::ClientOptions o;
   o.base_url = f.controller_url;
@@ -166,7 +70,7 @@ Result<std::unique_ptr<HttpControllerClient>> MakeClient(const Flags& f, const s
 }
 
 // ---------------------------------------------------------------- one real host (libvirt)
-int RunHost(const Flags& f, const std::string& token, StopSignal& stop) {
+int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
   std::string host_name = f.host_name;
   if (host_name.empty()) {
     char buf[256] = {};
@@ -253,7 +157,7 @@ int RunHost(const Flags& f, const std::string& token, StopSignal& stop) {
 }
 
 // ---------------------------------------------------------------- simulated hosts
-int RunSimulated(const Flags& f, const std::string& token, StopSignal& stop) {
+int RunSimulated(const AgentOptions& f, const std::string& token, StopSignal& stop) {
   const int n = f.simulate_hosts;
   const int workers = std::min(f.sim_workers, n);
   HostFacts facts;
@@ -333,11 +237,17 @@ int RunSimulated(const Flags& f, const std::string& token, StopSignal& stop) {
 }
 
 int Run(int argc, char** argv) {
-  auto flags = ParseFlags(argc, argv);
+  auto flags = ParseAgentFlags(argc, argv);
   if (!flags.ok()) {
-    std::cerr << "govpool-agent: " << flags.status().message() << "\n" << kUsage;
+    std::cerr << "govpool-agent: " << flags.status().message() << "\n"
+              << "Run 'govpool-agent --help' for the flags.\n";
     return 2;
   }
+  if (flags->help) {
+    std::cout << AgentHelp();
+    return 0;
+  }
+  log::SetMinLevel(flags->log_level);
   auto token = ReadToken(flags->token_file);
   if (!token.ok()) {
     std::cerr << "govpool-agent: " << token.status().message() << "\n";

@@ -1,0 +1,127 @@
+#include "agent/options.h"
+
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+namespace govpool::agent {
+namespace {
+
+std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level) {
+  auto app = std::make_unique<CLI::App>(
+      "govpool-agent: the node agent; registers this host, heartbeats, and reconciles libvirt "
+      "to the VMs the controller assigns to it",
+      "govpool-agent");
+  app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app->get_formatter()->column_width(40);
+  app->footer("Values go as --flag VALUE or --flag=VALUE; a flag given twice takes the last.\n"
+              "See docs/agent.md.");
+  auto text = [&](const char* name, std::string& value, const char* value_name, const char* help) {
+    return app->add_option(name, value, help)->type_name(value_name);
+  };
+  auto number = [&](const char* name, int& value, int min, int max, const char* help) {
+    return app->add_option(name, value, help)->type_name("N")->check(CLI::Range(min, max));
+  };
+
+  text("--controller", o.controller_url, "URL", "controller base URL")
+      ->envname("GOVPOOL_CONTROLLER_URL")
+      ->capture_default_str();
+  text("--token-file", o.token_file, "FILE",
+       "file holding this agent's bearer token (an \"agent\" user's token); required")
+      ->envname("GOVPOOL_AGENT_TOKEN_FILE");
+  text("--host-name", o.host_name, "NAME", "the host's name at the controller (default: hostname)");
+  text("--pool", o.pool, "NAME", "host pool to register in");
+  text("--libvirt-uri", o.libvirt_uri, "URI", "libvirt connection")->capture_default_str();
+  text("--domain-type", o.domain_type, "kvm|qemu|auto", "domain type; auto: kvm when usable, else qemu")
+      ->capture_default_str();
+  text("--state-dir", o.state_dir, "DIR", "agent state")->capture_default_str();
+  text("--disk-dir", o.disk_dir, "DIR", "VM root disks (default STATE_DIR/disks)");
+  text("--console-dir", o.console_dir, "DIR", "serial console logs (default STATE_DIR/console)");
+  text("--guest-kernel", o.guest_kernel, "FILE",
+       "direct kernel boot for every guest (test guests); needs --guest-initrd");
+  text("--guest-initrd", o.guest_initrd, "FILE", "the initramfs of --guest-kernel");
+  text("--guest-cmdline", o.guest_cmdline, "TEXT", "the kernel command line of --guest-kernel")
+      ->capture_default_str();
+  number("--reconcile-interval-seconds", o.reconcile_interval_s, 1, 3600,
+         "reconcile at least this often")
+      ->capture_default_str();
+  number("--heartbeat-interval-seconds", o.heartbeat_interval_s, 1, 3600, "heartbeat this often")
+      ->capture_default_str();
+  number("--shutdown-grace-seconds", o.shutdown_grace_s, 0, 3600,
+         "ACPI shutdown, then hard power-off after N s")
+      ->capture_default_str();
+  number("--min-memory-mib", o.min_memory_mib, 0, 1 << 20, "raise smaller VMs to this much memory")
+      ->capture_default_str();
+  text("--log-level", log_level, "LEVEL", "debug, info, warn or error")->capture_default_str();
+  // Listed under their own heading (CLI11 lists groups in the order they first appear).
+  constexpr const char* kSimulated = "Simulated hosts (scale tests)";
+  number("--simulate-hosts", o.simulate_hosts, 1, 100000,
+         "run N simulated hosts (in-memory hypervisors) instead of this one")
+      ->group(kSimulated);
+  number("--sim-workers", o.sim_workers, 1, 64, "threads for simulated hosts")
+      ->capture_default_str()
+      ->group(kSimulated);
+  number("--sim-poll-ms", o.sim_poll_ms, 10, 60000, "how often each simulated host polls its VMs")
+      ->capture_default_str()
+      ->group(kSimulated);
+  text("--sim-prefix", o.sim_prefix, "NAME", "simulated host names are NAME-00001...")
+      ->capture_default_str()
+      ->group(kSimulated);
+  return app;
+}
+
+// CLI11's parse errors in the words of the rest of govpool.
+Status UsageError(const CLI::App& app, const CLI::ParseError& e) {
+  if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+    const std::vector<std::string> extra = app.remaining();
+    if (!extra.empty() && extra.front().rfind('-', 0) == 0) {
+      return InvalidArgument("unknown flag " + extra.front() + " (see --help)");
+    }
+    if (!extra.empty()) return InvalidArgument("unexpected argument '" + extra.front() + "' (see --help)");
+  }
+  const std::string what = e.what();
+  // CLI11 says "--pool: 1 required NAME missing".
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) && what.find(" missing") != std::string::npos) {
+    return InvalidArgument(what.substr(0, what.find(':')) + " needs a value");
+  }
+  return InvalidArgument(what);
+}
+
+}  // namespace
+
+Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
+  AgentOptions o;
+  std::string log_level = "info";
+  std::unique_ptr<CLI::App> app = MakeApp(o, log_level);
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    AgentOptions help;
+    help.help = true;
+    return help;
+  } catch (const CLI::ParseError& e) {
+    return UsageError(*app, e);
+  }
+  if (o.token_file.empty()) return InvalidArgument("--token-file is required (an agent user's token)");
+  if (o.domain_type != "auto" && o.domain_type != "kvm" && o.domain_type != "qemu") {
+    return InvalidArgument("--domain-type must be kvm, qemu or auto, not '" + o.domain_type + "'");
+  }
+  if (o.controller_url.rfind("http://", 0) != 0 && o.controller_url.rfind("https://", 0) != 0) {
+    return InvalidArgument("--controller must be an http:// or https:// URL, not '" + o.controller_url + "'");
+  }
+  if (o.guest_kernel.empty() != o.guest_initrd.empty()) {
+    return InvalidArgument("--guest-kernel and --guest-initrd go together");
+  }
+  auto level = log::ParseLevel(log_level);
+  if (!level.ok()) return InvalidArgument("--log-level: " + level.status().message());
+  o.log_level = *level;
+  return o;
+}
+
+std::string AgentHelp() {
+  AgentOptions o;
+  std::string log_level = "info";
+  return MakeApp(o, log_level)->help();
+}
+
+}  // namespace govpool::agent

@@ -1,0 +1,49 @@
+// AgentOptions: govpool-agent's command line, parsed and checked. main.cc only wires what this
+// returns. CLI11 stays in options.cc (heavy to compile).
+//
+//   auto options = ParseAgentFlags(argc, argv);
+//   if (!options.ok()) { print options.status().message(); exit 2; }
+//   if (options->help) { print AgentHelp(); exit 0; }
+#pragma once
+
+#include <string>
+
+#include "common/log.h"
+#include "common/result.h"
+
+namespace govpool::agent {
+
+struct AgentOptions {
+  bool help = false;  // --help or -h: print AgentHelp() and exit; nothing else is set
+  std::string controller_url = "http://127.0.0.1:8080";  // --controller, env GOVPOOL_CONTROLLER_URL
+  std::string token_file;  // required; env GOVPOOL_AGENT_TOKEN_FILE
+  std::string host_name;   // empty: this machine's hostname
+  std::string pool;
+  std::string libvirt_uri = "qemu:///system";
+  std::string domain_type = "auto";  // kvm, qemu or auto
+  std::string state_dir = "/var/lib/govpool-agent";
+  std::string disk_dir;     // empty: STATE_DIR/disks
+  std::string console_dir;  // empty: STATE_DIR/console
+  std::string guest_kernel;  // both or neither
+  std::string guest_initrd;
+  std::string guest_cmdline = "console=ttyS0 panic=-1";
+  int reconcile_interval_s = 10;
+  int heartbeat_interval_s = 10;
+  int shutdown_grace_s = 30;
+  int min_memory_mib = 96;
+  int simulate_hosts = 0;  // > 0: run this many simulated hosts instead of the real one
+  int sim_workers = 4;
+  int sim_poll_ms = 1000;
+  std::string sim_prefix = "sim";
+  log::Level log_level = log::Level::kInfo;
+};
+
+// Parses argv[1..] (and the environment variables named above). InvalidArgument, with a
+// message naming the flag, for an unknown flag, a missing or bad value, a missing
+// --token-file, or flags that do not go together.
+Result<AgentOptions> ParseAgentFlags(int argc, char** argv);
+
+// The --help text: every flag with its value, default and meaning.
+std::string AgentHelp();
+
+}  // namespace govpool::agent

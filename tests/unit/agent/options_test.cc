@@ -1,0 +1,164 @@
+// govpool-agent's command line: names, defaults, both spellings, the environment, help, and a
+// message naming the flag for every kind of mistake.
+#include "agent/options.h"
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace govpool::agent {
+namespace {
+
+// argv for ParseAgentFlags; argv[0] is the program.
+struct Args {
+  explicit Args(std::vector<std::string> a) : storage(std::move(a)) {
+    storage.insert(storage.begin(), "govpool-agent");
+    for (auto& s : storage) ptrs.push_back(s.data());
+    ptrs.push_back(nullptr);
+  }
+  int argc() { return static_cast<int>(storage.size()); }
+  char** argv() { return ptrs.data(); }
+  std::vector<std::string> storage;
+  std::vector<char*> ptrs;
+};
+
+Result<AgentOptions> Parse(std::vector<std::string> args) {
+  Args a(std::move(args));
+  return ParseAgentFlags(a.argc(), a.argv());
+}
+
+// The message of a refused command line ("" when it was accepted). --token-file is added
+// unless `with_token` is false.
+std::string Error(std::vector<std::string> args, bool with_token = true) {
+  if (with_token) args.insert(args.begin(), {"--token-file", "t"});
+  auto r = Parse(std::move(args));
+  if (r.ok()) return "";
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  return r.status().message();
+}
+
+class AgentOptionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::unsetenv("GOVPOOL_CONTROLLER_URL");
+    ::unsetenv("GOVPOOL_AGENT_TOKEN_FILE");
+  }
+  void TearDown() override { SetUp(); }
+};
+
+TEST_F(AgentOptionsTest, Defaults) {
+  auto o = Parse({"--token-file", "t"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_FALSE(o->help);
+  EXPECT_EQ(o->controller_url, "http://127.0.0.1:8080");
+  EXPECT_EQ(o->token_file, "t");
+  EXPECT_EQ(o->host_name, "");
+  EXPECT_EQ(o->pool, "");
+  EXPECT_EQ(o->libvirt_uri, "qemu:///system");
+  EXPECT_EQ(o->domain_type, "auto");
+  EXPECT_EQ(o->state_dir, "/var/lib/govpool-agent");
+  EXPECT_EQ(o->disk_dir, "");
+  EXPECT_EQ(o->console_dir, "");
+  EXPECT_EQ(o->guest_kernel, "");
+  EXPECT_EQ(o->guest_initrd, "");
+  EXPECT_EQ(o->guest_cmdline, "console=ttyS0 panic=-1");
+  EXPECT_EQ(o->reconcile_interval_s, 10);
+  EXPECT_EQ(o->heartbeat_interval_s, 10);
+  EXPECT_EQ(o->shutdown_grace_s, 30);
+  EXPECT_EQ(o->min_memory_mib, 96);
+  EXPECT_EQ(o->simulate_hosts, 0);
+  EXPECT_EQ(o->sim_workers, 4);
+  EXPECT_EQ(o->sim_poll_ms, 1000);
+  EXPECT_EQ(o->sim_prefix, "sim");
+  EXPECT_EQ(o->log_level, log::Level::kInfo);
+}
+
+TEST_F(AgentOptionsTest, EveryFlagInBothSpellings) {
+  auto o = Parse({"--controller", "https://c:8443", "--token-file=/etc/t", "--host-name", "node-1",
+                  "--pool=gold", "--libvirt-uri", "qemu:///session", "--domain-type=qemu",
+                  "--state-dir", "/s", "--disk-dir=/d", "--console-dir", "/c", "--guest-kernel", "k",
+                  "--guest-initrd=i", "--guest-cmdline", "console=ttyS0 panic=-1 quiet",
+                  "--reconcile-interval-seconds", "5", "--heartbeat-interval-seconds=6",
+                  "--shutdown-grace-seconds", "0", "--min-memory-mib=0", "--simulate-hosts", "3",
+                  "--sim-workers=2", "--sim-poll-ms", "10", "--sim-prefix=load", "--log-level", "debug"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->controller_url, "https://c:8443");
+  EXPECT_EQ(o->token_file, "/etc/t");
+  EXPECT_EQ(o->host_name, "node-1");
+  EXPECT_EQ(o->pool, "gold");
+  EXPECT_EQ(o->libvirt_uri, "qemu:///session");
+  EXPECT_EQ(o->domain_type, "qemu");
+  EXPECT_EQ(o->state_dir, "/s");
+  EXPECT_EQ(o->disk_dir, "/d");
+  EXPECT_EQ(o->console_dir, "/c");
+  EXPECT_EQ(o->guest_kernel, "k");
+  EXPECT_EQ(o->guest_initrd, "i");
+  EXPECT_EQ(o->guest_cmdline, "console=ttyS0 panic=-1 quiet");
+  EXPECT_EQ(o->reconcile_interval_s, 5);
+  EXPECT_EQ(o->heartbeat_interval_s, 6);
+  EXPECT_EQ(o->shutdown_grace_s, 0);
+  EXPECT_EQ(o->min_memory_mib, 0);
+  EXPECT_EQ(o->simulate_hosts, 3);
+  EXPECT_EQ(o->sim_workers, 2);
+  EXPECT_EQ(o->sim_poll_ms, 10);
+  EXPECT_EQ(o->sim_prefix, "load");
+  EXPECT_EQ(o->log_level, log::Level::kDebug);
+}
+
+TEST_F(AgentOptionsTest, TheEnvironmentSetsDefaultsAndFlagsWin) {
+  ::setenv("GOVPOOL_CONTROLLER_URL", "http://env:1", 1);
+  ::setenv("GOVPOOL_AGENT_TOKEN_FILE", "/env/token", 1);
+  auto o = Parse({});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->controller_url, "http://env:1");
+  EXPECT_EQ(o->token_file, "/env/token");
+  o = Parse({"--controller", "http://flag:2", "--token-file", "flag"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->controller_url, "http://flag:2");
+  EXPECT_EQ(o->token_file, "flag");
+}
+
+TEST_F(AgentOptionsTest, MistakesNameTheFlag) {
+  EXPECT_EQ(Error({}, false), "--token-file is required (an agent user's token)");
+  EXPECT_EQ(Error({"--nope"}), "unknown flag --nope (see --help)");
+  EXPECT_EQ(Error({"stray"}), "unexpected argument 'stray' (see --help)");
+  EXPECT_EQ(Error({"--pool"}), "--pool needs a value");
+  EXPECT_EQ(Error({"--domain-type", "xen"}), "--domain-type must be kvm, qemu or auto, not 'xen'");
+  EXPECT_EQ(Error({"--controller", "ftp://c"}), "--controller must be an http:// or https:// URL, not 'ftp://c'");
+  EXPECT_EQ(Error({"--guest-kernel", "k"}), "--guest-kernel and --guest-initrd go together");
+  EXPECT_EQ(Error({"--guest-initrd", "i"}), "--guest-kernel and --guest-initrd go together");
+  EXPECT_EQ(Error({"--log-level", "loud"}).rfind("--log-level: log level must be", 0), 0u);
+  const std::vector<std::pair<std::string, std::string>> out_of_range = {
+      {"--reconcile-interval-seconds", "0"}, {"--heartbeat-interval-seconds", "3601"},
+      {"--shutdown-grace-seconds", "-1"},    {"--min-memory-mib", "1048577"},
+      {"--simulate-hosts", "0"},             {"--sim-workers", "65"},
+      {"--sim-poll-ms", "9"},                {"--sim-workers", "two"}};
+  for (const auto& [flag, value] : out_of_range) {
+    const std::string e = Error({flag, value});
+    EXPECT_EQ(e.rfind(flag + ":", 0), 0u) << flag << " " << value << ": " << e;
+  }
+}
+
+TEST_F(AgentOptionsTest, HelpNeedsNoTokenAndListsEveryFlag) {
+  for (const char* flag : {"--help", "-h"}) {
+    auto o = Parse({flag});
+    ASSERT_TRUE(o.ok()) << o.status().ToString();
+    EXPECT_TRUE(o->help);
+  }
+  const std::string help = AgentHelp();
+  for (const char* text :
+       {"--controller URL", "GOVPOOL_CONTROLLER_URL", "--token-file FILE", "GOVPOOL_AGENT_TOKEN_FILE",
+        "required", "--host-name NAME", "--pool NAME", "--libvirt-uri URI", "qemu:///system",
+        "--domain-type kvm|qemu|auto", "--state-dir DIR", "/var/lib/govpool-agent", "--disk-dir DIR",
+        "STATE_DIR/disks", "--console-dir DIR", "--guest-kernel FILE", "--guest-initrd FILE",
+        "--guest-cmdline TEXT", "--reconcile-interval-seconds N", "--heartbeat-interval-seconds N",
+        "--shutdown-grace-seconds N", "hard power-off", "--min-memory-mib N", "--simulate-hosts N",
+        "--sim-workers N", "--sim-poll-ms N", "--sim-prefix NAME", "--log-level LEVEL"}) {
+    EXPECT_NE(help.find(text), std::string::npos) << text << " not in:\n" << help;
+  }
+}
+
+}  // namespace
+}  // namespace govpool::agent
