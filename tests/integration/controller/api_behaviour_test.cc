@@ -11,12 +11,12 @@ class ApiBehaviourTest : public ControllerTest {
 };
 
 TEST_F(ApiBehaviourTest, IdempotencyKeyReplaysTheFirstCreate) {
-  const auto dept = CreateDepartment("idem", {{"instances", 10}});
+  const auto dept = CreateDepartment("idem", {.instances = 10});
   CreateFlavor("tiny", 1, 256, 1);
   RegisterHost("idem-h", 8, 8192, 100);
-  const std::string token = CreateUserToken("idem-admin", "dept-admin", IdOf(dept));
+  const std::string token = CreateUserToken("idem-admin", api::Role::kDeptAdmin, dept.meta.id);
   Api api = NewClient(token);
-  const json::object body{{"name", "web-1"}, {"department_id", IdOf(dept)}, {"flavor", "tiny"}};
+  const json::object body{{"name", "web-1"}, {"department_id", dept.meta.id}, {"flavor", "tiny"}};
 
   Reply first = api.Post("/v1/vms", body, {{"Idempotency-Key", "create-web-1"}});
   ASSERT_EQ(first.status, 201) << first.Describe();
@@ -37,7 +37,7 @@ TEST_F(ApiBehaviourTest, IdempotencyKeyReplaysTheFirstCreate) {
   EXPECT_NE(third.Header("Idempotent-Replayed"), nullptr);
 
   // Same key, different body: refused; no key: an ordinary create that collides on the name.
-  Reply reused = api2.Post("/v1/vms", {{"name", "web-2"}, {"department_id", IdOf(dept)}, {"flavor", "tiny"}},
+  Reply reused = api2.Post("/v1/vms", {{"name", "web-2"}, {"department_id", dept.meta.id}, {"flavor", "tiny"}},
                            {{"Idempotency-Key", "create-web-1"}});
   EXPECT_EQ(reused.status, 422) << reused.Describe();
   EXPECT_EQ(reused.ErrorCode(), "IDEMPOTENCY_KEY_REUSED");
@@ -48,31 +48,31 @@ TEST_F(ApiBehaviourTest, IdempotencyKeyReplaysTheFirstCreate) {
 
   // Keys are per user: another user's identical key is a fresh request.
   Api admin2 = NewClient(controller_->admin_token());
-  Reply other = admin2.Post("/v1/vms", {{"name", "web-3"}, {"department_id", IdOf(dept)}, {"flavor", "tiny"}},
+  Reply other = admin2.Post("/v1/vms", {{"name", "web-3"}, {"department_id", dept.meta.id}, {"flavor", "tiny"}},
                             {{"Idempotency-Key", "create-web-1"}});
   EXPECT_EQ(other.status, 201) << other.Describe();
   EXPECT_NE(other.Str("id"), first.Str("id"));
 
-  Reply list = admin2.Get("/v1/vms?department_id=" + IdOf(dept));
+  Reply list = admin2.Get("/v1/vms?department_id=" + dept.meta.id);
   ASSERT_EQ(list.status, 200);
   int web1 = 0;
   for (const auto& v : list.json.at("items").as_array()) web1 += v.at("name").as_string() == "web-1";
   EXPECT_EQ(web1, 1);
-  Reply usage = admin2.Get("/v1/departments/" + IdOf(dept) + "/usage");
+  Reply usage = admin2.Get("/v1/departments/" + dept.meta.id + "/usage");
   EXPECT_EQ(usage.json.at("usage").at("instances").at("used").as_int64(), 2);
 }
 
 TEST_F(ApiBehaviourTest, DepartmentsSeeOnlyTheirOwnObjects) {
-  const auto a = CreateDepartment("rbac-a", {{"instances", 10}});
-  const auto b = CreateDepartment("rbac-b", {{"instances", 10}});
+  const auto a = CreateDepartment("rbac-a", {.instances = 10});
+  const auto b = CreateDepartment("rbac-b", {.instances = 10});
   CreateFlavor("tiny", 1, 256, 1);
   RegisterHost("rbac-h", 8, 8192, 100);
-  Reply vm_b = admin_->Post("/v1/vms", {{"name", "b-vm"}, {"department_id", IdOf(b)}, {"flavor", "tiny"}});
+  Reply vm_b = admin_->Post("/v1/vms", {{"name", "b-vm"}, {"department_id", b.meta.id}, {"flavor", "tiny"}});
   ASSERT_EQ(vm_b.status, 201) << vm_b.Describe();
-  Api a_admin = NewClient(CreateUserToken("a-admin", "dept-admin", IdOf(a)));
-  Api a_member = NewClient(CreateUserToken("a-member", "dept-member", IdOf(a)));
+  Api a_admin = NewClient(CreateUserToken("a-admin", api::Role::kDeptAdmin, a.meta.id));
+  Api a_member = NewClient(CreateUserToken("a-member", api::Role::kDeptMember, a.meta.id));
 
-  Reply vm_a = a_admin.Post("/v1/vms", {{"name", "a-vm"}, {"department_id", IdOf(a)}, {"flavor", "tiny"}});
+  Reply vm_a = a_admin.Post("/v1/vms", {{"name", "a-vm"}, {"department_id", a.meta.id}, {"flavor", "tiny"}});
   ASSERT_EQ(vm_a.status, 201) << vm_a.Describe();
 
   // Department B's objects do not exist for A's users.
@@ -80,29 +80,29 @@ TEST_F(ApiBehaviourTest, DepartmentsSeeOnlyTheirOwnObjects) {
     Reply r = api->Get("/v1/vms/" + vm_b.Str("id"));
     EXPECT_EQ(r.status, 404) << r.Describe();
     EXPECT_EQ(r.ErrorCode(), "NOT_FOUND");
-    r = api->Get("/v1/departments/" + IdOf(b));
+    r = api->Get("/v1/departments/" + b.meta.id);
     EXPECT_EQ(r.status, 404) << r.Describe();
-    r = api->Get("/v1/departments/" + IdOf(b) + "/usage");
+    r = api->Get("/v1/departments/" + b.meta.id + "/usage");
     EXPECT_EQ(r.status, 404) << r.Describe();
     r = api->Get("/v1/vms");
     ASSERT_EQ(r.status, 200);
     ASSERT_EQ(r.json.at("items").as_array().size(), 1u) << r.body;
     EXPECT_EQ(r.json.at("items").as_array()[0].at("id").as_string(), vm_a.Str("id"));
-    r = api->Get("/v1/vms?department_id=" + IdOf(b));
+    r = api->Get("/v1/vms?department_id=" + b.meta.id);
     EXPECT_TRUE(r.json.at("items").as_array().empty()) << r.body;
     r = api->Get("/v1/departments");
     ASSERT_EQ(r.json.at("items").as_array().size(), 1u) << r.body;
-    EXPECT_EQ(r.json.at("items").as_array()[0].at("id").as_string(), IdOf(a));
+    EXPECT_EQ(r.json.at("items").as_array()[0].at("id").as_string(), a.meta.id);
   }
   Reply del = a_admin.Send("DELETE", "/v1/vms/" + vm_b.Str("id"));
   EXPECT_EQ(del.status, 404) << del.Describe();
   Reply act = a_admin.Send("POST", "/v1/vms/" + vm_b.Str("id") + "/stop");
   EXPECT_EQ(act.status, 404) << act.Describe();
-  Reply create_b = a_admin.Post("/v1/vms", {{"name", "x"}, {"department_id", IdOf(b)}, {"flavor", "tiny"}});
+  Reply create_b = a_admin.Post("/v1/vms", {{"name", "x"}, {"department_id", b.meta.id}, {"flavor", "tiny"}});
   EXPECT_EQ(create_b.status, 404) << create_b.Describe();
 
   // A member reads its department but cannot create or delete VMs.
-  Reply member_create = a_member.Post("/v1/vms", {{"name", "m-vm"}, {"department_id", IdOf(a)}, {"flavor", "tiny"}});
+  Reply member_create = a_member.Post("/v1/vms", {{"name", "m-vm"}, {"department_id", a.meta.id}, {"flavor", "tiny"}});
   EXPECT_EQ(member_create.status, 403) << member_create.Describe();
   EXPECT_EQ(member_create.ErrorCode(), "PERMISSION_DENIED");
   EXPECT_EQ(a_member.Get("/v1/vms/" + vm_a.Str("id")).status, 200);
@@ -111,44 +111,44 @@ TEST_F(ApiBehaviourTest, DepartmentsSeeOnlyTheirOwnObjects) {
   EXPECT_EQ(a_member.Get("/v1/flavors/tiny").status, 200);
   EXPECT_EQ(a_member.Get("/v1/hosts").json.at("items").as_array().size(), 0u);
   // Department users cannot change their quota.
-  Reply patch = a_admin.Send("PATCH", "/v1/departments/" + IdOf(a), R"({"quota":{"instances":100}})");
+  Reply patch = a_admin.Send("PATCH", "/v1/departments/" + a.meta.id, R"({"quota":{"instances":100}})");
   EXPECT_EQ(patch.status, 403) << patch.Describe();
   // The VM count of B is untouched.
-  Reply usage_b = admin_->Get("/v1/departments/" + IdOf(b) + "/usage");
+  Reply usage_b = admin_->Get("/v1/departments/" + b.meta.id + "/usage");
   EXPECT_EQ(usage_b.json.at("usage").at("instances").at("used").as_int64(), 1);
 }
 
 TEST_F(ApiBehaviourTest, IfMatchGuardsUpdates) {
-  const auto d = CreateDepartment("ifm", {{"instances", 10}});
-  const std::int64_t rev = d.at("revision").as_int64();
-  Reply ok = admin_->Send("PATCH", "/v1/departments/" + IdOf(d), R"({"quota":{"instances":20}})",
+  const auto d = CreateDepartment("ifm", {.instances = 10});
+  const std::int64_t rev = d.meta.revision;
+  Reply ok = admin_->Send("PATCH", "/v1/departments/" + d.meta.id, R"({"quota":{"instances":20}})",
                           {{"If-Match", "\"" + std::to_string(rev) + "\""}});
   ASSERT_EQ(ok.status, 200) << ok.Describe();
   EXPECT_GT(ok.Int("revision"), rev);
   EXPECT_EQ(ok.json.at("quota").at("instances").as_int64(), 20);
-  Reply stale = admin_->Send("PATCH", "/v1/departments/" + IdOf(d), R"({"quota":{"instances":30}})",
+  Reply stale = admin_->Send("PATCH", "/v1/departments/" + d.meta.id, R"({"quota":{"instances":30}})",
                              {{"If-Match", std::to_string(rev)}});
   EXPECT_EQ(stale.status, 409) << stale.Describe();
   EXPECT_EQ(stale.ErrorCode(), "CONFLICT");
   EXPECT_EQ(stale.json.at("error").at("details").at("current_revision").as_int64(), ok.Int("revision"));
-  Reply del_stale = admin_->Send("DELETE", "/v1/departments/" + IdOf(d), "", {{"If-Match", std::to_string(rev)}});
+  Reply del_stale = admin_->Send("DELETE", "/v1/departments/" + d.meta.id, "", {{"If-Match", std::to_string(rev)}});
   EXPECT_EQ(del_stale.status, 409);
-  Reply del = admin_->Send("DELETE", "/v1/departments/" + IdOf(d), "",
+  Reply del = admin_->Send("DELETE", "/v1/departments/" + d.meta.id, "",
                            {{"If-Match", std::to_string(ok.Int("revision"))}});
   EXPECT_EQ(del.status, 204) << del.Describe();
-  EXPECT_EQ(admin_->Get("/v1/departments/" + IdOf(d)).status, 404);
+  EXPECT_EQ(admin_->Get("/v1/departments/" + d.meta.id).status, 404);
 }
 
 TEST_F(ApiBehaviourTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
-  const auto dept = CreateDepartment("hb", {{"instances", 10}});
+  const auto dept = CreateDepartment("hb", {.instances = 10});
   CreateFlavor("tiny", 1, 256, 1);
-  Api agent = NewClient(CreateUserToken("agent-1", "agent", ""));
+  Api agent = NewClient(CreateUserToken("agent-1", api::Role::kAgent, ""));
   Reply host = agent.Post("/v1/hosts/register",
                           {{"name", "agent-host"}, {"capacity", {{"cpus", 8}, {"memory_mib", 8192}, {"disk_gib", 100}}}});
   ASSERT_EQ(host.status, 200) << host.Describe();
   // A fresh heartbeat gives a 3 s window to place the VM while the host is up.
   ASSERT_EQ(agent.Send("POST", "/v1/hosts/" + host.Str("id") + "/heartbeat").status, 200);
-  Reply vm = admin_->Post("/v1/vms", {{"name", "hb-vm"}, {"department_id", IdOf(dept)}, {"flavor", "tiny"}});
+  Reply vm = admin_->Post("/v1/vms", {{"name", "hb-vm"}, {"department_id", dept.meta.id}, {"flavor", "tiny"}});
   ASSERT_EQ(vm.status, 201) << vm.Describe();
   EXPECT_EQ(vm.Str("host_id"), host.Str("id"));
 
@@ -158,7 +158,7 @@ TEST_F(ApiBehaviourTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
   Reply v = admin_->Get("/v1/vms/" + vm.Str("id"));
   EXPECT_EQ(v.Str("state"), "unknown") << v.body;
   // A down host gets no new VMs.
-  Reply refused = admin_->Post("/v1/vms", {{"name", "hb-vm-2"}, {"department_id", IdOf(dept)}, {"flavor", "tiny"}});
+  Reply refused = admin_->Post("/v1/vms", {{"name", "hb-vm-2"}, {"department_id", dept.meta.id}, {"flavor", "tiny"}});
   EXPECT_EQ(refused.status, 409) << refused.Describe();
   EXPECT_EQ(refused.ErrorCode(), "NO_VALID_HOST");
   // A heartbeat brings it back.

@@ -36,12 +36,12 @@ class BadRequestTest : public ControllerTest {
   void SetUp() override {
     ControllerTest::SetUp();
     if (HasFatalFailure()) return;
-    vars_["{A}"] = IdOf(CreateDepartment("dept-a", {{"instances", 5}}));
-    vars_["{B}"] = IdOf(CreateDepartment("dept-b", {{"instances", 5}}));
+    vars_["{A}"] = CreateDepartment("dept-a", {.instances = 5}).meta.id;
+    vars_["{B}"] = CreateDepartment("dept-b", {.instances = 5}).meta.id;
     CreateFlavor("small", 1, 512, 1);
-    vars_["{HOST}"] = IdOf(RegisterHost("host-1", 16, 65536, 500));
-    dept_admin_token_ = CreateUserToken("a-admin", "dept-admin", vars_["{A}"]);
-    dept_member_token_ = CreateUserToken("a-member", "dept-member", vars_["{A}"]);
+    vars_["{HOST}"] = RegisterHost("host-1", 16, 65536, 500).meta.id;
+    dept_admin_token_ = CreateUserToken("a-admin", api::Role::kDeptAdmin, vars_["{A}"]);
+    dept_member_token_ = CreateUserToken("a-member", api::Role::kDeptMember, vars_["{A}"]);
     Reply vm = admin_->Post("/v1/vms", {{"name", "vm-1"}, {"department_id", vars_["{A}"]}, {"flavor", "small"}},
                             {{"Idempotency-Key", "key-1"}});
     ASSERT_EQ(vm.status, 201) << vm.Describe();

@@ -97,15 +97,15 @@ class ConcurrentCreateTest : public ControllerTest {
 };
 
 TEST_F(ConcurrentCreateTest, QuotaOfTenAdmitsExactlyTen) {
-  const auto dept = CreateDepartment("team-a", {{"instances", 10}, {"vcpus", -1}, {"memory_mib", -1}});
+  const auto dept = CreateDepartment("team-a", {.instances = 10, .vcpus = -1, .memory_mib = -1});
   CreateFlavor("small", 1, 512, 1);
   RegisterHost("big-1", 64, 262144, 10000);
   RegisterHost("big-2", 64, 262144, 10000);
-  const std::string token = CreateUserToken("alice", "dept-admin", IdOf(dept));
+  const std::string token = CreateUserToken("alice", api::Role::kDeptAdmin, dept.meta.id);
   ASSERT_FALSE(token.empty());
 
   const auto start = std::chrono::steady_clock::now();
-  Outcome out = FireCreates(token, IdOf(dept), "small");
+  Outcome out = FireCreates(token, dept.meta.id, "small");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << "200 creates in " << seconds << " s\n";
@@ -125,8 +125,8 @@ TEST_F(ConcurrentCreateTest, QuotaOfTenAdmitsExactlyTen) {
       ADD_FAILURE() << "unexpected answer: " << r.Describe();
     }
   }
-  EXPECT_EQ(UsedInstances(IdOf(dept)), 10);
-  EXPECT_EQ(ListedVms(IdOf(dept)), 10);
+  EXPECT_EQ(UsedInstances(dept.meta.id), 10);
+  EXPECT_EQ(ListedVms(dept.meta.id), 10);
   std::int64_t vcpus = 0, memory = 0, instances = 0;
   CheckHosts(&vcpus, &memory, &instances);
   EXPECT_EQ(instances, 10);
@@ -136,15 +136,15 @@ TEST_F(ConcurrentCreateTest, QuotaOfTenAdmitsExactlyTen) {
 
 TEST_F(ConcurrentCreateTest, HostsThatFitSevenAdmitExactlySeven) {
   const auto dept =
-      CreateDepartment("team-b", {{"instances", 1000}, {"vcpus", -1}, {"memory_mib", -1}});
+      CreateDepartment("team-b", {.instances = 1000, .vcpus = -1, .memory_mib = -1});
   CreateFlavor("medium", 2, 4096, 10);
   // Memory (ratio 1.0) is the limit: 4 VMs fit on the first host and 3 on the second.
   RegisterHost("fit-4", 4, 16384, 1000);
   RegisterHost("fit-3", 4, 12288, 1000);
-  const std::string token = CreateUserToken("bob", "dept-admin", IdOf(dept));
+  const std::string token = CreateUserToken("bob", api::Role::kDeptAdmin, dept.meta.id);
   ASSERT_FALSE(token.empty());
 
-  Outcome out = FireCreates(token, IdOf(dept), "medium");
+  Outcome out = FireCreates(token, dept.meta.id, "medium");
 
   EXPECT_EQ(out.created, 7);
   EXPECT_EQ(out.by_code["409 NO_VALID_HOST"], kTotal - 7);
@@ -163,8 +163,8 @@ TEST_F(ConcurrentCreateTest, HostsThatFitSevenAdmitExactlySeven) {
     for (const auto& kv : d.at("rejected").as_object()) rejected += kv.value().as_int64();
     EXPECT_EQ(rejected, 2) << "every host rejected for some reason: " << r.body;
   }
-  EXPECT_EQ(UsedInstances(IdOf(dept)), 7);
-  EXPECT_EQ(ListedVms(IdOf(dept)), 7);
+  EXPECT_EQ(UsedInstances(dept.meta.id), 7);
+  EXPECT_EQ(ListedVms(dept.meta.id), 7);
   std::int64_t vcpus = 0, memory = 0, instances = 0;
   CheckHosts(&vcpus, &memory, &instances);
   EXPECT_EQ(instances, 7);
@@ -177,14 +177,14 @@ TEST_F(ConcurrentCreateTest, HostsThatFitSevenAdmitExactlySeven) {
   Reply del = api.Send("DELETE", "/v1/vms/" + out.vm_ids.front());
   EXPECT_EQ(del.status, 204) << del.Describe();
   Reply again = api.Post("/v1/vms", {{"name", "after-delete"},
-                                     {"department_id", IdOf(dept)},
+                                     {"department_id", dept.meta.id},
                                      {"flavor", "medium"}});
   EXPECT_EQ(again.status, 201) << again.Describe();
   Reply full = api.Post("/v1/vms", {{"name", "one-too-many"},
-                                    {"department_id", IdOf(dept)},
+                                    {"department_id", dept.meta.id},
                                     {"flavor", "medium"}});
   EXPECT_EQ(full.status, 409) << full.Describe();
-  EXPECT_EQ(UsedInstances(IdOf(dept)), 7);
+  EXPECT_EQ(UsedInstances(dept.meta.id), 7);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Test support for integration tests of the real govpool-controller binary: a child process
 // started on port 0 with a temporary state directory (killed with SIGKILL in the destructor,
-// so a failing test never leaves it running), clients that speak to it, JSON helpers and a
-// raw-socket sender for requests the client library refuses to build.
+// so a failing test never leaves it running), the typed client (api::Client) for building a
+// world, and for tests of the wire format itself a raw client (Api: any method, target, body
+// and headers; JSON helpers on its Reply) and a raw-socket sender for requests the client
+// library refuses to build.
 // Not thread-safe except where noted (each thread makes its own client).
 #pragma once
 
@@ -31,6 +33,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/client/client.h"
 #include "api/client/http_client.h"
 #include "tests/support/child_process.h"
 
@@ -125,7 +128,8 @@ struct Reply {
   }
 };
 
-// A client bound to one token. Not thread-safe: one per thread.
+// A raw client bound to one token: requests as bytes, answers as Reply. Not thread-safe: one
+// per thread.
 class Api {
  public:
   Api(const std::string& base_url, const std::string& token, int timeout_ms = 30'000) {
@@ -273,14 +277,15 @@ bool PollUntil(Cond cond, std::chrono::milliseconds timeout = std::chrono::secon
   return cond();
 }
 
-// A running controller with an admin client, plus helpers to build a world through the API.
+// A running controller with an admin client (typed and raw), plus helpers that build a world
+// through the typed API.
 class ControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     controller_ = std::make_unique<ControllerProcess>(dir_.path());
     const std::string err = controller_->Start(ExtraArgs());
     ASSERT_EQ(err, "");
-    admin_ = std::make_unique<Api>(controller_->base_url(), controller_->admin_token());
+    ConnectAdmin();
   }
   // Flags added to every start of the controller.
   virtual std::vector<std::string> ExtraArgs() { return {}; }
@@ -292,56 +297,84 @@ class ControllerTest : public ::testing::Test {
     controller_.reset();  // SIGKILL
   }
 
-  // Restarts on the same state dir (after a crash or a kill) and rebuilds the admin client.
+  // Restarts on the same state dir (after a crash or a kill) and rebuilds the admin clients.
   void Restart() {
     ASSERT_EQ(controller_->Start(ExtraArgs()), "");
-    admin_ = std::make_unique<Api>(controller_->base_url(), controller_->admin_token());
+    ConnectAdmin();
   }
 
+  // A raw client (wire-format tests).
   Api NewClient(const std::string& token) { return Api(controller_->base_url(), token); }
+  // A typed client.
+  std::unique_ptr<api::Client> NewTypedClient(const std::string& token) {
+    api::ClientOptions o;
+    o.base_url = controller_->base_url();
+    o.bearer_token = token;
+    o.timeout_ms = 30'000;
+    auto c = api::Client::Create(o);
+    if (!c.ok()) std::abort();
+    return std::move(c).value();
+  }
 
-  // Each helper asserts success and returns the created object's JSON.
-  json::object CreateDepartment(const std::string& name, json::object quota) {
-    Reply r = admin_->Post("/v1/departments", {{"name", name}, {"quota", std::move(quota)}});
-    EXPECT_EQ(r.status, 201) << r.Describe();
-    return r.json.is_object() ? r.json.as_object() : json::object{};
+  // Each helper records a test failure when the API refuses and returns the created object
+  // (a default one on failure).
+  api::Department CreateDepartment(const std::string& name, const api::Quota& quota) {
+    api::CreateDepartmentRequest req;
+    req.name = name;
+    req.quota = quota;
+    return Created(client_->CreateDepartment(req), "department " + name);
   }
-  json::object CreateFlavor(const std::string& name, int vcpus, int memory_mib, int disk_gib) {
-    Reply r = admin_->Post("/v1/flavors", {{"name", name},
-                                           {"vcpus", vcpus},
-                                           {"memory_mib", memory_mib},
-                                           {"disk_gib", disk_gib}});
-    EXPECT_EQ(r.status, 201) << r.Describe();
-    return r.json.is_object() ? r.json.as_object() : json::object{};
+  api::Flavor CreateFlavor(const std::string& name, std::int64_t vcpus, std::int64_t memory_mib,
+                           std::int64_t disk_gib) {
+    api::CreateFlavorRequest req;
+    req.name = name;
+    req.vcpus = vcpus;
+    req.memory_mib = memory_mib;
+    req.disk_gib = disk_gib;
+    return Created(client_->CreateFlavor(req), "flavor " + name);
   }
-  json::object RegisterHost(const std::string& name, int cpus, int memory_mib, int disk_gib) {
-    Reply r = admin_->Post(
-        "/v1/hosts/register",
-        {{"name", name},
-         {"capacity", {{"cpus", cpus}, {"memory_mib", memory_mib}, {"disk_gib", disk_gib}}}});
-    EXPECT_EQ(r.status, 200) << r.Describe();
-    return r.json.is_object() ? r.json.as_object() : json::object{};
+  // Registers a host as the admin (static capacity, no agent).
+  api::Host RegisterHost(const std::string& name, std::int64_t cpus, std::int64_t memory_mib,
+                         std::int64_t disk_gib) {
+    api::RegisterHostRequest req;
+    req.name = name;
+    req.capacity.cpus = cpus;
+    req.capacity.memory_mib = memory_mib;
+    req.capacity.disk_gib = disk_gib;
+    return Created(client_->RegisterHost(req), "host " + name);
   }
   // Creates a user with `role` (in `department_id` for department roles) and returns a token.
-  std::string CreateUserToken(const std::string& name, const std::string& role,
+  std::string CreateUserToken(const std::string& name, api::Role role,
                               const std::string& department_id) {
-    json::object body{{"name", name}, {"role", role}};
-    if (!department_id.empty()) body["department_id"] = department_id;
-    Reply u = admin_->Post("/v1/users", body);
-    EXPECT_EQ(u.status, 201) << u.Describe();
-    Reply t = admin_->Send("POST", "/v1/users/" + u.Str("id") + "/tokens", "{}");
-    EXPECT_EQ(t.status, 201) << t.Describe();
-    return t.Str("token");
+    api::CreateUserRequest user;
+    user.name = name;
+    user.role = role;
+    user.department_id = department_id;
+    const api::User created = Created(client_->CreateUser(user), "user " + name);
+    if (created.meta.id.empty()) return "";
+    api::CreateTokenRequest token;
+    token.name = "test";
+    return Created(client_->CreateToken(created.meta.id, token), "token of " + name).token;
   }
 
   TempDir dir_;
   std::unique_ptr<ControllerProcess> controller_;
-  std::unique_ptr<Api> admin_;
-};
+  std::unique_ptr<Api> admin_;           // raw
+  std::unique_ptr<api::Client> client_;  // typed, the same admin token
 
-inline std::string IdOf(const json::object& o) {
-  const auto* v = o.if_contains("id");
-  return v && v->is_string() ? std::string(v->as_string()) : "";
-}
+ private:
+  void ConnectAdmin() {
+    admin_ = std::make_unique<Api>(controller_->base_url(), controller_->admin_token());
+    client_ = NewTypedClient(controller_->admin_token());
+  }
+  template <class T>
+  T Created(Result<T> r, const std::string& what) {
+    if (!r.ok()) {
+      ADD_FAILURE() << "creating " << what << ": " << r.status().ToString();
+      return T{};
+    }
+    return std::move(r).value();
+  }
+};
 
 }  // namespace govpool::testing

@@ -19,10 +19,15 @@ struct Acked {
 
 class DurabilityTest : public ControllerTest {
  protected:
-  void Remember(const std::string& collection, const json::object& o) {
-    ASSERT_FALSE(IdOf(o).empty());
-    acked_.push_back({collection + "/" + IdOf(o), o.at("revision").as_int64(),
-                      std::string(o.at("name").as_string())});
+  void Remember(const std::string& collection, const std::string& id, std::int64_t revision,
+                const std::string& name) {
+    ASSERT_FALSE(id.empty());
+    acked_.push_back({collection + "/" + id, revision, name});
+  }
+  // A department, flavor or host as the typed client returned it.
+  template <class T>
+  void Remember(const std::string& collection, const T& o) {
+    Remember(collection, o.meta.id, o.meta.revision, o.name);
   }
 
   // Every acknowledged object is there with the same revision and name.
@@ -59,8 +64,8 @@ class DurabilityTest : public ControllerTest {
 };
 
 TEST_F(DurabilityTest, AcknowledgedWritesSurviveSigkillMidBurst) {
-  const auto dept_a = CreateDepartment("dur-a", {{"instances", 500}, {"vcpus", -1}, {"memory_mib", -1}});
-  const auto dept_b = CreateDepartment("dur-b", {{"instances", 3}});
+  const auto dept_a = CreateDepartment("dur-a", {.instances = 500, .vcpus = -1, .memory_mib = -1});
+  const auto dept_b = CreateDepartment("dur-b", {.instances = 3});
   Remember("/v1/departments", dept_a);
   Remember("/v1/departments", dept_b);
   Remember("/v1/flavors", CreateFlavor("tiny", 1, 256, 1));
@@ -69,17 +74,17 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveSigkillMidBurst) {
   Remember("/v1/hosts", RegisterHost("dur-h2", 64, 262144, 10000));
   for (int i = 0; i < 5; ++i) {
     Reply r = admin_->Post("/v1/vms", {{"name", "seq-" + std::to_string(i)},
-                                       {"department_id", IdOf(dept_a)},
+                                       {"department_id", dept_a.meta.id},
                                        {"flavor", "tiny"}});
     ASSERT_EQ(r.status, 201) << r.Describe();
-    Remember("/v1/vms", r.json.as_object());
+    Remember("/v1/vms", r.Str("id"), r.Int("revision"), r.Str("name"));
   }
   // An update is acknowledged too: its new revision must survive.
-  Reply patched = admin_->Send("PATCH", "/v1/departments/" + IdOf(dept_b), R"({"description":"patched"})",
-                               {{"If-Match", std::to_string(dept_b.at("revision").as_int64())}});
+  Reply patched = admin_->Send("PATCH", "/v1/departments/" + dept_b.meta.id, R"({"description":"patched"})",
+                               {{"If-Match", std::to_string(dept_b.meta.revision)}});
   ASSERT_EQ(patched.status, 200) << patched.Describe();
   acked_[1].revision = patched.Int("revision");
-  ASSERT_GT(acked_[1].revision, dept_b.at("revision").as_int64());
+  ASSERT_GT(acked_[1].revision, dept_b.meta.revision);
 
   // A burst of creates from several threads; SIGKILL lands in the middle of it.
   constexpr int kThreads = 8;
@@ -93,7 +98,7 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveSigkillMidBurst) {
       Api api = NewClient(token);
       for (int i = 0; !stop; ++i) {
         Reply r = api.Post("/v1/vms", {{"name", "burst-" + std::to_string(t) + "-" + std::to_string(i)},
-                                       {"department_id", IdOf(dept_a)},
+                                       {"department_id", dept_a.meta.id},
                                        {"flavor", "tiny"}});
         if (r.status == 0) return;  // the controller is gone
         if (r.status != 201) {
@@ -115,40 +120,40 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveSigkillMidBurst) {
 
   Restart();
   ExpectAllAckedPresent();
-  ExpectNoQuotaDrift(IdOf(dept_a), 256);
-  Reply b = admin_->Get("/v1/departments/" + IdOf(dept_b));
+  ExpectNoQuotaDrift(dept_a.meta.id, 256);
+  Reply b = admin_->Get("/v1/departments/" + dept_b.meta.id);
   EXPECT_EQ(b.Str("description"), "patched");
 
   // The restarted controller keeps working on the same state: a second kill -9 right after an
   // acknowledged write still keeps it.
   Reply more = admin_->Post("/v1/vms", {{"name", "after-restart"},
-                                        {"department_id", IdOf(dept_a)},
+                                        {"department_id", dept_a.meta.id},
                                         {"flavor", "tiny"}});
   ASSERT_EQ(more.status, 201) << more.Describe();
-  Remember("/v1/vms", more.json.as_object());
+  Remember("/v1/vms", more.Str("id"), more.Int("revision"), more.Str("name"));
   controller_->Kill(SIGKILL);
   Restart();
   ExpectAllAckedPresent();
-  ExpectNoQuotaDrift(IdOf(dept_a), 256);
+  ExpectNoQuotaDrift(dept_a.meta.id, 256);
   // The first admin token still works (it was not re-created), and the quota still holds.
   for (int i = 0; i < 3; ++i) {
     Reply r = admin_->Post("/v1/vms", {{"name", "b-" + std::to_string(i)},
-                                       {"department_id", IdOf(dept_b)},
+                                       {"department_id", dept_b.meta.id},
                                        {"flavor", "tiny"}});
     EXPECT_EQ(r.status, 201) << r.Describe();
   }
-  Reply over = admin_->Post("/v1/vms", {{"name", "b-over"}, {"department_id", IdOf(dept_b)}, {"flavor", "tiny"}});
+  Reply over = admin_->Post("/v1/vms", {{"name", "b-over"}, {"department_id", dept_b.meta.id}, {"flavor", "tiny"}});
   EXPECT_EQ(over.status, 403) << over.Describe();
   EXPECT_EQ(over.ErrorCode(), "QUOTA_EXCEEDED");
 }
 
 TEST_F(DurabilityTest, DeletesSurviveSigkill) {
-  const auto dept = CreateDepartment("del-a", {{"instances", 10}});
+  const auto dept = CreateDepartment("del-a", {.instances = 10});
   CreateFlavor("tiny", 1, 256, 1);
   RegisterHost("del-h1", 8, 8192, 100);
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {
-    Reply r = admin_->Post("/v1/vms", {{"name", "v" + std::to_string(i)}, {"department_id", IdOf(dept)}, {"flavor", "tiny"}});
+    Reply r = admin_->Post("/v1/vms", {{"name", "v" + std::to_string(i)}, {"department_id", dept.meta.id}, {"flavor", "tiny"}});
     ASSERT_EQ(r.status, 201) << r.Describe();
     ids.push_back(r.Str("id"));
   }
@@ -162,7 +167,7 @@ TEST_F(DurabilityTest, DeletesSurviveSigkill) {
   EXPECT_EQ(admin_->Get("/v1/vms/" + ids[0]).status, 404);
   EXPECT_EQ(admin_->Get("/v1/flavors/gone").status, 404);
   for (size_t i = 1; i < ids.size(); ++i) EXPECT_EQ(admin_->Get("/v1/vms/" + ids[i]).status, 200);
-  ExpectNoQuotaDrift(IdOf(dept), 256);
+  ExpectNoQuotaDrift(dept.meta.id, 256);
 }
 
 }  // namespace
