@@ -38,6 +38,9 @@ void ApiHandler::RegisterAllRoutes() {
   SetServerGroupRoutes(router_);
   SetSchedulerRoutes(router_);
   SetEventRoutes(router_);
+  SetStoragePoolRoutes(router_);
+  SetVolumeRoutes(router_);
+  SetImageRoutes(router_);
   SetWatchRoutes(router_, db_);
 }
 

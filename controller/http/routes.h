@@ -17,6 +17,11 @@ void SetUserRoutes(Router& r);
 void SetServerGroupRoutes(Router& r);
 void SetSchedulerRoutes(Router& r);
 void SetEventRoutes(Router& r);
+// Storage (docs/storage.md): pools, volumes with their snapshots, images (JSON routes; the
+// image data routes stream their bodies and are registered on their own).
+void SetStoragePoolRoutes(Router& r);
+void SetVolumeRoutes(Router& r);
+void SetImageRoutes(Router& r);
 // /healthz, /metrics (body from `metrics_text`), /v1/openapi.yaml.
 void SetSystemRoutes(Router& r, std::function<std::string()> metrics_text);
 

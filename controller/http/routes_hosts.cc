@@ -50,8 +50,13 @@ void SetHostRoutes(Router& r) {
     auto req = api::ParseOrDefault<api::HeartbeatRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
-      return Render(Heartbeat(s, t, ctx.caller, ctx.param("id"), req->usage ? &*req->usage : nullptr),
-                    200);
+      auto host = Heartbeat(s, t, ctx.caller, ctx.param("id"), req->usage ? &*req->usage : nullptr);
+      if (!host.ok() || !req->storage_pools) return Render(host, 200);
+      // The storage report rides on the same write. Heartbeat has checked the caller and the
+      // host, which is all ReportStoragePools checks, so it does not fail after that mutation.
+      Status st = ReportStoragePools(s, t, ctx.caller, ctx.param("id"), *req->storage_pools);
+      if (!st.ok()) return api::ErrorResponse(st);
+      return Render(GetHost(s, ctx.caller, ctx.param("id")), 200);  // with the pools just reported
     });
   });
 }
