@@ -174,7 +174,22 @@ INSTANTIATE_TEST_SUITE_P(
         Of<PreviewRequest>("PreviewRequest", true), Of<PreviewAnswer>("Preview"),
         Of<ReportEventsRequest>("ReportEventsRequest", true), Of<Event>("Event"),
         Of<ListPage<Event>>("EventList"), Of<User>("User"), Of<ListPage<User>>("UserList"),
-        Of<CreateUserRequest>("CreateUserRequest", true), Of<NewTokenAnswer>("NewToken")),
+        Of<CreateUserRequest>("CreateUserRequest", true), Of<NewTokenAnswer>("NewToken"),
+        // Storage.
+        Of<StoragePool>("StoragePool"), Of<StoragePoolStats>("StoragePoolStats"),
+        Of<ListPage<StoragePool>>("StoragePoolList"),
+        Of<CreateStoragePoolRequest>("CreateStoragePoolRequest", true),
+        Of<PatchStoragePoolRequest>("PatchStoragePoolRequest", true),
+        Of<StoragePoolReport>("StoragePoolReport", true), Of<Volume>("Volume"),
+        Of<ListPage<Volume>>("VolumeList"), Of<CreateVolumeRequest>("CreateVolumeRequest", true),
+        Of<AttachVolumeRequest>("AttachVolumeRequest", true),
+        Of<ResizeVolumeRequest>("ResizeVolumeRequest", true),
+        Of<VolumeStatusReport>("VolumeStatusReport", true), Of<VolumeSnapshot>("VolumeSnapshot"),
+        Of<ListPage<VolumeSnapshot>>("VolumeSnapshotList"),
+        Of<CreateSnapshotRequest>("CreateSnapshotRequest", true),
+        Of<SnapshotStatusReport>("SnapshotStatusReport", true), Of<Image>("Image"),
+        Of<ListPage<Image>>("ImageList"), Of<CreateImageRequest>("CreateImageRequest", true),
+        Of<ImageStatusReport>("ImageStatusReport", true)),
     [](const ::testing::TestParamInfo<Case>& param) { return param.param.schema; });
 
 // Every error status an operation documents is one the Status->HTTP table can answer, and
@@ -190,7 +205,13 @@ TEST(OpenApiStatusTest, DocumentedErrorsAreAnswersTheServerGives) {
         InvalidArgument("").WithReason("IDEMPOTENCY_KEY_REUSED"),
         InvalidArgument("").WithReason("METHOD_NOT_ALLOWED"),
         InvalidArgument("").WithReason("HEADERS_TOO_LARGE"),
-        InvalidArgument("").WithReason("PAYLOAD_TOO_LARGE")}) {
+        InvalidArgument("").WithReason("PAYLOAD_TOO_LARGE"),
+        ResourceExhausted("").WithReason("NO_VALID_STORAGE_POOL"),
+        ResourceExhausted("").WithReason("STORAGE_POOL_NEARFULL"),
+        FailedPrecondition("").WithReason("VOLUME_IN_USE"),
+        FailedPrecondition("").WithReason("HAS_DEPENDENTS"),
+        FailedPrecondition("").WithReason("IMAGE_NOT_READY"),
+        FailedPrecondition("").WithReason("IMAGE_CHECKSUM_MISMATCH")}) {
     answerable.insert(HttpStatusFor(s));
   }
   int operations = 0;
