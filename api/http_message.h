@@ -3,6 +3,7 @@
 // these. Thread-compatible value types.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,6 +12,8 @@
 namespace govpool::api {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+class BodySource;  // api/http_stream.h
 
 // Case-insensitive header lookup; nullptr when absent.
 const std::string* FindHeader(const HeaderList& headers, std::string_view name);
@@ -33,6 +36,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   HeaderList headers;
+  // Set: the body is streamed from this source (api/http_stream.h) instead of `body`, with
+  // Content-Length when the source knows its length, chunked otherwise.
+  std::shared_ptr<BodySource> body_source;
 
   const std::string* Header(std::string_view name) const { return FindHeader(headers, name); }
 };
