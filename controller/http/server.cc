@@ -8,6 +8,12 @@
 //  * Session<Stream>: one connection, plain TCP or TLS, all of its work serialised on its own
 //    strand. One request at a time: read header (+100-continue) → read body → call the handler
 //    → wait for the Responder → write → next request (already-buffered pipelined bytes first).
+//  * Streamed bodies: after the header, the UploadDispatcher may take the request as an upload:
+//    the header parser is converted to a buffer_body parser and the body is read through one
+//    kStreamBufferBytes buffer into the BodySink (read_some → Write → read_some ...), then
+//    Finish answers it. A response with a body_source is written with a buffer_body
+//    serializer the same way (Read → write → Read ...). Nothing else of the body is buffered
+//    beyond Beast's read buffer (at most 64 KiB of unparsed bytes).
 //  * Timers: one steady_timer per session, re-armed per phase: idle_timeout while waiting for
 //    the first byte of a request, read_timeout while a request (or a TLS handshake, or a
 //    response write) is in progress, none while the handler owns the request (long-poll).
@@ -74,7 +80,8 @@ class SessionBase {
 
 // State shared by the server object and every session; see the file comment.
 struct Core {
-  Core(ServerOptions opts, Handler h) : options(std::move(opts)), handler(std::move(h)) {}
+  Core(ServerOptions opts, Handler h, UploadDispatcher u)
+      : options(std::move(opts)), handler(std::move(h)), uploads(std::move(u)) {}
 
   // Posts `fn` onto `executor` unless the server is stopping. Returns false when dropped.
   template <typename Executor, typename Fn>
@@ -105,6 +112,7 @@ struct Core {
   net::io_context ioc;
   const ServerOptions options;
   const Handler handler;
+  const UploadDispatcher uploads;  // may be empty
   std::optional<ssl::context> tls;  // set: serve HTTPS only
 
   std::atomic<std::uint64_t> connections_accepted{0};
@@ -134,6 +142,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   ~Session() override {
+    AbortUpload(Unavailable("the connection closed before the upload completed"));
     core_->active_connections.fetch_sub(1, std::memory_order_relaxed);
     core_->Unregister(this);
   }
@@ -222,7 +231,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(core_->options.max_header_bytes, UINT32_MAX)));
-    parser_->body_limit(core_->options.max_body_bytes);
+    // No body limit yet: an upload has its own, known only once the header is read (Beast
+    // would otherwise refuse a large Content-Length while parsing the header).
+    parser_->body_limit(boost::optional<std::uint64_t>());
     ArmTimer(core_->options.read_timeout_ms);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = this->shared_from_this()](error_code ec, std::size_t) {
@@ -232,19 +243,186 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnHeader(error_code ec) {
     if (ec) return OnReadError(ec);
-    const auto& header = parser_->get();
+    if (core_->uploads) {
+      api::HttpRequest head = HeadOf(parser_->get());
+      if (api::ParseTarget(head.target, head.path, head.query)) {
+        std::optional<StreamedUpload> upload;
+        try {
+          upload = core_->uploads(head);
+        } catch (const std::exception& e) {
+          return SendError(api::ErrorResponse(Internal(std::string("upload dispatch failed: ") + e.what())));
+        } catch (...) {
+          return SendError(api::ErrorResponse(Internal("upload dispatch failed")));
+        }
+        if (upload) return StartUpload(std::move(*upload));
+      }
+    }
+    const auto length = parser_->content_length();
+    if (length && *length > core_->options.max_body_bytes) {
+      return OnReadError(bhttp::error::body_limit);
+    }
+    parser_->body_limit(core_->options.max_body_bytes);
+    SendContinueThen([self = this->shared_from_this()] { self->ReadBody(); });
+  }
+
+  bool WantsContinue() const {
+    const auto& header = parser_ ? parser_->get().base() : upload_parser_->get().base();
+    const bool done = parser_ ? parser_->is_done() : upload_parser_->is_done();
     const auto expect = header.find(bhttp::field::expect);
-    if (expect != header.end() && beast::iequals(expect->value(), "100-continue") &&
-        !parser_->is_done()) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                       [self = this->shared_from_this()](error_code wec, std::size_t) {
-                         if (wec) return self->Close();
-                         self->ReadBody();
-                       });
+    return expect != header.end() && beast::iequals(expect->value(), "100-continue") && !done;
+  }
+
+  // Answers `Expect: 100-continue` (when asked and a body is to come), then calls `next`.
+  template <typename Next>
+  void SendContinueThen(Next next) {
+    if (!WantsContinue()) return next();
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = this->shared_from_this(), next = std::move(next)](error_code wec,
+                                                                              std::size_t) {
+                       if (wec) {
+                         self->AbortUpload(Unavailable("the connection failed: " + wec.message()));
+                         return self->Close();
+                       }
+                       next();
+                     });
+  }
+
+  // The request line and headers as the plain type; no body.
+  api::HttpRequest HeadOf(const bhttp::request_header<>& message) const {
+    api::HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    for (const auto& field : message) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request.remote_address = remote_address_;
+    return request;
+  }
+
+  // ---- Streamed request bodies (uploads) ----
+
+  void StartUpload(StreamedUpload upload) {
+    core_->requests.fetch_add(1, std::memory_order_relaxed);
+    if (!upload.sink) {
+      // Refused (unauthenticated, forbidden, no such object...): no body byte is read.
+      return SendError(std::move(upload.refusal), /*server_error=*/false);
+    }
+    sink_ = std::move(upload.sink);
+    upload_finish_ = std::move(upload.on_finish);
+    upload_max_ = upload.max_body_bytes;
+    upload_bytes_ = 0;
+    const auto length = parser_->content_length();
+    if (length && *length > upload_max_) return UploadTooLarge();
+    keep_alive_ = parser_->get().keep_alive();
+    is_head_ = false;
+    try {
+      upload_parser_.emplace(std::move(*parser_));
+    } catch (const std::exception& e) {  // cannot happen: no body byte was parsed yet
+      const Status why = Internal(std::string("cannot stream the request body: ") + e.what());
+      AbortUpload(why);
+      return SendError(api::ErrorResponse(why));
+    }
+    parser_.reset();
+    upload_parser_->body_limit(upload_max_);
+    stream_buffer_ = std::make_unique<char[]>(kStreamBufferBytes);
+    SendContinueThen([self = this->shared_from_this()] { self->ReadUploadChunk(); });
+  }
+
+  void ReadUploadChunk() {
+    if (!sink_) return;  // aborted meanwhile
+    if (upload_parser_->is_done()) return FinishUpload();
+    auto& body = upload_parser_->get().body();
+    body.data = stream_buffer_.get();
+    body.size = kStreamBufferBytes;
+    ArmTimer(core_->options.read_timeout_ms);  // per read: a long upload is fine, a stall not
+    bhttp::async_read_some(stream_, buffer_, *upload_parser_,
+                           [self = this->shared_from_this()](error_code ec, std::size_t) {
+                             self->OnUploadChunk(ec);
+                           });
+  }
+
+  void OnUploadChunk(error_code ec) {
+    if (!sink_) return;
+    if (ec == bhttp::error::need_buffer) ec = {};  // the buffer is full: hand it over
+    if (ec == bhttp::error::body_limit) return UploadTooLarge();
+    if (ec) {
+      if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        const Status why = InvalidArgument("malformed request body: " + ec.message())
+                               .WithReason("MALFORMED_REQUEST");
+        AbortUpload(why);
+        return SendError(api::ErrorResponse(why));
+      }
+      // The client went away or stalled (timer), or the server is stopping.
+      AbortUpload(Unavailable("the upload was cut off after " + std::to_string(upload_bytes_) +
+                              " bytes (" + ec.message() + ")"));
+      return Close();
+    }
+    const std::size_t got = kStreamBufferBytes - upload_parser_->get().body().size;
+    if (got > 0) {
+      upload_bytes_ += got;
+      Status written;
+      try {
+        written = sink_->Write(std::string_view(stream_buffer_.get(), got));
+      } catch (const std::exception& e) {
+        written = Internal(std::string("writing the upload failed: ") + e.what());
+      }
+      if (!written.ok()) {
+        AbortUpload(written);
+        return SendError(api::ErrorResponse(written), /*server_error=*/false);
+      }
+    }
+    ReadUploadChunk();
+  }
+
+  void UploadTooLarge() {
+    const Status why =
+        InvalidArgument("request body exceeds " + std::to_string(upload_max_) + " bytes")
+            .WithReason("PAYLOAD_TOO_LARGE");
+    AbortUpload(why);
+    SendError(api::ErrorResponse(why));
+  }
+
+  // The whole body arrived: Finish answers the request, like a handler.
+  void FinishUpload() {
+    DisarmTimer();
+    upload_parser_.reset();
+    stream_buffer_.reset();
+    std::unique_ptr<api::BodySink> sink = std::move(sink_);
+    auto on_finish = std::move(upload_finish_);
+    upload_finish_ = nullptr;
+    state_ = State::kHandling;
+    Responder respond = MakeResponder();
+    Result<api::HttpResponse> finished = Internal("the upload's sink failed to finish");
+    try {
+      finished = sink->Finish();
+    } catch (const std::exception& e) {
+      finished = Internal(std::string("finishing the upload failed: ") + e.what());
+    } catch (...) {
+    }
+    sink.reset();
+    if (on_finish) {
+      try {
+        on_finish(std::move(finished), respond);
+      } catch (...) {
+        respond(api::ErrorResponse(Internal("finishing the upload failed")));
+      }
       return;
     }
-    ReadBody();
+    respond(finished.ok() ? std::move(finished).value() : api::ErrorResponse(finished.status()));
+  }
+
+  // Tells the sink (once) that its upload will not complete.
+  void AbortUpload(const Status& why) {
+    std::unique_ptr<api::BodySink> sink = std::move(sink_);
+    upload_parser_.reset();
+    upload_finish_ = nullptr;
+    if (!sink) return;
+    try {
+      sink->Abort(why);
+    } catch (...) {
+    }
   }
 
   void ReadBody() {
@@ -284,14 +462,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     keep_alive_ = message.keep_alive();
     is_head_ = message.method() == bhttp::verb::head;
 
-    api::HttpRequest request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    for (const auto& field : message) {
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
+    api::HttpRequest request = HeadOf(message.base());
     request.body = std::move(message.body());
-    request.remote_address = remote_address_;
     if (!api::ParseTarget(request.target, request.path, request.query)) {
       state_ = State::kHandling;
       core_->error_responses.fetch_add(1, std::memory_order_relaxed);
@@ -301,8 +473,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     state_ = State::kHandling;
     core_->requests.fetch_add(1, std::memory_order_relaxed);
-    // The Responder owns a Pending; if the handler drops it without answering, the client
-    // still gets a 500 instead of a hung connection.
+    Responder respond = MakeResponder();
+    try {
+      core_->handler(std::move(request), respond);
+    } catch (const std::exception& e) {
+      respond(api::ErrorResponse(Internal(std::string("handler failed: ") + e.what())));
+    } catch (...) {
+      respond(api::ErrorResponse(Internal("handler failed")));
+    }
+  }
+
+  // The Responder owns a Pending; if the handler drops it without answering, the client
+  // still gets a 500 instead of a hung connection.
+  Responder MakeResponder() {
     struct Pending {
       explicit Pending(std::shared_ptr<Session> s) : session(std::move(s)) {}
       ~Pending() {
@@ -314,17 +497,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       std::atomic<bool> done{false};
     };
     auto pending = std::make_shared<Pending>(this->shared_from_this());
-    Responder respond = [pending](api::HttpResponse response) {
+    return [pending](api::HttpResponse response) {
       if (pending->done.exchange(true)) return;  // exactly once; later calls are ignored
       pending->session->Deliver(std::move(response));
     };
-    try {
-      core_->handler(std::move(request), respond);
-    } catch (const std::exception& e) {
-      respond(api::ErrorResponse(Internal(std::string("handler failed: ") + e.what())));
-    } catch (...) {
-      respond(api::ErrorResponse(Internal("handler failed")));
-    }
   }
 
   // On the strand. Builds the wire response and writes it.
@@ -332,6 +508,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (state_ != State::kHandling) return;  // connection closed meanwhile
     state_ = State::kWriting;
     const bool keep_alive = keep_alive_ && !core_->Stopping();
+    if (response.body_source && !is_head_) return WriteStreamed(std::move(response), keep_alive);
     res_ = BuildResponse(std::move(response), keep_alive, is_head_);
     ArmTimer(core_->options.read_timeout_ms);
     bhttp::async_write(stream_, res_,
@@ -343,10 +520,79 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                        });
   }
 
-  // Writes an error for a request that could not be read, then closes.
-  void SendError(api::HttpResponse response) {
-    core_->error_responses.fetch_add(1, std::memory_order_relaxed);
+  // ---- Streamed response bodies (downloads) ----
+
+  void WriteStreamed(api::HttpResponse in, bool keep_alive) {
+    source_ = std::move(in.body_source);
+    source_length_ = source_->content_length();
+    source_sent_ = 0;
+    stream_keep_alive_ = keep_alive;
+    stream_res_.emplace();
+    FillHead(*stream_res_, in, keep_alive);
+    if (source_length_) {
+      stream_res_->content_length(*source_length_);
+    } else {
+      stream_res_->chunked(true);
+    }
+    stream_res_->body().data = nullptr;
+    stream_res_->body().more = true;
+    stream_sr_.emplace(*stream_res_);
+    stream_buffer_ = std::make_unique<char[]>(kStreamBufferBytes);
+    ArmTimer(core_->options.read_timeout_ms);
+    bhttp::async_write_header(stream_, *stream_sr_,
+                              [self = this->shared_from_this()](error_code ec, std::size_t) {
+                                if (ec) return self->EndStreamed(/*ok=*/false);
+                                self->WriteStreamedChunk();
+                              });
+  }
+
+  void WriteStreamedChunk() {
+    Result<std::size_t> n = Internal("the response body source failed");
+    try {
+      n = source_->Read(stream_buffer_.get(), kStreamBufferBytes);
+    } catch (...) {
+    }
+    // The head is out: an error can only cut the body short (the client sees a short body or
+    // a missing last chunk).
+    if (!n.ok() || *n > kStreamBufferBytes) return EndStreamed(/*ok=*/false);
+    auto& body = stream_res_->body();
+    if (*n == 0) {
+      if (source_length_ && source_sent_ != *source_length_) return EndStreamed(/*ok=*/false);
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    } else {
+      if (source_length_ && *n > *source_length_ - source_sent_) return EndStreamed(/*ok=*/false);
+      source_sent_ += *n;
+      body.data = stream_buffer_.get();
+      body.size = *n;
+      body.more = true;
+    }
+    ArmTimer(core_->options.read_timeout_ms);  // per write: a slow reader is fine, a stall not
+    bhttp::async_write(stream_, *stream_sr_,
+                       [self = this->shared_from_this()](error_code ec, std::size_t) {
+                         if (ec == bhttp::error::need_buffer) ec = {};
+                         if (ec) return self->EndStreamed(/*ok=*/false);
+                         if (self->stream_sr_->is_done()) return self->EndStreamed(/*ok=*/true);
+                         self->WriteStreamedChunk();
+                       });
+  }
+
+  void EndStreamed(bool ok) {
+    stream_sr_.reset();
+    stream_res_.reset();
+    source_.reset();
+    stream_buffer_.reset();
+    if (!ok) return Close();
+    if (!stream_keep_alive_) return CloseGracefully();
+    ReadRequest();
+  }
+
+  // Writes an error for a request that could not be read (or an upload's refusal), then closes.
+  void SendError(api::HttpResponse response, bool server_error = true) {
+    if (server_error) core_->error_responses.fetch_add(1, std::memory_order_relaxed);
     parser_.reset();
+    upload_parser_.reset();
     state_ = State::kWriting;
     res_ = BuildResponse(std::move(response), /*keep_alive=*/false, /*head=*/false);
     ArmTimer(core_->options.read_timeout_ms);
@@ -356,9 +602,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     });
   }
 
-  static bhttp::response<bhttp::string_body> BuildResponse(api::HttpResponse in, bool keep_alive,
-                                                           bool head) {
-    bhttp::response<bhttp::string_body> out;
+  // Status line and headers of `in` (framing headers excepted) onto `out`.
+  template <typename Body>
+  static void FillHead(bhttp::response<Body>& out, const api::HttpResponse& in, bool keep_alive) {
     out.version(11);
     const int status = (in.status >= 100 && in.status <= 999) ? in.status : 500;
     out.result(static_cast<unsigned>(status));
@@ -376,12 +622,27 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       out.insert(name, value);
     }
     out.keep_alive(keep_alive);
-    const std::size_t size = in.body.size();
+  }
+
+  static bhttp::response<bhttp::string_body> BuildResponse(api::HttpResponse in, bool keep_alive,
+                                                           bool head) {
+    bhttp::response<bhttp::string_body> out;
+    FillHead(out, in, keep_alive);
+    std::uint64_t size = in.body.size();
+    if (in.body_source) {  // HEAD of a streamed body: its length, when known
+      in.body.clear();
+      size = in.body_source->content_length().value_or(0);
+      head = true;
+    }
     out.body() = std::move(in.body);
     out.prepare_payload();
     if (head) {
       out.body().clear();
-      out.content_length(size);
+      if (!in.body_source || in.body_source->content_length()) {
+        out.content_length(size);
+      } else {
+        out.erase(bhttp::field::content_length);  // unknown: the GET answer is chunked
+      }
     }
     return out;
   }
@@ -436,6 +697,22 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
+  // A streamed body in progress (upload or download): its one buffer.
+  std::unique_ptr<char[]> stream_buffer_;
+  // Upload: the body parser (converted from parser_ after the header) and the sink; sink_ is
+  // null once Finish or Abort was called.
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> upload_parser_;
+  std::unique_ptr<api::BodySink> sink_;
+  std::function<void(Result<api::HttpResponse>, Responder)> upload_finish_;
+  std::uint64_t upload_max_ = 0;
+  std::uint64_t upload_bytes_ = 0;
+  // Download: the response head + buffer, its serializer (declared after: destroyed first).
+  std::shared_ptr<api::BodySource> source_;
+  std::optional<std::uint64_t> source_length_;
+  std::uint64_t source_sent_ = 0;
+  bool stream_keep_alive_ = false;
+  std::optional<bhttp::response<bhttp::buffer_body>> stream_res_;
+  std::optional<bhttp::response_serializer<bhttp::buffer_body>> stream_sr_;
   State state_ = State::kReading;
   bool keep_alive_ = true;
   bool is_head_ = false;
@@ -545,9 +822,9 @@ class BeastHttpServer final : public HttpServer {
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options,
-                                                       Handler handler) {
+                                                       Handler handler, UploadDispatcher uploads) {
   if (!handler) return InvalidArgument("http server: no handler");
-  auto core = std::make_shared<Core>(options, std::move(handler));
+  auto core = std::make_shared<Core>(options, std::move(handler), std::move(uploads));
 
   const bool has_cert = !options.tls_cert_path.empty();
   const bool has_key = !options.tls_key_path.empty();

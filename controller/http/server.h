@@ -13,15 +13,25 @@
 // Thread-safety: Start/Stop from one thread; port() and stats() from any. The handler is
 // called concurrently from the I/O threads and must not block them for long.
 // Lifetime: a Responder may outlive the server; calling it after Stop() does nothing.
+//
+// Streamed bodies (api/http_stream.h), for GiB-sized images: an UploadDispatcher sees every
+// request once its headers are read and may take its body as a stream: the server then reads
+// it through one fixed buffer (kStreamBufferBytes) into a BodySink, Content-Length or chunked,
+// answering `Expect: 100-continue` only once the upload is accepted, under the upload's own
+// size limit instead of max_body_bytes. A response with body_source set is written the same
+// way, chunk by chunk. For streamed bodies read_timeout_ms bounds each wait for progress
+// (one buffer read or written), not the whole body.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/http_message.h"
+#include "api/http_stream.h"
 #include "common/result.h"
 
 namespace govpool::controller::http {
@@ -50,11 +60,29 @@ struct ServerStats {
 using Responder = std::function<void(api::HttpResponse)>;
 using Handler = std::function<void(api::HttpRequest, Responder)>;
 
+// Bytes of one streamed body held in memory at a time, per connection.
+inline constexpr std::size_t kStreamBufferBytes = 128 * 1024;
+
+// An UploadDispatcher's decision to stream a request's body.
+struct StreamedUpload {
+  // Null: answer `refusal` without reading the body, then close the connection.
+  std::unique_ptr<api::BodySink> sink;
+  std::uint64_t max_body_bytes = 0;  // longer bodies: 413 PAYLOAD_TOO_LARGE, sink aborted
+  api::HttpResponse refusal;
+  // Optional: called with the result of sink->Finish() (instead of answering it directly) to
+  // answer the request through `respond`, exactly once, now or later.
+  std::function<void(Result<api::HttpResponse> finished, Responder respond)> on_finish;
+};
+// Called on an I/O thread once a request's headers are read (`head.body` is empty), before any
+// body byte is accepted. nullopt: an ordinary request, read whole and passed to the Handler.
+using UploadDispatcher = std::function<std::optional<StreamedUpload>(const api::HttpRequest& head)>;
+
 class HttpServer {
  public:
   // Binds and starts serving. InvalidArgument for bad options (unreadable TLS files);
   // Unavailable when the address cannot be bound.
-  static Result<std::unique_ptr<HttpServer>> Start(const ServerOptions& options, Handler handler);
+  static Result<std::unique_ptr<HttpServer>> Start(const ServerOptions& options, Handler handler,
+                                                   UploadDispatcher uploads = {});
   virtual ~HttpServer() = default;  // stops if still running
   virtual std::uint16_t port() const = 0;
   virtual ServerStats stats() const = 0;  // thread-safe
