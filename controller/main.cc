@@ -96,9 +96,12 @@ int Run(int argc, char** argv) {
   options.threads = flags->threads;
   options.tls_cert_path = flags->tls_cert;
   options.tls_key_path = flags->tls_key;
-  auto server = http::HttpServer::Start(options, [&api](api::HttpRequest req, http::Responder respond) {
-    api.Handle(std::move(req), std::move(respond));
-  });
+  auto server = http::HttpServer::Start(
+      options,
+      [&api](api::HttpRequest req, http::Responder respond) {
+        api.Handle(std::move(req), std::move(respond));
+      },
+      [&api](const api::HttpRequest& head) { return api.StartUpload(head); });
   if (!server.ok()) {
     log::Error("cannot start the HTTP server", {{"error", server.status().ToString()}});
     return 1;

@@ -44,6 +44,65 @@ void ApiHandler::RegisterAllRoutes() {
   SetWatchRoutes(router_, db_);
 }
 
+void ApiHandler::Record(const std::string& route, const std::string& method,
+                        const std::string& path, const std::string& user, int status,
+                        std::chrono::steady_clock::time_point start) {
+  const double seconds =
+      std::chrono::duration<double>(SystemClock().MonotonicNow() - start).count();
+  metrics_.ObserveRequest(route, method, status, seconds);
+  const bool write = method != "GET";
+  if (status >= 500 || write) {
+    log::Write(status >= 500 ? log::Level::kError : log::Level::kInfo, "request",
+               {{"method", method}, {"route", route}, {"path", path},
+                {"status", status}, {"user", user}, {"seconds", seconds}});
+  }
+}
+
+std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& head) {
+  auto found = router_.Find(head.method, head.path);
+  if (!found.ok() || !found->route->upload) return std::nullopt;  // Handle answers it
+  const Route& route = *found->route;
+  const auto start = SystemClock().MonotonicNow();
+  StreamedUpload upload;
+  upload.max_body_bytes = route.max_upload_bytes;
+  auto refuse = [&](const std::string& user, const Status& why) {
+    upload.refusal = api::ErrorResponse(why);
+    Record(route.pattern, head.method, head.path, user, upload.refusal.status, start);
+    return std::move(upload);
+  };
+
+  Caller caller;
+  if (route.authenticated) {
+    auto authed = AuthenticateRequest(db_, head);
+    if (!authed.ok()) return refuse("", authed.status());
+    caller = std::move(authed).value();
+  }
+  RouteContext ctx{head, caller, std::move(found->params), db_, false, {}};
+  Result<std::unique_ptr<api::BodySink>> sink = Internal("internal error while handling the request");
+  try {
+    sink = route.upload(ctx);
+  } catch (const std::exception& e) {
+    log::Error("route threw", {{"route", route.pattern}, {"what", e.what()}});
+  }
+  if (!sink.ok()) return refuse(caller.name, sink.status());
+  if (!*sink) return refuse(caller.name, Internal("the upload route returned no sink"));
+  upload.sink = std::move(sink).value();
+  upload.on_finish = [this, route_label = route.pattern, method = head.method, path = head.path,
+                      user = caller.name, start](Result<api::HttpResponse> finished,
+                                                 Responder respond) {
+    api::HttpResponse response =
+        finished.ok() ? std::move(finished).value() : api::ErrorResponse(finished.status());
+    // Finish may have written to the Db (the uploaded object's record): answer once durable.
+    db_.WhenDurable([this, route_label, method, path, user, start, respond = std::move(respond),
+                     response = std::move(response)](Status s) mutable {
+      if (!s.ok()) response = api::ErrorResponse(s);
+      Record(route_label, method, path, user, response.status, start);
+      respond(std::move(response));
+    });
+  };
+  return upload;
+}
+
 void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
   const auto start = SystemClock().MonotonicNow();
   auto req = std::make_shared<api::HttpRequest>(std::move(request));
@@ -51,15 +110,7 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
   auto finish = [this, req, start, respond = std::move(respond)](std::string route,
                                                                   std::string user,
                                                                   api::HttpResponse resp) {
-    const double seconds =
-        std::chrono::duration<double>(SystemClock().MonotonicNow() - start).count();
-    metrics_.ObserveRequest(route, req->method, resp.status, seconds);
-    const bool write = req->method != "GET";
-    if (resp.status >= 500 || write) {
-      log::Write(resp.status >= 500 ? log::Level::kError : log::Level::kInfo, "request",
-                 {{"method", req->method}, {"route", route}, {"path", req->path},
-                  {"status", resp.status}, {"user", user}, {"seconds", seconds}});
-    }
+    Record(route, req->method, req->path, user, resp.status, start);
     respond(std::move(resp));
   };
 

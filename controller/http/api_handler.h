@@ -2,8 +2,15 @@
 // (404 ROUTE_NOT_FOUND / 405 METHOD_NOT_ALLOWED), authenticate the bearer token (401), run the
 // route, then answer once everything the answer depends on is durable (Db::WhenDurable),
 // counting and logging it. A route that throws gets 500 and the server keeps serving.
+// Upload routes (Router::AddUpload) go through StartUpload instead, the server's
+// UploadDispatcher: route, authentication and the route's UploadHandler run on the headers
+// alone; the sink's answer is sent once durable, counted and logged the same way.
 // Thread-safety: handle requests from any number of threads once routes are set.
 #pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
 
 #include "controller/db.h"
 #include "controller/http/router.h"
@@ -19,8 +26,14 @@ class ApiHandler {
   void RegisterAllRoutes();
   Router& router() { return router_; }
   void Handle(api::HttpRequest request, Responder respond);
+  // The server's UploadDispatcher: nullopt unless `head` is for an upload route.
+  std::optional<StreamedUpload> StartUpload(const api::HttpRequest& head);
 
  private:
+  // Counts one answered request and logs it (writes and server errors).
+  void Record(const std::string& route, const std::string& method, const std::string& path,
+              const std::string& user, int status, std::chrono::steady_clock::time_point start);
+
   Db& db_;
   ControllerMetrics& metrics_;
   Router router_;

@@ -1,5 +1,6 @@
 #include "controller/http/router.h"
 
+#include "api/errors.h"
 #include "common/strings.h"
 
 namespace govpool::controller::http {
@@ -50,6 +51,15 @@ void Router::Add(std::string method, std::string pattern, RouteHandler handler) 
 void Router::AddPublic(std::string method, std::string pattern, RouteHandler handler) {
   Add(std::move(method), std::move(pattern), std::move(handler));
   routes_.back().authenticated = false;
+}
+
+void Router::AddUpload(std::string method, std::string pattern, std::uint64_t max_body_bytes,
+                       UploadHandler handler) {
+  Add(std::move(method), std::move(pattern), [](RouteContext&) {
+    return api::ErrorResponse(Internal("this route takes a streamed body (Router::AddUpload)"));
+  });
+  routes_.back().upload = std::move(handler);
+  routes_.back().max_upload_bytes = max_body_bytes;
 }
 
 Result<Router::Match> Router::Find(const std::string& method, const std::string& path) const {

@@ -3,13 +3,16 @@
 // Thread-safety: build it before serving; matching is then read-only and thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "api/http_message.h"
+#include "api/http_stream.h"
 #include "common/result.h"
 #include "controller/caller.h"
 
@@ -35,12 +38,23 @@ struct RouteContext {
 
 using RouteHandler = std::function<api::HttpResponse(RouteContext&)>;
 
+// An upload route's handler: called on an I/O thread once the request's headers are read and
+// the caller is authenticated, before any body byte is accepted. ctx.request has the method,
+// path, query and headers (Content-Length when the client sent one; absent for chunked), and
+// an empty body. Returns the sink that receives the body as it arrives, or an error, which is
+// answered without reading the body (the connection is then closed). `deferred` and `respond`
+// are not used.
+using UploadHandler = std::function<Result<std::unique_ptr<api::BodySink>>(RouteContext&)>;
+
 struct Route {
   std::string method;
   std::string pattern;
   RouteHandler handler;
   bool authenticated = true;
   std::vector<std::string> segments;
+  // Upload routes only: set, and `handler` is not used.
+  UploadHandler upload;
+  std::uint64_t max_upload_bytes = 0;
 };
 
 class Router {
@@ -48,6 +62,11 @@ class Router {
   void Add(std::string method, std::string pattern, RouteHandler handler);
   // For /healthz, /metrics and the OpenAPI document.
   void AddPublic(std::string method, std::string pattern, RouteHandler handler);
+  // An authenticated route whose request body is streamed to the sink `handler` returns
+  // (api/http_stream.h), up to `max_body_bytes` (a longer body is refused with 413
+  // PAYLOAD_TOO_LARGE and the sink aborted); the server's max_body_bytes does not apply.
+  void AddUpload(std::string method, std::string pattern, std::uint64_t max_body_bytes,
+                 UploadHandler handler);
 
   struct Match {
     const Route* route = nullptr;
