@@ -4,6 +4,8 @@
 // on a private io_context driven by run_until(deadline), so one per-request deadline covers
 // resolve, connect, TLS handshake, write and read. When the deadline passes, the socket is
 // closed (which completes the pending operation with an error) and the connection dropped.
+// Upload and Download stream their body with Beast's buffer_body (serializer / parser driven
+// one kStreamChunkBytes buffer at a time) and re-arm the deadline before each step.
 #include "api/client/http_client.h"
 
 #include <charconv>
@@ -136,9 +138,7 @@ class BeastHttpClient final : public HttpClient {
     } catch (const std::exception& e) {
       return InvalidArgument(std::string("http client: bad request: ") + e.what());
     }
-    const auto timeout = std::chrono::milliseconds(
-        options_.timeout_ms > 0 ? options_.timeout_ms : std::numeric_limits<int>::max());
-    deadline_ = Clock::now() + timeout;
+    ArmDeadline();
 
     for (int attempt = 0;; ++attempt) {
       Failure failure;
@@ -151,11 +151,95 @@ class BeastHttpClient final : public HttpClient {
     }
   }
 
- private:
-  bhttp::request<bhttp::string_body> BuildRequest(std::string_view method,
-                                                  std::string_view target, std::string_view body,
-                                                  const HeaderList& extra_headers) {
+  Result<HttpResponse> Upload(std::string_view method, std::string_view target, BodyReader source,
+                              std::optional<std::uint64_t> length, ProgressCallback on_progress,
+                              const HeaderList& extra_headers) override {
+    if (target.empty() || target.front() != '/') {
+      return InvalidArgument("http client: target must start with '/'");
+    }
+    if (!source) return InvalidArgument("http client: upload without a body source");
+    bhttp::request<bhttp::buffer_body> request;
+    try {
+      FillRequestHead(request, method, target, "application/octet-stream", extra_headers);
+    } catch (const std::exception& e) {
+      return InvalidArgument(std::string("http client: bad request: ") + e.what());
+    }
+    request.set(bhttp::field::expect, "100-continue");
+    if (length) {
+      request.content_length(*length);
+    } else {
+      request.chunked(true);
+    }
+    for (int attempt = 0;; ++attempt) {
+      Failure failure;
+      HttpResponse response;
+      const bool reused = connected_;
+      bool ok = false;
+      if (Status s = ConnectIfNeeded(); !s.ok()) {
+        failure.status = s;
+      } else if (tls_stream_) {
+        ok = StreamUpload(*tls_stream_, request, source, length, on_progress, reused, response,
+                          failure);
+      } else {
+        ok = StreamUpload(*socket_, request, source, length, on_progress, reused, response,
+                          failure);
+      }
+      if (ok) return response;
+      Disconnect();
+      if (failure.retriable && attempt == 0) continue;
+      return failure.status;
+    }
+  }
+
+  Result<HttpResponse> Download(std::string_view target, BodyWriter sink,
+                                const HeaderList& extra_headers) override {
+    if (target.empty() || target.front() != '/') {
+      return InvalidArgument("http client: target must start with '/'");
+    }
+    if (!sink) return InvalidArgument("http client: download without a body sink");
     bhttp::request<bhttp::string_body> request;
+    try {
+      request = BuildRequest("GET", target, {}, extra_headers);
+    } catch (const std::exception& e) {
+      return InvalidArgument(std::string("http client: bad request: ") + e.what());
+    }
+    for (int attempt = 0;; ++attempt) {
+      Failure failure;
+      HttpResponse response;
+      const bool reused = connected_;
+      bool ok = false;
+      if (Status s = ConnectIfNeeded(); !s.ok()) {
+        failure.status = s;
+      } else if (tls_stream_) {
+        ok = StreamDownload(*tls_stream_, request, sink, reused, response, failure);
+      } else {
+        ok = StreamDownload(*socket_, request, sink, reused, response, failure);
+      }
+      if (ok) return response;
+      Disconnect();
+      if (failure.retriable && attempt == 0) continue;
+      return failure.status;
+    }
+  }
+
+ private:
+  void ArmDeadline() {
+    const auto timeout = std::chrono::milliseconds(
+        options_.timeout_ms > 0 ? options_.timeout_ms : std::numeric_limits<int>::max());
+    deadline_ = Clock::now() + timeout;
+  }
+
+  Status ConnectIfNeeded() {
+    ArmDeadline();
+    return connected_ ? OkStatus() : Connect();
+  }
+
+  // Method, target, Host, User-Agent, Authorization, `content_type` (when not empty) and the
+  // extra headers, which override these. Throws std::invalid_argument for a bad header.
+  template <typename Body>
+  void FillRequestHead(bhttp::request<Body>& request, std::string_view method,
+                       std::string_view target, std::string_view content_type,
+                       const HeaderList& extra_headers) {
     request.version(11);
     request.method_string(method);
     request.target(target);
@@ -164,7 +248,7 @@ class BeastHttpClient final : public HttpClient {
     if (!options_.bearer_token.empty()) {
       request.set(bhttp::field::authorization, "Bearer " + options_.bearer_token);
     }
-    if (!body.empty()) request.set(bhttp::field::content_type, "application/json");
+    if (!content_type.empty()) request.set(bhttp::field::content_type, content_type);
     for (const auto& [name, value] : extra_headers) {
       if (name.find_first_of("\r\n:") != std::string::npos ||
           value.find_first_of("\r\n") != std::string::npos) {
@@ -173,6 +257,14 @@ class BeastHttpClient final : public HttpClient {
       request.set(name, value);
     }
     request.keep_alive(true);
+  }
+
+  bhttp::request<bhttp::string_body> BuildRequest(std::string_view method,
+                                                  std::string_view target, std::string_view body,
+                                                  const HeaderList& extra_headers) {
+    bhttp::request<bhttp::string_body> request;
+    FillRequestHead(request, method, target, body.empty() ? "" : "application/json",
+                    extra_headers);
     request.body() = std::string(body);
     request.prepare_payload();
     return request;
@@ -234,6 +326,13 @@ class BeastHttpClient final : public HttpClient {
       return false;
     }
     auto message = parser.release();
+    FillResponseHead(message, response);
+    response.body = std::move(message.body());
+    if (!message.keep_alive()) Disconnect();
+    return true;
+  }
+
+  static void FillResponseHead(const bhttp::response_header<>& message, HttpResponse& response) {
     response.status = static_cast<int>(message.result_int());
     response.content_type.clear();
     response.headers.clear();
@@ -243,8 +342,202 @@ class BeastHttpClient final : public HttpClient {
     if (const auto it = message.find(bhttp::field::content_type); it != message.end()) {
       response.content_type = std::string(it->value());
     }
+  }
+
+  // Runs one asynchronous step under a fresh deadline: `start(handler)` starts the operation.
+  // Returns false on timeout; else `ec` is the operation's result.
+  template <typename Start>
+  bool Step(Start start, error_code& ec) {
+    ArmDeadline();
+    bool done = false;
+    start([&](error_code e, std::size_t) {
+      ec = e;
+      done = true;
+    });
+    return RunUntilDone(done);
+  }
+
+  // Reads a whole (non-streamed) answer whose header `parser` already has.
+  template <typename Stream>
+  bool ReadWholeAnswer(Stream& stream, bhttp::response_parser<bhttp::string_body>& parser,
+                       HttpResponse& response, Failure& failure) {
+    error_code ec;
+    if (!Step([&](auto handler) { bhttp::async_read(stream, buffer_, parser, handler); }, ec)) {
+      failure.status = DeadlineExceeded("http client: timed out waiting for a response from " +
+                                        Where());
+      return false;
+    }
+    if (ec) {
+      failure.status = Unavailable("http client: reading from " + Where() + ": " + ec.message());
+      return false;
+    }
+    auto message = parser.release();
+    FillResponseHead(message, response);
     response.body = std::move(message.body());
     if (!message.keep_alive()) Disconnect();
+    return true;
+  }
+
+  template <typename Stream>
+  bool StreamUpload(Stream& stream, bhttp::request<bhttp::buffer_body>& request,
+                    const BodyReader& source, std::optional<std::uint64_t> length,
+                    const ProgressCallback& on_progress, bool reused, HttpResponse& response,
+                    Failure& failure) {
+    request.body().data = nullptr;
+    request.body().size = 0;
+    request.body().more = true;
+    bhttp::request_serializer<bhttp::buffer_body> serializer(request);
+    error_code ec;
+    if (!Step([&](auto handler) { bhttp::async_write_header(stream, serializer, handler); }, ec)) {
+      failure.status = DeadlineExceeded("http client: timed out sending request to " + Where());
+      return false;
+    }
+    if (ec) {
+      failure.retriable = reused;  // a stale keep-alive connection
+      failure.status = Unavailable("http client: sending to " + Where() + ": " + ec.message());
+      return false;
+    }
+
+    // 100 Continue, or the final answer when the server refuses the body.
+    buffer_.clear();
+    {
+      bhttp::response_parser<bhttp::string_body> parser;
+      parser.body_limit(kMaxResponseBodyBytes);
+      if (!Step([&](auto handler) { bhttp::async_read_header(stream, buffer_, parser, handler); },
+                ec)) {
+        failure.status = DeadlineExceeded("http client: timed out waiting for a response from " +
+                                          Where());
+        return false;
+      }
+      if (ec) {
+        failure.retriable = reused && !parser.got_some() && buffer_.size() == 0;
+        failure.status = Unavailable("http client: reading from " + Where() + ": " + ec.message());
+        return false;
+      }
+      if (parser.get().result() != bhttp::status::continue_) {
+        if (!ReadWholeAnswer(stream, parser, response, failure)) return false;
+        Disconnect();  // the body announced in the request was not sent
+        return true;
+      }
+    }
+
+    auto chunk = std::make_unique<char[]>(kStreamChunkBytes);
+    std::uint64_t sent = 0;
+    bool cut_short = false;  // the server answered (or failed) before the body's end
+    for (;;) {
+      Result<std::size_t> n = source(chunk.get(), kStreamChunkBytes);
+      if (!n.ok()) {
+        failure.status = n.status();
+        return false;
+      }
+      if (*n > kStreamChunkBytes) {
+        failure.status = InvalidArgument("http client: the upload source overran its buffer");
+        return false;
+      }
+      if (length && *n > *length - sent) {
+        failure.status = InvalidArgument("http client: the upload source yields more than the " +
+                                         std::to_string(*length) + " bytes announced");
+        return false;
+      }
+      if (*n == 0 && length && sent != *length) {
+        failure.status = InvalidArgument("http client: the upload source ended after " +
+                                         std::to_string(sent) + " of the " +
+                                         std::to_string(*length) + " bytes announced");
+        return false;
+      }
+      auto& body = request.body();
+      body.data = *n > 0 ? chunk.get() : nullptr;
+      body.size = *n;
+      body.more = *n > 0;
+      if (!Step([&](auto handler) { bhttp::async_write(stream, serializer, handler); }, ec)) {
+        failure.status = DeadlineExceeded("http client: timed out sending request to " + Where());
+        return false;
+      }
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {  // maybe the server answered and closed: try to read its answer
+        cut_short = true;
+        break;
+      }
+      sent += *n;
+      if (*n > 0 && on_progress) on_progress(sent);
+      if (*n == 0) break;
+      error_code available_ec;
+      if (Lowest()->available(available_ec) > 0) {  // an answer before the end: an error
+        cut_short = true;
+        break;
+      }
+    }
+
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(kMaxResponseBodyBytes);
+    if (!ReadWholeAnswer(stream, parser, response, failure)) {
+      if (cut_short && ec) {
+        failure.status = Unavailable("http client: sending to " + Where() + ": " + ec.message());
+      }
+      return false;
+    }
+    if (cut_short) Disconnect();
+    return true;
+  }
+
+  template <typename Stream>
+  bool StreamDownload(Stream& stream, const bhttp::request<bhttp::string_body>& request,
+                      const BodyWriter& sink, bool reused, HttpResponse& response,
+                      Failure& failure) {
+    error_code ec;
+    if (!Step([&](auto handler) { bhttp::async_write(stream, request, handler); }, ec)) {
+      failure.status = DeadlineExceeded("http client: timed out sending request to " + Where());
+      return false;
+    }
+    if (ec) {
+      failure.retriable = reused;
+      failure.status = Unavailable("http client: sending to " + Where() + ": " + ec.message());
+      return false;
+    }
+    buffer_.clear();
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::optional<std::uint64_t>());  // streamed: no limit
+    if (!Step([&](auto handler) { bhttp::async_read_header(stream, buffer_, parser, handler); },
+              ec)) {
+      failure.status = DeadlineExceeded("http client: timed out waiting for a response from " +
+                                        Where());
+      return false;
+    }
+    if (ec) {
+      failure.retriable = reused && !parser.got_some() && buffer_.size() == 0;
+      failure.status = Unavailable("http client: reading from " + Where() + ": " + ec.message());
+      return false;
+    }
+    if (parser.get().result_int() < 200 || parser.get().result_int() >= 300) {
+      bhttp::response_parser<bhttp::string_body> whole(std::move(parser));
+      whole.body_limit(kMaxResponseBodyBytes);
+      return ReadWholeAnswer(stream, whole, response, failure);
+    }
+    FillResponseHead(parser.get().base(), response);
+    auto chunk = std::make_unique<char[]>(kStreamChunkBytes);
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk.get();
+      parser.get().body().size = kStreamChunkBytes;
+      if (!Step([&](auto handler) { bhttp::async_read_some(stream, buffer_, parser, handler); },
+                ec)) {
+        failure.status = DeadlineExceeded("http client: timed out reading the body from " +
+                                          Where());
+        return false;
+      }
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {
+        failure.status = Unavailable("http client: reading the body from " + Where() + ": " +
+                                     ec.message());
+        return false;
+      }
+      const std::size_t got = kStreamChunkBytes - parser.get().body().size;
+      if (got == 0) continue;
+      if (Status s = sink(std::string_view(chunk.get(), got)); !s.ok()) {
+        failure.status = s;
+        return false;
+      }
+    }
+    if (!parser.get().keep_alive()) Disconnect();
     return true;
   }
 

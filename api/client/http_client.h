@@ -3,10 +3,16 @@
 // it: when a reused connection fails before any byte of the response has arrived, the request
 // is sent once more on a new connection (the server cannot have answered it). A timeout or a
 // failure after part of the response arrived is never retried.
+// Upload and Download stream a body through one fixed buffer (kStreamChunkBytes), for bodies
+// too large to hold in memory (GiB-sized images).
 // Not thread-safe: use one client per thread.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +29,16 @@ struct ClientOptions {
   int timeout_ms = 30'000;        // per request, connect included
 };
 
+// Fills up to `n` bytes of `buf` with the next bytes of an upload's body; 0 at the end.
+using BodyReader = std::function<Result<std::size_t>(char* buf, std::size_t n)>;
+// Takes the next bytes of a downloaded body, in order.
+using BodyWriter = std::function<Status(std::string_view chunk)>;
+// Bytes of the body sent so far; called after each buffer written.
+using ProgressCallback = std::function<void(std::uint64_t bytes_sent)>;
+
+// Bytes of a streamed body the client holds in memory at a time.
+inline constexpr std::size_t kStreamChunkBytes = 128 * 1024;
+
 class HttpClient {
  public:
   // InvalidArgument for a malformed base_url.
@@ -36,6 +52,28 @@ class HttpClient {
   virtual Result<HttpResponse> Send(std::string_view method, std::string_view target,
                                     std::string_view body = {},
                                     const HeaderList& extra_headers = {}) = 0;
+
+  // Sends a request whose body is read from `source` as it is sent: exactly `length` bytes
+  // with Content-Length, or chunked transfer encoding when nullopt. Content-Type defaults to
+  // application/octet-stream. Asks `Expect: 100-continue` and sends no body byte before the
+  // server agreed, so a refusal (401, 403, 404, 413 for a declared length) costs no upload;
+  // when the server answers while the body is still being sent (an error: 413 on a chunked
+  // body), the upload stops and that answer is returned. Returns the answer whatever its
+  // status, read whole as Send does. timeout_ms bounds each step (connecting, each buffer
+  // written, the wait for the answer), not the whole upload. InvalidArgument when `source`
+  // yields more or fewer than `length` bytes; `source`'s own error as it is. Retried on a new
+  // connection, like Send, only when a reused connection failed before `source` was read.
+  virtual Result<HttpResponse> Upload(std::string_view method, std::string_view target,
+                                      BodyReader source, std::optional<std::uint64_t> length,
+                                      ProgressCallback on_progress = {},
+                                      const HeaderList& extra_headers = {}) = 0;
+
+  // GET `target`. A 2xx answer's body is passed to `sink` as it arrives (the returned
+  // response has the status and headers, and an empty body); any other answer is returned
+  // whole, as Send does (the error JSON). `sink`'s error stops the download and is returned
+  // as it is. timeout_ms bounds each step, not the whole download.
+  virtual Result<HttpResponse> Download(std::string_view target, BodyWriter sink,
+                                        const HeaderList& extra_headers = {}) = 0;
 };
 
 }  // namespace govpool::api
