@@ -21,7 +21,22 @@ class MarkedHttpClient : public api::HttpClient {
       : inner_(std::move(inner)), url_(std::move(url)) {}
   Result<api::HttpResponse> Send(std::string_view method, std::string_view target,
                                  std::string_view body, const api::HeaderList& headers) override {
-    Result<api::HttpResponse> r = inner_->Send(method, target, body, headers);
+    return Marked(inner_->Send(method, target, body, headers));
+  }
+  Result<api::HttpResponse> Upload(std::string_view method, std::string_view target,
+                                   api::BodyReader source, std::optional<std::uint64_t> length,
+                                   api::ProgressCallback on_progress,
+                                   const api::HeaderList& headers) override {
+    return Marked(inner_->Upload(method, target, std::move(source), length, std::move(on_progress),
+                                 headers));
+  }
+  Result<api::HttpResponse> Download(std::string_view target, api::BodyWriter sink,
+                                     const api::HeaderList& headers) override {
+    return Marked(inner_->Download(target, std::move(sink), headers));
+  }
+
+ private:
+  Result<api::HttpResponse> Marked(Result<api::HttpResponse> r) const {
     if (!r.ok() && (r.status().code() == StatusCode::kUnavailable ||
                     r.status().code() == StatusCode::kDeadlineExceeded)) {
       return Unreachable(url_, r.status());
@@ -29,7 +44,6 @@ class MarkedHttpClient : public api::HttpClient {
     return r;
   }
 
- private:
   std::unique_ptr<api::HttpClient> inner_;
   std::string url_;
 };
