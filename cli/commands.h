@@ -1,5 +1,5 @@
 // govpoolctl's commands, one file per resource (departments.cc, flavors.cc, hosts.cc, vms.cc,
-// server_groups.cc, users.cc, events.cc). Each Add*Commands adds its group to the command
+// server_groups.cc, users.cc, events.cc, storage_pools.cc, volumes.cc, snapshots.cc, images.cc). Each Add*Commands adds its group to the command
 // line: the arguments and options (parsed by CLI11 through cli/command_line.h) and a handler
 // that calls the typed API client through a Context and prints the typed answer.
 #pragma once
@@ -21,6 +21,10 @@ void AddVmCommands(CommandLine& cli);
 void AddServerGroupCommands(CommandLine& cli);
 void AddUserCommands(CommandLine& cli);  // the user and token groups
 void AddEventCommands(CommandLine& cli);
+void AddStoragePoolCommands(CommandLine& cli);
+void AddVolumeCommands(CommandLine& cli);
+void AddSnapshotCommands(CommandLine& cli);
+void AddImageCommands(CommandLine& cli);
 
 // Every group, in help order.
 inline void AddAllCommands(CommandLine& cli) {
@@ -28,6 +32,10 @@ inline void AddAllCommands(CommandLine& cli) {
   AddFlavorCommands(cli);
   AddHostCommands(cli);
   AddVmCommands(cli);
+  AddStoragePoolCommands(cli);
+  AddVolumeCommands(cli);
+  AddSnapshotCommands(cli);
+  AddImageCommands(cli);
   AddServerGroupCommands(cli);
   AddUserCommands(cli);
   AddEventCommands(cli);

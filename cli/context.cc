@@ -63,6 +63,9 @@ struct Context::Catalogs {
   Catalog<api::Vm, api::VmQuery> vms;
   Catalog<api::User, api::PageQuery> users;
   Catalog<api::ServerGroup, api::PageQuery> server_groups;
+  Catalog<api::StoragePool, api::PageQuery> storage_pools;
+  Catalog<api::Volume, api::VolumeQuery> volumes;
+  Catalog<api::Image, api::PageQuery> images;
 };
 
 Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Options options)
@@ -77,6 +80,9 @@ Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Opti
   catalogs_->vms.list = [c](const api::VmQuery& q) { return c->ListVms(q); };
   catalogs_->users.list = [c](const api::PageQuery& q) { return c->ListUsers(q); };
   catalogs_->server_groups.list = [c](const api::PageQuery& q) { return c->ListServerGroups(q); };
+  catalogs_->storage_pools.list = [c](const api::PageQuery& q) { return c->ListStoragePools(q); };
+  catalogs_->volumes.list = [c](const api::VolumeQuery& q) { return c->ListVolumes(q); };
+  catalogs_->images.list = [c](const api::PageQuery& q) { return c->ListImages(q); };
 }
 
 Context::~Context() = default;
@@ -99,6 +105,16 @@ Result<std::string> Context::ServerGroupId(const std::string& ref) {
   return Resolve(*this, catalogs_->server_groups, "server group", ref);
 }
 
+Result<std::string> Context::StoragePoolId(const std::string& ref) {
+  return Resolve(*this, catalogs_->storage_pools, "storage pool", ref);
+}
+Result<std::string> Context::VolumeId(const std::string& ref) {
+  return Resolve(*this, catalogs_->volumes, "volume", ref);
+}
+Result<std::string> Context::ImageId(const std::string& ref) {
+  return Resolve(*this, catalogs_->images, "image", ref);
+}
+
 std::string Context::DepartmentName(const std::string& id) {
   return NameOf(*this, catalogs_->departments, id);
 }
@@ -107,5 +123,11 @@ std::string Context::VmName(const std::string& id) { return NameOf(*this, catalo
 std::string Context::ServerGroupName(const std::string& id) {
   return NameOf(*this, catalogs_->server_groups, id);
 }
+
+std::string Context::StoragePoolName(const std::string& id) {
+  return NameOf(*this, catalogs_->storage_pools, id);
+}
+std::string Context::VolumeName(const std::string& id) { return NameOf(*this, catalogs_->volumes, id); }
+std::string Context::ImageName(const std::string& id) { return NameOf(*this, catalogs_->images, id); }
 
 }  // namespace govpool::cli

@@ -98,6 +98,9 @@ class Context {
   Result<std::string> VmId(const std::string& ref);
   Result<std::string> UserId(const std::string& ref);
   Result<std::string> ServerGroupId(const std::string& ref);
+  Result<std::string> StoragePoolId(const std::string& ref);
+  Result<std::string> VolumeId(const std::string& ref);
+  Result<std::string> ImageId(const std::string& ref);
   // The name to show for an id in a table: the object's name, or the id itself when the name
   // cannot be known (the caller may not list the collection, e.g. a department user and hosts,
   // or the object is gone). "" for "". Never fails.
@@ -105,6 +108,9 @@ class Context {
   std::string HostName(const std::string& id);
   std::string VmName(const std::string& id);
   std::string ServerGroupName(const std::string& id);
+  std::string StoragePoolName(const std::string& id);
+  std::string VolumeName(const std::string& id);
+  std::string ImageName(const std::string& id);
 
   // ---- Output (output.cc) ----
   // One object: the API's JSON (api::Encode) with --json, else "field  value" lines from its
@@ -116,6 +122,10 @@ class Context {
   void PrintObject(const api::ServerGroup& value);
   void PrintObject(const api::User& value);
   void PrintObject(const api::NewTokenAnswer& value);
+  void PrintObject(const api::StoragePool& value);
+  void PrintObject(const api::Volume& value);
+  void PrintObject(const api::VolumeSnapshot& value);
+  void PrintObject(const api::Image& value);
   // A whole list: {"items":[...],"next_page_token":""} with --json, else the table of
   // `columns` (the wide_only ones with --wide).
   void PrintList(const std::vector<api::Department>& items, const std::vector<Column<api::Department>>& columns);
@@ -125,6 +135,11 @@ class Context {
   void PrintList(const std::vector<api::ServerGroup>& items, const std::vector<Column<api::ServerGroup>>& columns);
   void PrintList(const std::vector<api::User>& items, const std::vector<Column<api::User>>& columns);
   void PrintList(const std::vector<api::Event>& items, const std::vector<Column<api::Event>>& columns);
+  void PrintList(const std::vector<api::StoragePool>& items, const std::vector<Column<api::StoragePool>>& columns);
+  void PrintList(const std::vector<api::Volume>& items, const std::vector<Column<api::Volume>>& columns);
+  void PrintList(const std::vector<api::VolumeSnapshot>& items,
+                 const std::vector<Column<api::VolumeSnapshot>>& columns);
+  void PrintList(const std::vector<api::Image>& items, const std::vector<Column<api::Image>>& columns);
 
  private:
   struct Catalogs;  // the collections listed so far (context.cc)

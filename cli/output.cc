@@ -34,6 +34,10 @@ void Context::PrintObject(const api::Vm& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::ServerGroup& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::User& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::NewTokenAnswer& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::StoragePool& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Volume& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::VolumeSnapshot& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Image& v) { Object(out_, json(), v); }
 
 void Context::PrintList(const std::vector<api::Department>& items,
                         const std::vector<Column<api::Department>>& columns) {
@@ -60,6 +64,23 @@ void Context::PrintList(const std::vector<api::User>& items,
 }
 void Context::PrintList(const std::vector<api::Event>& items,
                         const std::vector<Column<api::Event>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+
+void Context::PrintList(const std::vector<api::StoragePool>& items,
+                        const std::vector<Column<api::StoragePool>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Volume>& items,
+                        const std::vector<Column<api::Volume>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::VolumeSnapshot>& items,
+                        const std::vector<Column<api::VolumeSnapshot>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Image>& items,
+                        const std::vector<Column<api::Image>>& columns) {
   List(out_, json(), wide(), items, columns);
 }
 

@@ -38,6 +38,9 @@ Status Create(Context& ctx, CreateArgs args) {
     GP_ASSIGN_OR_RETURN(args.req.server_group, ctx.ServerGroupId(args.server_group));
   }
   if (args.stopped) args.req.power = api::PowerState::kStopped;
+  if (args.req.image.empty() && (!args.req.storage_pool.empty() || args.req.root_gib != 0)) {
+    return UsageError("--storage-pool and --root-gib need --image");
+  }
   GP_ASSIGN_OR_RETURN(std::vector<api::Vm> vms, ctx.Create([&](const api::WriteOptions& w) {
     return ctx.api().CreateVms(args.req, w);
   }));
@@ -132,6 +135,14 @@ void AddVmCommands(CommandLine& cli) {
         .Option("--count", &a->req.count, "N",
                 "create N VMs NAME-1 ... NAME-N, all placed or none (1-100)", 1, 100)
         .Flag("--stopped", &a->stopped, "create it stopped")
+        .Option("--image", &a->req.image, "ID|NAME",
+                "boot from this image: the root disk is a copy-on-write clone of it in a storage pool")
+        .Option("--storage-pool", &a->req.storage_pool, "ID|NAME",
+                "with --image: the root disk's storage pool (default: the image's)")
+        .Option("--root-gib", &a->req.root_gib, "N",
+                "with --image: the root disk's size in GiB (default: the flavor's disk, at least the "
+                "image's size)",
+                1, api::kMaxDiskGib)
         .Run([a](Context& ctx) { return Create(ctx, *a); });
   }
   {
