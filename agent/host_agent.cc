@@ -117,9 +117,12 @@ Result<HostAgent::TimePoint> HostAgent::Register(TimePoint now) {
   if (new_id || !reconciler_) {
     // A new id is a new host record: what was desired for the old one says nothing about it.
     reconciler_ = make_reconciler_(id);
+    storage_reconciler_ = options_.make_storage_reconciler ? options_.make_storage_reconciler(id) : nullptr;
     have_desired_ = false;
-    desired_.clear();
+    desired_ = {};
     revision_ = 0;
+    std::lock_guard lock(mu_);
+    pool_reports_.reset();
   }
   if (ever_registered_) {
     log::Info("host registered again", {{"host", name()}, {"host_id", id}, {"new_id", new_id}});
@@ -141,7 +144,7 @@ HostAgent::TimePoint HostAgent::WatchAndReconcile() {
   bool lost = false;
   if (answer.ok()) {
     revision_ = answer->revision;
-    desired_ = std::move(answer->items);
+    desired_ = std::move(*answer);
     have_desired_ = true;
     backoff_ = milliseconds{0};
     next_watch_ = poll ? after + options_.poll_interval : after;
@@ -162,6 +165,18 @@ HostAgent::TimePoint HostAgent::WatchAndReconcile() {
   // Never act before the controller has said what this host should run.
   if (have_desired_) {
     auto summary = reconciler_->Reconcile(desired_);
+    if (storage_reconciler_) {
+      // After the VM pass, whose findings (volumes plugged in) it reports; with the previous
+      // pass's findings when the hypervisor was away.
+      auto storage = storage_reconciler_->Reconcile(desired_, reconciler_->attached_volumes());
+      if (!storage.ok()) {
+        log::Warn("storage pass skipped: ceph unavailable", {{"host", name()}, {"error", storage.status().ToString()}});
+      } else if (summary.ok()) {
+        summary->reports += storage->reports;
+      }
+      std::lock_guard lock(mu_);
+      pool_reports_ = storage_reconciler_->pool_reports();
+    }
     const TimePoint done = clock_.MonotonicNow();
     if (!summary.ok()) {
       log::Warn("reconcile skipped: hypervisor unavailable",
@@ -182,16 +197,19 @@ HostAgent::TimePoint HostAgent::WatchAndReconcile() {
 
 std::optional<HostAgent::TimePoint> HostAgent::HeartbeatStep(ControllerClient& client) {
   std::string id;
+  api::HeartbeatRequest req;
   {
     std::lock_guard lock(mu_);
     if (!registered_) return std::nullopt;
     if (clock_.MonotonicNow() < next_heartbeat_) return next_heartbeat_;
     id = host_id_;
+    req.storage_pools = pool_reports_;
   }
   const TimePoint now = clock_.MonotonicNow();
   auto usage = MeasureActualUsage(hypervisor_);
   if (!usage.ok()) log::Warn("cannot measure host usage", {{"host", name()}, {"error", usage.status().ToString()}});
-  const Status s = client.Heartbeat(id, usage.ok() ? &*usage : nullptr);
+  if (usage.ok()) req.usage = *usage;
+  const Status s = client.Heartbeat(id, req);
   if (s.code() == StatusCode::kNotFound) {
     log::Warn("the controller does not know this host; registering again", {{"host", name()}, {"host_id", id}});
   } else if (!s.ok()) {

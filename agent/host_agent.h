@@ -6,8 +6,11 @@
 //   - watch the VMs assigned to the host, passing the revision of the previous answer along so
 //     the controller answers only when something changed (a long poll of watch_timeout_s, or in
 //     poll mode one immediate answer every poll_interval), and reconcile the hypervisor to each
-//     answer (Reconciler). Nothing is reconciled before the first successful watch; while the
-//     controller is away, passes continue against the last set received.
+//     answer: the VMs (Reconciler), then the storage work (StorageReconciler, when the agent
+//     has Ceph), which reports the volumes the VM pass plugged in as in-use. Nothing is
+//     reconciled before the first successful watch; while the controller is away, passes
+//     continue against the last set received. Heartbeats carry the host's actual usage and the
+//     storage pass's latest reports on the cluster's storage pools.
 // The loop is split into steps that each do what is due at the clock's current time and say
 // when they next have work, so tests drive it with a FakeClock and no threads; Run() and
 // RunAgents() are the thread loops the daemon uses.
@@ -31,6 +34,7 @@
 #include "agent/controller_client.h"
 #include "agent/drivers/hypervisor.h"
 #include "agent/reconciler.h"
+#include "agent/storage_reconciler.h"
 #include "api/types.h"
 #include "common/clock.h"
 #include "common/result.h"
@@ -52,6 +56,10 @@ class StopSignal {
   bool stopped_ = false;
 };
 
+// Makes the StorageReconciler for the host id the controller gave (reporting through the
+// ControllerClient of Step(), like the Reconciler).
+using StorageReconcilerFactory = std::function<std::unique_ptr<StorageReconciler>(const std::string& host_id)>;
+
 struct HostAgentOptions {
   // Sent on every registration (at start and after NotFound).
   api::RegisterHostRequest registration;
@@ -72,6 +80,8 @@ struct HostAgentOptions {
   std::chrono::milliseconds retry_max{10'000};
   // Called by Step() after each successful registration (e.g. to record the host id).
   std::function<void(const api::Host&)> on_registered;
+  // Storage work (an agent with Ceph); empty: none, and heartbeats carry no pool reports.
+  StorageReconcilerFactory make_storage_reconciler;
 };
 
 // Makes the Reconciler for the host id the controller gave (the reconciler must report
@@ -129,12 +139,13 @@ class HostAgent {
 
   // Watch side (the Step() thread only).
   std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<StorageReconciler> storage_reconciler_;
   bool ever_registered_ = false;
   TimePoint register_not_before_{};
   TimePoint next_watch_{};
   std::chrono::milliseconds backoff_{0};
   bool have_desired_ = false;
-  std::vector<api::Vm> desired_;
+  api::WatchAnswer desired_;
   std::atomic<std::int64_t> revision_{0};
 
   // Shared with the heartbeat side.
@@ -142,6 +153,7 @@ class HostAgent {
   bool registered_ = false;  // false again after a NotFound until Step() re-registers
   std::string host_id_;
   TimePoint next_heartbeat_{};
+  std::optional<std::vector<api::StoragePoolReport>> pool_reports_;  // the storage pass's latest
 };
 
 // Drives several poll-mode agents (watch_timeout_s 0) from one thread with Tick() until

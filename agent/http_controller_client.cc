@@ -1,6 +1,20 @@
 #include "agent/http_controller_client.h"
 
+#include "api/errors.h"
+#include "api/http_message.h"
+
 namespace govpool::agent {
+namespace {
+
+// A `deleted` report for a record that is already gone confirms the cleanup all the same.
+template <class T>
+Status ReportOutcome(const Result<T>& answer, bool deleted, const std::string& what) {
+  if (answer.ok()) return OkStatus();
+  if (deleted && answer.status().code() == StatusCode::kNotFound) return OkStatus();
+  return answer.status().Annotate("reporting the status of " + what);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<HttpControllerClient>> HttpControllerClient::Create(
     const api::ClientOptions& options) {
@@ -14,9 +28,7 @@ Result<api::Host> HttpControllerClient::RegisterHost(const api::RegisterHostRequ
   return host;
 }
 
-Status HttpControllerClient::Heartbeat(const std::string& host_id, const api::HostActualUsage* usage) {
-  api::HeartbeatRequest req;
-  if (usage) req.usage = *usage;
+Status HttpControllerClient::Heartbeat(const std::string& host_id, const api::HeartbeatRequest& req) {
   auto host = api_->Heartbeat(host_id, req);
   return host.ok() ? OkStatus() : host.status().Annotate("heartbeat");
 }
@@ -29,18 +41,43 @@ Result<WatchAnswer> HttpControllerClient::WatchVms(const std::string& host_id, s
 }
 
 Status HttpControllerClient::ReportVmStatus(const std::string& vm_id, const api::VmStatusReport& report) {
-  auto vm = api_->ReportVmStatus(vm_id, report);
-  if (vm.ok()) return OkStatus();
-  // A `deleted` report for a record that is already gone confirms the cleanup all the same.
-  if (vm.status().code() == StatusCode::kNotFound && report.state == api::VmState::kDeleted) {
-    return OkStatus();
-  }
-  return vm.status().Annotate("reporting the status of vm " + vm_id);
+  return ReportOutcome(api_->ReportVmStatus(vm_id, report), report.state == api::VmState::kDeleted,
+                       "vm " + vm_id);
 }
 
 Status HttpControllerClient::ReportEvents(const std::string& host_id, const api::ReportEventsRequest& req) {
   Status s = api_->ReportHostEvents(host_id, req);
   return s.ok() ? s : s.Annotate("reporting host events");
+}
+
+Status HttpControllerClient::ReportVolumeStatus(const std::string& volume_id,
+                                                const api::VolumeStatusReport& report) {
+  return ReportOutcome(api_->ReportVolumeStatus(volume_id, report),
+                       report.state == api::VolumeState::kDeleted, "volume " + volume_id);
+}
+
+Status HttpControllerClient::ReportSnapshotStatus(const std::string& volume_id, const std::string& snapshot_id,
+                                                  const api::SnapshotStatusReport& report) {
+  return ReportOutcome(api_->ReportSnapshotStatus(volume_id, snapshot_id, report),
+                       report.state == api::SnapshotState::kDeleted,
+                       "snapshot " + snapshot_id + " of volume " + volume_id);
+}
+
+Status HttpControllerClient::ReportImageStatus(const std::string& image_id, const api::ImageStatusReport& report) {
+  return ReportOutcome(api_->ReportImageStatus(image_id, report), report.state == api::ImageState::kDeleted,
+                       "image " + image_id);
+}
+
+Status HttpControllerClient::DownloadImage(const std::string& image_id, const ChunkSink& sink) {
+  // The image's data is a streamed body, not a JSON call: straight over the HTTP client. Held
+  // whole for now; HttpClient::Download (being added) will stream it.
+  const std::string target = "/v1/images/" + api::PercentEncode(image_id) + "/data";
+  auto response = api_->http().Send("GET", target);
+  if (!response.ok()) return response.status().Annotate("downloading image " + image_id);
+  if (response->status < 200 || response->status >= 300) {
+    return api::StatusFromResponse(*response).Annotate("downloading image " + image_id);
+  }
+  return sink(response->body);
 }
 
 }  // namespace govpool::agent

@@ -15,11 +15,16 @@ class HttpControllerClient final : public ControllerClient {
   static Result<std::unique_ptr<HttpControllerClient>> Create(const api::ClientOptions& options);
 
   Result<api::Host> RegisterHost(const api::RegisterHostRequest& req) override;
-  Status Heartbeat(const std::string& host_id, const api::HostActualUsage* usage) override;
+  Status Heartbeat(const std::string& host_id, const api::HeartbeatRequest& req) override;
   Result<WatchAnswer> WatchVms(const std::string& host_id, std::int64_t revision,
                                int timeout_seconds) override;
   Status ReportVmStatus(const std::string& vm_id, const api::VmStatusReport& report) override;
   Status ReportEvents(const std::string& host_id, const api::ReportEventsRequest& req) override;
+  Status ReportVolumeStatus(const std::string& volume_id, const api::VolumeStatusReport& report) override;
+  Status ReportSnapshotStatus(const std::string& volume_id, const std::string& snapshot_id,
+                              const api::SnapshotStatusReport& report) override;
+  Status ReportImageStatus(const std::string& image_id, const api::ImageStatusReport& report) override;
+  Status DownloadImage(const std::string& image_id, const ChunkSink& sink) override;
 
  private:
   explicit HttpControllerClient(std::unique_ptr<api::Client> api) : api_(std::move(api)) {}

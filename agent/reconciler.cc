@@ -5,6 +5,7 @@
 #include <system_error>
 #include <utility>
 
+#include "agent/storage_reconciler.h"
 #include "common/log.h"
 
 namespace govpool::agent {
@@ -25,6 +26,25 @@ std::int64_t ParseCount(const std::map<std::string, std::string>& metadata, cons
 
 bool Active(PowerState s) { return s == PowerState::kRunning || s == PowerState::kPaused; }
 
+// A volume whose RBD image exists (the StorageReconciler said so) and may be plugged.
+bool VolumeReady(const api::Volume& v) {
+  return !v.deleting && (v.state == api::VolumeState::kAvailable || v.state == api::VolumeState::kInUse);
+}
+
+constexpr std::string_view kVolumePrefix = "govpool-vol-";
+
+// The volume id of a govpool volume's RBD disk; empty for any other disk.
+std::string VolumeOfDisk(const DiskSpec& d) {
+  if (d.kind() != DiskSourceKind::kRbd || d.rbd_image.rfind(kVolumePrefix, 0) != 0) return "";
+  return d.rbd_image.substr(kVolumePrefix.size());
+}
+
+bool HasDisk(const std::vector<DiskSpec>& disks, const DiskSpec& d) {
+  return std::any_of(disks.begin(), disks.end(), [&](const DiskSpec& c) {
+    return c.target_dev == d.target_dev && SameDiskSource(c, d);
+  });
+}
+
 }  // namespace
 
 Reconciler::Reconciler(Hypervisor& hypervisor, ControllerClient& controller,
@@ -40,14 +60,14 @@ std::string Reconciler::ConsolePath(const std::string& vm_id) const {
   return options_.console_dir + "/" + DomainName(vm_id) + ".log";
 }
 
-DomainSpec Reconciler::SpecFor(const api::Vm& v, std::int64_t reboots_done) const {
+DomainSpec Reconciler::SpecFor(const api::Vm& v, std::int64_t reboots_done, std::vector<DiskSpec> disks) const {
   DomainSpec spec;
   spec.uuid = v.meta.id;
   spec.name = DomainName(v.meta.id);
   spec.domain_type = options_.domain_type;
   spec.vcpus = std::max<std::int64_t>(1, v.vcpus);
   spec.memory_mib = std::max(v.memory_mib, options_.min_memory_mib);
-  spec.disks.push_back({DiskPath(v.meta.id), "qcow2", "vda"});
+  spec.disks = std::move(disks);
   spec.kernel_path = options_.kernel_path;
   spec.initrd_path = options_.initrd_path;
   if (!spec.kernel_path.empty()) spec.kernel_cmdline = options_.kernel_cmdline;
@@ -59,6 +79,67 @@ DomainSpec Reconciler::SpecFor(const api::Vm& v, std::int64_t reboots_done) cons
                    {"generation", std::to_string(v.generation)},
                    {"reboots_done", std::to_string(reboots_done)}};
   return spec;
+}
+
+Result<DiskSpec> Reconciler::RbdDisk(const api::Volume& volume, const std::string& target,
+                                     const StorageView& storage) const {
+  if (options_.ceph_monitors.empty()) {
+    return FailedPrecondition("volume " + volume.meta.id + " is an RBD image but this agent has no Ceph configured");
+  }
+  auto pool = storage.pools.find(volume.pool_id);
+  if (pool == storage.pools.end()) {
+    return FailedPrecondition("the storage pool " + volume.pool_id + " of volume " + volume.meta.id +
+                              " is not one this host reaches");
+  }
+  DiskSpec d = DiskSpec::Rbd(pool->second->ceph_pool, StorageReconciler::VolumeImage(volume.meta.id),
+                             options_.ceph_monitors, options_.ceph_auth_user, options_.ceph_secret_uuid, target);
+  d.serial = volume.meta.id;
+  return d;
+}
+
+void Reconciler::RecordAttached(const std::string& vm_id, const std::vector<DiskSpec>& disks) {
+  for (const DiskSpec& d : disks) {
+    if (std::string volume = VolumeOfDisk(d); !volume.empty()) attached_[volume] = vm_id;
+  }
+}
+
+std::string Reconciler::ConvergeDataDisks(const api::Vm& v, const DomainInfo& current,
+                                          const std::vector<DiskSpec>& wanted) {
+  const std::string& id = v.meta.id;
+  std::vector<DiskSpec> plugged;  // what the domain holds once done
+  std::string problems;
+  auto problem = [&](const std::string& text) { problems += (problems.empty() ? "" : "; ") + text; };
+  for (const DiskSpec& d : current.disks) {
+    const std::string volume = VolumeOfDisk(d);
+    if (volume.empty() || d.target_dev == "vda" || HasDisk(wanted, d)) {
+      plugged.push_back(d);
+      continue;
+    }
+    // No longer attached to this VM: unplug.
+    Status s = hv_.DetachDisk(id, d.target_dev);
+    if (s.ok()) {
+      log::Info("volume detached", {{"vm_id", id}, {"volume_id", volume}, {"device", d.target_dev}});
+      continue;
+    }
+    plugged.push_back(d);
+    if (s.code() == StatusCode::kDeadlineExceeded) {
+      problem("waiting for the guest to release volume " + volume);
+    } else if (s.code() != StatusCode::kUnavailable) {
+      problem("detaching volume " + volume + " failed: " + s.ToString());
+    }
+  }
+  for (const DiskSpec& d : wanted) {
+    if (HasDisk(current.disks, d)) continue;
+    Status s = hv_.AttachDisk(id, d);
+    if (s.ok()) {
+      log::Info("volume attached", {{"vm_id", id}, {"volume_id", d.serial}, {"device", d.target_dev}});
+      plugged.push_back(d);
+    } else if (s.code() != StatusCode::kUnavailable) {
+      problem("attaching volume " + d.serial + " failed: " + s.ToString());
+    }
+  }
+  RecordAttached(id, plugged);
+  return problems;
 }
 
 void Reconciler::Event(const std::string& vm_id, const std::string& kind,
@@ -110,7 +191,7 @@ Reconciler::Phase Reconciler::Delete(const api::Vm& v, const DomainInfo* current
 }
 
 Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* current,
-                                          ReconcileSummary& summary) {
+                                          const StorageView& storage, ReconcileSummary& summary) {
   const std::string& id = v.meta.id;
   if (v.deleting) return Delete(v, current);
   if (current && !current->owned) {
@@ -123,6 +204,39 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
     return {api::VmState::kError, step + " failed: " + s.ToString(), v.observed_generation};
   };
 
+  // The disks: the root disk (a local qcow2 file, or the root volume's RBD image), then the
+  // data volumes attached to the VM (those that exist, or are already plugged).
+  std::vector<DiskSpec> disks;
+  const bool rbd_root = !v.root_volume_id.empty();
+  if (rbd_root) {
+    auto root = storage.volumes.find(v.root_volume_id);
+    if (root == storage.volumes.end() || !VolumeReady(*root->second)) {
+      if (!current) return {api::VmState::kBuilding, "waiting for root volume", v.observed_generation};
+      // Defined already: keep the root disk it has.
+      for (const DiskSpec& d : current->disks) {
+        if (d.target_dev == "vda") disks.push_back(d);
+      }
+    } else {
+      auto disk = RbdDisk(*root->second, "vda", storage);
+      if (!disk.ok()) return fail("preparing the root disk", disk.status());
+      disks.push_back(*disk);
+    }
+  } else {
+    disks.push_back(DiskSpec::File(DiskPath(id), "qcow2", "vda"));
+  }
+  std::vector<DiskSpec> data;
+  std::string disk_problems;
+  if (auto it = storage.vm_volumes.find(id); it != storage.vm_volumes.end()) {
+    for (const api::Volume* vol : it->second) {
+      auto disk = RbdDisk(*vol, vol->device, storage);
+      if (!disk.ok()) {
+        disk_problems += (disk_problems.empty() ? "" : "; ") + disk.status().message();
+        continue;
+      }
+      if (VolumeReady(*vol) || (current && HasDisk(current->disks, *disk))) data.push_back(*disk);
+    }
+  }
+
   PowerState state = PowerState::kShutoff;
   std::int64_t reboots_done = v.reboot_count;
   bool fresh = false;
@@ -132,20 +246,38 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
     } else if (v.state == api::VmState::kScheduled) {
       Report(v, {api::VmState::kBuilding, "", v.observed_generation}, summary);
     }
-    if (Status s = hv_.CreateDisk(DiskPath(id), std::max<std::int64_t>(1, v.disk_gib)); !s.ok()) {
-      return fail("creating the root disk", s);
+    if (!rbd_root) {
+      if (Status s = hv_.CreateDisk(DiskPath(id), std::max<std::int64_t>(1, v.disk_gib)); !s.ok()) {
+        return fail("creating the root disk", s);
+      }
     }
-    if (Status s = hv_.DefineDomain(SpecFor(v, reboots_done)); !s.ok()) return fail("defining the domain", s);
+    disks.insert(disks.end(), data.begin(), data.end());
+    if (Status s = hv_.DefineDomain(SpecFor(v, reboots_done, disks)); !s.ok()) return fail("defining the domain", s);
+    RecordAttached(id, disks);
     fresh = true;
   } else {
     state = current->state;
     reboots_done = ParseCount(current->metadata, "reboots_done", v.reboot_count);
-    const DomainSpec spec = SpecFor(v, reboots_done);
+    std::vector<DiskSpec> all = disks;
+    all.insert(all.end(), data.begin(), data.end());
+    const DomainSpec spec = SpecFor(v, reboots_done, all);
     if (spec.metadata != current->metadata) {
       if (Status s = hv_.DefineDomain(spec); !s.ok()) return fail("updating the domain definition", s);
     }
+    RecordAttached(id, disks);
+    const std::string problems = ConvergeDataDisks(v, *current, data);
+    if (!problems.empty()) disk_problems += (disk_problems.empty() ? "" : "; ") + problems;
   }
   known_.insert(id);
+  // The disks a redefinition keeps: the root disk and the data volumes plugged now.
+  auto Defined = [&] {
+    std::vector<DiskSpec> out = disks;
+    for (const DiskSpec& d : data) {
+      const std::string volume = VolumeOfDisk(d);
+      if (attached_.count(volume) && attached_.at(volume) == id) out.push_back(d);
+    }
+    return out;
+  };
 
   if (v.power == api::PowerState::kRunning) {
     shutdown_started_.erase(id);
@@ -160,18 +292,22 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
       if (Status s = hv_.StartDomain(id); !s.ok()) return fail("starting the domain", s);
       if (reboots_done < v.reboot_count) {
         // A fresh boot satisfies the pending reboots.
-        if (Status s = hv_.DefineDomain(SpecFor(v, v.reboot_count)); !s.ok()) return fail("recording the reboot", s);
+        if (Status s = hv_.DefineDomain(SpecFor(v, v.reboot_count, Defined())); !s.ok()) {
+          return fail("recording the reboot", s);
+        }
       }
     } else if (state == PowerState::kPaused) {
       if (Status s = hv_.StartDomain(id); !s.ok()) return fail("resuming the domain", s);
     } else if (reboots_done < v.reboot_count) {
       // Record first, then reboot: at most once, even if the agent dies in between.
-      if (Status s = hv_.DefineDomain(SpecFor(v, v.reboot_count)); !s.ok()) return fail("recording the reboot", s);
+      if (Status s = hv_.DefineDomain(SpecFor(v, v.reboot_count, Defined())); !s.ok()) {
+        return fail("recording the reboot", s);
+      }
       if (Status s = hv_.RebootDomain(id); !s.ok()) return fail("rebooting the domain", s);
       log::Info("vm rebooted", {{"vm_id", id}, {"reboot_count", v.reboot_count}});
     }
     last_power_[id] = PowerState::kRunning;
-    return {api::VmState::kRunning, "", v.generation};
+    return {api::VmState::kRunning, disk_problems, v.generation};
   }
 
   // Desired: stopped.
@@ -193,9 +329,11 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
   shutdown_started_.erase(id);
   last_power_[id] = PowerState::kShutoff;
   if (reboots_done < v.reboot_count) {
-    if (Status s = hv_.DefineDomain(SpecFor(v, v.reboot_count)); !s.ok()) return fail("recording the reboot", s);
+    if (Status s = hv_.DefineDomain(SpecFor(v, v.reboot_count, Defined())); !s.ok()) {
+      return fail("recording the reboot", s);
+    }
   }
-  return {api::VmState::kStopped, "", v.generation};
+  return {api::VmState::kStopped, disk_problems, v.generation};
 }
 
 void Reconciler::Report(const api::Vm& v, const Phase& p, ReconcileSummary& summary) {
@@ -220,18 +358,27 @@ void Reconciler::Report(const api::Vm& v, const Phase& p, ReconcileSummary& summ
   }
 }
 
-Result<ReconcileSummary> Reconciler::Reconcile(const std::vector<api::Vm>& desired) {
+Result<ReconcileSummary> Reconciler::Reconcile(const api::WatchAnswer& answer) {
   GP_ASSIGN_OR_RETURN(std::vector<DomainInfo> domains, hv_.ListDomains());
   std::map<std::string, const DomainInfo*> by_uuid;
   for (const auto& d : domains) by_uuid[d.uuid] = &d;
+  StorageView storage;
+  for (const api::StoragePool& p : answer.storage_pools) storage.pools[p.meta.id] = &p;
+  for (const api::Volume& vol : answer.volumes) {
+    storage.volumes[vol.meta.id] = &vol;
+    if (!vol.vm_id.empty() && !vol.boot && !vol.deleting && !vol.device.empty() && vol.device != "vda") {
+      storage.vm_volumes[vol.vm_id].push_back(&vol);
+    }
+  }
+  attached_.clear();
 
   ReconcileSummary summary;
   std::set<std::string> assigned;
-  for (const api::Vm& v : desired) {
+  for (const api::Vm& v : answer.items) {
     assigned.insert(v.meta.id);
     ++summary.vms;
     auto it = by_uuid.find(v.meta.id);
-    Phase p = ReconcileVm(v, it == by_uuid.end() ? nullptr : it->second, summary);
+    Phase p = ReconcileVm(v, it == by_uuid.end() ? nullptr : it->second, storage, summary);
     if (p.state == api::VmState::kError) ++summary.errors;
     Report(v, p, summary);
   }

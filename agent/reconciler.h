@@ -2,8 +2,16 @@
 // pass takes the host's whole desired set (from the controller's watch) and converges the
 // hypervisor to it:
 //   - every assigned VM has a persistent domain "govpool-<vm id>" with UUID = vm id, its vCPUs
-//     and memory, a qcow2 root disk in the disk directory, a serial console logged to a file,
-//     and govpool metadata (vm_id, department_id, host_id, generation, reboots_done);
+//     and memory, a root disk, a serial console logged to a file, and govpool metadata (vm_id,
+//     department_id, host_id, generation, reboots_done). The root disk is a qcow2 file in the
+//     disk directory, or, for a VM booted from an image (root_volume_id), its root volume's RBD
+//     image "govpool-vol-<id>" (no local disk): such a VM waits in phase `building` ("waiting
+//     for root volume") until the StorageReconciler made the volume (available or in-use);
+//   - volumes attached to a VM (vm_id = the VM, device vdb..) are plugged into its domain
+//     (AttachDisk: hot-plugged while it runs) once they exist, and unplugged (DetachDisk) when
+//     no longer listed with that VM; what each pass leaves plugged is attached_volumes(), which
+//     the StorageReconciler reports as `in-use` / `available` (the one place volume states are
+//     reported). A guest that has not released a disk yet keeps it until a later pass;
 //   - its power state is the one asked for (graceful ACPI shutdown, then a hard power-off
 //     after the grace period); a reboot is performed when the VM's reboot_count is ahead of
 //     the "reboots_done" recorded in the domain's own metadata (written before rebooting, so
@@ -33,6 +41,7 @@
 
 #include "agent/controller_client.h"
 #include "agent/drivers/hypervisor.h"
+#include "agent/storage_reconciler.h"
 #include "api/types.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -50,6 +59,13 @@ struct ReconcilerOptions {
   std::string kernel_cmdline = "console=ttyS0 panic=-1";
   std::int64_t shutdown_grace_ms = 30'000;  // ACPI shutdown, then hard power-off
   std::int64_t min_memory_mib = 0;          // raise smaller VMs to this (QEMU guests: 96+)
+  // Ceph RBD disks (root volumes, attached volumes): the monitors as libvirt wants them
+  // ("host:port", see ParseMonHosts), the cephx user without "client." and the UUID of the
+  // libvirt secret holding its key (Hypervisor::EnsureCephSecret); user and secret empty
+  // without cephx. No monitors: this agent has no Ceph, and VMs needing volumes are in error.
+  std::vector<std::string> ceph_monitors;
+  std::string ceph_auth_user;
+  std::string ceph_secret_uuid;
 };
 
 // A repaired drift or cleanup, also logged (event "vm.drift").
@@ -71,10 +87,14 @@ class Reconciler {
   Reconciler(Hypervisor& hypervisor, ControllerClient& controller, ReconcilerOptions options,
              const Clock& clock = SystemClock());
 
-  // One pass over the host's whole desired set. Unavailable when the hypervisor cannot be
-  // listed (nothing was done); otherwise OK (per-VM failures are reported as phase error and
-  // counted in the summary).
-  Result<ReconcileSummary> Reconcile(const std::vector<api::Vm>& desired);
+  // One pass over the host's whole desired set: its VMs (answer.items), and the volumes and
+  // storage pools their disks need. Unavailable when the hypervisor cannot be listed (nothing
+  // was done); otherwise OK (per-VM failures are reported as phase error and counted in the
+  // summary).
+  Result<ReconcileSummary> Reconcile(const api::WatchAnswer& answer);
+
+  // The volumes whose disks the last pass left in this host's domains (volume id -> vm id).
+  const VolumeAttachments& attached_volumes() const { return attached_; }
 
   // True while a VM is in a transition that needs a prompt re-check (a guest shutting down).
   bool busy() const { return !shutdown_started_.empty(); }
@@ -96,11 +116,25 @@ class Reconciler {
     bool operator==(const Phase&) const = default;
   };
 
+  // A pass's lookups of the answer's storage records.
+  struct StorageView {
+    std::map<std::string, const api::Volume*> volumes;                    // by id
+    std::map<std::string, std::vector<const api::Volume*>> vm_volumes;   // data volumes by vm id
+    std::map<std::string, const api::StoragePool*> pools;                // by id
+  };
+
   // Converges one VM; returns the phase to report.
-  Phase ReconcileVm(const api::Vm& v, const DomainInfo* current, ReconcileSummary& summary);
+  Phase ReconcileVm(const api::Vm& v, const DomainInfo* current, const StorageView& storage,
+                    ReconcileSummary& summary);
   Phase Delete(const api::Vm& v, const DomainInfo* current);
   Status RemoveDomain(const std::string& uuid, bool active);
-  DomainSpec SpecFor(const api::Vm& v, std::int64_t reboots_done) const;
+  DomainSpec SpecFor(const api::Vm& v, std::int64_t reboots_done, std::vector<DiskSpec> disks) const;
+  // The RBD disk of a volume at `target`.
+  Result<DiskSpec> RbdDisk(const api::Volume& volume, const std::string& target, const StorageView& storage) const;
+  // Plugs and unplugs the VM's data volumes in its existing domain; adds what stays plugged to
+  // attached_ and returns what went wrong (empty: nothing).
+  std::string ConvergeDataDisks(const api::Vm& v, const DomainInfo& current, const std::vector<DiskSpec>& wanted);
+  void RecordAttached(const std::string& vm_id, const std::vector<DiskSpec>& disks);
   void Report(const api::Vm& v, const Phase& p, ReconcileSummary& summary);
   void Event(const std::string& vm_id, const std::string& kind, const std::string& message);
 
@@ -115,6 +149,7 @@ class Reconciler {
   std::map<std::string, Phase> last_reported_;
   std::vector<DriftEvent> events_;
   std::vector<DriftEvent> unsent_events_;
+  VolumeAttachments attached_;
 };
 
 // What the hypervisor actually runs (ListDomains): every domain counts, govpool's or not, so

@@ -1,6 +1,8 @@
 // FakeControllerClient: the controller side of the agent protocol, in memory, for tests of the
-// Reconciler and the HostAgent. It holds the desired VMs (`vms`, answered by WatchVms as of
-// `revision`), applies the agents' status reports to them, and records every call. Fault
+// Reconciler, the StorageReconciler and the HostAgent. It holds the desired VMs (`vms`) and
+// storage work (`volumes`, `snapshots`, `images`, `storage_pools`), answered by WatchVms (and
+// Answer()) as of `revision`, applies the agents' status reports to them the way the
+// controller does, serves uploaded image data (`image_data`), and records every call. Fault
 // injection: each call of RegisterHost / Heartbeat / WatchVms first pops the front of its
 // `*_failures` queue and, when that status is not OK, returns it without doing anything else
 // (like FakeHypervisor::FailNext); `fail_reports` / `fail_events` fail every such call.
@@ -8,10 +10,12 @@
 // directly only while no other thread is calling (else through WithLock).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +36,7 @@ class FakeControllerClient final : public ControllerClient {
   struct HeartbeatCall {
     std::string host_id;
     bool with_usage = false;
+    std::optional<std::vector<api::StoragePoolReport>> storage_pools;
   };
 
   Result<api::Host> RegisterHost(const api::RegisterHostRequest& req) override {
@@ -46,9 +51,9 @@ class FakeControllerClient final : public ControllerClient {
     return h;
   }
 
-  Status Heartbeat(const std::string& id, const api::HostActualUsage* usage) override {
+  Status Heartbeat(const std::string& id, const api::HeartbeatRequest& req) override {
     std::lock_guard lock(mu_);
-    heartbeats.push_back({id, usage != nullptr});
+    heartbeats.push_back({id, req.usage.has_value(), req.storage_pools});
     return Pop(heartbeat_failures);
   }
 
@@ -57,10 +62,7 @@ class FakeControllerClient final : public ControllerClient {
     std::lock_guard lock(mu_);
     watches.push_back({id, after_revision, timeout_seconds});
     if (Status s = Pop(watch_failures); !s.ok()) return s;
-    WatchAnswer answer;
-    answer.revision = revision;
-    for (const auto& [vm_id, v] : vms) answer.items.push_back(v);
-    return answer;
+    return AnswerLocked();
   }
 
   Status ReportVmStatus(const std::string& id, const api::VmStatusReport& r) override {
@@ -84,6 +86,93 @@ class FakeControllerClient final : public ControllerClient {
     if (!fail_events.ok()) return fail_events;
     for (const auto& e : req.events) reported_events.push_back(e);
     return OkStatus();
+  }
+
+  Status ReportVolumeStatus(const std::string& id, const api::VolumeStatusReport& r) override {
+    std::lock_guard lock(mu_);
+    volume_reports.push_back({id, r});
+    if (!fail_reports.ok()) return fail_reports;
+    auto it = volumes.find(id);
+    if (it == volumes.end()) return r.state == api::VolumeState::kDeleted ? OkStatus() : NotFound("volume " + id);
+    api::Volume& v = it->second;
+    if (r.state == api::VolumeState::kDeleted) {
+      if (!v.deleting) return FailedPrecondition("volume " + id + " is not being deleted");
+      std::erase_if(snapshots, [&](const auto& kv) { return kv.second.volume_id == id; });
+      volumes.erase(it);
+      return OkStatus();
+    }
+    v.state = r.state;
+    v.state_reason = r.state_reason;
+    v.observed_generation = r.observed_generation;
+    v.flattened = v.flattened || r.flattened;
+    if (r.observed_generation == v.generation && r.state != api::VolumeState::kError) {
+      v.rollback_snapshot_id.clear();
+    }
+    return OkStatus();
+  }
+
+  Status ReportSnapshotStatus(const std::string& volume_id, const std::string& id,
+                              const api::SnapshotStatusReport& r) override {
+    std::lock_guard lock(mu_);
+    snapshot_reports.push_back({id, r});
+    if (!fail_reports.ok()) return fail_reports;
+    auto it = snapshots.find(id);
+    if (it == snapshots.end() || it->second.volume_id != volume_id) {
+      return r.state == api::SnapshotState::kDeleted ? OkStatus() : NotFound("snapshot " + id);
+    }
+    if (r.state == api::SnapshotState::kDeleted) {
+      if (!it->second.deleting) return FailedPrecondition("snapshot " + id + " is not being deleted");
+      snapshots.erase(it);
+      return OkStatus();
+    }
+    it->second.state = it->second.deleting && r.state != api::SnapshotState::kError ? api::SnapshotState::kDeleting
+                                                                                    : r.state;
+    it->second.state_reason = r.state_reason;
+    return OkStatus();
+  }
+
+  Status ReportImageStatus(const std::string& id, const api::ImageStatusReport& r) override {
+    std::lock_guard lock(mu_);
+    image_reports.push_back({id, r});
+    if (!fail_reports.ok()) return fail_reports;
+    auto it = images.find(id);
+    if (it == images.end()) return r.state == api::ImageState::kDeleted ? OkStatus() : NotFound("image " + id);
+    api::Image& i = it->second;
+    if (r.state == api::ImageState::kDeleted) {
+      if (!i.deleting) return FailedPrecondition("image " + id + " is not being deleted");
+      images.erase(it);
+      return OkStatus();
+    }
+    i.state = i.deleting && r.state != api::ImageState::kError ? api::ImageState::kDeleting : r.state;
+    i.state_reason = r.state_reason;
+    i.imported_bytes = r.imported_bytes;
+    if (r.virtual_size_bytes > 0) i.virtual_size_bytes = r.virtual_size_bytes;
+    if (!r.content_sha256.empty()) i.content_sha256 = r.content_sha256;
+    i.observed_generation = std::max(i.observed_generation, std::min(r.observed_generation, i.generation));
+    return OkStatus();
+  }
+
+  Status DownloadImage(const std::string& id, const ChunkSink& sink) override {
+    std::string data;
+    {
+      std::lock_guard lock(mu_);
+      downloads.push_back(id);
+      if (Status s = Pop(download_failures); !s.ok()) return s;
+      auto it = image_data.find(id);
+      if (it == image_data.end()) return NotFound("image " + id + " has no uploaded data");
+      data = it->second;
+    }
+    // In pieces, as a streamed body arrives.
+    for (std::size_t at = 0; at < data.size(); at += download_chunk_bytes) {
+      GP_RETURN_IF_ERROR(sink(std::string_view(data).substr(at, download_chunk_bytes)));
+    }
+    return OkStatus();
+  }
+
+  // The whole desired set as WatchVms answers it.
+  WatchAnswer Answer() const {
+    std::lock_guard lock(mu_);
+    return AnswerLocked();
   }
 
   // Runs fn(*this) under the fake's lock: reads the fields while other threads call.
@@ -118,10 +207,17 @@ class FakeControllerClient final : public ControllerClient {
   std::string host_id = "host-1";  // the id RegisterHost answers
   std::int64_t revision = 1;       // the revision WatchVms answers
   std::map<std::string, api::Vm> vms;
+  std::map<std::string, api::Volume> volumes;
+  std::map<std::string, api::VolumeSnapshot> snapshots;
+  std::map<std::string, api::Image> images;
+  std::map<std::string, api::StoragePool> storage_pools;
+  std::map<std::string, std::string> image_data;  // image id -> its upload, for DownloadImage
+  std::size_t download_chunk_bytes = 100'000;
   // Fault injection (see the file comment).
   std::deque<Status> register_failures;
   std::deque<Status> heartbeat_failures;
   std::deque<Status> watch_failures;
+  std::deque<Status> download_failures;
   Status fail_reports;
   Status fail_events;
   // What the agent sent, oldest first.
@@ -130,8 +226,23 @@ class FakeControllerClient final : public ControllerClient {
   std::vector<WatchCall> watches;
   std::vector<std::pair<std::string, api::VmStatusReport>> reports;
   std::vector<api::EventReport> reported_events;
+  std::vector<std::pair<std::string, api::VolumeStatusReport>> volume_reports;
+  std::vector<std::pair<std::string, api::SnapshotStatusReport>> snapshot_reports;  // by snapshot id
+  std::vector<std::pair<std::string, api::ImageStatusReport>> image_reports;
+  std::vector<std::string> downloads;
 
  private:
+  WatchAnswer AnswerLocked() const {
+    WatchAnswer answer;
+    answer.revision = revision;
+    for (const auto& [id, v] : vms) answer.items.push_back(v);
+    for (const auto& [id, v] : volumes) answer.volumes.push_back(v);
+    for (const auto& [id, s] : snapshots) answer.snapshots.push_back(s);
+    for (const auto& [id, i] : images) answer.images.push_back(i);
+    for (const auto& [id, p] : storage_pools) answer.storage_pools.push_back(p);
+    return answer;
+  }
+
   static Status Pop(std::deque<Status>& failures) {
     if (failures.empty()) return OkStatus();
     Status s = failures.front();

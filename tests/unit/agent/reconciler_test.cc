@@ -31,7 +31,7 @@ class ReconcilerTest : public ::testing::Test {
     o.shutdown_grace_ms = 60'000;
     return o;
   }
-  Result<ReconcileSummary> Pass() { return reconciler_.Reconcile(controller_.Desired()); }
+  Result<ReconcileSummary> Pass() { return reconciler_.Reconcile(controller_.Answer()); }
   int Writes() {
     int n = 0;
     for (Op op : {Op::kDefineDomain, Op::kStartDomain, Op::kShutdownDomain, Op::kDestroyDomain,
@@ -85,7 +85,7 @@ TEST_F(ReconcilerTest, ConvergedPassWritesNothingAndReportsNothing) {
   EXPECT_EQ(controller_.reports.size(), reports);
   // An agent restart (a new reconciler, same hypervisor) does not disturb the running guest.
   Reconciler restarted(hv_, controller_, Options());
-  ASSERT_TRUE(restarted.Reconcile(controller_.Desired()).ok());
+  ASSERT_TRUE(restarted.Reconcile(controller_.Answer()).ok());
   EXPECT_EQ(Writes(), writes);
   EXPECT_EQ(hv_.BootCount(id), 1);
   EXPECT_TRUE(restarted.events().empty());
@@ -121,14 +121,14 @@ TEST_F(ReconcilerTest, PowersOffAGuestThatIgnoresAcpiAfterTheGracePeriod) {
   Reconciler r(hv_, controller_, o);
   api::Vm& v = controller_.Add();
   const std::string id = v.meta.id;
-  ASSERT_TRUE(r.Reconcile(controller_.Desired()).ok());
+  ASSERT_TRUE(r.Reconcile(controller_.Answer()).ok());
   hv_.SetGuestsIgnoreAcpi(true);
   controller_.vms.at(id).power = api::PowerState::kStopped;
   controller_.vms.at(id).generation = 2;
-  ASSERT_TRUE(r.Reconcile(controller_.Desired()).ok());
+  ASSERT_TRUE(r.Reconcile(controller_.Answer()).ok());
   EXPECT_TRUE(r.busy());
   EXPECT_EQ(hv_.GetDomain(id)->state, PowerState::kRunning);
-  ASSERT_TRUE(r.Reconcile(controller_.Desired()).ok());
+  ASSERT_TRUE(r.Reconcile(controller_.Answer()).ok());
   EXPECT_EQ(hv_.CallCount(Op::kDestroyDomain), 1);
   EXPECT_EQ(hv_.GetDomain(id)->state, PowerState::kShutoff);
   EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kStopped);
@@ -147,7 +147,7 @@ TEST_F(ReconcilerTest, RebootsOnceEvenAcrossAgentRestarts) {
   EXPECT_EQ(controller_.vms.at(id).observed_generation, 2);
   ASSERT_TRUE(Pass().ok());
   Reconciler restarted(hv_, controller_, Options());
-  ASSERT_TRUE(restarted.Reconcile(controller_.Desired()).ok());
+  ASSERT_TRUE(restarted.Reconcile(controller_.Answer()).ok());
   EXPECT_EQ(hv_.CallCount(Op::kRebootDomain), 1);
 }
 

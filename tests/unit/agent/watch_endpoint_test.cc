@@ -186,7 +186,7 @@ TEST_F(WatchEndpointTest, AgentConvergesThroughTheRealProtocol) {
       auto w = agent_->WatchVms(host_id_, rev, 1);
       ASSERT_TRUE(w.ok()) << w.status().ToString();
       rev = w->revision;
-      ASSERT_TRUE(reconciler.Reconcile(w->items).ok());
+      ASSERT_TRUE(reconciler.Reconcile(*w).ok());
       if (done()) return;
     }
     FAIL() << "did not converge";
