@@ -69,15 +69,14 @@ Status HttpControllerClient::ReportImageStatus(const std::string& image_id, cons
 }
 
 Status HttpControllerClient::DownloadImage(const std::string& image_id, const ChunkSink& sink) {
-  // The image's data is a streamed body, not a JSON call: straight over the HTTP client. Held
-  // whole for now; HttpClient::Download (being added) will stream it.
+  // The image's data is a streamed body, not a JSON call: straight over the HTTP client.
   const std::string target = "/v1/images/" + api::PercentEncode(image_id) + "/data";
-  auto response = api_->http().Send("GET", target);
+  auto response = api_->http().Download(target, [&](std::string_view chunk) { return sink(chunk); });
   if (!response.ok()) return response.status().Annotate("downloading image " + image_id);
   if (response->status < 200 || response->status >= 300) {
     return api::StatusFromResponse(*response).Annotate("downloading image " + image_id);
   }
-  return sink(response->body);
+  return OkStatus();
 }
 
 }  // namespace govpool::agent
