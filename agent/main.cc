@@ -1,7 +1,9 @@
 // govpool-agent: the node agent. Registers its host with the controller (facts from libvirt),
 // heartbeats, watches the VMs assigned to the host (long-poll) and reconciles libvirt to them
-// (agent/reconciler.h). With --simulate-hosts N it instead runs N simulated hosts with
-// in-memory hypervisors in this one process, speaking the same protocol (scale tests).
+// (agent/reconciler.h), and, with --ceph-conf, converges the host's storage work in the Ceph
+// cluster (agent/storage_reconciler.h). With --simulate-hosts N it instead runs N simulated
+// hosts with in-memory hypervisors in this one process, speaking the same protocol (scale
+// tests).
 // Only this file wires real implementations together.
 #include <fcntl.h>
 #include <signal.h>
@@ -19,16 +21,22 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "agent/http_controller_client.h"
+#include "agent/drivers/ceph/rbd_block_storage.h"
 #include "agent/drivers/libvirt/libvirt_hypervisor.h"
+#include "agent/drivers/libvirt/qemu_img.h"
 #include "agent/host_agent.h"
 #include "agent/options.h"
 #include "agent/reconciler.h"
 #include "agent/simulated_hypervisor.h"
+#include "agent/storage_reconciler.h"
+#include "common/crypto.h"
 #include "common/log.h"
 
 namespace govpool::agent {
@@ -57,6 +65,67 @@ Result<std::string> Absolute(const std::string& path, const std::string& what) {
   auto abs = std::filesystem::absolute(path, ec);
   if (ec) return InvalidArgument("bad " + what + " " + path);
   return abs.lexically_normal().string();
+}
+
+Result<std::string> ReadFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read the " + what + " " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A stable UUID (version 5 layout) for the libvirt secret of one cluster's cephx user: the same
+// at every start, so the secret is replaced rather than piled up.
+std::string CephSecretUuid(const std::string& cluster, const std::string& client_id) {
+  std::string h = Sha256Hex("govpool ceph secret " + cluster + " client." + client_id).substr(0, 32);
+  h[12] = '5';
+  h[16] = "89ab"[std::stoi(std::string(1, h[16]), nullptr, 16) & 3];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
+         h.substr(20);
+}
+
+// What the agent needs of its Ceph cluster, from --ceph-*: the connection, and what libvirt's
+// RBD disks need (the monitors, the cephx user and the secret holding its key).
+struct CephSetup {
+  std::unique_ptr<RbdBlockStorage> storage;
+  std::vector<std::string> monitors;
+  std::string auth_user;    // empty: no cephx
+  std::string secret_uuid;  // empty: no cephx
+};
+
+Result<CephSetup> SetUpCeph(const AgentOptions& f, Hypervisor& hv) {
+  CephSetup c;
+  GP_ASSIGN_OR_RETURN(std::string conf, ReadFile(f.ceph_conf, "ceph.conf"));
+  auto monitors = ParseMonHosts(conf);
+  if (!monitors.ok()) return monitors.status().Annotate(f.ceph_conf);
+  c.monitors = *monitors;
+  const std::string keyring =
+      !f.ceph_keyring.empty()
+          ? f.ceph_keyring
+          : (std::filesystem::path(f.ceph_conf).parent_path() /
+             ("ceph.client." + f.ceph_client_id + ".keyring")).string();
+  auto keyring_text = ReadFile(keyring, "keyring");
+  if (!keyring_text.ok() && !f.ceph_keyring.empty()) return keyring_text.status();
+  if (keyring_text.ok()) {
+    auto key = ParseKeyringKey(*keyring_text, f.ceph_client_id);
+    if (!key.ok()) return key.status().Annotate(keyring);
+    c.auth_user = f.ceph_client_id;
+    c.secret_uuid = CephSecretUuid(f.ceph_cluster, f.ceph_client_id);
+    const std::string usage = "govpool " + f.ceph_cluster + " client." + f.ceph_client_id;
+    Status s = hv.EnsureCephSecret(c.secret_uuid, usage, *key);
+    if (!s.ok()) return s.Annotate("defining the libvirt secret of the cephx key");
+  } else {
+    log::Warn("no keyring: RBD disks use no cephx authentication", {{"keyring", keyring}});
+  }
+  RbdOptions ro;
+  ro.conf_path = f.ceph_conf;
+  ro.client_id = f.ceph_client_id;
+  ro.op_timeout_ms = 30'000;  // a full pool or a lost OSD must not stall the agent for ever
+  auto storage = RbdBlockStorage::Connect(ro);
+  if (!storage.ok()) return storage.status().Annotate("connecting to ceph cluster " + f.ceph_cluster);
+  c.storage = std::move(*storage);
+  return c;
 }
 
 // An HTTP client whose timeout outlasts the longest watch it will make.
@@ -128,8 +197,32 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
   ro.shutdown_grace_ms = std::int64_t{f.shutdown_grace_s} * 1000;
   ro.min_memory_mib = f.min_memory_mib;
 
+  // Ceph: storage work, and RBD disks for VMs. Without --ceph-conf, neither.
+  std::optional<CephSetup> ceph;
+  std::string staging_dir;
+  if (!f.ceph_conf.empty()) {
+    auto setup = SetUpCeph(f, **hv);
+    if (!setup.ok()) {
+      std::cerr << "govpool-agent: " << setup.status().ToString() << "\n";
+      return 1;
+    }
+    auto staging = Absolute(f.image_staging_dir.empty() ? *state_dir + "/images" : f.image_staging_dir,
+                            "image staging dir");
+    if (!staging.ok()) return std::cerr << "govpool-agent: " << staging.status().message() << "\n", 2;
+    staging_dir = *staging;
+    ceph = std::move(*setup);
+    ro.ceph_monitors = ceph->monitors;
+    ro.ceph_auth_user = ceph->auth_user;
+    ro.ceph_secret_uuid = ceph->secret_uuid;
+    log::Info("ceph configured", {{"cluster", f.ceph_cluster},
+                                  {"conf", f.ceph_conf},
+                                  {"client_id", f.ceph_client_id},
+                                  {"monitors", static_cast<std::int64_t>(ceph->monitors.size())}});
+  }
+
   HostAgentOptions options;
   options.registration = RegistrationFromFacts(*facts, host_name, f.pool, disk_gib);
+  if (ceph) options.registration.storage_clusters = {f.ceph_cluster};
   options.heartbeat_interval = std::chrono::seconds(f.heartbeat_interval_s);
   options.watch_timeout_s = f.reconcile_interval_s;
   options.on_registered = [&](const api::Host& host) {
@@ -140,6 +233,29 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
   };
   HttpControllerClient& watch_client = **client;
   Hypervisor& hypervisor = **hv;
+  if (ceph) {
+    options.make_storage_reconciler = [&](const std::string& host_id) {
+      StorageReconcilerOptions so;
+      so.host_id = host_id;
+      so.cluster = f.ceph_cluster;
+      so.staging_dir = staging_dir;
+      so.hypervisor = &hypervisor;
+      so.convert_qcow2 = [](const std::string& qcow2, const std::string& raw) {
+        // An upload is untrusted: "backing": null keeps a backing file named in its header
+        // (say, a host file) from being read into the image.
+        std::string path;
+        for (char c : qcow2) {
+          if (c == '"' || c == '\\') path += '\\';
+          path += c;
+        }
+        return libvirt::RunProgram(
+            {"qemu-img", "convert", "-q",
+             R"(json:{"driver":"qcow2","backing":null,"file":{"driver":"file","filename":")" + path + R"("}})",
+             "-O", "raw", raw});
+      };
+      return std::make_unique<StorageReconciler>(*ceph->storage, watch_client, so);
+    };
+  }
   HostAgent agent(
       watch_client, hypervisor,
       [&](const std::string& host_id) {

@@ -53,6 +53,21 @@ std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level) {
   number("--min-memory-mib", o.min_memory_mib, 0, 1 << 20, "raise smaller VMs to this much memory")
       ->capture_default_str();
   text("--log-level", log_level, "LEVEL", "debug, info, warn or error")->capture_default_str();
+  constexpr const char* kCeph = "Ceph storage (volumes and images)";
+  text("--ceph-cluster", o.ceph_cluster, "NAME", "the Ceph cluster's name, as storage pools name it")
+      ->capture_default_str()
+      ->group(kCeph);
+  text("--ceph-conf", o.ceph_conf, "FILE", "ceph.conf of the cluster (default: none, no storage work)")
+      ->group(kCeph);
+  text("--ceph-client-id", o.ceph_client_id, "ID", "cephx user without \"client.\"")
+      ->capture_default_str()
+      ->group(kCeph);
+  text("--ceph-keyring", o.ceph_keyring, "FILE",
+       "keyring holding the user's cephx key (default: CONF_DIR/ceph.client.ID.keyring)")
+      ->group(kCeph);
+  text("--image-staging-dir", o.image_staging_dir, "DIR",
+       "image downloads and conversions (default STATE_DIR/images)")
+      ->group(kCeph);
   // Listed under their own heading (CLI11 lists groups in the order they first appear).
   constexpr const char* kSimulated = "Simulated hosts (scale tests)";
   number("--simulate-hosts", o.simulate_hosts, 1, 100000,
@@ -111,6 +126,11 @@ Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
   }
   if (o.guest_kernel.empty() != o.guest_initrd.empty()) {
     return InvalidArgument("--guest-kernel and --guest-initrd go together");
+  }
+  if (o.ceph_cluster.empty()) return InvalidArgument("--ceph-cluster must not be empty");
+  if (o.ceph_client_id.empty() || o.ceph_client_id.rfind("client.", 0) == 0) {
+    return InvalidArgument("--ceph-client-id is the cephx user without \"client.\" (e.g. admin), not '" +
+                           o.ceph_client_id + "'");
   }
   auto level = log::ParseLevel(log_level);
   if (!level.ok()) return InvalidArgument("--log-level: " + level.status().message());

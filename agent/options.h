@@ -36,6 +36,13 @@ struct AgentOptions {
   int sim_poll_ms = 1000;
   std::string sim_prefix = "sim";
   log::Level log_level = log::Level::kInfo;
+  // Ceph (docs/storage.md, "The agent's storage work"). No --ceph-conf: no Ceph; the agent
+  // registers no storage cluster and does no storage work.
+  std::string ceph_cluster = "ceph";   // the cluster's name, as storage pools name it
+  std::string ceph_conf;               // ceph.conf path
+  std::string ceph_client_id = "admin";  // cephx user without "client."
+  std::string ceph_keyring;            // empty: <dir of ceph_conf>/ceph.client.<id>.keyring
+  std::string image_staging_dir;       // empty: STATE_DIR/images
 };
 
 // Parses argv[1..] (and the environment variables named above). InvalidArgument, with a

@@ -73,6 +73,29 @@ TEST_F(AgentOptionsTest, Defaults) {
   EXPECT_EQ(o->sim_poll_ms, 1000);
   EXPECT_EQ(o->sim_prefix, "sim");
   EXPECT_EQ(o->log_level, log::Level::kInfo);
+  EXPECT_EQ(o->ceph_cluster, "ceph");
+  EXPECT_EQ(o->ceph_conf, "");
+  EXPECT_EQ(o->ceph_client_id, "admin");
+  EXPECT_EQ(o->ceph_keyring, "");
+  EXPECT_EQ(o->image_staging_dir, "");
+}
+
+TEST_F(AgentOptionsTest, CephFlags) {
+  auto o = Parse({"--token-file", "t", "--ceph-cluster", "east", "--ceph-conf=/etc/ceph/east.conf",
+                  "--ceph-client-id", "govpool", "--ceph-keyring=/k", "--image-staging-dir", "/staging"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->ceph_cluster, "east");
+  EXPECT_EQ(o->ceph_conf, "/etc/ceph/east.conf");
+  EXPECT_EQ(o->ceph_client_id, "govpool");
+  EXPECT_EQ(o->ceph_keyring, "/k");
+  EXPECT_EQ(o->image_staging_dir, "/staging");
+  EXPECT_NE(Error({"--ceph-client-id", "client.admin"}).find("--ceph-client-id"), std::string::npos);
+  EXPECT_NE(Error({"--ceph-cluster="}).find("--ceph-cluster"), std::string::npos);
+  const std::string help = AgentHelp();
+  for (const char* text : {"--ceph-cluster NAME", "--ceph-conf FILE", "--ceph-client-id ID", "--ceph-keyring FILE",
+                           "--image-staging-dir DIR", "STATE_DIR/images"}) {
+    EXPECT_NE(help.find(text), std::string::npos) << text << " not in:\n" << help;
+  }
 }
 
 TEST_F(AgentOptionsTest, EveryFlagInBothSpellings) {
