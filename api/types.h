@@ -1125,7 +1125,8 @@ template <> struct Fields<CreateVolumeRequest> {
   static constexpr auto kAll = std::tuple{
       Field{"name", &CreateVolumeRequest::name, Name{}, kRequired},
       Field{"department_id", &CreateVolumeRequest::department_id, Text{64}, kRequired},
-      Field{"size_gib", &CreateVolumeRequest::size_gib, Range{1, kMaxDiskGib}},
+      // 0 (or absent): a clone takes its source's size; Check requires a size otherwise.
+      Field{"size_gib", &CreateVolumeRequest::size_gib, Range{0, kMaxDiskGib}},
       Field{"pool", &CreateVolumeRequest::pool, Text{64}},
       Field{"tier", &CreateVolumeRequest::tier, Name{}},
       Field{"image", &CreateVolumeRequest::image, Text{64}},

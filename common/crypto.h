@@ -9,6 +9,21 @@ namespace govpool {
 
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
+// SHA-256 of a stream of bytes fed in pieces (uploads, images read back from storage).
+// Not thread-safe; one per stream.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  // Lower-case hex of everything fed so far; the stream then starts over.
+  std::string FinishHex();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX, kept out of this header
+};
 // A fresh secret of `bytes` random bytes from the OS CSPRNG, URL-safe base64 without padding.
 std::string RandomSecret(std::size_t bytes = 32);
 // Constant-time equality for secrets and digests.

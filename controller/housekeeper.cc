@@ -22,6 +22,10 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
   if (result.storage_work_moved > 0) {
     log::Info("storage work handed to other agents", {{"records", result.storage_work_moved}});
   }
+  if (options_.staging) {
+    result.staged_images_removed = db_.Read([&](const State& s) { return options_.staging->Sweep(s); });
+    for (const auto& id : result.staged_images_removed) log::Info("staged image removed", {{"image_id", id}});
+  }
   if (!swept_idempotency_ || now >= next_idempotency_sweep_) {
     swept_idempotency_ = true;
     next_idempotency_sweep_ = now + options_.idempotency_sweep_interval;

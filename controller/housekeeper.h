@@ -3,6 +3,8 @@
 //     marked down (MarkSilentHostsDown in controller/services), every sweep;
 //   - storage work of silent hosts (and work no agent reached yet) moves to an up host whose
 //     agent reaches the pool (ReassignStorageWork), every sweep;
+//   - staged image files no image needs any more are removed (ImageStaging::Sweep), every
+//     sweep, when a staging directory is given;
 //   - idempotency expiry: Idempotency-Key records older than idempotency_ttl are forgotten
 //     (ExpireIdempotencyRecords in services), every idempotency_sweep_interval.
 // Ages are judged by the transaction's time (Db's clock, like the heartbeats and records they
@@ -24,6 +26,7 @@
 
 #include "common/clock.h"
 #include "controller/db.h"
+#include "controller/image_staging.h"
 
 namespace govpool::controller {
 
@@ -32,6 +35,7 @@ struct HousekeeperOptions {
   std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
   std::chrono::milliseconds sweep_interval{1'000};
   std::chrono::milliseconds idempotency_sweep_interval{60'000};
+  const ImageStaging* staging = nullptr;  // must outlive the housekeeper; null: no sweep
 };
 
 // What one RunOnce() did.
@@ -40,6 +44,7 @@ struct HousekeepingResult {
   bool idempotency_swept = false;              // the expiry ran in this pass
   std::int64_t idempotency_records_expired = 0;
   std::int64_t storage_work_moved = 0;  // volumes and images handed to another agent
+  std::vector<std::string> staged_images_removed;  // ids
 };
 
 class Housekeeper {

@@ -88,7 +88,9 @@ int Run(int argc, char** argv) {
   }
 
   ControllerMetrics metrics;
-  http::ApiHandler api(**db, metrics);
+  // Uploaded images wait here for their import (docs/storage.md, "Images").
+  const ImageStaging staging(flags->state_dir + "/images");
+  http::ApiHandler api(**db, metrics, &staging);
   api.RegisterAllRoutes();
   http::ServerOptions options;
   options.address = flags->address;
@@ -119,6 +121,7 @@ int Run(int argc, char** argv) {
   // Housekeeping: mark silent hosts down; forget idempotency records after a day.
   HousekeeperOptions housekeeping;
   housekeeping.heartbeat_timeout = std::chrono::seconds(flags->heartbeat_timeout_s);
+  housekeeping.staging = &staging;
   Housekeeper housekeeper(**db, SystemClock(), housekeeping);
   housekeeper.Start();
 

@@ -280,6 +280,23 @@ Result<Image> Client::VerifyImage(std::string_view id) {
 Result<std::optional<Image>> Client::ReportImageStatus(std::string_view id, const ImageStatusReport& report) {
   return CallMaybeGone<Image>("PUT", Path("/v1/images", id, "/status"), Encode(report));
 }
+Result<Image> Client::UploadImageData(std::string_view id, BodyReader source, std::uint64_t length,
+                                      ProgressCallback on_progress) {
+  const std::string target = Path("/v1/images", id, "/data");
+  GP_ASSIGN_OR_RETURN(HttpResponse resp,
+                      http_->Upload("PUT", target, std::move(source), length, std::move(on_progress),
+                                    {{"Content-Type", "application/octet-stream"}}));
+  if (resp.status < 200 || resp.status >= 300) return StatusFromResponse(resp);
+  auto value = Decode<Image>(resp.body);
+  if (!value.ok()) return Internal("PUT " + target + ": the answer does not decode: " + value.status().message());
+  return value;
+}
+Status Client::DownloadImageData(std::string_view id, BodyWriter sink) {
+  const std::string target = Path("/v1/images", id, "/data");
+  GP_ASSIGN_OR_RETURN(HttpResponse resp, http_->Download(target, std::move(sink)));
+  if (resp.status < 200 || resp.status >= 300) return StatusFromResponse(resp);
+  return OkStatus();
+}
 
 // ---- Server groups, preview ----
 Result<ServerGroup> Client::CreateServerGroup(const CreateServerGroupRequest& req, const WriteOptions& w) {

@@ -138,8 +138,13 @@ class Client {
   Result<std::optional<Image>> DeleteImage(std::string_view id);
   Result<Image> VerifyImage(std::string_view id);
   Result<std::optional<Image>> ReportImageStatus(std::string_view id, const ImageStatusReport& report);
-  // The image's data (PUT/GET /v1/images/{id}/data) is streamed, not a JSON call: its
-  // methods belong with the streamed-body client (api/http_stream.h).
+  // PUT /v1/images/{id}/data: streams `length` bytes from `source` through one fixed buffer
+  // (a file of many GiB is never held in memory); `on_progress` sees the bytes sent so far.
+  // The image as recorded once the upload is complete (importing).
+  Result<Image> UploadImageData(std::string_view id, BodyReader source, std::uint64_t length,
+                                ProgressCallback on_progress = {});
+  // GET /v1/images/{id}/data into `sink`, chunk by chunk (agents importing an image).
+  Status DownloadImageData(std::string_view id, BodyWriter sink);
 
   // ---- Server groups and placement preview ----
   Result<ServerGroup> CreateServerGroup(const CreateServerGroupRequest& req, const WriteOptions& w = {});

@@ -26,7 +26,8 @@ Result<Caller> AuthenticateRequest(Db& db, const api::HttpRequest& req) {
 
 }  // namespace
 
-ApiHandler::ApiHandler(Db& db, ControllerMetrics& metrics) : db_(db), metrics_(metrics) {}
+ApiHandler::ApiHandler(Db& db, ControllerMetrics& metrics, const ImageStaging* staging)
+    : db_(db), metrics_(metrics), staging_(staging ? *staging : no_staging_) {}
 
 void ApiHandler::RegisterAllRoutes() {
   SetSystemRoutes(router_, [this] { return metrics_.Render(db_); });
@@ -41,6 +42,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetStoragePoolRoutes(router_);
   SetVolumeRoutes(router_);
   SetImageRoutes(router_);
+  SetImageDataRoutes(router_, staging_);
   SetWatchRoutes(router_, db_);
 }
 

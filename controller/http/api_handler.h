@@ -15,13 +15,15 @@
 #include "controller/db.h"
 #include "controller/http/router.h"
 #include "controller/http/server.h"
+#include "controller/image_staging.h"
 #include "controller/metrics.h"
 
 namespace govpool::controller::http {
 
 class ApiHandler {
  public:
-  ApiHandler(Db& db, ControllerMetrics& metrics);
+  // `staging` holds uploaded images (null: uploads answer 503); it must outlive the handler.
+  ApiHandler(Db& db, ControllerMetrics& metrics, const ImageStaging* staging = nullptr);
   // Registers every route of the API.
   void RegisterAllRoutes();
   Router& router() { return router_; }
@@ -37,6 +39,8 @@ class ApiHandler {
   Db& db_;
   ControllerMetrics& metrics_;
   Router router_;
+  const ImageStaging no_staging_{""};
+  const ImageStaging& staging_;
 };
 
 }  // namespace govpool::controller::http

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "controller/http/router.h"
+#include "controller/image_staging.h"
 
 namespace govpool::controller::http {
 
@@ -22,6 +23,8 @@ void SetEventRoutes(Router& r);
 void SetStoragePoolRoutes(Router& r);
 void SetVolumeRoutes(Router& r);
 void SetImageRoutes(Router& r);
+// PUT/GET /v1/images/{id}/data, streamed to and from `staging` (which must outlive `r`).
+void SetImageDataRoutes(Router& r, const ImageStaging& staging);
 // /healthz, /metrics (body from `metrics_text`), /v1/openapi.yaml.
 void SetSystemRoutes(Router& r, std::function<std::string()> metrics_text);
 

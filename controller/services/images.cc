@@ -142,6 +142,16 @@ Result<api::Image> FailImageUpload(State& s, Txn& t, const std::string& id, cons
   return i;
 }
 
+Result<api::Image> RecordImageUploadProgress(State& s, Txn& t, const std::string& id, std::int64_t bytes) {
+  const api::Image* found = s.FindImage(id);
+  if (!found) return NotFound("image " + id + " not found");
+  if (found->state != api::ImageState::kUploading || found->uploaded_bytes == bytes) return *found;
+  api::Image i = *found;
+  i.uploaded_bytes = bytes;
+  s.Save(t, i);
+  return i;
+}
+
 Result<api::Image> VerifyImage(State& s, Txn& t, const Caller& c, const std::string& id) {
   GP_ASSIGN_OR_RETURN(const api::Image* found, FindVisibleImage(s, c, id));
   GP_RETURN_IF_ERROR(RequireImageWriter(c, *found));

@@ -2,6 +2,10 @@
 // agents reporting them with heartbeats, volumes placed in a reported pool within quota and
 // the pool's nearfull ratio, agents' status reports, attach/detach, snapshots, images, and
 // deletes that wait for the storage agent. No Ceph here: the test plays the agent over HTTP.
+#include <algorithm>
+#include <cstring>
+
+#include "common/crypto.h"
 #include "tests/integration/controller/controller_fixture.h"
 
 namespace govpool::testing {
@@ -350,6 +354,68 @@ TEST_F(StorageApiTest, AgentsOnlyReportTheirOwnWork) {
   Reply bad = raw.Post("/v1/hosts/" + host_.meta.id + "/heartbeat",
                        json::object{{"storage_pools", json::array{json::object{{"reachable", true}}}}});
   EXPECT_EQ(bad.status, 400) << bad.Describe();
+}
+
+// An image's data streams in (uploaded_bytes, SHA-256), the import goes to the agent reaching
+// the pool, which downloads exactly what was uploaded; a wrong expected SHA-256 is refused.
+TEST_F(StorageApiTest, ImageDataStreamsInAndOutWithItsChecksum) {
+  StartAgent();
+  ReportPool(0.1);
+  std::string data(3 * 1024 * 1024 + 17, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 7919) >> 5);
+  const std::string sha = Sha256Hex(data);
+  auto reader = [&data](std::size_t* offset) {
+    return [&data, offset](char* buf, std::size_t n) -> Result<std::size_t> {
+      const std::size_t k = std::min(n, data.size() - *offset);
+      std::memcpy(buf, data.data() + *offset, k);
+      *offset += k;
+      return k;
+    };
+  };
+
+  api::CreateImageRequest req;
+  req.name = "marker-disk";
+  req.sha256 = sha;
+  auto image = client_->CreateImage(req);
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  std::size_t offset = 0;
+  std::uint64_t progress = 0;
+  auto uploaded = client_->UploadImageData(image->meta.id, reader(&offset), data.size(),
+                                           [&](std::uint64_t sent) { progress = sent; });
+  ASSERT_TRUE(uploaded.ok()) << uploaded.status().ToString();
+  EXPECT_EQ(progress, data.size());
+  EXPECT_EQ(uploaded->state, api::ImageState::kImporting);
+  EXPECT_EQ(uploaded->sha256, sha);
+  EXPECT_EQ(uploaded->size_bytes, static_cast<std::int64_t>(data.size()));
+  EXPECT_EQ(uploaded->host_id, host_.meta.id);
+  // Once is enough: a second upload is refused.
+  offset = 0;
+  EXPECT_EQ(client_->UploadImageData(image->meta.id, reader(&offset), data.size()).status().code(),
+            StatusCode::kFailedPrecondition);
+
+  // The agent that imports it reads back exactly the upload.
+  std::string got;
+  Status down = agent_->DownloadImageData(image->meta.id, [&](std::string_view chunk) {
+    got.append(chunk);
+    return OkStatus();
+  });
+  ASSERT_TRUE(down.ok()) << down.ToString();
+  EXPECT_EQ(got.size(), data.size());
+  EXPECT_EQ(Sha256Hex(got), sha);
+
+  // An upload that does not match the SHA-256 given at creation is refused and recorded.
+  req.name = "corrupt";
+  req.sha256 = std::string(64, '0');
+  auto corrupt = client_->CreateImage(req);
+  ASSERT_TRUE(corrupt.ok());
+  offset = 0;
+  auto refused = client_->UploadImageData(corrupt->meta.id, reader(&offset), data.size());
+  EXPECT_EQ(refused.status().reason(), "IMAGE_CHECKSUM_MISMATCH") << refused.status().ToString();
+  auto after = client_->GetImage(corrupt->meta.id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state, api::ImageState::kError);
+  // No data to download for it.
+  EXPECT_FALSE(agent_->DownloadImageData(corrupt->meta.id, [](std::string_view) { return OkStatus(); }).ok());
 }
 
 }  // namespace
