@@ -74,6 +74,7 @@ Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Opti
   if (!options_.sleep) {
     options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   }
+  if (!options_.now) options_.now = [] { return std::chrono::steady_clock::now(); };
   api::Client* c = &client_;
   catalogs_->departments.list = [c](const api::PageQuery& q) { return c->ListDepartments(q); };
   catalogs_->hosts.list = [c](const api::HostQuery& q) { return c->ListHosts(q); };

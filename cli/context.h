@@ -36,8 +36,12 @@ class Context {
   struct Options {
     bool json = false;
     bool wide = false;
-    // Waits between retries; tests pass one that does not sleep.
+    // Waits between retries (and polls); tests pass one that does not sleep.
     std::function<void(std::chrono::milliseconds)> sleep;
+    // stderr is a terminal: progress is one line redrawn in place (cli/progress.h).
+    bool err_terminal = false;
+    // The steady clock (progress rates, timeouts); tests pass one that follows `sleep`.
+    std::function<std::chrono::steady_clock::time_point()> now;
   };
   Context(api::Client& client, std::ostream& out, std::ostream& err, Options options);
   ~Context();
@@ -47,6 +51,9 @@ class Context {
   bool wide() const { return options_.wide; }
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }
+  bool err_is_terminal() const { return options_.err_terminal; }
+  std::chrono::steady_clock::time_point Now() const { return options_.now(); }
+  void Sleep(std::chrono::milliseconds d) { options_.sleep(d); }
 
   // ---- Calls ----
   // `call()` (returning a Status or a Result); when the controller could not be reached, up to

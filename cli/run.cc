@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <exception>
 
+#include <unistd.h>
+
 #include "api/client/client.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
@@ -89,7 +91,8 @@ int RunCommand(const Command& command, const GlobalOptions& globals, std::ostrea
     return Fail(err, UsageError("bad URL '" + settings->url + "': " + http.status().message()));
   }
   api::Client client(std::make_unique<MarkedHttpClient>(std::move(*http), settings->url));
-  Context ctx(client, out, err, {globals.json, globals.wide, env.sleep});
+  const bool err_terminal = env.err_is_terminal ? env.err_is_terminal() : ::isatty(STDERR_FILENO) == 1;
+  Context ctx(client, out, err, {globals.json, globals.wide, env.sleep, err_terminal, env.now});
   Status s = command.handler()(ctx);
   if (!s.ok()) return Fail(err, s, !options.bearer_token.empty());
   return kExitOk;

@@ -22,8 +22,12 @@ struct Environment {
   std::function<std::optional<std::string>(const char*)> getenv;
   // Opens the HTTP client for the resolved settings (tests pass a fake server).
   std::function<Result<std::unique_ptr<api::HttpClient>>(const api::ClientOptions&)> connect;
-  // Waits between retries.
+  // Waits between retries and polls.
   std::function<void(std::chrono::milliseconds)> sleep;
+  // Whether `err` is a terminal (progress lines redrawn in place); empty: isatty(stderr).
+  std::function<bool()> err_is_terminal;
+  // The steady clock (progress rates, `image wait --timeout`).
+  std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 // Runs govpoolctl with `args` (argv without argv[0]); results go to `out`, errors to `err`.

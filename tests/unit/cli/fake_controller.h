@@ -1,7 +1,7 @@
 // Test support for govpoolctl's command tests: a scripted controller (FakeServer: "METHOD
 // /path" -> answer, every request logged) behind a fake api::HttpClient, and CtlTest, whose
 // Ctl() runs one whole govpoolctl command line against it (RunCli) and captures stdout, stderr
-// and the exit code. Not thread-safe.
+// and the exit code. Its clock moves only with the (not really) slept time. Not thread-safe.
 #pragma once
 
 #include <chrono>
@@ -149,6 +149,9 @@ class CtlTest : public ::testing::Test {
       return std::unique_ptr<api::HttpClient>(std::make_unique<FakeHttpClient>(&server_));
     };
     env.sleep = [this](std::chrono::milliseconds d) { slept_ += d; };
+    // The clock moves only with sleeps; stderr is a terminal only when a test says so.
+    env.now = [this] { return std::chrono::steady_clock::time_point(slept_); };
+    env.err_is_terminal = [this] { return err_terminal_; };
     std::ostringstream out, err;
     CtlRun r;
     r.exit_code = RunCli(args, out, err, env);
@@ -159,6 +162,7 @@ class CtlTest : public ::testing::Test {
 
   FakeServer server_;
   std::chrono::milliseconds slept_{0};
+  bool err_terminal_ = false;
 };
 
 #define EXPECT_OK(run) EXPECT_EQ((run).exit_code, 0) << "stdout:\n" << (run).out << "stderr:\n" << (run).err

@@ -1,7 +1,13 @@
 // govpoolctl's storage commands (storage-pool, volume, snapshot, image, vm create --image)
 // against a scripted controller: names in tables (each collection listed once), --wide ids,
 // request bodies and query parameters built from the options, the 202/204 delete answers,
-// snapshot names resolved within their volume, and usage errors caught before any request.
+// snapshot names resolved within their volume, and usage errors caught before any request;
+// image upload (the file streamed, progress on stderr, formats checked), image create --file
+// and image wait (polling until available, error or timeout).
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -448,6 +454,228 @@ TEST_F(StorageCommandsTest, VmCreateFromAnImage) {
   EXPECT_EQ(alone.exit_code, kExitUsage);
   EXPECT_NE(alone.err.find("need --image"), std::string::npos) << alone.err;
   EXPECT_EQ(server_.requests.size(), before);
+}
+
+// A file of `size` bytes starting with `head` (then 'x's) in the test's temporary folder.
+std::string WriteFile(const std::string& name, const std::string& head, size_t size) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::string data = head + std::string(size > head.size() ? size - head.size() : 0, 'x');
+  std::ofstream(path, std::ios::binary) << data;
+  return path;
+}
+
+class ImageDataTest : public StorageCommandsTest {
+ protected:
+  // GET /v1/images/debian-12 answers `image`; PUT .../data records the body and answers the
+  // image importing with its size.
+  void ServeUpload(api::Image image) {
+    server_.OnJson("GET /v1/images/debian-12", api::Encode(image));
+    server_.On("PUT /v1/images/" + std::string(kImageId) + "/data",
+               [image](const Request& q) mutable -> Result<api::HttpResponse> {
+                 image.state = api::ImageState::kImporting;
+                 image.size_bytes = image.uploaded_bytes = static_cast<std::int64_t>(q.body.size());
+                 return api::JsonResponse(200, api::Encode(image));
+               });
+  }
+  static api::Image Queued(api::ImageFormat format) {
+    api::Image i = Debian();
+    i.format = format;
+    i.size_bytes = 0;
+    i.state = api::ImageState::kQueued;
+    return i;
+  }
+};
+
+TEST_F(ImageDataTest, UploadStreamsTheFileAndPrintsTheImageImporting) {
+  ServeUpload(Queued(api::ImageFormat::kRaw));
+  const std::string path = WriteFile("disk.raw", "GOVPOOL-DEMO-DISK", 1 << 20);
+  CtlRun r = Ctl({"image", "upload", "debian-12", path});
+  EXPECT_OK(r);
+  const Request& put = server_.requests.back();
+  EXPECT_EQ(put.method, "PUT");
+  EXPECT_EQ(put.target, std::string("/v1/images/") + kImageId + "/data");  // by id, from the GET
+  EXPECT_EQ(put.Header("Content-Type"), "application/octet-stream");
+  ASSERT_EQ(put.body.size(), 1u << 20);
+  EXPECT_EQ(put.body.substr(0, 17), "GOVPOOL-DEMO-DISK");
+  EXPECT_EQ(Field(r.out, "state"), "importing");
+  EXPECT_EQ(Field(r.out, "uploaded_bytes"), "1048576");
+  // Off a terminal: a line per tenth (the fake client reports every 4 KiB), the last at 100%.
+  std::istringstream err(r.err);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(err, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 10u) << r.err;
+  EXPECT_EQ(lines.front(), "uploading disk.raw: 104 KiB of 1.00 MiB (10%)");
+  EXPECT_EQ(lines.back(), "uploading disk.raw: 1.00 MiB of 1.00 MiB (100%)");
+}
+
+TEST_F(ImageDataTest, UploadProgressOnATerminalIsOneLineAndNoProgressIsQuiet) {
+  ServeUpload(Queued(api::ImageFormat::kRaw));
+  const std::string path = WriteFile("disk.raw", "DISK", 1 << 20);
+  err_terminal_ = true;
+  CtlRun tty = Ctl({"image", "upload", "debian-12", path});
+  EXPECT_OK(tty);
+  // The clock does not move here: the first update and the last are drawn.
+  EXPECT_EQ(tty.err,
+            "\ruploading disk.raw: 4.00 KiB of 1.00 MiB (0%)\033[K"
+            "\ruploading disk.raw: 1.00 MiB of 1.00 MiB (100%)\033[K\n");
+  CtlRun quiet = Ctl({"image", "upload", "debian-12", path, "--no-progress"});
+  EXPECT_OK(quiet);
+  EXPECT_EQ(quiet.err, "");
+  CtlRun json = Ctl({"--json", "image", "upload", "debian-12", path, "--no-progress"});
+  EXPECT_OK(json);
+  auto image = api::Parse<api::Image>(json.out);
+  ASSERT_TRUE(image.ok()) << json.out;
+  EXPECT_EQ(image->state, api::ImageState::kImporting);
+}
+
+TEST_F(ImageDataTest, UploadChecksTheFileBeforeSendingAnything) {
+  ServeUpload(Queued(api::ImageFormat::kQcow2));
+  CtlRun missing = Ctl({"image", "upload", "debian-12", ::testing::TempDir() + "/no-such-file"});
+  EXPECT_EQ(missing.exit_code, kExitUsage);
+  EXPECT_NE(missing.err.find("cannot open"), std::string::npos) << missing.err;
+  EXPECT_TRUE(server_.requests.empty());
+  CtlRun dir = Ctl({"image", "upload", "debian-12", ::testing::TempDir()});
+  EXPECT_EQ(dir.exit_code, kExitUsage);
+  EXPECT_NE(dir.err.find("not a regular file"), std::string::npos) << dir.err;
+
+  // A qcow2 image needs a qcow2 file.
+  const std::string raw = WriteFile("plain.raw", "DISK", 4096);
+  CtlRun not_qcow2 = Ctl({"image", "upload", "debian-12", raw});
+  EXPECT_EQ(not_qcow2.exit_code, kExitUsage);
+  EXPECT_NE(not_qcow2.err.find("is not a qcow2 file"), std::string::npos) << not_qcow2.err;
+  EXPECT_EQ(server_.Count("PUT /v1/images/" + std::string(kImageId) + "/data"), 0);
+  const std::string qcow2 = WriteFile("d.qcow2", std::string("QFI\xfb", 4), 4096);
+  EXPECT_OK(Ctl({"image", "upload", "debian-12", qcow2, "--no-progress"}));
+
+  // A raw image of a qcow2-looking file is uploaded, with a warning.
+  ServeUpload(Queued(api::ImageFormat::kRaw));
+  CtlRun warned = Ctl({"image", "upload", "debian-12", qcow2});
+  EXPECT_OK(warned);
+  EXPECT_EQ(warned.err.rfind("warning: " + qcow2 + " looks like qcow2", 0), 0u) << warned.err;
+}
+
+TEST_F(ImageDataTest, UploadRefusedByTheServer) {
+  ServeUpload(Queued(api::ImageFormat::kRaw));
+  server_.OnError("PUT /v1/images/" + std::string(kImageId) + "/data",
+                  FailedPrecondition("image is available").WithReason("IMAGE_NOT_QUEUED"));
+  CtlRun r = Ctl({"image", "upload", "debian-12", WriteFile("d.raw", "D", 4096), "--no-progress"});
+  EXPECT_EQ(r.exit_code, kExitApiError);
+  EXPECT_EQ(r.err, "error: IMAGE_NOT_QUEUED: image is available\n");
+}
+
+TEST_F(ImageDataTest, CreateWithFileDetectsTheFormatThenUploads) {
+  ServeStorage();
+  server_.On("POST /v1/images", [](const Request& q) -> Result<api::HttpResponse> {
+    auto req = api::Parse<api::CreateImageRequest>(q.body);
+    if (!req.ok()) return api::ErrorResponse(req.status());
+    api::Image i = Queued(req->format);
+    return api::JsonResponse(201, api::Encode(i));
+  });
+  ServeUpload(Queued(api::ImageFormat::kQcow2));
+  const std::string qcow2 = WriteFile("c.qcow2", std::string("QFI\xfb", 4), 8192);
+  CtlRun r = Ctl({"image", "create", "debian-12", "--file", qcow2, "--no-progress"});
+  EXPECT_OK(r);
+  ASSERT_EQ(server_.requests.size(), 2u);
+  auto body = api::Parse<api::CreateImageRequest>(server_.requests[0].body);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(body->format, api::ImageFormat::kQcow2);  // from the file's header
+  EXPECT_EQ(server_.requests[1].method, "PUT");
+  EXPECT_EQ(server_.requests[1].body.size(), 8192u);
+  EXPECT_EQ(Field(r.out, "state"), "importing");
+
+  // A file that does not open makes no record; --format qcow2 of a raw file neither.
+  server_.requests.clear();
+  EXPECT_EQ(Ctl({"image", "create", "x", "--file", "/nonexistent/d.raw"}).exit_code, kExitUsage);
+  EXPECT_EQ(Ctl({"image", "create", "x", "--format", "qcow2", "--file", WriteFile("r", "R", 10)}).exit_code,
+            kExitUsage);
+  EXPECT_TRUE(server_.requests.empty());
+
+  // A failed upload names the record it left queued.
+  server_.OnError("PUT /v1/images/" + std::string(kImageId) + "/data", Internal("disk full"));
+  CtlRun failed = Ctl({"image", "create", "debian-12", "--file", qcow2, "--no-progress"});
+  EXPECT_EQ(failed.exit_code, kExitApiError);
+  EXPECT_NE(failed.err.find(std::string("image ") + kImageId + " was created (queued) but its upload failed"),
+            std::string::npos) << failed.err;
+}
+
+TEST_F(ImageDataTest, ShowHasTheUploadAndImportProgress) {
+  api::Image i = Debian();
+  i.state = api::ImageState::kImporting;
+  i.uploaded_bytes = i.size_bytes;
+  i.imported_bytes = 100 << 20;
+  server_.OnJson("GET /v1/images/debian-12", api::Encode(i));
+  CtlRun r = Ctl({"image", "show", "debian-12"});
+  EXPECT_OK(r);
+  EXPECT_EQ(Field(r.out, "uploaded_bytes"), std::to_string(i.size_bytes));
+  EXPECT_EQ(Field(r.out, "imported_bytes"), "104857600");
+  EXPECT_EQ(Field(r.out, "state"), "importing");
+}
+
+// GET /v1/images/debian-12 answers the images of `states` in turn (the last one for ever).
+void ServeSequence(FakeServer& server, std::vector<api::Image> states) {
+  auto n = std::make_shared<size_t>(0);
+  server.On("GET /v1/images/debian-12", [states, n](const Request&) -> Result<api::HttpResponse> {
+    const api::Image& i = states[std::min(*n, states.size() - 1)];
+    ++*n;
+    return api::JsonResponse(200, api::Encode(i));
+  });
+}
+
+api::Image InState(api::ImageState state, std::int64_t imported = 0) {
+  api::Image i = Debian();
+  i.format = api::ImageFormat::kRaw;
+  i.size_bytes = 64 << 20;
+  i.state = state;
+  i.imported_bytes = imported;
+  i.observed_generation = state == api::ImageState::kAvailable ? 1 : 0;
+  return i;
+}
+
+TEST_F(ImageDataTest, WaitPollsUntilAvailable) {
+  ServeSequence(server_, {InState(api::ImageState::kQueued), InState(api::ImageState::kImporting),
+                          InState(api::ImageState::kImporting, 32 << 20),
+                          InState(api::ImageState::kImporting, 64 << 20),
+                          InState(api::ImageState::kAvailable, 64 << 20)});
+  CtlRun r = Ctl({"image", "wait", "debian-12"});
+  EXPECT_OK(r);
+  EXPECT_EQ(server_.Count("GET /v1/images/debian-12"), 5);
+  EXPECT_EQ(slept_, std::chrono::seconds(4));
+  EXPECT_EQ(Field(r.out, "state"), "available");
+  EXPECT_EQ(r.err,
+            "image debian-12: queued\n"
+            "importing debian-12: 32.0 MiB of 64.0 MiB (50%), 32.0 MiB/s\n"
+            "importing debian-12: 64.0 MiB of 64.0 MiB (100%), 32.0 MiB/s\n"
+            "image debian-12: available\n");
+
+  // A verify in progress (generation ahead of observed_generation) is waited for too.
+  api::Image verifying = InState(api::ImageState::kAvailable, 64 << 20);
+  verifying.generation = 2;
+  ServeSequence(server_, {verifying, InState(api::ImageState::kAvailable, 64 << 20)});
+  slept_ = {};
+  EXPECT_OK(Ctl({"image", "wait", "debian-12", "--no-progress"}));
+  EXPECT_EQ(slept_, std::chrono::seconds(1));
+}
+
+TEST_F(ImageDataTest, WaitFailsOnErrorDeletingAndTimeout) {
+  api::Image bad = InState(api::ImageState::kError);
+  bad.state_reason = "SHA-256 mismatch: expected aa, got bb";
+  ServeSequence(server_, {InState(api::ImageState::kImporting), bad});
+  CtlRun error = Ctl({"image", "wait", "debian-12", "--no-progress"});
+  EXPECT_EQ(error.exit_code, kExitApiError);
+  EXPECT_EQ(error.err, "error: IMAGE_ERROR: image debian-12 is in state error: SHA-256 mismatch: expected aa, got bb\n");
+
+  ServeSequence(server_, {InState(api::ImageState::kDeleting)});
+  EXPECT_EQ(Ctl({"image", "wait", "debian-12", "--no-progress"}).exit_code, kExitApiError);
+
+  ServeSequence(server_, {InState(api::ImageState::kQueued)});
+  slept_ = {};
+  CtlRun timeout = Ctl({"image", "wait", "debian-12", "--timeout", "5", "--no-progress"});
+  EXPECT_EQ(timeout.exit_code, kExitApiError);
+  EXPECT_EQ(timeout.err, "error: TIMEOUT: image debian-12 is still queued after 5 s\n");
+  EXPECT_EQ(slept_, std::chrono::seconds(5));
+
+  server_.OnError("GET /v1/images/debian-12", NotFound("no image debian-12"));
+  EXPECT_EQ(Ctl({"image", "wait", "debian-12"}).exit_code, kExitApiError);
 }
 
 }  // namespace
