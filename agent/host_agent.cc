@@ -170,7 +170,8 @@ HostAgent::TimePoint HostAgent::WatchAndReconcile() {
       // pass's findings when the hypervisor was away.
       auto storage = storage_reconciler_->Reconcile(desired_, reconciler_->attached_volumes());
       if (!storage.ok()) {
-        log::Warn("storage pass skipped: ceph unavailable", {{"host", name()}, {"error", storage.status().ToString()}});
+        // Transient: Ceph or the controller (an image download) could not be reached.
+        log::Warn("storage pass cut short; retried next pass", {{"host", name()}, {"error", storage.status().ToString()}});
       } else if (summary.ok()) {
         summary->reports += storage->reports;
       }

@@ -19,7 +19,7 @@ Status ReportOutcome(const Result<T>& answer, bool deleted, const std::string& w
 Result<std::unique_ptr<HttpControllerClient>> HttpControllerClient::Create(
     const api::ClientOptions& options) {
   GP_ASSIGN_OR_RETURN(auto api, api::Client::Create(options));
-  return std::unique_ptr<HttpControllerClient>(new HttpControllerClient(std::move(api)));
+  return std::unique_ptr<HttpControllerClient>(new HttpControllerClient(std::move(api), options));
 }
 
 Result<api::Host> HttpControllerClient::RegisterHost(const api::RegisterHostRequest& req) {
@@ -69,9 +69,14 @@ Status HttpControllerClient::ReportImageStatus(const std::string& image_id, cons
 }
 
 Status HttpControllerClient::DownloadImage(const std::string& image_id, const ChunkSink& sink) {
-  // The image's data is a streamed body, not a JSON call: straight over the HTTP client.
+  // The image's data is a streamed body, not a JSON call: straight over an HTTP client, and one
+  // of its own. The sink runs while the body is still arriving on that connection; a call it
+  // makes (a progress report) on the JSON calls' connection would otherwise be written into
+  // the middle of the download, and both would fail.
   const std::string target = "/v1/images/" + api::PercentEncode(image_id) + "/data";
-  auto response = api_->http().Download(target, [&](std::string_view chunk) { return sink(chunk); });
+  auto http = api::HttpClient::Create(options_);
+  if (!http.ok()) return http.status().Annotate("downloading image " + image_id);
+  auto response = (*http)->Download(target, [&](std::string_view chunk) { return sink(chunk); });
   if (!response.ok()) return response.status().Annotate("downloading image " + image_id);
   if (response->status < 200 || response->status >= 300) {
     return api::StatusFromResponse(*response).Annotate("downloading image " + image_id);

@@ -1,5 +1,7 @@
 // HttpControllerClient: the ControllerClient seam over the typed REST client (api::Client).
-// NOT thread-safe (one HTTP connection): use one per thread.
+// NOT thread-safe (one HTTP connection for the JSON calls): use one per thread. DownloadImage
+// streams over a connection of its own, so its sink may call the other methods (the storage
+// reconciler reports import progress while the body arrives).
 #pragma once
 
 #include <memory>
@@ -27,8 +29,10 @@ class HttpControllerClient final : public ControllerClient {
   Status DownloadImage(const std::string& image_id, const ChunkSink& sink) override;
 
  private:
-  explicit HttpControllerClient(std::unique_ptr<api::Client> api) : api_(std::move(api)) {}
+  HttpControllerClient(std::unique_ptr<api::Client> api, api::ClientOptions options)
+      : api_(std::move(api)), options_(std::move(options)) {}
   std::unique_ptr<api::Client> api_;
+  const api::ClientOptions options_;  // for the downloads' own connections
 };
 
 }  // namespace govpool::agent

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "agent/http_controller_client.h"
 #include "common/crypto.h"
 #include "tests/integration/controller/controller_fixture.h"
 
@@ -416,6 +417,53 @@ TEST_F(StorageApiTest, ImageDataStreamsInAndOutWithItsChecksum) {
   EXPECT_EQ(after->state, api::ImageState::kError);
   // No data to download for it.
   EXPECT_FALSE(agent_->DownloadImageData(corrupt->meta.id, [](std::string_view) { return OkStatus(); }).ok());
+}
+
+// The agent's HttpControllerClient reports import progress from inside its download's sink, as
+// the storage reconciler does: the download streams over a connection of its own, so the
+// reports and the download both succeed (on one connection each broke the other).
+TEST_F(StorageApiTest, AnAgentReportsProgressWhileItsDownloadStreams) {
+  ASSERT_NO_FATAL_FAILURE(StartAgent());
+  ReportPool(0.1);
+  const std::string data(8 * 1024 * 1024, 'd');
+  api::CreateImageRequest req;
+  req.name = "big";
+  auto image = client_->CreateImage(req);
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  const std::string id = image->meta.id;
+  std::size_t offset = 0;
+  auto uploaded = client_->UploadImageData(id, [&](char* buf, std::size_t n) -> Result<std::size_t> {
+    const std::size_t k = std::min(n, data.size() - offset);
+    std::memcpy(buf, data.data() + offset, k);
+    offset += k;
+    return k;
+  }, data.size());
+  ASSERT_TRUE(uploaded.ok()) << uploaded.status().ToString();
+
+  api::ClientOptions o;
+  o.base_url = controller_->base_url();
+  o.bearer_token = agent_token_;
+  auto agent = agent::HttpControllerClient::Create(o);
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  std::size_t got = 0;
+  int reports = 0;
+  Status down = (*agent)->DownloadImage(id, [&](std::string_view chunk) -> Status {
+    got += chunk.size();
+    if (reports < 3 && got < data.size()) {
+      api::ImageStatusReport r;
+      r.state = api::ImageState::kImporting;
+      r.state_reason = "downloading the upload (" + std::to_string(got) + " bytes)";
+      GP_RETURN_IF_ERROR((*agent)->ReportImageStatus(id, r));
+      ++reports;
+    }
+    return OkStatus();
+  });
+  ASSERT_TRUE(down.ok()) << down.ToString();
+  EXPECT_EQ(got, data.size());
+  EXPECT_EQ(reports, 3);
+  auto after = client_->GetImage(id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state_reason.rfind("downloading the upload", 0), 0u) << after->state_reason;
 }
 
 }  // namespace
