@@ -467,7 +467,19 @@ Result<StorageReconciler::ImagePhase> StorageReconciler::ReconcileImage(const ap
       // A crash mid-import left part of it: start again.
       log::Warn("removing a half-imported image", {{"image_id", id}, {"pool", *pool}});
       if (Status s = storage_.RemoveImage(*pool, name); !s.ok() && s.code() != StatusCode::kNotFound) {
-        return fail("removing a half-imported image", s);
+        if (s.code() != StatusCode::kFailedPrecondition) return fail("removing a half-imported image", s);
+        // Still open elsewhere (it has no snapshot, so no clones): by the agent that died while
+        // writing it, whose watch Ceph drops only once it times out (osd_client_watch_timeout,
+        // 30 s by default). Not an error: the image stays importing and the next pass tries again.
+        log::Warn("a half-imported image is still open elsewhere; retrying next pass",
+                  {{"image_id", id}, {"pool", *pool}, {"error", s.ToString()}});
+        ImagePhase p;
+        p.state = api::ImageState::kImporting;
+        p.report.state = api::ImageState::kImporting;
+        p.report.state_reason = "waiting to import again: a half-imported image is still open elsewhere "
+                                "(a crashed importer's watch expires within about 30 s): " + s.message();
+        p.report.observed_generation = i.observed_generation;
+        return p;
       }
     } else if (snaps.status().code() != StatusCode::kNotFound) {
       return fail("reading the image", snaps.status());

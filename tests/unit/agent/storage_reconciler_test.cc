@@ -459,6 +459,36 @@ TEST_F(StorageReconcilerTest, ACrashMidImportConverges) {
   EXPECT_EQ(controller_.downloads.size(), 1u);
 }
 
+// An agent killed while writing an image leaves it open: Ceph keeps the dead client's watch
+// until it times out (~30 s), and RBD refuses to remove a watched image. The restarted agent
+// waits (the image stays importing, with the reason), then imports it again: never `error`.
+TEST_F(StorageReconcilerTest, AHalfImportedImageStillOpenByADeadImporterIsRetried) {
+  const std::string data = "IMAGE" + std::string(100000, 'z');
+  const std::string id = AddImage(data).meta.id;
+  ASSERT_TRUE(storage_.CreateImage(kCephPool, Img(id), static_cast<std::int64_t>(data.size())).ok());
+  auto dead_importer = storage_.OpenImage(kCephPool, Img(id));
+  ASSERT_TRUE(dead_importer.ok());
+  ASSERT_TRUE((*dead_importer)->Write(0, "GARBAGE").ok());
+  ASSERT_TRUE(Pass().ok());
+  {
+    const api::Image& i = controller_.images.at(id);
+    EXPECT_EQ(i.state, api::ImageState::kImporting) << i.state_reason;
+    EXPECT_NE(i.state_reason.find("still open elsewhere"), std::string::npos) << i.state_reason;
+    EXPECT_TRUE(controller_.downloads.empty());
+  }
+  ASSERT_TRUE(Pass().ok());  // still watched: still waiting
+  EXPECT_EQ(controller_.images.at(id).state, api::ImageState::kImporting);
+
+  ASSERT_TRUE((*dead_importer)->Close().ok());  // the watch expired
+  dead_importer->reset();
+  ASSERT_TRUE(Pass().ok());
+  const api::Image& i = controller_.images.at(id);
+  EXPECT_EQ(i.state, api::ImageState::kAvailable) << i.state_reason;
+  EXPECT_EQ(i.state_reason, "");
+  EXPECT_EQ(i.content_sha256, Sha256Hex(data));
+  EXPECT_EQ(Read(Img(id), 0, 5), "IMAGE");
+}
+
 TEST_F(StorageReconcilerTest, ReportsImportProgress) {
   progress_interval_ = std::chrono::milliseconds(0);
   reconciler_ = Make();
