@@ -21,7 +21,16 @@ std::vector<std::string> ImageStaging::Sweep(const State& s) const {
   if (dir_.empty()) return removed;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    const std::string name = entry.path().filename().string();
+    std::string name = entry.path().filename().string();
+    if (name.size() == 36 + 5 && name.ends_with(".part")) {
+      // An upload's file: kept only while that upload runs.
+      name.resize(36);
+      const api::Image* i = s.FindImage(name);
+      if (i && i->state == api::ImageState::kUploading) continue;
+      std::error_code rm;
+      if (std::filesystem::remove(entry.path(), rm)) removed.push_back(name);
+      continue;
+    }
     if (name.size() != 36) continue;  // only complete uploads named by a UUID
     const api::Image* i = s.FindImage(name);
     const bool needed = i && !i->deleting &&

@@ -29,7 +29,8 @@ class ImageStaging {
   Status EnsureDir() const;
 
   // Files no image needs any more (its record is gone, or it is available or being deleted),
-  // removed. Returns the ids removed. A `.part` is left to its upload.
+  // removed, and `.part` files of uploads no longer running (a controller that stopped
+  // mid-upload). Returns the ids removed.
   std::vector<std::string> Sweep(const State& s) const;
 
  private:

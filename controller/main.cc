@@ -74,6 +74,9 @@ int Run(int argc, char** argv) {
   }
   const std::string token_path = flags->state_dir + "/admin-token";
   auto secret = (*db)->Write([](State& s, Txn& t) { return BootstrapAdmin(s, t); });
+  if (auto stale = (*db)->Write([](State& s, Txn& t) { return FailInterruptedUploads(s, t); }); stale > 0) {
+    log::Warn("image uploads interrupted by the restart; upload them again", {{"images", stale}});
+  }
   if (Status synced = (*db)->Sync(); !synced.ok()) {
     log::Error("cannot commit the first admin", {{"error", synced.ToString()}});
     return 1;

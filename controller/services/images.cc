@@ -142,6 +142,17 @@ Result<api::Image> FailImageUpload(State& s, Txn& t, const std::string& id, cons
   return i;
 }
 
+std::int64_t FailInterruptedUploads(State& s, Txn& t) {
+  std::vector<std::string> stale;
+  for (const auto& [id, i] : s.images()) {
+    if (i.state == api::ImageState::kUploading) stale.push_back(id);
+  }
+  for (const std::string& id : stale) {
+    FailImageUpload(s, t, id, "the controller restarted during the upload").status().IgnoreError();
+  }
+  return static_cast<std::int64_t>(stale.size());
+}
+
 Result<api::Image> RecordImageUploadProgress(State& s, Txn& t, const std::string& id, std::int64_t bytes) {
   const api::Image* found = s.FindImage(id);
   if (!found) return NotFound("image " + id + " not found");

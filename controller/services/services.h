@@ -179,6 +179,9 @@ Result<api::Image> BeginImageUpload(State& s, Txn& t, const Caller& c, const std
 Result<api::Image> FinishImageUpload(State& s, Txn& t, const Caller& c, const std::string& id,
                                      std::int64_t size_bytes, const std::string& sha256);
 Result<api::Image> FailImageUpload(State& s, Txn& t, const std::string& id, const std::string& reason);
+// At start: no upload survives a restart, so images left `uploading` turn `error` (upload
+// again). Returns how many.
+std::int64_t FailInterruptedUploads(State& s, Txn& t);
 // Bytes received so far by an upload in progress (written every few seconds, not per chunk).
 Result<api::Image> RecordImageUploadProgress(State& s, Txn& t, const std::string& id, std::int64_t bytes);
 // Asks the importing agent to re-read the image and compare its content hash.

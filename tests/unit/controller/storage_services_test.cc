@@ -370,6 +370,17 @@ TEST_F(StorageServicesTest, WorkOfASilentAgentMovesToAnotherThatReachesThePool) 
   EXPECT_EQ(s_.FindVolume(v.meta.id)->host_id, h2.meta.id);
 }
 
+TEST_F(StorageServicesTest, UploadsCutByARestartCanBeRetried) {
+  ReportPool(1000, 0.1);
+  api::CreateImageRequest ir;
+  ir.name = "img";
+  auto image = *W([&](State& s, Txn& t) { return CreateImage(s, t, admin_, ir); });
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return BeginImageUpload(s, t, admin_, image.meta.id); }).ok());
+  EXPECT_EQ(W([&](State& s, Txn& t) { return FailInterruptedUploads(s, t); }), 1);
+  EXPECT_EQ(s_.FindImage(image.meta.id)->state, api::ImageState::kError);
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return BeginImageUpload(s, t, admin_, image.meta.id); }).ok());
+}
+
 TEST_F(StorageServicesTest, DepartmentsCannotSeeOthersVolumes) {
   ReportPool(100, 0.1);
   auto v = *MakeVolume("data", 1);
