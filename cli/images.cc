@@ -2,8 +2,9 @@
 // An image is created `queued`; its data is then uploaded (`image upload`: PUT
 // /v1/images/{id}/data, streamed from the file through one fixed buffer, progress on stderr)
 // and imported by a storage agent into its pool (`image wait` follows it until available).
-// The server resolves an image's name for `show` (and so for upload and wait, which start with
-// a GET); deletes and verify take the id, so names are resolved here.
+// `show`, `upload` and `wait` ask the server for an image by name (it looks in the caller's
+// department, then among public images) and fall back to the list of visible images; deletes
+// and verify take the id, so names are resolved here.
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -40,6 +41,16 @@ std::vector<Column<api::Image>> ImageColumns(Context& ctx) {
       {"HOST", [&ctx](const I& i) { return ctx.HostName(i.host_id); }, true},
       {"SHA256", [](const I& i) { return i.sha256; }, true},
   };
+}
+
+// The image `ref` names. The server resolves a name within the caller's department, then among
+// public images; a name it does not find (an admin naming a department's private image) is
+// looked up in the list of images the caller can see.
+Result<api::Image> GetImage(Context& ctx, const std::string& ref) {
+  Result<api::Image> got = ctx.Retried([&] { return ctx.api().GetImage(ref); });
+  if (got.ok() || IsUuid(ref) || got.status().code() != StatusCode::kNotFound) return got;
+  GP_ASSIGN_OR_RETURN(std::string id, ctx.ImageId(ref));
+  return ctx.Retried([&] { return ctx.api().GetImage(id); });
 }
 
 // A file opened for reading, closed when it goes.
@@ -168,7 +179,7 @@ struct UploadArgs {
 
 Status UploadCommand(Context& ctx, const UploadArgs& args) {
   GP_ASSIGN_OR_RETURN(std::unique_ptr<InputFile> file, InputFile::Open(args.file));
-  GP_ASSIGN_OR_RETURN(api::Image image, ctx.Retried([&] { return ctx.api().GetImage(args.ref); }));
+  GP_ASSIGN_OR_RETURN(api::Image image, GetImage(ctx, args.ref));
   GP_ASSIGN_OR_RETURN(api::Image uploaded, Upload(ctx, image, *file, args.file, args.progress));
   ctx.PrintObject(uploaded);
   return OkStatus();
@@ -186,13 +197,18 @@ Status Wait(Context& ctx, const WaitArgs& args) {
   const auto deadline = ctx.Now() + std::chrono::seconds(args.timeout_s);
   std::optional<api::ImageState> last_state;
   std::unique_ptr<ProgressLine> line;
+  std::string id;  // once the first answer named it
   for (;;) {
-    Result<api::Image> got = ctx.Retried([&] { return ctx.api().GetImage(args.ref); });
+    Result<api::Image> got = id.empty() ? GetImage(ctx, args.ref)
+                                        : ctx.Retried([&] { return ctx.api().GetImage(id); });
     if (!got.ok()) {
       if (line) line->End();
       return got.status();
     }
     const api::Image& image = *got;
+    id = image.meta.id;
+    // Bytes first: an import that ended between two polls shows its last bytes.
+    if (line) line->Update(static_cast<std::uint64_t>(image.imported_bytes));
     if (image.state != last_state) {
       if (line) line->End();
       line.reset();
@@ -205,11 +221,11 @@ Status Wait(Context& ctx, const WaitArgs& args) {
         line = std::make_unique<ProgressLine>(ctx.err(), "importing " + image.name,
                                               static_cast<std::uint64_t>(total),
                                               ctx.err_is_terminal(), [&ctx] { return ctx.Now(); });
+        line->Update(static_cast<std::uint64_t>(image.imported_bytes));
       } else if (args.progress) {
         ctx.err() << "image " << image.name << ": " << api::ToString(image.state) << "\n";
       }
     }
-    if (line) line->Update(static_cast<std::uint64_t>(image.imported_bytes));
     const bool verified = image.observed_generation >= image.generation;
     if (image.state == api::ImageState::kAvailable && verified) {
       if (line) line->End();
@@ -246,7 +262,7 @@ Status List(Context& ctx) {
 }
 
 Status Show(Context& ctx, const std::string& ref) {
-  GP_ASSIGN_OR_RETURN(api::Image image, ctx.Retried([&] { return ctx.api().GetImage(ref); }));
+  GP_ASSIGN_OR_RETURN(api::Image image, GetImage(ctx, ref));
   ctx.PrintObject(image);
   return OkStatus();
 }

@@ -611,14 +611,17 @@ TEST_F(ImageDataTest, ShowHasTheUploadAndImportProgress) {
   EXPECT_EQ(Field(r.out, "state"), "importing");
 }
 
-// GET /v1/images/debian-12 answers the images of `states` in turn (the last one for ever).
+// GET /v1/images/debian-12 and /v1/images/ID answer the images of `states` in turn (the last
+// one for ever). `image wait` asks by name first, then by the id of the answer.
 void ServeSequence(FakeServer& server, std::vector<api::Image> states) {
   auto n = std::make_shared<size_t>(0);
-  server.On("GET /v1/images/debian-12", [states, n](const Request&) -> Result<api::HttpResponse> {
+  Route next = [states, n](const Request&) -> Result<api::HttpResponse> {
     const api::Image& i = states[std::min(*n, states.size() - 1)];
     ++*n;
     return api::JsonResponse(200, api::Encode(i));
-  });
+  };
+  server.On("GET /v1/images/debian-12", next);
+  server.On("GET /v1/images/" + std::string(kImageId), next);
 }
 
 api::Image InState(api::ImageState state, std::int64_t imported = 0) {
@@ -638,13 +641,24 @@ TEST_F(ImageDataTest, WaitPollsUntilAvailable) {
                           InState(api::ImageState::kAvailable, 64 << 20)});
   CtlRun r = Ctl({"image", "wait", "debian-12"});
   EXPECT_OK(r);
-  EXPECT_EQ(server_.Count("GET /v1/images/debian-12"), 5);
+  EXPECT_EQ(server_.Count("GET /v1/images/debian-12"), 1);
+  EXPECT_EQ(server_.Count("GET /v1/images/" + std::string(kImageId)), 4);
   EXPECT_EQ(slept_, std::chrono::seconds(4));
   EXPECT_EQ(Field(r.out, "state"), "available");
   EXPECT_EQ(r.err,
             "image debian-12: queued\n"
             "importing debian-12: 32.0 MiB of 64.0 MiB (50%), 32.0 MiB/s\n"
             "importing debian-12: 64.0 MiB of 64.0 MiB (100%), 32.0 MiB/s\n"
+            "image debian-12: available\n");
+
+  // An import that ends between two polls shows its last bytes.
+  ServeSequence(server_, {InState(api::ImageState::kImporting),
+                          InState(api::ImageState::kAvailable, 64 << 20)});
+  slept_ = {};
+  CtlRun quick = Ctl({"image", "wait", "debian-12"});
+  EXPECT_OK(quick);
+  EXPECT_EQ(quick.err,
+            "importing debian-12: 64.0 MiB of 64.0 MiB (100%), 64.0 MiB/s\n"
             "image debian-12: available\n");
 
   // A verify in progress (generation ahead of observed_generation) is waited for too.
@@ -654,6 +668,26 @@ TEST_F(ImageDataTest, WaitPollsUntilAvailable) {
   slept_ = {};
   EXPECT_OK(Ctl({"image", "wait", "debian-12", "--no-progress"}));
   EXPECT_EQ(slept_, std::chrono::seconds(1));
+}
+
+TEST_F(ImageDataTest, ANameTheServerDoesNotFindIsLookedUpInTheList) {
+  // The server resolves names in the caller's department, then among public images: an admin
+  // naming a department's private image gets NOT_FOUND, and govpoolctl looks in the list.
+  api::Image mine = InState(api::ImageState::kAvailable, 64 << 20);
+  mine.name = "demo-disk";
+  mine.department_id = kDeptId;
+  mine.visibility = api::Visibility::kPrivate;
+  server_.OnError("GET /v1/images/demo-disk", NotFound("image demo-disk not found"));
+  server_.OnJson("GET /v1/images", Page(std::vector<api::Image>{Debian(), mine}));
+  server_.OnJson("GET /v1/images/" + std::string(kImageId), api::Encode(mine));
+  CtlRun show = Ctl({"image", "show", "demo-disk"});
+  EXPECT_OK(show);
+  EXPECT_EQ(Field(show.out, "department_id"), kDeptId);
+  EXPECT_EQ(server_.requests.back().target, std::string("/v1/images/") + kImageId);
+  EXPECT_OK(Ctl({"image", "wait", "demo-disk", "--no-progress"}));
+  CtlRun none = Ctl({"image", "show", "other"});
+  EXPECT_EQ(none.exit_code, kExitApiError);
+  EXPECT_NE(none.err.find("no image named 'other'"), std::string::npos) << none.err;
 }
 
 TEST_F(ImageDataTest, WaitFailsOnErrorDeletingAndTimeout) {
