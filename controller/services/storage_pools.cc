@@ -85,6 +85,20 @@ Result<const api::Image*> FindVisibleImage(const State& s, const Caller& c, cons
                                            const std::string& department_id) {
   const api::Image* i = s.FindImage(id_or_name);
   if (!i) i = s.FindImageByName(department_id.empty() ? c.department_id : department_id, id_or_name);
+  if (!i && c.is_admin() && department_id.empty()) {
+    // Admins belong to no department: a name then means the one image of that name, if only
+    // one department has it (ids are unambiguous; names are per department).
+    const api::Image* only = nullptr;
+    for (const auto& [id, image] : s.images()) {
+      if (image.name != id_or_name) continue;
+      if (only) {
+        return InvalidArgument("several departments have an image named '" + id_or_name + "'; use its id")
+            .WithDetail("field", "image");
+      }
+      only = &image;
+    }
+    i = only;
+  }
   if (i && (i->visibility == api::Visibility::kPublic || c.can_see_department(i->department_id) ||
             IsAgentOf(s, c, i->host_id) || c.is_agent())) {
     return i;

@@ -381,6 +381,20 @@ TEST_F(StorageServicesTest, UploadsCutByARestartCanBeRetried) {
   EXPECT_TRUE(W([&](State& s, Txn& t) { return BeginImageUpload(s, t, admin_, image.meta.id); }).ok());
 }
 
+TEST_F(StorageServicesTest, AdminsFindADepartmentsImageByName) {
+  ReportPool(1000, 0.1);
+  api::CreateImageRequest ir;
+  ir.name = "private-disk";
+  ir.department_id = dept_.meta.id;
+  auto image = W([&](State& s, Txn& t) { return CreateImage(s, t, member_, ir); });
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  auto found = GetImage(s_, admin_, "private-disk");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->meta.id, image->meta.id);
+  Caller other{"u-o", "o", api::Role::kDeptAdmin, "another-department"};
+  EXPECT_EQ(GetImage(s_, other, "private-disk").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(StorageServicesTest, DepartmentsCannotSeeOthersVolumes) {
   ReportPool(100, 0.1);
   auto v = *MakeVolume("data", 1);
