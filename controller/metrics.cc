@@ -153,6 +153,14 @@ std::string ControllerMetrics::Render(const Db& db) const {
       scrape.Add(M::kHostAllocated, {h.name, id, h.pool, "disk_bytes"}, Count(h.allocated.disk_gib) * kGib);
       scrape.Add(M::kHostUp, {h.name, id, h.pool}, h.status == api::HostStatus::kUp ? 1 : 0);
     }
+    for (const auto& [id, raw] : s.storage_pools()) {
+      const api::StoragePool p = s.RenderStoragePool(raw);
+      scrape.Add(M::kStoragePoolBytes, {p.name, id, "capacity"}, Count(p.stats.capacity_bytes));
+      scrape.Add(M::kStoragePoolBytes, {p.name, id, "used"}, Count(p.stats.used_bytes));
+      scrape.Add(M::kStoragePoolBytes, {p.name, id, "available"}, Count(p.stats.available_bytes));
+      scrape.Add(M::kStoragePoolBytes, {p.name, id, "allocated"}, Count(p.allocated_gib) * kGib);
+      scrape.Add(M::kStoragePoolNearfull, {p.name, id}, p.status == "nearfull" || p.status == "full" ? 1 : 0);
+    }
     std::map<std::string, std::int64_t> by_state;
     for (const auto& [id, v] : s.vms()) ++by_state[std::string(api::ToString(RenderVm(s, v).state))];
     for (const auto& [state, n] : by_state) scrape.Add(M::kVms, {state}, Count(n));

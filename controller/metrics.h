@@ -7,7 +7,7 @@
 // units, named in the metric (_seconds) or, for resource-keyed gauges, in the `resource`
 // label's value (memory_bytes, disk_bytes, volume_bytes); counters end in _total; one
 // vocabulary of label names across metrics: route/method/code, department/department_id,
-// host/host_id/pool, resource, outcome, state, kind. An unlimited quota is +Inf (so
+// host/host_id/pool, storage_pool/storage_pool_id, resource, outcome, state, kind. An unlimited quota is +Inf (so
 // `used > limit` and `used / limit` need no special case).
 //
 // State-derived gauges are computed at scrape time from the in-memory state, so deleted
@@ -41,6 +41,8 @@ enum class ControllerMetric {
   kStoreCommitBatches,
   kStoreCommitFailures,
   kStoreDurableAnswers,
+  kStoragePoolBytes,
+  kStoragePoolNearfull,
 };
 
 struct MetricDef {
@@ -52,7 +54,7 @@ struct MetricDef {
 };
 
 // The one list.
-inline constexpr std::array<MetricDef, 14> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 16> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -89,6 +91,14 @@ inline constexpr std::array<MetricDef, 14> kControllerMetrics{{
     {ControllerMetric::kStoreDurableAnswers, "govpool_store_durable_answers_total",
      MetricType::kCounter, "",
      "Answers released by a durable commit (one commit releases many; / batches = batching)"},
+    {ControllerMetric::kStoragePoolBytes, "govpool_storage_pool_bytes", MetricType::kGauge,
+     "storage_pool,storage_pool_id,kind",
+     "Storage pool bytes by kind: capacity, used and available (Ceph, as agents last reported), "
+     "allocated (sum of its volumes' sizes)"},
+    {ControllerMetric::kStoragePoolNearfull, "govpool_storage_pool_nearfull", MetricType::kGauge,
+     "storage_pool,storage_pool_id",
+     "1 when the pool is at or above its nearfull ratio or Ceph flags it nearfull/full: it "
+     "takes no new volumes"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {

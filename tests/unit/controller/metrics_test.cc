@@ -42,7 +42,7 @@ TEST(MetricListTest, FollowsPrometheusConventions) {
   // The label names every metric draws from: one name per concept.
   const std::set<std::string> vocabulary = {"route",   "method", "code", "department", "department_id",
                                             "host",    "host_id", "pool", "resource",  "outcome",
-                                            "state",   "kind"};
+                                            "state",   "kind", "storage_pool", "storage_pool_id"};
   std::set<std::string_view> names;
   for (const MetricDef& def : kControllerMetrics) {
     SCOPED_TRACE(std::string(def.name));
@@ -163,6 +163,19 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   vm.department_id = d->meta.id;
   vm.flavor = "small";
   ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return testing::CreateOneVm(s, t, admin_, vm); }).ok());
+  api::CreateStoragePoolRequest pool;
+  pool.name = "fast";
+  pool.cluster = "ceph";
+  auto sp = db_->Write([&](State& s, Txn& t) { return CreateStoragePool(s, t, admin_, pool); });
+  ASSERT_TRUE(sp.ok()) << sp.status().ToString();
+  api::StoragePoolReport report;
+  report.pool_id = sp->meta.id;
+  report.reachable = true;
+  report.stats.capacity_bytes = 1000;
+  report.stats.used_bytes = 900;
+  report.stats.available_bytes = 100;
+  report.stats.used_ratio = 0.9;
+  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return ReportStoragePools(s, t, admin_, h->meta.id, {report}); }).ok());
   ASSERT_TRUE(db_->Sync().ok());
   metrics_.ObserveRequest("/v1/vms", "POST", 201, 0.004);
 
@@ -228,6 +241,16 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   EXPECT_GE(e.Value("govpool_store_commit_batches_total", {}), 1);
   EXPECT_EQ(e.Value("govpool_store_commit_failures_total", {}), 0);
   EXPECT_GT(e.Value("govpool_state_revision", {}), 0);
+  const std::map<std::string, std::string> fast{{"storage_pool", "fast"}, {"storage_pool_id", sp->meta.id}};
+  auto bytes = [&](const char* kind) {
+    auto labels = fast;
+    labels["kind"] = kind;
+    return e.Value("govpool_storage_pool_bytes", labels);
+  };
+  EXPECT_EQ(bytes("capacity"), 1000);
+  EXPECT_EQ(bytes("used"), 900);
+  EXPECT_EQ(bytes("allocated"), 0);
+  EXPECT_EQ(e.Value("govpool_storage_pool_nearfull", fast), 1);  // 90% >= 85%
 }
 
 }  // namespace
