@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/cli11_usage.h"
+
 namespace govpool::agent {
 namespace {
 
@@ -85,23 +87,6 @@ std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level) {
   return app;
 }
 
-// CLI11's parse errors in the words of the rest of govpool.
-Status UsageError(const CLI::App& app, const CLI::ParseError& e) {
-  if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
-    const std::vector<std::string> extra = app.remaining();
-    if (!extra.empty() && extra.front().rfind('-', 0) == 0) {
-      return InvalidArgument("unknown flag " + extra.front() + " (see --help)");
-    }
-    if (!extra.empty()) return InvalidArgument("unexpected argument '" + extra.front() + "' (see --help)");
-  }
-  const std::string what = e.what();
-  // CLI11 says "--pool: 1 required NAME missing".
-  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) && what.find(" missing") != std::string::npos) {
-    return InvalidArgument(what.substr(0, what.find(':')) + " needs a value");
-  }
-  return InvalidArgument(what);
-}
-
 }  // namespace
 
 Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
@@ -115,7 +100,7 @@ Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
     help.help = true;
     return help;
   } catch (const CLI::ParseError& e) {
-    return UsageError(*app, e);
+    return Cli11UsageError(*app, e);
   }
   if (o.token_file.empty()) return InvalidArgument("--token-file is required (an agent user's token)");
   if (o.domain_type != "auto" && o.domain_type != "kvm" && o.domain_type != "qemu") {

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/cli11_usage.h"
 #include "common/strings.h"
 
 namespace govpool::controller {
@@ -68,23 +69,6 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
   return app;
 }
 
-// CLI11's parse errors in the words of the rest of govpool.
-Status UsageError(const CLI::App& app, const CLI::ParseError& e) {
-  if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
-    const std::vector<std::string> extra = app.remaining();
-    if (!extra.empty() && extra.front().rfind('-', 0) == 0) {
-      return InvalidArgument("unknown flag " + extra.front() + " (see --help)");
-    }
-    if (!extra.empty()) return InvalidArgument("unexpected argument '" + extra.front() + "' (see --help)");
-  }
-  const std::string what = e.what();
-  // CLI11 says "--threads: 1 required N missing".
-  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) && what.find(" missing") != std::string::npos) {
-    return InvalidArgument(what.substr(0, what.find(':')) + " needs a value");
-  }
-  return InvalidArgument(what);
-}
-
 Status ParseListen(ControllerOptions& o) {
   const size_t colon = o.listen.rfind(':');
   int port = -1;
@@ -134,7 +118,7 @@ Result<ControllerOptions> ParseControllerFlags(int argc, char** argv) {
     help.help = true;
     return help;
   } catch (const CLI::ParseError& e) {
-    return UsageError(*app, e);
+    return Cli11UsageError(*app, e);
   }
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return InvalidArgument("--tls-cert and --tls-key go together");
