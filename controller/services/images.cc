@@ -204,7 +204,7 @@ Result<api::Image> ReportImageStatus(State& s, Txn& t, const Caller& c, const st
         i.state_reason = "content SHA-256 " + report.content_sha256 + " no longer matches the recorded " + reference;
       }
     }
-    if (first || i.format == api::ImageFormat::kRaw) i.content_sha256 = first ? report.content_sha256 : i.content_sha256;
+    if (first) i.content_sha256 = report.content_sha256;
     if (i.state != api::ImageState::kError) i.verified_at_ms = t.now_ms();
   }
   i.observed_generation = std::max(i.observed_generation, std::min(report.observed_generation, i.generation));

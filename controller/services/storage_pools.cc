@@ -141,12 +141,7 @@ void ReleaseVmVolumes(State& s, Txn& t, const std::string& vm_id) {
 
 Status CheckImageUsable(const api::Image& image) {
   if (image.state == api::ImageState::kAvailable) return OkStatus();
-  if (image.state == api::ImageState::kError && !image.content_sha256.empty() &&
-      image.content_sha256 != image.sha256 && image.format == api::ImageFormat::kRaw) {
-    return FailedPrecondition("image '" + image.name + "' no longer matches its recorded SHA-256 (" +
-                              image.state_reason + "): it cannot seed new disks")
-        .WithReason("IMAGE_CHECKSUM_MISMATCH");
-  }
+  // Every checksum failure (upload, import, verify) says "SHA-256" in its reason.
   if (image.state == api::ImageState::kError && image.state_reason.find("SHA-256") != std::string::npos) {
     return FailedPrecondition("image '" + image.name + "': " + image.state_reason)
         .WithReason("IMAGE_CHECKSUM_MISMATCH");
