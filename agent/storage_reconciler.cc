@@ -1,7 +1,5 @@
 #include "agent/storage_reconciler.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -12,34 +10,13 @@
 #include <system_error>
 #include <utility>
 
+#include "common/crypto.h"
 #include "common/log.h"
 
 namespace govpool::agent {
 namespace {
 
 constexpr std::int64_t kGiB = std::int64_t{1} << 30;
-
-// SHA-256 over data given piece by piece.
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
-  void Update(std::string_view data) { EVP_DigestUpdate(ctx_.get(), data.data(), data.size()); }
-  std::string Hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), digest, &len);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-      out += kHex[digest[i] >> 4];
-      out += kHex[digest[i] & 0xF];
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
 
 bool Transient(const Status& s) {
   return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
@@ -302,7 +279,7 @@ Result<std::string> StorageReconciler::ContentSha256(const std::string& pool, co
   // Nothing ever writes an image's head after its "base" snapshot (clones are images of
   // their own), so the head reads exactly what the snapshot holds.
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ImageHandle> handle, storage_.OpenImage(pool, image));
-  Sha256 sha;
+  Sha256Stream sha;
   for (std::int64_t offset = 0; offset < size_bytes;) {
     const std::int64_t n = std::min<std::int64_t>(options_.chunk_bytes, size_bytes - offset);
     GP_ASSIGN_OR_RETURN(std::string data, handle->Read(offset, n));
@@ -313,7 +290,7 @@ Result<std::string> StorageReconciler::ContentSha256(const std::string& pool, co
     offset += n;
   }
   GP_RETURN_IF_ERROR(handle->Close());
-  return sha.Hex();
+  return sha.FinishHex();
 }
 
 Result<StorageReconciler::ImagePhase> StorageReconciler::Import(const api::Image& i, const std::string& pool) {
@@ -342,7 +319,7 @@ Result<StorageReconciler::ImagePhase> StorageReconciler::Import(const api::Image
   last_progress_ = clock_.MonotonicNow();
 
   // 1. The upload, hashed on the way to the staging file.
-  Sha256 sha;
+  Sha256Stream sha;
   std::int64_t downloaded = 0;
   {
     std::ofstream out(download, std::ios::binary | std::ios::trunc);
@@ -360,7 +337,7 @@ Result<StorageReconciler::ImagePhase> StorageReconciler::Import(const api::Image
     if (!s.ok()) return error("downloading the upload failed: " + s.ToString());
     if (!out) return error("writing " + download + " failed");
   }
-  const std::string got = sha.Hex();
+  const std::string got = sha.FinishHex();
   if (!i.sha256.empty() && got != i.sha256) {
     return error("SHA-256 mismatch: the downloaded data has " + got + ", the upload had " + i.sha256);
   }
