@@ -12,6 +12,17 @@
 //   - RemoveImage leaves nothing behind: every snapshot is unprotected and removed, and the
 //     image is removed directly, never moved to the RBD trash.
 //   - Sizes are bytes.
+//   - A snapshot is immutable: OpenSnapshot reads the image's data as of the snapshot, whatever
+//     was written, discarded or rolled back at the head since; its handle is read-only (Write and
+//     Discard are kFailedPrecondition) and does not count as a watcher of the image.
+//   - Discard deallocates exactly the range it is given: it reads as zeros afterwards (also in
+//     a clone, whose parent no longer shows through there), and DiffIterate reports the range
+//     as changed (exists=false where whole units were freed, exists=true with zeros otherwise).
+//   - Backups are export-diff/import-diff: DiffIterate(from, to) extents read through
+//     OpenSnapshot(image, to) and written (exists=false: discarded) into another image at the
+//     same offsets reproduce `to` there, given that image held `from` before.
+//   - RenameImage keeps everything but the name: data, snapshots, clones (their parent names the
+//     new name), and handles already open on the image.
 //
 // Thread-safety: implementations are safe to call from several threads at once.
 #pragma once
@@ -64,7 +75,12 @@ struct Extent {
 class ImageHandle {
  public:
   virtual ~ImageHandle() = default;
+  // Write and Discard: kInvalidArgument for a range outside the image; kFailedPrecondition on a
+  // handle from OpenSnapshot (read-only).
   virtual Status Write(std::int64_t offset, std::string_view data) = 0;
+  // Deallocates [offset, offset+length): reads of it return zeros afterwards. Unlike a plain
+  // librbd discard, no part of the range is skipped for being smaller than an allocation unit.
+  virtual Status Discard(std::int64_t offset, std::int64_t length) = 0;
   virtual Result<std::string> Read(std::int64_t offset, std::int64_t length) = 0;
   virtual Status Close() = 0;
 };
@@ -100,6 +116,16 @@ class BlockStorage {
                                                         const std::string& snapshot) = 0;
   virtual Result<std::unique_ptr<ImageHandle>> OpenImage(const std::string& pool,
                                                          const std::string& image) = 0;
+  // Read-only handle on the image's data as of `snapshot` (its size is the snapshot's). Write
+  // and Discard on it are kFailedPrecondition. kNotFound for a missing pool, image or snapshot;
+  // kInvalidArgument for an empty snapshot name.
+  virtual Result<std::unique_ptr<ImageHandle>> OpenSnapshot(const std::string& pool,
+                                                            const std::string& image,
+                                                            const std::string& snapshot) = 0;
+  // Renames an image within its pool. kNotFound when `from` does not exist, kAlreadyExists when
+  // `to` does (checked in that order).
+  virtual Status RenameImage(const std::string& pool, const std::string& from,
+                             const std::string& to) = 0;
 
   // Snapshots.
   virtual Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& pool,

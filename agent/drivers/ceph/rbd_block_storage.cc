@@ -79,11 +79,12 @@ std::string Join(const std::vector<std::string>& names) {
   return out;
 }
 
-// An open image with its own pool context; keeps the connection alive.
+// An open image (or, read-only, one of its snapshots) with its own pool context; keeps the
+// connection alive.
 class RbdImageHandle final : public ImageHandle {
  public:
-  RbdImageHandle(std::shared_ptr<Cluster> cluster, std::string spec)
-      : cluster_(std::move(cluster)), spec_(std::move(spec)) {}
+  RbdImageHandle(std::shared_ptr<Cluster> cluster, std::string spec, bool read_only)
+      : cluster_(std::move(cluster)), spec_(std::move(spec)), read_only_(read_only) {}
   ~RbdImageHandle() override { Close().IgnoreError(); }
 
   librados::IoCtx& io() { return io_; }
@@ -94,6 +95,8 @@ class RbdImageHandle final : public ImageHandle {
   Status Write(std::int64_t offset, std::string_view data) override {
     std::lock_guard lock(mu_);
     if (closed_) return FailedPrecondition("rbd write " + spec_ + ": image handle is closed");
+    // librbd says EROFS too, but only once the range is valid; a snapshot refuses any write.
+    if (read_only_) return ErrnoToStatus(-EROFS, "rbd write " + spec_);
     GP_RETURN_IF_ERROR(CheckRange("rbd write", offset, static_cast<std::int64_t>(data.size())));
     ceph::bufferlist bl;
     bl.append(data.data(), static_cast<unsigned>(data.size()));
@@ -101,6 +104,30 @@ class RbdImageHandle final : public ImageHandle {
     if (r < 0) return ErrnoToStatus(static_cast<int>(r), "rbd write " + spec_);
     if (static_cast<size_t>(r) != data.size()) {
       return Internal("rbd write " + spec_ + ": short write of " + std::to_string(r) + " bytes");
+    }
+    return OkStatus();
+  }
+
+  Status Discard(std::int64_t offset, std::int64_t length) override {
+    std::lock_guard lock(mu_);
+    if (closed_) return FailedPrecondition("rbd discard " + spec_ + ": image handle is closed");
+    if (read_only_) return ErrnoToStatus(-EROFS, "rbd discard " + spec_);
+    GP_RETURN_IF_ERROR(CheckRange("rbd discard", offset, length));
+    // write_zeroes with no flags is librbd's discard without the granularity: whole objects are
+    // removed (or, in a clone, truncated so the parent stops showing through), partial ones
+    // zeroed. librbd takes at most INT32_MAX bytes per call.
+    constexpr std::int64_t kChunk = std::int64_t{1} << 30;
+    for (std::int64_t pos = offset; pos < offset + length;) {
+      const std::int64_t n = std::min(kChunk, offset + length - pos);
+      const ssize_t r = image_.write_zeroes(static_cast<std::uint64_t>(pos),
+                                            static_cast<size_t>(n), /*zero_flags=*/0,
+                                            /*op_flags=*/0);
+      if (r < 0) {
+        return ErrnoToStatus(static_cast<int>(r), "rbd discard " + spec_ + " [" +
+                                                      std::to_string(pos) + ", +" +
+                                                      std::to_string(n) + ")");
+      }
+      pos += n;
     }
     return OkStatus();
   }
@@ -144,6 +171,7 @@ class RbdImageHandle final : public ImageHandle {
 
   std::shared_ptr<Cluster> cluster_;  // outlives io_ and image_ (declared first)
   std::string spec_;
+  bool read_only_;  // a snapshot (open_read_only)
   std::mutex mu_;
   bool closed_ = true;  // until MarkOpen
   librados::IoCtx io_;
@@ -486,10 +514,35 @@ Result<std::vector<std::string>> RbdBlockStorage::ListChildren(const std::string
 
 Result<std::unique_ptr<ImageHandle>> RbdBlockStorage::OpenImage(const std::string& pool,
                                                                 const std::string& image) {
-  auto handle = std::make_unique<RbdImageHandle>(cluster_, Spec(pool, image));
+  auto handle = std::make_unique<RbdImageHandle>(cluster_, Spec(pool, image), /*read_only=*/false);
   GP_RETURN_IF_ERROR(OpenImageIn(*cluster_, pool, image, &handle->io(), &handle->image()));
   handle->MarkOpen();
   return std::unique_ptr<ImageHandle>(std::move(handle));
+}
+
+Result<std::unique_ptr<ImageHandle>> RbdBlockStorage::OpenSnapshot(const std::string& pool,
+                                                                   const std::string& image,
+                                                                   const std::string& snapshot) {
+  // OpenImageIn opens the head (read-write) for an empty snapshot name.
+  if (snapshot.empty()) {
+    return InvalidArgument("rbd open " + Spec(pool, image, snapshot) + ": no snapshot named");
+  }
+  auto handle = std::make_unique<RbdImageHandle>(cluster_, Spec(pool, image, snapshot),
+                                                 /*read_only=*/true);
+  GP_RETURN_IF_ERROR(
+      OpenImageIn(*cluster_, pool, image, &handle->io(), &handle->image(), snapshot));
+  handle->MarkOpen();
+  return std::unique_ptr<ImageHandle>(std::move(handle));
+}
+
+Status RbdBlockStorage::RenameImage(const std::string& pool, const std::string& from,
+                                    const std::string& to) {
+  const std::string what = "rbd rename " + Spec(pool, from) + " -> " + Spec(pool, to);
+  librados::IoCtx io;
+  if (Status s = OpenPool(*cluster_, pool, &io); !s.ok()) return s.Annotate(what);
+  // librbd opens `from` first (ENOENT), then refuses an existing `to` (EEXIST).
+  const int r = librbd::RBD().rename(io, from.c_str(), to.c_str());
+  return ErrnoToStatus(r, what);
 }
 
 Result<std::vector<SnapshotInfo>> RbdBlockStorage::ListSnapshots(const std::string& pool,

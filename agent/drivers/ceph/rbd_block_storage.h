@@ -79,8 +79,18 @@ class RbdBlockStorage final : public BlockStorage {
   Result<std::vector<std::string>> ListChildren(const std::string& pool,
                                                 const std::string& image,
                                                 const std::string& snapshot) override;
+  // Handles' Discard is Image::write_zeroes (flags 0): a discard that frees whole objects and
+  // zeroes partial ones. Image::discard would skip the parts of the range smaller than
+  // rbd_discard_granularity_bytes (64 KiB by default), which then keep their old data.
   Result<std::unique_ptr<ImageHandle>> OpenImage(const std::string& pool,
                                                  const std::string& image) override;
+  // RBD::open_read_only at the snapshot: no watch on the image, writes fail (EROFS).
+  Result<std::unique_ptr<ImageHandle>> OpenSnapshot(const std::string& pool,
+                                                    const std::string& image,
+                                                    const std::string& snapshot) override;
+  // RBD::rename; clones and open handles follow the image (both refer to it by id).
+  Status RenameImage(const std::string& pool, const std::string& from,
+                     const std::string& to) override;
 
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& pool,
                                                   const std::string& image) override;

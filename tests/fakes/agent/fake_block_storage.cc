@@ -21,6 +21,7 @@ std::string Spec(const std::string& pool, const std::string& image, const std::s
 // The messages say what librbd's would: "<what>: <strerror>".
 constexpr char kENOENT[] = ": No such file or directory";
 constexpr char kEEXIST[] = ": File exists";
+constexpr char kEROFS[] = ": Read-only file system";
 
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
@@ -30,29 +31,45 @@ std::string Join(const std::vector<std::string>& names) {
 
 }  // namespace
 
+// On the head (a watcher, read-write) or, with a snapshot name, on that snapshot (read-only,
+// not a watcher). Holds the image's id: it follows a rename.
 class FakeBlockStorage::Handle final : public ImageHandle {
  public:
-  Handle(FakeBlockStorage* storage, std::string pool, std::string image)
-      : storage_(storage), pool_(std::move(pool)), image_(std::move(image)) {}
+  Handle(FakeBlockStorage* storage, std::string pool, std::uint64_t image, std::string spec,
+         std::string snapshot)
+      : storage_(storage),
+        pool_(std::move(pool)),
+        image_(image),
+        spec_(std::move(spec)),
+        snapshot_(std::move(snapshot)) {}
   ~Handle() override { Close().IgnoreError(); }
 
   Status Write(std::int64_t offset, std::string_view data) override {
-    if (closed_) return FailedPrecondition("rbd write " + Spec(pool_, image_) + ": closed");
+    if (closed_) return FailedPrecondition("rbd write " + spec_ + ": closed");
+    if (!snapshot_.empty()) return FailedPrecondition("rbd write " + spec_ + kEROFS);
     return storage_->HandleWrite(pool_, image_, offset, data);
   }
+  Status Discard(std::int64_t offset, std::int64_t length) override {
+    if (closed_) return FailedPrecondition("rbd discard " + spec_ + ": closed");
+    if (!snapshot_.empty()) return FailedPrecondition("rbd discard " + spec_ + kEROFS);
+    return storage_->HandleDiscard(pool_, image_, offset, length);
+  }
   Result<std::string> Read(std::int64_t offset, std::int64_t length) override {
-    if (closed_) return FailedPrecondition("rbd read " + Spec(pool_, image_) + ": closed");
-    return storage_->HandleRead(pool_, image_, offset, length);
+    if (closed_) return FailedPrecondition("rbd read " + spec_ + ": closed");
+    return storage_->HandleRead(pool_, image_, snapshot_, offset, length);
   }
   Status Close() override {
     if (closed_.exchange(true)) return OkStatus();
-    storage_->HandleClosed(pool_, image_);
+    if (snapshot_.empty()) storage_->HandleClosed(pool_, image_);
     return OkStatus();
   }
 
  private:
   FakeBlockStorage* storage_;
-  std::string pool_, image_;
+  std::string pool_;
+  std::uint64_t image_;
+  std::string spec_;      // as opened, for messages
+  std::string snapshot_;  // empty: the head
   std::atomic<bool> closed_ = false;
 };
 
@@ -120,6 +137,15 @@ Result<FakeBlockStorage::Image*> FakeBlockStorage::FindImage(const std::string& 
     return NotFound((what.empty() ? "" : what + ": ") + "rbd open " + Spec(pool, image) + kENOENT);
   }
   return &it->second;
+}
+
+Result<std::pair<const std::string*, FakeBlockStorage::Image*>> FakeBlockStorage::FindImageById(
+    const std::string& pool, std::uint64_t id, const std::string& what) {
+  GP_ASSIGN_OR_RETURN(Pool * p, FindPool(pool, what));
+  for (auto& [name, image] : p->images) {
+    if (image.id == id) return std::make_pair(&name, &image);
+  }
+  return NotFound(what + ": the image was removed" + kENOENT);
 }
 
 FakeBlockStorage::Snapshot* FakeBlockStorage::FindSnapshot(Image& image,
@@ -230,7 +256,9 @@ Status FakeBlockStorage::CreateImage(const std::string& pool, const std::string&
   if (size_bytes < 0) return InvalidArgument(what + ": negative size");
   GP_ASSIGN_OR_RETURN(Pool * p, FindPool(pool, ""));
   if (p->images.count(image) != 0) return AlreadyExists(what + kEEXIST);
-  p->images[image].size_bytes = size_bytes;
+  Image& created = p->images[image];
+  created.id = ++next_image_id_;
+  created.size_bytes = size_bytes;
   return OkStatus();
 }
 
@@ -283,6 +311,7 @@ Status FakeBlockStorage::CloneImage(const std::string& parent_pool,
   GP_ASSIGN_OR_RETURN(Pool * p, FindPool(pool, what));
   if (p->images.count(image) != 0) return AlreadyExists(what + kEEXIST);
   Image& child = p->images[image];
+  child.id = ++next_image_id_;
   child.size_bytes = snap->size_bytes;
   child.parent = std::make_unique<ParentRef>(ParentRef{parent_pool, parent_image, parent_snapshot});
   return OkStatus();
@@ -326,7 +355,45 @@ Result<std::unique_ptr<ImageHandle>> FakeBlockStorage::OpenImage(const std::stri
   GP_RETURN_IF_ERROR(TakeFault(Op::kOpenImage));
   GP_ASSIGN_OR_RETURN(Image * i, FindImage(pool, image, ""));
   ++i->open_handles;
-  return std::unique_ptr<ImageHandle>(std::make_unique<Handle>(this, pool, image));
+  return std::unique_ptr<ImageHandle>(
+      std::make_unique<Handle>(this, pool, i->id, Spec(pool, image), ""));
+}
+
+Result<std::unique_ptr<ImageHandle>> FakeBlockStorage::OpenSnapshot(const std::string& pool,
+                                                                    const std::string& image,
+                                                                    const std::string& snapshot) {
+  std::lock_guard lock(mu_);
+  GP_RETURN_IF_ERROR(TakeFault(Op::kOpenSnapshot));
+  const std::string spec = Spec(pool, image, snapshot);
+  if (snapshot.empty()) return InvalidArgument("rbd open " + spec + ": no snapshot named");
+  GP_ASSIGN_OR_RETURN(Image * i, FindImage(pool, image, ""));
+  if (FindSnapshot(*i, snapshot) == nullptr) return NotFound("rbd open " + spec + kENOENT);
+  return std::unique_ptr<ImageHandle>(std::make_unique<Handle>(this, pool, i->id, spec, snapshot));
+}
+
+Status FakeBlockStorage::RenameImage(const std::string& pool, const std::string& from,
+                                     const std::string& to) {
+  std::lock_guard lock(mu_);
+  GP_RETURN_IF_ERROR(TakeFault(Op::kRenameImage));
+  const std::string what = "rbd rename " + Spec(pool, from) + " -> " + Spec(pool, to);
+  GP_ASSIGN_OR_RETURN(Pool * p, FindPool(pool, what));
+  auto node = p->images.extract(from);
+  if (node.empty()) return NotFound(what + kENOENT);
+  if (p->images.count(to) != 0) {
+    p->images.insert(std::move(node));
+    return AlreadyExists(what + kEEXIST);
+  }
+  node.key() = to;
+  p->images.insert(std::move(node));
+  // Clones name their parent by image; Ceph links them by id, so they follow the rename.
+  for (auto& [pool_name, other] : pools_) {
+    for (auto& [image_name, i] : other.images) {
+      if (i.parent != nullptr && i.parent->pool == pool && i.parent->image == from) {
+        i.parent->image = to;
+      }
+    }
+  }
+  return OkStatus();
 }
 
 // --- Snapshots ---
@@ -448,12 +515,31 @@ Result<std::vector<std::string>> FakeBlockStorage::ListTrash(const std::string& 
 
 // --- Image handles ---
 
-Status FakeBlockStorage::HandleWrite(const std::string& pool, const std::string& image,
+Status FakeBlockStorage::ApplyBlocks(const std::string& pool, Image& image,
+                                     const BlockMap& updated, const std::string& what) {
+  Pool& p = pools_[pool];
+  BlockMap before = image.blocks;
+  for (const auto& [index, block] : updated) {
+    if (block == nullptr) {
+      image.blocks.erase(index);
+    } else {
+      image.blocks[index] = block;
+    }
+  }
+  if (UsedBytes(p) > p.capacity_bytes) {
+    image.blocks = std::move(before);
+    return ResourceExhausted(what + ": Disk quota exceeded");
+  }
+  return OkStatus();
+}
+
+Status FakeBlockStorage::HandleWrite(const std::string& pool, std::uint64_t image,
                                      std::int64_t offset, std::string_view data) {
   std::lock_guard lock(mu_);
   GP_RETURN_IF_ERROR(TakeFault(Op::kWrite));
-  const std::string what = "rbd write " + Spec(pool, image);
-  GP_ASSIGN_OR_RETURN(Image * i, FindImage(pool, image, what));
+  GP_ASSIGN_OR_RETURN(auto found, FindImageById(pool, image, "rbd write " + pool));
+  Image* i = found.second;
+  const std::string what = "rbd write " + Spec(pool, *found.first);
   const auto length = static_cast<std::int64_t>(data.size());
   if (offset < 0 || offset + length > i->size_bytes) {
     return InvalidArgument(what + ": [" + std::to_string(offset) + ", +" +
@@ -473,27 +559,67 @@ Status FakeBlockStorage::HandleWrite(const std::string& pool, const std::string&
     updated[index] = std::make_shared<const Block>(Block{std::move(block)});
     pos += n;
   }
-  Pool& p = pools_[pool];
-  BlockMap before = i->blocks;
-  for (auto& [index, block] : updated) i->blocks[index] = block;
-  if (UsedBytes(p) > p.capacity_bytes) {
-    i->blocks = std::move(before);
-    return ResourceExhausted(what + ": Disk quota exceeded");
-  }
-  return OkStatus();
+  return ApplyBlocks(pool, *i, updated, what);
 }
 
-Result<std::string> FakeBlockStorage::HandleRead(const std::string& pool,
-                                                 const std::string& image, std::int64_t offset,
-                                                 std::int64_t length) {
+Status FakeBlockStorage::HandleDiscard(const std::string& pool, std::uint64_t image,
+                                       std::int64_t offset, std::int64_t length) {
   std::lock_guard lock(mu_);
-  GP_RETURN_IF_ERROR(TakeFault(Op::kRead));
-  const std::string what = "rbd read " + Spec(pool, image);
-  GP_ASSIGN_OR_RETURN(Image * i, FindImage(pool, image, what));
+  GP_RETURN_IF_ERROR(TakeFault(Op::kDiscard));
+  GP_ASSIGN_OR_RETURN(auto found, FindImageById(pool, image, "rbd discard " + pool));
+  Image* i = found.second;
+  const std::string what = "rbd discard " + Spec(pool, *found.first);
   if (offset < 0 || length < 0 || offset + length > i->size_bytes) {
     return InvalidArgument(what + ": [" + std::to_string(offset) + ", +" +
                            std::to_string(length) + ") is outside the image's " +
                            std::to_string(i->size_bytes) + " bytes");
+  }
+  static const BlockMap kNoBlocks;
+  BlockMap updated;  // nullptr: dropped
+  for (std::int64_t pos = offset; pos < offset + length;) {
+    const std::int64_t index = pos / kBlockBytes;
+    const std::int64_t in_block = pos - index * kBlockBytes;
+    const std::int64_t n = std::min(kBlockBytes - in_block, offset + length - pos);
+    pos += n;
+    const bool own = i->blocks.count(index) != 0;
+    // What the parent would show once the image's own block is gone.
+    const bool parent_shows = !ReadBlock(*i, kNoBlocks, index).empty();
+    if (!own && !parent_shows) continue;  // reads as zeros already: nothing to free
+    if (n == kBlockBytes && !parent_shows) {
+      updated[index] = nullptr;
+      continue;
+    }
+    // A partial block, or a whole one whose parent would show through: zeros written over.
+    std::string block = ReadBlock(*i, i->blocks, index);
+    block.resize(kBlockBytes, '\0');
+    block.replace(static_cast<size_t>(in_block), static_cast<size_t>(n),
+                  static_cast<size_t>(n), '\0');
+    updated[index] = std::make_shared<const Block>(Block{std::move(block)});
+  }
+  return ApplyBlocks(pool, *i, updated, what);
+}
+
+Result<std::string> FakeBlockStorage::HandleRead(const std::string& pool, std::uint64_t image,
+                                                 const std::string& snapshot,
+                                                 std::int64_t offset, std::int64_t length) {
+  std::lock_guard lock(mu_);
+  GP_RETURN_IF_ERROR(TakeFault(Op::kRead));
+  GP_ASSIGN_OR_RETURN(auto found, FindImageById(pool, image, "rbd read " + pool));
+  Image* i = found.second;
+  const std::string what = "rbd read " + (snapshot.empty() ? Spec(pool, *found.first)
+                                                           : Spec(pool, *found.first, snapshot));
+  const BlockMap* blocks = &i->blocks;
+  std::int64_t size = i->size_bytes;
+  if (!snapshot.empty()) {
+    const Snapshot* s = FindSnapshot(*i, snapshot);
+    if (s == nullptr) return NotFound(what + ": the snapshot was removed" + kENOENT);
+    blocks = &s->blocks;
+    size = s->size_bytes;
+  }
+  if (offset < 0 || length < 0 || offset + length > size) {
+    return InvalidArgument(what + ": [" + std::to_string(offset) + ", +" +
+                           std::to_string(length) + ") is outside the image's " +
+                           std::to_string(size) + " bytes");
   }
   std::string out;
   out.reserve(static_cast<size_t>(length));
@@ -501,7 +627,7 @@ Result<std::string> FakeBlockStorage::HandleRead(const std::string& pool,
     const std::int64_t index = pos / kBlockBytes;
     const std::int64_t in_block = pos - index * kBlockBytes;
     const std::int64_t n = std::min(kBlockBytes - in_block, offset + length - pos);
-    std::string block = ReadBlock(*i, i->blocks, index);
+    std::string block = ReadBlock(*i, *blocks, index);
     block.resize(kBlockBytes, '\0');
     out.append(block, static_cast<size_t>(in_block), static_cast<size_t>(n));
     pos += n;
@@ -509,12 +635,10 @@ Result<std::string> FakeBlockStorage::HandleRead(const std::string& pool,
   return out;
 }
 
-void FakeBlockStorage::HandleClosed(const std::string& pool, const std::string& image) {
+void FakeBlockStorage::HandleClosed(const std::string& pool, std::uint64_t image) {
   std::lock_guard lock(mu_);
-  auto p = pools_.find(pool);
-  if (p == pools_.end()) return;
-  auto i = p->second.images.find(image);
-  if (i != p->second.images.end() && i->second.open_handles > 0) --i->second.open_handles;
+  auto found = FindImageById(pool, image, "");
+  if (found.ok() && found->second->open_handles > 0) --found->second->open_handles;
 }
 
 }  // namespace govpool::agent

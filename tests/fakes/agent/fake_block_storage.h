@@ -3,10 +3,15 @@
 //
 // Model: pools hold images; an image is a size, a map of 4 KiB blocks (written data), an ordered
 // list of snapshots (each a copy of the block map at that moment) and optionally a parent
-// snapshot (a clone reads through to it where it has not written). Pool usage is 4 KiB per
-// block held by an image or a snapshot (a block shared by both counts once). A pool is
-// nearfull at 85 % of its capacity (Ceph's default mon_osd_nearfull_ratio) and full at 100 %;
-// a write that would take it past its capacity fails with kResourceExhausted.
+// snapshot (a clone reads through to it where it has not written). Blocks are immutable and
+// shared: a write or discard replaces the head's blocks, so a snapshot keeps the data it had
+// (and DiffIterate reports a block whose object changed). Discard drops whole blocks (reported
+// exists=false; in a clone whose parent shows data there, a zero block hides it instead) and
+// zeroes partial ones (a new block, reported exists=true). Handles refer to their image by id,
+// so they follow a rename; snapshot handles are not watchers (like librbd's read-only opens).
+// Pool usage is 4 KiB per block held by an image or a snapshot (a block shared by both counts
+// once). A pool is nearfull at 85 % of its capacity (Ceph's default mon_osd_nearfull_ratio) and
+// full at 100 %; a write that would take it past its capacity fails with kResourceExhausted.
 //
 // Test controls: AddPool creates pools (BlockStorage cannot), FailNext injects faults.
 // Thread-safety: every method is safe for concurrent use (one mutex); ImageHandles lock it too,
@@ -19,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/drivers/block_storage.h"
@@ -39,14 +45,17 @@ class FakeBlockStorage final : public BlockStorage {
     kFlattenImage,
     kListChildren,
     kOpenImage,
+    kOpenSnapshot,
+    kRenameImage,
     kListSnapshots,
     kCreateSnapshot,
     kRemoveSnapshot,
     kRollbackSnapshot,
     kDiffIterate,
     kListTrash,
-    kWrite,  // ImageHandle::Write
-    kRead,   // ImageHandle::Read
+    kWrite,    // ImageHandle::Write
+    kRead,     // ImageHandle::Read
+    kDiscard,  // ImageHandle::Discard
   };
   static constexpr std::int64_t kBlockBytes = 4096;
   static constexpr double kNearfullRatio = 0.85;
@@ -72,6 +81,11 @@ class FakeBlockStorage final : public BlockStorage {
                                                 const std::string& snapshot) override;
   Result<std::unique_ptr<ImageHandle>> OpenImage(const std::string& pool,
                                                  const std::string& image) override;
+  Result<std::unique_ptr<ImageHandle>> OpenSnapshot(const std::string& pool,
+                                                    const std::string& image,
+                                                    const std::string& snapshot) override;
+  Status RenameImage(const std::string& pool, const std::string& from,
+                     const std::string& to) override;
   Result<std::vector<SnapshotInfo>> ListSnapshots(const std::string& pool,
                                                   const std::string& image) override;
   Status CreateSnapshot(const std::string& pool, const std::string& image,
@@ -110,6 +124,7 @@ class FakeBlockStorage final : public BlockStorage {
     std::string pool, image, snapshot;
   };
   struct Image {
+    std::uint64_t id = 0;  // what handles hold: it survives a rename
     std::int64_t size_bytes = 0;
     BlockMap blocks;
     std::vector<Snapshot> snapshots;  // in creation order
@@ -131,17 +146,30 @@ class FakeBlockStorage final : public BlockStorage {
   std::vector<std::string> ChildrenOf(const std::string& pool, const std::string& image,
                                       const std::string& snapshot) const;
   std::int64_t UsedBytes(const Pool& pool) const;
+  // The image `id` of `pool` (handles' lookup) and its current name; kNotFound once removed.
+  Result<std::pair<const std::string*, Image*>> FindImageById(const std::string& pool,
+                                                               std::uint64_t id,
+                                                               const std::string& what);
   // Reads one block of `image` as seen at head (or through `blocks`, a snapshot's map),
   // falling through to the parent chain; empty when never written (zeros).
   std::string ReadBlock(const Image& image, const BlockMap& blocks, std::int64_t index) const;
-  Status HandleWrite(const std::string& pool, const std::string& image, std::int64_t offset,
+  // Replaces the head's blocks by `updated` (nullptr: drop the block), unless the pool would
+  // go past its capacity (kResourceExhausted, nothing changed).
+  Status ApplyBlocks(const std::string& pool, Image& image, const BlockMap& updated,
+                     const std::string& what);
+  Status HandleWrite(const std::string& pool, std::uint64_t image, std::int64_t offset,
                      std::string_view data);
-  Result<std::string> HandleRead(const std::string& pool, const std::string& image,
-                                 std::int64_t offset, std::int64_t length);
-  void HandleClosed(const std::string& pool, const std::string& image);
+  Status HandleDiscard(const std::string& pool, std::uint64_t image, std::int64_t offset,
+                       std::int64_t length);
+  // `snapshot` empty: the head.
+  Result<std::string> HandleRead(const std::string& pool, std::uint64_t image,
+                                 const std::string& snapshot, std::int64_t offset,
+                                 std::int64_t length);
+  void HandleClosed(const std::string& pool, std::uint64_t image);
 
   mutable std::mutex mu_;
   std::map<std::string, Pool> pools_;
+  std::uint64_t next_image_id_ = 0;
   std::map<Op, std::deque<Status>> faults_;
   std::map<Op, int> calls_;
 };

@@ -224,6 +224,27 @@ class BlockStorageContractTest : public ::testing::TestWithParam<std::string> {
     return *data;
   }
 
+  // Reads image@snapshot through OpenSnapshot.
+  std::string ReadSnapshotAt(const std::string& image, const std::string& snapshot,
+                             std::int64_t offset, std::int64_t length) {
+    auto h = bs_->OpenSnapshot(pool_, image, snapshot);
+    if (!h.ok()) return "<" + h.status().ToString() + ">";
+    auto data = (*h)->Read(offset, length);
+    if (!data.ok()) return "<" + data.status().ToString() + ">";
+    return *data;
+  }
+
+  std::vector<Extent> Diff(const std::string& image, const std::string& from,
+                           const std::string& to) {
+    std::vector<Extent> out;
+    Status s = bs_->DiffIterate(pool_, image, from, to, [&](const Extent& e) {
+      out.push_back(e);
+      return OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  }
+
   std::vector<std::string> SnapshotNames(const std::string& image) {
     std::vector<std::string> names;
     auto snaps = bs_->ListSnapshots(pool_, image);
@@ -504,6 +525,262 @@ TEST_P(BlockStorageContractTest, DiffIterateReportsTheWrittenExtents) {
   EXPECT_EQ(visits, 1);
 }
 
+std::string ExtentsText(const std::vector<Extent>& extents) {
+  std::string out;
+  for (const auto& e : extents) {
+    out += (out.empty() ? "" : ", ") + std::to_string(e.offset) + "+" +
+           std::to_string(e.length) + (e.exists ? "" : " zero");
+  }
+  return "[" + out + "]";
+}
+
+TEST_P(BlockStorageContractTest, OpenSnapshotReadsTheDataAsOfTheSnapshot) {
+  const std::string img = Name("disk");
+  ASSERT_TRUE(bs_->CreateImage(pool_, img, 8 * kMiB).ok());
+  WriteAt(img, 0, "before");
+  WriteAt(img, 5 * kMiB, "deep data");
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, img, "s1", /*protect=*/false).ok());
+  WriteAt(img, 0, "AFTER!");
+  {
+    auto h = bs_->OpenImage(pool_, img);
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    ASSERT_TRUE((*h)->Discard(5 * kMiB, 4096).ok());
+  }
+  ASSERT_TRUE(bs_->ResizeImage(pool_, img, 12 * kMiB).ok());
+  EXPECT_EQ(ReadAt(img, 0, 6), "AFTER!");
+  EXPECT_EQ(ReadAt(img, 5 * kMiB, 9), std::string(9, '\0'));
+
+  auto snap = bs_->OpenSnapshot(pool_, img, "s1");
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  EXPECT_EQ((*snap)->Read(0, 6).value(), "before");
+  EXPECT_EQ((*snap)->Read(5 * kMiB, 9).value(), "deep data");
+  EXPECT_EQ((*snap)->Read(kMiB, 4).value(), std::string(4, '\0'));
+  Status past = (*snap)->Read(8 * kMiB, 1).status();
+  EXPECT_EQ(past.code(), StatusCode::kInvalidArgument)
+      << "the snapshot's size bounds it: " << past.ToString();
+
+  // Read-only: nothing reaches the snapshot (or the head) through it.
+  Status write = (*snap)->Write(0, "nope");
+  EXPECT_EQ(write.code(), StatusCode::kFailedPrecondition) << write.ToString();
+  EXPECT_THAT(write.message(), HasSubstr(pool_ + "/" + img + "@s1"));
+  Status discard = (*snap)->Discard(0, 4096);
+  EXPECT_EQ(discard.code(), StatusCode::kFailedPrecondition) << discard.ToString();
+  EXPECT_EQ((*snap)->Read(0, 6).value(), "before");
+  EXPECT_EQ(ReadAt(img, 0, 6), "AFTER!");
+
+  // Not a watcher: the image can be rolled back under it, and it keeps reading the snapshot.
+  Status rolled = bs_->RollbackSnapshot(pool_, img, "s1");
+  ASSERT_TRUE(rolled.ok()) << rolled.ToString();
+  EXPECT_EQ(ReadAt(img, 0, 6), "before");
+  EXPECT_EQ((*snap)->Read(5 * kMiB, 9).value(), "deep data");
+  EXPECT_TRUE((*snap)->Close().ok());
+  EXPECT_EQ((*snap)->Read(0, 1).status().code(), StatusCode::kFailedPrecondition)
+      << "closed";
+}
+
+TEST_P(BlockStorageContractTest, OpenSnapshotOfAMissingPoolImageOrSnapshotIsNotFound) {
+  const std::string img = Name("disk");
+  ASSERT_TRUE(bs_->CreateImage(pool_, img, kMiB).ok());
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, img, "s1", false).ok());
+  auto missing_snap = bs_->OpenSnapshot(pool_, img, "nope");
+  EXPECT_EQ(missing_snap.status().code(), StatusCode::kNotFound)
+      << missing_snap.status().ToString();
+  EXPECT_THAT(missing_snap.status().message(), HasSubstr(pool_ + "/" + img + "@nope"));
+  EXPECT_EQ(bs_->OpenSnapshot(pool_, Name("none"), "s1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(bs_->OpenSnapshot("govpool-no-such-pool-" + RandomTag(), img, "s1").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(bs_->OpenSnapshot(pool_, img, "").status().code(), StatusCode::kInvalidArgument)
+      << "an empty name would be the head";
+  EXPECT_TRUE(bs_->OpenSnapshot(pool_, img, "s1").ok());
+}
+
+TEST_P(BlockStorageContractTest, DiscardReadsAsZerosAndDiffIterateReportsTheRange) {
+  const std::string img = Name("disk");
+  ASSERT_TRUE(bs_->CreateImage(pool_, img, 12 * kMiB).ok());
+  WriteAt(img, 0, std::string(8 * kMiB, 'a'));  // objects 0 and 1
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, img, "s1", false).ok());
+  {
+    auto h = bs_->OpenImage(pool_, img);
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    // Smaller than librbd's discard granularity (64 KiB): must not be skipped.
+    Status partial = (*h)->Discard(4096, 4096);
+    ASSERT_TRUE(partial.ok()) << partial.ToString();
+    Status whole = (*h)->Discard(4 * kMiB, 4 * kMiB);  // all of object 1
+    ASSERT_TRUE(whole.ok()) << whole.ToString();
+    EXPECT_TRUE((*h)->Discard(9 * kMiB, 4096).ok()) << "never written";
+    EXPECT_TRUE((*h)->Discard(100, 0).ok()) << "empty";
+    EXPECT_EQ((*h)->Discard(12 * kMiB - 2, 10).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ((*h)->Discard(-1, 10).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ((*h)->Read(0, 3 * 4096).value(),
+              std::string(4096, 'a') + std::string(4096, '\0') + std::string(4096, 'a'));
+    EXPECT_EQ((*h)->Read(4 * kMiB - 1, 2).value(), std::string("a") + '\0');
+    EXPECT_EQ((*h)->Read(4 * kMiB, 4 * kMiB).value(), std::string(4 * kMiB, '\0'));
+    EXPECT_TRUE((*h)->Close().ok());
+  }
+  EXPECT_EQ(ReadAt(img, 4096, 4096), std::string(4096, '\0')) << "another handle sees zeros";
+  EXPECT_EQ(ReadSnapshotAt(img, "s1", 4096, 4096), std::string(4096, 'a')) << "s1 keeps its data";
+  EXPECT_EQ(ReadSnapshotAt(img, "s1", 6 * kMiB, 4), "aaaa");
+
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, img, "s2", false).ok());
+  const auto extents = Diff(img, "s1", "s2");
+  const auto covered = [&](std::int64_t offset, std::int64_t length, bool any, bool exists) {
+    for (const auto& e : extents) {
+      if ((any || e.exists == exists) && e.offset <= offset &&
+          offset + length <= e.offset + e.length) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(covered(4096, 4096, /*any=*/true, false)) << ExtentsText(extents);
+  EXPECT_TRUE(covered(4 * kMiB, 4 * kMiB, /*any=*/false, /*exists=*/false))
+      << "a freed object is reported as gone: " << ExtentsText(extents);
+  for (const auto& e : extents) {
+    const bool in_partial = e.offset >= 4096 && e.offset + e.length <= 8192;
+    const bool in_whole = e.offset >= 4 * kMiB && e.offset + e.length <= 8 * kMiB;
+    EXPECT_TRUE(in_partial || in_whole) << "beyond the discards: " << ExtentsText(extents);
+  }
+}
+
+TEST_P(BlockStorageContractTest, DiscardInACloneHidesTheParent) {
+  const std::string base = Name("base"), child = Name("child");
+  ASSERT_TRUE(bs_->CreateImage(pool_, base, 8 * kMiB).ok());
+  WriteAt(base, 0, std::string(8 * kMiB, 'p'));
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, base, "gold", true).ok());
+  ASSERT_TRUE(bs_->CloneImage(pool_, base, "gold", pool_, child).ok());
+  {
+    auto h = bs_->OpenImage(pool_, child);
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    ASSERT_TRUE((*h)->Discard(0, 4 * kMiB).ok());   // a whole object
+    ASSERT_TRUE((*h)->Discard(5 * kMiB, 100).ok());  // part of one
+  }
+  EXPECT_EQ(ReadAt(child, 0, 4 * kMiB), std::string(4 * kMiB, '\0'));
+  EXPECT_EQ(ReadAt(child, 5 * kMiB - 1, 102), "p" + std::string(100, '\0') + "p");
+  EXPECT_EQ(ReadAt(child, 7 * kMiB, 2), "pp") << "the rest still reads through";
+  EXPECT_EQ(ReadAt(base, 0, 2), "pp") << "the parent is untouched";
+}
+
+TEST_P(BlockStorageContractTest, RenameImageMovesDataSnapshotsClonesAndOpenHandles) {
+  const std::string from = Name("from"), to = Name("to"), child = Name("child");
+  ASSERT_TRUE(bs_->CreateImage(pool_, from, 8 * kMiB).ok());
+  WriteAt(from, 0, "renamed data");
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, from, "gold", /*protect=*/true).ok());
+  ASSERT_TRUE(bs_->CloneImage(pool_, from, "gold", pool_, child).ok());
+  auto h = bs_->OpenImage(pool_, from);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ASSERT_TRUE((*h)->Write(100, "open").ok());
+
+  Status renamed = bs_->RenameImage(pool_, from, to);
+  ASSERT_TRUE(renamed.ok()) << renamed.ToString();
+  EXPECT_EQ(bs_->GetImage(pool_, from).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(bs_->OpenImage(pool_, from).status().code(), StatusCode::kNotFound);
+  auto images = bs_->ListImages(pool_);
+  ASSERT_TRUE(images.ok());
+  EXPECT_EQ(std::find(images->begin(), images->end(), from), images->end());
+  EXPECT_NE(std::find(images->begin(), images->end(), to), images->end());
+  auto info = bs_->GetImage(pool_, to);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size_bytes, 8 * kMiB);
+  EXPECT_EQ(ReadAt(to, 0, 12), "renamed data");
+  EXPECT_EQ(SnapshotNames(to), std::vector<std::string>{"gold"});
+  EXPECT_EQ(ReadSnapshotAt(to, "gold", 0, 12), "renamed data");
+  EXPECT_EQ(bs_->GetImage(pool_, child)->parent, pool_ + "/" + to + "@gold");
+  EXPECT_EQ(ReadAt(child, 0, 12), "renamed data");
+  EXPECT_EQ(*bs_->ListChildren(pool_, to, "gold"), std::vector<std::string>{pool_ + "/" + child});
+
+  // The handle opened before the rename still reaches the image.
+  EXPECT_EQ((*h)->Read(100, 4).value(), "open");
+  ASSERT_TRUE((*h)->Write(200, "still open").ok());
+  EXPECT_TRUE((*h)->Close().ok());
+  EXPECT_EQ(ReadAt(to, 200, 10), "still open");
+}
+
+TEST_P(BlockStorageContractTest, RenameImageRefusesAMissingSourceAndAnExistingTarget) {
+  const std::string a = Name("a"), b = Name("b");
+  Status missing = bs_->RenameImage(pool_, Name("none"), Name("x"));
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound) << missing.ToString();
+  EXPECT_THAT(missing.message(), HasSubstr(pool_ + "/" + Name("none")));
+  EXPECT_EQ(bs_->GetImage(pool_, Name("x")).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(bs_->RenameImage("govpool-no-such-pool-" + RandomTag(), a, b).code(),
+            StatusCode::kNotFound);
+
+  ASSERT_TRUE(bs_->CreateImage(pool_, a, kMiB).ok());
+  ASSERT_TRUE(bs_->CreateImage(pool_, b, 2 * kMiB).ok());
+  WriteAt(a, 0, "AAAA");
+  WriteAt(b, 0, "BBBB");
+  Status taken = bs_->RenameImage(pool_, a, b);
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists) << taken.ToString();
+  EXPECT_THAT(taken.message(), HasSubstr(pool_ + "/" + b));
+  EXPECT_EQ(ReadAt(a, 0, 4), "AAAA") << "both stay as they were";
+  EXPECT_EQ(ReadAt(b, 0, 4), "BBBB");
+  EXPECT_EQ(bs_->GetImage(pool_, b)->size_bytes, 2 * kMiB);
+}
+
+// What backups do (`rbd export-diff` / `rbd import-diff` through the seam): a full diff up to s1
+// copied into an empty image, then the incremental s1..s2 on top, each followed by a snapshot
+// of the copy. Each snapshot of the copy must equal the source's at the matching snapshot.
+TEST_P(BlockStorageContractTest, ExportDiffImportDiffRoundTrip) {
+  const std::string x = Name("x"), y = Name("y");
+  constexpr std::int64_t kSize = 16 * kMiB;
+  ASSERT_TRUE(bs_->CreateImage(pool_, x, kSize).ok());
+  ASSERT_TRUE(bs_->CreateImage(pool_, y, kSize).ok());
+  const std::string marker_a = std::string(8192, 'A');
+  const std::string marker_b = std::string(4096, 'B');
+  WriteAt(x, 0, marker_a);
+  WriteAt(x, 8 * kMiB, std::string(4 * kMiB, 'C'));  // all of object 2
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, x, "s1", false).ok());
+  WriteAt(x, 5 * kMiB, marker_b);  // an object that did not exist at s1
+  {
+    auto h = bs_->OpenImage(pool_, x);
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    ASSERT_TRUE((*h)->Discard(4096, 4096).ok());       // half of marker A
+    ASSERT_TRUE((*h)->Discard(8 * kMiB, 4 * kMiB).ok());  // object 2 freed
+  }
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, x, "s2", false).ok());
+  WriteAt(x, 0, "after s2: in no backup");
+
+  int zero_extents = 0;
+  // Applies DiffIterate(x, from, to) to y, reading the data from x@to.
+  const auto apply = [&](const std::string& from, const std::string& to) {
+    auto source = bs_->OpenSnapshot(pool_, x, to);
+    ASSERT_TRUE(source.ok()) << source.status().ToString();
+    auto target = bs_->OpenImage(pool_, y);
+    ASSERT_TRUE(target.ok()) << target.status().ToString();
+    Status s = bs_->DiffIterate(pool_, x, from, to, [&](const Extent& e) -> Status {
+      if (!e.exists) {
+        ++zero_extents;
+        return (*target)->Discard(e.offset, e.length);
+      }
+      for (std::int64_t pos = e.offset; pos < e.offset + e.length;) {
+        const std::int64_t n = std::min<std::int64_t>(4 * kMiB, e.offset + e.length - pos);
+        GP_ASSIGN_OR_RETURN(std::string data, (*source)->Read(pos, n));
+        GP_RETURN_IF_ERROR((*target)->Write(pos, data));
+        pos += n;
+      }
+      return OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_TRUE((*target)->Close().ok());
+  };
+
+  apply("", "s1");
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, y, "b1", false).ok());
+  apply("s1", "s2");
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, y, "b2", false).ok());
+  EXPECT_GT(zero_extents, 0) << "the freed object came as exists=false";
+
+  EXPECT_EQ(ReadSnapshotAt(y, "b1", 0, 8192), marker_a);
+  EXPECT_EQ(ReadSnapshotAt(y, "b1", 5 * kMiB, 4096), std::string(4096, '\0')) << "no B yet";
+  EXPECT_EQ(ReadSnapshotAt(y, "b1", 8 * kMiB, 4 * kMiB), std::string(4 * kMiB, 'C'));
+  EXPECT_EQ(ReadSnapshotAt(y, "b2", 0, 8192), std::string(4096, 'A') + std::string(4096, '\0'));
+  EXPECT_EQ(ReadSnapshotAt(y, "b2", 5 * kMiB, 4096), marker_b);
+  EXPECT_EQ(ReadSnapshotAt(y, "b2", 8 * kMiB, 4 * kMiB), std::string(4 * kMiB, '\0'));
+  // Byte for byte, the whole image.
+  EXPECT_TRUE(ReadSnapshotAt(y, "b1", 0, kSize) == ReadSnapshotAt(x, "s1", 0, kSize));
+  EXPECT_TRUE(ReadSnapshotAt(y, "b2", 0, kSize) == ReadSnapshotAt(x, "s2", 0, kSize));
+  EXPECT_EQ(ReadAt(y, 0, 8), std::string(8, 'A')) << "y's head is b2's data";
+}
+
 TEST_P(BlockStorageContractTest, PoolStatsAreSaneAndUsageGrowsAfterWriting) {
   // A pool of its own: in the shared one, usage still falls while earlier tests' removals reach
   // Ceph's statistics.
@@ -610,6 +887,38 @@ TEST(FakeBlockStorageTest, FailNextFailsOnceWithoutSideEffects) {
   fake.ClearFaults();
   EXPECT_TRUE((*h)->Close().ok());
   EXPECT_TRUE(fake.RemoveImage("p", "i").ok());
+}
+
+TEST(FakeBlockStorageTest, SnapshotRenameAndDiscardFaultsChangeNothing) {
+  using Op = FakeBlockStorage::Op;
+  FakeBlockStorage fake;
+  ASSERT_TRUE(fake.AddPool("p", kMiB).ok());
+  ASSERT_TRUE(fake.CreateImage("p", "i", kMiB).ok());
+  ASSERT_TRUE(fake.CreateSnapshot("p", "i", "s", false).ok());
+  fake.FailNext(Op::kOpenSnapshot, Unavailable("injected"));
+  EXPECT_EQ(fake.OpenSnapshot("p", "i", "s").status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(fake.OpenSnapshot("p", "i", "s").ok());
+  EXPECT_EQ(fake.CallCount(Op::kOpenSnapshot), 2);
+
+  fake.FailNext(Op::kRenameImage, Internal("injected"));
+  EXPECT_EQ(fake.RenameImage("p", "i", "j").code(), StatusCode::kInternal);
+  EXPECT_TRUE(fake.GetImage("p", "i").ok());
+  EXPECT_EQ(fake.GetImage("p", "j").status().code(), StatusCode::kNotFound);
+
+  auto h = fake.OpenImage("p", "i");
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE((*h)->Write(0, "kept").ok());
+  fake.FailNext(Op::kDiscard, Unavailable("injected"));
+  EXPECT_EQ((*h)->Discard(0, 4).code(), StatusCode::kUnavailable);
+  EXPECT_EQ((*h)->Read(0, 4).value(), "kept");
+  EXPECT_TRUE((*h)->Discard(0, 4).ok());
+  EXPECT_EQ((*h)->Read(0, 4).value(), std::string(4, '\0'));
+  EXPECT_EQ(fake.CallCount(Op::kDiscard), 2);
+  // A discard that frees a block gives its room back.
+  ASSERT_TRUE((*h)->Write(0, std::string(FakeBlockStorage::kBlockBytes, 'x')).ok());
+  EXPECT_EQ(fake.GetPoolStats("p")->used_bytes, FakeBlockStorage::kBlockBytes);
+  ASSERT_TRUE((*h)->Discard(0, FakeBlockStorage::kBlockBytes).ok());
+  EXPECT_EQ(fake.GetPoolStats("p")->used_bytes, 0);
 }
 
 TEST(FakeBlockStorageTest, AWriteBeyondThePoolCapacityIsRefusedWhole) {
