@@ -366,7 +366,10 @@ Result<T> ParseOrDefault(std::string_view body) {
   X(AttachVolumeRequest) X(ResizeVolumeRequest) X(CreateSnapshotRequest)                 \
   X(CreateImageRequest) X(VolumeStatusReport) X(SnapshotStatusReport)                    \
   X(ImageStatusReport) X(ListPage<StoragePool>) X(ListPage<Volume>)                      \
-  X(ListPage<VolumeSnapshot>) X(ListPage<Image>)
+  X(ListPage<VolumeSnapshot>) X(ListPage<Image>) X(BackupPolicy) X(Backup)               \
+  X(CreateBackupPolicyRequest) X(PatchBackupPolicyRequest) X(CreateBackupRequest)        \
+  X(RestoreBackupRequest) X(BackupStatusReport) X(ListPage<BackupPolicy>)                \
+  X(ListPage<Backup>)
 
 #define GOVPOOL_INSTANTIATE(T)                                  \
   template std::string Encode<T>(const T&);                     \

@@ -38,6 +38,7 @@ enum class SnapshotState { kCreating, kAvailable, kDeleting, kDeleted, kError };
 enum class ImageState { kQueued, kUploading, kImporting, kAvailable, kDeleting, kDeleted, kError };
 enum class ImageFormat { kRaw, kQcow2 };
 enum class Visibility { kPublic, kPrivate };
+enum class BackupState { kCreating, kAvailable, kDeleting, kDeleted, kError };
 
 }  // namespace govpool::api
 
@@ -93,6 +94,12 @@ template <> struct EnumNames<Visibility> {
   static constexpr std::array<std::pair<Visibility, std::string_view>, 2> kNames{
       {{Visibility::kPublic, "public"}, {Visibility::kPrivate, "private"}}};
 };
+template <> struct EnumNames<BackupState> {
+  static constexpr std::array<std::pair<BackupState, std::string_view>, 5> kNames{
+      {{BackupState::kCreating, "creating"}, {BackupState::kAvailable, "available"},
+       {BackupState::kDeleting, "deleting"}, {BackupState::kDeleted, "deleted"},
+       {BackupState::kError, "error"}}};
+};
 }  // namespace govpool::api::schema
 
 namespace govpool::api {
@@ -118,11 +125,13 @@ struct Quota {
   std::int64_t volumes = 10;
   std::int64_t volume_gib = 1000;
   std::int64_t snapshots = 10;
+  std::int64_t backup_gib = 1000;  // the volume sizes of its backups (each backup counts whole)
   std::int64_t networks = 5;
 };
 // A PATCH of some limits.
 struct QuotaPatch {
-  std::optional<std::int64_t> instances, vcpus, memory_mib, volumes, volume_gib, snapshots, networks;
+  std::optional<std::int64_t> instances, vcpus, memory_mib, volumes, volume_gib, snapshots, backup_gib,
+      networks;
 };
 // The quota resources, in API order. `enforced`: something counts usage and refuses creates
 // above the limit; limits of resources not enforced yet are stored and shown with
@@ -140,11 +149,12 @@ inline constexpr QuotaResource kQuotaResources[] = {
     {"volumes", &Quota::volumes, &QuotaPatch::volumes, true},
     {"volume_gib", &Quota::volume_gib, &QuotaPatch::volume_gib, true},
     {"snapshots", &Quota::snapshots, &QuotaPatch::snapshots, true},
+    {"backup_gib", &Quota::backup_gib, &QuotaPatch::backup_gib, true},
     {"networks", &Quota::networks, &QuotaPatch::networks, false},
 };
 // The entry named `resource`, or nullptr.
 const QuotaResource* FindQuotaResource(std::string_view resource);
-inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0};
+inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0, 0};
 
 struct Department {
   Meta meta;
@@ -287,6 +297,7 @@ struct Volume {
   std::int64_t size_gib = 0;           // desired size (grow only)
   std::string source_image_id;         // a copy-on-write clone of the image's snapshot
   std::string source_snapshot_id;      // a clone of a volume snapshot
+  std::string source_backup_id;        // restored from a backup (a full copy)
   std::string vm_id;                   // attached to; empty: detached
   std::string device;                  // the guest's disk ("vda" for a root disk, "vdb"...)
   bool boot = false;                   // the VM's root disk: created and deleted with it
@@ -344,6 +355,52 @@ struct Image {
   std::int64_t observed_generation = 0;
   ImageState state = ImageState::kQueued;
   std::string state_reason;
+};
+
+// A schedule of backups (docs/storage.md, "Backups"): of one volume, or of every volume of
+// its department, into a target storage pool (another pool, or a pool of another Ceph
+// cluster), keeping the newest `keep` backups of each volume.
+struct BackupPolicy {
+  Meta meta;
+  std::string name;
+  std::string department_id;
+  std::string volume_id;        // empty: every volume of the department
+  std::string schedule;         // "hourly :MM" | "daily HH:MM" | "weekly DAY HH:MM" (UTC)
+  std::int64_t keep = 7;        // backups kept per volume (the oldest go first)
+  std::string target_pool_id;
+  bool enabled = true;
+  std::int64_t last_run_at_ms = 0;  // the last slot it ran for (0: never)
+  // Derived (never stored).
+  std::int64_t next_run_at_ms = 0;
+};
+
+// A backup of a volume at one point in time: RBD snapshot "govpool-bak-<id>" of the target
+// pool's image "govpool-bak-<volume id>", written from the volume's own snapshot
+// "govpool-bak-<id>" with librbd's diff iteration (export-diff/import-diff): only what
+// changed since `parent_backup_id` when that one's snapshots are still there, everything
+// otherwise. Outlives its volume; restored into a new volume.
+struct Backup {
+  Meta meta;
+  std::string name;
+  std::string department_id;
+  std::string volume_id;
+  std::string volume_name;
+  std::string source_pool_id;
+  std::string target_pool_id;
+  std::string policy_id;         // empty: taken on demand
+  std::string parent_backup_id;  // the previous backup of the volume into the same pool
+  std::int64_t size_gib = 0;     // the volume's size when taken (counts toward backup_gib)
+  std::string host_id;           // the agent that does its work
+  bool deleting = false;
+  std::int64_t generation = 1;   // bumped for every retry
+  std::int64_t attempts = 0;     // failed attempts so far
+  // Reported by the agent.
+  BackupState state = BackupState::kCreating;
+  std::string state_reason;
+  std::int64_t observed_generation = 0;
+  bool incremental = false;          // written as a diff against its parent
+  std::int64_t transferred_bytes = 0;  // data the diff carried
+  std::int64_t completed_at_ms = 0;
 };
 
 // Where a VM's resources sit on its host (the scheduler's assignment).
@@ -543,6 +600,39 @@ struct ResizeVolumeRequest {
 struct CreateSnapshotRequest {
   std::string name;
 };
+struct CreateBackupPolicyRequest {
+  std::string name;
+  std::string department_id;
+  std::string volume;        // id or name: one volume; empty: every volume of the department
+  std::string schedule;
+  std::int64_t keep = 7;
+  std::string target_pool;   // storage pool id or name
+  bool enabled = true;
+};
+struct PatchBackupPolicyRequest {
+  std::optional<std::string> schedule;
+  std::optional<std::int64_t> keep;
+  std::optional<bool> enabled;
+};
+struct CreateBackupRequest {
+  std::string name;          // empty: "<volume name>-<UTC time>"
+  std::string volume;        // id (or name, with department_id)
+  std::string department_id;
+  std::string target_pool;   // storage pool id or name
+};
+struct RestoreBackupRequest {
+  std::string name;          // of the new volume
+  std::string pool;          // storage pool id or name; empty: the scheduler chooses
+  std::string tier;
+};
+// An agent's report about a backup (PUT /v1/backups/{id}/status).
+struct BackupStatusReport {
+  BackupState state = BackupState::kAvailable;
+  std::string state_reason;
+  std::int64_t observed_generation = 0;
+  bool incremental = false;
+  std::int64_t transferred_bytes = 0;
+};
 struct CreateImageRequest {
   std::string name;
   std::string department_id;  // empty: public (admins only)
@@ -603,6 +693,7 @@ struct WatchAnswer {
   std::vector<VolumeSnapshot> snapshots;
   std::vector<Image> images;
   std::vector<StoragePool> storage_pools;
+  std::vector<Backup> backups;
 };
 // GET /v1/departments/{id}/usage.
 struct QuotaUse {
@@ -658,6 +749,7 @@ template <> struct Fields<Quota> {
       Field{"instances", &Quota::instances, kLimit},   Field{"vcpus", &Quota::vcpus, kLimit},
       Field{"memory_mib", &Quota::memory_mib, kLimit}, Field{"volumes", &Quota::volumes, kLimit},
       Field{"volume_gib", &Quota::volume_gib, kLimit}, Field{"snapshots", &Quota::snapshots, kLimit},
+      Field{"backup_gib", &Quota::backup_gib, kLimit},
       Field{"networks", &Quota::networks, kLimit},
   };
 };
@@ -670,6 +762,7 @@ template <> struct Fields<QuotaPatch> {
       Field{"volumes", &QuotaPatch::volumes, kLimit},
       Field{"volume_gib", &QuotaPatch::volume_gib, kLimit},
       Field{"snapshots", &QuotaPatch::snapshots, kLimit},
+      Field{"backup_gib", &QuotaPatch::backup_gib, kLimit},
       Field{"networks", &QuotaPatch::networks, kLimit},
   };
 };
@@ -831,6 +924,7 @@ template <> struct Fields<Volume> {
       Field{"size_gib", &Volume::size_gib, Range{0, kMaxDiskGib}, kRequired},
       Field{"source_image_id", &Volume::source_image_id, Text{64}},
       Field{"source_snapshot_id", &Volume::source_snapshot_id, Text{64}},
+      Field{"source_backup_id", &Volume::source_backup_id, Text{64}},
       Field{"vm_id", &Volume::vm_id, Text{64}},
       Field{"device", &Volume::device, Text{16}},
       Field{"boot", &Volume::boot},
@@ -883,6 +977,46 @@ template <> struct Fields<Image> {
       Field{"observed_generation", &Image::observed_generation, Range{0, kMaxInt}},
       Field{"state", &Image::state},
       Field{"state_reason", &Image::state_reason, Text{4096}},
+  };
+};
+
+template <> struct Fields<BackupPolicy> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&BackupPolicy::meta},
+      Field{"name", &BackupPolicy::name, Text{}, kRequired},
+      Field{"department_id", &BackupPolicy::department_id, Text{64}, kRequired},
+      Field{"volume_id", &BackupPolicy::volume_id, Text{64}},
+      Field{"schedule", &BackupPolicy::schedule, Text{64}, kRequired},
+      Field{"keep", &BackupPolicy::keep, Range{1, 1000}},
+      Field{"target_pool_id", &BackupPolicy::target_pool_id, Text{64}, kRequired},
+      Field{"enabled", &BackupPolicy::enabled},
+      Field{"last_run_at", &BackupPolicy::last_run_at_ms, Time{}, kEmptyWhenZero},
+      Field{"next_run_at", &BackupPolicy::next_run_at_ms, Time{}, kEmptyWhenZero | kDerived},
+  };
+};
+
+template <> struct Fields<Backup> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Backup::meta},
+      Field{"name", &Backup::name, Text{}, kRequired},
+      Field{"department_id", &Backup::department_id, Text{64}, kRequired},
+      Field{"volume_id", &Backup::volume_id, Text{64}, kRequired},
+      Field{"volume_name", &Backup::volume_name, Text{}},
+      Field{"source_pool_id", &Backup::source_pool_id, Text{64}, kRequired},
+      Field{"target_pool_id", &Backup::target_pool_id, Text{64}, kRequired},
+      Field{"policy_id", &Backup::policy_id, Text{64}},
+      Field{"parent_backup_id", &Backup::parent_backup_id, Text{64}},
+      Field{"size_gib", &Backup::size_gib, Range{0, kMaxDiskGib}},
+      Field{"host_id", &Backup::host_id, Text{64}},
+      Field{"deleting", &Backup::deleting},
+      Field{"generation", &Backup::generation, Range{0, kMaxInt}},
+      Field{"attempts", &Backup::attempts, Range{0, kMaxInt}},
+      Field{"state", &Backup::state},
+      Field{"state_reason", &Backup::state_reason, Text{4096}},
+      Field{"observed_generation", &Backup::observed_generation, Range{0, kMaxInt}},
+      Field{"incremental", &Backup::incremental},
+      Field{"transferred_bytes", &Backup::transferred_bytes, Range{0, kMaxInt}},
+      Field{"completed_at", &Backup::completed_at_ms, Time{}, kEmptyWhenZero},
   };
 };
 
@@ -1188,6 +1322,53 @@ template <> struct Fields<SnapshotStatusReport> {
       Field{"state_reason", &SnapshotStatusReport::state_reason, Text{4096}},
   };
 };
+template <> struct Fields<CreateBackupPolicyRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateBackupPolicyRequest::name, Name{}, kRequired},
+      Field{"department_id", &CreateBackupPolicyRequest::department_id, Text{64}, kRequired},
+      Field{"volume", &CreateBackupPolicyRequest::volume, Text{64}},
+      Field{"schedule", &CreateBackupPolicyRequest::schedule, Text{64}, kRequired},
+      Field{"keep", &CreateBackupPolicyRequest::keep, Range{1, 1000}},
+      Field{"target_pool", &CreateBackupPolicyRequest::target_pool, Text{64}, kRequired},
+      Field{"enabled", &CreateBackupPolicyRequest::enabled},
+  };
+};
+template <> struct Fields<PatchBackupPolicyRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"schedule", &PatchBackupPolicyRequest::schedule, Text{64}},
+      Field{"keep", &PatchBackupPolicyRequest::keep, Range{1, 1000}},
+      Field{"enabled", &PatchBackupPolicyRequest::enabled},
+  };
+};
+template <> struct Fields<CreateBackupRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateBackupRequest::name, Name{}},
+      Field{"volume", &CreateBackupRequest::volume, Text{64}, kRequired},
+      Field{"department_id", &CreateBackupRequest::department_id, Text{64}},
+      Field{"target_pool", &CreateBackupRequest::target_pool, Text{64}, kRequired},
+  };
+};
+template <> struct Fields<RestoreBackupRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &RestoreBackupRequest::name, Name{}, kRequired},
+      Field{"pool", &RestoreBackupRequest::pool, Text{64}},
+      Field{"tier", &RestoreBackupRequest::tier, Name{}},
+  };
+};
+template <> struct Fields<BackupStatusReport> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"state", &BackupStatusReport::state, Any{}, kRequired},
+      Field{"state_reason", &BackupStatusReport::state_reason, Text{4096}},
+      Field{"observed_generation", &BackupStatusReport::observed_generation, Range{0, kMaxInt}, kRequired},
+      Field{"incremental", &BackupStatusReport::incremental},
+      Field{"transferred_bytes", &BackupStatusReport::transferred_bytes, Range{0, kMaxInt}},
+  };
+};
 template <> struct Fields<ImageStatusReport> {
   static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
@@ -1244,6 +1425,7 @@ template <> struct Fields<WatchAnswer> {
       Field{"snapshots", &WatchAnswer::snapshots, Items{1'000'000}},
       Field{"images", &WatchAnswer::images, Items{100'000}},
       Field{"storage_pools", &WatchAnswer::storage_pools, Items{10'000}},
+      Field{"backups", &WatchAnswer::backups, Items{1'000'000}},
   };
 };
 template <> struct Fields<QuotaUse> {

@@ -22,6 +22,8 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
   if (result.storage_work_moved > 0) {
     log::Info("storage work handed to other agents", {{"records", result.storage_work_moved}});
   }
+  result.backups_started = db_.Write([&](State& s, Txn& t) { return RunBackupPolicies(s, t); });
+  if (result.backups_started > 0) log::Info("scheduled backups started", {{"backups", result.backups_started}});
   if (options_.staging) {
     result.staged_images_removed = db_.Read([&](const State& s) { return options_.staging->Sweep(s); });
     for (const auto& id : result.staged_images_removed) log::Info("staged image removed", {{"image_id", id}});

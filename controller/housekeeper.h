@@ -3,6 +3,7 @@
 //     marked down (MarkSilentHostsDown in controller/services), every sweep;
 //   - storage work of silent hosts (and work no agent reached yet) moves to an up host whose
 //     agent reaches the pool (ReassignStorageWork), every sweep;
+//   - backup policies whose slot has come start their backups (RunBackupPolicies), every sweep;
 //   - staged image files no image needs any more are removed (ImageStaging::Sweep), every
 //     sweep, when a staging directory is given;
 //   - idempotency expiry: Idempotency-Key records older than idempotency_ttl are forgotten
@@ -43,7 +44,8 @@ struct HousekeepingResult {
   std::vector<std::string> hosts_marked_down;  // ids
   bool idempotency_swept = false;              // the expiry ran in this pass
   std::int64_t idempotency_records_expired = 0;
-  std::int64_t storage_work_moved = 0;  // volumes and images handed to another agent
+  std::int64_t storage_work_moved = 0;  // volumes, images and backups handed to another agent
+  std::int64_t backups_started = 0;     // by backup policies
   std::vector<std::string> staged_images_removed;  // ids
 };
 

@@ -164,6 +164,11 @@ std::string ControllerMetrics::Render(const Db& db) const {
     std::map<std::string, std::int64_t> by_state;
     for (const auto& [id, v] : s.vms()) ++by_state[std::string(api::ToString(RenderVm(s, v).state))];
     for (const auto& [state, n] : by_state) scrape.Add(M::kVms, {state}, Count(n));
+    std::map<std::string, std::int64_t> backups{{"creating", 0}, {"available", 0}, {"deleting", 0}, {"error", 0}};
+    for (const auto& [id, b] : s.backups()) ++backups[std::string(api::ToString(b.state))];
+    for (const auto& [state, n] : backups) scrape.Add(M::kBackups, {state}, Count(n));
+    auto failures = s.event_counts().find("backup-failed");
+    scrape.Add(M::kBackupFailures, {}, Count(failures == s.event_counts().end() ? 0 : failures->second));
     scrape.Add(M::kStateRevision, {}, Count(s.revision()));
     for (const auto& [kind, n] : s.event_counts()) scrape.Add(M::kAgentEvents, {kind}, Count(n));
     return 0;

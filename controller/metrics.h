@@ -43,6 +43,8 @@ enum class ControllerMetric {
   kStoreDurableAnswers,
   kStoragePoolBytes,
   kStoragePoolNearfull,
+  kBackups,
+  kBackupFailures,
 };
 
 struct MetricDef {
@@ -54,7 +56,7 @@ struct MetricDef {
 };
 
 // The one list.
-inline constexpr std::array<MetricDef, 16> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 18> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -99,6 +101,10 @@ inline constexpr std::array<MetricDef, 16> kControllerMetrics{{
      "storage_pool,storage_pool_id",
      "1 when the pool is at or above its nearfull ratio or Ceph flags it nearfull/full: it "
      "takes no new volumes"},
+    {ControllerMetric::kBackups, "govpool_backups", MetricType::kGauge, "state",
+     "Backups by state (creating, available, deleting, error)"},
+    {ControllerMetric::kBackupFailures, "govpool_backup_failures_total", MetricType::kCounter, "",
+     "Failed backup attempts since start (each is retried up to 3 times; event backup-failed)"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {

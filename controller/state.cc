@@ -23,12 +23,14 @@ enum StoragePoolIndex { kStoragePoolByName };
 enum VolumeIndex { kVolumeByDepartmentAndName, kVolumeByHost, kVolumeByVm, kVolumeBySnapshot, kVolumeByImage, kVolumeByDepartment };
 enum SnapshotIndex { kSnapshotByHost, kSnapshotByVolume, kSnapshotByDepartment };
 enum ImageIndex { kImageByDepartmentAndName, kImageByHost, kImageByDepartment };
+enum BackupPolicyIndex { kBackupPolicyByDepartment };
+enum BackupIndex { kBackupByHost, kBackupByVolume, kBackupByDepartment };
 
 // Records whose changes wake the watchers of the host doing their work (TrackStorage).
 template <class T>
 constexpr bool kIsStorageRecord =
     std::is_same_v<T, api::StoragePool> || std::is_same_v<T, api::Volume> ||
-    std::is_same_v<T, api::VolumeSnapshot> || std::is_same_v<T, api::Image>;
+    std::is_same_v<T, api::VolumeSnapshot> || std::is_same_v<T, api::Image> || std::is_same_v<T, api::Backup>;
 
 template <class T>
 std::string NameOf(const T& v) {
@@ -58,6 +60,12 @@ api::Quota QuotaUsageOf(const api::VolumeSnapshot&) {
   return q;
 }
 
+api::Quota QuotaUsageOf(const api::Backup& b) {
+  api::Quota q = api::kZeroQuota;
+  if (b.state != api::BackupState::kError || b.deleting) q.backup_gib = b.size_gib;
+  return q;
+}
+
 State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
     : scheduler_(std::move(scheduler)),
       departments_("department", {&NameOf<api::Department>}),
@@ -83,7 +91,11 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
                                      [](const api::VolumeSnapshot& s) { return s.department_id; }}),
       images_("image", {[](const api::Image& i) { return i.department_id + "/" + i.name; },
                         [](const api::Image& i) { return i.host_id; },
-                        [](const api::Image& i) { return i.department_id; }}) {}
+                        [](const api::Image& i) { return i.department_id; }}),
+      backup_policies_("backup_policy", {[](const api::BackupPolicy& p) { return p.department_id; }}),
+      backups_("backup", {[](const api::Backup& b) { return b.host_id; },
+                          [](const api::Backup& b) { return b.volume_id; },
+                          [](const api::Backup& b) { return b.department_id; }}) {}
 
 template <> RecordTable<api::Department>& State::Table() { return departments_; }
 template <> RecordTable<api::Flavor>& State::Table() { return flavors_; }
@@ -97,11 +109,14 @@ template <> RecordTable<api::StoragePool>& State::Table() { return storage_pools
 template <> RecordTable<api::Volume>& State::Table() { return volumes_; }
 template <> RecordTable<api::VolumeSnapshot>& State::Table() { return snapshots_; }
 template <> RecordTable<api::Image>& State::Table() { return images_; }
+template <> RecordTable<api::BackupPolicy>& State::Table() { return backup_policies_; }
+template <> RecordTable<api::Backup>& State::Table() { return backups_; }
 
 template <class F>
 void State::ForEachTable(F&& f) {
   f(departments_), f(flavors_), f(hosts_), f(vms_), f(users_), f(server_groups_), f(tokens_),
-      f(idempotency_), f(storage_pools_), f(volumes_), f(snapshots_), f(images_);
+      f(idempotency_), f(storage_pools_), f(volumes_), f(snapshots_), f(images_), f(backup_policies_),
+      f(backups_);
 }
 
 scheduler::HostSpec State::HostSpecOf(const api::Host& h) const {
@@ -251,6 +266,8 @@ GOVPOOL_STATE_RECORD(api::StoragePool)
 GOVPOOL_STATE_RECORD(api::Volume)
 GOVPOOL_STATE_RECORD(api::VolumeSnapshot)
 GOVPOOL_STATE_RECORD(api::Image)
+GOVPOOL_STATE_RECORD(api::BackupPolicy)
+GOVPOOL_STATE_RECORD(api::Backup)
 #undef GOVPOOL_STATE_RECORD
 
 void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
@@ -333,7 +350,9 @@ std::int64_t State::DepartmentObjectCount(const std::string& department_id) cons
                                    server_groups_.CountBy(kGroupByDepartment, department_id) +
                                    volumes_.CountBy(kVolumeByDepartment, department_id) +
                                    snapshots_.CountBy(kSnapshotByDepartment, department_id) +
-                                   images_.CountBy(kImageByDepartment, department_id));
+                                   images_.CountBy(kImageByDepartment, department_id) +
+                                   backup_policies_.CountBy(kBackupPolicyByDepartment, department_id) +
+                                   backups_.CountBy(kBackupByDepartment, department_id));
 }
 
 std::int64_t State::HostInstanceCount(const std::string& host_id) const {
@@ -373,6 +392,9 @@ const api::Image* State::FindImageByName(const std::string& department_id,
 bool State::VolumeNameTaken(const std::string& department_id, const std::string& name) const {
   return volumes_.CountBy(kVolumeByDepartmentAndName, department_id + "/" + name) > 0;
 }
+const api::Volume* State::FindVolumeByName(const std::string& department_id, const std::string& name) const {
+  return volumes_.FindBy(kVolumeByDepartmentAndName, department_id + "/" + name);
+}
 const std::set<std::string>& State::VolumesOfHost(const std::string& host_id) const {
   return volumes_.IdsBy(kVolumeByHost, host_id);
 }
@@ -387,6 +409,15 @@ const std::set<std::string>& State::VolumesOfVm(const std::string& vm_id) const 
 }
 const std::set<std::string>& State::SnapshotsOfVolume(const std::string& volume_id) const {
   return snapshots_.IdsBy(kSnapshotByVolume, volume_id);
+}
+const std::set<std::string>& State::BackupsOfHost(const std::string& host_id) const {
+  return backups_.IdsBy(kBackupByHost, host_id);
+}
+const std::set<std::string>& State::BackupsOfVolume(const std::string& volume_id) const {
+  return backups_.IdsBy(kBackupByVolume, volume_id);
+}
+const std::set<std::string>& State::BackupPoliciesOfDepartment(const std::string& department_id) const {
+  return backup_policies_.IdsBy(kBackupPolicyByDepartment, department_id);
 }
 const std::set<std::string>& State::VolumesFromSnapshot(const std::string& snapshot_id) const {
   return snapshot_id.empty() ? kNoIds : volumes_.IdsBy(kVolumeBySnapshot, snapshot_id);

@@ -55,6 +55,8 @@ struct PlacementCounters {
 api::Quota QuotaUsageOf(const api::Vm& v);
 api::Quota QuotaUsageOf(const api::Volume& v);
 api::Quota QuotaUsageOf(const api::VolumeSnapshot& s);
+// A backup counts its volume's size until it is gone, unless it failed for good (error).
+api::Quota QuotaUsageOf(const api::Backup& b);
 
 class State {
  public:
@@ -95,6 +97,8 @@ class State {
   const std::map<std::string, api::Volume>& volumes() const { return volumes_.all(); }
   const std::map<std::string, api::VolumeSnapshot>& snapshots() const { return snapshots_.all(); }
   const std::map<std::string, api::Image>& images() const { return images_.all(); }
+  const std::map<std::string, api::BackupPolicy>& backup_policies() const { return backup_policies_.all(); }
+  const std::map<std::string, api::Backup>& backups() const { return backups_.all(); }
 
   const api::Department* FindDepartment(const std::string& id) const { return departments_.Find(id); }
   const api::Department* FindDepartmentByName(const std::string& name) const;
@@ -120,12 +124,19 @@ class State {
   // An image by name: the department's own first, then a public one.
   const api::Image* FindImageByName(const std::string& department_id, const std::string& name) const;
   bool VolumeNameTaken(const std::string& department_id, const std::string& name) const;
+  const api::Volume* FindVolumeByName(const std::string& department_id, const std::string& name) const;
   // Ids of the records whose work host `host_id`'s agent does ("": no agent yet).
   const std::set<std::string>& VolumesOfHost(const std::string& host_id) const;
   const std::set<std::string>& SnapshotsOfHost(const std::string& host_id) const;
   const std::set<std::string>& ImagesOfHost(const std::string& host_id) const;
   const std::set<std::string>& VolumesOfVm(const std::string& vm_id) const;
   const std::set<std::string>& SnapshotsOfVolume(const std::string& volume_id) const;
+  // Backups (docs/storage.md, "Backups").
+  const api::BackupPolicy* FindBackupPolicy(const std::string& id) const { return backup_policies_.Find(id); }
+  const api::Backup* FindBackup(const std::string& id) const { return backups_.Find(id); }
+  const std::set<std::string>& BackupsOfHost(const std::string& host_id) const;
+  const std::set<std::string>& BackupsOfVolume(const std::string& volume_id) const;
+  const std::set<std::string>& BackupPoliciesOfDepartment(const std::string& department_id) const;
   // Volumes cloned from a snapshot / an image (flattened ones included: check `flattened`).
   const std::set<std::string>& VolumesFromSnapshot(const std::string& snapshot_id) const;
   const std::set<std::string>& VolumesFromImage(const std::string& image_id) const;
@@ -203,6 +214,8 @@ class State {
   RecordTable<api::Volume> volumes_;
   RecordTable<api::VolumeSnapshot> snapshots_;
   RecordTable<api::Image> images_;
+  RecordTable<api::BackupPolicy> backup_policies_;
+  RecordTable<api::Backup> backups_;
   // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used
   std::unordered_map<std::string, api::HostActualUsage> host_reports_;  // host id -> last report

@@ -261,6 +261,43 @@ Result<std::optional<VolumeSnapshot>> Client::ReportSnapshotStatus(std::string_v
   return CallMaybeGone<VolumeSnapshot>("PUT", SnapshotPath(volume_id, snapshot_id, "/status"), Encode(report));
 }
 
+// ---- Backups ----
+Result<BackupPolicy> Client::CreateBackupPolicy(const CreateBackupPolicyRequest& req, const WriteOptions& w) {
+  return Call<BackupPolicy>("POST", "/v1/backup-policies", Encode(req), w);
+}
+Result<BackupPolicy> Client::GetBackupPolicy(std::string_view id) {
+  return Call<BackupPolicy>("GET", Path("/v1/backup-policies", id), {});
+}
+Result<ListPage<BackupPolicy>> Client::ListBackupPolicies(const BackupQuery& q) {
+  Target t("/v1/backup-policies");
+  t.Page(q).Add("department_id", q.department_id);
+  return Call<ListPage<BackupPolicy>>("GET", t.str(), {});
+}
+Result<BackupPolicy> Client::PatchBackupPolicy(std::string_view id, const PatchBackupPolicyRequest& req) {
+  return Call<BackupPolicy>("PATCH", Path("/v1/backup-policies", id), Encode(req));
+}
+Status Client::DeleteBackupPolicy(std::string_view id) {
+  return CallNoContent("DELETE", Path("/v1/backup-policies", id));
+}
+Result<Backup> Client::CreateBackup(const CreateBackupRequest& req, const WriteOptions& w) {
+  return Call<Backup>("POST", "/v1/backups", Encode(req), w);
+}
+Result<Backup> Client::GetBackup(std::string_view id) { return Call<Backup>("GET", Path("/v1/backups", id), {}); }
+Result<ListPage<Backup>> Client::ListBackups(const BackupQuery& q) {
+  Target t("/v1/backups");
+  t.Page(q).Add("department_id", q.department_id).Add("volume_id", q.volume_id).Add("policy_id", q.policy_id);
+  return Call<ListPage<Backup>>("GET", t.str(), {});
+}
+Result<std::optional<Backup>> Client::DeleteBackup(std::string_view id) {
+  return CallMaybeGone<Backup>("DELETE", Path("/v1/backups", id), {});
+}
+Result<Volume> Client::RestoreBackup(std::string_view id, const RestoreBackupRequest& req, const WriteOptions& w) {
+  return Call<Volume>("POST", Path("/v1/backups", id, "/restore"), Encode(req), w);
+}
+Result<std::optional<Backup>> Client::ReportBackupStatus(std::string_view id, const BackupStatusReport& report) {
+  return CallMaybeGone<Backup>("PUT", Path("/v1/backups", id, "/status"), Encode(report));
+}
+
 // ---- Images ----
 Result<Image> Client::CreateImage(const CreateImageRequest& req, const WriteOptions& w) {
   return Call<Image>("POST", "/v1/images", Encode(req), w);

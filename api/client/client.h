@@ -39,6 +39,11 @@ struct VolumeQuery : PageQuery {
   std::string vm_id;
   std::string pool_id;
 };
+struct BackupQuery : PageQuery {
+  std::string department_id;
+  std::string volume_id;
+  std::string policy_id;
+};
 struct EventQuery {
   std::int64_t limit = 0;
   std::string host_id;
@@ -145,6 +150,21 @@ class Client {
                                 ProgressCallback on_progress = {});
   // GET /v1/images/{id}/data into `sink`, chunk by chunk (agents importing an image).
   Status DownloadImageData(std::string_view id, BodyWriter sink);
+
+  // ---- Backups ----
+  Result<BackupPolicy> CreateBackupPolicy(const CreateBackupPolicyRequest& req, const WriteOptions& w = {});
+  Result<BackupPolicy> GetBackupPolicy(std::string_view id);
+  Result<ListPage<BackupPolicy>> ListBackupPolicies(const BackupQuery& q = {});
+  Result<BackupPolicy> PatchBackupPolicy(std::string_view id, const PatchBackupPolicyRequest& req);
+  Status DeleteBackupPolicy(std::string_view id);
+  Result<Backup> CreateBackup(const CreateBackupRequest& req, const WriteOptions& w = {});
+  Result<Backup> GetBackup(std::string_view id);
+  Result<ListPage<Backup>> ListBackups(const BackupQuery& q = {});
+  // The backup (now deleting), or nullopt when its record is already gone (204).
+  Result<std::optional<Backup>> DeleteBackup(std::string_view id);
+  // The new volume the backup is being restored into.
+  Result<Volume> RestoreBackup(std::string_view id, const RestoreBackupRequest& req, const WriteOptions& w = {});
+  Result<std::optional<Backup>> ReportBackupStatus(std::string_view id, const BackupStatusReport& report);
 
   // ---- Server groups and placement preview ----
   Result<ServerGroup> CreateServerGroup(const CreateServerGroupRequest& req, const WriteOptions& w = {});

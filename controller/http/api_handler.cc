@@ -42,6 +42,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetStoragePoolRoutes(router_);
   SetVolumeRoutes(router_);
   SetImageRoutes(router_);
+  SetBackupRoutes(router_);
   SetImageDataRoutes(router_, staging_);
   SetWatchRoutes(router_, db_);
 }

@@ -189,6 +189,45 @@ Result<api::Image> VerifyImage(State& s, Txn& t, const Caller& c, const std::str
 Result<api::Image> ReportImageStatus(State& s, Txn& t, const Caller& c, const std::string& id,
                                      const api::ImageStatusReport& report);
 
+// Backups (docs/storage.md, "Backups"; quota `backup_gib`). Policies: per department, or
+// per volume; the housekeeper starts their backups (RunBackupPolicies).
+inline constexpr std::int64_t kMaxBackupAttempts = 3;
+Result<api::BackupPolicy> CreateBackupPolicy(State& s, Txn& t, const Caller& c,
+                                             const api::CreateBackupPolicyRequest& req);
+Result<api::BackupPolicy> GetBackupPolicy(const State& s, const Caller& c, const std::string& id);
+Page<api::BackupPolicy> ListBackupPolicies(const State& s, const Caller& c, const std::string& department_id,
+                                           const ListOptions& o);
+// A smaller `keep` retires the excess backups at once.
+Result<api::BackupPolicy> PatchBackupPolicy(State& s, Txn& t, const Caller& c, const std::string& id,
+                                            const api::PatchBackupPolicyRequest& req);
+// Its backups stay (no longer pruned by it).
+Status DeleteBackupPolicy(State& s, Txn& t, const Caller& c, const std::string& id);
+struct BackupFilter {
+  std::string department_id;
+  std::string volume_id;
+  std::string policy_id;
+};
+// On demand: BACKUP_IN_PROGRESS while another backup of the volume runs; the target must be
+// another pool than the volume's; incremental from the newest available backup into the same
+// pool. The work goes to an agent reaching both pools (the volume's own when it does).
+Result<api::Backup> CreateBackup(State& s, Txn& t, const Caller& c, const api::CreateBackupRequest& req);
+Result<api::Backup> GetBackup(const State& s, const Caller& c, const std::string& id);
+Page<api::Backup> ListBackups(const State& s, const Caller& c, const BackupFilter& f, const ListOptions& o);
+// Turns it `deleting` (the agent removes its snapshots; the record goes when it reports
+// `deleted`). HAS_DEPENDENTS while a volume is being restored from it.
+Result<api::Backup> DeleteBackup(State& s, Txn& t, const Caller& c, const std::string& id);
+// A new volume (its department's, quota volumes/volume_gib) holding the backup's data.
+Result<api::Volume> RestoreBackup(State& s, Txn& t, const Caller& c, const std::string& id,
+                                  const api::RestoreBackupRequest& req);
+// An agent's report. `available` records it and applies its policy's retention; `error`
+// counts an attempt (event "backup-failed") and retries (a new generation) until
+// kMaxBackupAttempts, then leaves it `error` (counting nothing against backup_gib).
+Result<api::Backup> ReportBackupStatus(State& s, Txn& t, const Caller& c, const std::string& id,
+                                       const api::BackupStatusReport& report);
+// Starts the backups of every enabled policy whose slot has come (missed slots run once);
+// what cannot start becomes a "backup-skipped" event. Returns how many started.
+std::int64_t RunBackupPolicies(State& s, Txn& t);
+
 // The storage work of host `host_id` for its watch answer: its volumes, snapshots and
 // images, the images and snapshots its volumes are cloned from, and its clusters' pools.
 void AddStorageWork(const State& s, const std::string& host_id, api::WatchAnswer& out);

@@ -21,9 +21,10 @@ std::int64_t GibFor(std::int64_t bytes);
 
 // The agent (host id) that should do storage work in `pool_id`: an up host whose agent
 // reaches the pool, preferring `preferred` when it qualifies, else the one holding the least
-// storage work (ties by id). Empty when no agent reaches the pool.
+// storage work (ties by id). Empty when no agent reaches the pool. With `also_pool`, the host
+// must reach that pool too (a backup's source and target, a restore's backup and volume).
 std::string ChooseStorageHost(const State& s, const std::string& pool_id,
-                              const std::string& preferred = "");
+                              const std::string& preferred = "", const std::string& also_pool = "");
 
 // Places `size_gib` more in a pool for department `d`: `pool` (id or name) when given, else
 // by tier, confinement, reach and headroom. NO_VALID_STORAGE_POOL or STORAGE_POOL_NEARFULL

@@ -14,15 +14,20 @@ std::int64_t GibFor(std::int64_t bytes) {
   return std::max<std::int64_t>(1, (bytes + kGiB - 1) / kGiB);
 }
 
-std::string ChooseStorageHost(const State& s, const std::string& pool_id, const std::string& preferred) {
+std::string ChooseStorageHost(const State& s, const std::string& pool_id, const std::string& preferred,
+                              const std::string& also_pool) {
   std::vector<std::string> hosts = s.HostsReachingPool(pool_id);
+  if (!also_pool.empty() && also_pool != pool_id) {
+    const std::vector<std::string> also = s.HostsReachingPool(also_pool);
+    std::erase_if(hosts, [&](const std::string& h) { return std::find(also.begin(), also.end(), h) == also.end(); });
+  }
   if (hosts.empty()) return "";
   if (!preferred.empty() && std::find(hosts.begin(), hosts.end(), preferred) != hosts.end()) return preferred;
   std::sort(hosts.begin(), hosts.end());
   std::string best;
   std::size_t best_load = 0;
   for (const std::string& h : hosts) {
-    const std::size_t load = s.VolumesOfHost(h).size() + s.ImagesOfHost(h).size();
+    const std::size_t load = s.VolumesOfHost(h).size() + s.ImagesOfHost(h).size() + s.BackupsOfHost(h).size();
     if (best.empty() || load < best_load) {
       best = h;
       best_load = load;
@@ -235,12 +240,17 @@ Status ReportStoragePools(State& s, Txn& t, const Caller& c, const std::string& 
 }
 
 void AddStorageWork(const State& s, const std::string& host_id, api::WatchAnswer& out) {
-  std::set<std::string> images, snapshots;
+  std::set<std::string> images, snapshots, backups;
   for (const std::string& id : s.VolumesOfHost(host_id)) {
     const api::Volume& v = *s.FindVolume(id);
     out.volumes.push_back(v);
     if (!v.source_image_id.empty()) images.insert(v.source_image_id);
     if (!v.source_snapshot_id.empty()) snapshots.insert(v.source_snapshot_id);
+    if (!v.source_backup_id.empty()) backups.insert(v.source_backup_id);
+  }
+  for (const std::string& id : s.BackupsOfHost(host_id)) backups.insert(id);
+  for (const std::string& id : backups) {
+    if (const api::Backup* b = s.FindBackup(id)) out.backups.push_back(*b);
   }
   // Volumes attached to this host's VMs whose work another host still holds (a move in
   // flight) are needed to define the domains' disks.
@@ -295,6 +305,17 @@ std::int64_t ReassignStorageWork(State& s, Txn& t) {
       i.host_id = host;
       if (i.state == api::ImageState::kImporting) i.state_reason.clear();
       s.Save(t, i);
+      ++moved;
+    }
+    for (const std::string& id : std::set<std::string>(s.BackupsOfHost(from))) {
+      api::Backup b = *s.FindBackup(id);
+      if (!b.deleting && b.state != api::BackupState::kCreating) continue;  // no work left
+      // A deletion needs the target; a backup needs both pools.
+      const std::string host = b.deleting ? storage::ChooseStorageHost(s, b.target_pool_id)
+                                          : storage::ChooseStorageHost(s, b.source_pool_id, "", b.target_pool_id);
+      if (host.empty() || host == b.host_id) continue;
+      b.host_id = host;
+      s.Save(t, b);
       ++moved;
     }
   }

@@ -148,6 +148,15 @@ Result<api::Volume> DeleteVolume(State& s, Txn& t, const Caller& c, const std::s
         .WithDetail("vm_id", found->vm_id);
   }
   if (found->deleting) return *found;
+  for (const std::string& bid : s.BackupsOfVolume(id)) {
+    const api::Backup* b = s.FindBackup(bid);
+    if (b->state == api::BackupState::kCreating && !b->deleting) {
+      return FailedPrecondition("volume '" + found->name + "' has a backup in progress (" + bid +
+                                "); delete it after the backup ends, or delete the backup")
+          .WithReason("BACKUP_IN_PROGRESS")
+          .WithDetail("backup_id", bid);
+    }
+  }
   std::vector<std::string> clones;
   for (const std::string& sid : s.SnapshotsOfVolume(id)) {
     for (const std::string& clone : DependentClones(s, sid)) clones.push_back(clone);
