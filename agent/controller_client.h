@@ -52,6 +52,8 @@ class ControllerClient {
                                       const api::SnapshotStatusReport& report) = 0;
   // PUT /v1/images/{id}/status.
   virtual Status ReportImageStatus(const std::string& image_id, const api::ImageStatusReport& report) = 0;
+  // PUT /v1/backups/{id}/status.
+  virtual Status ReportBackupStatus(const std::string& backup_id, const api::BackupStatusReport& report) = 0;
   // GET /v1/images/{id}/data: the uploaded bytes, in order, to `sink` (streamed: never held in
   // memory whole). `sink`'s error stops the download and is returned as it is.
   using ChunkSink = std::function<Status(std::string_view chunk)>;

@@ -63,6 +63,11 @@ Status HttpControllerClient::ReportSnapshotStatus(const std::string& volume_id, 
                        "snapshot " + snapshot_id + " of volume " + volume_id);
 }
 
+Status HttpControllerClient::ReportBackupStatus(const std::string& backup_id, const api::BackupStatusReport& report) {
+  return ReportOutcome(api_->ReportBackupStatus(backup_id, report), report.state == api::BackupState::kDeleted,
+                       "backup " + backup_id);
+}
+
 Status HttpControllerClient::ReportImageStatus(const std::string& image_id, const api::ImageStatusReport& report) {
   return ReportOutcome(api_->ReportImageStatus(image_id, report), report.state == api::ImageState::kDeleted,
                        "image " + image_id);

@@ -26,6 +26,7 @@ class HttpControllerClient final : public ControllerClient {
   Status ReportSnapshotStatus(const std::string& volume_id, const std::string& snapshot_id,
                               const api::SnapshotStatusReport& report) override;
   Status ReportImageStatus(const std::string& image_id, const api::ImageStatusReport& report) override;
+  Status ReportBackupStatus(const std::string& backup_id, const api::BackupStatusReport& report) override;
   Status DownloadImage(const std::string& image_id, const ChunkSink& sink) override;
 
  private:

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -222,7 +223,25 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
 
   HostAgentOptions options;
   options.registration = RegistrationFromFacts(*facts, host_name, f.pool, disk_gib);
-  if (ceph) options.registration.storage_clusters = {f.ceph_cluster};
+  // Backup clusters: reached for backups and restores only (docs/storage.md, "Backups").
+  std::map<std::string, std::unique_ptr<RbdBlockStorage>> backup_clusters;
+  for (const auto& [name, conf] : f.ceph_backup_clusters) {
+    RbdOptions bo;
+    bo.conf_path = conf;
+    bo.client_id = f.ceph_client_id;
+    bo.op_timeout_ms = 30'000;
+    auto storage = RbdBlockStorage::Connect(bo);
+    if (!storage.ok()) {
+      std::cerr << "govpool-agent: connecting to backup cluster " << name << ": " << storage.status().ToString() << "\n";
+      return 1;
+    }
+    backup_clusters[name] = std::move(*storage);
+    log::Info("ceph backup cluster configured", {{"cluster", name}, {"conf", conf}});
+  }
+  if (ceph) {
+    options.registration.storage_clusters = {f.ceph_cluster};
+    for (const auto& [name, conf] : f.ceph_backup_clusters) options.registration.storage_clusters.push_back(name);
+  }
   options.heartbeat_interval = std::chrono::seconds(f.heartbeat_interval_s);
   options.watch_timeout_s = f.reconcile_interval_s;
   options.on_registered = [&](const api::Host& host) {
@@ -240,6 +259,7 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
       so.cluster = f.ceph_cluster;
       so.staging_dir = staging_dir;
       so.hypervisor = &hypervisor;
+      for (const auto& [name, storage] : backup_clusters) so.other_clusters[name] = storage.get();
       so.convert_qcow2 = [](const std::string& qcow2, const std::string& raw) {
         // An upload is untrusted: "backing": null keeps a backing file named in its header
         // (say, a host file) from being read into the image.

@@ -9,7 +9,7 @@
 namespace govpool::agent {
 namespace {
 
-std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level) {
+std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level, std::vector<std::string>& backup_clusters) {
   auto app = std::make_unique<CLI::App>(
       "govpool-agent: the node agent; registers this host, heartbeats, and reconciles libvirt "
       "to the VMs the controller assigns to it",
@@ -67,6 +67,10 @@ std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level) {
   text("--ceph-keyring", o.ceph_keyring, "FILE",
        "keyring holding the user's cephx key (default: CONF_DIR/ceph.client.ID.keyring)")
       ->group(kCeph);
+  app->add_option("--ceph-backup-cluster", backup_clusters,
+                  "another Ceph cluster, NAME=CONF, that backups may go to (repeatable; same cephx user)")
+      ->type_name("NAME=FILE")
+      ->group(kCeph);
   text("--image-staging-dir", o.image_staging_dir, "DIR",
        "image downloads and conversions (default STATE_DIR/images)")
       ->group(kCeph);
@@ -92,7 +96,8 @@ std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level) {
 Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
   AgentOptions o;
   std::string log_level = "info";
-  std::unique_ptr<CLI::App> app = MakeApp(o, log_level);
+  std::vector<std::string> backup_clusters;
+  std::unique_ptr<CLI::App> app = MakeApp(o, log_level, backup_clusters);
   try {
     app->parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -113,6 +118,19 @@ Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
     return InvalidArgument("--guest-kernel and --guest-initrd go together");
   }
   if (o.ceph_cluster.empty()) return InvalidArgument("--ceph-cluster must not be empty");
+  for (const std::string& spec : backup_clusters) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      return InvalidArgument("--ceph-backup-cluster takes NAME=CONF, not '" + spec + "'");
+    }
+    const std::string name = spec.substr(0, eq);
+    if (name == o.ceph_cluster || !o.ceph_backup_clusters.emplace(name, spec.substr(eq + 1)).second) {
+      return InvalidArgument("--ceph-backup-cluster names cluster '" + name + "' twice");
+    }
+  }
+  if (!o.ceph_backup_clusters.empty() && o.ceph_conf.empty()) {
+    return InvalidArgument("--ceph-backup-cluster needs --ceph-conf (the agent's own cluster)");
+  }
   if (o.ceph_client_id.empty() || o.ceph_client_id.rfind("client.", 0) == 0) {
     return InvalidArgument("--ceph-client-id is the cephx user without \"client.\" (e.g. admin), not '" +
                            o.ceph_client_id + "'");
@@ -126,7 +144,8 @@ Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
 std::string AgentHelp() {
   AgentOptions o;
   std::string log_level = "info";
-  return MakeApp(o, log_level)->help();
+  std::vector<std::string> backup_clusters;
+  return MakeApp(o, log_level, backup_clusters)->help();
 }
 
 }  // namespace govpool::agent

@@ -6,6 +6,7 @@
 //   if (options->help) { print AgentHelp(); exit 0; }
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "common/log.h"
@@ -42,6 +43,8 @@ struct AgentOptions {
   std::string ceph_conf;               // ceph.conf path
   std::string ceph_client_id = "admin";  // cephx user without "client."
   std::string ceph_keyring;            // empty: <dir of ceph_conf>/ceph.client.<id>.keyring
+  // Further clusters for backups (targets) and restores, "NAME=CONF" (same cephx user).
+  std::map<std::string, std::string> ceph_backup_clusters;  // name -> ceph.conf
   std::string image_staging_dir;       // empty: STATE_DIR/images
 };
 

@@ -51,6 +51,19 @@ Result<std::string> StorageReconciler::PoolOf(const std::string& pool_id, const 
   return it->second->ceph_pool;
 }
 
+Result<StorageReconciler::PoolRef> StorageReconciler::AnyPoolOf(const std::string& pool_id, const Index& idx) const {
+  auto it = idx.pools.find(pool_id);
+  if (it == idx.pools.end()) return FailedPrecondition("storage pool " + pool_id + " is not known to this agent");
+  const api::StoragePool& p = *it->second;
+  if (p.cluster == options_.cluster) return PoolRef{&storage_, p.ceph_pool};
+  auto other = options_.other_clusters.find(p.cluster);
+  if (other == options_.other_clusters.end() || other->second == nullptr) {
+    return FailedPrecondition("storage pool " + pool_id + " is in cluster '" + p.cluster +
+                              "', which this agent does not reach");
+  }
+  return PoolRef{other->second, p.ceph_pool};
+}
+
 // ---------------------------------------------------------------- volumes
 
 Status StorageReconciler::CreateVolume(const api::Volume& v, const std::string& pool, const Index& idx) {
@@ -71,6 +84,8 @@ Status StorageReconciler::CreateVolume(const api::Volume& v, const std::string& 
     GP_ASSIGN_OR_RETURN(std::string parent_pool, PoolOf(snap->second->pool_id, idx));
     s = storage_.CloneImage(parent_pool, VolumeImage(snap->second->volume_id), SnapshotName(v.source_snapshot_id),
                             pool, name);
+  } else if (!v.source_backup_id.empty()) {
+    s = RestoreVolume(v, pool, idx);
   } else {
     s = storage_.CreateImage(pool, name, v.size_gib * kGiB);
   }
@@ -127,7 +142,7 @@ Result<StorageReconciler::VolumePhase> StorageReconciler::ReconcileVolume(const 
   }
 
   bool flattened = v.flattened;
-  const bool clone = !v.source_image_id.empty() || !v.source_snapshot_id.empty();
+  const bool clone = !v.source_image_id.empty() || !v.source_snapshot_id.empty();  // restores are copies
   if (v.flatten && !info->parent.empty()) {
     if (Status s = storage_.FlattenImage(*pool, name); !s.ok()) return fail("flattening the image", s);
     log::Info("volume image flattened", {{"volume_id", id}, {"parent", info->parent}});
@@ -469,6 +484,172 @@ Result<StorageReconciler::ImagePhase> StorageReconciler::ReconcileImage(const ap
   return ImagePhase{};
 }
 
+// ---------------------------------------------------------------- backups
+
+Result<std::int64_t> StorageReconciler::CopyDiff(const PoolRef& from, const std::string& from_image,
+                                                 const std::string& from_snapshot, const std::string& to_snapshot,
+                                                 std::int64_t size_bytes, const PoolRef& to,
+                                                 const std::string& to_image, bool full) {
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ImageHandle> reader,
+                      from.storage->OpenSnapshot(from.pool, from_image, to_snapshot));
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ImageHandle> writer, to.storage->OpenImage(to.pool, to_image));
+  // A full copy over an image that held something else: nothing of that may show through.
+  if (full) GP_RETURN_IF_ERROR(writer->Discard(0, size_bytes));
+  std::int64_t carried = 0;
+  auto copy_extent = [&](const Extent& e) -> Status {
+    const std::int64_t end = std::min(e.offset + e.length, size_bytes);
+    if (!e.exists) return full ? OkStatus() : writer->Discard(e.offset, end - e.offset);
+    for (std::int64_t at = e.offset; at < end;) {
+      const std::int64_t n = std::min<std::int64_t>(options_.chunk_bytes, end - at);
+      GP_ASSIGN_OR_RETURN(std::string data, reader->Read(at, n));
+      if (static_cast<std::int64_t>(data.size()) != n) {
+        return Internal("short read of " + from.pool + "/" + from_image + "@" + to_snapshot + " at offset " +
+                        std::to_string(at));
+      }
+      // Zeros stay thin: a discard reads back as zeros without taking space.
+      GP_RETURN_IF_ERROR(AllZero(data) ? writer->Discard(at, n) : writer->Write(at, data));
+      carried += n;
+      at += n;
+    }
+    return OkStatus();
+  };
+  GP_RETURN_IF_ERROR(from.storage->DiffIterate(from.pool, from_image, from_snapshot, to_snapshot, copy_extent));
+  GP_RETURN_IF_ERROR(reader->Close());
+  GP_RETURN_IF_ERROR(writer->Close());
+  return carried;
+}
+
+Status StorageReconciler::RestoreVolume(const api::Volume& v, const std::string& pool, const Index& idx) {
+  auto found = idx.backups.find(v.source_backup_id);
+  if (found == idx.backups.end()) {
+    return FailedPrecondition("its source backup " + v.source_backup_id + " is not known to this agent");
+  }
+  const api::Backup& b = *found->second;
+  GP_ASSIGN_OR_RETURN(PoolRef from, AnyPoolOf(b.target_pool_id, idx));
+  const PoolRef to{&storage_, pool};
+  const std::string bak_image = BackupImage(b.volume_id);
+  const std::string bak_snap = BackupSnapshot(b.meta.id);
+  const std::string name = VolumeImage(v.meta.id);
+  const std::string partial = name + "-restoring";
+  GP_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> snaps, from.storage->ListSnapshots(from.pool, bak_image));
+  auto snap = std::find_if(snaps.begin(), snaps.end(), [&](const SnapshotInfo& i) { return i.name == bak_snap; });
+  if (snap == snaps.end()) return NotFound("backup snapshot " + from.pool + "/" + bak_image + "@" + bak_snap);
+  // A copy left by a crash is not trusted: start again.
+  if (Status s = storage_.RemoveImage(pool, partial); !s.ok() && s.code() != StatusCode::kNotFound) return s;
+  GP_RETURN_IF_ERROR(storage_.CreateImage(pool, partial, std::max(v.size_gib * kGiB, snap->size_bytes)));
+  auto carried = CopyDiff(from, bak_image, "", bak_snap, snap->size_bytes, to, partial, /*full=*/false);
+  if (!carried.ok()) {
+    storage_.RemoveImage(pool, partial).IgnoreError();
+    return carried.status();
+  }
+  GP_RETURN_IF_ERROR(storage_.RenameImage(pool, partial, name));
+  log::Info("volume restored from backup", {{"volume_id", v.meta.id}, {"backup_id", b.meta.id},
+                                            {"bytes", *carried}});
+  return OkStatus();
+}
+
+Result<StorageReconciler::BackupPhase> StorageReconciler::ReconcileBackup(const api::Backup& b, const Index& idx) {
+  const std::string& id = b.meta.id;
+  auto fail = [&](const std::string& step, const Status& s) -> Result<BackupPhase> {
+    // A removal waits for a cluster that is away; a backup attempt that fails for any reason
+    // is reported (the controller counts it and retries).
+    if (Transient(s) && b.deleting) return BackupPhase{};
+    log::Warn("backup step failed", {{"backup_id", id}, {"step", step}, {"error", s.ToString()}});
+    BackupPhase p{api::BackupState::kError, step + " failed: " + s.ToString(), b.generation};
+    if (!b.deleting) backup_results_[id] = p;
+    return p;
+  };
+  const std::string snap = BackupSnapshot(id);
+  const std::string src_image = VolumeImage(b.volume_id);
+  const std::string dst_image = BackupImage(b.volume_id);
+  auto dst = AnyPoolOf(b.target_pool_id, idx);
+  auto src = AnyPoolOf(b.source_pool_id, idx);
+  auto has = [](const std::vector<SnapshotInfo>& list, const std::string& name) {
+    return std::any_of(list.begin(), list.end(), [&](const SnapshotInfo& i) { return i.name == name; });
+  };
+
+  if (b.deleting) {
+    if (!dst.ok()) return fail("finding the target pool", dst.status());
+    Status s = dst->storage->RemoveSnapshot(dst->pool, dst_image, snap);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return fail("removing the backup snapshot", s);
+    // The target image goes with its last backup, unless another backup of the volume is
+    // still to be written into it.
+    auto left = dst->storage->ListSnapshots(dst->pool, dst_image);
+    bool others = false;
+    for (const auto& [bid, other] : idx.backups) {
+      others = others || (bid != id && other->volume_id == b.volume_id && other->target_pool_id == b.target_pool_id &&
+                          !other->deleting);
+    }
+    if (left.ok() && left->empty() && !others) {
+      s = dst->storage->RemoveImage(dst->pool, dst_image);
+      if (!s.ok() && s.code() != StatusCode::kNotFound) return fail("removing the backup image", s);
+    }
+    if (src.ok()) {
+      s = src->storage->RemoveSnapshot(src->pool, src_image, snap);  // the volume may be gone
+      if (!s.ok() && s.code() != StatusCode::kNotFound) return fail("removing the volume's backup snapshot", s);
+    }
+    log::Info("backup removed", {{"backup_id", id}});
+    return BackupPhase{api::BackupState::kDeleted, "", b.generation};
+  }
+  if (b.state != api::BackupState::kCreating) return BackupPhase{};
+  if (auto it = backup_results_.find(id); it != backup_results_.end() && it->second.observed_generation == b.generation) {
+    return it->second;  // this attempt is over; its report is sent (or sent again)
+  }
+  if (!src.ok()) return fail("finding the volume's pool", src.status());
+  if (!dst.ok()) return fail("finding the target pool", dst.status());
+
+  // 1. The point in time: the volume's snapshot (kept from an earlier attempt if there is one).
+  auto src_snaps = src->storage->ListSnapshots(src->pool, src_image);
+  if (!src_snaps.ok()) return fail("listing the volume's snapshots", src_snaps.status());
+  if (!has(*src_snaps, snap)) {
+    Status s = src->storage->CreateSnapshot(src->pool, src_image, snap, /*protect=*/false);
+    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return fail("snapshotting the volume", s);
+    src_snaps = src->storage->ListSnapshots(src->pool, src_image);
+    if (!src_snaps.ok()) return fail("listing the volume's snapshots", src_snaps.status());
+  }
+  std::int64_t size = 0;
+  for (const SnapshotInfo& i : *src_snaps) {
+    if (i.name == snap) size = i.size_bytes;
+  }
+
+  // 2. The target image, at least as large.
+  auto info = dst->storage->GetImage(dst->pool, dst_image);
+  if (!info.ok() && info.status().code() == StatusCode::kNotFound) {
+    Status s = dst->storage->CreateImage(dst->pool, dst_image, size);
+    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return fail("creating the backup image", s);
+    info = dst->storage->GetImage(dst->pool, dst_image);
+  }
+  if (!info.ok()) return fail("reading the backup image", info.status());
+  if (info->size_bytes < size) {
+    if (Status s = dst->storage->ResizeImage(dst->pool, dst_image, size); !s.ok()) return fail("growing the backup image", s);
+  }
+  auto dst_snaps = dst->storage->ListSnapshots(dst->pool, dst_image);
+  if (!dst_snaps.ok()) return fail("listing the backup image's snapshots", dst_snaps.status());
+
+  // 3. The data: only what changed since the parent when both sides still hold its snapshot.
+  const std::string base = b.parent_backup_id.empty() ? "" : BackupSnapshot(b.parent_backup_id);
+  bool incremental = !base.empty() && has(*src_snaps, base) && has(*dst_snaps, base);
+  std::int64_t carried = 0;
+  if (has(*dst_snaps, snap)) {
+    incremental = !base.empty() && has(*dst_snaps, base);  // written before a crash: as it was then
+  } else {
+    auto copied = CopyDiff(*src, src_image, incremental ? base : "", snap, size, *dst, dst_image, !incremental);
+    if (!copied.ok()) return fail("writing the backup", copied.status());
+    carried = *copied;
+    Status s = dst->storage->CreateSnapshot(dst->pool, dst_image, snap, /*protect=*/false);
+    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return fail("snapshotting the backup", s);
+  }
+  // 4. The next diff starts from this snapshot: the parent's is no longer needed at the source.
+  if (!base.empty() && has(*src_snaps, base)) {
+    Status s = src->storage->RemoveSnapshot(src->pool, src_image, base);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) {
+      log::Warn("cannot remove the previous backup snapshot", {{"backup_id", id}, {"error", s.ToString()}});
+    }
+  }
+  log::Info("backup written", {{"backup_id", id}, {"incremental", incremental}, {"bytes", carried}});
+  return backup_results_[id] = BackupPhase{api::BackupState::kAvailable, "", b.generation, incremental, carried};
+}
+
 // ---------------------------------------------------------------- reports
 
 void StorageReconciler::Report(const api::Volume& v, const VolumePhase& p, StorageSummary& summary) {
@@ -538,6 +719,23 @@ void StorageReconciler::Report(const api::Image& i, const ImagePhase& p, Storage
   }
 }
 
+void StorageReconciler::Report(const api::Backup& b, const BackupPhase& p, StorageSummary& summary) {
+  if (!p.state) return;
+  if (auto it = last_backup_.find(b.meta.id); it != last_backup_.end() && it->second == p) return;
+  ++summary.reports;
+  api::BackupStatusReport r{*p.state, p.reason, p.observed_generation, p.incremental, p.transferred_bytes};
+  if (Status s = controller_.ReportBackupStatus(b.meta.id, r); !s.ok()) {
+    ++summary.errors;
+    log::Warn("backup status report failed", {{"backup_id", b.meta.id}, {"error", s.ToString()}});
+    return;
+  }
+  if (*p.state == api::BackupState::kDeleted) {
+    last_backup_.erase(b.meta.id);
+  } else {
+    last_backup_[b.meta.id] = p;
+  }
+}
+
 // ---------------------------------------------------------------- the pass
 
 Result<StorageSummary> StorageReconciler::Reconcile(const api::WatchAnswer& answer,
@@ -547,15 +745,20 @@ Result<StorageSummary> StorageReconciler::Reconcile(const api::WatchAnswer& answ
   for (const auto& v : answer.volumes) idx.volumes[v.meta.id] = &v;
   for (const auto& s : answer.snapshots) idx.snapshots[s.meta.id] = &s;
   for (const auto& i : answer.images) idx.images[i.meta.id] = &i;
+  for (const auto& b : answer.backups) idx.backups[b.meta.id] = &b;
 
   // The pools of this cluster, measured: the heartbeat carries these.
   std::vector<api::StoragePoolReport> reports;
   Status unreachable = OkStatus();
   for (const api::StoragePool& p : answer.storage_pools) {
-    if (p.cluster != options_.cluster) continue;
+    BlockStorage* cluster = p.cluster == options_.cluster ? &storage_ : nullptr;
+    if (auto other = options_.other_clusters.find(p.cluster); !cluster && other != options_.other_clusters.end()) {
+      cluster = other->second;
+    }
+    if (cluster == nullptr) continue;
     api::StoragePoolReport r;
     r.pool_id = p.meta.id;
-    auto stats = storage_.GetPoolStats(p.ceph_pool);
+    auto stats = cluster->GetPoolStats(p.ceph_pool);
     if (stats.ok()) {
       r.reachable = true;
       r.stats.capacity_bytes = stats->capacity_bytes;
@@ -566,7 +769,9 @@ Result<StorageSummary> StorageReconciler::Reconcile(const api::WatchAnswer& answ
       r.stats.full = stats->full;
     } else {
       r.reason = stats.status().message();
-      if (Transient(stats.status())) unreachable = stats.status();
+      // Only this agent's own cluster being away stops the pass; another one (a backup
+      // target) fails just the work that needs it.
+      if (Transient(stats.status()) && cluster == &storage_) unreachable = stats.status();
     }
     reports.push_back(std::move(r));
   }
@@ -574,7 +779,7 @@ Result<StorageSummary> StorageReconciler::Reconcile(const api::WatchAnswer& answ
   if (!unreachable.ok()) return unreachable.Annotate("ceph cluster " + options_.cluster);
 
   StorageSummary summary;
-  std::set<std::string> volumes, snapshots, images;
+  std::set<std::string> volumes, snapshots, images, backups;
   // Images first (volumes are cloned from them), then volumes, then their snapshots.
   for (const api::Image& i : answer.images) {
     if (i.host_id != options_.host_id) continue;
@@ -602,12 +807,23 @@ Result<StorageSummary> StorageReconciler::Reconcile(const api::WatchAnswer& answ
     Report(s, p, summary);
   }
 
+  for (const api::Backup& b : answer.backups) {
+    if (b.host_id != options_.host_id) continue;
+    ++summary.backups;
+    backups.insert(b.meta.id);
+    GP_ASSIGN_OR_RETURN(BackupPhase p, ReconcileBackup(b, idx));
+    if (p.state == api::BackupState::kError) ++summary.errors;
+    Report(b, p, summary);
+  }
+
   // Forget what is no longer ours (nothing in Ceph is touched for it).
   std::erase_if(last_volume_, [&](const auto& kv) { return !volumes.count(kv.first); });
   std::erase_if(rolled_back_, [&](const auto& kv) { return !volumes.count(kv.first); });
   std::erase_if(guest_resizes_, [&](const auto& kv) { return !volumes.count(kv.first); });
   std::erase_if(last_snapshot_, [&](const auto& kv) { return !snapshots.count(kv.first); });
   std::erase_if(last_image_, [&](const auto& kv) { return !images.count(kv.first); });
+  std::erase_if(last_backup_, [&](const auto& kv) { return !backups.count(kv.first); });
+  std::erase_if(backup_results_, [&](const auto& kv) { return !backups.count(kv.first); });
   return summary;
 }
 

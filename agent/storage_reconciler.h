@@ -15,7 +15,18 @@
 //     streaming to the staging directory), converted to raw when qcow2, written into RBD image
 //     "govpool-img-<id>" (thin: all-zero chunks are skipped) with a protected snapshot "base",
 //     read back for its content hash; verified again when its generation moves on; removed
-//     when `deleting`.
+//     when `deleting`;
+//   - backups (docs/storage.md, "Backups"): snapshot "govpool-bak-<backup id>" of the volume's
+//     image, whose changed extents (DiffIterate from the parent backup's snapshot when both
+//     pools still hold it, else everything over a discarded head) are written into image
+//     "govpool-bak-<volume id>" of the target pool, which then takes a snapshot of the same
+//     name; the parent's source snapshot goes afterwards (the next diff starts from this one).
+//     Every step is idempotent, so an agent killed mid-backup redoes the attempt from the
+//     start and reaches the same result. Removed (both snapshots, and the target image with
+//     its last snapshot) when `deleting`;
+//   - restores: a volume with `source_backup_id` is written under "govpool-vol-<id>-restoring"
+//     from the backup's snapshot and renamed when complete, so a half-restored image never
+//     carries the volume's name (a crash restarts the copy).
 // Every state is reported to the controller (PUT .../status) only when it differs from what the
 // controller shows and from the last report. Nothing in Ceph is ever removed because a record
 // is absent from the answer: images are shared cluster-wide (other agents' records, clones), so
@@ -26,6 +37,9 @@
 // disk), so this reconciler is the one place that reports volume states: `in-use` once the
 // volume's disk is in its VM's domain, `available` once it is in no domain (a volume asked to
 // be attached but not yet plugged stays `available` with the reason "waiting to be attached").
+//
+// Clusters: `storage` is the agent's own cluster (`cluster`); `other_clusters` are further
+// clusters it reaches for backups and restores only (an off-site backup target).
 //
 // Errors: a Ceph error becomes the record's `error` report with Ceph's text (a refused removal
 // is retried next pass); a kUnavailable cluster ends the pass with nothing reported (Reconcile
@@ -69,12 +83,16 @@ struct StorageReconcilerOptions {
   Hypervisor* hypervisor = nullptr;
   std::int64_t chunk_bytes = 4 << 20;             // image writes and read-backs
   std::chrono::milliseconds progress_interval{2'000};  // import progress reports
+  // Further clusters, by the name storage pools give them: backup targets (and restore
+  // sources) only. Each must outlive the reconciler.
+  std::map<std::string, BlockStorage*> other_clusters;
 };
 
 struct StorageSummary {
   int volumes = 0;    // records of this host seen
   int snapshots = 0;
   int images = 0;
+  int backups = 0;
   int reports = 0;    // status reports sent
   int errors = 0;     // records left in error (or with a failed report)
 };
@@ -98,6 +116,10 @@ class StorageReconciler {
   static std::string SnapshotName(const std::string& snapshot_id) { return "govpool-snap-" + snapshot_id; }
   static std::string ImageImage(const std::string& image_id) { return "govpool-img-" + image_id; }
   static constexpr const char* kBaseSnapshot = "base";
+  // A backup's snapshot (of the volume's image and of the target image), and the target image
+  // holding a volume's backups.
+  static std::string BackupSnapshot(const std::string& backup_id) { return "govpool-bak-" + backup_id; }
+  static std::string BackupImage(const std::string& volume_id) { return "govpool-bak-" + volume_id; }
 
  private:
   struct VolumePhase {
@@ -123,12 +145,26 @@ class StorageReconciler {
              report.observed_generation == o.report.observed_generation;
     }
   };
+  struct BackupPhase {
+    std::optional<api::BackupState> state;
+    std::string reason;
+    std::int64_t observed_generation = 0;
+    bool incremental = false;
+    std::int64_t transferred_bytes = 0;
+    bool operator==(const BackupPhase&) const = default;
+  };
   // A pass's lookups.
   struct Index {
     std::map<std::string, const api::StoragePool*> pools;
     std::map<std::string, const api::Volume*> volumes;
     std::map<std::string, const api::VolumeSnapshot*> snapshots;
     std::map<std::string, const api::Image*> images;
+    std::map<std::string, const api::Backup*> backups;
+  };
+  // A pool in any cluster this agent reaches.
+  struct PoolRef {
+    BlockStorage* storage = nullptr;
+    std::string pool;  // the Ceph pool
   };
 
   Result<VolumePhase> ReconcileVolume(const api::Volume& v, const Index& idx, const VolumeAttachments& attached);
@@ -142,12 +178,21 @@ class StorageReconciler {
   // SHA-256 (hex) of the first size_bytes of an RBD image.
   Result<std::string> ContentSha256(const std::string& pool, const std::string& image, std::int64_t size_bytes);
   Result<std::string> PoolOf(const std::string& pool_id, const Index& idx) const;
+  Result<PoolRef> AnyPoolOf(const std::string& pool_id, const Index& idx) const;
+  Result<BackupPhase> ReconcileBackup(const api::Backup& b, const Index& idx);
+  // Writes what DiffIterate(from, to) of `from_image` reports into `to_image` (open), reading
+  // through the `to` snapshot; `full`: the target's head is discarded first. Bytes carried.
+  Result<std::int64_t> CopyDiff(const PoolRef& from, const std::string& from_image, const std::string& from_snapshot,
+                                const std::string& to_snapshot, std::int64_t size_bytes, const PoolRef& to,
+                                const std::string& to_image, bool full);
+  Status RestoreVolume(const api::Volume& v, const std::string& pool, const Index& idx);
   void ProgressReport(const api::Image& i, const std::string& reason, std::int64_t imported_bytes, bool force);
   void TellGuests();
 
   void Report(const api::Volume& v, const VolumePhase& p, StorageSummary& summary);
   void Report(const api::VolumeSnapshot& s, const SnapshotPhase& p, StorageSummary& summary);
   void Report(const api::Image& i, const ImagePhase& p, StorageSummary& summary);
+  void Report(const api::Backup& b, const BackupPhase& p, StorageSummary& summary);
 
   BlockStorage& storage_;
   ControllerClient& controller_;
@@ -158,6 +203,8 @@ class StorageReconciler {
   std::map<std::string, VolumePhase> last_volume_;
   std::map<std::string, SnapshotPhase> last_snapshot_;
   std::map<std::string, ImagePhase> last_image_;
+  std::map<std::string, BackupPhase> last_backup_;     // reports sent
+  std::map<std::string, BackupPhase> backup_results_;  // attempts done: backup id -> outcome
   // Rollbacks done: volume id -> the generation they were done for.
   std::map<std::string, std::int64_t> rolled_back_;
   // Grown volumes whose running guest still has to be told: volume id -> (vm id, device, bytes).

@@ -139,8 +139,9 @@ class BlockStorage {
   virtual Status RollbackSnapshot(const std::string& pool, const std::string& image,
                                   const std::string& snapshot) = 0;
 
-  // Extents changed between from_snapshot (empty: the image's creation) and to_snapshot,
-  // in offset order: the export-diff of `rbd export-diff --from-snap`.
+  // Extents changed between from_snapshot (empty: the image's creation, a clone's parent data
+  // included) and to_snapshot, in offset order: the export-diff of `rbd export-diff
+  // [--from-snap]`.
   virtual Status DiffIterate(const std::string& pool, const std::string& image,
                              const std::string& from_snapshot, const std::string& to_snapshot,
                              const std::function<Status(const Extent&)>& visit) = 0;

@@ -645,7 +645,8 @@ Status RbdBlockStorage::DiffIterate(const std::string& pool, const std::string& 
     return 0;
   };
   r = img.diff_iterate2(from_snapshot.empty() ? nullptr : from_snapshot.c_str(), 0, size,
-                        /*include_parent=*/false, /*whole_object=*/false, collect, &extents);
+                        /*include_parent=*/from_snapshot.empty(), /*whole_object=*/false, collect,
+                        &extents);
   if (r < 0) return ErrnoToStatus(r, what);
   std::sort(extents.begin(), extents.end(),
             [](const Extent& a, const Extent& b) { return a.offset < b.offset; });

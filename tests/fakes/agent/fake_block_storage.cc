@@ -484,14 +484,32 @@ Status FakeBlockStorage::DiffIterate(const std::string& pool, const std::string&
     std::set<std::int64_t> indexes;
     for (const auto& [index, block] : *from) indexes.insert(index);
     for (const auto& [index, block] : *to) indexes.insert(index);
+    // From the image's creation, a clone's parent data counts too (librbd's include_parent,
+    // as `rbd export-diff` without --from-snap).
+    std::set<std::int64_t> from_parent;
+    if (from_snapshot.empty()) {
+      for (const Image* img = i; img->parent != nullptr;) {
+        auto p = pools_.find(img->parent->pool);
+        if (p == pools_.end()) break;
+        auto pi = p->second.images.find(img->parent->image);
+        if (pi == p->second.images.end()) break;
+        const Snapshot* ps = FindSnapshot(pi->second, img->parent->snapshot);
+        if (ps == nullptr) break;
+        for (const auto& [index, block] : ps->blocks) {
+          if (index * kBlockBytes < ps->size_bytes && !to->count(index)) from_parent.insert(index);
+        }
+        img = &pi->second;
+      }
+      indexes.insert(from_parent.begin(), from_parent.end());
+    }
     for (std::int64_t index : indexes) {
       if (index * kBlockBytes >= size) break;
       auto f = from->find(index);
       auto t = to->find(index);
       const Block* fb = f == from->end() ? nullptr : f->second.get();
       const Block* tb = t == to->end() ? nullptr : t->second.get();
-      if (fb == tb) continue;
-      const bool exists = tb != nullptr;
+      if (fb == tb && !from_parent.count(index)) continue;
+      const bool exists = tb != nullptr || from_parent.count(index) > 0;
       const std::int64_t offset = index * kBlockBytes;
       const std::int64_t length = std::min(kBlockBytes, size - offset);
       if (!extents.empty() && extents.back().exists == exists &&

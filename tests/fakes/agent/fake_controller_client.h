@@ -1,6 +1,6 @@
 // FakeControllerClient: the controller side of the agent protocol, in memory, for tests of the
 // Reconciler, the StorageReconciler and the HostAgent. It holds the desired VMs (`vms`) and
-// storage work (`volumes`, `snapshots`, `images`, `storage_pools`), answered by WatchVms (and
+// storage work (`volumes`, `snapshots`, `images`, `storage_pools`, `backups`), answered by WatchVms (and
 // Answer()) as of `revision`, applies the agents' status reports to them the way the
 // controller does, serves uploaded image data (`image_data`), and records every call. Fault
 // injection: each call of RegisterHost / Heartbeat / WatchVms first pops the front of its
@@ -131,6 +131,40 @@ class FakeControllerClient final : public ControllerClient {
     return OkStatus();
   }
 
+  // Like the controller: `deleted` drops a deleting record; a report about another generation
+  // is ignored; `available` records the result; `error` counts an attempt and, below
+  // max_backup_attempts, starts the next one (a new generation).
+  Status ReportBackupStatus(const std::string& id, const api::BackupStatusReport& r) override {
+    std::lock_guard lock(mu_);
+    backup_reports.push_back({id, r});
+    if (!fail_reports.ok()) return fail_reports;
+    auto it = backups.find(id);
+    if (it == backups.end()) return r.state == api::BackupState::kDeleted ? OkStatus() : NotFound("backup " + id);
+    api::Backup& b = it->second;
+    if (r.state == api::BackupState::kDeleted) {
+      if (!b.deleting) return FailedPrecondition("backup " + id + " is not being deleted");
+      backups.erase(it);
+      return OkStatus();
+    }
+    if (b.deleting || r.observed_generation != b.generation || b.state != api::BackupState::kCreating) {
+      return OkStatus();
+    }
+    b.state_reason = r.state_reason;
+    b.observed_generation = r.observed_generation;
+    if (r.state == api::BackupState::kAvailable) {
+      b.state = r.state;
+      b.incremental = r.incremental;
+      b.transferred_bytes = r.transferred_bytes;
+    } else if (r.state == api::BackupState::kError) {
+      if (++b.attempts < max_backup_attempts) {
+        ++b.generation;
+      } else {
+        b.state = api::BackupState::kError;
+      }
+    }
+    return OkStatus();
+  }
+
   Status ReportImageStatus(const std::string& id, const api::ImageStatusReport& r) override {
     std::lock_guard lock(mu_);
     image_reports.push_back({id, r});
@@ -211,6 +245,8 @@ class FakeControllerClient final : public ControllerClient {
   std::map<std::string, api::VolumeSnapshot> snapshots;
   std::map<std::string, api::Image> images;
   std::map<std::string, api::StoragePool> storage_pools;
+  std::map<std::string, api::Backup> backups;
+  std::int64_t max_backup_attempts = 3;
   std::map<std::string, std::string> image_data;  // image id -> its upload, for DownloadImage
   std::size_t download_chunk_bytes = 100'000;
   // Fault injection (see the file comment).
@@ -229,6 +265,7 @@ class FakeControllerClient final : public ControllerClient {
   std::vector<std::pair<std::string, api::VolumeStatusReport>> volume_reports;
   std::vector<std::pair<std::string, api::SnapshotStatusReport>> snapshot_reports;  // by snapshot id
   std::vector<std::pair<std::string, api::ImageStatusReport>> image_reports;
+  std::vector<std::pair<std::string, api::BackupStatusReport>> backup_reports;
   std::vector<std::string> downloads;
 
  private:
@@ -240,6 +277,7 @@ class FakeControllerClient final : public ControllerClient {
     for (const auto& [id, s] : snapshots) answer.snapshots.push_back(s);
     for (const auto& [id, i] : images) answer.images.push_back(i);
     for (const auto& [id, p] : storage_pools) answer.storage_pools.push_back(p);
+    for (const auto& [id, b] : backups) answer.backups.push_back(b);
     return answer;
   }
 

@@ -469,6 +469,33 @@ TEST_P(BlockStorageContractTest, RemoveImageLeavesNoSnapshotsAndNothingInTheTras
 // snapshot come back exactly; writes into an object that did not exist then come back from the
 // object's old end (a superset, holes included). So the exact checks overwrite filled objects,
 // and the sparse check asks for coverage only.
+TEST_P(BlockStorageContractTest, DiffIterateFromCreationOfACloneIncludesItsParentsData) {
+  // A full backup of a VM's root disk (a clone of an image) must carry the image's data too.
+  const std::string base = Name("base"), child = Name("child");
+  ASSERT_TRUE(bs_->CreateImage(pool_, base, 16 * kMiB).ok());
+  WriteAt(base, 4 * kMiB, std::string(4096, 'p'));
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, base, "base", true).ok());
+  ASSERT_TRUE(bs_->CloneImage(pool_, base, "base", pool_, child).ok());
+  WriteAt(child, 12 * kMiB, std::string(4096, 'c'));
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, child, "s1", false).ok());
+  WriteAt(child, 8 * kMiB, std::string(4096, 'd'));
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, child, "s2", false).ok());
+  const auto covered = [&](const std::string& from, const std::string& to, std::int64_t offset) {
+    bool found = false;
+    Status s = bs_->DiffIterate(pool_, child, from, to, [&](const Extent& e) {
+      found = found || (e.exists && e.offset <= offset && offset + 4096 <= e.offset + e.length);
+      return OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return found;
+  };
+  EXPECT_TRUE(covered("", "s1", 4 * kMiB)) << "the parent's data, from the clone's creation";
+  EXPECT_TRUE(covered("", "s1", 12 * kMiB)) << "the clone's own data";
+  EXPECT_FALSE(covered("s1", "s2", 4 * kMiB)) << "between two snapshots: only what the clone changed";
+  EXPECT_TRUE(covered("s1", "s2", 8 * kMiB));
+  for (const std::string& img : {child, base}) ASSERT_TRUE(bs_->RemoveImage(pool_, img).ok()) << img;
+}
+
 TEST_P(BlockStorageContractTest, DiffIterateReportsTheWrittenExtents) {
   const std::string img = Name("disk");
   ASSERT_TRUE(bs_->CreateImage(pool_, img, 16 * kMiB).ok());

@@ -734,5 +734,226 @@ TEST(CephConfTest, KeyringKeyOfTheClient) {
   EXPECT_EQ(ParseKeyringKey(keyring, "nobody").status().code(), StatusCode::kNotFound);
 }
 
+// ---------------------------------------------------------------- backups
+
+class BackupReconcilerTest : public StorageReconcilerTest {
+ protected:
+  static constexpr const char* kBackupPool = "rbd-backups";
+  BackupReconcilerTest() {
+    EXPECT_TRUE(storage_.AddPool(kBackupPool, 100 * kGiB).ok());
+    api::StoragePool p;
+    p.meta.id = "pool-bak";
+    p.name = "backups";
+    p.cluster = "ceph";
+    p.ceph_pool = kBackupPool;
+    p.enabled = false;
+    controller_.storage_pools[p.meta.id] = p;
+  }
+  api::Backup& AddBackup(const api::Volume& v, const std::string& parent = "",
+                         const std::string& target = "pool-bak") {
+    api::Backup b;
+    b.meta.id = NewUuid();
+    b.name = "bak-" + std::to_string(controller_.backups.size());
+    b.department_id = v.department_id;
+    b.volume_id = v.meta.id;
+    b.source_pool_id = v.pool_id;
+    b.target_pool_id = target;
+    b.parent_backup_id = parent;
+    b.size_gib = v.size_gib;
+    b.host_id = "host-1";
+    return controller_.backups[b.meta.id] = b;
+  }
+  api::Volume& AddRestore(const std::string& backup_id) {
+    api::Volume& v = AddVolume(controller_.backups.at(backup_id).size_gib);
+    v.source_backup_id = backup_id;
+    return v;
+  }
+  std::vector<std::string> SnapNames(const std::string& pool, const std::string& image) {
+    std::vector<std::string> out;
+    auto snaps = storage_.ListSnapshots(pool, image);
+    for (const SnapshotInfo& s : snaps.ok() ? *snaps : std::vector<SnapshotInfo>{}) out.push_back(s.name);
+    return out;
+  }
+  std::string ReadVolume(const std::string& volume_id, std::int64_t offset, std::int64_t n) {
+    return Read(Vol(volume_id), offset, n);
+  }
+  static std::string BakImg(const std::string& volume_id) { return StorageReconciler::BackupImage(volume_id); }
+  static std::string BakSnap(const std::string& backup_id) { return StorageReconciler::BackupSnapshot(backup_id); }
+};
+
+TEST_F(BackupReconcilerTest, FullThenIncrementalBackupsRestoreToTheirOwnPointInTime) {
+  api::Volume& vol = AddVolume(1);
+  const std::string vid = vol.meta.id;
+  ASSERT_TRUE(Pass().ok());  // the volume's image
+  const std::string marker_a(8192, 'A'), marker_b(8192, 'B');
+  Write(Vol(vid), 0, marker_a);
+
+  const std::string b1 = AddBackup(controller_.volumes.at(vid)).meta.id;
+  auto summary = Pass();
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->backups, 1);
+  ASSERT_EQ(controller_.backups.at(b1).state, api::BackupState::kAvailable) << controller_.backups.at(b1).state_reason;
+  EXPECT_FALSE(controller_.backups.at(b1).incremental);
+  EXPECT_GE(controller_.backups.at(b1).transferred_bytes, 8192);
+  EXPECT_EQ(SnapNames(kBackupPool, BakImg(vid)), std::vector<std::string>{BakSnap(b1)});
+  EXPECT_EQ(SnapNames(kCephPool, Vol(vid)), std::vector<std::string>{BakSnap(b1)});
+
+  Write(Vol(vid), 64 << 20, marker_b);
+  const std::string b2 = AddBackup(controller_.volumes.at(vid), b1).meta.id;
+  ASSERT_TRUE(Pass().ok());
+  const api::Backup& second = controller_.backups.at(b2);
+  ASSERT_EQ(second.state, api::BackupState::kAvailable) << second.state_reason;
+  EXPECT_TRUE(second.incremental);
+  EXPECT_GE(second.transferred_bytes, 8192);
+  EXPECT_LT(second.transferred_bytes, 1 << 20) << "only the change is carried";
+  // The volume keeps only the newest backup's snapshot; the target keeps both.
+  EXPECT_EQ(SnapNames(kCephPool, Vol(vid)), std::vector<std::string>{BakSnap(b2)});
+  EXPECT_EQ(SnapNames(kBackupPool, BakImg(vid)), (std::vector<std::string>{BakSnap(b1), BakSnap(b2)}));
+
+  const std::string r1 = AddRestore(b1).meta.id;
+  const std::string r2 = AddRestore(b2).meta.id;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.volumes.at(r1).state, api::VolumeState::kAvailable) << controller_.volumes.at(r1).state_reason;
+  EXPECT_EQ(controller_.volumes.at(r2).state, api::VolumeState::kAvailable) << controller_.volumes.at(r2).state_reason;
+  EXPECT_EQ(ReadVolume(r1, 0, 8192), marker_a);
+  EXPECT_EQ(ReadVolume(r1, 64 << 20, 8192), std::string(8192, '\0'));
+  EXPECT_EQ(ReadVolume(r2, 0, 8192), marker_a);
+  EXPECT_EQ(ReadVolume(r2, 64 << 20, 8192), marker_b);
+  for (const std::string& name : Images()) EXPECT_EQ(name.find("-restoring"), std::string::npos) << name;
+
+  // A converged pass writes nothing.
+  const int writes = Writes();
+  const std::size_t reports = controller_.backup_reports.size();
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(Writes(), writes);
+  EXPECT_EQ(controller_.backup_reports.size(), reports);
+}
+
+TEST_F(BackupReconcilerTest, AFullBackupOverAnOldHeadLeavesNothingOfItShowing) {
+  api::Volume& vol = AddVolume(1);
+  const std::string vid = vol.meta.id;
+  ASSERT_TRUE(Pass().ok());
+  Write(Vol(vid), 1 << 20, std::string(4096, 'X'));
+  const std::string b1 = AddBackup(controller_.volumes.at(vid)).meta.id;
+  ASSERT_TRUE(Pass().ok());
+  // The volume is rewritten elsewhere and its backup snapshot is lost (say, rolled back by
+  // hand): the next backup cannot be incremental and must not keep X from the target's head.
+  auto h = storage_.OpenImage(kCephPool, Vol(vid));
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE((*h)->Discard(0, 2 << 20).ok());
+  ASSERT_TRUE((*h)->Write(0, std::string(4096, 'Y')).ok());
+  ASSERT_TRUE((*h)->Close().ok());
+  ASSERT_TRUE(storage_.RemoveSnapshot(kCephPool, Vol(vid), BakSnap(b1)).ok());
+  const std::string b2 = AddBackup(controller_.volumes.at(vid), b1).meta.id;
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_EQ(controller_.backups.at(b2).state, api::BackupState::kAvailable);
+  EXPECT_FALSE(controller_.backups.at(b2).incremental);
+  const std::string r = AddRestore(b2).meta.id;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(ReadVolume(r, 0, 4096), std::string(4096, 'Y'));
+  EXPECT_EQ(ReadVolume(r, 1 << 20, 4096), std::string(4096, '\0'));
+}
+
+TEST_F(BackupReconcilerTest, AFailedAttemptIsReportedAndTheRetryStartsOver) {
+  api::Volume& vol = AddVolume(1);
+  const std::string vid = vol.meta.id;
+  ASSERT_TRUE(Pass().ok());
+  Write(Vol(vid), 0, std::string(4096, 'A'));
+  const std::string b = AddBackup(controller_.volumes.at(vid)).meta.id;
+  storage_.FailNext(Op::kWrite, Internal("disk on fire"));
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_FALSE(controller_.backup_reports.empty());
+  EXPECT_EQ(controller_.backup_reports.back().second.state, api::BackupState::kError);
+  EXPECT_NE(controller_.backup_reports.back().second.state_reason.find("disk on fire"), std::string::npos);
+  // The controller counted the attempt and asked for another (generation 2).
+  EXPECT_EQ(controller_.backups.at(b).attempts, 1);
+  EXPECT_EQ(controller_.backups.at(b).generation, 2);
+  EXPECT_EQ(controller_.backups.at(b).state, api::BackupState::kCreating);
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.backups.at(b).state, api::BackupState::kAvailable) << controller_.backups.at(b).state_reason;
+  EXPECT_EQ(controller_.backups.at(b).observed_generation, 2);
+  const std::string r = AddRestore(b).meta.id;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(ReadVolume(r, 0, 4096), std::string(4096, 'A'));
+}
+
+TEST_F(BackupReconcilerTest, AnAgentRestartedMidBackupFinishesIt) {
+  api::Volume& vol = AddVolume(1);
+  const std::string vid = vol.meta.id;
+  ASSERT_TRUE(Pass().ok());
+  Write(Vol(vid), 0, std::string(4096, 'A'));
+  const std::string b = AddBackup(controller_.volumes.at(vid)).meta.id;
+  // The "crash": the point-in-time snapshot and part of the target exist, nothing was reported.
+  ASSERT_TRUE(storage_.CreateSnapshot(kCephPool, Vol(vid), BakSnap(b), false).ok());
+  Write(Vol(vid), 0, std::string(4096, 'Z'));  // written after the snapshot: not in the backup
+  ASSERT_TRUE(storage_.CreateImage(kBackupPool, BakImg(vid), kGiB).ok());
+  reconciler_ = Make();  // a new agent process: nothing in memory
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_EQ(controller_.backups.at(b).state, api::BackupState::kAvailable) << controller_.backups.at(b).state_reason;
+  EXPECT_EQ(controller_.backups.at(b).attempts, 0);
+  const std::string r = AddRestore(b).meta.id;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(ReadVolume(r, 0, 4096), std::string(4096, 'A')) << "the backup is of the snapshot's point in time";
+}
+
+TEST_F(BackupReconcilerTest, DeletingBackupsRemovesTheirSnapshotsAndTheLastOneTheImage) {
+  api::Volume& vol = AddVolume(1);
+  const std::string vid = vol.meta.id;
+  ASSERT_TRUE(Pass().ok());
+  const std::string b1 = AddBackup(controller_.volumes.at(vid)).meta.id;
+  ASSERT_TRUE(Pass().ok());
+  const std::string b2 = AddBackup(controller_.volumes.at(vid), b1).meta.id;
+  ASSERT_TRUE(Pass().ok());
+  controller_.backups.at(b1).deleting = true;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.backups.count(b1), 0u);
+  EXPECT_EQ(SnapNames(kBackupPool, BakImg(vid)), std::vector<std::string>{BakSnap(b2)});
+  controller_.backups.at(b2).deleting = true;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.backups.count(b2), 0u);
+  EXPECT_FALSE(storage_.GetImage(kBackupPool, BakImg(vid)).ok()) << "the target image goes with its last backup";
+  EXPECT_TRUE(SnapNames(kCephPool, Vol(vid)).empty()) << "the volume keeps no backup snapshot";
+  EXPECT_TRUE(storage_.ListTrash(kBackupPool)->empty());
+}
+
+TEST_F(BackupReconcilerTest, BacksUpIntoAnotherClusterAndReportsItsPools) {
+  FakeBlockStorage offsite;
+  ASSERT_TRUE(offsite.AddPool("far", 10 * kGiB).ok());
+  api::StoragePool p;
+  p.meta.id = "pool-far";
+  p.cluster = "offsite";
+  p.ceph_pool = "far";
+  controller_.storage_pools[p.meta.id] = p;
+  StorageReconcilerOptions o;
+  o.host_id = "host-1";
+  o.cluster = "ceph";
+  o.staging_dir = staging_;
+  o.other_clusters["offsite"] = &offsite;
+  reconciler_ = std::make_unique<StorageReconciler>(storage_, controller_, o, clock_);
+
+  api::Volume& vol = AddVolume(1);
+  const std::string vid = vol.meta.id;
+  ASSERT_TRUE(Pass().ok());
+  Write(Vol(vid), 0, std::string(4096, 'A'));
+  const std::string b = AddBackup(controller_.volumes.at(vid), "", "pool-far").meta.id;
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_EQ(controller_.backups.at(b).state, api::BackupState::kAvailable) << controller_.backups.at(b).state_reason;
+  EXPECT_TRUE(offsite.GetImage("far", BakImg(vid)).ok());
+  EXPECT_FALSE(storage_.GetImage(kBackupPool, BakImg(vid)).ok());
+  bool reported = false;
+  for (const auto& r : *reconciler_->pool_reports()) reported = reported || (r.pool_id == "pool-far" && r.reachable);
+  EXPECT_TRUE(reported) << "the backup cluster's pool is reported";
+
+  // The backup cluster away: only the backup fails; the rest of the pass goes on.
+  offsite.FailNext(Op::kGetPoolStats, Unavailable("no monitors"));
+  offsite.FailNext(Op::kListSnapshots, Unavailable("no monitors"));
+  const std::string b2 = AddBackup(controller_.volumes.at(vid), b, "pool-far").meta.id;
+  api::Volume& other = AddVolume(1);
+  auto summary = Pass();
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(controller_.volumes.at(other.meta.id).state, api::VolumeState::kAvailable);
+  EXPECT_EQ(controller_.backups.at(b2).attempts, 1) << controller_.backups.at(b2).state_reason;
+}
+
 }  // namespace
 }  // namespace govpool::agent
