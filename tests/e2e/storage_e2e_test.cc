@@ -15,6 +15,10 @@
 //      volume asked for in it is refused with STORAGE_POOL_NEARFULL.
 //   5. The agent killed with SIGKILL in the middle of an import: restarted, it imports the image
 //      again (level-triggered), with the right content hash and no leftover RBD image.
+//   6. Backups into a second pool: marker A written (qemu-io over librbd), backed up (full),
+//      marker B written, backed up again (incremental); each backup restored into a new volume
+//      holds exactly its markers. A third backup with the agent killed mid-way finishes after
+//      the restart and restores right. Everything deleted leaves nothing of ours in either pool.
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -165,7 +169,7 @@ class StorageE2eTest : public ::testing::Test {
     api::CreateDepartmentRequest d;
     d.name = "e2e-storage";
     d.quota = {.instances = -1, .vcpus = -1, .memory_mib = -1, .volumes = -1, .volume_gib = -1,
-               .snapshots = -1, .networks = -1};
+               .snapshots = -1, .backup_gib = -1, .networks = -1};
     auto dept = c.CreateDepartment(d);
     ASSERT_TRUE(dept.ok()) << dept.status().ToString();
     env->dept = dept->meta.id;
@@ -383,6 +387,24 @@ class StorageE2eTest : public ::testing::Test {
   }
 
   // The RBD images of `pool`, one a line.
+  std::string BackupState(const std::string& id) {
+    auto b = c().GetBackup(id);
+    if (!b.ok()) return b.status().ToString();
+    return Name(b->state) + " (" + b->state_reason + ") attempts " + std::to_string(b->attempts);
+  }
+  bool BackupIs(const std::string& id, api::BackupState state) {
+    auto b = c().GetBackup(id);
+    return b.ok() && b->state == state;
+  }
+  // qemu-io over librbd on pool/image: `command` ("write -P 0x41 0 64k", "read -P 0 1M 64k");
+  // true when it succeeded (a read -P fails when the pattern does not match).
+  bool QemuIo(const std::string& pool, const std::string& image, const std::string& command, std::string* out = nullptr) {
+    int rc = 0;
+    const std::string text =
+        Shell("qemu-io -f raw -c '" + command + "' 'rbd:" + pool + "/" + image + ":conf=" + env->ceph_conf + "'", &rc);
+    if (out != nullptr) *out = text;
+    return rc == 0 && text.find("failed") == std::string::npos;
+  }
   std::string RbdLs(const std::string& pool) { return Rbd("ls " + pool); }
 };
 
@@ -698,6 +720,139 @@ TEST_F(StorageE2eTest, AgentKilledMidImportImportsAgain) {
       << "files left in the controller's staging directory " << staging;
   std::error_code ec;
   fs::remove(file, ec);
+}
+
+TEST_F(StorageE2eTest, BackupsIncrementalRestoreAndAgentKilledMidBackup) {
+  const std::string pool = env->ceph_pool;
+  const std::string target_pool = "govpool-e2e-bak-" + NewUuid().substr(0, 8);
+  ASSERT_NO_FATAL_FAILURE(CreateCephPool(target_pool));
+  env->extra_ceph_pools.push_back(target_pool);
+  api::CreateStoragePoolRequest sp;
+  sp.name = "e2e-backups";
+  sp.cluster = kCluster;
+  sp.ceph_pool = target_pool;
+  sp.provisioning_ratio = 16;
+  auto target = c().CreateStoragePool(sp);
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  ASSERT_TRUE(WaitFor([&] {
+    auto p = c().GetStoragePool(target->meta.id);
+    return p.ok() && p->hosts > 0;
+  }, 30)) << "the agent never reported the backup pool";
+
+  api::CreateVolumeRequest vr;
+  vr.name = "backed-up";
+  vr.department_id = env->dept;
+  vr.size_gib = 1;
+  vr.pool = env->storage_pool;
+  auto volume = c().CreateVolume(vr);
+  ASSERT_TRUE(volume.ok()) << volume.status().ToString();
+  const std::string vol = volume->meta.id;
+  const std::string vol_image = "govpool-vol-" + vol;
+  ASSERT_TRUE(WaitFor([&] { return VolumeIs(vol, api::VolumeState::kAvailable); }, 60)) << VolumeState(vol);
+
+  auto backup = [&](const std::string& name) -> std::string {
+    api::CreateBackupRequest br;
+    br.name = name;
+    br.volume = vol;
+    br.target_pool = target->meta.id;
+    auto b = c().CreateBackup(br);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return b.ok() ? b->meta.id : "";
+  };
+  auto restore = [&](const std::string& backup_id, const std::string& name) -> std::string {
+    api::RestoreBackupRequest rr;
+    rr.name = name;
+    rr.pool = env->storage_pool;
+    auto v = c().RestoreBackup(backup_id, rr);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    if (!v.ok()) return "";
+    EXPECT_EQ(v->source_backup_id, backup_id);
+    EXPECT_TRUE(WaitFor([&] { return VolumeIs(v->meta.id, api::VolumeState::kAvailable); }, 120))
+        << VolumeState(v->meta.id);
+    return v->meta.id;
+  };
+
+  // Marker A, a full backup; marker B, an incremental one.
+  std::string io;
+  ASSERT_TRUE(QemuIo(pool, vol_image, "write -P 0x41 0 64k", &io)) << io;
+  const std::string b1 = backup("first");
+  ASSERT_FALSE(b1.empty());
+  ASSERT_TRUE(WaitFor([&] { return BackupIs(b1, api::BackupState::kAvailable); }, 120)) << BackupState(b1);
+  // Another backup of the same volume cannot start while one runs; this one is done.
+  ASSERT_TRUE(QemuIo(pool, vol_image, "write -P 0x42 16M 64k", &io)) << io;
+  const std::string b2 = backup("second");
+  ASSERT_FALSE(b2.empty());
+  ASSERT_TRUE(WaitFor([&] { return BackupIs(b2, api::BackupState::kAvailable); }, 120)) << BackupState(b2);
+  auto first = c().GetBackup(b1);
+  auto second = c().GetBackup(b2);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_FALSE(first->incremental);
+  EXPECT_TRUE(second->incremental) << "the second backup should carry only what changed";
+  EXPECT_EQ(second->parent_backup_id, b1);
+  EXPECT_GT(second->transferred_bytes, 0);
+  EXPECT_LE(second->transferred_bytes, 8 * kMiB) << "an incremental backup carried more than the change";
+  EXPECT_GT(first->completed_at_ms, 0);
+  std::cerr << "[info] backup 1: " << first->transferred_bytes << " bytes (full); backup 2: "
+            << second->transferred_bytes << " bytes (incremental)\n";
+  // Only the newest backup's snapshot stays on the volume (the base of the next diff).
+  const std::string vol_snaps = Rbd("snap ls " + pool + "/" + vol_image);
+  EXPECT_EQ(vol_snaps.find("govpool-bak-" + b1), std::string::npos) << vol_snaps;
+  EXPECT_NE(vol_snaps.find("govpool-bak-" + b2), std::string::npos) << vol_snaps;
+
+  const std::string r1 = restore(b1, "restored-first");
+  const std::string r2 = restore(b2, "restored-second");
+  ASSERT_FALSE(r1.empty() || r2.empty());
+  EXPECT_TRUE(QemuIo(pool, "govpool-vol-" + r1, "read -P 0x41 0 64k", &io)) << "marker A in backup 1: " << io;
+  EXPECT_TRUE(QemuIo(pool, "govpool-vol-" + r1, "read -P 0 16M 64k", &io)) << "backup 1 holds no marker B: " << io;
+  EXPECT_TRUE(QemuIo(pool, "govpool-vol-" + r2, "read -P 0x41 0 64k", &io)) << "marker A in backup 2: " << io;
+  EXPECT_TRUE(QemuIo(pool, "govpool-vol-" + r2, "read -P 0x42 16M 64k", &io)) << "marker B in backup 2: " << io;
+
+  // A third backup, of 96 MiB more, with the agent killed while it runs.
+  ASSERT_TRUE(QemuIo(pool, vol_image, "write -P 0x43 64M 96M", &io)) << io;
+  const auto t0 = steady_clock::now();
+  const std::string b3 = backup("third");
+  ASSERT_FALSE(b3.empty());
+  ASSERT_TRUE(WaitFor([&] {
+    return Rbd("snap ls " + pool + "/" + vol_image).find("govpool-bak-" + b3) != std::string::npos ||
+           !BackupIs(b3, api::BackupState::kCreating);
+  }, 60, 20)) << BackupState(b3);
+  env->agent->Kill(SIGKILL);
+  std::cerr << "[timing] agent killed " << Seconds(t0) << " s into backup 3: " << BackupState(b3) << "\n";
+  ASSERT_NO_FATAL_FAILURE(StartAgent());
+  ASSERT_TRUE(WaitFor([&] { return BackupIs(b3, api::BackupState::kAvailable); }, 180))
+      << "backup 3 after the restart: " << BackupState(b3);
+  std::cerr << "[timing] agent restarted -> backup 3 available: " << Seconds(t0) << " s after it started\n";
+  const std::string r3 = restore(b3, "restored-third");
+  ASSERT_FALSE(r3.empty());
+  EXPECT_TRUE(QemuIo(pool, "govpool-vol-" + r3, "read -P 0x41 0 64k", &io)) << io;
+  EXPECT_TRUE(QemuIo(pool, "govpool-vol-" + r3, "read -P 0x42 16M 64k", &io)) << io;
+  EXPECT_TRUE(QemuIo(pool, "govpool-vol-" + r3, "read -P 0x43 64M 96M", &io)) << io;
+  EXPECT_TRUE(QemuIo(pool, "govpool-vol-" + r3, "read -P 0 160M 1M", &io)) << io;
+
+  // The volume goes first (its backups outlive it), then the restores, then the backups.
+  for (const std::string& id : {vol, r1, r2, r3}) {
+    auto d = c().DeleteVolume(id);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+  }
+  for (const std::string& id : {vol, r1, r2, r3}) {
+    EXPECT_TRUE(WaitFor([&] { return c().GetVolume(id).status().code() == StatusCode::kNotFound; }, 60))
+        << VolumeState(id);
+  }
+  EXPECT_TRUE(BackupIs(b1, api::BackupState::kAvailable)) << "a backup outlives its volume: " << BackupState(b1);
+  for (const std::string& id : {b1, b2, b3}) {
+    auto d = c().DeleteBackup(id);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+  }
+  for (const std::string& id : {b1, b2, b3}) {
+    EXPECT_TRUE(WaitFor([&] { return c().GetBackup(id).status().code() == StatusCode::kNotFound; }, 60))
+        << BackupState(id);
+  }
+  EXPECT_EQ(RbdLs(target_pool), "") << "RBD images left in the backup pool";
+  EXPECT_EQ(Rbd("trash ls " + target_pool), "");
+  EXPECT_EQ(RbdLs(pool), "") << "RBD images left in " << pool;
+  EXPECT_EQ(Rbd("trash ls " + pool), "");
+  auto removed = c().DeleteStoragePool(target->meta.id);
+  EXPECT_TRUE(removed.ok()) << removed.ToString();
 }
 
 }  // namespace

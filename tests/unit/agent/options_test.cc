@@ -98,6 +98,21 @@ TEST_F(AgentOptionsTest, CephFlags) {
   }
 }
 
+TEST_F(AgentOptionsTest, BackupClusters) {
+  auto o = Parse({"--token-file", "t", "--ceph-conf", "/etc/ceph/ceph.conf", "--ceph-backup-cluster",
+                  "offsite=/etc/ceph/offsite.conf", "--ceph-backup-cluster=dr=/etc/ceph/dr.conf"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->ceph_backup_clusters,
+            (std::map<std::string, std::string>{{"dr", "/etc/ceph/dr.conf"}, {"offsite", "/etc/ceph/offsite.conf"}}));
+  EXPECT_NE(Error({"--ceph-conf", "c", "--ceph-backup-cluster", "offsite"}).find("NAME=CONF"), std::string::npos);
+  EXPECT_NE(Error({"--ceph-conf", "c", "--ceph-backup-cluster", "ceph=/x.conf"}).find("twice"), std::string::npos)
+      << "the agent's own cluster's name";
+  EXPECT_NE(Error({"--ceph-conf", "c", "--ceph-backup-cluster", "a=/1", "--ceph-backup-cluster", "a=/2"}).find("twice"),
+            std::string::npos);
+  EXPECT_NE(Error({"--ceph-backup-cluster", "a=/1"}).find("--ceph-conf"), std::string::npos);
+  EXPECT_NE(AgentHelp().find("--ceph-backup-cluster NAME=FILE"), std::string::npos) << AgentHelp();
+}
+
 TEST_F(AgentOptionsTest, EveryFlagInBothSpellings) {
   auto o = Parse({"--controller", "https://c:8443", "--token-file=/etc/t", "--host-name", "node-1",
                   "--pool=gold", "--libvirt-uri", "qemu:///session", "--domain-type=qemu",
