@@ -1,5 +1,6 @@
 // govpoolctl's commands, one file per resource (departments.cc, flavors.cc, hosts.cc, vms.cc,
-// server_groups.cc, users.cc, events.cc, storage_pools.cc, volumes.cc, snapshots.cc, images.cc). Each Add*Commands adds its group to the command
+// server_groups.cc, users.cc, events.cc, storage_pools.cc, volumes.cc, snapshots.cc, images.cc,
+// backup_policies.cc, backups.cc). Each Add*Commands adds its group to the command
 // line: the arguments and options (parsed by CLI11 through cli/command_line.h) and a handler
 // that calls the typed API client through a Context and prints the typed answer.
 #pragma once
@@ -25,6 +26,8 @@ void AddStoragePoolCommands(CommandLine& cli);
 void AddVolumeCommands(CommandLine& cli);
 void AddSnapshotCommands(CommandLine& cli);
 void AddImageCommands(CommandLine& cli);
+void AddBackupPolicyCommands(CommandLine& cli);
+void AddBackupCommands(CommandLine& cli);
 
 // Every group, in help order.
 inline void AddAllCommands(CommandLine& cli) {
@@ -35,6 +38,8 @@ inline void AddAllCommands(CommandLine& cli) {
   AddStoragePoolCommands(cli);
   AddVolumeCommands(cli);
   AddSnapshotCommands(cli);
+  AddBackupPolicyCommands(cli);
+  AddBackupCommands(cli);
   AddImageCommands(cli);
   AddServerGroupCommands(cli);
   AddUserCommands(cli);

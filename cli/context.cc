@@ -66,6 +66,8 @@ struct Context::Catalogs {
   Catalog<api::StoragePool, api::PageQuery> storage_pools;
   Catalog<api::Volume, api::VolumeQuery> volumes;
   Catalog<api::Image, api::PageQuery> images;
+  Catalog<api::BackupPolicy, api::BackupQuery> backup_policies;
+  Catalog<api::Backup, api::BackupQuery> backups;
 };
 
 Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Options options)
@@ -84,6 +86,8 @@ Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Opti
   catalogs_->storage_pools.list = [c](const api::PageQuery& q) { return c->ListStoragePools(q); };
   catalogs_->volumes.list = [c](const api::VolumeQuery& q) { return c->ListVolumes(q); };
   catalogs_->images.list = [c](const api::PageQuery& q) { return c->ListImages(q); };
+  catalogs_->backup_policies.list = [c](const api::BackupQuery& q) { return c->ListBackupPolicies(q); };
+  catalogs_->backups.list = [c](const api::BackupQuery& q) { return c->ListBackups(q); };
 }
 
 Context::~Context() = default;
@@ -115,6 +119,12 @@ Result<std::string> Context::VolumeId(const std::string& ref) {
 Result<std::string> Context::ImageId(const std::string& ref) {
   return Resolve(*this, catalogs_->images, "image", ref);
 }
+Result<std::string> Context::BackupPolicyId(const std::string& ref) {
+  return Resolve(*this, catalogs_->backup_policies, "backup policy", ref);
+}
+Result<std::string> Context::BackupId(const std::string& ref) {
+  return Resolve(*this, catalogs_->backups, "backup", ref);
+}
 
 std::string Context::DepartmentName(const std::string& id) {
   return NameOf(*this, catalogs_->departments, id);
@@ -130,5 +140,8 @@ std::string Context::StoragePoolName(const std::string& id) {
 }
 std::string Context::VolumeName(const std::string& id) { return NameOf(*this, catalogs_->volumes, id); }
 std::string Context::ImageName(const std::string& id) { return NameOf(*this, catalogs_->images, id); }
+std::string Context::BackupPolicyName(const std::string& id) {
+  return NameOf(*this, catalogs_->backup_policies, id);
+}
 
 }  // namespace govpool::cli

@@ -108,6 +108,8 @@ class Context {
   Result<std::string> StoragePoolId(const std::string& ref);
   Result<std::string> VolumeId(const std::string& ref);
   Result<std::string> ImageId(const std::string& ref);
+  Result<std::string> BackupPolicyId(const std::string& ref);
+  Result<std::string> BackupId(const std::string& ref);
   // The name to show for an id in a table: the object's name, or the id itself when the name
   // cannot be known (the caller may not list the collection, e.g. a department user and hosts,
   // or the object is gone). "" for "". Never fails.
@@ -118,6 +120,7 @@ class Context {
   std::string StoragePoolName(const std::string& id);
   std::string VolumeName(const std::string& id);
   std::string ImageName(const std::string& id);
+  std::string BackupPolicyName(const std::string& id);
 
   // ---- Output (output.cc) ----
   // One object: the API's JSON (api::Encode) with --json, else "field  value" lines from its
@@ -133,6 +136,8 @@ class Context {
   void PrintObject(const api::Volume& value);
   void PrintObject(const api::VolumeSnapshot& value);
   void PrintObject(const api::Image& value);
+  void PrintObject(const api::BackupPolicy& value);
+  void PrintObject(const api::Backup& value);
   // A whole list: {"items":[...],"next_page_token":""} with --json, else the table of
   // `columns` (the wide_only ones with --wide).
   void PrintList(const std::vector<api::Department>& items, const std::vector<Column<api::Department>>& columns);
@@ -147,6 +152,9 @@ class Context {
   void PrintList(const std::vector<api::VolumeSnapshot>& items,
                  const std::vector<Column<api::VolumeSnapshot>>& columns);
   void PrintList(const std::vector<api::Image>& items, const std::vector<Column<api::Image>>& columns);
+  void PrintList(const std::vector<api::BackupPolicy>& items,
+                 const std::vector<Column<api::BackupPolicy>>& columns);
+  void PrintList(const std::vector<api::Backup>& items, const std::vector<Column<api::Backup>>& columns);
 
  private:
   struct Catalogs;  // the collections listed so far (context.cc)

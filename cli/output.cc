@@ -38,6 +38,8 @@ void Context::PrintObject(const api::StoragePool& v) { Object(out_, json(), v); 
 void Context::PrintObject(const api::Volume& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::VolumeSnapshot& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Image& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::BackupPolicy& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Backup& v) { Object(out_, json(), v); }
 
 void Context::PrintList(const std::vector<api::Department>& items,
                         const std::vector<Column<api::Department>>& columns) {
@@ -81,6 +83,15 @@ void Context::PrintList(const std::vector<api::VolumeSnapshot>& items,
 }
 void Context::PrintList(const std::vector<api::Image>& items,
                         const std::vector<Column<api::Image>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+
+void Context::PrintList(const std::vector<api::BackupPolicy>& items,
+                        const std::vector<Column<api::BackupPolicy>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Backup>& items,
+                        const std::vector<Column<api::Backup>>& columns) {
   List(out_, json(), wide(), items, columns);
 }
 

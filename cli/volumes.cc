@@ -8,10 +8,12 @@
 namespace govpool::cli {
 namespace {
 
-// Where a clone came from: "image NAME" or "snapshot ID"; "" for an empty volume.
+// Where a clone (or restore) came from: "image NAME", "snapshot ID" or "backup ID"; "" for
+// an empty volume.
 std::string Source(Context& ctx, const api::Volume& v) {
   if (!v.source_image_id.empty()) return "image " + ctx.ImageName(v.source_image_id);
   if (!v.source_snapshot_id.empty()) return "snapshot " + v.source_snapshot_id;
+  if (!v.source_backup_id.empty()) return "backup " + v.source_backup_id;
   return "";
 }
 

@@ -189,7 +189,14 @@ INSTANTIATE_TEST_SUITE_P(
         Of<CreateSnapshotRequest>("CreateSnapshotRequest", true),
         Of<SnapshotStatusReport>("SnapshotStatusReport", true), Of<Image>("Image"),
         Of<ListPage<Image>>("ImageList"), Of<CreateImageRequest>("CreateImageRequest", true),
-        Of<ImageStatusReport>("ImageStatusReport", true)),
+        Of<ImageStatusReport>("ImageStatusReport", true),
+        // Backups.
+        Of<BackupPolicy>("BackupPolicy"), Of<ListPage<BackupPolicy>>("BackupPolicyList"),
+        Of<CreateBackupPolicyRequest>("CreateBackupPolicyRequest", true),
+        Of<PatchBackupPolicyRequest>("PatchBackupPolicyRequest", true), Of<Backup>("Backup"),
+        Of<ListPage<Backup>>("BackupList"), Of<CreateBackupRequest>("CreateBackupRequest", true),
+        Of<RestoreBackupRequest>("RestoreBackupRequest", true),
+        Of<BackupStatusReport>("BackupStatusReport", true)),
     [](const ::testing::TestParamInfo<Case>& param) { return param.param.schema; });
 
 // Every error status an operation documents is one the Status->HTTP table can answer, and
@@ -211,7 +218,9 @@ TEST(OpenApiStatusTest, DocumentedErrorsAreAnswersTheServerGives) {
         FailedPrecondition("").WithReason("VOLUME_IN_USE"),
         FailedPrecondition("").WithReason("HAS_DEPENDENTS"),
         FailedPrecondition("").WithReason("IMAGE_NOT_READY"),
-        FailedPrecondition("").WithReason("IMAGE_CHECKSUM_MISMATCH")}) {
+        FailedPrecondition("").WithReason("IMAGE_CHECKSUM_MISMATCH"),
+        FailedPrecondition("").WithReason("BACKUP_IN_PROGRESS"),
+        FailedPrecondition("").WithReason("BACKUP_NOT_READY")}) {
     answerable.insert(HttpStatusFor(s));
   }
   int operations = 0;

@@ -100,6 +100,10 @@ TEST_F(CommandLineTest, UsageErrors) {
            {"host", "update", "h", "--cpu-ratio", "100"},
            {"user", "create", "u", "--role", "root"},
            {"flavor", "create", "f", "--vcpus", "x", "--memory-mib", "1", "--disk-gib", "1"},
+           {"backup-policy", "update", "p", "--enabled", "maybe"},
+           {"backup-policy", "create", "p", "--department", "d", "--target-pool", "t"},
+           {"backup", "restore", "b"},
+           {"backup", "create", "--volume", "v"},
        }) {
     CommandLine cli;
     AddAllCommands(cli);
@@ -152,6 +156,9 @@ TEST_F(CommandLineTest, EveryCommandHasHelp) {
   }
   EXPECT_NE(cli_.Help("host update").find("--maintenance on|off"), std::string::npos);
   EXPECT_NE(cli_.Help("vm list").find("--state"), std::string::npos);
+  EXPECT_NE(cli_.Help("backup-policy update").find("--enabled on|off"), std::string::npos);
+  EXPECT_NE(cli_.Help("backup restore").find("--wait"), std::string::npos);
+  EXPECT_NE(cli_.Help("department create").find("backup_gib"), std::string::npos);
 }
 
 }  // namespace

@@ -63,12 +63,13 @@ TEST(ValueParsersTest, OnOff) {
 }
 
 TEST(ValueParsersTest, Quota) {
-  auto q = ParseQuota("instances=10,vcpus=20,memory_mib=unlimited,networks=-1");
+  auto q = ParseQuota("instances=10,vcpus=20,memory_mib=unlimited,networks=-1,backup_gib=500");
   ASSERT_TRUE(q.ok()) << q.status().ToString();
   EXPECT_EQ(q->instances, 10);
   EXPECT_EQ(q->vcpus, 20);
   EXPECT_EQ(q->memory_mib, -1);
   EXPECT_EQ(q->networks, -1);
+  EXPECT_EQ(q->backup_gib, 500);
   EXPECT_FALSE(q->volumes.has_value());
   for (const char* bad : {"", "instances", "=3", "cores=3", "instances=-2", "instances=x",
                           "instances=1,instances=2", "instances=1000000001"}) {
@@ -78,9 +79,10 @@ TEST(ValueParsersTest, Quota) {
 }
 
 TEST(ValueParsersTest, ApplyQuotaChangesOnlyTheGivenLimits) {
-  api::Quota q = ApplyQuota(api::Quota{}, *ParseQuota("instances=3,volumes=unlimited"));
+  api::Quota q = ApplyQuota(api::Quota{}, *ParseQuota("instances=3,volumes=unlimited,backup_gib=0"));
   EXPECT_EQ(q.instances, 3);
   EXPECT_EQ(q.volumes, -1);
+  EXPECT_EQ(q.backup_gib, 0);
   EXPECT_EQ(q.vcpus, api::Quota{}.vcpus);
 }
 
