@@ -25,6 +25,8 @@ constexpr ReasonRule kReasons[] = {
     {"VOLUME_IN_USE", StatusCode::kFailedPrecondition, 409},
     {"HAS_DEPENDENTS", StatusCode::kFailedPrecondition, 409},
     {"IMAGE_NOT_READY", StatusCode::kFailedPrecondition, 409},
+    {"BACKUP_IN_PROGRESS", StatusCode::kFailedPrecondition, 409},
+    {"BACKUP_NOT_READY", StatusCode::kFailedPrecondition, 409},
     {"IMAGE_CHECKSUM_MISMATCH", StatusCode::kFailedPrecondition, 409},
 };
 
