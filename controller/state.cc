@@ -62,7 +62,9 @@ api::Quota QuotaUsageOf(const api::VolumeSnapshot&) {
 
 api::Quota QuotaUsageOf(const api::Backup& b) {
   api::Quota q = api::kZeroQuota;
-  if (b.state != api::BackupState::kError || b.deleting) q.backup_gib = b.size_gib;
+  // Reserved while it runs, held once written (until gone); a backup that failed for good
+  // (never completed) holds nothing, also while its leftovers are deleted.
+  if (b.state == api::BackupState::kCreating || b.completed_at_ms > 0) q.backup_gib = b.size_gib;
   return q;
 }
 

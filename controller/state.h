@@ -55,7 +55,8 @@ struct PlacementCounters {
 api::Quota QuotaUsageOf(const api::Vm& v);
 api::Quota QuotaUsageOf(const api::Volume& v);
 api::Quota QuotaUsageOf(const api::VolumeSnapshot& s);
-// A backup counts its volume's size until it is gone, unless it failed for good (error).
+// A backup counts its volume's size while it runs and, once written, until it is gone; one
+// that failed for good counts nothing.
 api::Quota QuotaUsageOf(const api::Backup& b);
 
 class State {

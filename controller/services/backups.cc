@@ -119,6 +119,10 @@ Result<api::Backup> StartBackup(State& s, Txn& t, const api::Volume& v, const ap
   GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(b), 1));
   // The volume's own agent when it reaches the target too (it holds the volume's work).
   b.host_id = storage::ChooseStorageHost(s, v.pool_id, v.host_id, target.meta.id);
+  if (b.host_id.empty()) {
+    return FailedPrecondition("no up agent reaches both storage pool " + v.pool_id + " and " + target.meta.id +
+                              "; a backup needs one (see docs/storage.md, \"Backups\")");
+  }
   s.Save(t, b);
   log::Info("backup started", {{"backup_id", b.meta.id}, {"volume_id", v.meta.id},
                                {"target_pool_id", target.meta.id}, {"parent_backup_id", b.parent_backup_id}});
@@ -305,9 +309,9 @@ Result<api::Backup> DeleteBackup(State& s, Txn& t, const Caller& c, const std::s
         .WithReason("HAS_DEPENDENTS")
         .WithDetail("volumes", restoring);
   }
-  RetireBackup(s, t, *found);
+  api::Backup gone = *found;  // a copy: RetireBackup may remove the record `found` points to
+  RetireBackup(s, t, gone);
   if (const api::Backup* b = s.FindBackup(id)) return *b;
-  api::Backup gone = *found;
   gone.deleting = true;
   gone.state = api::BackupState::kDeleted;
   return gone;
@@ -335,6 +339,10 @@ Result<api::Volume> RestoreBackup(State& s, Txn& t, const Caller& c, const std::
   GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(v), 1));
   GP_ASSIGN_OR_RETURN(v.pool_id, storage::PlaceInPool(s, *d, v.size_gib, req.pool, req.tier));
   v.host_id = storage::ChooseStorageHost(s, v.pool_id, "", b->target_pool_id);
+  if (v.host_id.empty()) {
+    return FailedPrecondition("no up agent reaches both storage pool " + v.pool_id + " and the backup's pool " +
+                              b->target_pool_id + "; a restore needs one");
+  }
   s.Save(t, v);
   log::Info("backup restore started", {{"backup_id", id}, {"volume_id", v.meta.id}, {"pool_id", v.pool_id}});
   return v;

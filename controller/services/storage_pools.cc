@@ -289,7 +289,12 @@ std::int64_t ReassignStorageWork(State& s, Txn& t) {
     for (const std::string& id : std::set<std::string>(s.VolumesOfHost(from))) {
       api::Volume v = *s.FindVolume(id);
       if (!v.vm_id.empty()) continue;  // attached volumes stay with their VM's host
-      const std::string host = storage::ChooseStorageHost(s, v.pool_id);
+      // A restore still to be done reads its backup's pool too (as RestoreBackup chose).
+      std::string also_pool;
+      if (!v.source_backup_id.empty() && v.state == api::VolumeState::kCreating) {
+        if (const api::Backup* b = s.FindBackup(v.source_backup_id)) also_pool = b->target_pool_id;
+      }
+      const std::string host = storage::ChooseStorageHost(s, v.pool_id, "", also_pool);
       if (host.empty()) continue;
       storage::MoveVolumeWork(s, t, v, host);
       s.Save(t, v);
