@@ -21,6 +21,9 @@ packages=(
   # block storage: librados/librbd for the agent's RBD driver; a mon, mgr and osd for the
   # single-node test cluster (scripts/start-ceph.sh)
   ceph-mon ceph-osd ceph-mgr ceph-common librados-dev librbd-dev libradospp-dev
+  # tenant networks: Open vSwitch (userspace datapath) and OVN central + host for the local
+  # instance scripts/start-ovn.sh starts (tests, demo)
+  openvswitch-switch ovn-central ovn-host
   # the tiny test guest
   busybox-static cpio
   # scripts

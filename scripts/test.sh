@@ -20,6 +20,9 @@ echo "== real daemons"
 "$root/scripts/start-ceph.sh"
 # The BlockStorage contract suite's real-Ceph case reads this (and fails without it).
 export GOVPOOL_TEST_CEPH_CONF="${GOVPOOL_CEPH_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/ceph}/ceph.conf"
+"$root/scripts/start-ovn.sh"
+# The OVSDB client's integration test programs this OVN Northbound database (unix socket).
+export GOVPOOL_TEST_OVN_NB="unix:${GOVPOOL_OVN_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/ovn}/run/ovnnb_db.sock"
 
 echo "== unit and integration tests"
 ctest --test-dir "$root/build/ci" -L 'unit' --output-on-failure -j2
