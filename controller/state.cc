@@ -32,6 +32,12 @@ constexpr bool kIsStorageRecord =
     std::is_same_v<T, api::StoragePool> || std::is_same_v<T, api::Volume> ||
     std::is_same_v<T, api::VolumeSnapshot> || std::is_same_v<T, api::Image> || std::is_same_v<T, api::Backup>;
 
+// The host index key of storage work: records no agent took yet are indexed too (RecordTable
+// skips empty keys), under a key no host id (a UUID) can be, so the housekeeper finds them
+// without a scan.
+constexpr const char* kNoHostKey = "(no host)";
+std::string HostKey(const std::string& host_id) { return host_id.empty() ? kNoHostKey : host_id; }
+
 template <class T>
 std::string NameOf(const T& v) {
   return v.name;
@@ -83,7 +89,7 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
       idempotency_("idempotency", {}),
       storage_pools_("storage_pool", {&NameOf<api::StoragePool>}),
       volumes_("volume", {[](const api::Volume& v) { return v.department_id + "/" + v.name; },
-                          [](const api::Volume& v) { return v.host_id; },
+                          [](const api::Volume& v) { return HostKey(v.host_id); },
                           [](const api::Volume& v) { return v.vm_id; },
                           [](const api::Volume& v) { return v.source_snapshot_id; },
                           [](const api::Volume& v) { return v.source_image_id; },
@@ -92,10 +98,10 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
                                      [](const api::VolumeSnapshot& s) { return s.volume_id; },
                                      [](const api::VolumeSnapshot& s) { return s.department_id; }}),
       images_("image", {[](const api::Image& i) { return i.department_id + "/" + i.name; },
-                        [](const api::Image& i) { return i.host_id; },
+                        [](const api::Image& i) { return HostKey(i.host_id); },
                         [](const api::Image& i) { return i.department_id; }}),
       backup_policies_("backup_policy", {[](const api::BackupPolicy& p) { return p.department_id; }}),
-      backups_("backup", {[](const api::Backup& b) { return b.host_id; },
+      backups_("backup", {[](const api::Backup& b) { return HostKey(b.host_id); },
                           [](const api::Backup& b) { return b.volume_id; },
                           [](const api::Backup& b) { return b.department_id; }}) {}
 
@@ -398,13 +404,13 @@ const api::Volume* State::FindVolumeByName(const std::string& department_id, con
   return volumes_.FindBy(kVolumeByDepartmentAndName, department_id + "/" + name);
 }
 const std::set<std::string>& State::VolumesOfHost(const std::string& host_id) const {
-  return volumes_.IdsBy(kVolumeByHost, host_id);
+  return volumes_.IdsBy(kVolumeByHost, HostKey(host_id));
 }
 const std::set<std::string>& State::SnapshotsOfHost(const std::string& host_id) const {
   return host_id.empty() ? kNoIds : snapshots_.IdsBy(kSnapshotByHost, host_id);
 }
 const std::set<std::string>& State::ImagesOfHost(const std::string& host_id) const {
-  return images_.IdsBy(kImageByHost, host_id);
+  return images_.IdsBy(kImageByHost, HostKey(host_id));
 }
 const std::set<std::string>& State::VolumesOfVm(const std::string& vm_id) const {
   return vm_id.empty() ? kNoIds : volumes_.IdsBy(kVolumeByVm, vm_id);
@@ -413,7 +419,7 @@ const std::set<std::string>& State::SnapshotsOfVolume(const std::string& volume_
   return snapshots_.IdsBy(kSnapshotByVolume, volume_id);
 }
 const std::set<std::string>& State::BackupsOfHost(const std::string& host_id) const {
-  return backups_.IdsBy(kBackupByHost, host_id);
+  return backups_.IdsBy(kBackupByHost, HostKey(host_id));
 }
 const std::set<std::string>& State::BackupsOfVolume(const std::string& volume_id) const {
   return backups_.IdsBy(kBackupByVolume, volume_id);

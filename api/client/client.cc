@@ -273,11 +273,12 @@ Result<ListPage<BackupPolicy>> Client::ListBackupPolicies(const BackupQuery& q) 
   t.Page(q).Add("department_id", q.department_id);
   return Call<ListPage<BackupPolicy>>("GET", t.str(), {});
 }
-Result<BackupPolicy> Client::PatchBackupPolicy(std::string_view id, const PatchBackupPolicyRequest& req) {
-  return Call<BackupPolicy>("PATCH", Path("/v1/backup-policies", id), Encode(req));
+Result<BackupPolicy> Client::PatchBackupPolicy(std::string_view id, const PatchBackupPolicyRequest& req,
+                                               const WriteOptions& w) {
+  return Call<BackupPolicy>("PATCH", Path("/v1/backup-policies", id), Encode(req), w);
 }
-Status Client::DeleteBackupPolicy(std::string_view id) {
-  return CallNoContent("DELETE", Path("/v1/backup-policies", id));
+Status Client::DeleteBackupPolicy(std::string_view id, const WriteOptions& w) {
+  return CallNoContent("DELETE", Path("/v1/backup-policies", id), w);
 }
 Result<Backup> Client::CreateBackup(const CreateBackupRequest& req, const WriteOptions& w) {
   return Call<Backup>("POST", "/v1/backups", Encode(req), w);
@@ -288,8 +289,8 @@ Result<ListPage<Backup>> Client::ListBackups(const BackupQuery& q) {
   t.Page(q).Add("department_id", q.department_id).Add("volume_id", q.volume_id).Add("policy_id", q.policy_id);
   return Call<ListPage<Backup>>("GET", t.str(), {});
 }
-Result<std::optional<Backup>> Client::DeleteBackup(std::string_view id) {
-  return CallMaybeGone<Backup>("DELETE", Path("/v1/backups", id), {});
+Result<std::optional<Backup>> Client::DeleteBackup(std::string_view id, const WriteOptions& w) {
+  return CallMaybeGone<Backup>("DELETE", Path("/v1/backups", id), {}, w);
 }
 Result<Volume> Client::RestoreBackup(std::string_view id, const RestoreBackupRequest& req, const WriteOptions& w) {
   return Call<Volume>("POST", Path("/v1/backups", id, "/restore"), Encode(req), w);

@@ -155,13 +155,14 @@ class Client {
   Result<BackupPolicy> CreateBackupPolicy(const CreateBackupPolicyRequest& req, const WriteOptions& w = {});
   Result<BackupPolicy> GetBackupPolicy(std::string_view id);
   Result<ListPage<BackupPolicy>> ListBackupPolicies(const BackupQuery& q = {});
-  Result<BackupPolicy> PatchBackupPolicy(std::string_view id, const PatchBackupPolicyRequest& req);
-  Status DeleteBackupPolicy(std::string_view id);
+  Result<BackupPolicy> PatchBackupPolicy(std::string_view id, const PatchBackupPolicyRequest& req,
+                                         const WriteOptions& w = {});
+  Status DeleteBackupPolicy(std::string_view id, const WriteOptions& w = {});
   Result<Backup> CreateBackup(const CreateBackupRequest& req, const WriteOptions& w = {});
   Result<Backup> GetBackup(std::string_view id);
   Result<ListPage<Backup>> ListBackups(const BackupQuery& q = {});
   // The backup (now deleting), or nullopt when its record is already gone (204).
-  Result<std::optional<Backup>> DeleteBackup(std::string_view id);
+  Result<std::optional<Backup>> DeleteBackup(std::string_view id, const WriteOptions& w = {});
   // The new volume the backup is being restored into.
   Result<Volume> RestoreBackup(std::string_view id, const RestoreBackupRequest& req, const WriteOptions& w = {});
   Result<std::optional<Backup>> ReportBackupStatus(std::string_view id, const BackupStatusReport& report);

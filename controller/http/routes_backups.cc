@@ -42,17 +42,21 @@ void SetBackupPolicyRoutes(Router& r) {
   r.Add("PATCH", "/v1/backup-policies/{id}", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "backup policy"); !s.ok()) return api::ErrorResponse(s);
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    auto if_match = ParseIfMatch(ctx.request);
+    if (!if_match.ok()) return api::ErrorResponse(if_match.status());
     auto req = api::Parse<api::PatchBackupPolicyRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
-      return Render(PatchBackupPolicy(s, t, ctx.caller, ctx.param("id"), *req), 200);
+      return Render(PatchBackupPolicy(s, t, ctx.caller, ctx.param("id"), *if_match, *req), 200);
     });
   });
   r.Add("DELETE", "/v1/backup-policies/{id}", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "backup policy"); !s.ok()) return api::ErrorResponse(s);
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    auto if_match = ParseIfMatch(ctx.request);
+    if (!if_match.ok()) return api::ErrorResponse(if_match.status());
     return ctx.db.Write([&](State& s, Txn& t) {
-      Status st = DeleteBackupPolicy(s, t, ctx.caller, ctx.param("id"));
+      Status st = DeleteBackupPolicy(s, t, ctx.caller, ctx.param("id"), *if_match);
       return st.ok() ? NoContent() : api::ErrorResponse(st);
     });
   });
@@ -89,8 +93,10 @@ void SetBackupRoutes(Router& r) {
   r.Add("DELETE", "/v1/backups/{id}", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "backup"); !s.ok()) return api::ErrorResponse(s);
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    auto if_match = ParseIfMatch(ctx.request);
+    if (!if_match.ok()) return api::ErrorResponse(if_match.status());
     return ctx.db.Write([&](State& s, Txn& t) {
-      return RenderBackup(DeleteBackup(s, t, ctx.caller, ctx.param("id")), 202);
+      return RenderBackup(DeleteBackup(s, t, ctx.caller, ctx.param("id"), *if_match), 202);
     });
   });
   r.Add("POST", "/v1/backups/{id}/restore", [](RouteContext& ctx) {

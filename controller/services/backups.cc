@@ -236,9 +236,11 @@ Page<api::BackupPolicy> ListBackupPolicies(const State& s, const Caller& c, cons
 }
 
 Result<api::BackupPolicy> PatchBackupPolicy(State& s, Txn& t, const Caller& c, const std::string& id,
+                                            const std::optional<std::int64_t>& if_match,
                                             const api::PatchBackupPolicyRequest& req) {
   GP_ASSIGN_OR_RETURN(const api::BackupPolicy* found, FindVisiblePolicy(s, c, id));
   GP_RETURN_IF_ERROR(RequireManage(c, found->department_id, "changing backup policies"));
+  GP_RETURN_IF_ERROR(CheckIfMatch(if_match, found->meta, "backup policy " + id));
   api::BackupPolicy p = *found;
   if (req.schedule) {
     if (auto sched = ParseBackupSchedule(*req.schedule); !sched.ok()) {
@@ -260,9 +262,11 @@ Result<api::BackupPolicy> PatchBackupPolicy(State& s, Txn& t, const Caller& c, c
   return RenderPolicy(p);
 }
 
-Status DeleteBackupPolicy(State& s, Txn& t, const Caller& c, const std::string& id) {
+Status DeleteBackupPolicy(State& s, Txn& t, const Caller& c, const std::string& id,
+                          const std::optional<std::int64_t>& if_match) {
   GP_ASSIGN_OR_RETURN(const api::BackupPolicy* p, FindVisiblePolicy(s, c, id));
   GP_RETURN_IF_ERROR(RequireManage(c, p->department_id, "deleting backup policies"));
+  GP_RETURN_IF_ERROR(CheckIfMatch(if_match, p->meta, "backup policy " + id));
   s.Remove<api::BackupPolicy>(t, id);  // its backups stay (and stay restorable)
   return OkStatus();
 }
@@ -295,9 +299,11 @@ Page<api::Backup> ListBackups(const State& s, const Caller& c, const BackupFilte
   });
 }
 
-Result<api::Backup> DeleteBackup(State& s, Txn& t, const Caller& c, const std::string& id) {
+Result<api::Backup> DeleteBackup(State& s, Txn& t, const Caller& c, const std::string& id,
+                                 const std::optional<std::int64_t>& if_match) {
   GP_ASSIGN_OR_RETURN(const api::Backup* found, FindVisibleBackup(s, c, id));
   GP_RETURN_IF_ERROR(RequireManage(c, found->department_id, "deleting backups"));
+  GP_RETURN_IF_ERROR(CheckIfMatch(if_match, found->meta, "backup " + id));
   if (found->deleting) return *found;
   std::vector<std::string> restoring;
   for (const auto& [vid, v] : s.volumes()) {

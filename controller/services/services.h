@@ -199,9 +199,11 @@ Page<api::BackupPolicy> ListBackupPolicies(const State& s, const Caller& c, cons
                                            const ListOptions& o);
 // A smaller `keep` retires the excess backups at once.
 Result<api::BackupPolicy> PatchBackupPolicy(State& s, Txn& t, const Caller& c, const std::string& id,
+                                            const std::optional<std::int64_t>& if_match,
                                             const api::PatchBackupPolicyRequest& req);
 // Its backups stay (no longer pruned by it).
-Status DeleteBackupPolicy(State& s, Txn& t, const Caller& c, const std::string& id);
+Status DeleteBackupPolicy(State& s, Txn& t, const Caller& c, const std::string& id,
+                          const std::optional<std::int64_t>& if_match);
 struct BackupFilter {
   std::string department_id;
   std::string volume_id;
@@ -215,7 +217,8 @@ Result<api::Backup> GetBackup(const State& s, const Caller& c, const std::string
 Page<api::Backup> ListBackups(const State& s, const Caller& c, const BackupFilter& f, const ListOptions& o);
 // Turns it `deleting` (the agent removes its snapshots; the record goes when it reports
 // `deleted`). HAS_DEPENDENTS while a volume is being restored from it.
-Result<api::Backup> DeleteBackup(State& s, Txn& t, const Caller& c, const std::string& id);
+Result<api::Backup> DeleteBackup(State& s, Txn& t, const Caller& c, const std::string& id,
+                                 const std::optional<std::int64_t>& if_match = std::nullopt);
 // A new volume (its department's, quota volumes/volume_gib) holding the backup's data.
 Result<api::Volume> RestoreBackup(State& s, Txn& t, const Caller& c, const std::string& id,
                                   const api::RestoreBackupRequest& req);

@@ -661,14 +661,23 @@ TEST_F(BackupServicesTest, PolicySchedulesAreChecked) {
   EXPECT_EQ(MakePolicy("nightly", "hourly", 7).status().code(), StatusCode::kAlreadyExists);
   api::PatchBackupPolicyRequest patch;
   patch.schedule = "weekly someday 02:00";
-  auto patched = W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p->meta.id, patch); });
+  auto patched = W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p->meta.id, std::nullopt, patch); });
   EXPECT_EQ(patched.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(DetailString(patched.status(), "field"), "schedule");
   EXPECT_EQ(s_.FindBackupPolicy(p->meta.id)->schedule, "daily 02:00");
   patch.schedule = "weekly sun 02:00";
-  patched = W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p->meta.id, patch); });
+  patched = W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p->meta.id, std::nullopt, patch); });
   ASSERT_TRUE(patched.ok()) << patched.status().ToString();
   EXPECT_EQ(patched->next_run_at_ms, Utc(2026, 12, 6, 2, 0));  // the Sunday
+  // Changes based on an older revision are refused; the current one is taken.
+  patch.schedule = "hourly";
+  const std::int64_t stale = p->meta.revision;
+  auto refused = W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p->meta.id, stale, patch); });
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(s_.FindBackupPolicy(p->meta.id)->schedule, "weekly sun 02:00");
+  EXPECT_FALSE(W([&](State& s, Txn& t) { return DeleteBackupPolicy(s, t, dept_admin_, p->meta.id, stale); }).ok());
+  const std::int64_t current = patched->meta.revision;
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p->meta.id, current, patch); }).ok());
 }
 
 TEST_F(BackupServicesTest, PoliciesRunWhenDueForEveryVolumeOfTheDepartment) {
@@ -739,19 +748,19 @@ TEST_F(BackupServicesTest, BackupsStillRunningAreSkippedAndDisabledPoliciesDoNot
 
   api::PatchBackupPolicyRequest off;
   off.enabled = false;
-  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p.meta.id, off); }).ok());
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p.meta.id, std::nullopt, off); }).ok());
   EXPECT_EQ(GetBackupPolicy(s_, dept_admin_, p.meta.id)->next_run_at_ms, 0);
   now_ms_ = Utc(2026, 12, 1, 12, 0);
   EXPECT_EQ(RunPolicies(), 0);
   EXPECT_EQ(BackupsOf(vol_.meta.id).size(), 1u);
   api::PatchBackupPolicyRequest on;
   on.enabled = true;
-  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p.meta.id, on); }).ok());
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p.meta.id, std::nullopt, on); }).ok());
   EXPECT_EQ(RunPolicies(), 1);
   auto backups = BackupsOf(vol_.meta.id);
   ASSERT_EQ(backups.size(), 2u);
   // Deleting the policy keeps its backups.
-  ASSERT_TRUE(W([&](State& s, Txn& t) { return DeleteBackupPolicy(s, t, dept_admin_, p.meta.id); }).ok());
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return DeleteBackupPolicy(s, t, dept_admin_, p.meta.id, std::nullopt); }).ok());
   EXPECT_EQ(s_.FindBackupPolicy(p.meta.id), nullptr);
   EXPECT_EQ(BackupsOf(vol_.meta.id).size(), 2u);
 }
@@ -790,7 +799,7 @@ TEST_F(BackupServicesTest, RetentionKeepsTheNewestBackupsOfItsPolicy) {
   // A smaller keep retires the excess at once.
   api::PatchBackupPolicyRequest keep1;
   keep1.keep = 1;
-  auto patched = W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p->meta.id, keep1); });
+  auto patched = W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, dept_admin_, p->meta.id, std::nullopt, keep1); });
   ASSERT_TRUE(patched.ok()) << patched.status().ToString();
   EXPECT_EQ(patched->keep, 1);
   EXPECT_TRUE(s_.FindBackup(made[1])->deleting);
@@ -903,9 +912,9 @@ TEST_F(BackupServicesTest, MembersCannotWriteAndOtherDepartmentsSeeNothing) {
             StatusCode::kPermissionDenied);
   api::PatchBackupPolicyRequest keep1;
   keep1.keep = 1;
-  EXPECT_EQ(W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, member_, p.meta.id, keep1); }).status().code(),
+  EXPECT_EQ(W([&](State& s, Txn& t) { return PatchBackupPolicy(s, t, member_, p.meta.id, std::nullopt, keep1); }).status().code(),
             StatusCode::kPermissionDenied);
-  EXPECT_EQ(W([&](State& s, Txn& t) { return DeleteBackupPolicy(s, t, member_, p.meta.id); }).code(),
+  EXPECT_EQ(W([&](State& s, Txn& t) { return DeleteBackupPolicy(s, t, member_, p.meta.id, std::nullopt); }).code(),
             StatusCode::kPermissionDenied);
   EXPECT_TRUE(GetBackup(s_, member_, b.meta.id).ok());
   EXPECT_EQ(ListBackups(s_, member_, {}, {}).items.size(), 1u);
@@ -924,7 +933,7 @@ TEST_F(BackupServicesTest, MembersCannotWriteAndOtherDepartmentsSeeNothing) {
             StatusCode::kNotFound);
   EXPECT_EQ(GetBackupPolicy(s_, outsider_, p.meta.id).status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(ListBackupPolicies(s_, outsider_, "", {}).items.empty());
-  EXPECT_EQ(W([&](State& s, Txn& t) { return DeleteBackupPolicy(s, t, outsider_, p.meta.id); }).code(),
+  EXPECT_EQ(W([&](State& s, Txn& t) { return DeleteBackupPolicy(s, t, outsider_, p.meta.id, std::nullopt); }).code(),
             StatusCode::kNotFound);
   // Nor can it back up the volume: refused as if it did not exist.
   api::CreateBackupRequest req;

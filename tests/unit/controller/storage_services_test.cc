@@ -370,6 +370,23 @@ TEST_F(StorageServicesTest, WorkOfASilentAgentMovesToAnotherThatReachesThePool) 
   EXPECT_EQ(s_.FindVolume(v.meta.id)->host_id, h2.meta.id);
 }
 
+TEST_F(StorageServicesTest, WorkNoAgentTookIsHandedToTheFirstThatReachesThePool) {
+  ReportPool(1000, 0.1);
+  api::CreateImageRequest ir;
+  ir.name = "img";
+  auto image = *W([&](State& s, Txn& t) { return CreateImage(s, t, admin_, ir); });
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return BeginImageUpload(s, t, admin_, image.meta.id); }).ok());
+  ReportPool(1000, 0.1, /*reachable=*/false);  // the upload ends while no agent reaches the pool
+  auto up = W([&](State& s, Txn& t) { return FinishImageUpload(s, t, admin_, image.meta.id, 100, ""); });
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_EQ(up->host_id, "");
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ReassignStorageWork(s, t); }), 0);
+  ReportPool(1000, 0.1);
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ReassignStorageWork(s, t); }), 1);
+  EXPECT_EQ(s_.FindImage(image.meta.id)->host_id, host_.meta.id) << "the import waited for an agent";
+  EXPECT_TRUE(s_.ImagesOfHost("").empty());
+}
+
 TEST_F(StorageServicesTest, UploadsCutByARestartCanBeRetried) {
   ReportPool(1000, 0.1);
   api::CreateImageRequest ir;
