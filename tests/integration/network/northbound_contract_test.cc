@@ -1,0 +1,341 @@
+// The NorthboundDriver contract, run against FakeNorthbound and against OvnNorthbound over the
+// real OVN Northbound database (GOVPOOL_TEST_OVN_NB, else the local instance scripts/start-ovn.sh
+// starts; never skips), through NorthboundReconciler:
+//   - networks with subnets and ports are created and read back (rows, references);
+//   - a converged reconcile changes nothing;
+//   - drift made behind the driver's back (a port's addresses changed, a port deleted, a
+//     DHCP_Options row deleted) is repaired by the next reconcile;
+//   - an orphan row of ours (naming a network not desired) is removed; a row without our
+//     external_ids is left alone;
+//   - removing a network removes its switch, ports and DHCP options.
+// On the real database each test's driver has its own govpool-owner, so tests (and other
+// suites using the same database) never see each other's rows; every row is removed at the end.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "common/ids.h"
+#include "network/northbound.h"
+#include "network/northbound_reconciler.h"
+#include "network/ovn/ovn_northbound.h"
+#include "network/ovsdb/ovsdb_client.h"
+#include "tests/fakes/network/fake_northbound.h"
+#include "tests/support/test_guest.h"
+
+namespace govpool::network {
+namespace {
+namespace json = boost::json;
+
+constexpr char kNb[] = "OVN_Northbound";
+constexpr char kTestRunKey[] = "govpool-test-run";
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+// Driver plus raw access behind its back.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual NorthboundDriver& driver() = 0;
+  virtual void SetPortAddresses(const std::string& port, const std::vector<std::string>& addresses) = 0;
+  virtual void DeletePort(const std::string& port) = 0;
+  virtual void DeleteDhcpOptionsOfSubnet(const std::string& subnet_id) = 0;
+  // A Logical_Switch that is ours (for this driver) naming `network_id`.
+  virtual std::string InsertOurSwitch(const std::string& network_id) = 0;
+  // A Logical_Switch without govpool's ids.
+  virtual std::string InsertForeignSwitch(const std::string& name) = 0;
+  virtual bool SwitchExists(const std::string& uuid) = 0;
+  virtual void Cleanup() {}
+};
+
+class FakeBackend final : public Backend {
+ public:
+  NorthboundDriver& driver() override { return nb_; }
+  void SetPortAddresses(const std::string& port, const std::vector<std::string>& a) override {
+    ASSERT_TRUE(nb_.SetPortAddresses(port, a));
+  }
+  void DeletePort(const std::string& port) override { ASSERT_TRUE(nb_.DeletePort(port)); }
+  void DeleteDhcpOptionsOfSubnet(const std::string& id) override { ASSERT_TRUE(nb_.DeleteDhcpOptionsOfSubnet(id)); }
+  std::string InsertOurSwitch(const std::string& network_id) override {
+    return nb_.InsertSwitch("govpool-" + network_id, {{kNetworkIdKey, network_id}});
+  }
+  std::string InsertForeignSwitch(const std::string& name) override {
+    return nb_.InsertSwitch(name, {{"owner", "someone else"}});
+  }
+  bool SwitchExists(const std::string& uuid) override { return nb_.SwitchExists(uuid); }
+
+ private:
+  FakeNorthbound nb_;
+};
+
+std::string nb_remote;  // set once by OvnBackend::Remote
+
+class OvnBackend final : public Backend {
+ public:
+  static std::string Remote() {
+    if (!nb_remote.empty()) return nb_remote;
+    nb_remote = Env("GOVPOOL_TEST_OVN_NB");
+    if (nb_remote.empty()) {
+      const std::string dir =
+          Env("GOVPOOL_OVN_DIR").empty() ? govpool::testing::TestStateDir() + "/ovn" : Env("GOVPOOL_OVN_DIR");
+      EXPECT_EQ(govpool::testing::RunProjectScript("start-ovn.sh >/dev/null"), 0)
+          << "scripts/start-ovn.sh failed (logs in " << dir << "/log)";
+      nb_remote = "unix:" + dir + "/run/ovnnb_db.sock";
+    }
+    return nb_remote;
+  }
+
+  OvnBackend() {
+    auto c = ovsdb::Client::Connect(Remote());
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (c.ok()) client_ = std::move(c).value();
+    if (client_) driver_ = std::make_unique<OvnNorthbound>(*client_, OvnNorthbound::Options{.db = kNb, .owner = owner_});
+  }
+  bool ok() const { return driver_ != nullptr; }
+  NorthboundDriver& driver() override { return *driver_; }
+
+  json::array Transact(json::array ops) {
+    auto r = client_->Transact(kNb, std::move(ops));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(r).value() : json::array{};
+  }
+  static json::value Map(const StringMap& m) {
+    json::array pairs;
+    for (const auto& [k, v] : m) pairs.push_back(json::array{json::string(k), json::string(v)});
+    return json::array{"map", std::move(pairs)};
+  }
+  static json::array WhereName(const std::string& name) { return json::array{json::array{"name", "==", name}}; }
+
+  void SetPortAddresses(const std::string& port, const std::vector<std::string>& a) override {
+    json::array set;
+    for (const std::string& s : a) set.push_back(json::string(s));
+    auto r = Transact(json::array{json::object{{"op", "update"},
+                                               {"table", "Logical_Switch_Port"},
+                                               {"where", WhereName(port)},
+                                               {"row", json::object{{"addresses", json::array{"set", set}}}}}});
+    ASSERT_EQ(r.at(0).at("count").as_int64(), 1);
+  }
+  void DeletePort(const std::string& port) override {
+    auto sel = Transact(json::array{json::object{{"op", "select"},
+                                                 {"table", "Logical_Switch_Port"},
+                                                 {"where", WhereName(port)},
+                                                 {"columns", json::array{"_uuid"}}}});
+    ASSERT_EQ(sel.at(0).at("rows").as_array().size(), 1u);
+    const json::value uuid = sel.at(0).at("rows").as_array()[0].at("_uuid");
+    auto r = Transact(json::array{
+        json::object{{"op", "mutate"},
+                     {"table", "Logical_Switch"},
+                     {"where", json::array{json::array{"ports", "includes", uuid}}},
+                     {"mutations", json::array{json::array{"ports", "delete", uuid}}}},
+        json::object{{"op", "delete"}, {"table", "Logical_Switch_Port"}, {"where", WhereName(port)}}});
+    ASSERT_EQ(r.at(0).at("count").as_int64(), 1);
+  }
+  void DeleteDhcpOptionsOfSubnet(const std::string& id) override {
+    auto r = Transact(json::array{json::object{
+        {"op", "delete"},
+        {"table", "DHCP_Options"},
+        {"where", json::array{json::array{"external_ids", "includes", Map({{kSubnetIdKey, id}})}}}}});
+    ASSERT_EQ(r.at(0).at("count").as_int64(), 1);
+  }
+  std::string Insert(const std::string& name, const StringMap& ids) {
+    auto r = Transact(json::array{json::object{
+        {"op", "insert"}, {"table", "Logical_Switch"}, {"row", json::object{{"name", name}, {"external_ids", Map(ids)}}}}});
+    return r.empty() ? "" : std::string(r.at(0).at("uuid").as_array().at(1).as_string());
+  }
+  std::string InsertOurSwitch(const std::string& network_id) override {
+    return Insert("govpool-" + network_id, {{kNetworkIdKey, network_id}, {kOwnerKey, owner_}});
+  }
+  std::string InsertForeignSwitch(const std::string& name) override {
+    return Insert(name, {{kTestRunKey, owner_}});
+  }
+  bool SwitchExists(const std::string& uuid) override {
+    auto r = Transact(json::array{json::object{{"op", "select"},
+                                               {"table", "Logical_Switch"},
+                                               {"where", json::array{json::array{"_uuid", "==", json::array{"uuid", uuid}}}},
+                                               {"columns", json::array{"_uuid"}}}});
+    return !r.empty() && r.at(0).at("rows").as_array().size() == 1;
+  }
+  void Cleanup() override {
+    if (!client_) return;
+    Transact(json::array{json::object{
+        {"op", "delete"},
+        {"table", "Logical_Switch"},
+        {"where", json::array{json::array{"external_ids", "includes", Map({{kTestRunKey, owner_}})}}}}});
+  }
+
+ private:
+  std::string owner_ = "test-" + NewUuid().substr(0, 8);
+  std::unique_ptr<ovsdb::Client> client_;
+  std::unique_ptr<OvnNorthbound> driver_;
+};
+
+// Test data: ids unique per test, so runs never collide on the shared database.
+struct Ids {
+  std::string prefix = NewUuid().substr(0, 8);
+  std::string net(int i) const { return prefix + "-net" + std::to_string(i); }
+  std::string subnet(int i) const { return prefix + "-sub" + std::to_string(i); }
+  std::string port(int i) const { return prefix + "-port" + std::to_string(i); }
+};
+
+LogicalNetwork Net(const Ids& ids, int i) {
+  // Both networks use the same CIDR: tenants' address spaces overlap.
+  return LogicalNetwork{.id = ids.net(i),
+                        .name = "net" + std::to_string(i),
+                        .mtu = 1400,
+                        .subnets = {LogicalSubnet{.id = ids.subnet(i),
+                                                  .cidr = "10.0.1.0/24",
+                                                  .gateway_ip = "10.0.1.1",
+                                                  .dns_servers = {"10.0.0.2", "10.0.0.3"},
+                                                  .enable_dhcp = true}}};
+}
+
+LogicalPort Port(const Ids& ids, int i, int net) {
+  char mac[18];
+  std::snprintf(mac, sizeof mac, "02:00:00:00:%02x:%02x", net, i);
+  return LogicalPort{.id = ids.port(i), .network_id = ids.net(net), .mac = mac,
+                     .ips = {"10.0.1." + std::to_string(10 + i)}, .enabled = true};
+}
+
+class NorthboundContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "fake") {
+      backend_ = std::make_unique<FakeBackend>();
+    } else {
+      auto ovn = std::make_unique<OvnBackend>();
+      ASSERT_TRUE(ovn->ok()) << "no OVN Northbound at " << OvnBackend::Remote();
+      backend_ = std::move(ovn);
+    }
+    reconciler_ = std::make_unique<NorthboundReconciler>(backend_->driver());
+    desired_ = DesiredNetworks{.networks = {Net(ids_, 1), Net(ids_, 2)},
+                               .ports = {Port(ids_, 1, 1), Port(ids_, 2, 1), Port(ids_, 3, 2)}};
+  }
+  void TearDown() override {
+    if (!backend_) return;
+    auto r = reconciler_->Reconcile({});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    auto state = backend_->driver().Read();
+    ASSERT_TRUE(state.ok()) << state.status().ToString();
+    EXPECT_TRUE(state->switches.empty() && state->dhcp_options.empty() && state->ports.empty())
+        << "rows of ours left behind";
+    backend_->Cleanup();
+  }
+
+  NorthboundChanges MustReconcile(const DesiredNetworks& d) {
+    auto r = reconciler_->Reconcile(d);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : NorthboundChanges{};
+  }
+  NorthboundState MustRead() {
+    auto s = backend_->driver().Read();
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? *s : NorthboundState{};
+  }
+  void ExpectMatchesDesired() {
+    NorthboundState s = MustRead();
+    EXPECT_TRUE(Plan(DesiredRows(desired_), s).empty()) << "read back differs from desired";
+  }
+
+  Ids ids_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<NorthboundReconciler> reconciler_;
+  DesiredNetworks desired_;
+};
+
+TEST_P(NorthboundContractTest, CreatesReadsBackAndConverges) {
+  EXPECT_EQ(MustReconcile(desired_),
+            (NorthboundChanges{.switches = {2, 0, 0}, .dhcp_options = {2, 0, 0}, .ports = {3, 0, 0}}));
+  NorthboundState s = MustRead();
+  ASSERT_EQ(s.switches.size(), 2u);
+  ASSERT_EQ(s.dhcp_options.size(), 2u);
+  ASSERT_EQ(s.ports.size(), 3u);
+  std::map<std::string, std::string> switch_of_net, dhcp_of_subnet;
+  for (const SwitchRow& sw : s.switches) {
+    EXPECT_EQ(sw.name, "govpool-" + sw.network_id);
+    switch_of_net[sw.network_id] = sw.uuid;
+  }
+  for (const DhcpOptionsRow& d : s.dhcp_options) {
+    EXPECT_EQ(d.cidr, "10.0.1.0/24");
+    EXPECT_EQ(d.options.at("server_id"), "10.0.1.1");
+    EXPECT_EQ(d.options.at("router"), "10.0.1.1");
+    EXPECT_EQ(d.options.at("server_mac"), ServerMac(d.subnet_id));
+    EXPECT_EQ(d.options.at("dns_server"), "{10.0.0.2, 10.0.0.3}");
+    EXPECT_EQ(d.options.at("mtu"), "1400");
+    dhcp_of_subnet[d.subnet_id] = d.uuid;
+  }
+  for (const PortRow& p : s.ports) {
+    EXPECT_EQ(p.name, p.port_id);
+    const int net = p.port_id == ids_.port(3) ? 2 : 1;
+    EXPECT_EQ(p.network_id, ids_.net(net));
+    EXPECT_EQ(p.switch_uuid, switch_of_net[ids_.net(net)]) << "held by its network's switch";
+    EXPECT_EQ(p.dhcpv4_options_uuid, dhcp_of_subnet[ids_.subnet(net)]);
+    ASSERT_EQ(p.addresses.size(), 1u);
+    EXPECT_EQ(p.addresses, p.port_security);
+    EXPECT_TRUE(p.enabled);
+  }
+  ExpectMatchesDesired();
+  EXPECT_EQ(MustReconcile(desired_).total(), 0) << "a converged pass changes nothing";
+
+  // A port disabled and given another address: updated in place.
+  desired_.ports[0].enabled = false;
+  desired_.ports[0].ips = {"10.0.1.99"};
+  EXPECT_EQ(MustReconcile(desired_), (NorthboundChanges{.switches = {}, .dhcp_options = {}, .ports = {0, 1, 0}}));
+  ExpectMatchesDesired();
+  EXPECT_EQ(MustReconcile(desired_).total(), 0);
+}
+
+TEST_P(NorthboundContractTest, DriftIsRepaired) {
+  MustReconcile(desired_);
+  backend_->SetPortAddresses(ids_.port(1), {"02:00:00:00:00:99 10.0.1.200"});
+  backend_->DeletePort(ids_.port(2));
+  backend_->DeleteDhcpOptionsOfSubnet(ids_.subnet(2));
+  // port3's dhcpv4_options (a weak reference) was cleared with its row: updated to the new one.
+  EXPECT_EQ(MustReconcile(desired_),
+            (NorthboundChanges{.switches = {}, .dhcp_options = {1, 0, 0}, .ports = {1, 2, 0}}));
+  ExpectMatchesDesired();
+  EXPECT_EQ(MustReconcile(desired_).total(), 0);
+}
+
+TEST_P(NorthboundContractTest, OrphansAreRemovedForeignRowsLeftAlone) {
+  MustReconcile(desired_);
+  const std::string orphan = backend_->InsertOurSwitch(ids_.net(9));
+  const std::string foreign = backend_->InsertForeignSwitch("not-govpool-" + ids_.prefix);
+  ASSERT_FALSE(orphan.empty());
+  ASSERT_FALSE(foreign.empty());
+  EXPECT_EQ(MustReconcile(desired_), (NorthboundChanges{.switches = {0, 0, 1}, .dhcp_options = {}, .ports = {}}));
+  EXPECT_FALSE(backend_->SwitchExists(orphan));
+  EXPECT_TRUE(backend_->SwitchExists(foreign));
+  EXPECT_EQ(MustReconcile(desired_).total(), 0);
+  ExpectMatchesDesired();
+  EXPECT_TRUE(backend_->SwitchExists(foreign)) << "still there after a converged pass";
+}
+
+TEST_P(NorthboundContractTest, RemovingANetworkRemovesItsPortsAndDhcpOptions) {
+  MustReconcile(desired_);
+  desired_.networks.pop_back();  // net2 and its port3
+  desired_.ports.pop_back();
+  EXPECT_EQ(MustReconcile(desired_),
+            (NorthboundChanges{.switches = {0, 0, 1}, .dhcp_options = {0, 0, 1}, .ports = {0, 0, 1}}));
+  NorthboundState s = MustRead();
+  ASSERT_EQ(s.switches.size(), 1u);
+  EXPECT_EQ(s.switches[0].network_id, ids_.net(1));
+  EXPECT_EQ(s.dhcp_options.size(), 1u);
+  EXPECT_EQ(s.ports.size(), 2u);
+  ExpectMatchesDesired();
+  // A port removed from a network that stays.
+  desired_.ports.pop_back();
+  EXPECT_EQ(MustReconcile(desired_), (NorthboundChanges{.switches = {}, .dhcp_options = {}, .ports = {0, 0, 1}}));
+  ExpectMatchesDesired();
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, NorthboundContractTest, ::testing::Values("fake", "ovn"),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace govpool::network
