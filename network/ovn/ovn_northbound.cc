@@ -2,7 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,23 +68,164 @@ std::string Get(const StringMap& m, const char* key) {
 
 json::object Op(const char* op, const char* table) { return json::object{{"op", op}, {"table", table}}; }
 
+// The columns read, per table, and their kinds (for defaults and update2 diffs).
+enum class Kind { kScalar, kSet, kMap };
+struct Column {
+  const char* name;
+  Kind kind;
+};
+const std::vector<Column>& ColumnsOf(const std::string& table) {
+  static const std::vector<Column> kSwitchColumns{
+      {"name", Kind::kScalar}, {"external_ids", Kind::kMap}, {"ports", Kind::kSet}};
+  static const std::vector<Column> kDhcpColumns{
+      {"cidr", Kind::kScalar}, {"options", Kind::kMap}, {"external_ids", Kind::kMap}};
+  static const std::vector<Column> kPortColumns{{"name", Kind::kScalar},         {"addresses", Kind::kSet},
+                                                {"port_security", Kind::kSet},   {"enabled", Kind::kSet},
+                                                {"dhcpv4_options", Kind::kSet}, {"external_ids", Kind::kMap}};
+  if (table == kSwitch) return kSwitchColumns;
+  if (table == kDhcp) return kDhcpColumns;
+  return kPortColumns;
+}
+const char* const kTables[] = {kSwitch, kDhcp, kPort};
+
+// A row as the monitor's cache keeps it: every column present (defaults filled in), _uuid set.
+json::object Normalized(const std::string& table, const std::string& uuid, json::object row) {
+  for (const Column& c : ColumnsOf(table)) {
+    if (row.contains(c.name)) continue;
+    switch (c.kind) {
+      case Kind::kScalar: row[c.name] = ""; break;
+      case Kind::kSet: row[c.name] = json::array{"set", json::array{}}; break;
+      case Kind::kMap: row[c.name] = json::array{"map", json::array{}}; break;
+    }
+  }
+  row["_uuid"] = Uuid(uuid);
+  return row;
+}
+
+// update2 "modify": sets toggle the diff's elements (symmetric difference); maps add absent
+// keys, remove pairs given with their current value, replace the others; scalars are replaced.
+void ApplyDiff(const std::string& table, json::object& row, const json::object& diff) {
+  for (const Column& c : ColumnsOf(table)) {
+    const json::value* d = diff.if_contains(c.name);
+    if (d == nullptr) continue;
+    if (c.kind == Kind::kScalar) {
+      row[c.name] = *d;
+    } else if (c.kind == Kind::kSet) {
+      std::vector<json::value> elems = Elements(row[c.name]);
+      for (const json::value& e : Elements(*d)) {
+        auto it = std::find(elems.begin(), elems.end(), e);
+        if (it == elems.end()) {
+          elems.push_back(e);
+        } else {
+          elems.erase(it);
+        }
+      }
+      row[c.name] = json::array{"set", json::array(elems.begin(), elems.end())};
+    } else {
+      json::array pairs = row[c.name].as_array().at(1).as_array();
+      for (const json::value& kv : d->as_array().at(1).as_array()) {
+        const json::value& key = kv.as_array().at(0);
+        auto it = std::find_if(pairs.begin(), pairs.end(), [&](const json::value& p) { return p.as_array().at(0) == key; });
+        if (it == pairs.end()) {
+          pairs.push_back(kv);
+        } else if (it->as_array().at(1) == kv.as_array().at(1)) {
+          pairs.erase(it);
+        } else {
+          *it = kv;
+        }
+      }
+      row[c.name] = json::array{"map", std::move(pairs)};
+    }
+  }
+}
+
 }  // namespace
 
+struct OvnNorthbound::Cache {
+  std::mutex mu;
+  std::map<std::string, std::map<std::string, json::object>> tables;  // table -> uuid -> row
+};
+
+OvnNorthbound::OvnNorthbound(ovsdb::Client& client, Options options)
+    : client_(client), options_(std::move(options)) {}
+
+OvnNorthbound::~OvnNorthbound() {
+  if (!monitor_id_.empty() && client_.connected()) client_.MonitorCancel(monitor_id_).IgnoreError();
+}
+
+Status OvnNorthbound::StartMonitor() {
+  if (cache_) return FailedPrecondition("ovn northbound: monitor already started");
+  static std::atomic<int> next_id{0};
+  monitor_id_ = "govpool-northbound-" + std::to_string(next_id++);
+  cache_ = std::make_unique<Cache>();
+  std::vector<ovsdb::MonitorRequest> requests;
+  for (const char* table : kTables) {
+    ovsdb::MonitorRequest r{.table = table, .columns = {}, .where = {}};
+    for (const Column& c : ColumnsOf(table)) r.columns.push_back(c.name);
+    requests.push_back(std::move(r));
+  }
+  Status s = client_.MonitorCond(options_.db, monitor_id_, requests,
+                                 [this](const ovsdb::TableUpdates& u) { OnUpdate(u); });
+  if (!s.ok()) {
+    monitor_id_.clear();
+    cache_.reset();
+    return s.Annotate("ovn northbound monitor");
+  }
+  return OkStatus();
+}
+
+void OvnNorthbound::OnUpdate(const ovsdb::TableUpdates& updates) {
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  try {
+    for (const auto& [table_name, rows] : updates.tables) {
+      const std::string table(table_name);
+      auto& cached = cache_->tables[table];
+      for (const auto& [uuid_key, change] : rows.as_object()) {
+        const std::string uuid(uuid_key);
+        const json::object& c = change.as_object();
+        if (const json::value* row = c.if_contains("initial")) {
+          cached[uuid] = Normalized(table, uuid, row->as_object());
+        } else if (const json::value* ins = c.if_contains("insert")) {
+          cached[uuid] = Normalized(table, uuid, ins->as_object());
+        } else if (c.contains("delete")) {
+          cached.erase(uuid);
+        } else if (const json::value* mod = c.if_contains("modify")) {
+          auto it = cached.find(uuid);
+          if (it != cached.end()) ApplyDiff(table, it->second, mod->as_object());
+        }
+      }
+    }
+  } catch (const std::exception&) {
+    // A malformed update: the cache may be off until the next monitor; Read cannot tell, but
+    // ovsdb-server does not send these. Nothing may throw out of a monitor callback.
+  }
+}
+
 Result<NorthboundState> OvnNorthbound::Read() {
-  json::array ops;
-  auto select = [&](const char* table, std::initializer_list<const char*> columns) {
-    json::object op = Op("select", table);
-    op["where"] = json::array{};
-    json::array cols;
-    for (const char* c : columns) cols.push_back(json::string(c));
-    op["columns"] = std::move(cols);
-    ops.push_back(std::move(op));
-  };
-  select(kSwitch, {"_uuid", "name", "external_ids", "ports"});
-  select(kDhcp, {"_uuid", "cidr", "options", "external_ids"});
-  select(kPort, {"_uuid", "name", "addresses", "port_security", "enabled", "dhcpv4_options", "external_ids"});
-  auto result = client_.Transact(options_.db, std::move(ops));
-  if (!result.ok()) return result.status().Annotate("ovn northbound read");
+  std::vector<json::object> rows[3];
+  if (cache_) {
+    if (!client_.connected()) return Unavailable("ovn northbound read: the connection was lost");
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    for (int t = 0; t < 3; ++t) {
+      for (const auto& [uuid, row] : cache_->tables[kTables[t]]) rows[t].push_back(row);
+    }
+  } else {
+    json::array ops;
+    for (const char* table : kTables) {
+      json::array cols{"_uuid"};
+      for (const Column& c : ColumnsOf(table)) cols.push_back(json::string(c.name));
+      ops.push_back(json::object{{"op", "select"}, {"table", table}, {"where", json::array{}}, {"columns", cols}});
+    }
+    auto result = client_.Transact(options_.db, std::move(ops));
+    if (!result.ok()) return result.status().Annotate("ovn northbound read");
+    try {
+      for (int t = 0; t < 3; ++t) {
+        for (const json::value& row : result->at(t).at("rows").as_array()) rows[t].push_back(row.as_object());
+      }
+    } catch (const std::exception& e) {
+      return Internal(std::string("ovn northbound read: unexpected answer: ") + e.what());
+    }
+  }
 
   // Ours: the id key present and govpool-owner equal to options_.owner (absent == "").
   // Strips govpool-owner.
@@ -93,7 +237,7 @@ Result<NorthboundState> OvnNorthbound::Read() {
   NorthboundState state;
   try {
     std::map<std::string, std::string> switch_of_port;
-    for (const json::value& row : result->at(0).at("rows").as_array()) {
+    for (const json::object& row : rows[0]) {
       const std::string uuid = AtomUuid(row.at("_uuid"));
       for (const json::value& p : Elements(row.at("ports"))) switch_of_port[AtomUuid(p)] = uuid;
       StringMap ids = ParseMap(row.at("external_ids"));
@@ -103,7 +247,7 @@ Result<NorthboundState> OvnNorthbound::Read() {
                                          .name = AtomString(row.at("name")),
                                          .external_ids = std::move(ids)});
     }
-    for (const json::value& row : result->at(1).at("rows").as_array()) {
+    for (const json::object& row : rows[1]) {
       StringMap ids = ParseMap(row.at("external_ids"));
       if (!ours(ids, kSubnetIdKey)) continue;
       state.dhcp_options.push_back(DhcpOptionsRow{.uuid = AtomUuid(row.at("_uuid")),
@@ -113,7 +257,7 @@ Result<NorthboundState> OvnNorthbound::Read() {
                                                   .options = ParseMap(row.at("options")),
                                                   .external_ids = std::move(ids)});
     }
-    for (const json::value& row : result->at(2).at("rows").as_array()) {
+    for (const json::object& row : rows[2]) {
       StringMap ids = ParseMap(row.at("external_ids"));
       if (!ours(ids, kPortIdKey)) continue;
       const std::string uuid = AtomUuid(row.at("_uuid"));

@@ -1,10 +1,15 @@
 // OvnNorthbound: the NorthboundDriver over the real OVN Northbound database, through an
 // ovsdb::Client (RFC 7047). The only code that speaks OVSDB to the Northbound database.
 //
-//   Read    one `transact` of three `select`s (Logical_Switch, DHCP_Options,
-//           Logical_Switch_Port; a consistent snapshot), filtered here to the rows that are
-//           ours (OVSDB conditions cannot test whether a map has a key). Not a monitor cache
-//           yet: see docs/networking.md, "The Northbound model".
+//   Read    after StartMonitor: from a cache kept by a `monitor_cond` on the three tables
+//           (Logical_Switch, DHCP_Options, Logical_Switch_Port; their initial contents, then
+//           every `update2`), no round trip. ovsdb-server sends a session's updates for its own
+//           transaction before the transaction's reply (ovsdb-server(7) 4.1.6), so a Read after
+//           Apply on the same Client sees what Apply did; changes made by other clients arrive
+//           a moment later (the next pass sees them: the reconciler is level-triggered).
+//           Without StartMonitor: one `transact` of three `select`s (a consistent snapshot).
+//           Either way filtered here to the rows that are ours (OVSDB conditions cannot test
+//           whether a map has a key).
 //   Apply   one `transact` per plan, no `wait`: `delete`s (a port is first removed from its
 //           switch's `ports` by `mutate`), `insert`s with uuid-names (DHCP_Options, then ports
 //           referring to them, then new switches whose `ports` name their new ports), `mutate`
@@ -19,6 +24,7 @@
 // borrowed and must outlive the driver.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "network/northbound.h"
@@ -34,16 +40,31 @@ class OvnNorthbound final : public NorthboundDriver {
     std::string db = "OVN_Northbound";
     std::string owner;
   };
-  OvnNorthbound(ovsdb::Client& client, Options options) : client_(client), options_(std::move(options)) {}
+  OvnNorthbound(ovsdb::Client& client, Options options);
+  // Cancels the monitor (must not run inside a monitor callback of the Client).
+  ~OvnNorthbound() override;
+  OvnNorthbound(const OvnNorthbound&) = delete;
+  OvnNorthbound& operator=(const OvnNorthbound&) = delete;
 
-  // ovsdb::Client::Transact (three selects). Its errors; Internal for rows it cannot read.
+  // ovsdb::Client::MonitorCond on the three tables; from then on Read answers from the cache.
+  // Its errors (then Read keeps using select). FailedPrecondition when already started.
+  Status StartMonitor();
+
+  // From the monitor cache (Unavailable once the connection is lost: the owner makes a new
+  // Client and driver), else ovsdb::Client::Transact (three selects) and its errors; Internal
+  // for rows it cannot read.
   Result<NorthboundState> Read() override;
   // ovsdb::Client::Transact (one transaction). Its errors (nothing committed on error).
   Status Apply(const NorthboundPlan& plan) override;
 
  private:
+  struct Cache;
+  void OnUpdate(const ovsdb::TableUpdates& updates);
+
   ovsdb::Client& client_;
   Options options_;
+  std::string monitor_id_;        // set by StartMonitor
+  std::unique_ptr<Cache> cache_;  // set by StartMonitor; guarded by its own mutex
 };
 
 }  // namespace govpool::network

@@ -1,6 +1,7 @@
 // The NorthboundDriver contract, run against FakeNorthbound and against OvnNorthbound over the
 // real OVN Northbound database (GOVPOOL_TEST_OVN_NB, else the local instance scripts/start-ovn.sh
-// starts; never skips), through NorthboundReconciler:
+// starts; never skips), reading by select and from its monitor_cond cache, through
+// NorthboundReconciler:
 //   - networks with subnets and ports are created and read back (rows, references);
 //   - a converged reconcile changes nothing;
 //   - drift made behind the driver's back (a port's addresses changed, a port deleted, a
@@ -14,7 +15,10 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -51,6 +55,8 @@ class Backend {
   // A Logical_Switch without govpool's ids.
   virtual std::string InsertForeignSwitch(const std::string& name) = 0;
   virtual bool SwitchExists(const std::string& uuid) = 0;
+  // The rows read another way (the real database by select, whatever driver() reads from).
+  virtual Result<NorthboundState> ReadAnotherWay() { return driver().Read(); }
   virtual void Cleanup() {}
 };
 
@@ -91,13 +97,24 @@ class OvnBackend final : public Backend {
     return nb_remote;
   }
 
-  OvnBackend() {
+  // monitor: Read from the driver's monitor_cond cache, else by select. The raw changes below
+  // go through the driver's own Client, whose monitor sees them before their reply.
+  explicit OvnBackend(bool monitor) {
     auto c = ovsdb::Client::Connect(Remote());
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     if (c.ok()) client_ = std::move(c).value();
-    if (client_) driver_ = std::make_unique<OvnNorthbound>(*client_, OvnNorthbound::Options{.db = kNb, .owner = owner_});
+    if (!client_) return;
+    driver_ = std::make_unique<OvnNorthbound>(*client_, OvnNorthbound::Options{.db = kNb, .owner = owner_});
+    if (monitor) {
+      Status s = driver_->StartMonitor();
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      if (!s.ok()) driver_.reset();
+    }
   }
   bool ok() const { return driver_ != nullptr; }
+  Result<NorthboundState> ReadAnotherWay() override {
+    return OvnNorthbound(*client_, OvnNorthbound::Options{.db = kNb, .owner = owner_}).Read();
+  }
   NorthboundDriver& driver() override { return *driver_; }
 
   json::array Transact(json::array ops) {
@@ -208,7 +225,7 @@ class NorthboundContractTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "fake") {
       backend_ = std::make_unique<FakeBackend>();
     } else {
-      auto ovn = std::make_unique<OvnBackend>();
+      auto ovn = std::make_unique<OvnBackend>(/*monitor=*/GetParam() == "ovn_monitor");
       ASSERT_TRUE(ovn->ok()) << "no OVN Northbound at " << OvnBackend::Remote();
       backend_ = std::move(ovn);
     }
@@ -237,9 +254,23 @@ class NorthboundContractTest : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? *s : NorthboundState{};
   }
+  static NorthboundState Sorted(NorthboundState s) {
+    auto by_uuid = [](const auto& a, const auto& b) { return a.uuid < b.uuid; };
+    std::sort(s.switches.begin(), s.switches.end(), by_uuid);
+    std::sort(s.dhcp_options.begin(), s.dhcp_options.end(), by_uuid);
+    std::sort(s.ports.begin(), s.ports.end(), by_uuid);
+    return s;
+  }
+  // Read back equals the desired state, and (on the real database) what the driver read (its
+  // monitor cache, for ovn_monitor) equals what a select reads.
   void ExpectMatchesDesired() {
     NorthboundState s = MustRead();
     EXPECT_TRUE(Plan(DesiredRows(desired_), s).empty()) << "read back differs from desired";
+    auto other = backend_->ReadAnotherWay();
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    const NorthboundState a = Sorted(s), b = Sorted(*other);
+    EXPECT_TRUE(a.switches == b.switches && a.dhcp_options == b.dhcp_options && a.ports == b.ports)
+        << "the driver's read differs from a select";
   }
 
   Ids ids_;
@@ -334,7 +365,7 @@ TEST_P(NorthboundContractTest, RemovingANetworkRemovesItsPortsAndDhcpOptions) {
   ExpectMatchesDesired();
 }
 
-INSTANTIATE_TEST_SUITE_P(Drivers, NorthboundContractTest, ::testing::Values("fake", "ovn"),
+INSTANTIATE_TEST_SUITE_P(Drivers, NorthboundContractTest, ::testing::Values("fake", "ovn_select", "ovn_monitor"),
                          [](const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; });
 
 }  // namespace
