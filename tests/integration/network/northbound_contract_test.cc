@@ -6,6 +6,7 @@
 //   - a converged reconcile changes nothing;
 //   - drift made behind the driver's back (a port's addresses changed, a port deleted, a
 //     DHCP_Options row deleted) is repaired by the next reconcile;
+//   - a change made by another client is repaired by a later pass;
 //   - an orphan row of ours (naming a network not desired) is removed; a row without our
 //     external_ids is left alone;
 //   - removing a network removes its switch, ports and DHCP options.
@@ -20,7 +21,9 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "common/ids.h"
 #include "network/northbound.h"
@@ -49,12 +52,20 @@ class Backend {
   virtual NorthboundDriver& driver() = 0;
   virtual void SetPortAddresses(const std::string& port, const std::vector<std::string>& addresses) = 0;
   virtual void DeletePort(const std::string& port) = 0;
+  // The same change over another connection (the real database: the driver's monitor learns it
+  // asynchronously).
+  virtual void SetPortAddressesFromAnotherClient(const std::string& port, const std::vector<std::string>& a) {
+    SetPortAddresses(port, a);
+  }
   virtual void DeleteDhcpOptionsOfSubnet(const std::string& subnet_id) = 0;
   // A Logical_Switch that is ours (for this driver) naming `network_id`.
   virtual std::string InsertOurSwitch(const std::string& network_id) = 0;
   // A Logical_Switch without govpool's ids.
   virtual std::string InsertForeignSwitch(const std::string& name) = 0;
   virtual bool SwitchExists(const std::string& uuid) = 0;
+  // The real database only: ovn-northd turned port `port` (address `ip`) and its subnet's DHCP
+  // options into a logical flow answering its DHCP requests (so OVN accepted the options).
+  virtual void ExpectNorthdOffersDhcp(const std::string& /*port*/, const std::string& /*ip*/) {}
   // The rows read another way (the real database by select, whatever driver() reads from).
   virtual Result<NorthboundState> ReadAnotherWay() { return driver().Read(); }
   virtual void Cleanup() {}
@@ -112,6 +123,41 @@ class OvnBackend final : public Backend {
     }
   }
   bool ok() const { return driver_ != nullptr; }
+  static std::string SbRemote() {
+    if (!Env("GOVPOOL_OVN_SB").empty()) return Env("GOVPOOL_OVN_SB");
+    std::string sb = Remote();
+    const std::size_t at = sb.find("ovnnb_db.sock");
+    if (at != std::string::npos) return sb.replace(at, 13, "ovnsb_db.sock");
+    return "tcp:127.0.0.1:6642";
+  }
+  void ExpectNorthdOffersDhcp(const std::string& port, const std::string& ip) override {
+    auto sb = ovsdb::Client::Connect(SbRemote());
+    ASSERT_TRUE(sb.ok()) << "OVN Southbound at " << SbRemote() << ": " << sb.status().ToString();
+    const std::string inport = "inport == \"" + port + "\"";
+    const std::string offer = "put_dhcp_opts(offerip = " + ip + ",";
+    std::string seen;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto r = (*sb)->Transact("OVN_Southbound", json::array{json::object{{"op", "select"},
+                                                                       {"table", "Logical_Flow"},
+                                                                       {"where", json::array{}},
+                                                                       {"columns", json::array{"match", "actions"}}}});
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      for (const json::value& row : r->at(0).at("rows").as_array()) {
+        const std::string match(row.at("match").as_string());
+        const std::string actions(row.at("actions").as_string());
+        if (match.find(inport) == std::string::npos) continue;
+        if (actions.find(offer) != std::string::npos) {
+          EXPECT_NE(actions.find("dns_server = {10.0.0.2, 10.0.0.3}"), std::string::npos) << actions;
+          EXPECT_NE(actions.find("mtu = 1400"), std::string::npos) << actions;
+          EXPECT_NE(actions.find("router = 10.0.1.1"), std::string::npos) << actions;
+          return;
+        }
+        seen = actions;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "no DHCP flow for " << port << " (" << ip << ") from ovn-northd in 10 s; last: " << seen;
+  }
   Result<NorthboundState> ReadAnotherWay() override {
     return OvnNorthbound(*client_, OvnNorthbound::Options{.db = kNb, .owner = owner_}).Read();
   }
@@ -137,6 +183,18 @@ class OvnBackend final : public Backend {
                                                {"where", WhereName(port)},
                                                {"row", json::object{{"addresses", json::array{"set", set}}}}}});
     ASSERT_EQ(r.at(0).at("count").as_int64(), 1);
+  }
+  void SetPortAddressesFromAnotherClient(const std::string& port, const std::vector<std::string>& a) override {
+    auto other = ovsdb::Client::Connect(Remote());
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    json::array set;
+    for (const std::string& s : a) set.push_back(json::string(s));
+    auto r = (*other)->Transact(kNb, json::array{json::object{{"op", "update"},
+                                                              {"table", "Logical_Switch_Port"},
+                                                              {"where", WhereName(port)},
+                                                              {"row", json::object{{"addresses", json::array{"set", set}}}}}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->at(0).at("count").as_int64(), 1);
   }
   void DeletePort(const std::string& port) override {
     auto sel = Transact(json::array{json::object{{"op", "select"},
@@ -312,6 +370,7 @@ TEST_P(NorthboundContractTest, CreatesReadsBackAndConverges) {
   }
   ExpectMatchesDesired();
   EXPECT_EQ(MustReconcile(desired_).total(), 0) << "a converged pass changes nothing";
+  backend_->ExpectNorthdOffersDhcp(ids_.port(3), "10.0.1.13");
 
   // A port disabled and given another address: updated in place.
   desired_.ports[0].enabled = false;
@@ -329,6 +388,21 @@ TEST_P(NorthboundContractTest, DriftIsRepaired) {
   // port3's dhcpv4_options (a weak reference) was cleared with its row: updated to the new one.
   EXPECT_EQ(MustReconcile(desired_),
             (NorthboundChanges{.switches = {}, .dhcp_options = {1, 0, 0}, .ports = {1, 2, 0}}));
+  ExpectMatchesDesired();
+  EXPECT_EQ(MustReconcile(desired_).total(), 0);
+}
+
+// Level-triggered: a change made by another client is repaired by a later pass (with the
+// monitor cache, once its update2 has arrived).
+TEST_P(NorthboundContractTest, ChangesByOtherClientsAreRepaired) {
+  MustReconcile(desired_);
+  backend_->SetPortAddressesFromAnotherClient(ids_.port(1), {"02:00:00:00:00:98"});
+  int updated = 0;
+  for (int pass = 0; pass < 50 && updated == 0; ++pass) {
+    updated = MustReconcile(desired_).ports.updated;
+    if (updated == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(updated, 1);
   ExpectMatchesDesired();
   EXPECT_EQ(MustReconcile(desired_).total(), 0);
 }
