@@ -144,6 +144,7 @@ void ApplyDiff(const std::string& table, json::object& row, const json::object& 
 struct OvnNorthbound::Cache {
   std::mutex mu;
   std::map<std::string, std::map<std::string, json::object>> tables;  // table -> uuid -> row
+  std::string broken;  // set by an update the cache could not apply: Read fails from then on
 };
 
 OvnNorthbound::OvnNorthbound(ovsdb::Client& client, Options options)
@@ -195,9 +196,10 @@ void OvnNorthbound::OnUpdate(const ovsdb::TableUpdates& updates) {
         }
       }
     }
-  } catch (const std::exception&) {
-    // A malformed update: the cache may be off until the next monitor; Read cannot tell, but
-    // ovsdb-server does not send these. Nothing may throw out of a monitor callback.
+  } catch (const std::exception& e) {
+    // A malformed update (ovsdb-server does not send these): the cache can no longer be
+    // trusted, Read fails and the owner starts over. Nothing may throw out of a callback.
+    cache_->broken = e.what();
   }
 }
 
@@ -206,6 +208,9 @@ Result<NorthboundState> OvnNorthbound::Read() {
   if (cache_) {
     if (!client_.connected()) return Unavailable("ovn northbound read: the connection was lost");
     std::lock_guard<std::mutex> lock(cache_->mu);
+    if (!cache_->broken.empty()) {
+      return Internal("ovn northbound read: the monitor cache missed an update it could not read: " + cache_->broken);
+    }
     for (int t = 0; t < 3; ++t) {
       for (const auto& [uuid, row] : cache_->tables[kTables[t]]) rows[t].push_back(row);
     }

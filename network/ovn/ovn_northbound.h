@@ -50,8 +50,8 @@ class OvnNorthbound final : public NorthboundDriver {
   // Its errors (then Read keeps using select). FailedPrecondition when already started.
   Status StartMonitor();
 
-  // From the monitor cache (Unavailable once the connection is lost: the owner makes a new
-  // Client and driver), else ovsdb::Client::Transact (three selects) and its errors; Internal
+  // From the monitor cache (Unavailable once the connection is lost, Internal once an update
+  // could not be applied to it: the owner makes a new Client and driver), else ovsdb::Client::Transact (three selects) and its errors; Internal
   // for rows it cannot read.
   Result<NorthboundState> Read() override;
   // ovsdb::Client::Transact (one transaction). Its errors (nothing committed on error).
