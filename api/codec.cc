@@ -369,7 +369,9 @@ Result<T> ParseOrDefault(std::string_view body) {
   X(ListPage<VolumeSnapshot>) X(ListPage<Image>) X(BackupPolicy) X(Backup)               \
   X(CreateBackupPolicyRequest) X(PatchBackupPolicyRequest) X(CreateBackupRequest)        \
   X(RestoreBackupRequest) X(BackupStatusReport) X(ListPage<BackupPolicy>)                \
-  X(ListPage<Backup>)
+  X(ListPage<Backup>) X(Network) X(Subnet) X(Port) X(CreateNetworkRequest)              \
+  X(CreateSubnetRequest) X(CreatePortRequest) X(ListPage<Network>) X(ListPage<Subnet>)   \
+  X(ListPage<Port>)
 
 #define GOVPOOL_INSTANTIATE(T)                                  \
   template std::string Encode<T>(const T&);                     \

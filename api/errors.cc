@@ -28,6 +28,10 @@ constexpr ReasonRule kReasons[] = {
     {"BACKUP_IN_PROGRESS", StatusCode::kFailedPrecondition, 409},
     {"BACKUP_NOT_READY", StatusCode::kFailedPrecondition, 409},
     {"IMAGE_CHECKSUM_MISMATCH", StatusCode::kFailedPrecondition, 409},
+    // Networks (docs/networking.md): an exhausted subnet is capacity, like NO_VALID_HOST.
+    {"SUBNET_FULL", StatusCode::kResourceExhausted, 409},
+    {"IP_ADDRESS_IN_USE", StatusCode::kConflict, 409},
+    {"MAC_ADDRESS_IN_USE", StatusCode::kConflict, 409},
 };
 
 constexpr StatusCode kAllCodes[] = {

@@ -127,11 +127,12 @@ struct Quota {
   std::int64_t snapshots = 10;
   std::int64_t backup_gib = 1000;  // the volume sizes of its backups (each backup counts whole)
   std::int64_t networks = 5;
+  std::int64_t ports = 50;
 };
 // A PATCH of some limits.
 struct QuotaPatch {
   std::optional<std::int64_t> instances, vcpus, memory_mib, volumes, volume_gib, snapshots, backup_gib,
-      networks;
+      networks, ports;
 };
 // The quota resources, in API order. `enforced`: something counts usage and refuses creates
 // above the limit; limits of resources not enforced yet are stored and shown with
@@ -150,11 +151,12 @@ inline constexpr QuotaResource kQuotaResources[] = {
     {"volume_gib", &Quota::volume_gib, &QuotaPatch::volume_gib, true},
     {"snapshots", &Quota::snapshots, &QuotaPatch::snapshots, true},
     {"backup_gib", &Quota::backup_gib, &QuotaPatch::backup_gib, true},
-    {"networks", &Quota::networks, &QuotaPatch::networks, false},
+    {"networks", &Quota::networks, &QuotaPatch::networks, true},
+    {"ports", &Quota::ports, &QuotaPatch::ports, true},
 };
 // The entry named `resource`, or nullptr.
 const QuotaResource* FindQuotaResource(std::string_view resource);
-inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0, 0};
+inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 struct Department {
   Meta meta;
@@ -403,6 +405,59 @@ struct Backup {
   std::int64_t completed_at_ms = 0;
 };
 
+// ---- Networks (docs/networking.md, "Networks (controller side)") ----
+// An isolated layer-2 segment: a department's, or shared (created by an admin, no
+// department; visible to all, each port on it belongs to its own department).
+struct Network {
+  Meta meta;
+  std::string name;
+  std::string department_id;  // empty: shared
+  bool shared = false;
+  std::int64_t mtu = 1442;    // 1500 less the Geneve overhead
+  std::string status = "active";
+  // Derived (never stored).
+  std::int64_t subnets = 0;
+  std::int64_t ports = 0;
+};
+// An inclusive range of IPv4 addresses.
+struct IpRange {
+  std::string start;
+  std::string end;
+};
+// An IPv4 subnet of a network; the controller allocates its addresses (IPAM).
+struct Subnet {
+  Meta meta;
+  std::string name;
+  std::string network_id;
+  std::string department_id;  // the network's (empty: shared)
+  std::int64_t ip_version = 4;
+  std::string cidr;           // network address / prefix (8..30)
+  std::string gateway_ip;
+  std::vector<std::string> dns_servers;
+  std::vector<IpRange> allocation_pools;
+  bool enable_dhcp = true;
+  // Derived (never stored): addresses held by ports.
+  std::int64_t used_ips = 0;
+};
+// An address of a port in a subnet.
+struct FixedIp {
+  std::string subnet_id;
+  std::string ip_address;
+};
+// A virtual NIC on a network, with its MAC and fixed addresses.
+struct Port {
+  Meta meta;
+  std::string name;
+  std::string network_id;
+  std::string department_id;
+  std::string mac_address;    // locally administered unicast, unique
+  std::vector<FixedIp> fixed_ips;
+  std::string device_id;      // a VM id (optional)
+  std::string host_id;        // where it is bound (later)
+  std::vector<std::string> security_group_ids;
+  std::string status = "down";
+};
+
 // Where a VM's resources sit on its host (the scheduler's assignment).
 struct NumaShare {
   std::int32_t cell = 0;
@@ -620,6 +675,34 @@ struct CreateBackupRequest {
   std::string department_id;
   std::string target_pool;   // storage pool id or name
 };
+struct CreateNetworkRequest {
+  std::string name;
+  std::string department_id;  // empty with shared (admins only)
+  bool shared = false;
+  std::int64_t mtu = 1442;
+};
+struct CreateSubnetRequest {
+  std::string name;
+  std::string network_id;
+  std::int64_t ip_version = 4;
+  std::string cidr;
+  std::string gateway_ip;     // default: the first host
+  std::vector<std::string> dns_servers;
+  std::vector<IpRange> allocation_pools;  // default: every host but the gateway
+  bool enable_dhcp = true;
+};
+struct CreatePortRequest {
+  std::string name;
+  std::string network_id;
+  std::string department_id;  // default: the network's (required on a shared one)
+  std::string mac_address;    // default: generated
+  // Each: a subnet (an address allocated from its pools) and/or an address (honoured when
+  // free). Default: one address from the network's first subnet, when it has one.
+  std::vector<FixedIp> fixed_ips;
+  std::string device_id;
+  std::string host_id;
+  std::vector<std::string> security_group_ids;
+};
 struct RestoreBackupRequest {
   std::string name;          // of the new volume
   std::string pool;          // storage pool id or name; empty: the scheduler chooses
@@ -751,6 +834,7 @@ template <> struct Fields<Quota> {
       Field{"volume_gib", &Quota::volume_gib, kLimit}, Field{"snapshots", &Quota::snapshots, kLimit},
       Field{"backup_gib", &Quota::backup_gib, kLimit},
       Field{"networks", &Quota::networks, kLimit},
+      Field{"ports", &Quota::ports, kLimit},
   };
 };
 template <> struct Fields<QuotaPatch> {
@@ -764,6 +848,7 @@ template <> struct Fields<QuotaPatch> {
       Field{"snapshots", &QuotaPatch::snapshots, kLimit},
       Field{"backup_gib", &QuotaPatch::backup_gib, kLimit},
       Field{"networks", &QuotaPatch::networks, kLimit},
+      Field{"ports", &QuotaPatch::ports, kLimit},
   };
 };
 
@@ -1017,6 +1102,60 @@ template <> struct Fields<Backup> {
       Field{"incremental", &Backup::incremental},
       Field{"transferred_bytes", &Backup::transferred_bytes, Range{0, kMaxInt}},
       Field{"completed_at", &Backup::completed_at_ms, Time{}, kEmptyWhenZero},
+  };
+};
+
+template <> struct Fields<Network> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Network::meta},
+      Field{"name", &Network::name, Text{}, kRequired},
+      Field{"department_id", &Network::department_id, Text{64}},
+      Field{"shared", &Network::shared},
+      Field{"mtu", &Network::mtu, Range{68, 9000}},
+      Field{"status", &Network::status, Text{32}},
+      Field{"subnets", &Network::subnets, Range{0, kMaxInt}, kDerived},
+      Field{"ports", &Network::ports, Range{0, kMaxInt}, kDerived},
+  };
+};
+template <> struct Fields<IpRange> {
+  static constexpr auto kAll = std::tuple{
+      Field{"start", &IpRange::start, Text{64}, kRequired},
+      Field{"end", &IpRange::end, Text{64}, kRequired},
+  };
+};
+template <> struct Fields<Subnet> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Subnet::meta},
+      Field{"name", &Subnet::name, Text{}, kRequired},
+      Field{"network_id", &Subnet::network_id, Text{64}, kRequired},
+      Field{"department_id", &Subnet::department_id, Text{64}},
+      Field{"ip_version", &Subnet::ip_version, Range{4, 6}},
+      Field{"cidr", &Subnet::cidr, Text{64}, kRequired},
+      Field{"gateway_ip", &Subnet::gateway_ip, Text{64}},
+      Field{"dns_servers", &Subnet::dns_servers, Names{16}},
+      Field{"allocation_pools", &Subnet::allocation_pools, Items{64}},
+      Field{"enable_dhcp", &Subnet::enable_dhcp},
+      Field{"used_ips", &Subnet::used_ips, Range{0, kMaxInt}, kDerived},
+  };
+};
+template <> struct Fields<FixedIp> {
+  static constexpr auto kAll = std::tuple{
+      Field{"subnet_id", &FixedIp::subnet_id, Text{64}},
+      Field{"ip_address", &FixedIp::ip_address, Text{64}},
+  };
+};
+template <> struct Fields<Port> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Port::meta},
+      Field{"name", &Port::name, Text{}},
+      Field{"network_id", &Port::network_id, Text{64}, kRequired},
+      Field{"department_id", &Port::department_id, Text{64}, kRequired},
+      Field{"mac_address", &Port::mac_address, Text{17}, kRequired},
+      Field{"fixed_ips", &Port::fixed_ips, Items{16}},
+      Field{"device_id", &Port::device_id, Text{64}},
+      Field{"host_id", &Port::host_id, Text{64}},
+      Field{"security_group_ids", &Port::security_group_ids, Names{64}},
+      Field{"status", &Port::status, Text{32}},
   };
 };
 
@@ -1349,6 +1488,50 @@ template <> struct Fields<CreateBackupRequest> {
       Field{"volume", &CreateBackupRequest::volume, Text{64}, kRequired},
       Field{"department_id", &CreateBackupRequest::department_id, Text{64}},
       Field{"target_pool", &CreateBackupRequest::target_pool, Text{64}, kRequired},
+  };
+};
+template <> struct Fields<CreateNetworkRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateNetworkRequest::name, Name{}, kRequired},
+      Field{"department_id", &CreateNetworkRequest::department_id, Text{64}},
+      Field{"shared", &CreateNetworkRequest::shared},
+      Field{"mtu", &CreateNetworkRequest::mtu, Range{68, 9000}},
+  };
+  static std::optional<Violation> Check(const CreateNetworkRequest& r) {
+    if (r.shared && !r.department_id.empty()) {
+      return Violation{"department_id", "a shared network belongs to no department"};
+    }
+    if (!r.shared && r.department_id.empty()) {
+      return Violation{"department_id", "required unless the network is shared"};
+    }
+    return std::nullopt;
+  }
+};
+template <> struct Fields<CreateSubnetRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateSubnetRequest::name, Name{}, kRequired},
+      Field{"network_id", &CreateSubnetRequest::network_id, Text{64}, kRequired},
+      Field{"ip_version", &CreateSubnetRequest::ip_version, Range{4, 6}},
+      Field{"cidr", &CreateSubnetRequest::cidr, Text{64}, kRequired},
+      Field{"gateway_ip", &CreateSubnetRequest::gateway_ip, Text{64}},
+      Field{"dns_servers", &CreateSubnetRequest::dns_servers, Names{16}},
+      Field{"allocation_pools", &CreateSubnetRequest::allocation_pools, Items{64}},
+      Field{"enable_dhcp", &CreateSubnetRequest::enable_dhcp},
+  };
+};
+template <> struct Fields<CreatePortRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreatePortRequest::name, Name{}},
+      Field{"network_id", &CreatePortRequest::network_id, Text{64}, kRequired},
+      Field{"department_id", &CreatePortRequest::department_id, Text{64}},
+      Field{"mac_address", &CreatePortRequest::mac_address, Text{17}},
+      Field{"fixed_ips", &CreatePortRequest::fixed_ips, Items{16}},
+      Field{"device_id", &CreatePortRequest::device_id, Text{64}},
+      Field{"host_id", &CreatePortRequest::host_id, Text{64}},
+      Field{"security_group_ids", &CreatePortRequest::security_group_ids, Names{64}},
   };
 };
 template <> struct Fields<RestoreBackupRequest> {

@@ -25,6 +25,9 @@ enum SnapshotIndex { kSnapshotByHost, kSnapshotByVolume, kSnapshotByDepartment }
 enum ImageIndex { kImageByDepartmentAndName, kImageByHost, kImageByDepartment };
 enum BackupPolicyIndex { kBackupPolicyByDepartment };
 enum BackupIndex { kBackupByHost, kBackupByVolume, kBackupByDepartment };
+enum NetworkIndex { kNetworkByDepartmentAndName, kNetworkByDepartment };
+enum SubnetIndex { kSubnetByNetwork };
+enum PortIndex { kPortByNetwork, kPortByMac, kPortByDepartment };
 
 // Records whose changes wake the watchers of the host doing their work (TrackStorage).
 template <class T>
@@ -74,6 +77,18 @@ api::Quota QuotaUsageOf(const api::Backup& b) {
   return q;
 }
 
+api::Quota QuotaUsageOf(const api::Network& n) {
+  api::Quota q = api::kZeroQuota;
+  if (!n.department_id.empty()) q.networks = 1;
+  return q;
+}
+
+api::Quota QuotaUsageOf(const api::Port&) {
+  api::Quota q = api::kZeroQuota;
+  q.ports = 1;
+  return q;
+}
+
 State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
     : scheduler_(std::move(scheduler)),
       departments_("department", {&NameOf<api::Department>}),
@@ -103,7 +118,13 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
       backup_policies_("backup_policy", {[](const api::BackupPolicy& p) { return p.department_id; }}),
       backups_("backup", {[](const api::Backup& b) { return HostKey(b.host_id); },
                           [](const api::Backup& b) { return b.volume_id; },
-                          [](const api::Backup& b) { return b.department_id; }}) {}
+                          [](const api::Backup& b) { return b.department_id; }}),
+      networks_("network", {[](const api::Network& n) { return n.department_id + "/" + n.name; },
+                            [](const api::Network& n) { return n.department_id; }}),
+      subnets_("subnet", {[](const api::Subnet& sn) { return sn.network_id; }}),
+      ports_("port", {[](const api::Port& p) { return p.network_id; },
+                      [](const api::Port& p) { return p.mac_address; },
+                      [](const api::Port& p) { return p.department_id; }}) {}
 
 template <> RecordTable<api::Department>& State::Table() { return departments_; }
 template <> RecordTable<api::Flavor>& State::Table() { return flavors_; }
@@ -119,12 +140,15 @@ template <> RecordTable<api::VolumeSnapshot>& State::Table() { return snapshots_
 template <> RecordTable<api::Image>& State::Table() { return images_; }
 template <> RecordTable<api::BackupPolicy>& State::Table() { return backup_policies_; }
 template <> RecordTable<api::Backup>& State::Table() { return backups_; }
+template <> RecordTable<api::Network>& State::Table() { return networks_; }
+template <> RecordTable<api::Subnet>& State::Table() { return subnets_; }
+template <> RecordTable<api::Port>& State::Table() { return ports_; }
 
 template <class F>
 void State::ForEachTable(F&& f) {
   f(departments_), f(flavors_), f(hosts_), f(vms_), f(users_), f(server_groups_), f(tokens_),
       f(idempotency_), f(storage_pools_), f(volumes_), f(snapshots_), f(images_), f(backup_policies_),
-      f(backups_);
+      f(backups_), f(networks_), f(subnets_), f(ports_);
 }
 
 scheduler::HostSpec State::HostSpecOf(const api::Host& h) const {
@@ -180,6 +204,8 @@ Status State::FinishLoad(std::int64_t revision) {
     Status s = scheduler_->Restore(AssignmentOf(v));
     if (!s.ok()) return s.Annotate("restoring allocation of vm " + id);
   }
+  ipam_.clear();
+  for (const auto& [id, sn] : subnets_.all()) RebuildIpam(sn);
   pool_allocation_.clear();
   for (const auto& [id, v] : volumes_.all()) {
     auto& [gib, count] = pool_allocation_[v.pool_id];
@@ -214,6 +240,39 @@ void State::Save(Txn& txn, T& value) {
   } else if constexpr (kIsStorageRecord<T>) {
     if (previous) TrackStorage(txn, *previous, -1);
     TrackStorage(txn, value, +1);
+  } else if constexpr (std::is_same_v<T, api::Subnet>) {
+    RebuildIpam(value);
+  } else if constexpr (std::is_same_v<T, api::Port>) {
+    if (previous) TrackAddresses(*previous, -1);
+    TrackAddresses(value, +1);
+  }
+}
+
+void State::RebuildIpam(const api::Subnet& sn) {
+  std::vector<std::pair<ipam::Ipv4, ipam::Ipv4>> pools;
+  for (const api::IpRange& r : sn.allocation_pools) {
+    auto start = ipam::ParseIpv4(r.start), end = ipam::ParseIpv4(r.end);
+    if (start && end && *start <= *end) pools.emplace_back(*start, *end);
+  }
+  ipam::Ipam& a = ipam_[sn.meta.id] = ipam::Ipam(pools);
+  for (const std::string& port_id : ports_.IdsBy(kPortByNetwork, sn.network_id)) {
+    for (const api::FixedIp& ip : ports_.Find(port_id)->fixed_ips) {
+      if (ip.subnet_id != sn.meta.id) continue;
+      if (auto address = ipam::ParseIpv4(ip.ip_address)) a.Take(*address);
+    }
+  }
+}
+
+void State::TrackAddresses(const api::Port& p, int sign) {
+  for (const api::FixedIp& ip : p.fixed_ips) {
+    auto it = ipam_.find(ip.subnet_id);
+    auto address = ipam::ParseIpv4(ip.ip_address);
+    if (it == ipam_.end() || !address) continue;
+    if (sign > 0) {
+      it->second.Take(*address);
+    } else {
+      it->second.Release(*address);
+    }
   }
 }
 
@@ -256,6 +315,10 @@ void State::Remove(Txn& txn, const std::string& id) {
     RecordHostEvent(txn.revision(), removed->host_id, removed->meta.id, true);
   } else if constexpr (kIsStorageRecord<T>) {
     TrackStorage(txn, *removed, -1);
+  } else if constexpr (std::is_same_v<T, api::Subnet>) {
+    ipam_.erase(removed->meta.id);
+  } else if constexpr (std::is_same_v<T, api::Port>) {
+    TrackAddresses(*removed, -1);
   }
 }
 
@@ -276,6 +339,9 @@ GOVPOOL_STATE_RECORD(api::VolumeSnapshot)
 GOVPOOL_STATE_RECORD(api::Image)
 GOVPOOL_STATE_RECORD(api::BackupPolicy)
 GOVPOOL_STATE_RECORD(api::Backup)
+GOVPOOL_STATE_RECORD(api::Network)
+GOVPOOL_STATE_RECORD(api::Subnet)
+GOVPOOL_STATE_RECORD(api::Port)
 #undef GOVPOOL_STATE_RECORD
 
 void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
@@ -360,7 +426,35 @@ std::int64_t State::DepartmentObjectCount(const std::string& department_id) cons
                                    snapshots_.CountBy(kSnapshotByDepartment, department_id) +
                                    images_.CountBy(kImageByDepartment, department_id) +
                                    backup_policies_.CountBy(kBackupPolicyByDepartment, department_id) +
-                                   backups_.CountBy(kBackupByDepartment, department_id));
+                                   backups_.CountBy(kBackupByDepartment, department_id) +
+                                   networks_.CountBy(kNetworkByDepartment, department_id) +
+                                   ports_.CountBy(kPortByDepartment, department_id));
+}
+
+const api::Network* State::FindNetworkByName(const std::string& department_id, const std::string& name) const {
+  return networks_.FindBy(kNetworkByDepartmentAndName, department_id + "/" + name);
+}
+const std::set<std::string>& State::SubnetsOfNetwork(const std::string& network_id) const {
+  return subnets_.IdsBy(kSubnetByNetwork, network_id);
+}
+const std::set<std::string>& State::PortsOfNetwork(const std::string& network_id) const {
+  return ports_.IdsBy(kPortByNetwork, network_id);
+}
+const api::Port* State::FindPortByMac(const std::string& mac) const { return ports_.FindBy(kPortByMac, mac); }
+const ipam::Ipam* State::IpamOf(const std::string& subnet_id) const {
+  auto it = ipam_.find(subnet_id);
+  return it == ipam_.end() ? nullptr : &it->second;
+}
+api::Network State::RenderNetwork(const api::Network& n) const {
+  api::Network out = n;
+  out.subnets = static_cast<std::int64_t>(subnets_.CountBy(kSubnetByNetwork, n.meta.id));
+  out.ports = static_cast<std::int64_t>(ports_.CountBy(kPortByNetwork, n.meta.id));
+  return out;
+}
+api::Subnet State::RenderSubnet(const api::Subnet& sn) const {
+  api::Subnet out = sn;
+  if (const ipam::Ipam* a = IpamOf(sn.meta.id)) out.used_ips = a->used_count();
+  return out;
 }
 
 std::int64_t State::HostInstanceCount(const std::string& host_id) const {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api/types.h"
+#include "controller/ipam.h"
 #include "controller/record_table.h"
 #include "controller/store/state_store.h"
 #include "controller/txn.h"
@@ -58,6 +59,10 @@ api::Quota QuotaUsageOf(const api::VolumeSnapshot& s);
 // A backup counts its volume's size while it runs and, once written, until it is gone; one
 // that failed for good counts nothing.
 api::Quota QuotaUsageOf(const api::Backup& b);
+// A department's network counts `networks` (a shared one, with no department, counts nothing);
+// a port counts `ports` against its own department.
+api::Quota QuotaUsageOf(const api::Network& n);
+api::Quota QuotaUsageOf(const api::Port& p);
 
 class State {
  public:
@@ -100,6 +105,9 @@ class State {
   const std::map<std::string, api::Image>& images() const { return images_.all(); }
   const std::map<std::string, api::BackupPolicy>& backup_policies() const { return backup_policies_.all(); }
   const std::map<std::string, api::Backup>& backups() const { return backups_.all(); }
+  const std::map<std::string, api::Network>& networks() const { return networks_.all(); }
+  const std::map<std::string, api::Subnet>& subnets() const { return subnets_.all(); }
+  const std::map<std::string, api::Port>& ports() const { return ports_.all(); }
 
   const api::Department* FindDepartment(const std::string& id) const { return departments_.Find(id); }
   const api::Department* FindDepartmentByName(const std::string& name) const;
@@ -157,6 +165,23 @@ class State {
   // allocation, volume and host counts.
   api::StoragePool RenderStoragePool(const api::StoragePool& p) const;
 
+  // ---- Networks (docs/networking.md, "Networks (controller side)") ----
+  const api::Network* FindNetwork(const std::string& id) const { return networks_.Find(id); }
+  const api::Subnet* FindSubnet(const std::string& id) const { return subnets_.Find(id); }
+  const api::Port* FindPort(const std::string& id) const { return ports_.Find(id); }
+  // The network named `name` of the department ("": shared networks).
+  const api::Network* FindNetworkByName(const std::string& department_id, const std::string& name) const;
+  const std::set<std::string>& SubnetsOfNetwork(const std::string& network_id) const;
+  const std::set<std::string>& PortsOfNetwork(const std::string& network_id) const;
+  // The port with this MAC address (lower case), or nullptr.
+  const api::Port* FindPortByMac(const std::string& mac) const;
+  // The subnet's address bookkeeping (kept by Save/Remove of subnets and ports); nullptr when
+  // the subnet does not exist.
+  const ipam::Ipam* IpamOf(const std::string& subnet_id) const;
+  // The network / subnet as the API shows them (derived counts).
+  api::Network RenderNetwork(const api::Network& n) const;
+  api::Subnet RenderSubnet(const api::Subnet& sn) const;
+
   // Usage counted against a department's quota (every resource; see QuotaUsageOf).
   api::Quota Usage(const std::string& department_id) const;
   // Objects a department owns (VMs, users, server groups, volumes, snapshots, images):
@@ -188,6 +213,10 @@ class State {
  private:
   void Stamp(Txn& txn, api::Meta& m);
   void AddUsage(const std::string& department_id, const api::Quota& amount, int sign);
+  // IPAM bookkeeping: a subnet's Ipam from its pools and its ports' addresses; a port's
+  // addresses taken (sign +1) or given back (-1).
+  void RebuildIpam(const api::Subnet& sn);
+  void TrackAddresses(const api::Port& p, int sign);
   void RecordHostEvent(std::int64_t revision, const std::string& host_id,
                        const std::string& object_id, bool is_vm);
   // Storage records' bookkeeping shared by Save and Remove (sign +1: added, -1: removed).
@@ -217,12 +246,16 @@ class State {
   RecordTable<api::Image> images_;
   RecordTable<api::BackupPolicy> backup_policies_;
   RecordTable<api::Backup> backups_;
+  RecordTable<api::Network> networks_;
+  RecordTable<api::Subnet> subnets_;
+  RecordTable<api::Port> ports_;
   // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used
   std::unordered_map<std::string, api::HostActualUsage> host_reports_;  // host id -> last report
   std::unordered_map<std::string, std::pair<std::int64_t, std::int64_t>> pool_allocation_;  // gib, volumes
   // pool id -> host id -> the host's last report about it.
   std::unordered_map<std::string, std::map<std::string, StoragePoolReach>> pool_reports_;
+  std::unordered_map<std::string, ipam::Ipam> ipam_;  // subnet id -> its addresses
   std::deque<HostEvent> host_events_;
   std::deque<api::Event> events_;
   std::map<std::string, std::int64_t> event_counts_;  // kind -> events since start

@@ -292,6 +292,40 @@ Result<ListPage<Backup>> Client::ListBackups(const BackupQuery& q) {
 Result<std::optional<Backup>> Client::DeleteBackup(std::string_view id, const WriteOptions& w) {
   return CallMaybeGone<Backup>("DELETE", Path("/v1/backups", id), {}, w);
 }
+Result<Network> Client::CreateNetwork(const CreateNetworkRequest& req, const WriteOptions& w) {
+  return Call<Network>("POST", "/v1/networks", Encode(req), w);
+}
+Result<Network> Client::GetNetwork(std::string_view id) { return Call<Network>("GET", Path("/v1/networks", id), {}); }
+Result<ListPage<Network>> Client::ListNetworks(const NetworkQuery& q) {
+  Target t("/v1/networks");
+  t.Page(q).Add("department_id", q.department_id);
+  return Call<ListPage<Network>>("GET", t.str(), {});
+}
+Status Client::DeleteNetwork(std::string_view id, const WriteOptions& w) {
+  return CallNoContent("DELETE", Path("/v1/networks", id), w);
+}
+Result<Subnet> Client::CreateSubnet(const CreateSubnetRequest& req, const WriteOptions& w) {
+  return Call<Subnet>("POST", "/v1/subnets", Encode(req), w);
+}
+Result<Subnet> Client::GetSubnet(std::string_view id) { return Call<Subnet>("GET", Path("/v1/subnets", id), {}); }
+Result<ListPage<Subnet>> Client::ListSubnets(const SubnetQuery& q) {
+  Target t("/v1/subnets");
+  t.Page(q).Add("network_id", q.network_id);
+  return Call<ListPage<Subnet>>("GET", t.str(), {});
+}
+Status Client::DeleteSubnet(std::string_view id) { return CallNoContent("DELETE", Path("/v1/subnets", id), {}); }
+Result<Port> Client::CreatePort(const CreatePortRequest& req, const WriteOptions& w) {
+  return Call<Port>("POST", "/v1/ports", Encode(req), w);
+}
+Result<Port> Client::GetPort(std::string_view id) { return Call<Port>("GET", Path("/v1/ports", id), {}); }
+Result<ListPage<Port>> Client::ListPorts(const PortQuery& q) {
+  Target t("/v1/ports");
+  t.Page(q).Add("network_id", q.network_id).Add("device_id", q.device_id).Add("department_id", q.department_id);
+  return Call<ListPage<Port>>("GET", t.str(), {});
+}
+Status Client::DeletePort(std::string_view id, const WriteOptions& w) {
+  return CallNoContent("DELETE", Path("/v1/ports", id), w);
+}
 Result<Volume> Client::RestoreBackup(std::string_view id, const RestoreBackupRequest& req, const WriteOptions& w) {
   return Call<Volume>("POST", Path("/v1/backups", id, "/restore"), Encode(req), w);
 }

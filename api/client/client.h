@@ -44,6 +44,17 @@ struct BackupQuery : PageQuery {
   std::string volume_id;
   std::string policy_id;
 };
+struct NetworkQuery : PageQuery {
+  std::string department_id;
+};
+struct SubnetQuery : PageQuery {
+  std::string network_id;
+};
+struct PortQuery : PageQuery {
+  std::string network_id;
+  std::string device_id;
+  std::string department_id;
+};
 struct EventQuery {
   std::int64_t limit = 0;
   std::string host_id;
@@ -166,6 +177,20 @@ class Client {
   // The new volume the backup is being restored into.
   Result<Volume> RestoreBackup(std::string_view id, const RestoreBackupRequest& req, const WriteOptions& w = {});
   Result<std::optional<Backup>> ReportBackupStatus(std::string_view id, const BackupStatusReport& report);
+
+  // ---- Networks (docs/networking.md) ----
+  Result<Network> CreateNetwork(const CreateNetworkRequest& req, const WriteOptions& w = {});
+  Result<Network> GetNetwork(std::string_view id);
+  Result<ListPage<Network>> ListNetworks(const NetworkQuery& q = {});
+  Status DeleteNetwork(std::string_view id, const WriteOptions& w = {});
+  Result<Subnet> CreateSubnet(const CreateSubnetRequest& req, const WriteOptions& w = {});
+  Result<Subnet> GetSubnet(std::string_view id);
+  Result<ListPage<Subnet>> ListSubnets(const SubnetQuery& q = {});
+  Status DeleteSubnet(std::string_view id);
+  Result<Port> CreatePort(const CreatePortRequest& req, const WriteOptions& w = {});
+  Result<Port> GetPort(std::string_view id);
+  Result<ListPage<Port>> ListPorts(const PortQuery& q = {});
+  Status DeletePort(std::string_view id, const WriteOptions& w = {});
 
   // ---- Server groups and placement preview ----
   Result<ServerGroup> CreateServerGroup(const CreateServerGroupRequest& req, const WriteOptions& w = {});

@@ -43,6 +43,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetVolumeRoutes(router_);
   SetImageRoutes(router_);
   SetBackupRoutes(router_);
+  SetNetworkRoutes(router_);
   SetImageDataRoutes(router_, staging_);
   SetWatchRoutes(router_, db_);
 }

@@ -24,6 +24,8 @@ void SetStoragePoolRoutes(Router& r);
 void SetVolumeRoutes(Router& r);
 void SetImageRoutes(Router& r);
 void SetBackupRoutes(Router& r);  // /v1/backup-policies and /v1/backups
+// Networks (docs/networking.md): /v1/networks, /v1/subnets, /v1/ports.
+void SetNetworkRoutes(Router& r);
 // PUT/GET /v1/images/{id}/data, streamed to and from `staging` (which must outlive `r`).
 void SetImageDataRoutes(Router& r, const ImageStaging& staging);
 // /healthz, /metrics (body from `metrics_text`), /v1/openapi.yaml.

@@ -240,6 +240,43 @@ void AddStorageWork(const State& s, const std::string& host_id, api::WatchAnswer
 // housekeeper every sweep; cost: the silent hosts' records only (indexed by host).
 std::int64_t ReassignStorageWork(State& s, Txn& t);
 
+// ---- Networks (docs/networking.md, "Networks (controller side)") ----
+// A department's network (its dept-admins and admins; quota `networks`) or a shared one
+// (admins, no department; everyone sees it). AlreadyExists for a name taken in the department.
+Result<api::Network> CreateNetwork(State& s, Txn& t, const Caller& c, const api::CreateNetworkRequest& req);
+Result<api::Network> GetNetwork(const State& s, const Caller& c, const std::string& id);
+struct NetworkFilter {
+  std::string department_id;
+};
+Page<api::Network> ListNetworks(const State& s, const Caller& c, const NetworkFilter& f, const ListOptions& o);
+// HAS_DEPENDENTS (details.ports) while ports are on it; its subnets go with it.
+Status DeleteNetwork(State& s, Txn& t, const Caller& c, const std::string& id,
+                     const std::optional<std::int64_t>& if_match = std::nullopt);
+// IPv4 only (IPv6: InvalidArgument). The CIDR is a network address with a prefix of 8..30 and
+// overlaps no other subnet of the network (other networks may reuse it); the gateway (default:
+// the first host) and the allocation pools (default: every host but the gateway) lie inside.
+Result<api::Subnet> CreateSubnet(State& s, Txn& t, const Caller& c, const api::CreateSubnetRequest& req);
+Result<api::Subnet> GetSubnet(const State& s, const Caller& c, const std::string& id);
+Page<api::Subnet> ListSubnets(const State& s, const Caller& c, const std::string& network_id, const ListOptions& o);
+// HAS_DEPENDENTS (details.ports) while ports hold addresses in it.
+Status DeleteSubnet(State& s, Txn& t, const Caller& c, const std::string& id);
+// A port of the network's department (on a shared network: of the department given, or the
+// caller's; quota `ports`). Its MAC is generated (locally administered, unique) or given
+// (MAC_ADDRESS_IN_USE when taken); its addresses are allocated in the same transaction:
+// requested ones when free (IP_ADDRESS_IN_USE) and in range (InvalidArgument), the others
+// from the pools (SUBNET_FULL when exhausted).
+Result<api::Port> CreatePort(State& s, Txn& t, const Caller& c, const api::CreatePortRequest& req);
+Result<api::Port> GetPort(const State& s, const Caller& c, const std::string& id);
+struct PortFilter {
+  std::string network_id;
+  std::string device_id;
+  std::string department_id;
+};
+Page<api::Port> ListPorts(const State& s, const Caller& c, const PortFilter& f, const ListOptions& o);
+// Gives its addresses back.
+Status DeletePort(State& s, Txn& t, const Caller& c, const std::string& id,
+                  const std::optional<std::int64_t>& if_match = std::nullopt);
+
 // ---- Server groups (department admins of the group's department) ----
 Result<api::ServerGroup> CreateServerGroup(State& s, Txn& t, const Caller& c,
                                            const api::CreateServerGroupRequest& req);

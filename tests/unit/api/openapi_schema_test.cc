@@ -196,7 +196,13 @@ INSTANTIATE_TEST_SUITE_P(
         Of<PatchBackupPolicyRequest>("PatchBackupPolicyRequest", true), Of<Backup>("Backup"),
         Of<ListPage<Backup>>("BackupList"), Of<CreateBackupRequest>("CreateBackupRequest", true),
         Of<RestoreBackupRequest>("RestoreBackupRequest", true),
-        Of<BackupStatusReport>("BackupStatusReport", true)),
+        Of<BackupStatusReport>("BackupStatusReport", true),
+        // Networks.
+        Of<Network>("Network"), Of<ListPage<Network>>("NetworkList"),
+        Of<CreateNetworkRequest>("CreateNetworkRequest", true), Of<Subnet>("Subnet"),
+        Of<ListPage<Subnet>>("SubnetList"), Of<CreateSubnetRequest>("CreateSubnetRequest", true),
+        Of<Port>("Port"), Of<ListPage<Port>>("PortList"),
+        Of<CreatePortRequest>("CreatePortRequest", true)),
     [](const ::testing::TestParamInfo<Case>& param) { return param.param.schema; });
 
 // Every error status an operation documents is one the Status->HTTP table can answer, and
