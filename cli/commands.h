@@ -28,6 +28,7 @@ void AddSnapshotCommands(CommandLine& cli);
 void AddImageCommands(CommandLine& cli);
 void AddBackupPolicyCommands(CommandLine& cli);
 void AddBackupCommands(CommandLine& cli);
+void AddNetworkCommands(CommandLine& cli);  // the network, subnet and port groups
 
 // Every group, in help order.
 inline void AddAllCommands(CommandLine& cli) {
@@ -41,6 +42,7 @@ inline void AddAllCommands(CommandLine& cli) {
   AddBackupPolicyCommands(cli);
   AddBackupCommands(cli);
   AddImageCommands(cli);
+  AddNetworkCommands(cli);
   AddServerGroupCommands(cli);
   AddUserCommands(cli);
   AddEventCommands(cli);

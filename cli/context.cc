@@ -68,6 +68,9 @@ struct Context::Catalogs {
   Catalog<api::Image, api::PageQuery> images;
   Catalog<api::BackupPolicy, api::BackupQuery> backup_policies;
   Catalog<api::Backup, api::BackupQuery> backups;
+  Catalog<api::Network, api::NetworkQuery> networks;
+  Catalog<api::Subnet, api::SubnetQuery> subnets;
+  Catalog<api::Port, api::PortQuery> ports;
 };
 
 Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Options options)
@@ -88,6 +91,9 @@ Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Opti
   catalogs_->images.list = [c](const api::PageQuery& q) { return c->ListImages(q); };
   catalogs_->backup_policies.list = [c](const api::BackupQuery& q) { return c->ListBackupPolicies(q); };
   catalogs_->backups.list = [c](const api::BackupQuery& q) { return c->ListBackups(q); };
+  catalogs_->networks.list = [c](const api::NetworkQuery& q) { return c->ListNetworks(q); };
+  catalogs_->subnets.list = [c](const api::SubnetQuery& q) { return c->ListSubnets(q); };
+  catalogs_->ports.list = [c](const api::PortQuery& q) { return c->ListPorts(q); };
 }
 
 Context::~Context() = default;
@@ -125,6 +131,17 @@ Result<std::string> Context::BackupPolicyId(const std::string& ref) {
 Result<std::string> Context::BackupId(const std::string& ref) {
   return Resolve(*this, catalogs_->backups, "backup", ref);
 }
+Result<std::string> Context::NetworkId(const std::string& ref) {
+  return Resolve(*this, catalogs_->networks, "network", ref);
+}
+Result<std::string> Context::SubnetId(const std::string& ref) {
+  return Resolve(*this, catalogs_->subnets, "subnet", ref);
+}
+Result<std::string> Context::PortId(const std::string& ref) {
+  return Resolve(*this, catalogs_->ports, "port", ref);
+}
+std::string Context::NetworkName(const std::string& id) { return NameOf(*this, catalogs_->networks, id); }
+std::string Context::SubnetName(const std::string& id) { return NameOf(*this, catalogs_->subnets, id); }
 
 std::string Context::DepartmentName(const std::string& id) {
   return NameOf(*this, catalogs_->departments, id);

@@ -110,6 +110,9 @@ class Context {
   Result<std::string> ImageId(const std::string& ref);
   Result<std::string> BackupPolicyId(const std::string& ref);
   Result<std::string> BackupId(const std::string& ref);
+  Result<std::string> NetworkId(const std::string& ref);
+  Result<std::string> SubnetId(const std::string& ref);
+  Result<std::string> PortId(const std::string& ref);
   // The name to show for an id in a table: the object's name, or the id itself when the name
   // cannot be known (the caller may not list the collection, e.g. a department user and hosts,
   // or the object is gone). "" for "". Never fails.
@@ -121,6 +124,8 @@ class Context {
   std::string VolumeName(const std::string& id);
   std::string ImageName(const std::string& id);
   std::string BackupPolicyName(const std::string& id);
+  std::string NetworkName(const std::string& id);
+  std::string SubnetName(const std::string& id);
 
   // ---- Output (output.cc) ----
   // One object: the API's JSON (api::Encode) with --json, else "field  value" lines from its
@@ -138,6 +143,9 @@ class Context {
   void PrintObject(const api::Image& value);
   void PrintObject(const api::BackupPolicy& value);
   void PrintObject(const api::Backup& value);
+  void PrintObject(const api::Network& value);
+  void PrintObject(const api::Subnet& value);
+  void PrintObject(const api::Port& value);
   // A whole list: {"items":[...],"next_page_token":""} with --json, else the table of
   // `columns` (the wide_only ones with --wide).
   void PrintList(const std::vector<api::Department>& items, const std::vector<Column<api::Department>>& columns);
@@ -155,6 +163,9 @@ class Context {
   void PrintList(const std::vector<api::BackupPolicy>& items,
                  const std::vector<Column<api::BackupPolicy>>& columns);
   void PrintList(const std::vector<api::Backup>& items, const std::vector<Column<api::Backup>>& columns);
+  void PrintList(const std::vector<api::Network>& items, const std::vector<Column<api::Network>>& columns);
+  void PrintList(const std::vector<api::Subnet>& items, const std::vector<Column<api::Subnet>>& columns);
+  void PrintList(const std::vector<api::Port>& items, const std::vector<Column<api::Port>>& columns);
 
  private:
   struct Catalogs;  // the collections listed so far (context.cc)

@@ -40,6 +40,9 @@ void Context::PrintObject(const api::VolumeSnapshot& v) { Object(out_, json(), v
 void Context::PrintObject(const api::Image& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::BackupPolicy& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Backup& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Network& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Subnet& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Port& v) { Object(out_, json(), v); }
 
 void Context::PrintList(const std::vector<api::Department>& items,
                         const std::vector<Column<api::Department>>& columns) {
@@ -92,6 +95,17 @@ void Context::PrintList(const std::vector<api::BackupPolicy>& items,
 }
 void Context::PrintList(const std::vector<api::Backup>& items,
                         const std::vector<Column<api::Backup>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Network>& items,
+                        const std::vector<Column<api::Network>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Subnet>& items,
+                        const std::vector<Column<api::Subnet>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Port>& items, const std::vector<Column<api::Port>>& columns) {
   List(out_, json(), wide(), items, columns);
 }
 
