@@ -1,7 +1,13 @@
 // The network routes end to end through the real controller (docs/networking.md, "Networks
 // (controller side)"): networks, subnets and ports created with the typed client, addresses
 // allocated by the controller's IPAM, the refusals' HTTP answers (SUBNET_FULL,
-// IP_ADDRESS_IN_USE, HAS_DEPENDENTS), and the allocations surviving a restart.
+// IP_ADDRESS_IN_USE, HAS_DEPENDENTS), the allocations surviving a restart, and concurrent
+// creates never sharing an address.
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
 #include "tests/integration/controller/controller_fixture.h"
 
 namespace govpool::testing {
@@ -97,6 +103,55 @@ TEST_F(NetworkApiTest, NetworkSubnetAndPortsThroughTheTypedClient) {
   for (const api::Port& p : all->items) ASSERT_TRUE(da->DeletePort(p.meta.id).ok()) << p.meta.id;
   EXPECT_TRUE(da->DeleteNetwork(net->meta.id).ok());
   EXPECT_EQ(da->GetSubnet(subnet->meta.id).status().code(), StatusCode::kNotFound);
+}
+
+// Ports created from many clients at once: each gets its own address and MAC (the controller
+// allocates inside its serialized write), and the subnet ends exactly full.
+TEST_F(NetworkApiTest, ConcurrentPortCreatesNeverShareAnAddress) {
+  const api::Department dept = CreateDepartment("race", {.networks = 1, .ports = 100});
+  const std::string token = CreateUserToken("race-admin", api::Role::kDeptAdmin, dept.meta.id);
+  std::unique_ptr<api::Client> da = NewTypedClient(token);
+  api::CreateNetworkRequest nreq;
+  nreq.name = "busy";
+  nreq.department_id = dept.meta.id;
+  auto net = da->CreateNetwork(nreq);
+  ASSERT_TRUE(net.ok()) << net.status().ToString();
+  api::CreateSubnetRequest sreq;
+  sreq.name = "busy-v4";
+  sreq.network_id = net->meta.id;
+  sreq.cidr = "192.168.7.0/27";  // .2-.30: 29 addresses
+  ASSERT_TRUE(da->CreateSubnet(sreq).ok());
+
+  constexpr int kThreads = 8, kPerThread = 5;  // 40 creates for 29 addresses
+  std::mutex mu;
+  std::vector<std::string> addresses, macs;
+  int full = 0, other = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      std::unique_ptr<api::Client> c = NewTypedClient(token);
+      api::CreatePortRequest preq;
+      preq.network_id = net->meta.id;
+      for (int j = 0; j < kPerThread; ++j) {
+        auto p = c->CreatePort(preq);
+        std::lock_guard lock(mu);
+        if (p.ok() && p->fixed_ips.size() == 1) {
+          addresses.push_back(p->fixed_ips[0].ip_address);
+          macs.push_back(p->mac_address);
+        } else if (p.status().reason() == "SUBNET_FULL") {
+          ++full;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(addresses.size(), 29u);
+  EXPECT_EQ(full, kThreads * kPerThread - 29);
+  EXPECT_EQ(std::set<std::string>(addresses.begin(), addresses.end()).size(), addresses.size());
+  EXPECT_EQ(std::set<std::string>(macs.begin(), macs.end()).size(), macs.size());
 }
 
 }  // namespace
