@@ -34,4 +34,11 @@ inline Status RequireAdmin(const Caller& c) {
   return PermissionDenied("this operation needs the admin role (you are " + std::string(api::ToString(c.role)) + ")");
 }
 
+// `what` ("creating volumes") may be done by the caller in department `department_id`: an admin,
+// or that department's dept-admin.
+inline Status RequireManage(const Caller& c, const std::string& department_id, const std::string& what) {
+  if (c.can_manage_department(department_id)) return OkStatus();
+  return PermissionDenied(what + " needs the admin or dept-admin role");
+}
+
 }  // namespace govpool::controller

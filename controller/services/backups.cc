@@ -16,11 +16,6 @@ namespace {
 
 using storage::FindVisibleVolume;
 
-Status RequireManage(const Caller& c, const std::string& department_id, const std::string& what) {
-  if (c.can_manage_department(department_id)) return OkStatus();
-  return PermissionDenied(what + " needs the admin or dept-admin role");
-}
-
 Result<const api::BackupPolicy*> FindVisiblePolicy(const State& s, const Caller& c, const std::string& id) {
   const api::BackupPolicy* p = s.FindBackupPolicy(id);
   if (!p || !c.can_see_department(p->department_id)) return NotFound("backup policy " + id + " not found");
@@ -423,15 +418,19 @@ Result<api::Backup> ReportBackupStatus(State& s, Txn& t, const Caller& c, const 
 }
 
 std::int64_t RunBackupPolicies(State& s, Txn& t) {
-  std::int64_t started = 0;
-  for (const auto& [id, stored] : std::map<std::string, api::BackupPolicy>(s.backup_policies())) {
-    if (!stored.enabled) continue;
-    auto sched = ParseBackupSchedule(stored.schedule);
+  // The due ones first (usually none): the sweep then changes nothing and copies nothing.
+  std::vector<std::pair<std::string, BackupSchedule>> due;
+  for (const auto& [id, p] : s.backup_policies()) {
+    if (!p.enabled) continue;
+    auto sched = ParseBackupSchedule(p.schedule);
     if (!sched.ok()) continue;
-    const std::int64_t from = stored.last_run_at_ms > 0 ? stored.last_run_at_ms : stored.meta.created_at_ms;
-    if (NextBackupSlot(*sched, from) > t.now_ms()) continue;
-    api::BackupPolicy p = stored;
-    p.last_run_at_ms = LastBackupSlot(*sched, t.now_ms());  // missed slots run once
+    const std::int64_t from = p.last_run_at_ms > 0 ? p.last_run_at_ms : p.meta.created_at_ms;
+    if (NextBackupSlot(*sched, from) <= t.now_ms()) due.emplace_back(id, *sched);
+  }
+  std::int64_t started = 0;
+  for (const auto& [id, sched] : due) {
+    api::BackupPolicy p = *s.FindBackupPolicy(id);
+    p.last_run_at_ms = LastBackupSlot(sched, t.now_ms());  // missed slots run once
     s.Save(t, p);
     const api::StoragePool* target = s.FindStoragePool(p.target_pool_id);
     std::vector<api::Volume> volumes;

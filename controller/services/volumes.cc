@@ -11,11 +11,6 @@ namespace {
 
 using storage::FindVisibleVolume;
 
-Status RequireManage(const Caller& c, const std::string& department_id, const std::string& what) {
-  if (c.can_manage_department(department_id)) return OkStatus();
-  return PermissionDenied(what + " needs the admin or dept-admin role");
-}
-
 // Volumes cloned from `snapshot_id` that still depend on it.
 std::vector<std::string> DependentClones(const State& s, const std::string& snapshot_id) {
   std::vector<std::string> out;
