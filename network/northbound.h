@@ -115,6 +115,9 @@ struct NorthboundState {
   std::vector<SwitchRow> switches;
   std::vector<DhcpOptionsRow> dhcp_options;
   std::vector<PortRow> ports;
+  // Every table (a table added above must be compared too: the controller's sync skips a pass
+  // when the desired rows equal those it applied last).
+  bool operator==(const NorthboundState&) const = default;
 };
 
 struct TableChanges {
