@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "network/ovs/local_ovs.h"
 #include "tests/support/child_process.h"
 
 namespace govpool::testing {
@@ -56,10 +57,6 @@ Status CommandStatus(const std::string& what, const CommandOutput& out) {
   return Internal(what + " failed (exit " + std::to_string(out.exit_code) + "): " + out.output);
 }
 
-std::string Vsctl(const std::string& ovs_db) {
-  return "ovs-vsctl --timeout=10 --db=" + ShellQuote(ovs_db) + " ";
-}
-
 }  // namespace
 
 std::string ShellQuote(const std::string& value) {
@@ -95,9 +92,10 @@ std::vector<std::string> ListNetns() {
 }
 
 std::vector<std::string> ListOvsPorts(const std::string& ovs_db, const std::string& bridge) {
-  const auto out = RunCommand(Vsctl(ovs_db) + "list-ports " + ShellQuote(bridge));
-  if (out.exit_code != 0) return {};
-  return Lines(out.output);
+  auto ovs = network::LocalOvs::Connect(ovs_db);
+  if (!ovs.ok()) return {};
+  auto ports = (*ovs)->ListPorts(bridge);
+  return ports.ok() ? *ports : std::vector<std::string>{};
 }
 
 NetnsEndpoint::NetnsEndpoint(NetnsEndpointOptions options) : options_(std::move(options)) {}
@@ -129,10 +127,8 @@ Result<std::unique_ptr<NetnsEndpoint>> NetnsEndpoint::Create(NetnsEndpointOption
 
   // One transaction: the port exists only with its iface-id, so ovn-controller never sees an
   // unbound internal port of ours.
-  out = RunCommand(Vsctl(o.ovs_db) + "add-port " + ShellQuote(o.bridge) + " " + name +
-                   " -- set interface " + name + " type=internal external_ids:iface-id=" +
-                   ShellQuote(o.iface_id));
-  GP_RETURN_IF_ERROR(CommandStatus("ovs-vsctl add-port " + o.name, out));
+  GP_ASSIGN_OR_RETURN(ep->ovs_, network::LocalOvs::Connect(o.ovs_db));
+  GP_RETURN_IF_ERROR(ep->ovs_->AddInternalPort(o.bridge, o.name, {{"iface-id", o.iface_id}}));
   ep->port_added_ = true;
 
   // ovs-vswitchd creates the tap device a moment after the transaction commits.
@@ -153,8 +149,7 @@ void NetnsEndpoint::Cleanup() {
   StopListening();
   // The port first: ovs-vswitchd closes the tap, which removes the device from the namespace.
   if (port_added_) {
-    RunCommand(Vsctl(options_.ovs_db) + "--if-exists del-port " + ShellQuote(options_.bridge) +
-               " " + ShellQuote(options_.name));
+    ovs_->DeletePort(options_.bridge, options_.name).IgnoreError();  // best effort: a destructor
     port_added_ = false;
   }
   if (netns_added_) {

@@ -27,6 +27,10 @@
 #include "common/result.h"
 #include "common/status.h"
 
+namespace govpool::network {
+class LocalOvs;
+}
+
 namespace govpool::testing {
 
 class ChildProcess;
@@ -96,6 +100,7 @@ class NetnsEndpoint {
   void Cleanup();
 
   NetnsEndpointOptions options_;
+  std::unique_ptr<network::LocalOvs> ovs_;  // adds and deletes the port
   std::unique_ptr<TempDir> dir_;  // the udhcpc hook, listener logs
   std::vector<std::unique_ptr<ChildProcess>> listeners_;
   bool port_added_ = false;
@@ -109,8 +114,8 @@ std::string ShellQuote(const std::string& value);
 
 // The names of the network namespaces on this machine (`ip netns list`).
 std::vector<std::string> ListNetns();
-// The names of the ports on `bridge` in the Open_vSwitch database `ovs_db`; empty when it cannot
-// be read.
+// The names of the ports on `bridge` in the Open_vSwitch database `ovs_db` (the bridge's own port
+// included); empty when it cannot be read.
 std::vector<std::string> ListOvsPorts(const std::string& ovs_db, const std::string& bridge = "br-int");
 
 }  // namespace govpool::testing
