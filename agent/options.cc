@@ -74,6 +74,22 @@ std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level, std::
   text("--image-staging-dir", o.image_staging_dir, "DIR",
        "image downloads and conversions (default STATE_DIR/images)")
       ->group(kCeph);
+  constexpr const char* kNetwork = "Tenant networks (OVN)";
+  text("--ovn-remote", o.ovn_remote, "REMOTE",
+       "the OVN Southbound database (tcp:HOST:6642 or unix:PATH); default: none, no networking")
+      ->group(kNetwork);
+  text("--ovn-encap-ip", o.ovn_encap_ip, "IP", "this host's tunnel (Geneve) address; required with --ovn-remote")
+      ->group(kNetwork);
+  text("--ovn-system-id", o.ovn_system_id, "NAME", "this chassis' name (default: the host name)")
+      ->group(kNetwork);
+  text("--ovs-db", o.ovs_db, "REMOTE", "the local Open vSwitch database")->capture_default_str()->group(kNetwork);
+  text("--ovn-rundir", o.ovn_rundir, "DIR", "ovn-controller's run directory (its pidfile and control socket)")
+      ->capture_default_str()
+      ->group(kNetwork);
+  text("--ovn-bridge", o.ovn_bridge, "NAME", "the integration bridge")->capture_default_str()->group(kNetwork);
+  text("--ovn-datapath-type", o.ovn_datapath_type, "TYPE",
+       "the bridge's datapath type: netdev (userspace, no kernel module) or system (default: left as it is)")
+      ->group(kNetwork);
   // Listed under their own heading (CLI11 lists groups in the order they first appear).
   constexpr const char* kSimulated = "Simulated hosts (scale tests)";
   number("--simulate-hosts", o.simulate_hosts, 1, 100000,
@@ -134,6 +150,21 @@ Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
   if (o.ceph_client_id.empty() || o.ceph_client_id.rfind("client.", 0) == 0) {
     return InvalidArgument("--ceph-client-id is the cephx user without \"client.\" (e.g. admin), not '" +
                            o.ceph_client_id + "'");
+  }
+  if (o.networking()) {
+    if (o.ovn_encap_ip.empty()) return InvalidArgument("--ovn-remote needs --ovn-encap-ip (this host's tunnel address)");
+    if (!o.ovn_remote.starts_with("tcp:") && !o.ovn_remote.starts_with("ssl:") && !o.ovn_remote.starts_with("unix:")) {
+      return InvalidArgument("--ovn-remote must be tcp:HOST:PORT, ssl:HOST:PORT or unix:PATH, not '" + o.ovn_remote + "'");
+    }
+    if (!o.ovs_db.starts_with("unix:") && !o.ovs_db.starts_with("tcp:")) {
+      return InvalidArgument("--ovs-db must be unix:PATH or tcp:HOST:PORT, not '" + o.ovs_db + "'");
+    }
+    if (o.ovn_bridge.empty()) return InvalidArgument("--ovn-bridge must not be empty");
+  } else if (!o.ovn_encap_ip.empty() || !o.ovn_system_id.empty() || !o.ovn_datapath_type.empty()) {
+    return InvalidArgument("--ovn-encap-ip, --ovn-system-id and --ovn-datapath-type need --ovn-remote");
+  }
+  if (!o.ovn_datapath_type.empty() && o.ovn_datapath_type != "netdev" && o.ovn_datapath_type != "system") {
+    return InvalidArgument("--ovn-datapath-type must be netdev or system, not '" + o.ovn_datapath_type + "'");
   }
   auto level = log::ParseLevel(log_level);
   if (!level.ok()) return InvalidArgument("--log-level: " + level.status().message());

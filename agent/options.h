@@ -46,6 +46,16 @@ struct AgentOptions {
   // Further clusters for backups (targets) and restores, "NAME=CONF" (same cephx user).
   std::map<std::string, std::string> ceph_backup_clusters;  // name -> ceph.conf
   std::string image_staging_dir;       // empty: STATE_DIR/images
+  // Tenant networks (docs/networking.md, "The agent's network pass"). No --ovn-remote: no
+  // networking; the agent leaves Open vSwitch alone and reports no ports.
+  std::string ovs_db = "unix:/var/run/openvswitch/db.sock";  // the local Open_vSwitch database
+  std::string ovn_remote;       // the OVN Southbound database, e.g. tcp:10.0.0.1:6642
+  std::string ovn_encap_ip;     // this host's Geneve tunnel address; required with --ovn-remote
+  std::string ovn_system_id;    // the chassis name; empty: the host name
+  std::string ovn_rundir = "/var/run/ovn";  // where ovn-controller's pidfile and socket are
+  std::string ovn_bridge = "br-int";
+  std::string ovn_datapath_type;  // "netdev" (userspace) or "system" (kernel); empty: left as it is
+  bool networking() const { return !ovn_remote.empty(); }
 };
 
 // Parses argv[1..] (and the environment variables named above). InvalidArgument, with a

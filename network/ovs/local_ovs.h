@@ -48,6 +48,7 @@ struct ChassisConfig {
   // left as it is (new bridges get OVS's default, the kernel datapath) and
   // ovn-bridge-datapath-type is not written.
   std::string datapath_type;
+  bool operator==(const ChassisConfig&) const = default;
 };
 
 // The external_ids keys ConfigureChassis owns.

@@ -179,6 +179,42 @@ TEST_F(AgentOptionsTest, MistakesNameTheFlag) {
   }
 }
 
+TEST_F(AgentOptionsTest, NetworkingIsOffWithoutOvnRemote) {
+  auto o = Parse({"--token-file", "t"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_FALSE(o->networking());
+  EXPECT_EQ(o->ovs_db, "unix:/var/run/openvswitch/db.sock");
+  EXPECT_EQ(o->ovn_rundir, "/var/run/ovn");
+  EXPECT_EQ(o->ovn_bridge, "br-int");
+  EXPECT_EQ(o->ovn_system_id, "");
+  EXPECT_EQ(o->ovn_datapath_type, "");
+}
+
+TEST_F(AgentOptionsTest, NetworkingFlags) {
+  auto o = Parse({"--token-file", "t", "--ovn-remote", "tcp:10.0.0.1:6642", "--ovn-encap-ip=10.0.0.11",
+                  "--ovn-system-id", "chassis-1", "--ovs-db", "unix:/run/ovs/db.sock", "--ovn-rundir", "/run/ovn",
+                  "--ovn-bridge", "br-x", "--ovn-datapath-type", "netdev"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->networking());
+  EXPECT_EQ(o->ovn_remote, "tcp:10.0.0.1:6642");
+  EXPECT_EQ(o->ovn_encap_ip, "10.0.0.11");
+  EXPECT_EQ(o->ovn_system_id, "chassis-1");
+  EXPECT_EQ(o->ovs_db, "unix:/run/ovs/db.sock");
+  EXPECT_EQ(o->ovn_rundir, "/run/ovn");
+  EXPECT_EQ(o->ovn_bridge, "br-x");
+  EXPECT_EQ(o->ovn_datapath_type, "netdev");
+
+  EXPECT_NE(Error({"--ovn-remote", "tcp:10.0.0.1:6642"}).find("--ovn-encap-ip"), std::string::npos);
+  EXPECT_NE(Error({"--ovn-remote", "10.0.0.1:6642", "--ovn-encap-ip", "10.0.0.11"}).find("--ovn-remote must be"),
+            std::string::npos);
+  EXPECT_NE(Error({"--ovn-remote", "tcp:a:1", "--ovn-encap-ip", "1.2.3.4", "--ovs-db", "/db.sock"}).find("--ovs-db"),
+            std::string::npos);
+  EXPECT_NE(Error({"--ovn-remote", "tcp:a:1", "--ovn-encap-ip", "1.2.3.4", "--ovn-datapath-type", "dpdk"})
+                .find("--ovn-datapath-type"),
+            std::string::npos);
+  EXPECT_NE(Error({"--ovn-encap-ip", "1.2.3.4"}).find("need --ovn-remote"), std::string::npos);
+}
+
 TEST_F(AgentOptionsTest, HelpNeedsNoTokenAndListsEveryFlag) {
   for (const char* flag : {"--help", "-h"}) {
     auto o = Parse({flag});
@@ -193,7 +229,9 @@ TEST_F(AgentOptionsTest, HelpNeedsNoTokenAndListsEveryFlag) {
         "STATE_DIR/disks", "--console-dir DIR", "--guest-kernel FILE", "--guest-initrd FILE",
         "--guest-cmdline TEXT", "--reconcile-interval-seconds N", "--heartbeat-interval-seconds N",
         "--shutdown-grace-seconds N", "hard power-off", "--min-memory-mib N", "--simulate-hosts N",
-        "--sim-workers N", "--sim-poll-ms N", "--sim-prefix NAME", "--log-level LEVEL"}) {
+        "--sim-workers N", "--sim-poll-ms N", "--sim-prefix NAME", "--log-level LEVEL", "--ovn-remote REMOTE",
+        "--ovn-encap-ip IP", "--ovn-system-id NAME", "--ovs-db REMOTE", "--ovn-rundir DIR", "--ovn-bridge NAME",
+        "--ovn-datapath-type TYPE"}) {
     EXPECT_NE(help.find(text), std::string::npos) << text << " not in:\n" << help;
   }
 }
