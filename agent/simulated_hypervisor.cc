@@ -29,6 +29,7 @@ DomainInfo SimulatedHypervisor::Describe(const Domain& d) {
   i.vcpus = d.spec.vcpus;
   i.memory_mib = d.spec.memory_mib;
   i.disks = d.spec.disks;
+  i.nics = d.spec.nics;
   return i;
 }
 
@@ -196,6 +197,35 @@ Status SimulatedHypervisor::DetachDisk(const std::string& domain_uuid,
   GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
   std::erase_if(d->spec.disks, [&](const DiskSpec& x) { return x.target_dev == target_dev; });
   d->disk_sizes.erase(target_dev);
+  return OkStatus();
+}
+
+Status SimulatedHypervisor::AttachNic(const std::string& domain_uuid, const NicSpec& nic) {
+  GP_RETURN_IF_ERROR(ValidateNicSpec(nic));
+  std::lock_guard lock(mu_);
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  for (const auto& existing : d->spec.nics) {
+    if (existing.port_id == nic.port_id && existing.mac == nic.mac) return OkStatus();
+    if (existing.port_id == nic.port_id) {
+      return FailedPrecondition("attaching NIC: domain " + domain_uuid + " already has port " +
+                                nic.port_id + " with MAC " + existing.mac)
+          .WithReason("NIC_PORT_TAKEN");
+    }
+    if (existing.mac == nic.mac) {
+      return FailedPrecondition("attaching NIC: MAC " + nic.mac +
+                                " is already used by another NIC of domain " + domain_uuid)
+          .WithReason("NIC_MAC_TAKEN");
+    }
+  }
+  d->spec.nics.push_back(nic);
+  return OkStatus();
+}
+
+Status SimulatedHypervisor::DetachNic(const std::string& domain_uuid, const std::string& port_id) {
+  if (port_id.empty()) return InvalidArgument("detaching NIC: empty port id");
+  std::lock_guard lock(mu_);
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  std::erase_if(d->spec.nics, [&](const NicSpec& n) { return n.port_id == port_id; });
   return OkStatus();
 }
 

@@ -44,6 +44,9 @@ class SimulatedHypervisor final : public Hypervisor {
   Status DetachDisk(const std::string& domain_uuid, const std::string& target_dev) override;
   Status ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
                     std::int64_t size_bytes) override;
+  // NICs plug and unplug at once, running or not.
+  Status AttachNic(const std::string& domain_uuid, const NicSpec& nic) override;
+  Status DetachNic(const std::string& domain_uuid, const std::string& port_id) override;
 
   std::size_t domain_count() const;
   // True when CreateDisk made a disk at `path` and DeleteDisk has not removed it.

@@ -15,6 +15,11 @@
 #                           GOVPOOL-GUEST-UNPLUG <name>
 #                         where <content> is the printable characters of the disk's first 64
 #                         bytes, or EMPTY when its first byte is zero (or none is printable).
+#                       NICs (virtio ethN, at boot and hot-plugged, polled every 0.5 s after the
+#                       marker): each is brought up and asks DHCP (busybox udhcpc, -t 10), then
+#                           GOVPOOL-GUEST-IP ethN <addr>/<prefix>   or   GOVPOOL-GUEST-NOIP ethN
+#                       (the first address also gets the default route);
+#                           GOVPOOL-GUEST-NIC-UNPLUG ethN   when one goes away.
 # Idempotent and cached: when OUTDIR already holds a complete guest built by this version of the
 # script it exits at once. The kernel package is cached under ${GOVPOOL_CACHE_DIR}.
 # Needs: apt-get (with package lists), dpkg-deb, busybox-static, cpio, gzip. Run as root.
@@ -139,6 +144,61 @@ else
 fi
 DISKS
 chmod +x "$root/bin/govpool-disks"
+# --- NICs: DHCP on every ethN (govpool-nics, polled like the disks) ---
+# busybox udhcpc has no default hook script: govpool-dhcp sets the address, prefix, MTU and
+# (when there is none yet) the default route, and prints the address on the console.
+cat >"$root/bin/govpool-dhcp" <<'DHCP'
+#!/bin/sh
+case "$1" in
+  deconfig)
+    ip -4 addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+  bound | renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -z "$mtu" ] || ip link set "$interface" mtu "$mtu"
+    if [ -n "$router" ] && ! ip route | grep -q '^default'; then
+      ip route add default via "${router%% *}" dev "$interface"
+    fi
+    echo "GOVPOOL-GUEST-IP $interface $ip/$mask"
+    ;;
+esac
+exit 0
+DHCP
+chmod +x "$root/bin/govpool-dhcp"
+cat >"$root/bin/govpool-nics" <<'NICS'
+#!/bin/sh
+# govpool-nics: every 0.5 s, each ethN not seen before (at boot or hot-plugged) is brought up
+# and asks DHCP for an address in the background, printing
+#   GOVPOOL-GUEST-IP ethN <addr>/<prefix>   (from govpool-dhcp)   or   GOVPOOL-GUEST-NOIP ethN
+# and an ethN that disappears prints GOVPOOL-GUEST-NIC-UNPLUG ethN.
+state=/tmp/govpool-nics
+mkdir -p "$state"
+ip link set lo up
+while :; do
+  for dir in /sys/class/net/eth*; do
+    [ -e "$dir" ] || continue
+    name="${dir##*/}"
+    [ -f "$state/$name" ] && continue
+    : >"$state/$name"
+    ip link set "$name" up
+    # udhcpc's own lines ("udhcpc: ...") stay on the console: they show why a NIC got nothing.
+    (udhcpc -i "$name" -n -q -t 10 -s /bin/govpool-dhcp 2>&1 || echo "GOVPOOL-GUEST-NOIP $name") &
+  done
+  for f in "$state"/*; do
+    [ -f "$f" ] || continue
+    name="${f##*/}"
+    if [ ! -e "/sys/class/net/$name" ]; then
+      rm -f "$f"
+      echo "GOVPOOL-GUEST-NIC-UNPLUG $name"
+    fi
+  done
+  usleep 500000
+done
+NICS
+chmod +x "$root/bin/govpool-nics"
+# --- end NICs ---
 cat >"$root/init" <<INIT
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -153,6 +213,7 @@ echo "GOVPOOL-GUEST-DISKS: \$(ls /sys/block | grep -v -e '^loop' -e '^ram' | tr 
 /bin/govpool-disks boot
 echo "GOVPOOL-GUEST-BOOTED"
 /bin/govpool-disks watch &
+/bin/govpool-nics &  # NICs: DHCP, in the background (a NIC without DHCP takes ~30 s)
 while :; do sleep 3600; done
 INIT
 chmod +x "$root/init"

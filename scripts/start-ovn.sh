@@ -24,9 +24,12 @@
 #   GOVPOOL_OVN_SB_PORT    SB TCP port on 127.0.0.1 (default 6642)
 #   GOVPOOL_OVN_TIMEOUT_S  how long to wait for the chassis to come up (default 30)
 #
-# Not the system's default sockets (/var/run/openvswitch/db.sock): libvirt's
-# <virtualport type='openvswitch'> runs ovs-vsctl on that one, which a later slice (the agent
-# attaching guests) will have to provide (see docs/networking.md).
+# Not the system's default sockets, but libvirt's <virtualport type='openvswitch'> runs
+# `ovs-vsctl` without --db, i.e. on the default /var/run/openvswitch/db.sock: when nothing is
+# there, the script makes that path a symlink to our run/db.sock (recorded in run/default-db-link,
+# so scripts/stop-ovn.sh removes that link and nothing else). When another Open vSwitch owns the
+# default socket it is left alone, with a warning: guests' NICs would go to that one.
+#   GOVPOOL_OVS_DEFAULT_DB  the default socket path (default /var/run/openvswitch/db.sock)
 set -euo pipefail
 
 dir="${GOVPOOL_OVN_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/ovn}"
@@ -79,7 +82,25 @@ healthy() {
   ovsdb-client --timeout=5 list-dbs "$nb" 2>/dev/null | grep -qx OVN_Northbound
 }
 
+default_db="${GOVPOOL_OVS_DEFAULT_DB:-/var/run/openvswitch/db.sock}"
+# Points the default OVS socket at ours when nothing (or a dangling link of an earlier instance
+# of this directory) is there. Idempotent.
+link_default_db() {
+  if [ -L "$default_db" ] && [ "$(readlink "$default_db")" = "$run/db.sock" ]; then
+    echo "$default_db" >"$run/default-db-link"
+    return 0
+  fi
+  if [ -e "$default_db" ] || [ -L "$default_db" ]; then
+    log "warning: $default_db belongs to another Open vSwitch; libvirt will plug guests' NICs there" >&2
+    return 0
+  fi
+  mkdir -p "$(dirname "$default_db")"
+  ln -s "$run/db.sock" "$default_db"
+  echo "$default_db" >"$run/default-db-link"
+}
+
 if healthy; then
+  link_default_db
   log "ovn already running ($dir)"
   exports | tee "$dir/env"
   exit 0
@@ -152,6 +173,7 @@ if ! healthy; then
   log "error: a daemon died during start-up; see $dir/log" >&2
   exit 1
 fi
+link_default_db
 exports >"$dir/env"
 log "ovs and ovn started in $(ms) ms (chassis $system_id); NB at $nb; source $dir/env or:"
 exports

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops what scripts/start-ovn.sh started (only the daemons its pidfiles name, and only while they
 # still are OVS/OVN daemons), removes the userspace datapath's tap devices they leave, and
-# removes the directory. Idempotent.
+# removes the directory and the default-socket symlink start-ovn.sh recorded. Idempotent.
 #
 # Order: ovn-controller, then ovs-vswitchd (`exit --cleanup` removes its datapath ports and tap
 # devices), then ovn-northd and the three ovsdb-servers. TERM, KILL after 10 s. A daemon counts
@@ -79,6 +79,15 @@ done
 for pid in "${all[@]}"; do
   for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
 done
+
+# The default-socket symlink start-ovn.sh made (for libvirt's ovs-vsctl), only while it still
+# points at our socket.
+if [ -s "$run/default-db-link" ]; then
+  link="$(cat "$run/default-db-link")"
+  if [ -L "$link" ] && [ "$(readlink "$link")" = "$run/db.sock" ]; then
+    rm -f "$link"
+  fi
+fi
 
 case "$dir" in
   / | "") log "error: refusing to remove '$dir'" >&2; exit 1 ;;

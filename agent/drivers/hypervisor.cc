@@ -1,5 +1,6 @@
 #include "agent/drivers/hypervisor.h"
 
+#include <algorithm>
 #include <set>
 
 #include "common/ids.h"
@@ -51,7 +52,54 @@ bool IsMonitorAddress(const std::string& address) {
   return true;
 }
 
+bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
+
+// "xx:xx:xx:xx:xx:xx", lower-case hex.
+bool IsMac(const std::string& mac) {
+  if (mac.size() != 17) return false;
+  for (size_t i = 0; i < mac.size(); ++i) {
+    if (i % 3 == 2 ? mac[i] != ':' : !IsHex(mac[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string NicTapName(const std::string& port_id) {
+  std::string name = "tap";
+  for (const char c : port_id) {
+    if (name.size() == 14) break;
+    if (IsAlnum(c)) name.push_back(c);
+  }
+  return name;
+}
+
+Status ValidateNicSpec(const NicSpec& nic) {
+  const std::string what = "domain spec: NIC '" + nic.port_id + "': ";
+  if (!IsUuid(nic.port_id) ||
+      std::any_of(nic.port_id.begin(), nic.port_id.end(), [](char c) { return c >= 'A' && c <= 'F'; })) {
+    return InvalidArgument(what + "the port id must be a lower-case UUID (libvirt's interfaceid is one, "
+                           "and reads back in lower case)");
+  }
+  if (!IsMac(nic.mac)) {
+    return InvalidArgument(what + "bad MAC '" + nic.mac + "' (want lower-case xx:xx:xx:xx:xx:xx)");
+  }
+  if (std::stoi(nic.mac.substr(0, 2), nullptr, 16) & 1) {
+    return InvalidArgument(what + "MAC " + nic.mac + " is a multicast address");
+  }
+  if (nic.bridge.empty() || nic.bridge.size() > 15) {
+    return InvalidArgument(what + "the bridge name must have 1..15 characters");
+  }
+  for (const char c : nic.bridge) {
+    if (!IsAlnum(c) && c != '_' && c != '.' && c != '-') {
+      return InvalidArgument(what + "bad bridge name '" + nic.bridge + "'");
+    }
+  }
+  if (nic.mtu != 0 && (nic.mtu < 68 || nic.mtu > 65535)) {
+    return InvalidArgument(what + "the MTU must be 0 (default) or 68..65535");
+  }
+  return OkStatus();
+}
 
 bool SameDiskSource(const DiskSpec& a, const DiskSpec& b) {
   if (a.kind() != b.kind()) return false;
@@ -141,6 +189,20 @@ Status ValidateDomainSpec(const DomainSpec& spec) {
     GP_RETURN_IF_ERROR(ValidateDiskSpec(disk));
     if (!targets.insert(disk.target_dev).second) {
       return InvalidArgument("domain spec: two disks at target '" + disk.target_dev + "'");
+    }
+  }
+  std::set<std::string> ports, macs, taps;
+  for (const auto& nic : spec.nics) {
+    GP_RETURN_IF_ERROR(ValidateNicSpec(nic));
+    if (!ports.insert(nic.port_id).second) {
+      return InvalidArgument("domain spec: two NICs for port '" + nic.port_id + "'");
+    }
+    if (!macs.insert(nic.mac).second) {
+      return InvalidArgument("domain spec: two NICs with MAC " + nic.mac);
+    }
+    if (!taps.insert(NicTapName(nic.port_id)).second) {
+      return InvalidArgument("domain spec: two NICs would share the tap device " +
+                             NicTapName(nic.port_id));
     }
   }
   for (const std::string* p : {&spec.kernel_path, &spec.initrd_path, &spec.serial_log_path}) {

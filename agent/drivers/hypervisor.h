@@ -137,6 +137,30 @@ bool SameDiskSource(const DiskSpec& a, const DiskSpec& b);
 // Checks one disk as ValidateDomainSpec does: InvalidArgument saying which part is wrong.
 Status ValidateDiskSpec(const DiskSpec& disk);
 
+// One virtio NIC of a domain, plugged into an Open vSwitch bridge (OVN's integration bridge):
+// the host side is a tap device that the hypervisor adds to `bridge` with the OVS interface's
+// external_ids:iface-id = port_id, which is how ovn-controller binds it to the OVN logical
+// port of that name. A NIC is identified by its port_id (as a disk by its target).
+struct NicSpec {
+  // The OVN logical switch port name = OVS iface-id: govpool's port id, a UUID in canonical
+  // lower-case form (libvirt's interfaceid is a UUID: it refuses anything else).
+  std::string port_id;
+  // The guest's MAC, "xx:xx:xx:xx:xx:xx" in lower-case hex, unicast (govpool: the port's).
+  std::string mac;
+  std::string bridge = "br-int";  // 1..15 characters of [A-Za-z0-9_.-]
+  std::int32_t mtu = 0;           // 0: the hypervisor's default; else 68..65535
+  friend bool operator==(const NicSpec&, const NicSpec&) = default;
+};
+
+// Checks one NIC as ValidateDomainSpec does: InvalidArgument saying which part is wrong.
+Status ValidateNicSpec(const NicSpec& nic);
+
+// The host-side tap device of a NIC: "tap" + the first 11 hex digits of its port id (14
+// bytes, within the kernel's 15; OpenStack names its taps so). The
+// same name on every definition and hot-plug, so tools and tests can find the device and its
+// OVS port, and a leftover one is recognisable.
+std::string NicTapName(const std::string& port_id);
+
 // The desired definition of a govpool domain.
 struct DomainSpec {
   std::string uuid;  // the VM id (canonical UUID text)
@@ -145,6 +169,8 @@ struct DomainSpec {
   std::int64_t vcpus = 1;
   std::int64_t memory_mib = 128;  // QEMU guests need at least 96 MiB to boot a Debian kernel
   std::vector<DiskSpec> disks;
+  // The NICs, in guest order (eth0, eth1, ...: the PCI slot order of definition).
+  std::vector<NicSpec> nics;
   // Direct kernel boot (test guests); empty kernel: boot from the first disk.
   std::string kernel_path;
   std::string initrd_path;
@@ -158,7 +184,8 @@ struct DomainSpec {
 // Checks what every implementation relies on: a UUID, a name, a domain type, vcpus and memory
 // of at least 1, absolute kernel/initrd/console paths, no initrd without a kernel, disks valid
 // for ValidateDiskSpec (exactly one source kind: an absolute path and a format, or an RBD pool,
-// image and monitors; a virtio target; safe names) with distinct targets. InvalidArgument
+// image and monitors; a virtio target; safe names) with distinct targets, NICs valid for
+// ValidateNicSpec with distinct port ids, MACs and tap names. InvalidArgument
 // saying which part is wrong.
 Status ValidateDomainSpec(const DomainSpec& spec);
 
@@ -179,6 +206,10 @@ struct DomainInfo {
   // non-disk devices (CD-ROMs), are left out. Libvirt reports them as written by DefineDomain
   // or AttachDisk, so a DiskSpec read back equals the one given.
   std::vector<DiskSpec> disks;
+  // The domain's NICs that are on an Open vSwitch bridge with an iface-id (others are left
+  // out), from the same definition as `disks`, in definition order. A NicSpec read back equals
+  // the one given.
+  std::vector<NicSpec> nics;
 };
 
 class Hypervisor {
@@ -286,6 +317,25 @@ class Hypervisor {
   // VIR_DOMAIN_BLOCK_RESIZE_BYTES.
   virtual Status ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
                             std::int64_t size_bytes) = 0;
+
+  // --- Hot-pluggable NICs (OVN logical ports on the integration bridge) ---
+
+  // Plugs `nic` into the domain: into the running guest (hot-plug; the guest sees a new
+  // virtio NIC at once) AND into the persistent definition, or only into the definition when
+  // shut off. Idempotent: OK when a NIC with this port_id and MAC is already there (a
+  // half-attached NIC is completed). kFailedPrecondition when the port_id is there with
+  // another MAC (reason NIC_PORT_TAKEN) or the MAC belongs to another NIC (reason
+  // NIC_MAC_TAKEN); kInvalidArgument for a malformed NIC; kNotFound when the domain is absent.
+  // Libvirt: virDomainAttachDeviceFlags (AFFECT_LIVE|AFFECT_CONFIG while running,
+  // AFFECT_CONFIG when shut off); libvirt adds the tap to the bridge with ovs-vsctl.
+  virtual Status AttachNic(const std::string& domain_uuid, const NicSpec& nic) = 0;
+
+  // Unplugs the NIC of `port_id` from the definition and from the running guest, as DetachDisk
+  // does for disks: OK (idempotent) when absent; a guest that has not released it within
+  // LibvirtOptions::detach_timeout_ms gives kDeadlineExceeded (reason NIC_DETACH_PENDING; it
+  // is gone from the definition, call again later). Once released, the tap and its OVS port
+  // are gone. kNotFound when the domain is absent. Libvirt: virDomainDetachDeviceFlags.
+  virtual Status DetachNic(const std::string& domain_uuid, const std::string& port_id) = 0;
 };
 
 }  // namespace govpool::agent

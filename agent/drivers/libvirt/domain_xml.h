@@ -59,6 +59,32 @@ std::vector<DiskElement> ParseDiskElements(std::string_view domain_xml);
 // additions, such as <alias> and <address>, are ignored). XML that does not parse: none.
 std::vector<DiskSpec> ParseDomainDisks(std::string_view domain_xml);
 
+// One <interface> element, e.g. for AttachNic's hot-plug:
+//   <interface type='bridge'><mac address='02:..'/><source bridge='br-int'/>
+//     <virtualport type='openvswitch'><parameters interfaceid='PORT_ID'/></virtualport>
+//     <target dev='tapPORTIDPREF'/><model type='virtio'/>
+//     <driver name='qemu'><host csum='off' gso='off' tso4='off' tso6='off' ecn='off' ufo='off'/>
+//       <guest csum='off' tso4='off' tso6='off' ecn='off' ufo='off'/></driver>
+//     [<mtu size='1400'/>]</interface>
+// (the tap name is NicTapName; the offloads are off because OVS's userspace datapath would
+// forward partial checksums unfinished). kInvalidArgument when ValidateNicSpec refuses it.
+Result<std::string> BuildNicXml(const NicSpec& nic);
+
+// Every <interface> element of a domain definition (live or persistent), in document order.
+struct NicElement {
+  // True for a bridge interface with an openvswitch virtualport and an interfaceid (what
+  // govpool writes); `spec` then describes it.
+  bool known = false;
+  NicSpec spec;
+  std::string tap;  // target/@dev ("" when missing)
+  std::string xml;  // the element itself, serialized (what virDomainDetachDeviceFlags takes)
+};
+std::vector<NicElement> ParseNicElements(std::string_view domain_xml);
+
+// The NICs DomainInfo reports: the known elements of ParseNicElements. A NIC written by
+// BuildDomainXml or BuildNicXml reads back equal to its NicSpec.
+std::vector<NicSpec> ParseDomainNics(std::string_view domain_xml);
+
 // A libvirt secret definition: private (its value cannot be read back through the API),
 // persistent (not ephemeral), usage type ceph named `usage_name`. kInvalidArgument for a bad
 // uuid or an empty usage name (or one with a control character).

@@ -198,6 +198,7 @@ Result<DomainInfo> Describe(virDomainPtr d) {
   char* xml = virDomainGetXMLDesc(d, 0);
   if (xml == nullptr) return LastError("XML of " + what);
   info.disks = libvirt::ParseDomainDisks(xml);
+  info.nics = libvirt::ParseDomainNics(xml);
   free(xml);  // NOLINT
   const std::string ns(libvirt::kMetadataNamespace);
   char* metadata = virDomainGetMetadata(
@@ -264,6 +265,36 @@ Result<bool> NeedsAttach(const std::vector<libvirt::DiskElement>& disks, const D
       return FailedPrecondition("attaching disk: " + where + " already has this source at " +
                                 e.target_dev + " (asked for " + disk.target_dev + ")")
           .WithReason("DISK_ALREADY_ATTACHED");
+    }
+  }
+  return true;
+}
+
+const libvirt::NicElement* FindPort(const std::vector<libvirt::NicElement>& nics,
+                                    const std::string& port_id) {
+  for (const auto& e : nics) {
+    if (e.known && e.spec.port_id == port_id) return &e;
+  }
+  return nullptr;
+}
+
+// Whether `nic` still has to be plugged into the definition or live domain `nics` describe:
+// false when its port is there with its MAC; kFailedPrecondition when the port is there with
+// another MAC or the MAC belongs to another NIC.
+Result<bool> NicNeedsAttach(const std::vector<libvirt::NicElement>& nics, const NicSpec& nic,
+                            const std::string& where) {
+  for (const auto& e : nics) {
+    const bool same_port = e.known && e.spec.port_id == nic.port_id;
+    if (same_port && e.spec.mac == nic.mac) return false;
+    if (same_port) {
+      return FailedPrecondition("attaching NIC: " + where + " already has port " + nic.port_id +
+                                " with MAC " + e.spec.mac + " (asked for " + nic.mac + ")")
+          .WithReason("NIC_PORT_TAKEN");
+    }
+    if (e.spec.mac == nic.mac) {
+      return FailedPrecondition("attaching NIC: MAC " + nic.mac + " is already used by another "
+                                "NIC of " + where)
+          .WithReason("NIC_MAC_TAKEN");
     }
   }
   return true;
@@ -723,36 +754,102 @@ Status LibvirtHypervisor::DetachDisk(const std::string& domain_uuid, const std::
     const auto disks = libvirt::ParseDiskElements(live);
     const libvirt::DiskElement* e = FindTarget(disks, target_dev);
     if (e == nullptr) return OkStatus();
-    // Asks the guest to let go (QEMU device_del; libvirt waits a few seconds itself). A
-    // request already pending makes QEMU refuse a second one: the wait below covers both.
-    Status asked;
-    if (virDomainDetachDeviceFlags(d.get(), e->xml.c_str(), VIR_DOMAIN_AFFECT_LIVE) != 0) {
-      asked = LastError("detaching " + what + " from the running guest");
+    return DetachLiveAndWait(
+        d.get(), e->xml,
+        [&](const std::string& now) {
+          return FindTarget(libvirt::ParseDiskElements(now), target_dev) != nullptr;
+        },
+        what, "DISK_DETACH_PENDING");
+  });
+}
+
+Status LibvirtHypervisor::DetachLiveAndWait(virDomainPtr d, const std::string& element_xml,
+                                            const std::function<bool(const std::string&)>& present,
+                                            const std::string& what, const char* reason) {
+  // Asks the guest to let go (QEMU device_del; libvirt waits a few seconds itself). A
+  // request already pending makes QEMU refuse a second one: the wait below covers both.
+  Status asked;
+  if (virDomainDetachDeviceFlags(d, element_xml.c_str(), VIR_DOMAIN_AFFECT_LIVE) != 0) {
+    asked = LastError("detaching " + what + " from the running guest");
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.detach_timeout_ms);
+  while (true) {
+    if (!IsActive(d)) return OkStatus();
+    Result<std::string> now = GetXml(d, false, what);
+    if (!now.ok()) {
+      if (!IsActive(d)) return OkStatus();
+      return now.status();
     }
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.detach_timeout_ms);
-    while (true) {
-      if (!IsActive(d.get())) return OkStatus();
-      Result<std::string> now = GetXml(d.get(), false, what);
-      if (!now.ok()) {
-        if (!IsActive(d.get())) return OkStatus();
-        return now.status();
-      }
-      if (FindTarget(libvirt::ParseDiskElements(*now), target_dev) == nullptr) return OkStatus();
-      // A refused request that is not merely a pending one: report it at once.
-      if (!asked.ok() && asked.code() != StatusCode::kInternal &&
-          asked.code() != StatusCode::kFailedPrecondition) {
-        return asked;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(options_.detach_poll_ms));
+    if (!present(*now)) return OkStatus();
+    // A refused request that is not merely a pending one: report it at once.
+    if (!asked.ok() && asked.code() != StatusCode::kInternal &&
+        asked.code() != StatusCode::kFailedPrecondition) {
+      return asked;
     }
-    return DeadlineExceeded("detaching " + what + ": the guest has not released it after " +
-                            std::to_string(options_.detach_timeout_ms) +
-                            " ms; removed from the definition, the unplug request stays "
-                            "pending: call again" +
-                            (asked.ok() ? std::string() : " (" + asked.message() + ")"))
-        .WithReason("DISK_DETACH_PENDING");
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(options_.detach_poll_ms));
+  }
+  return DeadlineExceeded("detaching " + what + ": the guest has not released it after " +
+                          std::to_string(options_.detach_timeout_ms) +
+                          " ms; removed from the definition, the unplug request stays "
+                          "pending: call again" +
+                          (asked.ok() ? std::string() : " (" + asked.message() + ")"))
+      .WithReason(reason);
+}
+
+Status LibvirtHypervisor::AttachNic(const std::string& domain_uuid, const NicSpec& nic) {
+  GP_ASSIGN_OR_RETURN(const std::string xml, libvirt::BuildNicXml(nic));
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, domain_uuid));
+    const std::string what = "domain " + domain_uuid;
+    const bool active = IsActive(d.get());
+    unsigned int flags = 0;
+    if (virDomainIsPersistent(d.get()) == 1) {
+      GP_ASSIGN_OR_RETURN(const std::string config, GetXml(d.get(), true, what));
+      GP_ASSIGN_OR_RETURN(const bool need, NicNeedsAttach(libvirt::ParseNicElements(config), nic,
+                                                          "the definition of " + what));
+      if (need) flags |= VIR_DOMAIN_AFFECT_CONFIG;
+    }
+    if (active) {
+      GP_ASSIGN_OR_RETURN(const std::string live, GetXml(d.get(), false, what));
+      GP_ASSIGN_OR_RETURN(const bool need,
+                          NicNeedsAttach(libvirt::ParseNicElements(live), nic, "running " + what));
+      if (need) flags |= VIR_DOMAIN_AFFECT_LIVE;
+    }
+    if (flags == 0) return OkStatus();
+    if (virDomainAttachDeviceFlags(d.get(), xml.c_str(), flags) != 0) {
+      return LastError("attaching the NIC of port " + nic.port_id + " to " + what);
+    }
+    return OkStatus();
+  });
+}
+
+Status LibvirtHypervisor::DetachNic(const std::string& domain_uuid, const std::string& port_id) {
+  if (port_id.empty()) return InvalidArgument("detaching NIC: empty port id");
+  return WithConnection([&](virConnectPtr conn) -> Status {
+    GP_ASSIGN_OR_RETURN(DomainHandle d, Lookup(conn, domain_uuid));
+    const std::string what = "the NIC of port " + port_id + " of domain " + domain_uuid;
+    if (virDomainIsPersistent(d.get()) == 1) {
+      GP_ASSIGN_OR_RETURN(const std::string config, GetXml(d.get(), true, what));
+      const auto nics = libvirt::ParseNicElements(config);
+      if (const libvirt::NicElement* e = FindPort(nics, port_id)) {
+        if (virDomainDetachDeviceFlags(d.get(), e->xml.c_str(), VIR_DOMAIN_AFFECT_CONFIG) != 0) {
+          return LastError("detaching " + what + " from its definition");
+        }
+      }
+    }
+    if (!IsActive(d.get())) return OkStatus();
+    GP_ASSIGN_OR_RETURN(const std::string live, GetXml(d.get(), false, what));
+    const auto nics = libvirt::ParseNicElements(live);
+    const libvirt::NicElement* e = FindPort(nics, port_id);
+    if (e == nullptr) return OkStatus();
+    return DetachLiveAndWait(
+        d.get(), e->xml,
+        [&](const std::string& now) {
+          return FindPort(libvirt::ParseNicElements(now), port_id) != nullptr;
+        },
+        what, "NIC_DETACH_PENDING");
   });
 }
 

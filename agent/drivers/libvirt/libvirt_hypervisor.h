@@ -20,6 +20,7 @@
 // connection pointer is guarded by a mutex.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,7 @@
 #include "common/status.h"
 
 struct _virConnect;  // libvirt's connection, opaque here
+struct _virDomain;   // libvirt's domain handle, opaque here
 
 namespace govpool::agent {
 
@@ -78,6 +80,8 @@ class LibvirtHypervisor final : public Hypervisor {
   Status DetachDisk(const std::string& domain_uuid, const std::string& target_dev) override;
   Status ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
                     std::int64_t size_bytes) override;
+  Status AttachNic(const std::string& domain_uuid, const NicSpec& nic) override;
+  Status DetachNic(const std::string& domain_uuid, const std::string& port_id) override;
 
  private:
   explicit LibvirtHypervisor(LibvirtOptions options);
@@ -89,6 +93,12 @@ class LibvirtHypervisor final : public Hypervisor {
   // Runs fn on a connection; on kUnavailable (connection broke) reconnects and retries once.
   template <typename Fn>
   Status WithConnection(Fn&& fn);
+  // Asks the running domain `d` to release the device `element_xml` (a disk or NIC element of
+  // its live XML), then waits up to options_.detach_timeout_ms until `present(live XML)` is
+  // false: OK then (or once the domain stopped); kDeadlineExceeded with `reason` past it.
+  Status DetachLiveAndWait(_virDomain* d, const std::string& element_xml,
+                           const std::function<bool(const std::string&)>& present,
+                           const std::string& what, const char* reason);
 
   const LibvirtOptions options_;
   mutable std::mutex mu_;

@@ -70,6 +70,25 @@ bool HasTarget(const std::vector<DiskSpec>& disks, const std::string& target) {
                      [&](const DiskSpec& d) { return d.target_dev == target; });
 }
 
+// As LibvirtHypervisor's AttachNic: false when the port is there with this MAC.
+Result<bool> NicNeedsAttach(const std::vector<NicSpec>& nics, const NicSpec& nic,
+                            const std::string& where) {
+  for (const auto& n : nics) {
+    if (n.port_id == nic.port_id && n.mac == nic.mac) return false;
+    if (n.port_id == nic.port_id) {
+      return FailedPrecondition("attaching NIC: " + where + " already has port " + nic.port_id +
+                                " with MAC " + n.mac)
+          .WithReason("NIC_PORT_TAKEN");
+    }
+    if (n.mac == nic.mac) {
+      return FailedPrecondition("attaching NIC: MAC " + nic.mac +
+                                " is already used by another NIC of " + where)
+          .WithReason("NIC_MAC_TAKEN");
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 FakeHypervisor::FakeHypervisor() : FakeHypervisor(DefaultFacts()) {}
@@ -97,6 +116,7 @@ DomainInfo FakeHypervisor::Describe(const Domain& d) const {
   info.vcpus = d.spec.vcpus;
   info.memory_mib = d.spec.memory_mib;
   info.disks = Active(d.state) ? d.live_disks : d.spec.disks;
+  info.nics = Active(d.state) ? d.live_nics : d.spec.nics;
   return info;
 }
 
@@ -162,6 +182,7 @@ Status FakeHypervisor::StartDomain(const std::string& uuid) {
   if (d->state != PowerState::kPaused) {
     ++d->boots;
     d->live_disks = d->spec.disks;
+    d->live_nics = d->spec.nics;
     d->guest_sizes.clear();
     d->detaching.clear();
   }
@@ -316,6 +337,34 @@ Status FakeHypervisor::ResizeDisk(const std::string& domain_uuid, const std::str
     return InvalidArgument("resizing disk " + target_dev + ": shrinking is not supported");
   }
   told = size_bytes;
+  return OkStatus();
+}
+
+Status FakeHypervisor::AttachNic(const std::string& domain_uuid, const NicSpec& nic) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GP_RETURN_IF_ERROR(Enter(Op::kAttachNic));
+  GP_RETURN_IF_ERROR(ValidateNicSpec(nic));
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  const std::string what = "domain " + domain_uuid;
+  GP_ASSIGN_OR_RETURN(const bool need_config,
+                      NicNeedsAttach(d->spec.nics, nic, "the definition of " + what));
+  bool need_live = false;
+  if (Active(d->state)) {
+    GP_ASSIGN_OR_RETURN(need_live, NicNeedsAttach(d->live_nics, nic, "running " + what));
+  }
+  if (need_config) d->spec.nics.push_back(nic);
+  if (need_live) d->live_nics.push_back(nic);
+  return OkStatus();
+}
+
+Status FakeHypervisor::DetachNic(const std::string& domain_uuid, const std::string& port_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GP_RETURN_IF_ERROR(Enter(Op::kDetachNic));
+  if (port_id.empty()) return InvalidArgument("detaching NIC: empty port id");
+  GP_ASSIGN_OR_RETURN(Domain * d, Find(domain_uuid));
+  auto of_port = [&](const NicSpec& n) { return n.port_id == port_id; };
+  std::erase_if(d->spec.nics, of_port);
+  std::erase_if(d->live_nics, of_port);
   return OkStatus();
 }
 

@@ -43,8 +43,10 @@ class FakeHypervisor final : public Hypervisor {
     kAttachDisk,
     kDetachDisk,
     kResizeDisk,
+    kAttachNic,
+    kDetachNic,
   };
-  static constexpr int kOpCount = 16;
+  static constexpr int kOpCount = 18;
 
   // A host with 8 CPUs, 16 GiB in one NUMA cell, domain types {"qemu"} (kvm not usable).
   FakeHypervisor();
@@ -68,6 +70,9 @@ class FakeHypervisor final : public Hypervisor {
   Status DetachDisk(const std::string& domain_uuid, const std::string& target_dev) override;
   Status ResizeDisk(const std::string& domain_uuid, const std::string& target_dev,
                     std::int64_t size_bytes) override;
+  // NICs plug and unplug at once (a fake guest always releases a NIC).
+  Status AttachNic(const std::string& domain_uuid, const NicSpec& nic) override;
+  Status DetachNic(const std::string& domain_uuid, const std::string& port_id) override;
 
   // --- Test controls ---
   void SetHostFacts(HostFacts facts);
@@ -115,6 +120,7 @@ class FakeHypervisor final : public Hypervisor {
     bool owned = true;
     int boots = 0;
     std::vector<DiskSpec> live_disks;  // what the running guest has (set at start)
+    std::vector<NicSpec> live_nics;    // likewise for NICs
     std::map<std::string, std::int64_t> guest_sizes;  // target -> bytes told by ResizeDisk
     std::set<std::string> detaching;  // targets whose unplug the guest has not acknowledged
   };

@@ -242,6 +242,128 @@ TEST(DomainXmlTest, ParsesDisksAsLibvirtReportsThemLive) {
   EXPECT_TRUE(ParseDomainDisks("<domain><devices><disk").empty());
 }
 
+NicSpec Nic(const std::string& port_id, const std::string& mac) {
+  NicSpec nic;
+  nic.port_id = port_id;
+  nic.mac = mac;
+  return nic;
+}
+
+// A NIC on OVN's integration bridge: libvirt plugs the tap into br-int with iface-id = port id
+// (ovn-controller binds the logical port by it); every checksum/segmentation offload is off,
+// as OVS's userspace datapath forwards partial checksums unfinished.
+TEST(DomainXmlTest, BuildsOvsNicsWithOffloadsOffAndReadsThemBack) {
+  DomainSpec spec = FullSpec();
+  spec.nics.push_back(Nic("0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d", "02:aa:bb:cc:dd:01"));
+  NicSpec second = Nic("9f8e7d6c-5b4a-4321-8fed-cba987654321", "0a:00:00:00:00:02");
+  second.bridge = "br-other";
+  second.mtu = 1400;
+  spec.nics.push_back(second);
+  Result<std::string> xml = BuildDomainXml(spec);
+  ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml->c_str())) << *xml;
+  ASSERT_EQ(doc.select_nodes("/domain/devices/interface").size(), 2u);
+  EXPECT_EQ(At(doc, "/domain/devices/interface[1]/@type"), "bridge");
+  EXPECT_EQ(At(doc, "/domain/devices/interface[1]/mac/@address"), "02:aa:bb:cc:dd:01");
+  EXPECT_EQ(At(doc, "/domain/devices/interface[1]/source/@bridge"), "br-int");
+  EXPECT_EQ(At(doc, "/domain/devices/interface[1]/virtualport/@type"), "openvswitch");
+  EXPECT_EQ(At(doc, "/domain/devices/interface[1]/virtualport/parameters/@interfaceid"),
+            "0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d");
+  EXPECT_EQ(At(doc, "/domain/devices/interface[1]/target/@dev"), "tap0a1b2c3d4e5");
+  EXPECT_EQ(At(doc, "/domain/devices/interface[1]/model/@type"), "virtio");
+  EXPECT_EQ(At(doc, "/domain/devices/interface[1]/driver/@name"), "qemu");
+  for (const char* f : {"csum", "gso", "tso4", "tso6", "ecn", "ufo"}) {
+    EXPECT_EQ(At(doc, ("/domain/devices/interface[1]/driver/host/@" + std::string(f)).c_str()), "off");
+  }
+  for (const char* f : {"csum", "tso4", "tso6", "ecn", "ufo"}) {
+    EXPECT_EQ(At(doc, ("/domain/devices/interface[1]/driver/guest/@" + std::string(f)).c_str()), "off");
+  }
+  EXPECT_EQ(doc.select_nodes("/domain/devices/interface[1]/mtu").size(), 0u);
+  EXPECT_EQ(At(doc, "/domain/devices/interface[2]/mtu/@size"), "1400");
+  EXPECT_EQ(ParseDomainNics(*xml), spec.nics) << *xml;
+
+  Result<std::string> one = BuildNicXml(second);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->rfind("<interface", 0), 0u) << *one;
+  EXPECT_EQ(ParseDomainNics("<domain><devices>" + *one + "</devices></domain>"),
+            std::vector<NicSpec>{second});
+}
+
+TEST(DomainXmlTest, ParsesNicsAsLibvirtReportsThemLive) {
+  // Live XML: alias, address, libvirt's own target; a NAT-network NIC (not govpool's) is left
+  // out of DomainInfo's NICs but listed as an element.
+  const char* xml = R"(<domain type='qemu' id='4'><name>x</name><devices>
+  <interface type="bridge">
+    <mac address="02:aa:bb:cc:dd:01"/>
+    <source bridge="br-int"/>
+    <virtualport type="openvswitch">
+      <parameters interfaceid="0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d"/>
+    </virtualport>
+    <target dev="tap0a1b2c3d4e5"/>
+    <model type="virtio"/>
+    <driver name="qemu"><host csum="off"/></driver>
+    <alias name="net0"/>
+    <address type="pci" domain="0x0000" bus="0x00" slot="0x02" function="0x0"/>
+  </interface>
+  <interface type='network'><mac address='52:54:00:00:00:09'/><source network='default'/>
+    <model type='virtio'/></interface>
+</devices></domain>)";
+  EXPECT_EQ(ParseDomainNics(xml),
+            std::vector<NicSpec>{Nic("0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d", "02:aa:bb:cc:dd:01")});
+  std::vector<NicElement> all = ParseNicElements(xml);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all[0].known);
+  EXPECT_EQ(all[0].tap, "tap0a1b2c3d4e5");
+  EXPECT_NE(all[0].xml.find("net0"), std::string::npos) << all[0].xml;
+  EXPECT_FALSE(all[1].known);
+  EXPECT_EQ(all[1].spec.mac, "52:54:00:00:00:09");
+  EXPECT_TRUE(ParseDomainNics("<domain><devices><interface").empty());
+}
+
+TEST(DomainXmlTest, RejectsMalformedNics) {
+  const std::string port = "0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d";
+  auto refused = [](const NicSpec& nic) {
+    DomainSpec spec = FullSpec();
+    spec.nics.push_back(nic);
+    return ValidateDomainSpec(spec).code() == StatusCode::kInvalidArgument &&
+           BuildNicXml(nic).status().code() == StatusCode::kInvalidArgument;
+  };
+  EXPECT_TRUE(ValidateNicSpec(Nic(port, "02:aa:bb:cc:dd:01")).ok());
+  EXPECT_TRUE(refused(Nic("", "02:aa:bb:cc:dd:01")));
+  EXPECT_TRUE(refused(Nic("port-1", "02:aa:bb:cc:dd:01"))) << "libvirt wants a UUID";
+  EXPECT_TRUE(refused(Nic("0A1B2C3D-4E5F-4A6B-8C9D-0E1F2A3B4C5D", "02:aa:bb:cc:dd:01")));
+  EXPECT_TRUE(refused(Nic(port, "")));
+  EXPECT_TRUE(refused(Nic(port, "02:AA:BB:CC:DD:01"))) << "reads back in lower case";
+  EXPECT_TRUE(refused(Nic(port, "02:aa:bb:cc:dd")));
+  EXPECT_TRUE(refused(Nic(port, "02-aa-bb-cc-dd-01")));
+  EXPECT_TRUE(refused(Nic(port, "01:aa:bb:cc:dd:01"))) << "multicast";
+  NicSpec bridge = Nic(port, "02:aa:bb:cc:dd:01");
+  bridge.bridge = "";
+  EXPECT_TRUE(refused(bridge));
+  bridge.bridge = "br int";
+  EXPECT_TRUE(refused(bridge));
+  bridge.bridge = "a-very-long-bridge-name";
+  EXPECT_TRUE(refused(bridge));
+  NicSpec mtu = Nic(port, "02:aa:bb:cc:dd:01");
+  mtu.mtu = 67;
+  EXPECT_TRUE(refused(mtu));
+  mtu.mtu = 65536;
+  EXPECT_TRUE(refused(mtu));
+
+  // Within one domain: no port, MAC or tap name twice.
+  DomainSpec spec = FullSpec();
+  spec.nics = {Nic(port, "02:aa:bb:cc:dd:01"), Nic(port, "02:aa:bb:cc:dd:02")};
+  EXPECT_EQ(ValidateDomainSpec(spec).code(), StatusCode::kInvalidArgument);
+  spec.nics = {Nic(port, "02:aa:bb:cc:dd:01"),
+               Nic("1a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d", "02:aa:bb:cc:dd:01")};
+  EXPECT_EQ(ValidateDomainSpec(spec).code(), StatusCode::kInvalidArgument);
+  spec.nics = {Nic(port, "02:aa:bb:cc:dd:01"),
+               Nic("0a1b2c3d-4e5f-4a6b-8c9d-ffffffffffff", "02:aa:bb:cc:dd:02")};
+  EXPECT_EQ(ValidateDomainSpec(spec).code(), StatusCode::kInvalidArgument) << "same tap name";
+  EXPECT_EQ(NicTapName(port), "tap0a1b2c3d4e5");
+}
+
 TEST(DomainXmlTest, RejectsMalformedDisks) {
   auto code = [](const DiskSpec& d) {
     DomainSpec spec = FullSpec();
