@@ -6,13 +6,17 @@
 //   converged   nothing to do, reading from the monitor cache, and by select
 //   drift       one port's address changed in the desired state
 //   delete_all  the desired state emptied
+// With --security-groups, every network also has a security group (egress allowed, ingress
+// from the group and to TCP 22 from anywhere) holding all its ports: per network two more
+// Port_Groups (the group and the network's drop group) and six ACLs.
 //
-// Usage: northbound_bench [--nb=REMOTE] [--networks=1000] [--ports=10]
+// Usage: northbound_bench [--nb=REMOTE] [--networks=1000] [--ports=10] [--security-groups]
 //   --nb defaults to $GOVPOOL_TEST_OVN_NB, then unix:/var/tmp/govpool/ovn/run/ovnnb_db.sock.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "common/ids.h"
@@ -31,12 +35,14 @@ int Run(int argc, char** argv) {
   std::string nb = std::getenv("GOVPOOL_TEST_OVN_NB") != nullptr ? std::getenv("GOVPOOL_TEST_OVN_NB")
                                                                  : "unix:/var/tmp/govpool/ovn/run/ovnnb_db.sock";
   int networks = 1000, ports = 10;
+  bool security_groups = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--nb=", 5) == 0) nb = argv[i] + 5;
     else if (std::strncmp(argv[i], "--networks=", 11) == 0) networks = std::atoi(argv[i] + 11);
     else if (std::strncmp(argv[i], "--ports=", 8) == 0) ports = std::atoi(argv[i] + 8);
+    else if (std::strcmp(argv[i], "--security-groups") == 0) security_groups = true;
     else {
-      std::fprintf(stderr, "usage: northbound_bench [--nb=REMOTE] [--networks=N] [--ports=N]\n");
+      std::fprintf(stderr, "usage: northbound_bench [--nb=REMOTE] [--networks=N] [--ports=N] [--security-groups]\n");
       return 2;
     }
   }
@@ -62,14 +68,27 @@ int Run(int argc, char** argv) {
         .name = "n" + std::to_string(n),
         .mtu = 1442,
         .subnets = {LogicalSubnet{.id = id + "-s", .cidr = "10.0.0.0/16", .gateway_ip = "10.0.0.1",
-                                  .dns_servers = {"10.0.0.2"}, .enable_dhcp = true}}});
+                                  .dns_servers = {"10.0.0.2"}, .enable_dhcp = true}},
+        .physical_network = ""});
+    if (security_groups) {
+      auto rule = [](const char* direction, const char* protocol, std::optional<int> port, const std::string& group) {
+        return SecurityGroupRule{.id = "", .direction = direction, .ethertype = "IPv4", .protocol = protocol,
+                                 .port_min = port, .port_max = port, .remote_cidr = "", .remote_group_id = group};
+      };
+      desired.security_groups.push_back(LogicalSecurityGroup{
+          .id = id + "-sg",
+          .name = "default",
+          .rules = {rule("egress", "any", {}, ""), rule("ingress", "any", {}, id + "-sg"), rule("ingress", "tcp", 22, "")}});
+    }
     for (int p = 0; p < ports; ++p) {
       char mac[18];
       std::snprintf(mac, sizeof mac, "02:%02x:%02x:%02x:%02x:%02x", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff,
                     (p >> 8) & 0xff, p & 0xff);
       desired.ports.push_back(LogicalPort{.id = id + "-p" + std::to_string(p), .network_id = id, .mac = mac,
                                           .ips = {"10.0." + std::to_string(1 + p / 250) + "." + std::to_string(2 + p % 250)},
-                                          .enabled = true});
+                                          .enabled = true,
+                                          .security_group_ids = {}});
+      if (security_groups) desired.ports.back().security_group_ids = {id + "-sg"};
     }
   }
   bool ok = true;
@@ -87,7 +106,7 @@ int Run(int argc, char** argv) {
     return std::string(buf);
   };
   std::string out = "{\"networks\":" + std::to_string(networks) + ",\"ports\":" + std::to_string(networks * ports) +
-                    ",\"passes\":[";
+                    ",\"security_groups\":" + (security_groups ? "true" : "false") + ",\"passes\":[";
   out += pass("create", reconciler, desired);
   out += "," + pass("converged_monitor", reconciler, desired);
   out += "," + pass("converged_select", select_reconciler, desired);

@@ -9,7 +9,11 @@
 //   - a change made by another client is repaired by a later pass;
 //   - an orphan row of ours (naming a network not desired) is removed; a row without our
 //     external_ids is left alone;
-//   - removing a network removes its switch, ports and DHCP options.
+//   - removing a network removes its switch, ports and DHCP options;
+//   - security groups (Port_Groups with ACLs, the drop group) and a router (router ports,
+//     gateway chassis, NAT, a default route, router-type and localnet switch ports) are created,
+//     read back, converge, and drift in them (an ACL or a NAT row dropped) is repaired; on the
+//     real database ovn-northd turns them into logical flows.
 // On the real database each test's driver has its own govpool-owner, so tests (and other
 // suites using the same database) never see each other's rows; every row is removed at the end.
 #include <gtest/gtest.h>
@@ -19,8 +23,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -63,6 +69,13 @@ class Backend {
   // A Logical_Switch without govpool's ids.
   virtual std::string InsertForeignSwitch(const std::string& name) = 0;
   virtual bool SwitchExists(const std::string& uuid) = 0;
+  // Drop one ACL of the Port_Group named `name` (the first by match) / one NAT row of the
+  // router named `name` (the first by external_ip, then logical_ip).
+  virtual void RemoveFirstAclOfPortGroup(const std::string& name) = 0;
+  virtual void RemoveFirstNatOfRouter(const std::string& name) = 0;
+  // The real database only: ovn-northd made a logical flow whose match or actions contain
+  // `text` (so OVN took our rows).
+  virtual void ExpectNorthdFlowWith(const std::string& /*text*/) {}
   // The real database only: ovn-northd turned port `port` (address `ip`) and its subnet's DHCP
   // options into a logical flow answering its DHCP requests (so OVN accepted the options).
   virtual void ExpectNorthdOffersDhcp(const std::string& /*port*/, const std::string& /*ip*/) {}
@@ -86,6 +99,8 @@ class FakeBackend final : public Backend {
     return nb_.InsertSwitch(name, {{"owner", "someone else"}});
   }
   bool SwitchExists(const std::string& uuid) override { return nb_.SwitchExists(uuid); }
+  void RemoveFirstAclOfPortGroup(const std::string& name) override { ASSERT_TRUE(nb_.RemoveFirstAclOfPortGroup(name)); }
+  void RemoveFirstNatOfRouter(const std::string& name) override { ASSERT_TRUE(nb_.RemoveFirstNatOfRouter(name)); }
 
  private:
   FakeNorthbound nb_;
@@ -157,6 +172,74 @@ class OvnBackend final : public Backend {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ADD_FAILURE() << "no DHCP flow for " << port << " (" << ip << ") from ovn-northd in 10 s; last: " << seen;
+  }
+  void ExpectNorthdFlowWith(const std::string& text) override {
+    auto sb = ovsdb::Client::Connect(SbRemote());
+    ASSERT_TRUE(sb.ok()) << "OVN Southbound at " << SbRemote() << ": " << sb.status().ToString();
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto r = (*sb)->Transact("OVN_Southbound", json::array{json::object{{"op", "select"},
+                                                                       {"table", "Logical_Flow"},
+                                                                       {"where", json::array{}},
+                                                                       {"columns", json::array{"match", "actions"}}}});
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      for (const json::value& row : r->at(0).at("rows").as_array()) {
+        if (std::string(row.at("match").as_string()).find(text) != std::string::npos ||
+            std::string(row.at("actions").as_string()).find(text) != std::string::npos) {
+          return;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "no logical flow with \"" << text << "\" from ovn-northd in 10 s";
+  }
+  // The uuids in set column `column` of the row of `table` named `name`.
+  std::vector<json::value> RefsOf(const char* table, const std::string& name, const char* column) {
+    auto sel = Transact(json::array{json::object{
+        {"op", "select"}, {"table", table}, {"where", WhereName(name)}, {"columns", json::array{column}}}});
+    EXPECT_EQ(sel.at(0).at("rows").as_array().size(), 1u) << table << " " << name;
+    std::vector<json::value> refs;
+    if (sel.empty() || sel.at(0).at("rows").as_array().size() != 1) return refs;
+    const json::value& v = sel.at(0).at("rows").as_array()[0].at(column);
+    if (v.as_array()[0] == "set") {
+      for (const json::value& e : v.as_array()[1].as_array()) refs.push_back(e);
+    } else {
+      refs.push_back(v);
+    }
+    return refs;
+  }
+  json::value RowOf(const char* table, const json::value& uuid) {
+    auto sel = Transact(json::array{json::object{
+        {"op", "select"}, {"table", table}, {"where", json::array{json::array{"_uuid", "==", uuid}}}}});
+    return sel.at(0).at("rows").as_array().at(0);
+  }
+  // Removes from `column` of the row named `name` the referenced row with the least `key`.
+  void RemoveFirstChild(const char* table, const std::string& name, const char* column, const char* child_table,
+                        const std::function<std::string(const json::value&)>& key) {
+    std::vector<json::value> refs = RefsOf(table, name, column);
+    ASSERT_FALSE(refs.empty());
+    std::string best_key;
+    json::value best;
+    for (const json::value& ref : refs) {
+      const std::string k = key(RowOf(child_table, ref));
+      if (best.is_null() || k < best_key) {
+        best_key = k;
+        best = ref;
+      }
+    }
+    auto r = Transact(json::array{json::object{{"op", "mutate"},
+                                               {"table", table},
+                                               {"where", WhereName(name)},
+                                               {"mutations", json::array{json::array{column, "delete", best}}}}});
+    ASSERT_EQ(r.at(0).at("count").as_int64(), 1);
+  }
+  void RemoveFirstAclOfPortGroup(const std::string& name) override {
+    RemoveFirstChild("Port_Group", name, "acls", "ACL",
+                     [](const json::value& row) { return std::string(row.at("match").as_string()); });
+  }
+  void RemoveFirstNatOfRouter(const std::string& name) override {
+    RemoveFirstChild("Logical_Router", name, "nat", "NAT", [](const json::value& row) {
+      return std::string(row.at("external_ip").as_string()) + " " + std::string(row.at("logical_ip").as_string());
+    });
   }
   Result<NorthboundState> ReadAnotherWay() override {
     return OvnNorthbound(*client_, OvnNorthbound::Options{.db = kNb, .owner = owner_}).Read();
@@ -242,6 +325,13 @@ class OvnBackend final : public Backend {
         {"op", "delete"},
         {"table", "Logical_Switch"},
         {"where", json::array{json::array{"external_ids", "includes", Map({{kTestRunKey, owner_}})}}}}});
+    // Whatever a failed test left behind of ours.
+    for (const char* table : {"Logical_Switch", "Port_Group", "Logical_Router", "DHCP_Options"}) {
+      Transact(json::array{json::object{
+          {"op", "delete"},
+          {"table", table},
+          {"where", json::array{json::array{"external_ids", "includes", Map({{kOwnerKey, owner_}})}}}}});
+    }
   }
 
  private:
@@ -267,14 +357,24 @@ LogicalNetwork Net(const Ids& ids, int i) {
                                                   .cidr = "10.0.1.0/24",
                                                   .gateway_ip = "10.0.1.1",
                                                   .dns_servers = {"10.0.0.2", "10.0.0.3"},
-                                                  .enable_dhcp = true}}};
+                                                  .enable_dhcp = true}},
+                        .physical_network = ""};
 }
 
 LogicalPort Port(const Ids& ids, int i, int net) {
   char mac[18];
   std::snprintf(mac, sizeof mac, "02:00:00:00:%02x:%02x", net, i);
   return LogicalPort{.id = ids.port(i), .network_id = ids.net(net), .mac = mac,
-                     .ips = {"10.0.1." + std::to_string(10 + i)}, .enabled = true};
+                     .ips = {"10.0.1." + std::to_string(10 + i)}, .enabled = true, .security_group_ids = {}};
+}
+
+// The changes of the first three tables (the rest zero).
+NorthboundChanges Changes(TableChanges switches, TableChanges dhcp_options, TableChanges ports) {
+  NorthboundChanges c;
+  c.switches = switches;
+  c.dhcp_options = dhcp_options;
+  c.ports = ports;
+  return c;
 }
 
 class NorthboundContractTest : public ::testing::TestWithParam<std::string> {
@@ -288,8 +388,8 @@ class NorthboundContractTest : public ::testing::TestWithParam<std::string> {
       backend_ = std::move(ovn);
     }
     reconciler_ = std::make_unique<NorthboundReconciler>(backend_->driver());
-    desired_ = DesiredNetworks{.networks = {Net(ids_, 1), Net(ids_, 2)},
-                               .ports = {Port(ids_, 1, 1), Port(ids_, 2, 1), Port(ids_, 3, 2)}};
+    desired_.networks = {Net(ids_, 1), Net(ids_, 2)};
+    desired_.ports = {Port(ids_, 1, 1), Port(ids_, 2, 1), Port(ids_, 3, 2)};
   }
   void TearDown() override {
     if (!backend_) return;
@@ -297,8 +397,7 @@ class NorthboundContractTest : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     auto state = backend_->driver().Read();
     ASSERT_TRUE(state.ok()) << state.status().ToString();
-    EXPECT_TRUE(state->switches.empty() && state->dhcp_options.empty() && state->ports.empty())
-        << "rows of ours left behind";
+    EXPECT_TRUE(*state == NorthboundState{}) << "rows of ours left behind";
     backend_->Cleanup();
   }
 
@@ -317,6 +416,13 @@ class NorthboundContractTest : public ::testing::TestWithParam<std::string> {
     std::sort(s.switches.begin(), s.switches.end(), by_uuid);
     std::sort(s.dhcp_options.begin(), s.dhcp_options.end(), by_uuid);
     std::sort(s.ports.begin(), s.ports.end(), by_uuid);
+    std::sort(s.port_groups.begin(), s.port_groups.end(), by_uuid);
+    std::sort(s.routers.begin(), s.routers.end(), by_uuid);
+    for (PortGroupRow& g : s.port_groups) std::sort(g.acls.begin(), g.acls.end(), by_uuid);
+    for (RouterRow& r : s.routers) {
+      std::sort(r.nat.begin(), r.nat.end(), by_uuid);
+      std::sort(r.static_routes.begin(), r.static_routes.end(), by_uuid);
+    }
     return s;
   }
   // Read back equals the desired state, and (on the real database) what the driver read (its
@@ -327,8 +433,7 @@ class NorthboundContractTest : public ::testing::TestWithParam<std::string> {
     auto other = backend_->ReadAnotherWay();
     ASSERT_TRUE(other.ok()) << other.status().ToString();
     const NorthboundState a = Sorted(s), b = Sorted(*other);
-    EXPECT_TRUE(a.switches == b.switches && a.dhcp_options == b.dhcp_options && a.ports == b.ports)
-        << "the driver's read differs from a select";
+    EXPECT_TRUE(a == b) << "the driver's read differs from a select";
   }
 
   Ids ids_;
@@ -339,7 +444,7 @@ class NorthboundContractTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(NorthboundContractTest, CreatesReadsBackAndConverges) {
   EXPECT_EQ(MustReconcile(desired_),
-            (NorthboundChanges{.switches = {2, 0, 0}, .dhcp_options = {2, 0, 0}, .ports = {3, 0, 0}}));
+            Changes({2, 0, 0}, {2, 0, 0}, {3, 0, 0}));
   NorthboundState s = MustRead();
   ASSERT_EQ(s.switches.size(), 2u);
   ASSERT_EQ(s.dhcp_options.size(), 2u);
@@ -375,7 +480,7 @@ TEST_P(NorthboundContractTest, CreatesReadsBackAndConverges) {
   // A port disabled and given another address: updated in place.
   desired_.ports[0].enabled = false;
   desired_.ports[0].ips = {"10.0.1.99"};
-  EXPECT_EQ(MustReconcile(desired_), (NorthboundChanges{.switches = {}, .dhcp_options = {}, .ports = {0, 1, 0}}));
+  EXPECT_EQ(MustReconcile(desired_), Changes({}, {}, {0, 1, 0}));
   ExpectMatchesDesired();
   EXPECT_EQ(MustReconcile(desired_).total(), 0);
 }
@@ -387,7 +492,7 @@ TEST_P(NorthboundContractTest, DriftIsRepaired) {
   backend_->DeleteDhcpOptionsOfSubnet(ids_.subnet(2));
   // port3's dhcpv4_options (a weak reference) was cleared with its row: updated to the new one.
   EXPECT_EQ(MustReconcile(desired_),
-            (NorthboundChanges{.switches = {}, .dhcp_options = {1, 0, 0}, .ports = {1, 2, 0}}));
+            Changes({}, {1, 0, 0}, {1, 2, 0}));
   ExpectMatchesDesired();
   EXPECT_EQ(MustReconcile(desired_).total(), 0);
 }
@@ -413,7 +518,7 @@ TEST_P(NorthboundContractTest, OrphansAreRemovedForeignRowsLeftAlone) {
   const std::string foreign = backend_->InsertForeignSwitch("not-govpool-" + ids_.prefix);
   ASSERT_FALSE(orphan.empty());
   ASSERT_FALSE(foreign.empty());
-  EXPECT_EQ(MustReconcile(desired_), (NorthboundChanges{.switches = {0, 0, 1}, .dhcp_options = {}, .ports = {}}));
+  EXPECT_EQ(MustReconcile(desired_), Changes({0, 0, 1}, {}, {}));
   EXPECT_FALSE(backend_->SwitchExists(orphan));
   EXPECT_TRUE(backend_->SwitchExists(foreign));
   EXPECT_EQ(MustReconcile(desired_).total(), 0);
@@ -426,7 +531,7 @@ TEST_P(NorthboundContractTest, RemovingANetworkRemovesItsPortsAndDhcpOptions) {
   desired_.networks.pop_back();  // net2 and its port3
   desired_.ports.pop_back();
   EXPECT_EQ(MustReconcile(desired_),
-            (NorthboundChanges{.switches = {0, 0, 1}, .dhcp_options = {0, 0, 1}, .ports = {0, 0, 1}}));
+            Changes({0, 0, 1}, {0, 0, 1}, {0, 0, 1}));
   NorthboundState s = MustRead();
   ASSERT_EQ(s.switches.size(), 1u);
   EXPECT_EQ(s.switches[0].network_id, ids_.net(1));
@@ -435,8 +540,97 @@ TEST_P(NorthboundContractTest, RemovingANetworkRemovesItsPortsAndDhcpOptions) {
   ExpectMatchesDesired();
   // A port removed from a network that stays.
   desired_.ports.pop_back();
-  EXPECT_EQ(MustReconcile(desired_), (NorthboundChanges{.switches = {}, .dhcp_options = {}, .ports = {0, 0, 1}}));
+  EXPECT_EQ(MustReconcile(desired_), Changes({}, {}, {0, 0, 1}));
   ExpectMatchesDesired();
+}
+
+TEST_P(NorthboundContractTest, SecurityGroupsConvergeAndDriftIsRepaired) {
+  const std::string sg = ids_.prefix + "-sg1", other = ids_.prefix + "-sg2";
+  auto rule = [](const char* direction, const char* ethertype, const char* protocol, std::optional<int> min,
+                 std::optional<int> max, const std::string& cidr, const std::string& group) {
+    return SecurityGroupRule{.id = "", .direction = direction, .ethertype = ethertype, .protocol = protocol,
+                             .port_min = min, .port_max = max, .remote_cidr = cidr, .remote_group_id = group};
+  };
+  desired_.security_groups = {
+      LogicalSecurityGroup{.id = sg,
+                           .name = "web",
+                           .rules = {rule("ingress", "IPv4", "tcp", 80, 90, "10.9.0.0/16", ""),
+                                     rule("egress", "IPv4", "any", {}, {}, "", ""),
+                                     rule("ingress", "IPv4", "any", {}, {}, "", sg),
+                                     rule("ingress", "IPv4", "icmp", 8, {}, "", ""),
+                                     rule("egress", "IPv6", "any", {}, {}, "", "")}},
+      LogicalSecurityGroup{.id = other, .name = "empty", .rules = {}}};
+  desired_.ports[0].security_group_ids = {sg};
+  desired_.ports[1].security_group_ids = {sg, other};
+  desired_.ports[2].security_group_ids = {other};
+  NorthboundChanges c = MustReconcile(desired_);
+  EXPECT_EQ(c.port_groups, (TableChanges{4, 0, 0})) << "two groups, and the drop group of each network";
+  EXPECT_EQ(c.acls, (TableChanges{5 + 3 + 3, 0, 0}));
+  ExpectMatchesDesired();
+  EXPECT_EQ(MustReconcile(desired_).total(), 0);
+  backend_->ExpectNorthdFlowWith("ip4.src == 10.9.0.0/16 && tcp && tcp.dst >= 80 && tcp.dst <= 90");
+  backend_->ExpectNorthdFlowWith("ip4.src == $" + SecurityGroupPortGroupName(sg) + "_ip4");
+
+  backend_->RemoveFirstAclOfPortGroup(SecurityGroupPortGroupName(sg));
+  c = MustReconcile(desired_);
+  EXPECT_EQ(c.port_groups, (TableChanges{0, 1, 0}));
+  EXPECT_EQ(c.acls, (TableChanges{1, 0, 0}));
+  ExpectMatchesDesired();
+
+  desired_.security_groups[0].rules.pop_back();   // a rule removed
+  desired_.ports[1].security_group_ids = {sg};    // a port leaving a group
+  desired_.ports[2].security_group_ids.clear();   // net2's drop group has no port left
+  c = MustReconcile(desired_);
+  EXPECT_EQ(c.port_groups, (TableChanges{0, 2, 1}));
+  EXPECT_EQ(c.acls, (TableChanges{0, 0, 1 + 3}));
+  ExpectMatchesDesired();
+  EXPECT_EQ(MustReconcile(desired_).total(), 0);
+}
+
+TEST_P(NorthboundContractTest, RouterConvergesAndDriftIsRepaired) {
+  LogicalNetwork ext = Net(ids_, 3);
+  ext.physical_network = "physnet-" + ids_.prefix;
+  ext.subnets[0].cidr = "172.16.0.0/24";
+  ext.subnets[0].gateway_ip = "172.16.0.1";
+  ext.subnets[0].enable_dhcp = false;
+  desired_.networks.push_back(ext);
+  const std::string router_id = ids_.prefix + "-r1";
+  desired_.routers = {LogicalRouter{
+      .id = router_id,
+      .name = "edge",
+      .interfaces = {RouterInterface{.subnet_id = ids_.subnet(1), .network_id = ids_.net(1), .ip = "10.0.1.1",
+                                     .prefix = 24, .mac = "02:00:00:00:01:fe"}},
+      .gateway = RouterGateway{.network_id = ext.id, .ip = "172.16.0.10", .prefix = 24, .mac = "02:00:00:00:ff:01",
+                               .gateway_chassis = {"chassis-" + ids_.prefix}, .nexthop = "172.16.0.1", .snat = true,
+                               .snat_cidrs = {"10.0.1.0/24"}},
+      .floating_ips = {FloatingIp{.id = ids_.prefix + "-f1", .external_ip = "172.16.0.100",
+                                  .internal_ip = "10.0.1.11", .logical_port = ids_.port(1), .external_mac = ""}}}};
+  NorthboundChanges c = MustReconcile(desired_);
+  EXPECT_EQ(c.switches, (TableChanges{3, 0, 0}));
+  EXPECT_EQ(c.ports, (TableChanges{3 + 3, 0, 0})) << "VM ports, the localnet port, two router-type ports";
+  EXPECT_EQ(c.routers, (TableChanges{1, 0, 0}));
+  EXPECT_EQ(c.router_ports, (TableChanges{2, 0, 0}));
+  EXPECT_EQ(c.nat, (TableChanges{2, 0, 0}));
+  EXPECT_EQ(c.static_routes, (TableChanges{1, 0, 0}));
+  ExpectMatchesDesired();
+  EXPECT_EQ(MustReconcile(desired_).total(), 0);
+  // The gateway port is bound to a chassis (a chassisredirect port), the floating IP is NATed.
+  backend_->ExpectNorthdFlowWith("is_chassis_resident(\"cr-lrp-" + router_id + "-gw\")");
+  backend_->ExpectNorthdFlowWith("ip4.dst == 172.16.0.100");
+
+  backend_->RemoveFirstNatOfRouter("govpool-" + router_id);
+  c = MustReconcile(desired_);
+  EXPECT_EQ(c.routers, (TableChanges{0, 1, 0}));
+  EXPECT_EQ(c.nat, (TableChanges{1, 0, 0}));
+  ExpectMatchesDesired();
+
+  desired_.routers[0].floating_ips.clear();
+  desired_.routers[0].gateway->gateway_chassis.push_back("chassis-b-" + ids_.prefix);
+  c = MustReconcile(desired_);
+  EXPECT_EQ(c.nat, (TableChanges{0, 0, 1}));
+  EXPECT_EQ(c.router_ports, (TableChanges{0, 1, 0})) << "a second gateway chassis";
+  ExpectMatchesDesired();
+  EXPECT_EQ(MustReconcile(desired_).total(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, NorthboundContractTest, ::testing::Values("fake", "ovn_select", "ovn_monitor"),
