@@ -132,10 +132,11 @@ Result<std::unique_ptr<NetnsEndpoint>> NetnsEndpoint::Create(NetnsEndpointOption
   ep->port_added_ = true;
 
   // ovs-vswitchd creates the tap device a moment after the transaction commits.
-  out = RunCommand("for i in $(seq 100); do ip link show " + name +
+  const std::string ip_in_vswitchd = o.device_netns.empty() ? "ip " : "ip -n " + ShellQuote(o.device_netns) + " ";
+  out = RunCommand("for i in $(seq 100); do " + ip_in_vswitchd + "link show " + name +
                    " >/dev/null 2>&1 && exit 0; sleep 0.05; done; exit 1");
   GP_RETURN_IF_ERROR(CommandStatus("waiting for device " + o.name, out));
-  out = RunCommand("ip link set " + name + " netns " + name + " && ip -n " + name +
+  out = RunCommand(ip_in_vswitchd + "link set " + name + " netns " + name + " && ip -n " + name +
                    " link set lo up && ip -n " + name + " link set " + name + " address " +
                    ShellQuote(o.mac) + " mtu " + std::to_string(o.mtu) + " && ip -n " + name +
                    " link set " + name + " up");

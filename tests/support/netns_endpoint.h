@@ -46,6 +46,9 @@ struct NetnsEndpointOptions {
   std::string iface_id;  // external_ids:iface-id, the OVN logical switch port's name
   std::string mac;       // the port's MAC address ("02:..."), set on the device in the namespace
   int mtu = 1400;        // set on the device (the userspace datapath cannot set it itself)
+  // The namespace ovs-vswitchd runs in, where it creates the device: "" for the current one; the
+  // chassis' namespace for a chassis of scripts/start-ovn-chassis.sh (then ovs_db is its database).
+  std::string device_netns = "";
 };
 
 // The exit code and the combined stdout and stderr of a command.

@@ -6,6 +6,8 @@
 //   - two networks (two departments) with the same CIDR: pings within a network work, across
 //     never, also between endpoints with identical addresses on both sides (each reaches the
 //     peer on its own network: its MAC answers ARP, its TCP server answers).
+//   - two chassis (scripts/start-ovn-chassis.sh, stopped again at the end): endpoints on
+//     different chassis get their leases and reach each other over Geneve.
 // Each test waits for the ports' flows through LocalOvs::ReadBindings (ovn-installed), not by
 // sleeping. Rows carry external_ids:govpool-owner=<run> (OvnNorthbound::Options::owner); every
 // run removes them (a reconcile pass of nothing) and its endpoints, and asserts that no port of
@@ -230,6 +232,68 @@ TEST_F(PacketTest, OverlappingNetworksOfTwoDepartmentsAreIsolated) {
   }
   for (auto& replies : across) EXPECT_EQ(replies.get(), 0);
   EXPECT_EQ(NeighbourMac("-y2", "10.92.0.12"), "");
+}
+
+// Two chassis of scripts/start-ovn-chassis.sh (each in its own namespace with its own OVS and
+// ovn-controller, joined by a veth underlay): endpoints on different chassis get their leases
+// from their own ovn-controller and reach each other over Geneve. The chassis are stopped at the
+// end (a dead chassis left in the Southbound database would make every `--wait=hv` hang).
+TEST_F(PacketTest, EndpointsOnTwoChassisReachEachOtherOverGeneve) {
+  ASSERT_EQ(govpool::testing::RunProjectScript("start-ovn-chassis.sh >/dev/null"), 0);
+  struct StopChassis {
+    ~StopChassis() { govpool::testing::RunProjectScript("stop-ovn-chassis.sh >/dev/null"); }
+  } stop_chassis;
+  const std::string dir = govpool::testing::TestStateDir() + "/ovn-chassis";
+  struct Chassis {
+    std::string netns;
+    std::string db;
+  };
+  const Chassis ch[2] = {{"govpool-ch1", "unix:" + dir + "/govpool-ch1/db.sock"},
+                         {"govpool-ch2", "unix:" + dir + "/govpool-ch2/db.sock"}};
+
+  DesiredNetworks desired;
+  const std::string net = prefix_ + "-g";
+  desired.networks.push_back(Network(net, "10.93.0.0/24", "10.93.0.1"));
+  desired.ports.push_back(Port(PortId("-g1"), net, "02:00:00:93:00:11", "10.93.0.11"));
+  desired.ports.push_back(Port(PortId("-g2"), net, "02:00:00:93:00:12", "10.93.0.12"));
+  auto changes = reconciler_->Reconcile(desired);
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  for (int i = 0; i < 2; ++i) {
+    const LogicalPort& p = desired.ports[i];
+    auto ep = NetnsEndpoint::Create(
+        {.ovs_db = ch[i].db, .name = p.id, .iface_id = p.id, .mac = p.mac, .device_netns = ch[i].netns});
+    ASSERT_TRUE(ep.ok()) << ep.status().ToString();
+    endpoints_[p.id] = std::move(ep).value();
+    // Bound on that chassis: its own database says ovn-installed.
+    auto ovs = LocalOvs::Connect(ch[i].db);
+    ASSERT_TRUE(ovs.ok()) << ovs.status().ToString();
+    bool installed = false;
+    for (const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+         !installed && std::chrono::steady_clock::now() < deadline;) {
+      auto bindings = (*ovs)->ReadBindings();
+      ASSERT_TRUE(bindings.ok()) << bindings.status().ToString();
+      installed = std::any_of(bindings->begin(), bindings->end(),
+                              [&](const PortBinding& b) { return b.iface_id == p.id && b.ovn_installed; });
+      if (!installed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(installed) << p.id << " never reached ovn-installed on " << ch[i].netns;
+  }
+
+  EXPECT_EQ(Lease("-g1"), "10.93.0.11");
+  EXPECT_EQ(Lease("-g2"), "10.93.0.12");
+  // The first packet over a fresh tunnel may be lost (OVS resolves the peer first).
+  EXPECT_GE(Ep("-g1").Ping("10.93.0.12", 5, seconds(5)), 3);
+  EXPECT_GE(Ep("-g2").Ping("10.93.0.11", 3, seconds(3)), 3);
+  ASSERT_TRUE(Ep("-g2").ListenTcp(7070, "g2").ok());
+  auto banner = Ep("-g1").TcpConnect("10.93.0.12", 7070, seconds(3));
+  ASSERT_TRUE(banner.ok()) << banner.status().ToString();
+  EXPECT_EQ(*banner, "g2");
+  // It went through the tunnel: chassis 1's datapath pushed Geneve headers.
+  const auto flows = govpool::testing::RunCommand("ovs-appctl -t " + dir + "/govpool-ch1/ovs-vswitchd.ctl dpctl/dump-flows");
+  EXPECT_NE(flows.output.find("tnl_push"), std::string::npos) << flows.output;
+
+  endpoints_.clear();
+  for (const Chassis& c : ch) EXPECT_FALSE(AnyWithPrefix(ListOvsPorts(c.db), prefix_)) << c.netns;
 }
 
 }  // namespace
