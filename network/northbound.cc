@@ -100,11 +100,14 @@ std::optional<AclRow> RuleAcl(const std::string& group_id, const std::string& pg
   if (rule.protocol == "tcp" || rule.protocol == "udp") {
     const std::string& l4 = rule.protocol;
     match += " && " + l4;
-    if (rule.port_min && (!rule.port_max || *rule.port_max == *rule.port_min)) {
-      match += " && " + l4 + ".dst == " + std::to_string(*rule.port_min);
-    } else if (rule.port_min || rule.port_max) {
-      match += " && " + l4 + ".dst >= " + std::to_string(rule.port_min.value_or(1)) + " && " + l4 +
-               ".dst <= " + std::to_string(rule.port_max.value_or(65535));
+    // 0 (no port is 0) counts as unset, like the API's 0/0 for "every port".
+    const std::optional<int> min = rule.port_min.value_or(0) > 0 ? rule.port_min : std::nullopt;
+    const std::optional<int> max = rule.port_max.value_or(0) > 0 ? rule.port_max : std::nullopt;
+    if (min && (!max || *max == *min)) {
+      match += " && " + l4 + ".dst == " + std::to_string(*min);
+    } else if (min || max) {
+      match += " && " + l4 + ".dst >= " + std::to_string(min.value_or(1)) + " && " + l4 +
+               ".dst <= " + std::to_string(max.value_or(65535));
     }
   } else if (rule.protocol == "icmp") {
     match += " && " + icmp;

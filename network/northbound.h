@@ -96,7 +96,8 @@ struct SecurityGroupRule {
   std::string direction = "ingress";  // "ingress" (to the port) or "egress" (from the port)
   std::string ethertype = "IPv4";     // "IPv4" or "IPv6"
   std::string protocol = "any";       // "any", "tcp", "udp", "icmp", or an IP protocol number
-  // tcp/udp: the destination port range (both unset: every port; only port_min: that port).
+  // tcp/udp: the destination port range (both unset or 0: every port; only port_min: that
+  // port).
   // icmp: port_min is the ICMP type, port_max the code (unset: any).
   std::optional<int> port_min, port_max;
   std::string remote_cidr;      // "10.0.0.0/8"; empty: any (unless remote_group_id)

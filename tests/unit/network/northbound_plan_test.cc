@@ -274,6 +274,14 @@ TEST(NorthboundRowsTest, RuleMatches) {
   r.ethertype = "IPv6";
   r.remote_cidr = "fd00::/8";
   EXPECT_EQ(match_of(r), "inport == @pg_g && ip6 && ip6.dst == fd00::/8 && udp && udp.dst == 53");
+  r.direction = "ingress";
+  r.ethertype = "IPv4";
+  r.remote_cidr.clear();
+  r.port_min = 0;
+  r.port_max = 0;
+  EXPECT_EQ(match_of(r), "outport == @pg_g && ip4 && udp") << "0/0: every port";
+  r.port_max = 1024;
+  EXPECT_EQ(match_of(r), "outport == @pg_g && ip4 && udp && udp.dst >= 1 && udp.dst <= 1024");
   r = {};
   r.protocol = "icmp";
   r.port_min = 8;
