@@ -236,7 +236,15 @@ NorthboundState DesiredRows(const DesiredNetworks& desired) {
       rows.dhcp_options.push_back(std::move(d));
     }
   }
+  // Ports that stand for a router's or a floating IP's address are not VM ports: the router's
+  // own rows carry those addresses (seen_ports holds them from the start).
   std::set<std::string> seen_ports;
+  for (const LogicalRouter& r : desired.routers) {
+    for (const RouterInterface& i : r.interfaces) seen_ports.insert(i.port_id);
+    if (r.gateway) seen_ports.insert(r.gateway->port_id);
+    for (const FloatingIp& f : r.floating_ips) seen_ports.insert(f.floating_port_id);
+  }
+  seen_ports.erase("");
   for (const LogicalPort& p : desired.ports) {
     auto net = networks.find(p.network_id);
     if (net == networks.end() || !seen_ports.insert(p.id).second) continue;

@@ -117,6 +117,9 @@ struct RouterInterface {
   std::string ip;  // the subnet's gateway address, "10.0.1.1"
   int prefix = 0;  // the subnet's prefix length, 24
   std::string mac;
+  // The govpool port holding `ip` (device_owner router_interface), if any: a LogicalPort with
+  // this id is not a VM port and is left out (the router-type switch port stands for it).
+  std::string port_id;
 };
 
 // The router's leg on an external (provider) network: the gateway port.
@@ -131,6 +134,7 @@ struct RouterGateway {
   std::string nexthop;  // the external network's gateway: the default route; "" none
   bool snat = true;     // SNAT the internal subnets to `ip`
   std::vector<std::string> snat_cidrs;  // the internal CIDRs to SNAT
+  std::string port_id;  // the govpool port holding `ip` (router_gateway): left out of ports
 };
 
 struct FloatingIp {
@@ -141,6 +145,7 @@ struct FloatingIp {
   // Set: NAT happens on the VM's chassis (distributed; that chassis must map the external
   // network). Empty: on the gateway chassis.
   std::string external_mac;
+  std::string floating_port_id;  // the govpool port holding external_ip: left out of ports
 };
 
 struct LogicalRouter {

@@ -599,12 +599,13 @@ TEST_P(NorthboundContractTest, RouterConvergesAndDriftIsRepaired) {
       .id = router_id,
       .name = "edge",
       .interfaces = {RouterInterface{.subnet_id = ids_.subnet(1), .network_id = ids_.net(1), .ip = "10.0.1.1",
-                                     .prefix = 24, .mac = "02:00:00:00:01:fe"}},
+                                     .prefix = 24, .mac = "02:00:00:00:01:fe", .port_id = ""}},
       .gateway = RouterGateway{.network_id = ext.id, .ip = "172.16.0.10", .prefix = 24, .mac = "02:00:00:00:ff:01",
                                .gateway_chassis = {"chassis-" + ids_.prefix}, .nexthop = "172.16.0.1", .snat = true,
-                               .snat_cidrs = {"10.0.1.0/24"}},
+                               .snat_cidrs = {"10.0.1.0/24"}, .port_id = ""},
       .floating_ips = {FloatingIp{.id = ids_.prefix + "-f1", .external_ip = "172.16.0.100",
-                                  .internal_ip = "10.0.1.11", .logical_port = ids_.port(1), .external_mac = ""}}}};
+                                  .internal_ip = "10.0.1.11", .logical_port = ids_.port(1), .external_mac = "",
+                                  .floating_port_id = ""}}}};
   NorthboundChanges c = MustReconcile(desired_);
   EXPECT_EQ(c.switches, (TableChanges{3, 0, 0}));
   EXPECT_EQ(c.ports, (TableChanges{3 + 3, 0, 0})) << "VM ports, the localnet port, two router-type ports";

@@ -371,15 +371,21 @@ DesiredNetworks WithRouter() {
   LogicalRouter r{.id = "r1",
                   .name = "edge",
                   .interfaces = {RouterInterface{.subnet_id = "n1-s1", .network_id = "n1", .ip = "10.0.1.1",
-                                                 .prefix = 24, .mac = "02:00:00:00:01:fe"},
+                                                 .prefix = 24, .mac = "02:00:00:00:01:fe", .port_id = "p-rif"},
                                  RouterInterface{.subnet_id = "nx-s1", .network_id = "nx", .ip = "10.0.9.1",
-                                                 .prefix = 24, .mac = "02:00:00:00:09:fe"}},
+                                                 .prefix = 24, .mac = "02:00:00:00:09:fe", .port_id = ""}},
                   .gateway = RouterGateway{.network_id = "ext", .ip = "172.16.0.10", .prefix = 24,
                                            .mac = "02:00:00:00:ff:01", .gateway_chassis = {"chassis-1", "chassis-2"},
-                                           .nexthop = "172.16.0.1", .snat = true, .snat_cidrs = {"10.0.1.0/24"}},
+                                           .nexthop = "172.16.0.1", .snat = true, .snat_cidrs = {"10.0.1.0/24"},
+                                           .port_id = "p-gw"},
                   .floating_ips = {FloatingIp{.id = "f1", .external_ip = "172.16.0.100", .internal_ip = "10.0.1.5",
-                                              .logical_port = "p1", .external_mac = ""}}};
-  return Desired({Net("n1"), ext}, {Port("p1", "n1", "10.0.1.5")}, {}, {r});
+                                              .logical_port = "p1", .external_mac = "",
+                                              .floating_port_id = "p-fip"}}};
+  // The API's ports holding the router's and the floating IP's addresses are left out.
+  return Desired({Net("n1"), ext},
+                 {Port("p1", "n1", "10.0.1.5"), Port("p-rif", "n1", "10.0.1.1"), Port("p-gw", "ext", "172.16.0.10"),
+                  Port("p-fip", "ext", "172.16.0.100")},
+                 {}, {r});
 }
 
 TEST(NorthboundRowsTest, RoutersBecomeRoutersPortsAndNat) {
@@ -415,7 +421,8 @@ TEST(NorthboundRowsTest, RoutersBecomeRoutersPortsAndNat) {
   EXPECT_EQ(r.nat[1].logical_port, "") << "centralized: no external_mac";
   EXPECT_EQ(r.nat[1].external_ids.at(kFloatingIpIdKey), "f1");
 
-  ASSERT_EQ(rows.ports.size(), 4u);
+  ASSERT_EQ(rows.ports.size(), 4u) << "p-rif, p-gw and p-fip are the router's: left out";
+  EXPECT_EQ(rows.ports[0].name, "p1");
   const PortRow& localnet = rows.ports[1];
   EXPECT_EQ(localnet.name, "ln-ext");
   EXPECT_EQ(localnet.type, "localnet");
@@ -603,12 +610,15 @@ TEST(NorthboundReconcilerTest, RoutersConvergeAndRepair) {
   EXPECT_EQ(nb.router_child_rows(), 7);
 
   d.routers[0].floating_ips.clear();
+  d.ports.pop_back();  // the floating IP's port goes with it
   d.routers[0].gateway->snat = false;
   auto fewer = r.Reconcile(d);
   ASSERT_TRUE(fewer.ok());
   EXPECT_EQ(fewer->nat, (TableChanges{0, 0, 2}));
+  EXPECT_EQ(fewer->ports.total(), 0);
   EXPECT_EQ(nb.router_child_rows(), 5);
   d.routers.clear();
+  d.ports.resize(1);  // and the router's ports with the router
   auto gone = r.Reconcile(d);
   ASSERT_TRUE(gone.ok());
   EXPECT_EQ(gone->routers, (TableChanges{0, 0, 1}));
