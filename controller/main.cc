@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <iostream>
 #include <string>
 
@@ -18,9 +19,11 @@
 #include "controller/http/api_handler.h"
 #include "controller/http/server.h"
 #include "controller/metrics.h"
+#include "controller/network_sync.h"
 #include "controller/options.h"
 #include "controller/services/services.h"
 #include "controller/store/sqlite_state_store.h"
+#include "network/ovn/northbound_connection.h"
 #include "scheduler/scheduler.h"
 
 namespace govpool::controller {
@@ -128,9 +131,22 @@ int Run(int argc, char** argv) {
   Housekeeper housekeeper(**db, SystemClock(), housekeeping);
   housekeeper.Start();
 
+  // The OVN Northbound database follows the network records (docs/networking.md).
+  std::unique_ptr<NetworkSync> network_sync;
+  if (!flags->ovn_nb.empty()) {
+    network::OvnNorthbound::Options nb_options;
+    nb_options.owner = flags->ovn_nb_owner;
+    network_sync = std::make_unique<NetworkSync>(
+        **db, [remote = flags->ovn_nb, nb_options] { return network::ConnectNorthbound(remote, nb_options); },
+        NetworkSyncOptions{}, &metrics);
+    network_sync->Start();
+    log::Info("programming the OVN Northbound database", {{"remote", flags->ovn_nb}});
+  }
+
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log::Info("stopping", {{"signal", sig}});
+  if (network_sync) network_sync->Stop();
   housekeeper.Stop();
   (*server)->Stop();
   (void)(*db)->Sync();

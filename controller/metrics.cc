@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
 #include <limits>
 #include <map>
 #include <optional>
@@ -103,6 +104,10 @@ struct ControllerMetrics::Impl {
           .Name(std::string(Def(ControllerMetric::kHttpRequestDuration).name))
           .Help(std::string(Def(ControllerMetric::kHttpRequestDuration).help))
           .Register(*registry);
+  // The Northbound sync's counters (ObserveNorthboundPass); in_sync -1: no pass yet.
+  std::atomic<std::int64_t> northbound_converged{0}, northbound_changed{0}, northbound_failed{0};
+  std::atomic<std::int64_t> northbound_rows_changed{0};
+  std::atomic<int> northbound_in_sync{-1};
 };
 
 ControllerMetrics::ControllerMetrics() : impl_(std::make_unique<Impl>()) {}
@@ -116,6 +121,19 @@ void ControllerMetrics::ObserveRequest(const std::string& route, const std::stri
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
   impl_->latency.Add(Labels(ControllerMetric::kHttpRequestDuration, {route, method}), kBuckets)
       .Observe(seconds);
+}
+
+void ControllerMetrics::ObserveNorthboundPass(std::string_view outcome, std::int64_t rows_changed,
+                                              bool in_sync) {
+  if (outcome == "converged") {
+    ++impl_->northbound_converged;
+  } else if (outcome == "changed") {
+    ++impl_->northbound_changed;
+  } else {
+    ++impl_->northbound_failed;
+  }
+  impl_->northbound_rows_changed += rows_changed;
+  impl_->northbound_in_sync = in_sync ? 1 : 0;
 }
 
 std::string ControllerMetrics::Render(const Db& db) const {
@@ -177,6 +195,13 @@ std::string ControllerMetrics::Render(const Db& db) const {
   scrape.Add(M::kStoreCommitBatches, {}, Count(cs.batches));
   scrape.Add(M::kStoreCommitFailures, {}, Count(cs.failures));
   scrape.Add(M::kStoreDurableAnswers, {}, Count(cs.answers));
+  if (const int in_sync = impl_->northbound_in_sync.load(); in_sync >= 0) {
+    scrape.Add(M::kNorthboundSyncPasses, {"converged"}, Count(impl_->northbound_converged.load()));
+    scrape.Add(M::kNorthboundSyncPasses, {"changed"}, Count(impl_->northbound_changed.load()));
+    scrape.Add(M::kNorthboundSyncPasses, {"failed"}, Count(impl_->northbound_failed.load()));
+    scrape.Add(M::kNorthboundRowsChanged, {}, Count(impl_->northbound_rows_changed.load()));
+    scrape.Add(M::kNorthboundInSync, {}, in_sync);
+  }
 
   std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
   for (auto& [id, f] : scrape.families()) families.push_back(std::move(f));

@@ -45,6 +45,9 @@ enum class ControllerMetric {
   kStoragePoolNearfull,
   kBackups,
   kBackupFailures,
+  kNorthboundSyncPasses,
+  kNorthboundRowsChanged,
+  kNorthboundInSync,
 };
 
 struct MetricDef {
@@ -56,7 +59,7 @@ struct MetricDef {
 };
 
 // The one list.
-inline constexpr std::array<MetricDef, 18> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 21> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -105,6 +108,16 @@ inline constexpr std::array<MetricDef, 18> kControllerMetrics{{
      "Backups by state (creating, available, deleting, error)"},
     {ControllerMetric::kBackupFailures, "govpool_backup_failures_total", MetricType::kCounter, "",
      "Failed backup attempts since start (each is retried up to 3 times; event backup-failed)"},
+    {ControllerMetric::kNorthboundSyncPasses, "govpool_northbound_sync_passes_total",
+     MetricType::kCounter, "outcome",
+     "Passes of the OVN Northbound sync since start: converged (nothing to change), changed, "
+     "failed (retried with backoff)"},
+    {ControllerMetric::kNorthboundRowsChanged, "govpool_northbound_rows_changed_total",
+     MetricType::kCounter, "",
+     "Northbound rows created, updated or deleted by the sync since start (drift repairs included)"},
+    {ControllerMetric::kNorthboundInSync, "govpool_northbound_in_sync", MetricType::kGauge, "",
+     "1 when the last pass of the OVN Northbound sync succeeded; 0 when it failed or none ran "
+     "(absent when the controller runs without --ovn-nb)"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {
@@ -127,6 +140,10 @@ class ControllerMetrics {
   // Counts one answered request (govpool_http_requests_total) and its duration
   // (govpool_http_request_duration_seconds).
   void ObserveRequest(const std::string& route, const std::string& method, int status, double seconds);
+  // Counts one pass of the Northbound sync (controller/network_sync.h): its outcome
+  // ("converged", "changed" or "failed"), the rows it changed, and whether the database is now
+  // in sync.
+  void ObserveNorthboundPass(std::string_view outcome, std::int64_t rows_changed, bool in_sync);
   // The Prometheus text exposition of every metric in the list.
   std::string Render(const Db& db) const;
 

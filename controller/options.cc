@@ -52,6 +52,15 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
   app->add_option("--port-file", o.port_file,
                   "write the bound port here once serving (for scripts, tests)")
       ->type_name("FILE");
+  app->add_option("--ovn-nb", o.ovn_nb,
+                  "the OVN Northbound database to program (unix:PATH or tcp:HOST:PORT); "
+                  "default: none (networks are records only, no traffic)")
+      ->type_name("REMOTE")
+      ->envname("GOVPOOL_OVN_NB");
+  app->add_option("--ovn-nb-owner", o.ovn_nb_owner,
+                  "own only the Northbound rows marked with this name (several deployments or "
+                  "tests sharing one database)")
+      ->type_name("NAME");
   app->add_option("--scheduler-scores", raw.scheduler_scores,
                   "score plugins and weights, e.g. binpack=1,balanced=0.5 (default binpack=1)")
       ->type_name("LIST");
@@ -126,6 +135,12 @@ Result<ControllerOptions> ParseControllerFlags(int argc, char** argv) {
   auto level = log::ParseLevel(raw.log_level);
   if (!level.ok()) return InvalidArgument("--log-level: " + level.status().message());
   o.log_level = *level;
+  if (!o.ovn_nb.empty() && !o.ovn_nb.starts_with("unix:") && !o.ovn_nb.starts_with("tcp:")) {
+    return InvalidArgument("--ovn-nb: expected unix:PATH or tcp:HOST:PORT, got '" + o.ovn_nb + "'");
+  }
+  if (!o.ovn_nb_owner.empty() && o.ovn_nb.empty()) {
+    return InvalidArgument("--ovn-nb-owner needs --ovn-nb");
+  }
   GP_RETURN_IF_ERROR(ParseListen(o));
   GP_RETURN_IF_ERROR(ParseScheduler(raw, o.scheduler_config));
   return o;

@@ -25,6 +25,13 @@ struct ControllerOptions {
   std::string tls_cert;  // both or neither
   std::string tls_key;
   std::string port_file;
+  // --ovn-nb (env GOVPOOL_OVN_NB): the OVN Northbound database ("unix:PATH" or
+  // "tcp:HOST:PORT") the controller keeps equal to its networks; empty: no Northbound sync
+  // (networks, subnets and ports are records only). --ovn-nb-owner: scopes the rows this
+  // controller owns there (external_ids govpool-owner), for deployments or tests sharing one
+  // Northbound database.
+  std::string ovn_nb;
+  std::string ovn_nb_owner;
   log::Level log_level = log::Level::kInfo;
   // From --scheduler-scores, --scheduler-filters and --scheduler-max-candidates; checked
   // (unknown plugin names are refused here, at start-up, not at the first placement).

@@ -1,0 +1,160 @@
+#include "controller/network_sync.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/log.h"
+#include "controller/metrics.h"
+#include "network/northbound_reconciler.h"
+
+namespace govpool::controller {
+
+network::DesiredNetworks DesiredNetworksOf(const State& s) {
+  network::DesiredNetworks desired;
+  desired.networks.reserve(s.networks().size());
+  for (const auto& [id, n] : s.networks()) {
+    network::LogicalNetwork net;
+    net.id = id;
+    net.name = n.name;
+    net.mtu = static_cast<int>(n.mtu);
+    for (const std::string& subnet_id : s.SubnetsOfNetwork(id)) {
+      const api::Subnet* sn = s.FindSubnet(subnet_id);
+      if (sn == nullptr) continue;
+      net.subnets.push_back(network::LogicalSubnet{
+          .id = subnet_id,
+          .cidr = sn->cidr,
+          .gateway_ip = sn->gateway_ip,
+          .dns_servers = sn->dns_servers,
+          .enable_dhcp = sn->enable_dhcp,
+      });
+    }
+    desired.networks.push_back(std::move(net));
+  }
+  desired.ports.reserve(s.ports().size());
+  for (const auto& [id, p] : s.ports()) {
+    network::LogicalPort port;
+    port.id = id;
+    port.network_id = p.network_id;
+    port.mac = p.mac_address;
+    for (const api::FixedIp& ip : p.fixed_ips) port.ips.push_back(ip.ip_address);
+    desired.ports.push_back(std::move(port));
+  }
+  return desired;
+}
+
+NetworkSync::NetworkSync(Db& db, NorthboundConnector connect, NetworkSyncOptions options,
+                         ControllerMetrics* metrics)
+    : db_(db), connect_(std::move(connect)), options_(options), metrics_(metrics) {}
+
+NetworkSync::~NetworkSync() { Stop(); }
+
+Result<network::NorthboundChanges> NetworkSync::RunOnce() {
+  auto [revision, desired] = db_.Read([](const State& s) {
+    return std::make_pair(s.revision(), DesiredNetworksOf(s));
+  });
+  auto fail = [&](const Status& error) -> Result<network::NorthboundChanges> {
+    if (error.code() == StatusCode::kUnavailable || error.code() == StatusCode::kDeadlineExceeded) {
+      driver_.reset();  // connection lost or hung: the next pass connects afresh
+      applied_rows_.reset();
+    }
+    std::lock_guard lock(mu_);
+    ++status_.passes;
+    ++status_.failures;
+    status_.connected = driver_ != nullptr;
+    status_.in_sync = false;
+    status_.last_error = error.ToString();
+    if (metrics_ != nullptr) metrics_->ObserveNorthboundPass("failed", 0, false);
+    return error;
+  };
+  if (driver_ == nullptr) {
+    auto connected = connect_();
+    if (!connected.ok()) return fail(connected.status());
+    driver_ = std::move(connected).value();
+  }
+  network::NorthboundReconciler reconciler(*driver_);
+  auto changes = reconciler.Reconcile(desired);
+  if (!changes.ok()) return fail(changes.status());
+  applied_rows_ = network::DesiredRows(desired);
+  std::lock_guard lock(mu_);
+  ++status_.passes;
+  status_.connected = true;
+  status_.in_sync = true;
+  status_.synced_revision = revision;
+  status_.rows_changed += changes->total();
+  status_.last_error.clear();
+  if (metrics_ != nullptr) {
+    metrics_->ObserveNorthboundPass(changes->total() == 0 ? "converged" : "changed", changes->total(), true);
+  }
+  return changes;
+}
+
+void NetworkSync::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void NetworkSync::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+NetworkSyncStatus NetworkSync::status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+void NetworkSync::Loop() {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point next_pass = Clock::now();  // the first pass runs at once
+  std::chrono::milliseconds backoff = options_.retry_min;
+  std::int64_t seen_revision = -1;
+  bool failing = false;
+  std::string logged_error;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; })) return;
+    }
+    const Clock::time_point now = Clock::now();
+    if (!failing && now < next_pass) {
+      // Between full passes: run one only when the desired rows changed.
+      const std::int64_t revision = db_.Read([](const State& s) { return s.revision(); });
+      if (revision == seen_revision) continue;
+      seen_revision = revision;
+      network::NorthboundState rows =
+          network::DesiredRows(db_.Read([](const State& s) { return DesiredNetworksOf(s); }));
+      if (applied_rows_ && *applied_rows_ == rows) continue;
+    }
+    if (failing && now < next_pass) continue;
+    auto pass = RunOnce();
+    if (pass.ok()) {
+      if (failing) log::Info("the OVN Northbound database is in sync again");
+      failing = false;
+      logged_error.clear();
+      backoff = options_.retry_min;
+      next_pass = Clock::now() + options_.resync_interval;
+      if (pass->total() > 0) {
+        log::Info("northbound sync applied changes",
+                  {{"switches", pass->switches.total()}, {"dhcp_options", pass->dhcp_options.total()},
+                   {"ports", pass->ports.total()}});
+      }
+      continue;
+    }
+    failing = true;
+    // One line per distinct error, not one per retry.
+    if (pass.status().ToString() != logged_error) {
+      logged_error = pass.status().ToString();
+      log::Warn("northbound sync failed; retrying with backoff", {{"error", logged_error}});
+    }
+    next_pass = Clock::now() + backoff;
+    backoff = std::min(backoff * 2, options_.retry_max);
+  }
+}
+
+}  // namespace govpool::controller
