@@ -24,6 +24,11 @@ inline constexpr std::int64_t kMaxDiskGib = 1024LL * 1024;         // 1 PiB
 inline constexpr std::int64_t kMaxQuota = 1'000'000'000;
 inline constexpr double kMaxAllocationRatio = 64.0;
 inline constexpr std::int64_t kMaxInt = INT64_MAX;
+// Guest configuration through cloud-init (docs/api.md, "Guest configuration"): bounds of a
+// VM's user_data and ssh_authorized_keys (one key line fits an RSA-16384 key and a comment).
+inline constexpr std::size_t kMaxUserDataBytes = 64 * 1024;
+inline constexpr std::size_t kMaxSshKeys = 32;
+inline constexpr std::size_t kMaxSshKeyBytes = 16 * 1024;
 
 // ---- Enums (one string table each) ----
 enum class HostStatus { kUp, kDown };
@@ -156,6 +161,18 @@ inline constexpr QuotaResource kQuotaResources[] = {
 };
 // The entry named `resource`, or nullptr.
 const QuotaResource* FindQuotaResource(std::string_view resource);
+
+// ---- Guest configuration rules (CreateVmRequest; the agent's cloud-init seed) ----
+// True for an RFC 1123 host name label: 1-63 letters, digits or '-', not starting or ending
+// with '-'.
+bool IsHostnameLabel(std::string_view label);
+// `name` as a host name label: lower case, each run of other characters than [a-z0-9] one '-',
+// no '-' at either end, at most 63 characters; "vm" when nothing is left.
+std::string HostnameFromName(std::string_view name);
+// Why `line` is not one OpenSSH public key line "<type> <base64 key blob> [comment]" (a known
+// key type whose blob decodes and names that type, at most kMaxSshKeyBytes, no control
+// characters); nullopt when it is one.
+std::optional<std::string> SshPublicKeyProblem(std::string_view line);
 inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 struct Department {
@@ -481,6 +498,13 @@ struct Vm {
   // and disk_gib (local disk on the host) is 0.
   std::string image_id;
   std::string root_volume_id;
+  // Guest configuration, handed to the guest by the agent's cloud-init NoCloud seed: its host
+  // name (an RFC 1123 label), the OpenSSH public key lines it authorizes, and the user's own
+  // user-data ("#cloud-config" or a "#!" script; empty: none). Set at creation, never changed.
+  // Lists of VMs leave user_data out (GET /v1/vms/{id} and the agent's watch show it).
+  std::string hostname;
+  std::vector<std::string> ssh_authorized_keys;
+  std::string user_data;
   PowerState power = PowerState::kRunning;  // desired power state
   bool deleting = false;          // desired: gone
   std::int64_t generation = 1;    // bumped on every change of desired state
@@ -606,7 +630,16 @@ struct CreateVmRequest {
   std::string image;
   std::string storage_pool;
   std::int64_t root_gib = 0;
+  // Guest configuration (see Vm): hostname defaults to HostnameFromName(the VM's name); with
+  // count > 1 each VM gets "<hostname>-<i>". user_data must start with "#cloud-config" or "#!".
+  std::string hostname;
+  std::vector<std::string> ssh_authorized_keys;
+  std::string user_data;
 };
+// The guest configuration rules of a create: hostname a label (IsHostnameLabel), at most
+// kMaxSshKeys keys each valid (SshPublicKeyProblem), user_data "#cloud-config..." or "#!..."
+// without control characters other than tab, newline and carriage return.
+std::optional<schema::Violation> CheckGuestConfig(const CreateVmRequest& r);
 // Where a create would land and why, without allocating (POST /v1/scheduler/preview).
 struct PreviewRequest {
   std::string department_id;
@@ -1182,6 +1215,9 @@ template <> struct Fields<Vm> {
       Field{"numa", &Vm::numa, Items{1024}},
       Field{"image_id", &Vm::image_id, Text{64}},
       Field{"root_volume_id", &Vm::root_volume_id, Text{64}},
+      Field{"hostname", &Vm::hostname, Text{63}},
+      Field{"ssh_authorized_keys", &Vm::ssh_authorized_keys},
+      Field{"user_data", &Vm::user_data, Text{kMaxUserDataBytes}},
       Field{"power", &Vm::power},
       Field{"deleting", &Vm::deleting},
       Field{"generation", &Vm::generation, Range{0, kMaxInt}},
@@ -1336,7 +1372,11 @@ template <> struct Fields<CreateVmRequest> {
       Field{"image", &CreateVmRequest::image, Text{64}},
       Field{"storage_pool", &CreateVmRequest::storage_pool, Text{64}},
       Field{"root_gib", &CreateVmRequest::root_gib, Range{0, kMaxDiskGib}},
+      Field{"hostname", &CreateVmRequest::hostname, Text{63}},
+      Field{"ssh_authorized_keys", &CreateVmRequest::ssh_authorized_keys},
+      Field{"user_data", &CreateVmRequest::user_data, Text{kMaxUserDataBytes}},
   };
+  static std::optional<Violation> Check(const CreateVmRequest& r) { return CheckGuestConfig(r); }
 };
 
 template <> struct Fields<PreviewRequest> {

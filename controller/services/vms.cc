@@ -93,8 +93,16 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
   const api::Department* d = r.department;
   const api::Flavor* f = r.flavor;
   std::vector<std::string> names;
+  std::vector<std::string> hostnames;  // given: "<hostname>-<i>" for several; else from each name
   for (std::int64_t i = 1; i <= req.count; ++i) {
     names.push_back(req.count == 1 ? req.name : req.name + "-" + std::to_string(i));
+    hostnames.push_back(req.hostname.empty() ? api::HostnameFromName(names.back())
+                        : req.count == 1 ? req.hostname
+                                         : req.hostname + "-" + std::to_string(i));
+    if (!api::IsHostnameLabel(hostnames.back())) {
+      return InvalidArgument("host name '" + hostnames.back() + "' is longer than 63 characters")
+          .WithDetail("field", "hostname");
+    }
     if (names.back().size() > 63 || s.VmNameTaken(d->meta.id, names.back())) {
       if (names.back().size() > 63) {
         return InvalidArgument("VM name '" + names.back() + "' is longer than 63 characters")
@@ -183,6 +191,9 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
     v.host_id = a.host_id;
     for (const auto& [cell, res] : a.numa) v.numa.push_back({cell, {res.vcpus, res.memory_mib, res.disk_gib}});
     v.power = req.power;
+    v.hostname = hostnames[i];
+    v.ssh_authorized_keys = req.ssh_authorized_keys;
+    v.user_data = req.user_data;
     if (image) {
       v.meta.id = NewUuid();
       api::Volume disk = root;
@@ -249,7 +260,11 @@ Page<api::Vm> ListVms(const State& s, const Caller& c, const VmFilter& f, const 
         if (!FindVisibleVm(s, c, v.meta.id).ok()) return false;
         return !f.state || RenderVm(s, v).state == *f.state;
       },
-      [&](const api::Vm& v) { return RenderVm(s, v); });
+      [&](const api::Vm& v) {
+        api::Vm out = RenderVm(s, v);
+        out.user_data.clear();  // up to 64 KiB each: GET /v1/vms/{id} shows it
+        return out;
+      });
 }
 
 Result<api::Vm> DeleteVm(State& s, Txn& t, const Caller& c, const std::string& id,

@@ -118,6 +118,54 @@ TEST_F(ServicesTest, InstanceQuotaRefusesTheOneTooMany) {
   EXPECT_EQ(s_.vms().size(), 2u);
 }
 
+// Guest configuration (cloud-init): the host name defaults to the VM's name made a label, a
+// given one is numbered with count; the record keeps keys and user_data; lists leave user_data
+// out.
+TEST_F(ServicesTest, VmsKeepTheirGuestConfiguration) {
+  const auto d = MakeDepartment("a", Quota(10));
+  MakeFlavor("small", 1, 512);
+  MakeHost("h", 64, 65536);
+  auto plain = MakeVm(admin_, "Web_01", d.meta.id);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->hostname, "web-01");
+
+  api::CreateVmRequest req;
+  req.name = "db";
+  req.department_id = d.meta.id;
+  req.flavor = "small";
+  req.count = 2;
+  req.hostname = "store";
+  req.ssh_authorized_keys = {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGmP3bTRzJzK1iTb4tz9HkNmC6nY6c0u8C8s7rVYJjXh a@b"};
+  req.user_data = "#cloud-config\npackages: [nginx]\n";
+  auto vms = W([&](State& s, Txn& t) { return CreateVms(s, t, admin_, req); });
+  ASSERT_TRUE(vms.ok()) << vms.status().ToString();
+  ASSERT_EQ(vms->size(), 2u);
+  EXPECT_EQ((*vms)[0].hostname, "store-1");
+  EXPECT_EQ((*vms)[1].hostname, "store-2");
+  EXPECT_EQ((*vms)[1].ssh_authorized_keys, req.ssh_authorized_keys);
+  EXPECT_EQ(s_.FindVm((*vms)[0].meta.id)->user_data, req.user_data);
+  auto got = GetVm(s_, admin_, (*vms)[0].meta.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->user_data, req.user_data);
+  for (const api::Vm& listed : ListVms(s_, admin_, {}, {}).items) {
+    EXPECT_TRUE(listed.user_data.empty()) << listed.name;
+    if (listed.name == "db-1") {
+      EXPECT_EQ(listed.hostname, "store-1");
+    }
+  }
+
+  req.count = 1;
+  req.name = "long";
+  req.hostname = std::string(63, 'x');
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return CreateVms(s, t, admin_, req); }).ok()) << "63 is fine alone";
+  req.name = "longer";
+  req.count = 2;
+  auto too_long = W([&](State& s, Txn& t) { return CreateVms(s, t, admin_, req); });
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DetailString(too_long.status(), "field"), "hostname");
+}
+
 TEST_F(ServicesTest, VcpuAndMemoryQuotasNameTheirResource) {
   const auto d = MakeDepartment("a", Quota(100, 6, 100000));
   const auto m = MakeDepartment("m", Quota(100, -1, 3000));
