@@ -38,16 +38,16 @@ namespace govpool::network {
 
 // What makes this host an OVN chassis. Empty optional fields are not written.
 struct ChassisConfig {
-  std::string system_id;         // required: the chassis name in the Southbound database
-  std::string hostname;          // empty: not written (ovn-controller then uses the host name)
-  std::string ovn_remote;        // required: the Southbound database, e.g. "tcp:10.0.0.1:6642"
+  std::string system_id = "";         // required: the chassis name in the Southbound database
+  std::string hostname = "";          // empty: not written (ovn-controller then uses the host name)
+  std::string ovn_remote = "";        // required: the Southbound database, e.g. "tcp:10.0.0.1:6642"
   std::string encap_type = "geneve";
-  std::string encap_ip;          // required: this host's tunnel endpoint address
+  std::string encap_ip = "";          // required: this host's tunnel endpoint address
   std::string bridge = "br-int";  // the integration bridge (external_ids:ovn-bridge)
   // "netdev" for the userspace datapath (no kernel module); empty: the bridge's datapath type is
   // left as it is (new bridges get OVS's default, the kernel datapath) and
   // ovn-bridge-datapath-type is not written.
-  std::string datapath_type;
+  std::string datapath_type = "";
   bool operator==(const ChassisConfig&) const = default;
 };
 

@@ -8,42 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/fakes/agent/fake_vswitch.h"
+
 namespace govpool::agent {
 namespace {
-using network::ChassisChange;
-using network::ChassisConfig;
-using network::OvnControllerStatus;
 using network::PortBinding;
-
-class FakeVSwitch final : public VSwitch {
- public:
-  Result<ChassisChange> ConfigureChassis(const ChassisConfig& config) override {
-    ++configure_calls;
-    if (!database_up) return Unavailable("ovsdb: cannot connect");
-    ChassisChange change;
-    change.external_ids = !(configured == config);
-    change.bridge_created = !bridge;
-    configured = config;
-    bridge = true;
-    return change;
-  }
-  Result<std::vector<PortBinding>> ReadBindings() override {
-    if (!database_up) return Unavailable("ovsdb: cannot connect");
-    return bindings;
-  }
-  Result<OvnControllerStatus> QueryOvnController() override {
-    if (!controller_running) return Unavailable("no pid in ovn-controller.pid");
-    return OvnControllerStatus{.pid = 42, .connection = controller_connection};
-  }
-
-  bool database_up = true;
-  bool controller_running = true;
-  std::string controller_connection = "connected";
-  ChassisConfig configured;
-  bool bridge = false;
-  int configure_calls = 0;
-  std::vector<PortBinding> bindings;
-};
 
 class HostNetworkTest : public ::testing::Test {
  protected:
