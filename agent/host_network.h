@@ -1,5 +1,5 @@
-// HostNetwork: the agent's tenant-network duties on its host (docs/networking.md, "The agent's
-// network pass"), over the VSwitch seam:
+// HostNetwork: the agent's tenant-network duties on its host (docs/agent.md, "Tenant networks"),
+// over the VSwitch seam:
 //   - make the host an OVN chassis: the local Open_vSwitch row's external_ids (system-id,
 //     ovn-remote, encap type and IP, bridge, datapath type) and the integration bridge
 //     (network::LocalOvs::ConfigureChassis: nothing is written when it already holds), at start

@@ -46,7 +46,7 @@ struct AgentOptions {
   // Further clusters for backups (targets) and restores, "NAME=CONF" (same cephx user).
   std::map<std::string, std::string> ceph_backup_clusters;  // name -> ceph.conf
   std::string image_staging_dir;       // empty: STATE_DIR/images
-  // Tenant networks (docs/networking.md, "The agent's network pass"). No --ovn-remote: no
+  // Tenant networks (docs/agent.md, "Tenant networks"). No --ovn-remote: no
   // networking; the agent leaves Open vSwitch alone and reports no ports.
   std::string ovs_db = "unix:/var/run/openvswitch/db.sock";  // the local Open_vSwitch database
   std::string ovn_remote;       // the OVN Southbound database, e.g. tcp:10.0.0.1:6642
