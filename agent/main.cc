@@ -192,6 +192,7 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
   ro.domain_type = *domain_type;
   ro.disk_dir = *disk_dir;
   ro.console_dir = *console_dir;
+  ro.seed_dir = *state_dir + "/seeds";  // every guest gets a cloud-init seed
   ro.kernel_path = f.guest_kernel.empty() ? "" : std::filesystem::absolute(f.guest_kernel).string();
   ro.initrd_path = f.guest_initrd.empty() ? "" : std::filesystem::absolute(f.guest_initrd).string();
   ro.kernel_cmdline = f.guest_cmdline;

@@ -5,6 +5,7 @@
 #include <system_error>
 #include <utility>
 
+#include "agent/seed_iso.h"
 #include "agent/storage_reconciler.h"
 #include "common/log.h"
 
@@ -58,6 +59,27 @@ std::string Reconciler::DiskPath(const std::string& vm_id) const {
 std::string Reconciler::ConsolePath(const std::string& vm_id) const {
   if (options_.console_dir.empty()) return "";
   return options_.console_dir + "/" + DomainName(vm_id) + ".log";
+}
+
+std::string Reconciler::SeedPath(const std::string& vm_id) const {
+  if (options_.seed_dir.empty()) return "";
+  return options_.seed_dir + "/" + DomainName(vm_id) + "-seed.iso";
+}
+
+Result<DiskSpec> Reconciler::SeedDisk(const api::Vm& v) {
+  const std::string path = SeedPath(v.meta.id);
+  // NIC MACs: none yet, so the seed's network-config asks for DHCP on every e* interface.
+  CloudInitFiles files = BuildCloudInitFiles(v, {});
+  auto known = seeds_.find(v.meta.id);
+  std::error_code ec;
+  if (known == seeds_.end() || known->second != files || !std::filesystem::exists(path, ec)) {
+    GP_ASSIGN_OR_RETURN(const bool wrote, EnsureSeedIso(path, files));
+    if (wrote) log::Info("cloud-init seed written", {{"vm_id", v.meta.id}, {"path", path}});
+    seeds_[v.meta.id] = std::move(files);
+  }
+  DiskSpec disk = DiskSpec::File(path, "raw", kSeedTarget);
+  disk.read_only = true;
+  return disk;
 }
 
 DomainSpec Reconciler::SpecFor(const api::Vm& v, std::int64_t reboots_done, std::vector<DiskSpec> disks) const {
@@ -157,10 +179,11 @@ Status Reconciler::RemoveDomain(const std::string& uuid, bool active) {
   Status s = hv_.UndefineDomain(uuid);
   if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
   GP_RETURN_IF_ERROR(hv_.DeleteDisk(DiskPath(uuid)));
-  if (const std::string console = ConsolePath(uuid); !console.empty()) {
+  for (const std::string& file : {ConsolePath(uuid), SeedPath(uuid)}) {
     std::error_code ec;
-    std::filesystem::remove(console, ec);
+    if (!file.empty()) std::filesystem::remove(file, ec);
   }
+  seeds_.erase(uuid);
   known_.erase(uuid);
   last_power_.erase(uuid);
   shutdown_started_.erase(uuid);
@@ -181,10 +204,11 @@ Reconciler::Phase Reconciler::Delete(const api::Vm& v, const DomainInfo* current
     return {api::VmState::kError, "cleanup failed: " + s.ToString(), v.observed_generation};
   }
   if (!ours) {
-    std::error_code ec;
-    if (const std::string console = ConsolePath(v.meta.id); !console.empty()) {
-      std::filesystem::remove(console, ec);
+    for (const std::string& file : {ConsolePath(v.meta.id), SeedPath(v.meta.id)}) {
+      std::error_code ec;
+      if (!file.empty()) std::filesystem::remove(file, ec);
     }
+    seeds_.erase(v.meta.id);
   }
   log::Info("vm cleaned up", {{"vm_id", v.meta.id}, {"host_id", options_.host_id}});
   return {api::VmState::kDeleted, "", v.generation};
@@ -223,6 +247,12 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
     }
   } else {
     disks.push_back(DiskSpec::File(DiskPath(id), "qcow2", "vda"));
+  }
+  // The cloud-init seed, after every other disk.
+  if (!options_.seed_dir.empty()) {
+    auto seed = SeedDisk(v);
+    if (!seed.ok()) return fail("writing the cloud-init seed", seed.status());
+    disks.push_back(*seed);
   }
   std::vector<DiskSpec> data;
   std::string disk_problems;
@@ -263,6 +293,12 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
     const DomainSpec spec = SpecFor(v, reboots_done, all);
     if (spec.metadata != current->metadata) {
       if (Status s = hv_.DefineDomain(spec); !s.ok()) return fail("updating the domain definition", s);
+    }
+    if (!options_.seed_dir.empty() && !HasDisk(current->disks, disks.back())) {
+      // Defined before VMs had seeds (or the seed was unplugged): plug it in.
+      if (Status s = hv_.AttachDisk(id, disks.back()); !s.ok() && s.code() != StatusCode::kUnavailable) {
+        disk_problems += (disk_problems.empty() ? "" : "; ") + ("attaching the cloud-init seed failed: " + s.ToString());
+      }
     }
     RecordAttached(id, disks);
     const std::string problems = ConvergeDataDisks(v, *current, data);

@@ -16,7 +16,11 @@
 //     after the grace period); a reboot is performed when the VM's reboot_count is ahead of
 //     the "reboots_done" recorded in the domain's own metadata (written before rebooting, so
 //     an agent restart never reboots twice);
-//   - a deleting VM is destroyed, undefined, its disk and console log removed, then reported
+//   - with a seed dir, every VM has a cloud-init NoCloud seed (agent/cloud_init.h): the ISO
+//     image seed_dir/govpool-<id>-seed.iso, rewritten only when its content changes, attached
+//     as a read-only raw virtio disk at vdz (after every volume: the controller gives volumes
+//     vdb..vdy); a domain defined without it gets it plugged in (AttachDisk);
+//   - a deleting VM is destroyed, undefined, its disk, seed and console log removed, then reported
 //     `deleted` with observed_generation = generation (the controller then drops the record);
 //   - drift is repaired and recorded as an event: a govpool domain undefined or powered off
 //     behind govpool's back is redefined / restarted; govpool domains whose metadata names this
@@ -39,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/cloud_init.h"
 #include "agent/controller_client.h"
 #include "agent/drivers/hypervisor.h"
 #include "agent/storage_reconciler.h"
@@ -53,6 +58,7 @@ struct ReconcilerOptions {
   std::string domain_type = "qemu";  // "kvm" or "qemu" (see ChooseDomainType)
   std::string disk_dir;              // absolute: root disks govpool-<id>-root.qcow2
   std::string console_dir;           // absolute: serial logs govpool-<id>.log; empty: none
+  std::string seed_dir;              // absolute: cloud-init seeds govpool-<id>-seed.iso; empty: none
   // Direct kernel boot (test guests); empty kernel: boot from the root disk.
   std::string kernel_path;
   std::string initrd_path;
@@ -107,6 +113,9 @@ class Reconciler {
   static std::string DomainName(const std::string& vm_id) { return "govpool-" + vm_id; }
   std::string DiskPath(const std::string& vm_id) const;
   std::string ConsolePath(const std::string& vm_id) const;  // empty when no console dir
+  std::string SeedPath(const std::string& vm_id) const;     // empty when no seed dir
+  // The virtio target of the cloud-init seed disk: the last one (volumes get vdb..vdy).
+  static constexpr char kSeedTarget[] = "vdz";
 
  private:
   struct Phase {
@@ -129,6 +138,9 @@ class Reconciler {
   Phase Delete(const api::Vm& v, const DomainInfo* current);
   Status RemoveDomain(const std::string& uuid, bool active);
   DomainSpec SpecFor(const api::Vm& v, std::int64_t reboots_done, std::vector<DiskSpec> disks) const;
+  // Writes the VM's cloud-init seed image when its content changed (or the file is gone) and
+  // returns its read-only disk.
+  Result<DiskSpec> SeedDisk(const api::Vm& v);
   // The RBD disk of a volume at `target`.
   Result<DiskSpec> RbdDisk(const api::Volume& volume, const std::string& target, const StorageView& storage) const;
   // Plugs and unplugs the VM's data volumes in its existing domain; adds what stays plugged to
@@ -150,6 +162,9 @@ class Reconciler {
   std::vector<DriftEvent> events_;
   std::vector<DriftEvent> unsent_events_;
   VolumeAttachments attached_;
+  // The seed content last written (or found in place) per VM: an unchanged seed costs no
+  // image build.
+  std::map<std::string, CloudInitFiles> seeds_;
 };
 
 // What the hypervisor actually runs (ListDomains): every domain counts, govpool's or not, so

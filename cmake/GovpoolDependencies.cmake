@@ -9,6 +9,7 @@ find_package(pugixml 1.13 CONFIG REQUIRED)  # the libvirt driver's domain XML
 find_package(CLI11 2.1 CONFIG REQUIRED)     # govpoolctl's command line (header-only)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBVIRT REQUIRED IMPORTED_TARGET libvirt)
+pkg_check_modules(LIBISOFS REQUIRED IMPORTED_TARGET libisofs-1)  # the agent's cloud-init seed images
 if(GOVPOOL_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

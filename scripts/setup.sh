@@ -16,6 +16,8 @@ packages=(
   # virtualization (agent; real daemons in tests)
   libvirt-dev libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   libvirt-clients
+  # the agent's cloud-init seed images (ISO 9660 with Rock Ridge and Joliet)
+  libisofs-dev
   # QEMU's rbd block driver (RBD network disks: VM root disks and volumes)
   qemu-block-extra
   # block storage: librados/librbd for the agent's RBD driver; a mon, mgr and osd for the

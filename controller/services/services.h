@@ -139,7 +139,7 @@ Result<api::Volume> DeleteVolume(State& s, Txn& t, const Caller& c, const std::s
 Result<api::Volume> ResizeVolume(State& s, Txn& t, const Caller& c, const std::string& id,
                                  const api::ResizeVolumeRequest& req);
 // Attaches to a VM of the same department whose host reaches the volume's pool (the next free
-// device vdb..vdz); the VM's host's agent hot-plugs it.
+// device vdb..vdy; vdz is the cloud-init seed); the VM's host's agent hot-plugs it.
 Result<api::Volume> AttachVolume(State& s, Txn& t, const Caller& c, const std::string& id,
                                  const api::AttachVolumeRequest& req);
 Result<api::Volume> DetachVolume(State& s, Txn& t, const Caller& c, const std::string& id);

@@ -47,15 +47,16 @@ Result<const api::VolumeSnapshot*> FindSnapshotOf(const State& s, const api::Vol
   return snap;
 }
 
-// The first free virtio disk after the root disk.
+// The first free virtio disk after the root disk. vdz is the agent's cloud-init seed disk
+// (docs/agent.md), so volumes get vdb..vdy.
 Result<std::string> NextDevice(const State& s, const std::string& vm_id) {
   std::set<std::string> taken{"vda"};
   for (const std::string& id : s.VolumesOfVm(vm_id)) taken.insert(s.FindVolume(id)->device);
-  for (char c = 'b'; c <= 'z'; ++c) {
+  for (char c = 'b'; c <= 'y'; ++c) {
     std::string dev = std::string("vd") + c;
     if (!taken.count(dev)) return dev;
   }
-  return FailedPrecondition("vm " + vm_id + " already has 25 volumes attached");
+  return FailedPrecondition("vm " + vm_id + " already has 24 volumes attached");
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 // Reconciler over FakeHypervisor and an in-memory controller: creation, power, reboot once,
 // deletion, drift repair, orphans, foreign domains, failures, and "a converged pass writes
-// nothing" (so agent restarts never disturb a running guest).
+// nothing" (so agent restarts never disturb a running guest), cloud-init seeds.
 #include "agent/reconciler.h"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 
 #include "common/ids.h"
@@ -166,6 +167,61 @@ TEST_F(ReconcilerTest, DeletingRemovesDomainAndDiskThenConfirms) {
   EXPECT_EQ(controller_.reports.back().second.state, api::VmState::kDeleted);
   EXPECT_EQ(controller_.reports.back().second.observed_generation, 2);
   EXPECT_TRUE(controller_.vms.empty());
+}
+
+// With a seed dir every VM gets its cloud-init seed: written once, attached read-only at vdz
+// after every other disk, plugged into a domain defined without it, removed with the VM.
+TEST_F(ReconcilerTest, EveryVmGetsACloudInitSeedThatGoesWithIt) {
+  const std::string dir = ::testing::TempDir() + "/reconciler-seed-" + NewUuid().substr(0, 8);
+  ReconcilerOptions o = Options();
+  o.seed_dir = dir;
+  Reconciler r(hv_, controller_, o);
+  api::Vm& v = controller_.Add();
+  v.hostname = "db-1";
+  const std::string id = v.meta.id;
+  ASSERT_TRUE(r.Reconcile(controller_.Answer()).ok());
+  const std::string seed = dir + "/govpool-" + id + "-seed.iso";
+  EXPECT_EQ(r.SeedPath(id), seed);
+  ASSERT_TRUE(std::filesystem::exists(seed));
+  auto spec = hv_.GetSpec(id);
+  ASSERT_TRUE(spec.has_value());
+  ASSERT_EQ(spec->disks.size(), 2u);
+  EXPECT_EQ(spec->disks[1].path, seed);
+  EXPECT_EQ(spec->disks[1].format, "raw");
+  EXPECT_EQ(spec->disks[1].target_dev, "vdz");
+  EXPECT_TRUE(spec->disks[1].read_only);
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kRunning) << controller_.vms.at(id).state_reason;
+
+  // Converged: nothing rewritten, not even by a restarted agent (same bytes).
+  const auto written = std::filesystem::last_write_time(seed);
+  const int writes = Writes();
+  ASSERT_TRUE(r.Reconcile(controller_.Answer()).ok());
+  Reconciler restarted(hv_, controller_, o);
+  ASSERT_TRUE(restarted.Reconcile(controller_.Answer()).ok());
+  EXPECT_EQ(Writes(), writes);
+  EXPECT_EQ(hv_.CallCount(Op::kAttachDisk), 0);
+  EXPECT_EQ(std::filesystem::last_write_time(seed), written);
+
+  // A domain defined before seeds existed gets it plugged in.
+  api::Vm& old = controller_.Add();
+  Reconciler without_seeds(hv_, controller_, Options());
+  ASSERT_TRUE(without_seeds.Reconcile(controller_.Answer()).ok());
+  ASSERT_EQ(hv_.GetDomain(old.meta.id)->disks.size(), 1u);
+  ASSERT_TRUE(r.Reconcile(controller_.Answer()).ok());
+  EXPECT_EQ(hv_.CallCount(Op::kAttachDisk), 1);
+  ASSERT_EQ(hv_.GetDomain(old.meta.id)->disks.size(), 2u);
+  EXPECT_EQ(hv_.GetDomain(old.meta.id)->disks[1].target_dev, "vdz");
+
+  // Deleted: the seed file goes too, nothing left in the seed dir.
+  for (auto& [vm_id, vm] : controller_.vms) {
+    vm.deleting = true;
+    ++vm.generation;
+  }
+  ASSERT_TRUE(r.Reconcile(controller_.Answer()).ok());
+  EXPECT_TRUE(controller_.vms.empty());
+  EXPECT_FALSE(std::filesystem::exists(seed));
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(ReconcilerTest, RepairsDriftAndRecordsEvents) {
