@@ -15,6 +15,12 @@
 #                           GOVPOOL-GUEST-UNPLUG <name>
 #                         where <content> is the printable characters of the disk's first 64
 #                         bytes, or EMPTY when its first byte is zero (or none is printable).
+#                         The cloud-init seed disk (ISO 9660 labelled cidata) is not one of them.
+#                       cloud-init seed (govpool-seed), before the marker: mounts the seed
+#                       read-only (isofs) and prints
+#                           GOVPOOL-GUEST-HOSTNAME <local-hostname of its meta-data>
+#                           GOVPOOL-GUEST-SSH-KEY <comment, or type without one>  (one per key)
+#                       or GOVPOOL-GUEST-SEED none when no disk holds a seed.
 #                       NICs (virtio ethN, at boot and hot-plugged, polled every 0.5 s after the
 #                       marker): each is brought up and asks DHCP (busybox udhcpc, -t 10), then
 #                           GOVPOOL-GUEST-IP ethN <addr>/<prefix>   or   GOVPOOL-GUEST-NOIP ethN
@@ -82,6 +88,9 @@ cp "$busybox_bin" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
 failover net_failover virtio_net button evdev"
+# --- cloud-init seed (govpool-seed below): ISO 9660 ---
+modules="$modules cdrom isofs"  # isofs needs cdrom
+# --- end cloud-init seed ---
 for m in $modules; do
   f="$(find "$mods" -name "$m.ko" -print -quit)"
   if [ -z "$f" ]; then
@@ -108,10 +117,15 @@ content() {
   if [ -z "$first" ] || [ "$first" = 0 ] || [ -z "$text" ]; then text=EMPTY; fi
   echo "$text"
 }
+# The cloud-init seed: an ISO 9660 volume whose label (byte 32808) is cidata.
+is_seed() {
+  [ "$(dd if="/dev/$1" bs=8 skip=4101 count=1 2>/dev/null | tr -cd 'a-zA-Z')" = cidata ]
+}
 scan() {
   for dir in /sys/block/vd*; do
     [ -e "$dir/size" ] || continue
     name="${dir##*/}"
+    is_seed "$name" && continue
     size="$(cat "$dir/size")"
     if [ ! -f "$state/$name" ]; then
       echo "$size" >"$state/$name"
@@ -144,6 +158,42 @@ else
 fi
 DISKS
 chmod +x "$root/bin/govpool-disks"
+# --- cloud-init seed: what the guest reads from its NoCloud seed ---
+cat >"$root/bin/govpool-seed" <<'SEED'
+#!/bin/sh
+# govpool-seed: finds the disk holding the cloud-init seed (ISO 9660 labelled cidata), mounts it
+# read-only, sets the host name and shows the host name and govpool's SSH keys.
+for dir in /sys/block/vd*; do
+  name="${dir##*/}"
+  [ -e "/dev/$name" ] || continue
+  [ "$(dd if="/dev/$name" bs=8 skip=4101 count=1 2>/dev/null | tr -cd 'a-zA-Z')" = cidata ] || continue
+  mkdir -p /mnt/seed
+  if ! mount -t iso9660 -o ro "/dev/$name" /mnt/seed; then
+    echo "GOVPOOL-GUEST-SEED mount-failed $name"
+    exit 0
+  fi
+  host="$(sed -n 's/^local-hostname: "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /mnt/seed/meta-data)"
+  hostname "$host"
+  echo "GOVPOOL-GUEST-HOSTNAME $host"
+  # govpool's cloud-config (the first ssh_authorized_keys list): '  - "<type> <key> [comment]"'.
+  awk '
+    done { next }
+    /^ssh_authorized_keys:/ { on = 1; next }
+    on && /^  - "/ {
+      s = $0; sub(/^  - "/, "", s); sub(/"$/, "", s)
+      i = index(s, " "); rest = substr(s, i + 1); j = index(rest, " ")
+      print "GOVPOOL-GUEST-SSH-KEY " (j > 0 ? substr(rest, j + 1) : substr(s, 1, i - 1))
+      next
+    }
+    on { done = 1 }
+  ' /mnt/seed/user-data
+  umount /mnt/seed
+  exit 0
+done
+echo "GOVPOOL-GUEST-SEED none"
+SEED
+chmod +x "$root/bin/govpool-seed"
+# --- end cloud-init seed ---
 # --- NICs: DHCP on every ethN (govpool-nics, polled like the disks) ---
 # busybox udhcpc has no default hook script: govpool-dhcp sets the address, prefix, MTU and
 # (when there is none yet) the default route, and prints the address on the console.
@@ -211,6 +261,7 @@ done
 acpid -c /etc/acpi -l /tmp/acpid.log
 echo "GOVPOOL-GUEST-DISKS: \$(ls /sys/block | grep -v -e '^loop' -e '^ram' | tr '\n' ' ')"
 /bin/govpool-disks boot
+/bin/govpool-seed  # cloud-init seed
 echo "GOVPOOL-GUEST-BOOTED"
 /bin/govpool-disks watch &
 /bin/govpool-nics &  # NICs: DHCP, in the background (a NIC without DHCP takes ~30 s)
