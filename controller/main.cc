@@ -136,9 +136,11 @@ int Run(int argc, char** argv) {
   if (!flags->ovn_nb.empty()) {
     network::OvnNorthbound::Options nb_options;
     nb_options.owner = flags->ovn_nb_owner;
+    NetworkSyncOptions sync_options;
+    sync_options.gateway_chassis = flags->ovn_gateway_chassis;
     network_sync = std::make_unique<NetworkSync>(
         **db, [remote = flags->ovn_nb, nb_options] { return network::ConnectNorthbound(remote, nb_options); },
-        NetworkSyncOptions{}, &metrics);
+        sync_options, &metrics);
     network_sync->Start();
     log::Info("programming the OVN Northbound database", {{"remote", flags->ovn_nb}});
   }

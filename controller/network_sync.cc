@@ -5,42 +5,10 @@
 
 #include "common/log.h"
 #include "controller/metrics.h"
+#include "controller/network_desired.h"
 #include "network/northbound_reconciler.h"
 
 namespace govpool::controller {
-
-network::DesiredNetworks DesiredNetworksOf(const State& s) {
-  network::DesiredNetworks desired;
-  desired.networks.reserve(s.networks().size());
-  for (const auto& [id, n] : s.networks()) {
-    network::LogicalNetwork net;
-    net.id = id;
-    net.name = n.name;
-    net.mtu = static_cast<int>(n.mtu);
-    for (const std::string& subnet_id : s.SubnetsOfNetwork(id)) {
-      const api::Subnet* sn = s.FindSubnet(subnet_id);
-      if (sn == nullptr) continue;
-      net.subnets.push_back(network::LogicalSubnet{
-          .id = subnet_id,
-          .cidr = sn->cidr,
-          .gateway_ip = sn->gateway_ip,
-          .dns_servers = sn->dns_servers,
-          .enable_dhcp = sn->enable_dhcp,
-      });
-    }
-    desired.networks.push_back(std::move(net));
-  }
-  desired.ports.reserve(s.ports().size());
-  for (const auto& [id, p] : s.ports()) {
-    network::LogicalPort port;
-    port.id = id;
-    port.network_id = p.network_id;
-    port.mac = p.mac_address;
-    for (const api::FixedIp& ip : p.fixed_ips) port.ips.push_back(ip.ip_address);
-    desired.ports.push_back(std::move(port));
-  }
-  return desired;
-}
 
 NetworkSync::NetworkSync(Db& db, NorthboundConnector connect, NetworkSyncOptions options,
                          ControllerMetrics* metrics)
@@ -49,8 +17,8 @@ NetworkSync::NetworkSync(Db& db, NorthboundConnector connect, NetworkSyncOptions
 NetworkSync::~NetworkSync() { Stop(); }
 
 Result<network::NorthboundChanges> NetworkSync::RunOnce() {
-  auto [revision, desired] = db_.Read([](const State& s) {
-    return std::make_pair(s.revision(), DesiredNetworksOf(s));
+  auto [revision, desired] = db_.Read([this](const State& s) {
+    return std::make_pair(s.revision(), DesiredNetworksOf(s, options_.gateway_chassis));
   });
   auto fail = [&](const Status& error) -> Result<network::NorthboundChanges> {
     if (error.code() == StatusCode::kUnavailable || error.code() == StatusCode::kDeadlineExceeded) {
@@ -128,7 +96,7 @@ void NetworkSync::Loop() {
       if (revision == seen_revision) continue;
       seen_revision = revision;
       network::NorthboundState rows =
-          network::DesiredRows(db_.Read([](const State& s) { return DesiredNetworksOf(s); }));
+          network::DesiredRows(db_.Read([this](const State& s) { return DesiredNetworksOf(s, options_.gateway_chassis); }));
       if (applied_rows_ && *applied_rows_ == rows) continue;
     }
     if (failing && now < next_pass) continue;

@@ -1,7 +1,7 @@
 // NetworkSync: keeps the OVN Northbound database equal to the controller's networks, subnets
-// and ports (docs/networking.md, "The controller's Northbound sync"). The controller's records
-// are the desired state; DesiredNetworksOf translates them into the Northbound model
-// (network/northbound.h) and a NorthboundReconciler makes govpool's rows equal to it: one
+// and ports, security groups, routers and floating IPs (docs/networking.md, "The controller's
+// Northbound sync"). The controller's records are the desired state; DesiredNetworksOf
+// (network_desired.h) translates them into the Northbound model (network/northbound.h) and a NorthboundReconciler makes govpool's rows equal to it: one
 // OVSDB transaction per pass, so a pass is applied whole or not at all.
 //
 // When a pass runs (Start's loop): whenever the desired rows differ from those of the last
@@ -33,15 +33,12 @@
 
 #include "common/result.h"
 #include "controller/db.h"
+#include "controller/network_desired.h"
 #include "network/northbound.h"
 
 namespace govpool::controller {
 
 class ControllerMetrics;
-
-// The controller's desired Northbound state: every network with its subnets, and every port of
-// those networks with its MAC and fixed addresses. Pure; deterministic (ordered by id).
-network::DesiredNetworks DesiredNetworksOf(const State& s);
 
 // Makes a connected driver (production: network::ConnectNorthbound to --ovn-nb).
 using NorthboundConnector = std::function<Result<std::unique_ptr<network::NorthboundDriver>>()>;
@@ -51,6 +48,7 @@ struct NetworkSyncOptions {
   std::chrono::milliseconds resync_interval{30'000};
   std::chrono::milliseconds retry_min{500};
   std::chrono::milliseconds retry_max{15'000};
+  GatewayChassis gateway_chassis;  // passed to DesiredNetworksOf
 };
 
 struct NetworkSyncStatus {

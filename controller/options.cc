@@ -61,6 +61,11 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
                   "own only the Northbound rows marked with this name (several deployments or "
                   "tests sharing one database)")
       ->type_name("NAME");
+  app->add_option("--ovn-gateway-chassis", o.ovn_gateway_chassis,
+                  "chassis (ovn-controller system-ids) that may host routers' external gateways, "
+                  "highest priority first; comma-separated")
+      ->type_name("LIST")
+      ->delimiter(',');
   app->add_option("--scheduler-scores", raw.scheduler_scores,
                   "score plugins and weights, e.g. binpack=1,balanced=0.5 (default binpack=1)")
       ->type_name("LIST");
@@ -138,8 +143,8 @@ Result<ControllerOptions> ParseControllerFlags(int argc, char** argv) {
   if (!o.ovn_nb.empty() && !o.ovn_nb.starts_with("unix:") && !o.ovn_nb.starts_with("tcp:")) {
     return InvalidArgument("--ovn-nb: expected unix:PATH or tcp:HOST:PORT, got '" + o.ovn_nb + "'");
   }
-  if (!o.ovn_nb_owner.empty() && o.ovn_nb.empty()) {
-    return InvalidArgument("--ovn-nb-owner needs --ovn-nb");
+  if ((!o.ovn_nb_owner.empty() || !o.ovn_gateway_chassis.empty()) && o.ovn_nb.empty()) {
+    return InvalidArgument("--ovn-nb-owner and --ovn-gateway-chassis need --ovn-nb");
   }
   GP_RETURN_IF_ERROR(ParseListen(o));
   GP_RETURN_IF_ERROR(ParseScheduler(raw, o.scheduler_config));

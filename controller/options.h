@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "common/result.h"
@@ -32,6 +33,9 @@ struct ControllerOptions {
   // Northbound database.
   std::string ovn_nb;
   std::string ovn_nb_owner;
+  // --ovn-gateway-chassis: the chassis (ovn-controller system-ids) that may host routers'
+  // gateway ports, highest priority first; empty: routers reach no external network.
+  std::vector<std::string> ovn_gateway_chassis;
   log::Level log_level = log::Level::kInfo;
   // From --scheduler-scores, --scheduler-filters and --scheduler-max-candidates; checked
   // (unknown plugin names are refused here, at start-up, not at the first placement).

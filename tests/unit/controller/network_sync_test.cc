@@ -159,7 +159,7 @@ TEST_F(NetworkSyncTest, PassesCreateConvergeAndRemoveRows) {
   EXPECT_TRUE(st.in_sync);
   EXPECT_EQ(st.passes, 3);
   EXPECT_EQ(st.failures, 0);
-  EXPECT_EQ(st.rows_changed, 5);
+  EXPECT_EQ(st.rows_changed, first->total() + third->total());
   EXPECT_EQ(connects_, 1) << "one connection for every pass";
 }
 
@@ -228,6 +228,124 @@ TEST_F(NetworkSyncTest, LoopFollowsRecordChangesAndRepairsDrift) {
   EXPECT_NE(text.find("govpool_northbound_in_sync 1"), std::string::npos) << text;
   EXPECT_NE(text.find("govpool_northbound_sync_passes_total{outcome=\"failed\"}"), std::string::npos);
   EXPECT_NE(text.find("govpool_northbound_rows_changed_total"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace govpool::controller
+
+namespace govpool::controller {
+namespace {
+
+TEST(TranslateNetworksTest, SecurityGroupsRoutersAndFloatingIps) {
+  api::Network inside;
+  inside.meta.id = "n-in";
+  inside.name = "inside";
+  api::Network outside;
+  outside.meta.id = "n-ext";
+  outside.name = "public";
+  outside.external = true;
+  outside.physical_network = "physnet1";
+  api::Subnet in_sn;
+  in_sn.meta.id = "s-in";
+  in_sn.network_id = "n-in";
+  in_sn.cidr = "10.0.1.0/24";
+  in_sn.gateway_ip = "10.0.1.1";
+  api::Subnet ext_sn;
+  ext_sn.meta.id = "s-ext";
+  ext_sn.network_id = "n-ext";
+  ext_sn.cidr = "172.24.0.0/24";
+  ext_sn.gateway_ip = "172.24.0.1";
+  auto port = [](std::string id, std::string net, std::string mac, std::string ip, std::string owner) {
+    api::Port p;
+    p.meta.id = std::move(id);
+    p.network_id = std::move(net);
+    p.mac_address = std::move(mac);
+    p.fixed_ips = {{"", std::move(ip)}};
+    p.device_owner = std::move(owner);
+    return p;
+  };
+  api::Port vm = port("p-vm", "n-in", "02:00:00:00:00:10", "10.0.1.10", "");
+  vm.security_group_ids = {"sg-web", "sg-default"};
+  const api::Port rif = port("p-rif", "n-in", "02:00:00:00:00:01", "10.0.1.1", "router_interface");
+  const api::Port rgw = port("p-rgw", "n-ext", "02:00:00:00:00:02", "172.24.0.5", "router_gateway");
+  const api::Port fport = port("p-fip", "n-ext", "02:00:00:00:00:03", "172.24.0.9", "floating_ip");
+  api::SecurityGroup web;
+  web.meta.id = "sg-web";
+  web.name = "web";
+  api::SecurityGroupRule ssh;
+  ssh.id = "r1";
+  ssh.protocol = api::RuleProtocol::kTcp;
+  ssh.port_range_min = 22;
+  ssh.port_range_max = 22;
+  ssh.remote_ip_prefix = "192.0.2.7/32";
+  api::SecurityGroupRule out;
+  out.id = "r2";
+  out.direction = api::RuleDirection::kEgress;
+  web.rules = {ssh, out};
+  api::Router router;
+  router.meta.id = "r-1";
+  router.name = "edge";
+  router.interfaces = {{"s-in", "p-rif", "10.0.1.1"}};
+  router.external_gateway = {"n-ext", true, "p-rgw", "s-ext", "172.24.0.5"};
+  api::FloatingIp fip;
+  fip.meta.id = "f-1";
+  fip.floating_ip_address = "172.24.0.9";
+  fip.floating_port_id = "p-fip";
+  fip.port_id = "p-vm";
+  fip.fixed_ip_address = "10.0.1.10";
+  fip.router_id = "r-1";
+  api::FloatingIp idle = fip;
+  idle.meta.id = "f-2";
+  idle.port_id = "";
+  idle.router_id = "";
+
+  NetworkRecords records;
+  records.networks = {&outside, &inside};
+  records.subnets = {&ext_sn, &in_sn};
+  records.ports = {&fport, &rgw, &rif, &vm};
+  records.security_groups = {&web};
+  records.routers = {&router};
+  records.floating_ips = {&fip, &idle};
+  const network::DesiredNetworks d = TranslateNetworks(records, {"chassis-a", "chassis-b"});
+
+  ASSERT_EQ(d.networks.size(), 2u);
+  EXPECT_EQ(d.networks[0].id, "n-ext") << "ordered by id";
+  EXPECT_EQ(d.networks[0].physical_network, "physnet1");
+  EXPECT_EQ(d.networks[1].physical_network, "");
+  ASSERT_EQ(d.ports.size(), 1u) << "the router's and the floating IP's ports are not switch ports";
+  EXPECT_EQ(d.ports[0].id, "p-vm");
+  EXPECT_EQ(d.ports[0].security_group_ids, (std::vector<std::string>{"sg-default", "sg-web"}));
+  ASSERT_EQ(d.security_groups.size(), 1u);
+  ASSERT_EQ(d.security_groups[0].rules.size(), 2u);
+  const network::SecurityGroupRule& r = d.security_groups[0].rules[0];
+  EXPECT_EQ(r.direction, "ingress");
+  EXPECT_EQ(r.ethertype, "IPv4");
+  EXPECT_EQ(r.protocol, "tcp");
+  EXPECT_EQ(r.port_min, 22);
+  EXPECT_EQ(r.port_max, 22);
+  EXPECT_EQ(r.remote_cidr, "192.0.2.7/32");
+  EXPECT_EQ(d.security_groups[0].rules[1].direction, "egress");
+  EXPECT_FALSE(d.security_groups[0].rules[1].port_min.has_value());
+
+  ASSERT_EQ(d.routers.size(), 1u);
+  const network::LogicalRouter& lr = d.routers[0];
+  ASSERT_EQ(lr.interfaces.size(), 1u);
+  EXPECT_EQ(lr.interfaces[0].network_id, "n-in");
+  EXPECT_EQ(lr.interfaces[0].ip, "10.0.1.1");
+  EXPECT_EQ(lr.interfaces[0].prefix, 24);
+  EXPECT_EQ(lr.interfaces[0].mac, "02:00:00:00:00:01");
+  ASSERT_TRUE(lr.gateway.has_value());
+  EXPECT_EQ(lr.gateway->ip, "172.24.0.5");
+  EXPECT_EQ(lr.gateway->prefix, 24);
+  EXPECT_EQ(lr.gateway->mac, "02:00:00:00:00:02");
+  EXPECT_EQ(lr.gateway->nexthop, "172.24.0.1");
+  EXPECT_EQ(lr.gateway->gateway_chassis, (std::vector<std::string>{"chassis-a", "chassis-b"}));
+  EXPECT_TRUE(lr.gateway->snat);
+  EXPECT_EQ(lr.gateway->snat_cidrs, std::vector<std::string>{"10.0.1.0/24"});
+  ASSERT_EQ(lr.floating_ips.size(), 1u) << "only associated floating IPs are NATed";
+  EXPECT_EQ(lr.floating_ips[0].external_ip, "172.24.0.9");
+  EXPECT_EQ(lr.floating_ips[0].internal_ip, "10.0.1.10");
+  EXPECT_EQ(lr.floating_ips[0].logical_port, "p-vm");
 }
 
 }  // namespace
