@@ -11,6 +11,8 @@
 //     while the same connection the other way is refused; a rule added later takes effect on
 //     the running endpoint.
 //   - a router joining two networks: DHCP names the router interface, pings and TCP across.
+//   - an external network bridged on this chassis (a bridge of the run, ovn-bridge-mappings): SNAT
+//     and a floating IP as the public sees them; mapping and bridge are restored and removed.
 //   - two chassis (scripts/start-ovn-chassis.sh, stopped again at the end): endpoints on
 //     different chassis get their leases and reach each other over Geneve.
 // Each test waits for the ports' flows through LocalOvs::ReadBindings (ovn-installed), not by
@@ -22,6 +24,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -445,6 +448,118 @@ TEST_F(PacketTest, RouterJoinsTwoNetworks) {
   EXPECT_EQ(*banner, "b1");
   // The TTL went down by one on the way (busybox ping prints "ttl=63").
   EXPECT_NE(Ep("-a1").Run("busybox ping -c 1 -W 2 10.95.2.11").output.find("ttl=63"), std::string::npos);
+}
+
+// An external (provider) network "physnet-test", bridged on this chassis: a netdev bridge of this
+// run mapped by ovn-bridge-mappings, with an internal port in a namespace playing the public (the
+// external network's gateway, 172.31.95.1). A router with an interface on a tenant network and
+// its gateway on the external one (gateway chassis: this chassis' system-id), SNAT for the tenant
+// subnet and a floating IP for a1. The public sees a2's connection come from the router's
+// gateway address and a1's from its floating IP, and reaches a1 through the floating IP. The
+// mapping is restored and the bridge removed at the end.
+TEST_F(PacketTest, ExternalNetworkWithSnatAndFloatingIp) {
+  using govpool::testing::RunCommand;
+  using govpool::testing::ShellQuote;
+  const std::string vsctl = "ovs-vsctl --timeout=10 --db=" + ShellQuote(ovs_db_) + " ";
+  auto system_id = RunCommand(vsctl + "get Open_vSwitch . external_ids:system-id");
+  ASSERT_EQ(system_id.exit_code, 0) << system_id.output;
+  std::string chassis = system_id.output;
+  std::erase_if(chassis, [](char c) { return c == '"' || c == '\n'; });
+  ASSERT_FALSE(chassis.empty());
+  // The mappings before (absent: "" and an error from `get`), restored afterwards. Values are
+  // written quoted (OVSDB string syntax): a list of mappings holds ',' and ':'.
+  const auto mappings_before = RunCommand(vsctl + "get Open_vSwitch . external_ids:ovn-bridge-mappings");
+  std::string before = mappings_before.exit_code == 0 ? mappings_before.output : "";
+  std::erase_if(before, [](char c) { return c == '"' || c == '\n'; });
+  const std::string bridge = prefix_ + "-ex", public_port = PortId("-pub");
+  // Runs once: at the end of the test (then checked), or when an assertion leaves it early.
+  struct Restore {
+    std::function<void()> undo;
+    void Now() {
+      if (undo) std::exchange(undo, nullptr)();
+    }
+    ~Restore() { Now(); }
+  } restore{[&] {
+    endpoints_.erase(public_port);  // its port on the bridge first
+    RunCommand(vsctl + (before.empty() ? "remove Open_vSwitch . external_ids ovn-bridge-mappings"
+                                       : "set Open_vSwitch . external_ids:ovn-bridge-mappings=" + ShellQuote('"' + before + '"')));
+    RunCommand(vsctl + "--if-exists del-br " + ShellQuote(bridge));
+  }};
+  auto added = RunCommand(vsctl + "add-br " + ShellQuote(bridge) + " -- set Bridge " + ShellQuote(bridge) +
+                          " datapath_type=netdev");
+  ASSERT_EQ(added.exit_code, 0) << added.output;
+  const std::string mapping = "physnet-test:" + bridge;
+  auto mapped = RunCommand(vsctl + "set Open_vSwitch . external_ids:ovn-bridge-mappings=" +
+                           ShellQuote('"' + (before.empty() ? mapping : before + "," + mapping) + '"'));
+  ASSERT_EQ(mapped.exit_code, 0) << mapped.output;
+  {
+    auto ep = NetnsEndpoint::Create(
+        {.ovs_db = ovs_db_, .bridge = bridge, .name = public_port, .iface_id = public_port, .mac = "02:00:00:95:ff:01"});
+    ASSERT_TRUE(ep.ok()) << ep.status().ToString();
+    endpoints_[public_port] = std::move(ep).value();
+    ASSERT_TRUE(Ep("-pub").SetAddress("172.31.95.1/24").ok());
+  }
+
+  DesiredNetworks desired;
+  const std::string net = prefix_ + "-t", ext = prefix_ + "-e";
+  desired.networks.push_back(Network(net, "10.96.1.0/24", "10.96.1.1"));
+  LogicalNetwork external = Network(ext, "172.31.95.0/24", "172.31.95.1");
+  external.subnets[0].enable_dhcp = false;
+  external.physical_network = "physnet-test";
+  desired.networks.push_back(external);
+  desired.ports.push_back(Port(PortId("-a1"), net, "02:00:00:96:01:11", "10.96.1.11"));
+  desired.ports.push_back(Port(PortId("-a2"), net, "02:00:00:96:01:12", "10.96.1.12"));
+  LogicalRouter router{.id = prefix_ + "-r", .name = "r", .interfaces = {}, .gateway = std::nullopt,
+                       .floating_ips = {}};
+  router.interfaces.push_back({.subnet_id = net + "-subnet", .network_id = net, .ip = "10.96.1.1", .prefix = 24,
+                               .mac = "02:00:00:96:01:01", .port_id = ""});
+  router.gateway = RouterGateway{.network_id = ext, .ip = "172.31.95.10", .prefix = 24, .mac = "02:00:00:95:ff:10",
+                                 .gateway_chassis = {chassis}, .nexthop = "172.31.95.1", .snat = true,
+                                 .snat_cidrs = {"10.96.1.0/24"}, .port_id = ""};
+  router.floating_ips.push_back({.id = "fip", .external_ip = "172.31.95.100", .internal_ip = "10.96.1.11",
+                                 .logical_port = PortId("-a1"), .external_mac = "", .floating_port_id = ""});
+  desired.routers.push_back(router);
+  ASSERT_NO_FATAL_FAILURE(Attach(desired));
+  EXPECT_EQ(Lease("-a1"), "10.96.1.11");
+  EXPECT_EQ(Lease("-a2"), "10.96.1.12");
+
+  // The floating IP from the public (the gateway port is claimed shortly after the router).
+  EXPECT_TRUE(PingsWithin("-pub", "172.31.95.100", seconds(10))) << "floating IP never answered";
+  ASSERT_TRUE(Ep("-a1").ListenTcp(7070, "a1").ok());
+  auto in = Ep("-pub").TcpConnect("172.31.95.100", 7070, seconds(3));
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  EXPECT_EQ(*in, "a1");
+  // The router's gateway address answers too.
+  EXPECT_GE(Ep("-pub").Ping("172.31.95.10", 3, seconds(3)), 1);
+
+  // Outbound: the public's server answers each client with its view of the connection
+  // (netstat inside the public namespace while it is open), so the source address shows
+  // ("::ffff:172.31.95.10:42420": busybox nc listens on IPv6).
+  const auto seen_from_public = [&](const std::string& from) -> std::string {
+    auto server = std::async(std::launch::async, [&] {
+      return Ep("-pub").Run("timeout 10 busybox nc -l -p 9000 -e /bin/sh -c 'busybox netstat -tn | grep :9000'");
+    });
+    Ep("-pub").Run("for i in $(seq 100); do busybox netstat -ltn | grep -q ':9000 ' && exit 0; sleep 0.05; done");
+    auto seen = Ep(from).TcpConnect("172.31.95.1", 9000, seconds(5));
+    server.get();
+    return seen.ok() ? *seen : "connect failed: " + seen.status().ToString();
+  };
+  EXPECT_TRUE(PingsWithin("-a2", "172.31.95.1", seconds(5)));
+  const std::string via_snat = seen_from_public("-a2");
+  EXPECT_NE(via_snat.find(":172.31.95.10:"), std::string::npos) << via_snat;
+  EXPECT_EQ(via_snat.find("10.96.1."), std::string::npos) << via_snat;
+  const std::string via_fip = seen_from_public("-a1");
+  EXPECT_NE(via_fip.find(":172.31.95.100:"), std::string::npos) << via_fip;
+  EXPECT_EQ(via_fip.find("10.96.1."), std::string::npos) << via_fip;
+
+  // Nothing of the external network is left on this chassis.
+  restore.Now();
+  EXPECT_NE(RunCommand(vsctl + "br-exists " + ShellQuote(bridge)).exit_code, 0) << bridge << " left";
+  auto mappings_after = RunCommand(vsctl + "get Open_vSwitch . external_ids:ovn-bridge-mappings");
+  std::string after = mappings_after.exit_code == 0 ? mappings_after.output : "";
+  std::erase_if(after, [](char c) { return c == '"' || c == '\n'; });
+  EXPECT_EQ(after, before) << "ovn-bridge-mappings not restored";
+  EXPECT_FALSE(AnyWithPrefix(ListNetns(), public_port));
 }
 
 }  // namespace
