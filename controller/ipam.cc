@@ -83,6 +83,17 @@ std::optional<Ipv4> Ipam::NextFree() const {
   return free_.begin()->first;
 }
 
+std::optional<Ipv4> Ipam::NextFreeExcept(const std::set<Ipv4>& also_taken) const {
+  for (const auto& [start, end] : free_) {
+    // Each address of also_taken skipped costs one step: O(|also_taken| + ranges visited).
+    for (Ipv4 a = start;; ++a) {
+      if (!also_taken.count(a)) return a;
+      if (a == end) break;
+    }
+  }
+  return std::nullopt;
+}
+
 void Ipam::Take(Ipv4 a) {
   used_.insert(a);
   auto it = free_.upper_bound(a);

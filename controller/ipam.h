@@ -51,6 +51,9 @@ class Ipam {
   std::int64_t used_count() const { return static_cast<std::int64_t>(used_.size()); }
   // The lowest free address of the pools; nullopt when they are exhausted. O(log n).
   std::optional<Ipv4> NextFree() const;
+  // The lowest free address of the pools not in `also_taken` (addresses promised in the
+  // current write but not recorded yet); nullopt when none is left.
+  std::optional<Ipv4> NextFreeExcept(const std::set<Ipv4>& also_taken) const;
   // Marks `a` used (taking it out of its free range, if any). O(log n).
   void Take(Ipv4 a);
   // Gives `a` back (to its pool's free ranges when inside a pool). O(log n).
