@@ -3,6 +3,8 @@
 // guest (scripts/make-test-guest.sh, cached): it never skips. Runs as root (CI does).
 //   Lifecycle: create a VM through the REST API, wait for `running` and the guest's boot marker
 //     on its serial console, stop, start, reboot, delete; nothing left in libvirt or on disk.
+//     The guest reads its host name and SSH key from its cloud-init seed (a read-only ISO disk
+//     it does not count as a data disk); the seed file goes with the VM.
 //   Fault: 3 guests running; kill -9 the agent and the controller, restart both: the QEMU
 //     processes are the same (PIDs) and states converge.
 #include <signal.h>
@@ -171,9 +173,10 @@ class AgentE2eTest : public ::testing::Test {
     return ec ? json::value(nullptr) : v;
   }
 
-  std::string CreateVm(const std::string& name) {
+  // `extra`: more members of the create request, e.g. R"(,"hostname":"h")".
+  std::string CreateVm(const std::string& name, const std::string& extra = "") {
     auto v = Admin("POST", "/v1/vms", R"({"name":")" + name + R"(","department_id":")" + dept_ +
-                                          R"(","flavor":"tiny"})", 201);
+                                          R"(","flavor":"tiny")" + extra + "}", 201);
     std::string id(v.at("id").as_string());
     vm_ids_.push_back(id);
     return id;
@@ -201,6 +204,9 @@ class AgentE2eTest : public ::testing::Test {
   std::string DiskPath(const std::string& id) {
     return run_dir_ + "/agent/disks/govpool-" + id + "-root.qcow2";
   }
+  std::string SeedPath(const std::string& id) {
+    return run_dir_ + "/agent/seeds/govpool-" + id + "-seed.iso";
+  }
   std::string QemuPid(const std::string& id) {
     std::string pid = ReadFile("/run/libvirt/qemu/govpool-" + id + ".pid");
     while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
@@ -224,9 +230,18 @@ class AgentE2eTest : public ::testing::Test {
 
 TEST_F(AgentE2eTest, VmLifecycleThroughTheRestApi) {
   const auto t0 = steady_clock::now();
-  const std::string id = CreateVm("web-1");
+  const std::string key =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGmP3bTRzJzK1iTb4tz9HkNmC6nY6c0u8C8s7rVYJjXh e2e@govpool";
+  const std::string id = CreateVm("web-1", R"(,"hostname":"web-guest","ssh_authorized_keys":[")" + key + R"("])");
   ASSERT_TRUE(WaitFor([&] { return Converged(id, "running"); }, 90)) << "state " << State(id);
   ASSERT_TRUE(WaitFor([&] { return Count(Console(id), kGuestBootedMarker) >= 1; }, 120)) << "no boot marker";
+  // The cloud-init seed: the guest found, mounted and read it; it is no data disk.
+  const std::string console = Console(id);
+  EXPECT_EQ(Count(console, "GOVPOOL-GUEST-HOSTNAME web-guest"), 1) << console;
+  EXPECT_EQ(Count(console, "GOVPOOL-GUEST-SSH-KEY e2e@govpool"), 1) << console;
+  EXPECT_EQ(Count(console, "GOVPOOL-GUEST-DISK "), 1) << console;
+  EXPECT_EQ(Count(console, "GOVPOOL-GUEST-DISK vda EMPTY"), 1) << console;
+  EXPECT_TRUE(fs::exists(SeedPath(id)));
   std::cerr << "[timing] create -> booted: "
             << std::chrono::duration<double>(steady_clock::now() - t0).count() << " s\n";
   // Persistent (defined), with our metadata.
@@ -264,6 +279,8 @@ TEST_F(AgentE2eTest, VmLifecycleThroughTheRestApi) {
   EXPECT_FALSE(fs::exists(DiskPath(id)));
   EXPECT_FALSE(fs::exists(run_dir_ + "/agent/console/govpool-" + id + ".log"));
   EXPECT_TRUE(fs::is_empty(run_dir_ + "/agent/disks"));
+  EXPECT_FALSE(fs::exists(SeedPath(id)));
+  EXPECT_TRUE(fs::is_empty(run_dir_ + "/agent/seeds"));
 }
 
 TEST_F(AgentE2eTest, KillingAgentAndControllerNeverRestartsGuests) {
