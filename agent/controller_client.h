@@ -40,6 +40,10 @@ class ControllerClient {
   // PUT /v1/vms/{id}/status. OK also when the report was `deleted` and the record is already
   // gone (NotFound): the cleanup is confirmed either way.
   virtual Status ReportVmStatus(const std::string& vm_id, const api::VmStatusReport& report) = 0;
+  // PUT /v1/ports/{id}/status: a NIC of a VM on this host plugged (`active`, host_id this
+  // host), unplugged (`down`, host_id "") or failed (`error`). OK also when a `down` report
+  // finds the port already gone (NotFound: it was detached and deleted).
+  virtual Status ReportPortStatus(const std::string& port_id, const api::PortStatusReport& report) = 0;
   // POST /v1/hosts/{id}/events: what the agent noticed and repaired (at most 100 per call).
   virtual Status ReportEvents(const std::string& host_id, const api::ReportEventsRequest& req) = 0;
 

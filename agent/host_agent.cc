@@ -118,6 +118,7 @@ Result<HostAgent::TimePoint> HostAgent::Register(TimePoint now) {
     // A new id is a new host record: what was desired for the old one says nothing about it.
     reconciler_ = make_reconciler_(id);
     storage_reconciler_ = options_.make_storage_reconciler ? options_.make_storage_reconciler(id) : nullptr;
+    host_network_ = options_.make_host_network ? options_.make_host_network(id) : nullptr;
     have_desired_ = false;
     desired_ = {};
     revision_ = 0;
@@ -133,6 +134,16 @@ Result<HostAgent::TimePoint> HostAgent::Register(TimePoint now) {
   ever_registered_ = true;
   if (options_.on_registered) options_.on_registered(*host);
   return next_watch_;
+}
+
+PortStatusReporter PortReporter(ControllerClient& client) {
+  return [&client](const PortStatusUpdate& u) {
+    api::PortStatusReport report;
+    report.status = u.status;
+    report.host_id = u.host_id;
+    report.state_reason = u.reason;
+    return client.ReportPortStatus(u.port_id, report);
+  };
 }
 
 HostAgent::TimePoint HostAgent::WatchAndReconcile() {
@@ -177,6 +188,19 @@ HostAgent::TimePoint HostAgent::WatchAndReconcile() {
       }
       std::lock_guard lock(mu_);
       pool_reports_ = storage_reconciler_->pool_reports();
+    }
+    if (host_network_) {
+      // The answer's ports are those of its VMs: the NICs this host should have.
+      std::vector<DesiredPort> ports;
+      for (const api::Port& p : desired_.ports) {
+        ports.push_back(DesiredPort{.id = p.meta.id, .status = p.status, .host_id = p.host_id});
+      }
+      auto network = host_network_->Reconcile(ports);
+      if (!network.ok()) {
+        log::Warn("network pass cut short; retried next pass", {{"host", name()}, {"error", network.status().ToString()}});
+      } else if (summary.ok()) {
+        summary->reports += network->reports;
+      }
     }
     const TimePoint done = clock_.MonotonicNow();
     if (!summary.ok()) {

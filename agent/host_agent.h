@@ -7,7 +7,9 @@
 //     the controller answers only when something changed (a long poll of watch_timeout_s, or in
 //     poll mode one immediate answer every poll_interval), and reconcile the hypervisor to each
 //     answer: the VMs (Reconciler), then the storage work (StorageReconciler, when the agent
-//     has Ceph), which reports the volumes the VM pass plugged in as in-use. Nothing is
+//     has Ceph), which reports the volumes the VM pass plugged in as in-use, then the network
+//     pass (HostNetwork, when the agent has --ovn-remote: the chassis, ovn-controller, the
+//     ports' bindings). Nothing is
 //     reconciled before the first successful watch; while the controller is away, passes
 //     continue against the last set received. Heartbeats carry the host's actual usage and the
 //     storage pass's latest reports on the cluster's storage pools.
@@ -33,6 +35,7 @@
 
 #include "agent/controller_client.h"
 #include "agent/drivers/hypervisor.h"
+#include "agent/host_network.h"
 #include "agent/reconciler.h"
 #include "agent/storage_reconciler.h"
 #include "api/types.h"
@@ -59,6 +62,11 @@ class StopSignal {
 // Makes the StorageReconciler for the host id the controller gave (reporting through the
 // ControllerClient of Step(), like the Reconciler).
 using StorageReconcilerFactory = std::function<std::unique_ptr<StorageReconciler>(const std::string& host_id)>;
+// Makes the HostNetwork for the host id the controller gave (reporting through the
+// ControllerClient of Step(), on the same thread: PortReporter).
+using HostNetworkFactory = std::function<std::unique_ptr<HostNetwork>(const std::string& host_id)>;
+// Sends a HostNetwork's port reports through `client` (PUT /v1/ports/{id}/status).
+PortStatusReporter PortReporter(ControllerClient& client);
 
 struct HostAgentOptions {
   // Sent on every registration (at start and after NotFound).
@@ -82,6 +90,9 @@ struct HostAgentOptions {
   std::function<void(const api::Host&)> on_registered;
   // Storage work (an agent with Ceph); empty: none, and heartbeats carry no pool reports.
   StorageReconcilerFactory make_storage_reconciler;
+  // Tenant networks (an agent with --ovn-remote): the network pass after the VM and storage
+  // passes, over the watch answer's ports; empty: none.
+  HostNetworkFactory make_host_network;
 };
 
 // Makes the Reconciler for the host id the controller gave (the reconciler must report
@@ -140,6 +151,7 @@ class HostAgent {
   // Watch side (the Step() thread only).
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<StorageReconciler> storage_reconciler_;
+  std::unique_ptr<HostNetwork> host_network_;
   bool ever_registered_ = false;
   TimePoint register_not_before_{};
   TimePoint next_watch_{};

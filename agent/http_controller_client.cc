@@ -50,6 +50,10 @@ Status HttpControllerClient::ReportEvents(const std::string& host_id, const api:
   return s.ok() ? s : s.Annotate("reporting host events");
 }
 
+Status HttpControllerClient::ReportPortStatus(const std::string& port_id, const api::PortStatusReport& report) {
+  return ReportOutcome(api_->ReportPortStatus(port_id, report), report.status == "down", "port " + port_id);
+}
+
 Status HttpControllerClient::ReportVolumeStatus(const std::string& volume_id,
                                                 const api::VolumeStatusReport& report) {
   return ReportOutcome(api_->ReportVolumeStatus(volume_id, report),

@@ -22,6 +22,7 @@ class HttpControllerClient final : public ControllerClient {
                                int timeout_seconds) override;
   Status ReportVmStatus(const std::string& vm_id, const api::VmStatusReport& report) override;
   Status ReportEvents(const std::string& host_id, const api::ReportEventsRequest& req) override;
+  Status ReportPortStatus(const std::string& port_id, const api::PortStatusReport& report) override;
   Status ReportVolumeStatus(const std::string& volume_id, const api::VolumeStatusReport& report) override;
   Status ReportSnapshotStatus(const std::string& volume_id, const std::string& snapshot_id,
                               const api::SnapshotStatusReport& report) override;

@@ -198,6 +198,7 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
   ro.kernel_cmdline = f.guest_cmdline;
   ro.shutdown_grace_ms = std::int64_t{f.shutdown_grace_s} * 1000;
   ro.min_memory_mib = f.min_memory_mib;
+  ro.integration_bridge = f.ovn_bridge;  // VM NICs go where ovn-controller looks
 
   // Ceph: storage work, and RBD disks for VMs. Without --ceph-conf, neither.
   std::optional<CephSetup> ceph;
@@ -275,6 +276,32 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
              "-O", "raw", raw});
       };
       return std::make_unique<StorageReconciler>(*ceph->storage, watch_client, so);
+    };
+  }
+  // Tenant networks (--ovn-remote): this host as an OVN chassis, and its ports' bindings
+  // reported (docs/agent.md, "Tenant networks"). Configured once at start, so the integration
+  // bridge is there before the first guest's NIC, and again every pass.
+  std::unique_ptr<OvsVSwitch> vswitch;
+  network::ChassisConfig chassis;
+  if (f.networking()) {
+    vswitch = std::make_unique<OvsVSwitch>(f.ovs_db, f.ovn_rundir);
+    chassis.system_id = f.ovn_system_id.empty() ? host_name : f.ovn_system_id;
+    chassis.hostname = host_name;
+    chassis.ovn_remote = f.ovn_remote;
+    chassis.encap_ip = f.ovn_encap_ip;
+    chassis.bridge = f.ovn_bridge;
+    chassis.datapath_type = f.ovn_datapath_type;
+    auto change = vswitch->ConfigureChassis(chassis);
+    if (!change.ok()) {
+      log::Warn("cannot configure this host as an OVN chassis yet; retried every pass",
+                {{"ovs_db", f.ovs_db}, {"error", change.status().ToString()}});
+    } else {
+      log::Info("ovn chassis", {{"system_id", chassis.system_id}, {"ovn_remote", chassis.ovn_remote},
+                                {"encap_ip", chassis.encap_ip}, {"changed", change->changed()}});
+    }
+    options.make_host_network = [&](const std::string& host_id) {
+      return std::make_unique<HostNetwork>(*vswitch, PortReporter(watch_client),
+                                           HostNetworkOptions{.host_id = host_id, .chassis = chassis});
     };
   }
   HostAgent agent(

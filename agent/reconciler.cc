@@ -90,6 +90,7 @@ DomainSpec Reconciler::SpecFor(const api::Vm& v, std::int64_t reboots_done, std:
   spec.vcpus = std::max<std::int64_t>(1, v.vcpus);
   spec.memory_mib = std::max(v.memory_mib, options_.min_memory_mib);
   spec.disks = std::move(disks);
+  spec.nics = WantedNics(v.meta.id);
   spec.kernel_path = options_.kernel_path;
   spec.initrd_path = options_.initrd_path;
   if (!spec.kernel_path.empty()) spec.kernel_cmdline = options_.kernel_cmdline;
@@ -161,6 +162,44 @@ std::string Reconciler::ConvergeDataDisks(const api::Vm& v, const DomainInfo& cu
     }
   }
   RecordAttached(id, plugged);
+  return problems;
+}
+
+std::vector<NicSpec> Reconciler::WantedNics(const std::string& vm_id) const {
+  auto it = pass_nics_.find(vm_id);
+  return it == pass_nics_.end() ? std::vector<NicSpec>{} : it->second;
+}
+
+std::string Reconciler::ConvergeNics(const std::string& vm_id, const DomainInfo& current,
+                                     const std::vector<NicSpec>& wanted) {
+  std::string problems;
+  auto problem = [&](const std::string& text) { problems += (problems.empty() ? "" : "; ") + text; };
+  auto has = [](const std::vector<NicSpec>& nics, const NicSpec& n) {
+    return std::any_of(nics.begin(), nics.end(), [&](const NicSpec& c) {
+      return c.port_id == n.port_id && c.mac == n.mac;
+    });
+  };
+  // First out, then in: a port that moved to a new MAC is unplugged before it is plugged.
+  for (const NicSpec& n : current.nics) {
+    if (n.bridge != options_.integration_bridge || has(wanted, n)) continue;
+    Status s = hv_.DetachNic(vm_id, n.port_id);
+    if (s.ok()) {
+      log::Info("nic detached", {{"vm_id", vm_id}, {"port_id", n.port_id}});
+    } else if (s.code() == StatusCode::kDeadlineExceeded) {
+      problem("waiting for the guest to release the NIC of port " + n.port_id);
+    } else if (s.code() != StatusCode::kUnavailable) {
+      problem("detaching the NIC of port " + n.port_id + " failed: " + s.ToString());
+    }
+  }
+  for (const NicSpec& n : wanted) {
+    if (has(current.nics, n)) continue;
+    Status s = hv_.AttachNic(vm_id, n);
+    if (s.ok()) {
+      log::Info("nic attached", {{"vm_id", vm_id}, {"port_id", n.port_id}, {"mac", n.mac}});
+    } else if (s.code() != StatusCode::kUnavailable) {
+      problem("attaching the NIC of port " + n.port_id + " failed: " + s.ToString());
+    }
+  }
   return problems;
 }
 
@@ -303,6 +342,11 @@ Reconciler::Phase Reconciler::ReconcileVm(const api::Vm& v, const DomainInfo* cu
     RecordAttached(id, disks);
     const std::string problems = ConvergeDataDisks(v, *current, data);
     if (!problems.empty()) disk_problems += (disk_problems.empty() ? "" : "; ") + problems;
+    const std::string nic_problems = ConvergeNics(id, *current, spec.nics);
+    if (!nic_problems.empty()) disk_problems += (disk_problems.empty() ? "" : "; ") + nic_problems;
+  }
+  if (auto bad = pass_nic_problems_.find(id); bad != pass_nic_problems_.end()) {
+    disk_problems += (disk_problems.empty() ? "" : "; ") + bad->second;
   }
   known_.insert(id);
   // The disks a redefinition keeps: the root disk and the data volumes plugged now.
@@ -407,6 +451,21 @@ Result<ReconcileSummary> Reconciler::Reconcile(const api::WatchAnswer& answer) {
     }
   }
   attached_.clear();
+  pass_nics_.clear();
+  pass_nic_problems_.clear();
+  for (const api::Port& port : answer.ports) {
+    if (port.device_id.empty()) continue;
+    NicSpec nic;
+    nic.port_id = port.meta.id;
+    nic.mac = port.mac_address;
+    nic.bridge = options_.integration_bridge;
+    if (Status s = ValidateNicSpec(nic); !s.ok()) {
+      std::string& text = pass_nic_problems_[port.device_id];
+      text += (text.empty() ? "" : "; ") + ("port " + port.meta.id + " cannot be a NIC: " + s.message());
+      continue;
+    }
+    pass_nics_[port.device_id].push_back(std::move(nic));
+  }
 
   ReconcileSummary summary;
   std::set<std::string> assigned;

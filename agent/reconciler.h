@@ -12,6 +12,10 @@
 //     no longer listed with that VM; what each pass leaves plugged is attached_volumes(), which
 //     the StorageReconciler reports as `in-use` / `available` (the one place volume states are
 //     reported). A guest that has not released a disk yet keeps it until a later pass;
+//   - its NICs are the ports whose device_id is the VM (answer.ports, in that order): each a
+//     virtio NIC on the integration bridge with iface-id = port id (so ovn-controller binds
+//     the OVN logical port) and the port's MAC; defined with the domain, hot-plugged
+//     (AttachNic) into an existing one, and unplugged (DetachNic) when no longer listed;
 //   - its power state is the one asked for (graceful ACPI shutdown, then a hard power-off
 //     after the grace period); a reboot is performed when the VM's reboot_count is ahead of
 //     the "reboots_done" recorded in the domain's own metadata (written before rebooting, so
@@ -72,6 +76,8 @@ struct ReconcilerOptions {
   std::vector<std::string> ceph_monitors;
   std::string ceph_auth_user;
   std::string ceph_secret_uuid;
+  // The Open vSwitch bridge VM NICs go to: OVN's integration bridge.
+  std::string integration_bridge = "br-int";
 };
 
 // A repaired drift or cleanup, also logged (event "vm.drift").
@@ -141,6 +147,12 @@ class Reconciler {
   // Writes the VM's cloud-init seed image when its content changed (or the file is gone) and
   // returns its read-only disk.
   Result<DiskSpec> SeedDisk(const api::Vm& v);
+  // The NICs the VM should have (pass_nics_), and what is wrong with ports that cannot be one.
+  std::vector<NicSpec> WantedNics(const std::string& vm_id) const;
+  // Plugs and unplugs the VM's NICs in its existing domain; returns what went wrong (empty:
+  // nothing).
+  std::string ConvergeNics(const std::string& vm_id, const DomainInfo& current,
+                           const std::vector<NicSpec>& wanted);
   // The RBD disk of a volume at `target`.
   Result<DiskSpec> RbdDisk(const api::Volume& volume, const std::string& target, const StorageView& storage) const;
   // Plugs and unplugs the VM's data volumes in its existing domain; adds what stays plugged to
@@ -165,6 +177,9 @@ class Reconciler {
   // The seed content last written (or found in place) per VM: an unchanged seed costs no
   // image build.
   std::map<std::string, CloudInitFiles> seeds_;
+  // This pass's NICs by VM id (from answer.ports), and the ports that cannot be one.
+  std::map<std::string, std::vector<NicSpec>> pass_nics_;
+  std::map<std::string, std::string> pass_nic_problems_;
 };
 
 // What the hypervisor actually runs (ListDomains): every domain counts, govpool's or not, so

@@ -371,7 +371,12 @@ Result<T> ParseOrDefault(std::string_view body) {
   X(RestoreBackupRequest) X(BackupStatusReport) X(ListPage<BackupPolicy>)                \
   X(ListPage<Backup>) X(Network) X(Subnet) X(Port) X(CreateNetworkRequest)              \
   X(CreateSubnetRequest) X(CreatePortRequest) X(ListPage<Network>) X(ListPage<Subnet>)   \
-  X(ListPage<Port>)
+  X(ListPage<Port>) X(NicRequest) X(PortStatusReport)                                   \
+  X(SecurityGroup) X(Router) X(FloatingIp) X(PatchPortRequest)                            \
+  X(CreateSecurityGroupRequest) X(PatchSecurityGroupRequest)                              \
+  X(CreateSecurityGroupRuleRequest) X(CreateRouterRequest) X(PatchRouterRequest)          \
+  X(RouterInterfaceRequest) X(CreateFloatingIpRequest) X(PatchFloatingIpRequest)          \
+  X(ListPage<SecurityGroup>) X(ListPage<Router>) X(ListPage<FloatingIp>)
 
 #define GOVPOOL_INSTANTIATE(T)                                  \
   template std::string Encode<T>(const T&);                     \

@@ -32,6 +32,14 @@ constexpr ReasonRule kReasons[] = {
     {"SUBNET_FULL", StatusCode::kResourceExhausted, 409},
     {"IP_ADDRESS_IN_USE", StatusCode::kConflict, 409},
     {"MAC_ADDRESS_IN_USE", StatusCode::kConflict, 409},
+    {"PORT_IN_USE", StatusCode::kFailedPrecondition, 409},  // bound to a VM (like VOLUME_IN_USE)
+    // Security groups, routers, floating IPs (docs/networking.md).
+    {"SECURITY_GROUP_IN_USE", StatusCode::kFailedPrecondition, 409},
+    {"ROUTER_IN_USE", StatusCode::kFailedPrecondition, 409},
+    {"SUBNET_ALREADY_ATTACHED", StatusCode::kConflict, 409},
+    {"SUBNET_OVERLAP", StatusCode::kConflict, 409},
+    {"EXTERNAL_NETWORK_UNREACHABLE", StatusCode::kFailedPrecondition, 409},
+    {"PORT_HAS_FLOATING_IP", StatusCode::kConflict, 409},
 };
 
 constexpr StatusCode kAllCodes[] = {

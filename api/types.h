@@ -29,6 +29,7 @@ inline constexpr std::int64_t kMaxInt = INT64_MAX;
 inline constexpr std::size_t kMaxUserDataBytes = 64 * 1024;
 inline constexpr std::size_t kMaxSshKeys = 32;
 inline constexpr std::size_t kMaxSshKeyBytes = 16 * 1024;
+inline constexpr std::size_t kMaxVmNics = 16;  // NICs of one VM (PCI slots stay plenty)
 
 // ---- Enums (one string table each) ----
 enum class HostStatus { kUp, kDown };
@@ -44,6 +45,10 @@ enum class ImageState { kQueued, kUploading, kImporting, kAvailable, kDeleting, 
 enum class ImageFormat { kRaw, kQcow2 };
 enum class Visibility { kPublic, kPrivate };
 enum class BackupState { kCreating, kAvailable, kDeleting, kDeleted, kError };
+// Security group rules (docs/networking.md, "Security groups").
+enum class RuleDirection { kIngress, kEgress };
+enum class EtherType { kIpv4, kIpv6 };
+enum class RuleProtocol { kAny, kTcp, kUdp, kIcmp };
 
 }  // namespace govpool::api
 
@@ -105,6 +110,19 @@ template <> struct EnumNames<BackupState> {
        {BackupState::kDeleting, "deleting"}, {BackupState::kDeleted, "deleted"},
        {BackupState::kError, "error"}}};
 };
+template <> struct EnumNames<RuleDirection> {
+  static constexpr std::array<std::pair<RuleDirection, std::string_view>, 2> kNames{
+      {{RuleDirection::kIngress, "ingress"}, {RuleDirection::kEgress, "egress"}}};
+};
+template <> struct EnumNames<EtherType> {
+  static constexpr std::array<std::pair<EtherType, std::string_view>, 2> kNames{
+      {{EtherType::kIpv4, "IPv4"}, {EtherType::kIpv6, "IPv6"}}};
+};
+template <> struct EnumNames<RuleProtocol> {
+  static constexpr std::array<std::pair<RuleProtocol, std::string_view>, 4> kNames{
+      {{RuleProtocol::kAny, "any"}, {RuleProtocol::kTcp, "tcp"}, {RuleProtocol::kUdp, "udp"},
+       {RuleProtocol::kIcmp, "icmp"}}};
+};
 }  // namespace govpool::api::schema
 
 namespace govpool::api {
@@ -133,11 +151,14 @@ struct Quota {
   std::int64_t backup_gib = 1000;  // the volume sizes of its backups (each backup counts whole)
   std::int64_t networks = 5;
   std::int64_t ports = 50;
+  std::int64_t security_groups = 10;  // the automatic "default" group counts nothing
+  std::int64_t routers = 10;
+  std::int64_t floating_ips = 50;
 };
 // A PATCH of some limits.
 struct QuotaPatch {
   std::optional<std::int64_t> instances, vcpus, memory_mib, volumes, volume_gib, snapshots, backup_gib,
-      networks, ports;
+      networks, ports, security_groups, routers, floating_ips;
 };
 // The quota resources, in API order. `enforced`: something counts usage and refuses creates
 // above the limit; limits of resources not enforced yet are stored and shown with
@@ -158,6 +179,9 @@ inline constexpr QuotaResource kQuotaResources[] = {
     {"backup_gib", &Quota::backup_gib, &QuotaPatch::backup_gib, true},
     {"networks", &Quota::networks, &QuotaPatch::networks, true},
     {"ports", &Quota::ports, &QuotaPatch::ports, true},
+    {"security_groups", &Quota::security_groups, &QuotaPatch::security_groups, true},
+    {"routers", &Quota::routers, &QuotaPatch::routers, true},
+    {"floating_ips", &Quota::floating_ips, &QuotaPatch::floating_ips, true},
 };
 // The entry named `resource`, or nullptr.
 const QuotaResource* FindQuotaResource(std::string_view resource);
@@ -173,7 +197,7 @@ std::string HostnameFromName(std::string_view name);
 // key type whose blob decodes and names that type, at most kMaxSshKeyBytes, no control
 // characters); nullopt when it is one.
 std::optional<std::string> SshPublicKeyProblem(std::string_view line);
-inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0, 0, 0};
+inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 struct Department {
   Meta meta;
@@ -432,6 +456,11 @@ struct Network {
   bool shared = false;
   std::int64_t mtu = 1442;    // 1500 less the Geneve overhead
   std::string status = "active";
+  // An external (provider) network: created by an admin, no department, visible to every
+  // department for router gateways and floating IPs; bridged to `physical_network` (the
+  // name of a host bridge mapping, e.g. "physnet1"), flat (untagged).
+  bool external = false;
+  std::string physical_network;
   // Derived (never stored).
   std::int64_t subnets = 0;
   std::int64_t ports = 0;
@@ -469,10 +498,96 @@ struct Port {
   std::string department_id;
   std::string mac_address;    // locally administered unicast, unique
   std::vector<FixedIp> fixed_ips;
-  std::string device_id;      // a VM id (optional)
+  std::string device_id;      // a VM id (optional), or the router / floating IP owning the port
+  // "" (a NIC), "router_interface", "router_gateway" or "floating_ip": ports the controller
+  // makes for routers and floating IPs; they count no `ports` quota and are removed only
+  // through their owner.
+  std::string device_owner;
   std::string host_id;        // where it is bound (later)
   std::vector<std::string> security_group_ids;
   std::string status = "down";
+  // Created for a VM (a NIC request naming a network): deleted when the VM goes or the NIC is
+  // detached. A port the user brought is only unbound then.
+  bool delete_with_vm = false;
+  std::string state_reason;   // the agent's words with `status` (PUT /v1/ports/{id}/status)
+};
+// One NIC of a VM as GET /v1/vms/{id} shows it (derived from its port).
+struct VmNic {
+  std::string port_id;
+  std::string network_id;
+  std::string mac_address;
+  std::vector<std::string> ip_addresses;
+};
+
+// ---- Security groups, routers, floating IPs (docs/networking.md) ----
+// One allow rule of a security group (everything not allowed is dropped; a reply to an
+// allowed connection is allowed, stateful).
+struct SecurityGroupRule {
+  std::string id;             // UUID
+  RuleDirection direction = RuleDirection::kIngress;
+  EtherType ethertype = EtherType::kIpv4;
+  RuleProtocol protocol = RuleProtocol::kAny;
+  // tcp/udp only; 0/0: every port. Inclusive, 1..65535, min <= max.
+  std::int64_t port_range_min = 0;
+  std::int64_t port_range_max = 0;
+  // The peer: a CIDR (normalised to its network address), or the ports of a security group
+  // of the same department; neither: any address.
+  std::string remote_ip_prefix;
+  std::string remote_group_id;
+  std::string description;
+};
+// A department's set of allow rules applied to the ports that name it. The group named
+// "default" is made by the controller (ingress from its own members, all egress).
+struct SecurityGroup {
+  Meta meta;
+  std::string name;
+  std::string department_id;
+  std::string description;
+  std::vector<SecurityGroupRule> rules;
+  // Derived (never stored): ports naming the group.
+  std::int64_t ports = 0;
+};
+// A router's uplink: a port on an external network (device_owner "router_gateway").
+struct RouterGateway {
+  std::string network_id;     // an external network
+  bool enable_snat = true;    // source-NAT the inside subnets to ip_address
+  // Set by the controller:
+  std::string port_id;
+  std::string subnet_id;
+  std::string ip_address;
+};
+// A subnet attached to a router: the router answers on the subnet's gateway_ip through port
+// `port_id` (device_owner "router_interface", its own MAC).
+struct RouterInterface {
+  std::string subnet_id;
+  std::string port_id;
+  std::string ip_address;
+};
+// A department's router: routes between its attached subnets and, with a gateway, to the
+// external network (SNAT, floating IPs).
+struct Router {
+  Meta meta;
+  std::string name;
+  std::string department_id;
+  RouterGateway external_gateway;  // network_id "": none
+  std::vector<RouterInterface> interfaces;
+  std::string status = "active";
+};
+// An address of an external network (held by port `floating_port_id`, device_owner
+// "floating_ip") mapped one to one (DNAT and SNAT) to `fixed_ip_address` of port `port_id`
+// by router `router_id`.
+struct FloatingIp {
+  Meta meta;
+  std::string department_id;
+  std::string floating_network_id;
+  std::string floating_subnet_id;
+  std::string floating_ip_address;
+  std::string floating_port_id;
+  std::string port_id;            // "": not associated
+  std::string fixed_ip_address;
+  std::string router_id;
+  std::string description;
+  std::string status = "down";    // "active" while associated
 };
 
 // Where a VM's resources sit on its host (the scheduler's assignment).
@@ -513,6 +628,9 @@ struct Vm {
   VmState state = VmState::kScheduled;
   std::string state_reason;
   std::int64_t observed_generation = 0;
+  // Its NICs in order (eth0, eth1...): the ids of its ports (stored); `nics` shows them.
+  std::vector<std::string> port_ids;
+  std::vector<VmNic> nics;  // derived from the ports
 };
 
 struct User {
@@ -615,6 +733,14 @@ struct PatchHostRequest {
   std::optional<std::vector<std::string>> dedicated_departments;
   std::optional<std::int64_t> max_instances;
 };
+// One NIC of a VM (POST /v1/vms `networks[]`, POST /v1/vms/{id}/interfaces): either a new
+// port on `network` (id or name; created for the VM, deleted with it), optionally with the
+// address `fixed_ip`, or `port`, the id of an existing unbound port of the VM's department.
+struct NicRequest {
+  std::string network;
+  std::string fixed_ip;
+  std::string port;
+};
 struct CreateVmRequest {
   std::string name;
   std::string department_id;
@@ -635,6 +761,8 @@ struct CreateVmRequest {
   std::string hostname;
   std::vector<std::string> ssh_authorized_keys;
   std::string user_data;
+  // Its NICs, in order (eth0, eth1...).
+  std::vector<NicRequest> networks;
 };
 // The guest configuration rules of a create: hostname a label (IsHostnameLabel), at most
 // kMaxSshKeys keys each valid (SshPublicKeyProblem), user_data "#cloud-config..." or "#!..."
@@ -713,6 +841,8 @@ struct CreateNetworkRequest {
   std::string department_id;  // empty with shared (admins only)
   bool shared = false;
   std::int64_t mtu = 1442;
+  bool external = false;          // admins only; no department
+  std::string physical_network;   // required with external
 };
 struct CreateSubnetRequest {
   std::string name;
@@ -734,7 +864,65 @@ struct CreatePortRequest {
   std::vector<FixedIp> fixed_ips;
   std::string device_id;
   std::string host_id;
+  // Security groups of the port's department; none given: the department's "default".
   std::vector<std::string> security_group_ids;
+};
+// PATCH /v1/ports/{id}: what is given changes (security_group_ids [] leaves the port in no
+// group: all its traffic is dropped).
+struct PatchPortRequest {
+  std::optional<std::string> name;
+  std::optional<std::vector<std::string>> security_group_ids;
+};
+struct CreateSecurityGroupRequest {
+  std::string name;
+  std::string department_id;
+  std::string description;
+};
+struct PatchSecurityGroupRequest {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+};
+struct CreateSecurityGroupRuleRequest {
+  RuleDirection direction = RuleDirection::kIngress;
+  EtherType ethertype = EtherType::kIpv4;
+  RuleProtocol protocol = RuleProtocol::kAny;
+  std::int64_t port_range_min = 0;
+  std::int64_t port_range_max = 0;
+  std::string remote_ip_prefix;
+  std::string remote_group_id;
+  std::string description;
+};
+// A router's uplink as asked for (network_id "": none).
+struct RouterGatewayRequest {
+  std::string network_id;
+  bool enable_snat = true;
+};
+struct CreateRouterRequest {
+  std::string name;
+  std::string department_id;
+  RouterGatewayRequest external_gateway;
+};
+// PATCH /v1/routers/{id}: external_gateway replaces the uplink ({"network_id": ""} removes it).
+struct PatchRouterRequest {
+  std::optional<std::string> name;
+  std::optional<RouterGatewayRequest> external_gateway;
+};
+struct RouterInterfaceRequest {
+  std::string subnet_id;
+};
+struct CreateFloatingIpRequest {
+  std::string department_id;        // default: the caller's
+  std::string floating_network_id;  // an external network
+  std::string floating_ip_address;  // default: allocated
+  std::string port_id;              // associate at once (optional)
+  std::string fixed_ip_address;     // which of the port's addresses (default: its IPv4 one)
+  std::string description;
+};
+// PATCH /v1/floating-ips/{id}: the association as a whole; port_id absent, null or "":
+// disassociated.
+struct PatchFloatingIpRequest {
+  std::string port_id;
+  std::string fixed_ip_address;
 };
 struct RestoreBackupRequest {
   std::string name;          // of the new volume
@@ -777,6 +965,12 @@ struct ImageStatusReport {
   std::string content_sha256;
   std::int64_t observed_generation = 0;
 };
+// An agent's report about a VM's port (PUT /v1/ports/{id}/status).
+struct PortStatusReport {
+  std::string status;         // active|down|error
+  std::string host_id;        // where it is bound ("" when unplugged)
+  std::string state_reason;
+};
 // An agent's report about one VM (PUT /v1/vms/{id}/status).
 struct VmStatusReport {
   VmState state = VmState::kBuilding;  // building|running|stopped|deleting|deleted|error
@@ -810,6 +1004,8 @@ struct WatchAnswer {
   std::vector<Image> images;
   std::vector<StoragePool> storage_pools;
   std::vector<Backup> backups;
+  // The ports of the VMs in `items` (device_id names the VM): the NICs the agent gives them.
+  std::vector<Port> ports;
 };
 // GET /v1/departments/{id}/usage.
 struct QuotaUse {
@@ -868,6 +1064,9 @@ template <> struct Fields<Quota> {
       Field{"backup_gib", &Quota::backup_gib, kLimit},
       Field{"networks", &Quota::networks, kLimit},
       Field{"ports", &Quota::ports, kLimit},
+      Field{"security_groups", &Quota::security_groups, kLimit},
+      Field{"routers", &Quota::routers, kLimit},
+      Field{"floating_ips", &Quota::floating_ips, kLimit},
   };
 };
 template <> struct Fields<QuotaPatch> {
@@ -882,6 +1081,9 @@ template <> struct Fields<QuotaPatch> {
       Field{"backup_gib", &QuotaPatch::backup_gib, kLimit},
       Field{"networks", &QuotaPatch::networks, kLimit},
       Field{"ports", &QuotaPatch::ports, kLimit},
+      Field{"security_groups", &QuotaPatch::security_groups, kLimit},
+      Field{"routers", &QuotaPatch::routers, kLimit},
+      Field{"floating_ips", &QuotaPatch::floating_ips, kLimit},
   };
 };
 
@@ -1146,6 +1348,8 @@ template <> struct Fields<Network> {
       Field{"shared", &Network::shared},
       Field{"mtu", &Network::mtu, Range{68, 9000}},
       Field{"status", &Network::status, Text{32}},
+      Field{"external", &Network::external},
+      Field{"physical_network", &Network::physical_network, Text{64}},
       Field{"subnets", &Network::subnets, Range{0, kMaxInt}, kDerived},
       Field{"ports", &Network::ports, Range{0, kMaxInt}, kDerived},
   };
@@ -1186,9 +1390,85 @@ template <> struct Fields<Port> {
       Field{"mac_address", &Port::mac_address, Text{17}, kRequired},
       Field{"fixed_ips", &Port::fixed_ips, Items{16}},
       Field{"device_id", &Port::device_id, Text{64}},
+      Field{"device_owner", &Port::device_owner, Text{32}},
       Field{"host_id", &Port::host_id, Text{64}},
       Field{"security_group_ids", &Port::security_group_ids, Names{64}},
       Field{"status", &Port::status, Text{32}},
+      Field{"delete_with_vm", &Port::delete_with_vm},
+      Field{"state_reason", &Port::state_reason, Text{4096}},
+  };
+};
+template <> struct Fields<VmNic> {
+  static constexpr auto kAll = std::tuple{
+      Field{"port_id", &VmNic::port_id, Text{64}},
+      Field{"network_id", &VmNic::network_id, Text{64}},
+      Field{"mac_address", &VmNic::mac_address, Text{17}},
+      Field{"ip_addresses", &VmNic::ip_addresses, Names{16}},
+  };
+};
+
+template <> struct Fields<SecurityGroupRule> {
+  static constexpr auto kAll = std::tuple{
+      Field{"id", &SecurityGroupRule::id, Text{64}, kRequired},
+      Field{"direction", &SecurityGroupRule::direction},
+      Field{"ethertype", &SecurityGroupRule::ethertype},
+      Field{"protocol", &SecurityGroupRule::protocol},
+      Field{"port_range_min", &SecurityGroupRule::port_range_min, Range{0, 65535}},
+      Field{"port_range_max", &SecurityGroupRule::port_range_max, Range{0, 65535}},
+      Field{"remote_ip_prefix", &SecurityGroupRule::remote_ip_prefix, Text{64}},
+      Field{"remote_group_id", &SecurityGroupRule::remote_group_id, Text{64}},
+      Field{"description", &SecurityGroupRule::description, Text{255}},
+  };
+};
+template <> struct Fields<SecurityGroup> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&SecurityGroup::meta},
+      Field{"name", &SecurityGroup::name, Text{}, kRequired},
+      Field{"department_id", &SecurityGroup::department_id, Text{64}, kRequired},
+      Field{"description", &SecurityGroup::description, Text{1024}},
+      Field{"rules", &SecurityGroup::rules, Items{1000}},
+      Field{"ports", &SecurityGroup::ports, Range{0, kMaxInt}, kDerived},
+  };
+};
+template <> struct Fields<RouterGateway> {
+  static constexpr auto kAll = std::tuple{
+      Field{"network_id", &RouterGateway::network_id, Text{64}},
+      Field{"enable_snat", &RouterGateway::enable_snat},
+      Field{"port_id", &RouterGateway::port_id, Text{64}},
+      Field{"subnet_id", &RouterGateway::subnet_id, Text{64}},
+      Field{"ip_address", &RouterGateway::ip_address, Text{64}},
+  };
+};
+template <> struct Fields<RouterInterface> {
+  static constexpr auto kAll = std::tuple{
+      Field{"subnet_id", &RouterInterface::subnet_id, Text{64}, kRequired},
+      Field{"port_id", &RouterInterface::port_id, Text{64}},
+      Field{"ip_address", &RouterInterface::ip_address, Text{64}},
+  };
+};
+template <> struct Fields<Router> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Router::meta},
+      Field{"name", &Router::name, Text{}, kRequired},
+      Field{"department_id", &Router::department_id, Text{64}, kRequired},
+      Field{"external_gateway", &Router::external_gateway},
+      Field{"interfaces", &Router::interfaces, Items{1000}},
+      Field{"status", &Router::status, Text{32}},
+  };
+};
+template <> struct Fields<FloatingIp> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&FloatingIp::meta},
+      Field{"department_id", &FloatingIp::department_id, Text{64}, kRequired},
+      Field{"floating_network_id", &FloatingIp::floating_network_id, Text{64}, kRequired},
+      Field{"floating_subnet_id", &FloatingIp::floating_subnet_id, Text{64}},
+      Field{"floating_ip_address", &FloatingIp::floating_ip_address, Text{64}, kRequired},
+      Field{"floating_port_id", &FloatingIp::floating_port_id, Text{64}},
+      Field{"port_id", &FloatingIp::port_id, Text{64}},
+      Field{"fixed_ip_address", &FloatingIp::fixed_ip_address, Text{64}},
+      Field{"router_id", &FloatingIp::router_id, Text{64}},
+      Field{"description", &FloatingIp::description, Text{1024}},
+      Field{"status", &FloatingIp::status, Text{32}},
   };
 };
 
@@ -1225,6 +1505,8 @@ template <> struct Fields<Vm> {
       Field{"state", &Vm::state},
       Field{"state_reason", &Vm::state_reason, Text{4096}},
       Field{"observed_generation", &Vm::observed_generation, Range{0, kMaxInt}},
+      Field{"port_ids", &Vm::port_ids, Names{kMaxVmNics}},
+      Field{"nics", &Vm::nics, Items{kMaxVmNics}, kDerived},
   };
 };
 
@@ -1372,11 +1654,25 @@ template <> struct Fields<CreateVmRequest> {
       Field{"image", &CreateVmRequest::image, Text{64}},
       Field{"storage_pool", &CreateVmRequest::storage_pool, Text{64}},
       Field{"root_gib", &CreateVmRequest::root_gib, Range{0, kMaxDiskGib}},
+      Field{"networks", &CreateVmRequest::networks, Items{kMaxVmNics}},
       Field{"hostname", &CreateVmRequest::hostname, Text{63}},
       Field{"ssh_authorized_keys", &CreateVmRequest::ssh_authorized_keys},
       Field{"user_data", &CreateVmRequest::user_data, Text{kMaxUserDataBytes}},
   };
   static std::optional<Violation> Check(const CreateVmRequest& r) { return CheckGuestConfig(r); }
+};
+template <> struct Fields<NicRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"network", &NicRequest::network, Text{64}},
+      Field{"fixed_ip", &NicRequest::fixed_ip, Text{64}},
+      Field{"port", &NicRequest::port, Text{64}},
+  };
+  static std::optional<Violation> Check(const NicRequest& r) {
+    if (r.network.empty() == r.port.empty()) return Violation{"network", "give either network or port"};
+    if (!r.fixed_ip.empty() && r.network.empty()) return Violation{"fixed_ip", "applies only with network"};
+    return std::nullopt;
+  }
 };
 
 template <> struct Fields<PreviewRequest> {
@@ -1537,8 +1833,17 @@ template <> struct Fields<CreateNetworkRequest> {
       Field{"department_id", &CreateNetworkRequest::department_id, Text{64}},
       Field{"shared", &CreateNetworkRequest::shared},
       Field{"mtu", &CreateNetworkRequest::mtu, Range{68, 9000}},
+      Field{"external", &CreateNetworkRequest::external},
+      Field{"physical_network", &CreateNetworkRequest::physical_network, Name{}},
   };
   static std::optional<Violation> Check(const CreateNetworkRequest& r) {
+    if (r.external && !r.department_id.empty()) {
+      return Violation{"department_id", "an external network belongs to no department"};
+    }
+    if (r.external != !r.physical_network.empty()) {
+      return Violation{"physical_network", "required with external, and only there"};
+    }
+    if (r.external) return std::nullopt;
     if (r.shared && !r.department_id.empty()) {
       return Violation{"department_id", "a shared network belongs to no department"};
     }
@@ -1574,6 +1879,103 @@ template <> struct Fields<CreatePortRequest> {
       Field{"security_group_ids", &CreatePortRequest::security_group_ids, Names{64}},
   };
 };
+template <> struct Fields<PatchPortRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &PatchPortRequest::name, Name{}},
+      Field{"security_group_ids", &PatchPortRequest::security_group_ids, Names{64}},
+  };
+};
+template <> struct Fields<CreateSecurityGroupRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateSecurityGroupRequest::name, Name{}, kRequired},
+      Field{"department_id", &CreateSecurityGroupRequest::department_id, Text{64}, kRequired},
+      Field{"description", &CreateSecurityGroupRequest::description, Text{1024}},
+  };
+};
+template <> struct Fields<PatchSecurityGroupRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &PatchSecurityGroupRequest::name, Name{}},
+      Field{"description", &PatchSecurityGroupRequest::description, Text{1024}},
+  };
+};
+template <> struct Fields<CreateSecurityGroupRuleRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"direction", &CreateSecurityGroupRuleRequest::direction, Any{}, kRequired},
+      Field{"ethertype", &CreateSecurityGroupRuleRequest::ethertype},
+      Field{"protocol", &CreateSecurityGroupRuleRequest::protocol},
+      Field{"port_range_min", &CreateSecurityGroupRuleRequest::port_range_min, Range{0, 65535}},
+      Field{"port_range_max", &CreateSecurityGroupRuleRequest::port_range_max, Range{0, 65535}},
+      Field{"remote_ip_prefix", &CreateSecurityGroupRuleRequest::remote_ip_prefix, Text{64}},
+      Field{"remote_group_id", &CreateSecurityGroupRuleRequest::remote_group_id, Text{64}},
+      Field{"description", &CreateSecurityGroupRuleRequest::description, Text{255}},
+  };
+  static std::optional<Violation> Check(const CreateSecurityGroupRuleRequest& r) {
+    const bool ports = r.port_range_min != 0 || r.port_range_max != 0;
+    if (ports && r.protocol != RuleProtocol::kTcp && r.protocol != RuleProtocol::kUdp) {
+      return Violation{"port_range_min", "port ranges apply to tcp and udp only"};
+    }
+    if (ports && (r.port_range_min < 1 || r.port_range_max < 1)) {
+      return Violation{"port_range_min", "give both ends of the range, 1..65535"};
+    }
+    if (r.port_range_min > r.port_range_max) {
+      return Violation{"port_range_max", "must be at least port_range_min"};
+    }
+    if (!r.remote_ip_prefix.empty() && !r.remote_group_id.empty()) {
+      return Violation{"remote_group_id", "give remote_ip_prefix or remote_group_id, not both"};
+    }
+    return std::nullopt;
+  }
+};
+template <> struct Fields<RouterGatewayRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"network_id", &RouterGatewayRequest::network_id, Text{64}},
+      Field{"enable_snat", &RouterGatewayRequest::enable_snat},
+  };
+};
+template <> struct Fields<CreateRouterRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateRouterRequest::name, Name{}, kRequired},
+      Field{"department_id", &CreateRouterRequest::department_id, Text{64}, kRequired},
+      Field{"external_gateway", &CreateRouterRequest::external_gateway},
+  };
+};
+template <> struct Fields<PatchRouterRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &PatchRouterRequest::name, Name{}},
+      Field{"external_gateway", &PatchRouterRequest::external_gateway},
+  };
+};
+template <> struct Fields<RouterInterfaceRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"subnet_id", &RouterInterfaceRequest::subnet_id, Text{64}, kRequired},
+  };
+};
+template <> struct Fields<CreateFloatingIpRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"department_id", &CreateFloatingIpRequest::department_id, Text{64}},
+      Field{"floating_network_id", &CreateFloatingIpRequest::floating_network_id, Text{64}, kRequired},
+      Field{"floating_ip_address", &CreateFloatingIpRequest::floating_ip_address, Text{64}},
+      Field{"port_id", &CreateFloatingIpRequest::port_id, Text{64}},
+      Field{"fixed_ip_address", &CreateFloatingIpRequest::fixed_ip_address, Text{64}},
+      Field{"description", &CreateFloatingIpRequest::description, Text{1024}},
+  };
+};
+template <> struct Fields<PatchFloatingIpRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"port_id", &PatchFloatingIpRequest::port_id, Text{64}},
+      Field{"fixed_ip_address", &PatchFloatingIpRequest::fixed_ip_address, Text{64}},
+  };
+};
 template <> struct Fields<RestoreBackupRequest> {
   static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
@@ -1604,6 +2006,20 @@ template <> struct Fields<ImageStatusReport> {
   };
 };
 
+template <> struct Fields<PortStatusReport> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"status", &PortStatusReport::status, Text{32}, kRequired},
+      Field{"host_id", &PortStatusReport::host_id, Text{64}},
+      Field{"state_reason", &PortStatusReport::state_reason, Text{4096}},
+  };
+  static std::optional<Violation> Check(const PortStatusReport& r) {
+    if (r.status != "active" && r.status != "down" && r.status != "error") {
+      return Violation{"status", "must be one of active, down, error"};
+    }
+    return std::nullopt;
+  }
+};
 template <> struct Fields<VmStatusReport> {
   static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
@@ -1649,6 +2065,7 @@ template <> struct Fields<WatchAnswer> {
       Field{"images", &WatchAnswer::images, Items{100'000}},
       Field{"storage_pools", &WatchAnswer::storage_pools, Items{10'000}},
       Field{"backups", &WatchAnswer::backups, Items{1'000'000}},
+      Field{"ports", &WatchAnswer::ports, Items{1'000'000}},
   };
 };
 template <> struct Fields<QuotaUse> {

@@ -115,6 +115,12 @@ Command& Command::Option(const std::string& flag, std::optional<std::vector<std:
   });
 }
 
+Command& Command::RepeatedOption(const std::string& flag, std::vector<std::string>* values,
+                                 const std::string& value_name, const std::string& help) {
+  last_ = app_->add_option(flag, *values, help)->type_name(value_name)->allow_extra_args(false);
+  return *this;
+}
+
 Command& Command::Flag(const std::string& flag, bool* value, const std::string& help) {
   last_ = app_->add_flag(flag, *value, help);
   return *this;

@@ -70,6 +70,10 @@ class Command {
                   const std::string& value_name, const std::string& help);
   Command& Option(const std::string& flag, std::optional<std::vector<std::string>>* value,
                   const std::string& value_name, const std::string& help);
+  // An option that may be given several times, one value each, kept in order
+  // ("--network a --network b").
+  Command& RepeatedOption(const std::string& flag, std::vector<std::string>* values,
+                          const std::string& value_name, const std::string& help);
   // An enum option with the API's names (api/types.h), e.g. --role admin|dept-admin|...
   template <api::schema::NamedEnum E>
   Command& Choice(const std::string& flag, std::optional<E>* value, const std::string& help) {

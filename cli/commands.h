@@ -29,6 +29,7 @@ void AddImageCommands(CommandLine& cli);
 void AddBackupPolicyCommands(CommandLine& cli);
 void AddBackupCommands(CommandLine& cli);
 void AddNetworkCommands(CommandLine& cli);  // the network, subnet and port groups
+void AddNetworkSecurityCommands(CommandLine& cli);  // security-group, router, floating-ip
 
 // Every group, in help order.
 inline void AddAllCommands(CommandLine& cli) {
@@ -43,6 +44,7 @@ inline void AddAllCommands(CommandLine& cli) {
   AddBackupCommands(cli);
   AddImageCommands(cli);
   AddNetworkCommands(cli);
+  AddNetworkSecurityCommands(cli);
   AddServerGroupCommands(cli);
   AddUserCommands(cli);
   AddEventCommands(cli);

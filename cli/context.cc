@@ -71,6 +71,8 @@ struct Context::Catalogs {
   Catalog<api::Network, api::NetworkQuery> networks;
   Catalog<api::Subnet, api::SubnetQuery> subnets;
   Catalog<api::Port, api::PortQuery> ports;
+  Catalog<api::SecurityGroup, api::SecurityGroupQuery> security_groups;
+  Catalog<api::Router, api::RouterQuery> routers;
 };
 
 Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Options options)
@@ -93,6 +95,8 @@ Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Opti
   catalogs_->backups.list = [c](const api::BackupQuery& q) { return c->ListBackups(q); };
   catalogs_->networks.list = [c](const api::NetworkQuery& q) { return c->ListNetworks(q); };
   catalogs_->subnets.list = [c](const api::SubnetQuery& q) { return c->ListSubnets(q); };
+  catalogs_->security_groups.list = [c](const api::SecurityGroupQuery& q) { return c->ListSecurityGroups(q); };
+  catalogs_->routers.list = [c](const api::RouterQuery& q) { return c->ListRouters(q); };
   catalogs_->ports.list = [c](const api::PortQuery& q) { return c->ListPorts(q); };
 }
 
@@ -142,6 +146,15 @@ Result<std::string> Context::PortId(const std::string& ref) {
 }
 std::string Context::NetworkName(const std::string& id) { return NameOf(*this, catalogs_->networks, id); }
 std::string Context::SubnetName(const std::string& id) { return NameOf(*this, catalogs_->subnets, id); }
+Result<std::string> Context::SecurityGroupId(const std::string& ref) {
+  return Resolve(*this, catalogs_->security_groups, "security group", ref);
+}
+Result<std::string> Context::RouterId(const std::string& ref) {
+  return Resolve(*this, catalogs_->routers, "router", ref);
+}
+std::string Context::SecurityGroupName(const std::string& id) {
+  return NameOf(*this, catalogs_->security_groups, id);
+}
 
 std::string Context::DepartmentName(const std::string& id) {
   return NameOf(*this, catalogs_->departments, id);

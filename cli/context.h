@@ -113,6 +113,8 @@ class Context {
   Result<std::string> NetworkId(const std::string& ref);
   Result<std::string> SubnetId(const std::string& ref);
   Result<std::string> PortId(const std::string& ref);
+  Result<std::string> SecurityGroupId(const std::string& ref);
+  Result<std::string> RouterId(const std::string& ref);
   // The name to show for an id in a table: the object's name, or the id itself when the name
   // cannot be known (the caller may not list the collection, e.g. a department user and hosts,
   // or the object is gone). "" for "". Never fails.
@@ -126,6 +128,7 @@ class Context {
   std::string BackupPolicyName(const std::string& id);
   std::string NetworkName(const std::string& id);
   std::string SubnetName(const std::string& id);
+  std::string SecurityGroupName(const std::string& id);
 
   // ---- Output (output.cc) ----
   // One object: the API's JSON (api::Encode) with --json, else "field  value" lines from its
@@ -146,6 +149,9 @@ class Context {
   void PrintObject(const api::Network& value);
   void PrintObject(const api::Subnet& value);
   void PrintObject(const api::Port& value);
+  void PrintObject(const api::SecurityGroup& value);
+  void PrintObject(const api::Router& value);
+  void PrintObject(const api::FloatingIp& value);
   // A whole list: {"items":[...],"next_page_token":""} with --json, else the table of
   // `columns` (the wide_only ones with --wide).
   void PrintList(const std::vector<api::Department>& items, const std::vector<Column<api::Department>>& columns);
@@ -166,6 +172,10 @@ class Context {
   void PrintList(const std::vector<api::Network>& items, const std::vector<Column<api::Network>>& columns);
   void PrintList(const std::vector<api::Subnet>& items, const std::vector<Column<api::Subnet>>& columns);
   void PrintList(const std::vector<api::Port>& items, const std::vector<Column<api::Port>>& columns);
+  void PrintList(const std::vector<api::SecurityGroup>& items,
+                 const std::vector<Column<api::SecurityGroup>>& columns);
+  void PrintList(const std::vector<api::Router>& items, const std::vector<Column<api::Router>>& columns);
+  void PrintList(const std::vector<api::FloatingIp>& items, const std::vector<Column<api::FloatingIp>>& columns);
 
  private:
   struct Catalogs;  // the collections listed so far (context.cc)

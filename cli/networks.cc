@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/errors.h"
 
 namespace govpool::cli {
 namespace {
@@ -207,6 +208,34 @@ Status ListPorts(Context& ctx, const PortListArgs& args) {
   return OkStatus();
 }
 
+struct PortUpdateArgs {
+  std::string ref;
+  api::PatchPortRequest req;
+  std::vector<std::string> groups;
+  bool no_groups = false;
+};
+
+Status UpdatePort(Context& ctx, PortUpdateArgs args) {
+  if (!args.groups.empty() && args.no_groups) {
+    return UsageError("give --security-group or --no-security-groups, not both");
+  }
+  if (!args.groups.empty() || args.no_groups) {
+    std::vector<std::string> ids;
+    for (const std::string& g : args.groups) {
+      GP_ASSIGN_OR_RETURN(std::string id, ctx.SecurityGroupId(g));
+      ids.push_back(id);
+    }
+    args.req.security_group_ids = ids;
+  }
+  if (!args.req.name && !args.req.security_group_ids) {
+    return UsageError("nothing to change: give --name, --security-group or --no-security-groups");
+  }
+  GP_ASSIGN_OR_RETURN(std::string id, ctx.PortId(args.ref));
+  GP_ASSIGN_OR_RETURN(api::Port p, ctx.api().PatchPort(id, args.req));
+  ctx.PrintObject(p);
+  return OkStatus();
+}
+
 // show and delete of the three kinds.
 template <class T>
 void AddShowDelete(Group& g, const std::string& kind, Result<std::string> (Context::*resolve)(const std::string&),
@@ -246,6 +275,10 @@ void AddNetworkCommands(CommandLine& cli) {
         .Arg("NAME", &a->req.name, "the network's name")
         .Option("--department", &a->department, "ID|NAME", "the department that owns it")
         .Flag("--shared", &a->req.shared, "a shared network every department sees (admins; no --department)")
+        .Flag("--external", &a->req.external,
+              "an external (provider) network for router gateways and floating IPs (admins; no --department)")
+        .Option("--physical-network", &a->req.physical_network, "NAME",
+                "with --external: the host bridge mapping it is bridged to, e.g. physnet1")
         .Option("--mtu", &a->req.mtu, "N", "the MTU (default 1442: 1500 less the Geneve overhead)", 68, 9000)
         .Run([a](Context& ctx) { return CreateNetwork(ctx, *a); });
     auto l = std::make_shared<NetworkListArgs>();
@@ -299,6 +332,14 @@ void AddNetworkCommands(CommandLine& cli) {
         .Option("--department", &l->department, "ID|NAME", "only this department's ports")
         .Option("--page-size", &l->page_size, "N", "ports per request (1-1000, default 500)", 1, 1000)
         .Run([l](Context& ctx) { return ListPorts(ctx, *l); });
+    auto u = std::make_shared<PortUpdateArgs>();
+    g.AddCommand("update", "rename a port or set its security groups (a running VM's port follows)")
+        .Arg("ID|NAME", &u->ref, "the port")
+        .Option("--name", &u->req.name, "NAME", "its new name")
+        .RepeatedOption("--security-group", &u->groups, "ID|NAME",
+                        "a security group of the port's department (repeat for several)")
+        .Flag("--no-security-groups", &u->no_groups, "in no security group: all its traffic is dropped")
+        .Run([u](Context& ctx) { return UpdatePort(ctx, *u); });
     AddShowDelete<api::Port>(
         g, "port", &Context::PortId, &api::Client::GetPort,
         [](Context& ctx, const std::string& id) { return ctx.api().DeletePort(id); },

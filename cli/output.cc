@@ -41,6 +41,9 @@ void Context::PrintObject(const api::Image& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::BackupPolicy& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Backup& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Network& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::SecurityGroup& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Router& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::FloatingIp& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Subnet& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Port& v) { Object(out_, json(), v); }
 
@@ -106,6 +109,17 @@ void Context::PrintList(const std::vector<api::Subnet>& items,
   List(out_, json(), wide(), items, columns);
 }
 void Context::PrintList(const std::vector<api::Port>& items, const std::vector<Column<api::Port>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::SecurityGroup>& items,
+                        const std::vector<Column<api::SecurityGroup>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Router>& items, const std::vector<Column<api::Router>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::FloatingIp>& items,
+                        const std::vector<Column<api::FloatingIp>>& columns) {
   List(out_, json(), wide(), items, columns);
 }
 

@@ -30,7 +30,21 @@ struct CreateArgs {
   std::string department;
   std::string server_group;
   bool stopped = false;
+  std::vector<std::string> networks;  // NET[:FIXED_IP], one per NIC, in order
 };
+
+// "NET[:FIXED_IP]": a NIC with a new port on network NET (id or name; the controller resolves
+// names in the VM's department, then among shared networks).
+Result<api::NicRequest> ParseNic(const std::string& text) {
+  const std::size_t colon = text.find(':');
+  api::NicRequest nic;
+  nic.network = text.substr(0, colon);
+  if (colon != std::string::npos) nic.fixed_ip = text.substr(colon + 1);
+  if (nic.network.empty() || (colon != std::string::npos && nic.fixed_ip.empty())) {
+    return UsageError("--network takes NET or NET:IP, got '" + text + "'");
+  }
+  return nic;
+}
 
 Status Create(Context& ctx, CreateArgs args) {
   GP_ASSIGN_OR_RETURN(args.req.department_id, ctx.DepartmentId(args.department));
@@ -38,6 +52,10 @@ Status Create(Context& ctx, CreateArgs args) {
     GP_ASSIGN_OR_RETURN(args.req.server_group, ctx.ServerGroupId(args.server_group));
   }
   if (args.stopped) args.req.power = api::PowerState::kStopped;
+  for (const std::string& text : args.networks) {
+    GP_ASSIGN_OR_RETURN(api::NicRequest nic, ParseNic(text));
+    args.req.networks.push_back(std::move(nic));
+  }
   if (args.req.image.empty() && (!args.req.storage_pool.empty() || args.req.root_gib != 0)) {
     return UsageError("--storage-pool and --root-gib need --image");
   }
@@ -103,6 +121,39 @@ Status Delete(Context& ctx, const DeleteArgs& args) {
   return OkStatus();
 }
 
+struct InterfaceArgs {
+  std::string op;  // add | remove
+  std::string vm;
+  std::string network;  // add: NET[:FIXED_IP]
+  std::string port;     // add: an existing port; remove: the NIC's port
+};
+
+Status Interface(Context& ctx, const InterfaceArgs& args) {
+  GP_ASSIGN_OR_RETURN(std::string vm_id, ctx.VmId(args.vm));
+  if (args.op == "add") {
+    if (args.network.empty() == args.port.empty()) return UsageError("give --network NET[:IP] or --port ID|NAME");
+    api::NicRequest nic;
+    if (!args.network.empty()) {
+      GP_ASSIGN_OR_RETURN(nic, ParseNic(args.network));
+    } else {
+      GP_ASSIGN_OR_RETURN(nic.port, ctx.PortId(args.port));
+    }
+    GP_ASSIGN_OR_RETURN(api::Port port, ctx.Create([&](const api::WriteOptions& w) {
+      return ctx.api().AttachInterface(vm_id, nic, w);
+    }));
+    ctx.PrintObject(port);
+    return OkStatus();
+  }
+  if (args.op == "remove") {
+    if (args.port.empty() || !args.network.empty()) return UsageError("give --port ID|NAME (the NIC's port)");
+    GP_ASSIGN_OR_RETURN(std::string port_id, ctx.PortId(args.port));
+    GP_RETURN_IF_ERROR(ctx.api().DetachInterface(vm_id, port_id));
+    if (!ctx.json()) ctx.out() << "detached port " << port_id << " from vm " << vm_id << "\n";
+    return OkStatus();
+  }
+  return UsageError("vm interface takes add or remove, got '" + args.op + "'");
+}
+
 enum class Action { kStart, kStop, kReboot };
 
 Status Act(Context& ctx, const std::string& ref, Action action) {
@@ -135,6 +186,9 @@ void AddVmCommands(CommandLine& cli) {
         .Option("--count", &a->req.count, "N",
                 "create N VMs NAME-1 ... NAME-N, all placed or none (1-100)", 1, 100)
         .Flag("--stopped", &a->stopped, "create it stopped")
+        .RepeatedOption("--network", &a->networks, "NET[:IP]",
+                        "a NIC with a new port on network NET (id or name), optionally with address IP; "
+                        "repeat for eth1, eth2... (IP needs --count 1)")
         .Option("--image", &a->req.image, "ID|NAME",
                 "boot from this image: the root disk is a copy-on-write clone of it in a storage pool")
         .Option("--storage-pool", &a->req.storage_pool, "ID|NAME",
@@ -167,6 +221,15 @@ void AddVmCommands(CommandLine& cli) {
                      .Arg("ID|NAME", &a->ref, "the VM")
                      .Flag("--force", &a->force, "admin: drop the record at once");
     IfMatchOption(c, &a->if_match).Run([a](Context& ctx) { return Delete(ctx, *a); });
+  }
+  {
+    auto a = std::make_shared<InterfaceArgs>();
+    g.AddCommand("interface", "hot-attach (add) or detach (remove) a NIC of a VM")
+        .Arg("add|remove", &a->op, "add a NIC, or remove one")
+        .Arg("VM", &a->vm, "the VM (ID|NAME)")
+        .Option("--network", &a->network, "NET[:IP]", "add: a new port on network NET, optionally with address IP")
+        .Option("--port", &a->port, "ID|NAME", "add: an unbound port of the VM's department; remove: the NIC's port")
+        .Run([a](Context& ctx) { return Interface(ctx, *a); });
   }
   struct ActionSpec {
     const char* verb;

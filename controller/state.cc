@@ -27,7 +27,10 @@ enum BackupPolicyIndex { kBackupPolicyByDepartment };
 enum BackupIndex { kBackupByHost, kBackupByVolume, kBackupByDepartment };
 enum NetworkIndex { kNetworkByDepartmentAndName, kNetworkByDepartment };
 enum SubnetIndex { kSubnetByNetwork };
-enum PortIndex { kPortByNetwork, kPortByMac, kPortByDepartment };
+enum PortIndex { kPortByNetwork, kPortByMac, kPortByDepartment, kPortByDevice };
+enum SecurityGroupIndex { kSecurityGroupByDepartmentAndName, kSecurityGroupByDepartment };
+enum RouterIndex { kRouterByDepartmentAndName, kRouterByDepartment, kRouterByGatewayNetwork };
+enum FloatingIpIndex { kFloatingIpByDepartment, kFloatingIpByPort, kFloatingIpByRouter };
 
 // Records whose changes wake the watchers of the host doing their work (TrackStorage).
 template <class T>
@@ -83,9 +86,27 @@ api::Quota QuotaUsageOf(const api::Network& n) {
   return q;
 }
 
-api::Quota QuotaUsageOf(const api::Port&) {
+api::Quota QuotaUsageOf(const api::Port& p) {
   api::Quota q = api::kZeroQuota;
-  q.ports = 1;
+  if (p.device_owner.empty()) q.ports = 1;  // routers' and floating IPs' ports count there
+  return q;
+}
+
+api::Quota QuotaUsageOf(const api::SecurityGroup& g) {
+  api::Quota q = api::kZeroQuota;
+  if (g.name != kDefaultSecurityGroup) q.security_groups = 1;
+  return q;
+}
+
+api::Quota QuotaUsageOf(const api::Router&) {
+  api::Quota q = api::kZeroQuota;
+  q.routers = 1;
+  return q;
+}
+
+api::Quota QuotaUsageOf(const api::FloatingIp&) {
+  api::Quota q = api::kZeroQuota;
+  q.floating_ips = 1;
   return q;
 }
 
@@ -124,7 +145,17 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
       subnets_("subnet", {[](const api::Subnet& sn) { return sn.network_id; }}),
       ports_("port", {[](const api::Port& p) { return p.network_id; },
                       [](const api::Port& p) { return p.mac_address; },
-                      [](const api::Port& p) { return p.department_id; }}) {}
+                      [](const api::Port& p) { return p.department_id; },
+                      [](const api::Port& p) { return p.device_id; }}),
+      security_groups_("security_group",
+                       {[](const api::SecurityGroup& g) { return g.department_id + "/" + g.name; },
+                        [](const api::SecurityGroup& g) { return g.department_id; }}),
+      routers_("router", {[](const api::Router& r) { return r.department_id + "/" + r.name; },
+                          [](const api::Router& r) { return r.department_id; },
+                          [](const api::Router& r) { return r.external_gateway.network_id; }}),
+      floating_ips_("floating_ip", {[](const api::FloatingIp& f) { return f.department_id; },
+                                    [](const api::FloatingIp& f) { return f.port_id; },
+                                    [](const api::FloatingIp& f) { return f.router_id; }}) {}
 
 template <> RecordTable<api::Department>& State::Table() { return departments_; }
 template <> RecordTable<api::Flavor>& State::Table() { return flavors_; }
@@ -143,12 +174,15 @@ template <> RecordTable<api::Backup>& State::Table() { return backups_; }
 template <> RecordTable<api::Network>& State::Table() { return networks_; }
 template <> RecordTable<api::Subnet>& State::Table() { return subnets_; }
 template <> RecordTable<api::Port>& State::Table() { return ports_; }
+template <> RecordTable<api::SecurityGroup>& State::Table() { return security_groups_; }
+template <> RecordTable<api::Router>& State::Table() { return routers_; }
+template <> RecordTable<api::FloatingIp>& State::Table() { return floating_ips_; }
 
 template <class F>
 void State::ForEachTable(F&& f) {
   f(departments_), f(flavors_), f(hosts_), f(vms_), f(users_), f(server_groups_), f(tokens_),
       f(idempotency_), f(storage_pools_), f(volumes_), f(snapshots_), f(images_), f(backup_policies_),
-      f(backups_), f(networks_), f(subnets_), f(ports_);
+      f(backups_), f(networks_), f(subnets_), f(ports_), f(security_groups_), f(routers_), f(floating_ips_);
 }
 
 scheduler::HostSpec State::HostSpecOf(const api::Host& h) const {
@@ -206,6 +240,8 @@ Status State::FinishLoad(std::int64_t revision) {
   }
   ipam_.clear();
   for (const auto& [id, sn] : subnets_.all()) RebuildIpam(sn);
+  ports_of_group_.clear();
+  for (const auto& [id, p] : ports_.all()) TrackSecurityGroups(p, +1);
   pool_allocation_.clear();
   for (const auto& [id, v] : volumes_.all()) {
     auto& [gib, count] = pool_allocation_[v.pool_id];
@@ -245,6 +281,10 @@ void State::Save(Txn& txn, T& value) {
   } else if constexpr (std::is_same_v<T, api::Port>) {
     if (previous) TrackAddresses(*previous, -1);
     TrackAddresses(value, +1);
+    if (previous) TrackSecurityGroups(*previous, -1);
+    TrackSecurityGroups(value, +1);
+    if (previous && previous->device_id != value.device_id) RecordPortEvent(txn, *previous);
+    RecordPortEvent(txn, value);
   }
 }
 
@@ -274,6 +314,25 @@ void State::TrackAddresses(const api::Port& p, int sign) {
       it->second.Release(*address);
     }
   }
+}
+
+void State::TrackSecurityGroups(const api::Port& p, int sign) {
+  for (const std::string& group_id : p.security_group_ids) {
+    if (sign > 0) {
+      ports_of_group_[group_id].insert(p.meta.id);
+      continue;
+    }
+    auto it = ports_of_group_.find(group_id);
+    if (it == ports_of_group_.end()) continue;
+    it->second.erase(p.meta.id);
+    if (it->second.empty()) ports_of_group_.erase(it);
+  }
+}
+
+void State::RecordPortEvent(Txn& txn, const api::Port& p) {
+  if (p.device_id.empty()) return;
+  // The VM's host, whose agent plugs it; a VM saved later in the same write records its own.
+  if (const api::Vm* vm = vms_.Find(p.device_id)) RecordHostEvent(txn.revision(), vm->host_id, p.meta.id, false);
 }
 
 template <class T>
@@ -319,6 +378,8 @@ void State::Remove(Txn& txn, const std::string& id) {
     ipam_.erase(removed->meta.id);
   } else if constexpr (std::is_same_v<T, api::Port>) {
     TrackAddresses(*removed, -1);
+    TrackSecurityGroups(*removed, -1);
+    RecordPortEvent(txn, *removed);
   }
 }
 
@@ -342,6 +403,9 @@ GOVPOOL_STATE_RECORD(api::Backup)
 GOVPOOL_STATE_RECORD(api::Network)
 GOVPOOL_STATE_RECORD(api::Subnet)
 GOVPOOL_STATE_RECORD(api::Port)
+GOVPOOL_STATE_RECORD(api::SecurityGroup)
+GOVPOOL_STATE_RECORD(api::Router)
+GOVPOOL_STATE_RECORD(api::FloatingIp)
 #undef GOVPOOL_STATE_RECORD
 
 void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
@@ -428,7 +492,66 @@ std::int64_t State::DepartmentObjectCount(const std::string& department_id) cons
                                    backup_policies_.CountBy(kBackupPolicyByDepartment, department_id) +
                                    backups_.CountBy(kBackupByDepartment, department_id) +
                                    networks_.CountBy(kNetworkByDepartment, department_id) +
-                                   ports_.CountBy(kPortByDepartment, department_id));
+                                   ports_.CountBy(kPortByDepartment, department_id) +
+                                   // the automatic default group goes with its department
+                                   security_groups_.CountBy(kSecurityGroupByDepartment, department_id) -
+                                   (FindSecurityGroupByName(department_id, kDefaultSecurityGroup) ? 1 : 0) +
+                                   routers_.CountBy(kRouterByDepartment, department_id) +
+                                   floating_ips_.CountBy(kFloatingIpByDepartment, department_id));
+}
+
+const api::SecurityGroup* State::FindSecurityGroupByName(const std::string& department_id,
+                                                         const std::string& name) const {
+  return security_groups_.FindBy(kSecurityGroupByDepartmentAndName, department_id + "/" + name);
+}
+const std::set<std::string>& State::PortsOfSecurityGroup(const std::string& group_id) const {
+  auto it = ports_of_group_.find(group_id);
+  return it == ports_of_group_.end() ? kNoIds : it->second;
+}
+std::vector<std::string> State::GroupsReferring(const std::string& group_id) const {
+  std::vector<std::string> out;
+  const api::SecurityGroup* g = FindSecurityGroup(group_id);
+  if (!g) return out;
+  // remote groups are of the same department: only its groups can refer to this one.
+  for (const std::string& id : security_groups_.IdsBy(kSecurityGroupByDepartment, g->department_id)) {
+    for (const api::SecurityGroupRule& rule : security_groups_.Find(id)->rules) {
+      if (rule.remote_group_id == group_id && id != group_id) {
+        out.push_back(id);
+        break;
+      }
+    }
+  }
+  return out;
+}
+api::SecurityGroup State::RenderSecurityGroup(const api::SecurityGroup& g) const {
+  api::SecurityGroup out = g;
+  out.ports = static_cast<std::int64_t>(PortsOfSecurityGroup(g.meta.id).size());
+  return out;
+}
+const api::Router* State::FindRouterByName(const std::string& department_id, const std::string& name) const {
+  return routers_.FindBy(kRouterByDepartmentAndName, department_id + "/" + name);
+}
+const std::set<std::string>& State::RoutersOnGatewayNetwork(const std::string& network_id) const {
+  return routers_.IdsBy(kRouterByGatewayNetwork, network_id);
+}
+const api::Router* State::RouterOfSubnet(const std::string& subnet_id) const {
+  const api::Subnet* sn = subnets_.Find(subnet_id);
+  if (!sn) return nullptr;
+  // The subnet's router_interface port (device_id: the router) holds its gateway address.
+  for (const std::string& port_id : ports_.IdsBy(kPortByNetwork, sn->network_id)) {
+    const api::Port* p = ports_.Find(port_id);
+    if (p->device_owner != "router_interface") continue;
+    for (const api::FixedIp& ip : p->fixed_ips) {
+      if (ip.subnet_id == subnet_id) return routers_.Find(p->device_id);
+    }
+  }
+  return nullptr;
+}
+const std::set<std::string>& State::FloatingIpsOfPort(const std::string& port_id) const {
+  return floating_ips_.IdsBy(kFloatingIpByPort, port_id);
+}
+const std::set<std::string>& State::FloatingIpsOfRouter(const std::string& router_id) const {
+  return floating_ips_.IdsBy(kFloatingIpByRouter, router_id);
 }
 
 const api::Network* State::FindNetworkByName(const std::string& department_id, const std::string& name) const {
@@ -436,6 +559,9 @@ const api::Network* State::FindNetworkByName(const std::string& department_id, c
 }
 const std::set<std::string>& State::SubnetsOfNetwork(const std::string& network_id) const {
   return subnets_.IdsBy(kSubnetByNetwork, network_id);
+}
+const std::set<std::string>& State::PortsOfVm(const std::string& vm_id) const {
+  return ports_.IdsBy(kPortByDevice, vm_id);
 }
 const std::set<std::string>& State::PortsOfNetwork(const std::string& network_id) const {
   return ports_.IdsBy(kPortByNetwork, network_id);

@@ -63,6 +63,13 @@ api::Quota QuotaUsageOf(const api::Backup& b);
 // a port counts `ports` against its own department.
 api::Quota QuotaUsageOf(const api::Network& n);
 api::Quota QuotaUsageOf(const api::Port& p);
+// A security group counts `security_groups` (the automatic "default" one nothing); a router
+// `routers`; a floating IP `floating_ips`. Ports of routers and floating IPs count no `ports`.
+api::Quota QuotaUsageOf(const api::SecurityGroup& g);
+api::Quota QuotaUsageOf(const api::Router& r);
+api::Quota QuotaUsageOf(const api::FloatingIp& f);
+// The name of the group every department gets (docs/networking.md, "Security groups").
+inline constexpr const char* kDefaultSecurityGroup = "default";
 
 class State {
  public:
@@ -108,6 +115,9 @@ class State {
   const std::map<std::string, api::Network>& networks() const { return networks_.all(); }
   const std::map<std::string, api::Subnet>& subnets() const { return subnets_.all(); }
   const std::map<std::string, api::Port>& ports() const { return ports_.all(); }
+  const std::map<std::string, api::SecurityGroup>& security_groups() const { return security_groups_.all(); }
+  const std::map<std::string, api::Router>& routers() const { return routers_.all(); }
+  const std::map<std::string, api::FloatingIp>& floating_ips() const { return floating_ips_.all(); }
 
   const api::Department* FindDepartment(const std::string& id) const { return departments_.Find(id); }
   const api::Department* FindDepartmentByName(const std::string& name) const;
@@ -173,11 +183,30 @@ class State {
   const api::Network* FindNetworkByName(const std::string& department_id, const std::string& name) const;
   const std::set<std::string>& SubnetsOfNetwork(const std::string& network_id) const;
   const std::set<std::string>& PortsOfNetwork(const std::string& network_id) const;
+  // Ports whose device_id is the VM (its NICs; a VM's port_ids says their order).
+  const std::set<std::string>& PortsOfVm(const std::string& vm_id) const;
   // The port with this MAC address (lower case), or nullptr.
   const api::Port* FindPortByMac(const std::string& mac) const;
   // The subnet's address bookkeeping (kept by Save/Remove of subnets and ports); nullptr when
   // the subnet does not exist.
   const ipam::Ipam* IpamOf(const std::string& subnet_id) const;
+  // ---- Security groups, routers, floating IPs (docs/networking.md) ----
+  const api::SecurityGroup* FindSecurityGroup(const std::string& id) const { return security_groups_.Find(id); }
+  const api::SecurityGroup* FindSecurityGroupByName(const std::string& department_id, const std::string& name) const;
+  // Ports whose security_group_ids name the group (kept by Save/Remove of ports).
+  const std::set<std::string>& PortsOfSecurityGroup(const std::string& group_id) const;
+  // Groups with a rule whose remote_group_id is `group_id`.
+  std::vector<std::string> GroupsReferring(const std::string& group_id) const;
+  api::SecurityGroup RenderSecurityGroup(const api::SecurityGroup& g) const;
+  const api::Router* FindRouter(const std::string& id) const { return routers_.Find(id); }
+  const api::Router* FindRouterByName(const std::string& department_id, const std::string& name) const;
+  // Routers whose gateway is on the (external) network.
+  const std::set<std::string>& RoutersOnGatewayNetwork(const std::string& network_id) const;
+  // The router with an interface on the subnet, or nullptr.
+  const api::Router* RouterOfSubnet(const std::string& subnet_id) const;
+  const api::FloatingIp* FindFloatingIp(const std::string& id) const { return floating_ips_.Find(id); }
+  const std::set<std::string>& FloatingIpsOfPort(const std::string& port_id) const;
+  const std::set<std::string>& FloatingIpsOfRouter(const std::string& router_id) const;
   // The network / subnet as the API shows them (derived counts).
   api::Network RenderNetwork(const api::Network& n) const;
   api::Subnet RenderSubnet(const api::Subnet& sn) const;
@@ -217,6 +246,10 @@ class State {
   // addresses taken (sign +1) or given back (-1).
   void RebuildIpam(const api::Subnet& sn);
   void TrackAddresses(const api::Port& p, int sign);
+  // The security-group -> ports map (sign +1: the port names its groups, -1: no longer).
+  void TrackSecurityGroups(const api::Port& p, int sign);
+  // A change to a VM's port wakes the watchers of the VM's host.
+  void RecordPortEvent(Txn& txn, const api::Port& p);
   void RecordHostEvent(std::int64_t revision, const std::string& host_id,
                        const std::string& object_id, bool is_vm);
   // Storage records' bookkeeping shared by Save and Remove (sign +1: added, -1: removed).
@@ -249,6 +282,9 @@ class State {
   RecordTable<api::Network> networks_;
   RecordTable<api::Subnet> subnets_;
   RecordTable<api::Port> ports_;
+  RecordTable<api::SecurityGroup> security_groups_;
+  RecordTable<api::Router> routers_;
+  RecordTable<api::FloatingIp> floating_ips_;
   // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used
   std::unordered_map<std::string, api::HostActualUsage> host_reports_;  // host id -> last report
@@ -256,6 +292,7 @@ class State {
   // pool id -> host id -> the host's last report about it.
   std::unordered_map<std::string, std::map<std::string, StoragePoolReach>> pool_reports_;
   std::unordered_map<std::string, ipam::Ipam> ipam_;  // subnet id -> its addresses
+  std::unordered_map<std::string, std::set<std::string>> ports_of_group_;  // security group id -> port ids
   std::deque<HostEvent> host_events_;
   std::deque<api::Event> events_;
   std::map<std::string, std::int64_t> event_counts_;  // kind -> events since start

@@ -82,6 +82,7 @@ WatchResult WatchHub::Snapshot(const State& s, const std::string& host_id) const
       if (const api::Vm* vm = s.FindVm(id)) r.items.push_back(RenderVm(s, *vm));
     }
   }
+  AddVmPorts(s, r);
   AddStorageWork(s, host_id, r);
   return r;
 }

@@ -3,8 +3,9 @@
 // A watch names a host and the store revision the watcher has seen (`after_revision`). It is
 // answered at once when a VM on that host changed after that revision (or the revision is 0,
 // older than the oldest change State still remembers, or newer than the store), otherwise it
-// is held until such a change or until its timeout. Every answer is level-triggered: the whole
-// current set of the host's VMs (deleting ones included) and the revision it is as of, and it
+// is held until such a change or until its timeout. A change to a port of one of its VMs counts
+// (State records it for the VM's host). Every answer is level-triggered: the whole current set
+// of the host's VMs (deleting ones included) with their ports, and the revision it is as of, and it
 // is delivered only once everything it shows is durable (Db::WhenDurable), so a watcher never
 // acts on a change a crash could take back.
 //

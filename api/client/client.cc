@@ -175,6 +175,12 @@ Result<std::optional<Vm>> Client::DeleteVm(std::string_view id, bool force, cons
 Result<Vm> Client::StartVm(std::string_view id) { return Call<Vm>("POST", Path("/v1/vms", id, "/start"), {}); }
 Result<Vm> Client::StopVm(std::string_view id) { return Call<Vm>("POST", Path("/v1/vms", id, "/stop"), {}); }
 Result<Vm> Client::RebootVm(std::string_view id) { return Call<Vm>("POST", Path("/v1/vms", id, "/reboot"), {}); }
+Result<Port> Client::AttachInterface(std::string_view vm_id, const NicRequest& req, const WriteOptions& w) {
+  return Call<Port>("POST", Path("/v1/vms", vm_id, "/interfaces"), Encode(req), w);
+}
+Status Client::DetachInterface(std::string_view vm_id, std::string_view port_id) {
+  return CallNoContent("DELETE", Path("/v1/vms", vm_id, "/interfaces/" + PercentEncode(port_id)));
+}
 Result<std::optional<Vm>> Client::ReportVmStatus(std::string_view id, const VmStatusReport& report) {
   GP_ASSIGN_OR_RETURN(HttpResponse resp, Send("PUT", Path("/v1/vms", id, "/status"), Encode(report), {}));
   if (resp.status == 204) return std::optional<Vm>();
@@ -325,6 +331,78 @@ Result<ListPage<Port>> Client::ListPorts(const PortQuery& q) {
 }
 Status Client::DeletePort(std::string_view id, const WriteOptions& w) {
   return CallNoContent("DELETE", Path("/v1/ports", id), w);
+}
+Result<Port> Client::ReportPortStatus(std::string_view id, const PortStatusReport& report) {
+  return Call<Port>("PUT", Path("/v1/ports", id, "/status"), Encode(report));
+}
+Result<Port> Client::PatchPort(std::string_view id, const PatchPortRequest& req, const WriteOptions& w) {
+  return Call<Port>("PATCH", Path("/v1/ports", id), Encode(req), w);
+}
+Result<SecurityGroup> Client::CreateSecurityGroup(const CreateSecurityGroupRequest& req, const WriteOptions& w) {
+  return Call<SecurityGroup>("POST", "/v1/security-groups", Encode(req), w);
+}
+Result<SecurityGroup> Client::GetSecurityGroup(std::string_view id) {
+  return Call<SecurityGroup>("GET", Path("/v1/security-groups", id), {});
+}
+Result<ListPage<SecurityGroup>> Client::ListSecurityGroups(const SecurityGroupQuery& q) {
+  Target t("/v1/security-groups");
+  t.Page(q).Add("department_id", q.department_id);
+  return Call<ListPage<SecurityGroup>>("GET", t.str(), {});
+}
+Result<SecurityGroup> Client::PatchSecurityGroup(std::string_view id, const PatchSecurityGroupRequest& req,
+                                                 const WriteOptions& w) {
+  return Call<SecurityGroup>("PATCH", Path("/v1/security-groups", id), Encode(req), w);
+}
+Status Client::DeleteSecurityGroup(std::string_view id, const WriteOptions& w) {
+  return CallNoContent("DELETE", Path("/v1/security-groups", id), w);
+}
+Result<SecurityGroup> Client::AddSecurityGroupRule(std::string_view group_id, const CreateSecurityGroupRuleRequest& req,
+                                                   const WriteOptions& w) {
+  return Call<SecurityGroup>("POST", Path("/v1/security-groups", group_id, "/rules"), Encode(req), w);
+}
+Status Client::DeleteSecurityGroupRule(std::string_view group_id, std::string_view rule_id) {
+  return CallNoContent("DELETE", Path("/v1/security-groups", group_id, "/rules/" + PercentEncode(rule_id)), {});
+}
+Result<Router> Client::CreateRouter(const CreateRouterRequest& req, const WriteOptions& w) {
+  return Call<Router>("POST", "/v1/routers", Encode(req), w);
+}
+Result<Router> Client::GetRouter(std::string_view id) { return Call<Router>("GET", Path("/v1/routers", id), {}); }
+Result<ListPage<Router>> Client::ListRouters(const RouterQuery& q) {
+  Target t("/v1/routers");
+  t.Page(q).Add("department_id", q.department_id);
+  return Call<ListPage<Router>>("GET", t.str(), {});
+}
+Result<Router> Client::PatchRouter(std::string_view id, const PatchRouterRequest& req, const WriteOptions& w) {
+  return Call<Router>("PATCH", Path("/v1/routers", id), Encode(req), w);
+}
+Status Client::DeleteRouter(std::string_view id, const WriteOptions& w) {
+  return CallNoContent("DELETE", Path("/v1/routers", id), w);
+}
+Result<Router> Client::AddRouterInterface(std::string_view router_id, const RouterInterfaceRequest& req,
+                                          const WriteOptions& w) {
+  return Call<Router>("POST", Path("/v1/routers", router_id, "/interfaces"), Encode(req), w);
+}
+Result<Router> Client::RemoveRouterInterface(std::string_view router_id, std::string_view subnet_id) {
+  return Call<Router>("DELETE", Path("/v1/routers", router_id, "/interfaces/" + PercentEncode(subnet_id)), {});
+}
+Result<FloatingIp> Client::CreateFloatingIp(const CreateFloatingIpRequest& req, const WriteOptions& w) {
+  return Call<FloatingIp>("POST", "/v1/floating-ips", Encode(req), w);
+}
+Result<FloatingIp> Client::GetFloatingIp(std::string_view id) {
+  return Call<FloatingIp>("GET", Path("/v1/floating-ips", id), {});
+}
+Result<ListPage<FloatingIp>> Client::ListFloatingIps(const FloatingIpQuery& q) {
+  Target t("/v1/floating-ips");
+  t.Page(q).Add("department_id", q.department_id).Add("port_id", q.port_id).Add("floating_network_id",
+                                                                                q.floating_network_id);
+  return Call<ListPage<FloatingIp>>("GET", t.str(), {});
+}
+Result<FloatingIp> Client::PatchFloatingIp(std::string_view id, const PatchFloatingIpRequest& req,
+                                           const WriteOptions& w) {
+  return Call<FloatingIp>("PATCH", Path("/v1/floating-ips", id), Encode(req), w);
+}
+Status Client::DeleteFloatingIp(std::string_view id, const WriteOptions& w) {
+  return CallNoContent("DELETE", Path("/v1/floating-ips", id), w);
 }
 Result<Volume> Client::RestoreBackup(std::string_view id, const RestoreBackupRequest& req, const WriteOptions& w) {
   return Call<Volume>("POST", Path("/v1/backups", id, "/restore"), Encode(req), w);

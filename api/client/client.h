@@ -55,6 +55,17 @@ struct PortQuery : PageQuery {
   std::string device_id;
   std::string department_id;
 };
+struct SecurityGroupQuery : PageQuery {
+  std::string department_id;
+};
+struct RouterQuery : PageQuery {
+  std::string department_id;
+};
+struct FloatingIpQuery : PageQuery {
+  std::string department_id;
+  std::string port_id;
+  std::string floating_network_id;
+};
 struct EventQuery {
   std::int64_t limit = 0;
   std::string host_id;
@@ -107,6 +118,9 @@ class Client {
   Result<Vm> StartVm(std::string_view id);
   Result<Vm> StopVm(std::string_view id);
   Result<Vm> RebootVm(std::string_view id);
+  // Hot attach (POST /v1/vms/{id}/interfaces): the new NIC's port. Detach: 204.
+  Result<Port> AttachInterface(std::string_view vm_id, const NicRequest& req, const WriteOptions& w = {});
+  Status DetachInterface(std::string_view vm_id, std::string_view port_id);
   // An agent's report; nullopt when a `deleted` report removed the record.
   Result<std::optional<Vm>> ReportVmStatus(std::string_view id, const VmStatusReport& report);
 
@@ -191,6 +205,34 @@ class Client {
   Result<Port> GetPort(std::string_view id);
   Result<ListPage<Port>> ListPorts(const PortQuery& q = {});
   Status DeletePort(std::string_view id, const WriteOptions& w = {});
+  // An agent's report on a NIC of a VM on its host (PUT /v1/ports/{id}/status).
+  Result<Port> ReportPortStatus(std::string_view id, const PortStatusReport& report);
+  Result<Port> PatchPort(std::string_view id, const PatchPortRequest& req, const WriteOptions& w = {});
+
+  // ---- Security groups, routers, floating IPs (docs/networking.md) ----
+  Result<SecurityGroup> CreateSecurityGroup(const CreateSecurityGroupRequest& req, const WriteOptions& w = {});
+  Result<SecurityGroup> GetSecurityGroup(std::string_view id);
+  Result<ListPage<SecurityGroup>> ListSecurityGroups(const SecurityGroupQuery& q = {});
+  Result<SecurityGroup> PatchSecurityGroup(std::string_view id, const PatchSecurityGroupRequest& req,
+                                           const WriteOptions& w = {});
+  Status DeleteSecurityGroup(std::string_view id, const WriteOptions& w = {});
+  // The group with the new rule (its last).
+  Result<SecurityGroup> AddSecurityGroupRule(std::string_view group_id, const CreateSecurityGroupRuleRequest& req,
+                                             const WriteOptions& w = {});
+  Status DeleteSecurityGroupRule(std::string_view group_id, std::string_view rule_id);
+  Result<Router> CreateRouter(const CreateRouterRequest& req, const WriteOptions& w = {});
+  Result<Router> GetRouter(std::string_view id);
+  Result<ListPage<Router>> ListRouters(const RouterQuery& q = {});
+  Result<Router> PatchRouter(std::string_view id, const PatchRouterRequest& req, const WriteOptions& w = {});
+  Status DeleteRouter(std::string_view id, const WriteOptions& w = {});
+  Result<Router> AddRouterInterface(std::string_view router_id, const RouterInterfaceRequest& req,
+                                    const WriteOptions& w = {});
+  Result<Router> RemoveRouterInterface(std::string_view router_id, std::string_view subnet_id);
+  Result<FloatingIp> CreateFloatingIp(const CreateFloatingIpRequest& req, const WriteOptions& w = {});
+  Result<FloatingIp> GetFloatingIp(std::string_view id);
+  Result<ListPage<FloatingIp>> ListFloatingIps(const FloatingIpQuery& q = {});
+  Result<FloatingIp> PatchFloatingIp(std::string_view id, const PatchFloatingIpRequest& req, const WriteOptions& w = {});
+  Status DeleteFloatingIp(std::string_view id, const WriteOptions& w = {});
 
   // ---- Server groups and placement preview ----
   Result<ServerGroup> CreateServerGroup(const CreateServerGroupRequest& req, const WriteOptions& w = {});

@@ -44,6 +44,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetImageRoutes(router_);
   SetBackupRoutes(router_);
   SetNetworkRoutes(router_);
+  SetNetworkSecurityRoutes(router_);
   SetImageDataRoutes(router_, staging_);
   SetWatchRoutes(router_, db_);
 }

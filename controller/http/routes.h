@@ -26,6 +26,8 @@ void SetImageRoutes(Router& r);
 void SetBackupRoutes(Router& r);  // /v1/backup-policies and /v1/backups
 // Networks (docs/networking.md): /v1/networks, /v1/subnets, /v1/ports.
 void SetNetworkRoutes(Router& r);
+// /v1/security-groups (and their rules), /v1/routers, /v1/floating-ips, PATCH /v1/ports/{id}.
+void SetNetworkSecurityRoutes(Router& r);
 // PUT/GET /v1/images/{id}/data, streamed to and from `staging` (which must outlive `r`).
 void SetImageDataRoutes(Router& r, const ImageStaging& staging);
 // /healthz, /metrics (body from `metrics_text`), /v1/openapi.yaml.

@@ -105,6 +105,14 @@ void SetNetworkRoutes(Router& r) {
       return st.ok() ? NoContent() : api::ErrorResponse(st);
     });
   });
+  // The agent of the port's VM's host reports it plugged, unplugged or failed.
+  r.Add("PUT", "/v1/ports/{id}/status", [](RouteContext& ctx) {
+    if (Status s = CheckId(ctx.param("id"), "port"); !s.ok()) return api::ErrorResponse(s);
+    if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    auto req = api::Parse<api::PortStatusReport>(ctx.request.body);
+    if (!req.ok()) return api::ErrorResponse(req.status());
+    return ctx.db.Write([&](State& s, Txn& t) { return Render(ReportPortStatus(s, t, ctx.caller, ctx.param("id"), *req), 200); });
+  });
 }
 
 }  // namespace govpool::controller::http

@@ -69,6 +69,25 @@ void SetVmRoutes(Router& r) {
       return api::JsonResponse(202, api::Encode(*vm));
     });
   });
+  // Hot attach / detach of NICs (docs/networking.md, "NICs of VMs").
+  r.Add("POST", "/v1/vms/{id}/interfaces", [](RouteContext& ctx) {
+    if (Status s = CheckId(ctx.param("id"), "vm"); !s.ok()) return api::ErrorResponse(s);
+    if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    auto req = api::Parse<api::NicRequest>(ctx.request.body);
+    if (!req.ok()) return api::ErrorResponse(req.status());
+    return WriteIdempotent(ctx, [&](State& s, Txn& t) {
+      return Render(AttachInterface(s, t, ctx.caller, ctx.param("id"), *req), 201);
+    });
+  });
+  r.Add("DELETE", "/v1/vms/{id}/interfaces/{port_id}", [](RouteContext& ctx) {
+    if (Status s = CheckId(ctx.param("id"), "vm"); !s.ok()) return api::ErrorResponse(s);
+    if (Status s = CheckId(ctx.param("port_id"), "port"); !s.ok()) return api::ErrorResponse(s);
+    if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    return ctx.db.Write([&](State& s, Txn& t) {
+      Status st = DetachInterface(s, t, ctx.caller, ctx.param("id"), ctx.param("port_id"));
+      return st.ok() ? NoContent() : api::ErrorResponse(st);
+    });
+  });
   r.Add("POST", "/v1/vms/{id}/start", Action("start"));
   r.Add("POST", "/v1/vms/{id}/stop", Action("stop"));
   r.Add("POST", "/v1/vms/{id}/reboot", Action("reboot"));

@@ -76,6 +76,11 @@ Status DeleteDepartment(State& s, Txn& t, const Caller& c, const std::string& id
         .WithDetail("instances", used.instances)
         .WithDetail("objects", owned);
   }
+  // Its automatic security group (not counted as owned: no port uses it now) goes with it.
+  if (const api::SecurityGroup* g = s.FindSecurityGroupByName(id, kDefaultSecurityGroup)) {
+    const std::string group_id = g->meta.id;
+    s.Remove<api::SecurityGroup>(t, group_id);
+  }
   s.Remove<api::Department>(t, id);
   return OkStatus();
 }

@@ -9,25 +9,32 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "controller/ipam.h"
+#include "controller/services/network_internal.h"
+#include "controller/services/network_security_internal.h"
 #include "controller/services/paging.h"
 #include "controller/services/services.h"
+#include "controller/services/storage_internal.h"
 
 namespace govpool::controller {
 namespace {
 
+using network::PendingPorts;
 using ipam::Cidr;
 using ipam::FormatIpv4;
 using ipam::Ipv4;
 using ipam::ParseIpv4;
 
+// Shared and external networks are every department's to see.
 bool CanSeeNetwork(const Caller& c, const api::Network& n) {
-  return n.shared || c.can_see_department(n.department_id);
+  return n.shared || n.external || c.can_see_department(n.department_id);
 }
 
-// Creating and deleting a network and its subnets: its department's admins; shared: admins.
+// Creating and deleting a network and its subnets: its department's admins; shared and
+// external ones: admins.
 Status RequireManageNetwork(const Caller& c, const api::Network& n, const std::string& what) {
-  if (n.shared ? c.is_admin() : c.can_manage_department(n.department_id)) return OkStatus();
-  return PermissionDenied(what + (n.shared ? " on a shared network needs the admin role"
+  const bool everyones = n.shared || n.external;
+  if (everyones ? c.is_admin() : c.can_manage_department(n.department_id)) return OkStatus();
+  return PermissionDenied(what + (everyones ? " on a shared or external network needs the admin role"
                                            : " needs the admin or dept-admin role"));
 }
 
@@ -112,8 +119,8 @@ std::optional<std::string> NormalizeMac(const std::string& text) {
 }
 
 // A random locally administered unicast MAC address (first octet x2, x6, xa or xe) that no
-// port has.
-Result<std::string> NewMac(const State& s) {
+// port, saved or pending, has.
+Result<std::string> NewMac(const State& s, const PendingPorts& pending) {
   for (int attempt = 0; attempt < 32; ++attempt) {
     std::string hex;
     for (char ch : NewUuid()) {
@@ -124,7 +131,7 @@ Result<std::string> NewMac(const State& s) {
     static constexpr char kHex[] = "0123456789abcdef";
     std::string mac{kHex[first >> 4], kHex[first & 15]};
     for (int i = 1; i < 6; ++i) mac += ":" + hex.substr(2 * i, 2);
-    if (!s.FindPortByMac(mac)) return mac;
+    if (!s.FindPortByMac(mac) && !pending.HasMac(mac)) return mac;
   }
   return Internal("could not generate a unique MAC address");
 }
@@ -168,13 +175,17 @@ std::vector<const api::Subnet*> SubnetsOf(const State& s, const std::string& net
 // gateway, free: IP_ADDRESS_IN_USE), the others allocated from their subnet's pools
 // (SUBNET_FULL); one address per subnet. With none asked: one from the first subnet (oldest
 // first) with a free address, when the network has subnets.
+// Addresses promised to pending ports count as used.
 Result<std::vector<api::FixedIp>> AllocateAddresses(const State& s, const api::Network& n,
-                                                    const std::vector<api::FixedIp>& asked) {
+                                                    const std::vector<api::FixedIp>& asked,
+                                                    const PendingPorts& pending) {
   std::vector<api::FixedIp> out;
   if (asked.empty()) {
     std::vector<const api::Subnet*> subnets = SubnetsOf(s, n.meta.id);
     for (const api::Subnet* sn : subnets) {
-      if (auto a = s.IpamOf(sn->meta.id)->NextFree()) return std::vector<api::FixedIp>{{sn->meta.id, FormatIpv4(*a)}};
+      if (auto a = s.IpamOf(sn->meta.id)->NextFreeExcept(pending.AddressesIn(sn->meta.id))) {
+        return std::vector<api::FixedIp>{{sn->meta.id, FormatIpv4(*a)}};
+      }
     }
     if (!subnets.empty()) return SubnetFull(*subnets.front());
     return out;
@@ -213,14 +224,14 @@ Result<std::vector<api::FixedIp>> AllocateAddresses(const State& s, const api::N
       if (want.ip_address == sn->gateway_ip) {
         return Invalid(field + ".ip_address", want.ip_address + " is the gateway of subnet '" + sn->name + "'");
       }
-      if (pool.IsUsed(*address)) {
+      if (pool.IsUsed(*address) || pending.AddressesIn(sn->meta.id).count(*address)) {
         return Conflict("address " + want.ip_address + " of subnet '" + sn->name + "' is in use")
             .WithReason("IP_ADDRESS_IN_USE")
             .WithDetail("ip_address", want.ip_address)
             .WithDetail("subnet_id", sn->meta.id);
       }
     } else {
-      address = pool.NextFree();
+      address = pool.NextFreeExcept(pending.AddressesIn(sn->meta.id));
       if (!address) return SubnetFull(*sn);
     }
     out.push_back({sn->meta.id, FormatIpv4(*address)});
@@ -230,6 +241,17 @@ Result<std::vector<api::FixedIp>> AllocateAddresses(const State& s, const api::N
 
 }  // namespace
 
+namespace network {
+
+Result<std::string> NewPortMac(const State& s) { return NewMac(s, PendingPorts{}); }
+
+Result<std::vector<api::FixedIp>> AllocatePortAddresses(const State& s, const api::Network& n,
+                                                        const std::vector<api::FixedIp>& asked) {
+  return AllocateAddresses(s, n, asked, PendingPorts{});
+}
+
+}  // namespace network
+
 // ---- Networks ----
 
 Result<api::Network> CreateNetwork(State& s, Txn& t, const Caller& c, const api::CreateNetworkRequest& req) {
@@ -237,9 +259,16 @@ Result<api::Network> CreateNetwork(State& s, Txn& t, const Caller& c, const api:
   n.name = req.name;
   n.shared = req.shared;
   n.mtu = req.mtu;
+  n.external = req.external;
+  n.physical_network = req.physical_network;
   const api::Department* d = nullptr;
-  if (req.shared) {
-    if (!req.department_id.empty()) return Invalid("department_id", "a shared network belongs to no department");
+  if (req.shared || req.external) {
+    if (!req.department_id.empty()) {
+      return Invalid("department_id", "a shared or external network belongs to no department");
+    }
+    if (req.external && req.physical_network.empty()) {
+      return Invalid("physical_network", "an external network names the physical network it is bridged to");
+    }
     GP_RETURN_IF_ERROR(RequireAdmin(c));
   } else {
     d = s.FindDepartment(req.department_id);
@@ -349,6 +378,12 @@ Page<api::Subnet> ListSubnets(const State& s, const Caller& c, const std::string
 Status DeleteSubnet(State& s, Txn& t, const Caller& c, const std::string& id) {
   GP_ASSIGN_OR_RETURN(const api::Subnet* sn, FindVisibleSubnet(s, c, id));
   GP_RETURN_IF_ERROR(RequireManageNetwork(c, *s.FindNetwork(sn->network_id), "deleting subnets"));
+  if (const api::Router* r = s.RouterOfSubnet(id)) {
+    return FailedPrecondition("subnet '" + sn->name + "' is attached to router '" + r->name +
+                              "'; remove the interface first (DELETE /v1/routers/" + r->meta.id + "/interfaces/" + id + ")")
+        .WithReason("HAS_DEPENDENTS")
+        .WithDetail("router_id", r->meta.id);
+  }
   if (s.IpamOf(id)->used_count() > 0) {
     return HasPorts("subnet '" + sn->name + "'", PortsWithAddressIn(s, *sn));
   }
@@ -358,12 +393,33 @@ Status DeleteSubnet(State& s, Txn& t, const Caller& c, const std::string& id) {
 
 // ---- Ports ----
 
-Result<api::Port> CreatePort(State& s, Txn& t, const Caller& c, const api::CreatePortRequest& req) {
+namespace network {
+
+const std::set<ipam::Ipv4>& PendingPorts::AddressesIn(const std::string& subnet_id) const {
+  static const std::set<ipam::Ipv4> kNone;
+  auto it = addresses_.find(subnet_id);
+  return it == addresses_.end() ? kNone : it->second;
+}
+
+std::int64_t PendingPorts::NewPortsOf(const std::string& department_id) const {
+  auto it = new_ports_.find(department_id);
+  return it == new_ports_.end() ? 0 : it->second;
+}
+
+void PendingPorts::AddNew(const api::Port& p) {
+  for (const api::FixedIp& ip : p.fixed_ips) {
+    if (auto a = ParseIpv4(ip.ip_address)) addresses_[ip.subnet_id].insert(*a);
+  }
+  macs_.insert(p.mac_address);
+  ++new_ports_[p.department_id];
+}
+
+Result<api::Port> PlanPort(const State& s, const Caller& c, const api::CreatePortRequest& req, PendingPorts& pending) {
   GP_ASSIGN_OR_RETURN(const api::Network* n, FindVisibleNetwork(s, c, req.network_id));
   api::Port p;
   p.name = req.name;
   p.network_id = n->meta.id;
-  if (!n->shared) {
+  if (!n->shared && !n->external) {
     if (!req.department_id.empty() && req.department_id != n->department_id) {
       return Invalid("department_id", "a port on a department's network belongs to that department");
     }
@@ -377,9 +433,13 @@ Result<api::Port> CreatePort(State& s, Txn& t, const Caller& c, const api::Creat
   const api::Department* d = s.FindDepartment(p.department_id);
   if (!d || !c.can_see_department(p.department_id)) return NotFound("department " + p.department_id + " not found");
   if (!c.can_manage_department(d->meta.id)) return PermissionDenied("creating ports needs the admin or dept-admin role");
-  if (!req.security_group_ids.empty()) {
-    return Invalid("security_group_ids", "security groups are not supported yet (leave security_group_ids empty)");
+  if (n->external && !n->shared && !c.is_admin()) {
+    return PermissionDenied("ports on external network '" + n->name +
+                            "' are made by routers and floating IPs (or by admins)");
   }
+  // None given: the department's default group, given when the port is saved.
+  GP_RETURN_IF_ERROR(network::CheckPortSecurityGroups(s, d->meta.id, req.security_group_ids, "security_group_ids"));
+  p.security_group_ids = req.security_group_ids;
   if (!req.device_id.empty()) {
     const api::Vm* vm = s.FindVm(req.device_id);
     if (!vm || vm->department_id != d->meta.id) {
@@ -395,16 +455,122 @@ Result<api::Port> CreatePort(State& s, Txn& t, const Caller& c, const api::Creat
     if (const api::Port* other = s.FindPortByMac(*mac)) {
       return Conflict("MAC address " + *mac + " is in use").WithReason("MAC_ADDRESS_IN_USE").WithDetail("port_id", other->meta.id);
     }
+    if (pending.HasMac(*mac)) return Conflict("MAC address " + *mac + " is in use").WithReason("MAC_ADDRESS_IN_USE");
     p.mac_address = *mac;
   }
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(p), 1));
-  GP_ASSIGN_OR_RETURN(p.fixed_ips, AllocateAddresses(s, *n, req.fixed_ips));
+  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(p), 1 + pending.NewPortsOf(d->meta.id)));
+  GP_ASSIGN_OR_RETURN(p.fixed_ips, AllocateAddresses(s, *n, req.fixed_ips, pending));
   if (p.mac_address.empty()) {
-    GP_ASSIGN_OR_RETURN(p.mac_address, NewMac(s));
+    GP_ASSIGN_OR_RETURN(p.mac_address, NewMac(s, pending));
   }
   p.device_id = req.device_id;
   p.host_id = req.host_id;
-  s.Save(t, p);  // takes the addresses in the subnets' Ipam
+  pending.AddNew(p);
+  return p;
+}
+
+Result<NicPlan> PlanNic(const State& s, const Caller& c, const api::Department& d, const api::NicRequest& nic,
+                        const std::string& field, PendingPorts& pending) {
+  NicPlan plan;
+  if (!nic.port.empty()) {
+    const api::Port* p = s.FindPort(nic.port);
+    if (!p || p->department_id != d.meta.id) {
+      return Invalid(field + ".port", "port " + nic.port + " does not exist in department '" + d.name + "'");
+    }
+    if (!p->device_owner.empty()) return OwnedPortInUse(*p);
+    if (!p->device_id.empty()) return PortInUse(*p);
+    if (pending.Binds(p->meta.id)) return Invalid(field + ".port", "port " + nic.port + " is given twice");
+    pending.AddBound(p->meta.id);
+    plan.port = *p;
+    plan.existing = true;
+    return plan;
+  }
+  // Network by id, or by name: the department's, then a shared one.
+  const api::Network* n = s.FindNetwork(nic.network);
+  if (!n) n = s.FindNetworkByName(d.meta.id, nic.network);
+  if (!n) n = s.FindNetworkByName("", nic.network);
+  if (!n || !CanSeeNetwork(c, *n)) {
+    return Invalid(field + ".network", "network '" + nic.network + "' does not exist");
+  }
+  if (!n->shared && n->department_id != d.meta.id) {
+    return Invalid(field + ".network", "network '" + n->name + "' belongs to another department");
+  }
+  api::CreatePortRequest req;
+  req.network_id = n->meta.id;
+  req.department_id = d.meta.id;
+  if (!nic.fixed_ip.empty()) req.fixed_ips.push_back({"", nic.fixed_ip});
+  auto port = PlanPort(s, c, req, pending);
+  if (!port.ok()) return port.status().Annotate(field);
+  plan.port = std::move(port).value();
+  plan.port.delete_with_vm = true;
+  return plan;
+}
+
+void BindNics(State& s, Txn& t, api::Vm& vm, std::vector<NicPlan>& plans) {
+  for (NicPlan& plan : plans) {
+    if (!plan.existing) plan.port.name = vm.name + "-eth" + std::to_string(vm.port_ids.size());
+    plan.port.device_id = vm.meta.id;
+    if (!plan.existing) AssignDefaultSecurityGroup(s, t, plan.port);
+    s.Save(t, plan.port);  // a new port takes its addresses in the subnets' Ipam
+    vm.port_ids.push_back(plan.port.meta.id);
+    log::Info("port bound", {{"port_id", plan.port.meta.id}, {"vm_id", vm.meta.id}, {"created", !plan.existing}});
+  }
+}
+
+void ReleasePort(State& s, Txn& t, const api::Port& p) {
+  if (p.delete_with_vm) {
+    const std::string id = p.meta.id;
+    DisassociateFloatingIps(s, t, id);
+    s.Remove<api::Port>(t, id);  // gives its addresses back
+    return;
+  }
+  api::Port unbound = p;
+  unbound.device_id.clear();
+  unbound.host_id.clear();
+  unbound.status = "down";
+  unbound.state_reason.clear();
+  s.Save(t, unbound);
+}
+
+void ReleaseVmPorts(State& s, Txn& t, const std::string& vm_id) {
+  const std::set<std::string> ports = s.PortsOfVm(vm_id);  // a copy: releasing changes the index
+  for (const std::string& id : ports) ReleasePort(s, t, *s.FindPort(id));
+}
+
+Status CheckCanAddNic(const api::Vm& vm) {
+  if (vm.deleting) return FailedPrecondition("vm " + vm.meta.id + " is being deleted");
+  if (vm.port_ids.size() >= api::kMaxVmNics) {
+    return FailedPrecondition("vm " + vm.meta.id + " already has " + std::to_string(api::kMaxVmNics) + " NICs");
+  }
+  return OkStatus();
+}
+
+Status PortInUse(const api::Port& p) {
+  return FailedPrecondition("port " + p.meta.id + " is a NIC of vm " + p.device_id +
+                            "; detach it first (DELETE /v1/vms/" + p.device_id + "/interfaces/" + p.meta.id + ")")
+      .WithReason("PORT_IN_USE")
+      .WithDetail("vm_id", p.device_id)
+      .WithDetail("port_id", p.meta.id);
+}
+
+}  // namespace network
+
+Result<api::Port> CreatePort(State& s, Txn& t, const Caller& c, const api::CreatePortRequest& req) {
+  PendingPorts pending;
+  GP_ASSIGN_OR_RETURN(api::Port p, network::PlanPort(s, c, req, pending));
+  if (!p.device_id.empty()) {
+    // Created on a VM: it becomes the VM's next NIC, as POST /v1/vms/{id}/interfaces does.
+    api::Vm vm = *s.FindVm(p.device_id);
+    GP_RETURN_IF_ERROR(network::CheckCanAddNic(vm));
+    network::AssignDefaultSecurityGroup(s, t, p);  // after every check: it may save the group
+    s.Save(t, p);
+    vm.port_ids.push_back(p.meta.id);
+    ++vm.generation;
+    s.Save(t, vm);
+  } else {
+    network::AssignDefaultSecurityGroup(s, t, p);  // after every check: it may save the group
+    s.Save(t, p);  // takes the addresses in the subnets' Ipam
+  }
   log::Info("port created", {{"port_id", p.meta.id}, {"network_id", p.network_id}, {"mac_address", p.mac_address}});
   return p;
 }
@@ -428,8 +594,46 @@ Status DeletePort(State& s, Txn& t, const Caller& c, const std::string& id,
   GP_ASSIGN_OR_RETURN(const api::Port* p, FindVisiblePort(s, c, id));
   if (!c.can_manage_department(p->department_id)) return PermissionDenied("deleting ports needs the admin or dept-admin role");
   GP_RETURN_IF_ERROR(CheckIfMatch(if_match, p->meta, "port " + id));
+  if (!p->device_owner.empty()) return network::OwnedPortInUse(*p);
+  if (!p->device_id.empty()) return network::PortInUse(*p);
+  network::DisassociateFloatingIps(s, t, id);
   s.Remove<api::Port>(t, id);  // gives its addresses back
   return OkStatus();
+}
+
+Result<api::Port> ReportPortStatus(State& s, Txn& t, const Caller& c, const std::string& id,
+                                   const api::PortStatusReport& report) {
+  if (!c.is_agent() && !c.is_admin()) return PermissionDenied("only agents report port status");
+  const api::Port* found = s.FindPort(id);
+  const api::Vm* vm = found ? s.FindVm(found->device_id) : nullptr;
+  // An agent sees the ports of the VMs on its host only.
+  if (!found || (!c.is_admin() && (!vm || !storage::IsAgentOf(s, c, vm->host_id)))) {
+    return NotFound("port " + id + " not found");
+  }
+  if (!report.host_id.empty()) {
+    if (c.is_agent() && (!vm || report.host_id != vm->host_id)) {
+      return Invalid("host_id", "a port is bound on its VM's host");
+    }
+    if (!s.FindHost(report.host_id)) return Invalid("host_id", "host " + report.host_id + " does not exist");
+  }
+  if (found->status == report.status && found->host_id == report.host_id &&
+      found->state_reason == report.state_reason) {
+    return *found;  // nothing new: no write
+  }
+  api::Port p = *found;
+  p.status = report.status;
+  p.host_id = report.host_id;
+  p.state_reason = report.state_reason;
+  s.Save(t, p);
+  return p;
+}
+
+void AddVmPorts(const State& s, api::WatchAnswer& out) {
+  for (const api::Vm& vm : out.items) {
+    for (const std::string& id : vm.port_ids) {
+      if (const api::Port* p = s.FindPort(id)) out.ports.push_back(*p);
+    }
+  }
 }
 
 }  // namespace govpool::controller

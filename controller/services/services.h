@@ -84,13 +84,16 @@ struct VmFilter {
 // Checks quota, places the VM(s) and records them, atomically: req.count VMs named
 // <name>-1..<name>-<count> (just <name> when count is 1) are all placed or none.
 // ResourceExhausted with reason QUOTA_EXCEEDED (details: resource, requested, used, limit) or
-// NO_VALID_HOST (details from the scheduler).
+// NO_VALID_HOST (details from the scheduler). Its NICs (req.networks) are made in the same
+// write: a new port per network NIC (quota `ports`, addresses allocated) and the ports given
+// bound; any refusal creates nothing. `fixed_ip` and `port` need count 1.
 Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const api::CreateVmRequest& req);
 Result<api::Vm> GetVm(const State& s, const Caller& c, const std::string& id);
 Page<api::Vm> ListVms(const State& s, const Caller& c, const VmFilter& f, const ListOptions& o);
 // On a host with an agent the VM turns `deleting` and its record goes once the agent confirms
 // the cleanup; on a host without one (registered by an admin) it goes at once. `force`
-// (admins only) removes the record at once whatever the host.
+// (admins only) removes the record at once whatever the host. When the record goes, the ports
+// created for it are deleted and the others unbound.
 Result<api::Vm> DeleteVm(State& s, Txn& t, const Caller& c, const std::string& id,
                          const std::optional<std::int64_t>& if_match, bool force);
 // action: "start" | "stop" | "reboot".
@@ -99,8 +102,15 @@ Result<api::Vm> VmAction(State& s, Txn& t, const Caller& c, const std::string& i
 // An agent reports the state of a VM on its host.
 Result<api::Vm> ReportVmStatus(State& s, Txn& t, const Caller& c, const std::string& id,
                                const api::VmStatusReport& report);
-// The VM as the API shows it (state `unknown` while its host is down).
+// The VM as the API shows it (state `unknown` while its host is down; `nics` from its ports).
 api::Vm RenderVm(const State& s, const api::Vm& v);
+// Hot attach: a NIC (a new port on a network, or an unbound port of the VM's department:
+// PORT_IN_USE otherwise) becomes the VM's last; its generation bumps so the agent plugs it.
+Result<api::Port> AttachInterface(State& s, Txn& t, const Caller& c, const std::string& vm_id,
+                                  const api::NicRequest& req);
+// Hot detach: the port leaves the VM (deleted when it was created for the VM, else unbound);
+// the VM's generation bumps. NotFound when it is not a NIC of the VM.
+Status DetachInterface(State& s, Txn& t, const Caller& c, const std::string& vm_id, const std::string& port_id);
 
 // ---- Storage (docs/storage.md) ----
 // Storage pools: admins write; everyone reads (department users see pools they may use).
@@ -264,7 +274,8 @@ Status DeleteSubnet(State& s, Txn& t, const Caller& c, const std::string& id);
 // caller's; quota `ports`). Its MAC is generated (locally administered, unique) or given
 // (MAC_ADDRESS_IN_USE when taken); its addresses are allocated in the same transaction:
 // requested ones when free (IP_ADDRESS_IN_USE) and in range (InvalidArgument), the others
-// from the pools (SUBNET_FULL when exhausted).
+// from the pools (SUBNET_FULL when exhausted). With device_id it becomes that VM's last NIC
+// (as AttachInterface; the port is not deleted with the VM).
 Result<api::Port> CreatePort(State& s, Txn& t, const Caller& c, const api::CreatePortRequest& req);
 Result<api::Port> GetPort(const State& s, const Caller& c, const std::string& id);
 struct PortFilter {
@@ -273,9 +284,81 @@ struct PortFilter {
   std::string department_id;
 };
 Page<api::Port> ListPorts(const State& s, const Caller& c, const PortFilter& f, const ListOptions& o);
-// Gives its addresses back.
+// The agent of the host where the port's VM runs (or an admin) reports it plugged (`active`,
+// host_id its host), unplugged (`down`) or failed (`error`). Others: NotFound.
+Result<api::Port> ReportPortStatus(State& s, Txn& t, const Caller& c, const std::string& id,
+                                   const api::PortStatusReport& report);
+// The ports of the VMs in out.items, in NIC order, for the host's agent.
+void AddVmPorts(const State& s, api::WatchAnswer& out);
+// Gives its addresses back. PORT_IN_USE while it is a VM's NIC (detach it instead).
 Status DeletePort(State& s, Txn& t, const Caller& c, const std::string& id,
                   const std::optional<std::int64_t>& if_match = std::nullopt);
+
+// ---- Security groups (docs/networking.md, "Security groups"; the department's admins write,
+// its users read) ----
+// Rules one group may hold (beyond: QUOTA_EXCEEDED, resource "security_group_rules").
+inline constexpr std::int64_t kMaxSecurityGroupRules = 100;
+// Quota `security_groups`; a new group lets everything out and nothing in. AlreadyExists for
+// a name taken in the department; "default" is reserved (InvalidArgument).
+Result<api::SecurityGroup> CreateSecurityGroup(State& s, Txn& t, const Caller& c,
+                                               const api::CreateSecurityGroupRequest& req);
+Result<api::SecurityGroup> GetSecurityGroup(const State& s, const Caller& c, const std::string& id);
+Page<api::SecurityGroup> ListSecurityGroups(const State& s, const Caller& c, const std::string& department_id,
+                                            const ListOptions& o);
+Result<api::SecurityGroup> PatchSecurityGroup(State& s, Txn& t, const Caller& c, const std::string& id,
+                                              const std::optional<std::int64_t>& if_match,
+                                              const api::PatchSecurityGroupRequest& req);
+// SECURITY_GROUP_IN_USE (details.ports / details.security_groups) while ports name it or
+// rules of other groups name it as their remote group.
+Status DeleteSecurityGroup(State& s, Txn& t, const Caller& c, const std::string& id,
+                           const std::optional<std::int64_t>& if_match = std::nullopt);
+// The rule as stored (id set; remote_ip_prefix normalised); AlreadyExists for a duplicate.
+Result<api::SecurityGroupRule> AddSecurityGroupRule(State& s, Txn& t, const Caller& c, const std::string& group_id,
+                                                    const api::CreateSecurityGroupRuleRequest& req);
+Status DeleteSecurityGroupRule(State& s, Txn& t, const Caller& c, const std::string& group_id,
+                               const std::string& rule_id);
+// PATCH /v1/ports/{id}: name and security_group_ids (groups of the port's department).
+Result<api::Port> PatchPort(State& s, Txn& t, const Caller& c, const std::string& id,
+                            const std::optional<std::int64_t>& if_match, const api::PatchPortRequest& req);
+
+// ---- Routers and floating IPs (docs/networking.md, "Routers and floating IPs") ----
+// Quota `routers`. With external_gateway.network_id (an external network) the gateway port
+// takes an address of that network (SUBNET_FULL when none is left).
+Result<api::Router> CreateRouter(State& s, Txn& t, const Caller& c, const api::CreateRouterRequest& req);
+Result<api::Router> GetRouter(const State& s, const Caller& c, const std::string& id);
+Page<api::Router> ListRouters(const State& s, const Caller& c, const std::string& department_id, const ListOptions& o);
+// Renames, and replaces or removes the gateway (ROUTER_IN_USE while floating IPs use it).
+Result<api::Router> PatchRouter(State& s, Txn& t, const Caller& c, const std::string& id,
+                                const std::optional<std::int64_t>& if_match, const api::PatchRouterRequest& req);
+// ROUTER_IN_USE while it has interfaces; its gateway port goes with it.
+Status DeleteRouter(State& s, Txn& t, const Caller& c, const std::string& id,
+                    const std::optional<std::int64_t>& if_match = std::nullopt);
+// Attaches a subnet of the router's department: the router takes its gateway_ip (a
+// router_interface port). SUBNET_ALREADY_ATTACHED, SUBNET_OVERLAP (with another subnet on
+// the router), IP_ADDRESS_IN_USE (the gateway address is taken); no gateway: InvalidArgument.
+Result<api::Router> AddRouterInterface(State& s, Txn& t, const Caller& c, const std::string& router_id,
+                                       const api::RouterInterfaceRequest& req);
+// ROUTER_IN_USE while floating IPs reach ports of the subnet through it.
+Result<api::Router> RemoveRouterInterface(State& s, Txn& t, const Caller& c, const std::string& router_id,
+                                          const std::string& subnet_id);
+// Quota `floating_ips`; the address (given: IP_ADDRESS_IN_USE when taken; else allocated,
+// SUBNET_FULL) is taken in the same write. With port_id it is associated at once (see Patch).
+Result<api::FloatingIp> CreateFloatingIp(State& s, Txn& t, const Caller& c, const api::CreateFloatingIpRequest& req);
+Result<api::FloatingIp> GetFloatingIp(const State& s, const Caller& c, const std::string& id);
+struct FloatingIpFilter {
+  std::string department_id;
+  std::string port_id;
+  std::string floating_network_id;
+};
+Page<api::FloatingIp> ListFloatingIps(const State& s, const Caller& c, const FloatingIpFilter& f, const ListOptions& o);
+// Associates with port_id ("" disassociates): a VM port of the department on a subnet attached
+// to a router whose gateway is on the floating IP's network (EXTERNAL_NETWORK_UNREACHABLE
+// otherwise); PORT_HAS_FLOATING_IP when that address of the port has one already.
+Result<api::FloatingIp> PatchFloatingIp(State& s, Txn& t, const Caller& c, const std::string& id,
+                                        const std::optional<std::int64_t>& if_match,
+                                        const api::PatchFloatingIpRequest& req);
+Status DeleteFloatingIp(State& s, Txn& t, const Caller& c, const std::string& id,
+                        const std::optional<std::int64_t>& if_match = std::nullopt);
 
 // ---- Server groups (department admins of the group's department) ----
 Result<api::ServerGroup> CreateServerGroup(State& s, Txn& t, const Caller& c,

@@ -2,6 +2,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "controller/services/network_internal.h"
 #include "controller/services/paging.h"
 #include "controller/services/services.h"
 #include "controller/services/storage_internal.h"
@@ -28,6 +29,14 @@ api::Vm RenderVm(const State& s, const api::Vm& v) {
   if (h && h->status == api::HostStatus::kDown && !v.deleting) {
     out.state = api::VmState::kUnknown;
     out.state_reason = "host " + h->name + " is not reporting";
+  }
+  out.nics.clear();
+  for (const std::string& port_id : v.port_ids) {
+    const api::Port* p = s.FindPort(port_id);
+    if (!p) continue;
+    api::VmNic nic{p->meta.id, p->network_id, p->mac_address, {}};
+    for (const api::FixedIp& ip : p->fixed_ips) nic.ip_addresses.push_back(ip.ip_address);
+    out.nics.push_back(std::move(nic));
   }
   return out;
 }
@@ -151,6 +160,24 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
     ++s.placement_counters().quota_exceeded;
     return quota;
   }
+  // The NICs of every VM, checked and given their addresses before anything is saved.
+  for (std::size_t i = 0; i < req.networks.size(); ++i) {
+    const std::string field = "networks[" + std::to_string(i) + "].";
+    if (req.count > 1 && (!req.networks[i].fixed_ip.empty() || !req.networks[i].port.empty())) {
+      const std::string which = req.networks[i].port.empty() ? "fixed_ip" : "port";
+      return InvalidArgument(field + which + " applies to one VM; leave it out with count > 1")
+          .WithDetail("field", field + which);
+    }
+  }
+  std::vector<std::vector<network::NicPlan>> nics(static_cast<std::size_t>(req.count));
+  network::PendingPorts pending;
+  for (auto& of_vm : nics) {
+    for (std::size_t i = 0; i < req.networks.size(); ++i) {
+      GP_ASSIGN_OR_RETURN(network::NicPlan plan, network::PlanNic(s, c, *d, req.networks[i],
+                                                                  "networks[" + std::to_string(i) + "]", pending));
+      of_vm.push_back(std::move(plan));
+    }
+  }
   if (image) {
     // Storage first: a refusal says the storage pool ran out, not the hosts.
     GP_RETURN_IF_ERROR(storage::PlaceInPool(s, *d, root.size_gib * req.count, image->pool_id, "").status());
@@ -194,8 +221,9 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
     v.hostname = hostnames[i];
     v.ssh_authorized_keys = req.ssh_authorized_keys;
     v.user_data = req.user_data;
+    v.meta.id = NewUuid();  // its root disk and ports name it before it is saved
+    network::BindNics(s, t, v, nics[i]);
     if (image) {
-      v.meta.id = NewUuid();
       api::Volume disk = root;
       disk.name = v.name + "-root";
       disk.department_id = d->meta.id;
@@ -279,6 +307,7 @@ Result<api::Vm> DeleteVm(State& s, Txn& t, const Caller& c, const std::string& i
   const api::Host* h = s.FindHost(v.host_id);
   if (force || !h || h->agent_user_id.empty()) {
     storage::ReleaseVmVolumes(s, t, id);
+    network::ReleaseVmPorts(s, t, id);
     s.Remove<api::Vm>(t, id);
     v.deleting = true;
     v.state = api::VmState::kDeleted;
@@ -334,6 +363,7 @@ Result<api::Vm> ReportVmStatus(State& s, Txn& t, const Caller& c, const std::str
       return FailedPrecondition("the cleanup report is for an older generation of vm " + id);
     }
     storage::ReleaseVmVolumes(s, t, id);
+    network::ReleaseVmPorts(s, t, id);
     s.Remove<api::Vm>(t, id);
     v.state = api::VmState::kDeleted;
     log::Info("vm deleted", {{"vm_id", id}, {"host_id", v.host_id}});
@@ -348,6 +378,39 @@ Result<api::Vm> ReportVmStatus(State& s, Txn& t, const Caller& c, const std::str
   v.observed_generation = report.observed_generation;
   s.Save(t, v);
   return RenderVm(s, v);
+}
+
+// ---- Interfaces (hot attach and detach of NICs) ----
+
+Result<api::Port> AttachInterface(State& s, Txn& t, const Caller& c, const std::string& vm_id,
+                                  const api::NicRequest& req) {
+  GP_ASSIGN_OR_RETURN(const api::Vm* found, FindVisibleVm(s, c, vm_id));
+  GP_RETURN_IF_ERROR(RequireManage(c, found->department_id, "attaching interfaces"));
+  GP_RETURN_IF_ERROR(network::CheckCanAddNic(*found));
+  network::PendingPorts pending;
+  GP_ASSIGN_OR_RETURN(network::NicPlan plan,
+                      network::PlanNic(s, c, *s.FindDepartment(found->department_id), req, "interface", pending));
+  api::Vm v = *found;
+  std::vector<network::NicPlan> plans{std::move(plan)};
+  network::BindNics(s, t, v, plans);
+  ++v.generation;
+  s.Save(t, v);
+  return *s.FindPort(v.port_ids.back());
+}
+
+Status DetachInterface(State& s, Txn& t, const Caller& c, const std::string& vm_id, const std::string& port_id) {
+  GP_ASSIGN_OR_RETURN(const api::Vm* found, FindVisibleVm(s, c, vm_id));
+  GP_RETURN_IF_ERROR(RequireManage(c, found->department_id, "detaching interfaces"));
+  api::Vm v = *found;
+  auto it = std::find(v.port_ids.begin(), v.port_ids.end(), port_id);
+  const api::Port* p = s.FindPort(port_id);
+  if (it == v.port_ids.end() || !p) return NotFound("port " + port_id + " is not an interface of vm " + vm_id);
+  network::ReleasePort(s, t, *p);
+  v.port_ids.erase(it);
+  ++v.generation;
+  s.Save(t, v);
+  log::Info("interface detached", {{"vm_id", vm_id}, {"port_id", port_id}});
+  return OkStatus();
 }
 
 }  // namespace govpool::controller

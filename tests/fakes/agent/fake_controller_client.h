@@ -1,5 +1,6 @@
 // FakeControllerClient: the controller side of the agent protocol, in memory, for tests of the
-// Reconciler, the StorageReconciler and the HostAgent. It holds the desired VMs (`vms`) and
+// Reconciler, the StorageReconciler and the HostAgent. It holds the desired VMs (`vms`, their
+// NICs in `ports`, answered for the VMs whose port_ids name them) and
 // storage work (`volumes`, `snapshots`, `images`, `storage_pools`, `backups`), answered by WatchVms (and
 // Answer()) as of `revision`, applies the agents' status reports to them the way the
 // controller does, serves uploaded image data (`image_data`), and records every call. Fault
@@ -78,6 +79,18 @@ class FakeControllerClient final : public ControllerClient {
     it->second.state = r.state;
     it->second.state_reason = r.state_reason;
     it->second.observed_generation = r.observed_generation;
+    return OkStatus();
+  }
+
+  Status ReportPortStatus(const std::string& id, const api::PortStatusReport& r) override {
+    std::lock_guard lock(mu_);
+    port_reports.push_back({id, r});
+    if (!fail_reports.ok()) return fail_reports;
+    auto it = ports.find(id);
+    if (it == ports.end()) return r.status == "down" ? OkStatus() : NotFound("port " + id);
+    it->second.status = r.status;
+    it->second.host_id = r.host_id;
+    it->second.state_reason = r.state_reason;
     return OkStatus();
   }
 
@@ -246,6 +259,7 @@ class FakeControllerClient final : public ControllerClient {
   std::map<std::string, api::Image> images;
   std::map<std::string, api::StoragePool> storage_pools;
   std::map<std::string, api::Backup> backups;
+  std::map<std::string, api::Port> ports;  // NICs: a VM's port_ids name them
   std::int64_t max_backup_attempts = 3;
   std::map<std::string, std::string> image_data;  // image id -> its upload, for DownloadImage
   std::size_t download_chunk_bytes = 100'000;
@@ -266,13 +280,19 @@ class FakeControllerClient final : public ControllerClient {
   std::vector<std::pair<std::string, api::SnapshotStatusReport>> snapshot_reports;  // by snapshot id
   std::vector<std::pair<std::string, api::ImageStatusReport>> image_reports;
   std::vector<std::pair<std::string, api::BackupStatusReport>> backup_reports;
+  std::vector<std::pair<std::string, api::PortStatusReport>> port_reports;
   std::vector<std::string> downloads;
 
  private:
   WatchAnswer AnswerLocked() const {
     WatchAnswer answer;
     answer.revision = revision;
-    for (const auto& [id, v] : vms) answer.items.push_back(v);
+    for (const auto& [id, v] : vms) {
+      answer.items.push_back(v);
+      for (const std::string& port_id : v.port_ids) {
+        if (auto p = ports.find(port_id); p != ports.end()) answer.ports.push_back(p->second);
+      }
+    }
     for (const auto& [id, v] : volumes) answer.volumes.push_back(v);
     for (const auto& [id, s] : snapshots) answer.snapshots.push_back(s);
     for (const auto& [id, i] : images) answer.images.push_back(i);

@@ -1,8 +1,8 @@
 // The network routes end to end through the real controller (docs/networking.md, "Networks
 // (controller side)"): networks, subnets and ports created with the typed client, addresses
 // allocated by the controller's IPAM, the refusals' HTTP answers (SUBNET_FULL,
-// IP_ADDRESS_IN_USE, HAS_DEPENDENTS), the allocations surviving a restart, and concurrent
-// creates never sharing an address.
+// IP_ADDRESS_IN_USE, HAS_DEPENDENTS), the allocations surviving a restart, concurrent
+// creates never sharing an address, and NICs of VMs with the agent's side of them.
 #include <mutex>
 #include <set>
 #include <thread>
@@ -103,6 +103,119 @@ TEST_F(NetworkApiTest, NetworkSubnetAndPortsThroughTheTypedClient) {
   for (const api::Port& p : all->items) ASSERT_TRUE(da->DeletePort(p.meta.id).ok()) << p.meta.id;
   EXPECT_TRUE(da->DeleteNetwork(net->meta.id).ok());
   EXPECT_EQ(da->GetSubnet(subnet->meta.id).status().code(), StatusCode::kNotFound);
+}
+
+// NICs of VMs end to end (docs/networking.md, "NICs of VMs"): created with the VM in one write
+// (or not at all), shown as `nics`, handed to the host's agent in its watch answer (which a port
+// change wakes), reported by that agent, hot attached and detached, and released when the VM's
+// record goes, with the port quota exact throughout.
+TEST_F(NetworkApiTest, VmNicsThroughTheApiAndTheAgentsWatch) {
+  const api::Department dept = CreateDepartment("nics", {.instances = 5, .vcpus = 10, .memory_mib = 8192, .networks = 1, .ports = 3});
+  std::unique_ptr<api::Client> da = NewTypedClient(CreateUserToken("nics-admin", api::Role::kDeptAdmin, dept.meta.id));
+  std::unique_ptr<api::Client> agent = NewTypedClient(CreateUserToken("nics-agent", api::Role::kAgent, ""));
+  CreateFlavor("tiny", 1, 256, 1);
+  api::RegisterHostRequest hreq;
+  hreq.name = "nics-host";
+  hreq.capacity = {8, 8192, 100, {}};
+  auto host = agent->RegisterHost(hreq);
+  ASSERT_TRUE(host.ok()) << host.status().ToString();
+  ASSERT_TRUE(agent->Heartbeat(host->meta.id, {}).ok());
+  api::CreateNetworkRequest nreq;
+  nreq.name = "web";
+  nreq.department_id = dept.meta.id;
+  auto net = da->CreateNetwork(nreq);
+  ASSERT_TRUE(net.ok()) << net.status().ToString();
+  api::CreateSubnetRequest sreq;
+  sreq.name = "web-v4";
+  sreq.network_id = net->meta.id;
+  sreq.cidr = "10.0.0.0/24";
+  ASSERT_TRUE(da->CreateSubnet(sreq).ok());
+  auto ports_used = [&] {
+    auto usage = client_->GetDepartmentUsage(dept.meta.id);
+    EXPECT_TRUE(usage.ok());
+    return usage.ok() ? usage->usage.at("ports").used : -1;
+  };
+
+  api::CreateVmRequest vreq;
+  vreq.name = "app";
+  vreq.department_id = dept.meta.id;
+  vreq.flavor = "tiny";
+  vreq.networks = {{"web", "", ""}, {net->meta.id, "10.0.0.50", ""}};
+  auto vms = da->CreateVms(vreq);
+  ASSERT_TRUE(vms.ok()) << vms.status().ToString();
+  const api::Vm vm = vms->front();
+  ASSERT_EQ(vm.nics.size(), 2u);
+  EXPECT_EQ(vm.nics[0].ip_addresses, std::vector<std::string>{"10.0.0.2"});
+  EXPECT_EQ(vm.nics[1].ip_addresses, std::vector<std::string>{"10.0.0.50"});
+  EXPECT_EQ(ports_used(), 2);
+
+  // Two more NICs do not fit the quota: no VM, no port.
+  api::CreateVmRequest over = vreq;
+  over.name = "over";
+  over.networks = {{"web", "", ""}, {"web", "", ""}};
+  auto refused = da->CreateVms(over);
+  EXPECT_EQ(refused.status().reason(), "QUOTA_EXCEEDED");
+  EXPECT_EQ(ports_used(), 2);
+  api::VmQuery vq;
+  vq.department_id = dept.meta.id;
+  EXPECT_EQ(da->ListVms(vq)->items.size(), 1u);
+
+  // The agent's watch carries the VM's ports in NIC order.
+  auto answer = agent->WatchHostVms(host->meta.id, 0, 0);
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  ASSERT_EQ(answer->items.size(), 1u);
+  ASSERT_EQ(answer->ports.size(), 2u);
+  EXPECT_EQ(answer->ports[0].meta.id, vm.port_ids[0]);
+  EXPECT_EQ(answer->ports[1].meta.id, vm.port_ids[1]);
+  EXPECT_EQ(answer->ports[0].device_id, vm.meta.id);
+
+  // A hot attach wakes a held watch; the answer has the third port.
+  Result<api::WatchAnswer> woken = Unavailable("not answered");
+  std::thread watcher([&] { woken = agent->WatchHostVms(host->meta.id, answer->revision, 30); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto added = da->AttachInterface(vm.meta.id, {"web", "", ""});
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  watcher.join();
+  ASSERT_TRUE(woken.ok()) << woken.status().ToString();
+  ASSERT_EQ(woken->ports.size(), 3u);
+  EXPECT_EQ(woken->ports[2].meta.id, added->meta.id);
+  EXPECT_EQ(woken->items.at(0).generation, vm.generation + 1);
+  EXPECT_EQ(da->AttachInterface(vm.meta.id, {"web", "", ""}).status().reason(), "QUOTA_EXCEEDED");
+
+  // The agent of the VM's host reports a port plugged; a dept-admin may not.
+  auto reported = agent->ReportPortStatus(added->meta.id, {"active", host->meta.id, ""});
+  ASSERT_TRUE(reported.ok()) << reported.status().ToString();
+  EXPECT_EQ(da->GetPort(added->meta.id)->status, "active");
+  EXPECT_EQ(da->GetPort(added->meta.id)->host_id, host->meta.id);
+  EXPECT_EQ(da->ReportPortStatus(added->meta.id, {"active", host->meta.id, ""}).status().code(),
+            StatusCode::kPermissionDenied);
+
+  // A NIC's port is not deleted through /v1/ports; detaching deletes one made for the VM.
+  Status in_use = da->DeletePort(added->meta.id);
+  EXPECT_EQ(in_use.reason(), "PORT_IN_USE");
+  EXPECT_EQ(in_use.code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(da->DetachInterface(vm.meta.id, added->meta.id).ok());
+  EXPECT_EQ(da->GetPort(added->meta.id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(da->GetVm(vm.meta.id)->nics.size(), 2u);
+  EXPECT_EQ(ports_used(), 2);
+
+  // The NICs survive a restart; deleting the VM (confirmed by its agent) deletes its ports.
+  Restart();
+  da = NewTypedClient(CreateUserToken("nics-admin-2", api::Role::kDeptAdmin, dept.meta.id));
+  auto shown = da->GetVm(vm.meta.id);
+  ASSERT_TRUE(shown.ok());
+  ASSERT_EQ(shown->nics.size(), 2u);
+  EXPECT_EQ(shown->nics[1].port_id, vm.port_ids[1]);
+  auto deleting = da->DeleteVm(vm.meta.id);
+  ASSERT_TRUE(deleting.ok()) << deleting.status().ToString();
+  ASSERT_TRUE(deleting->has_value());
+  EXPECT_EQ(ports_used(), 2) << "the ports stay until the agent confirms the cleanup";
+  ASSERT_TRUE(client_->ReportVmStatus(vm.meta.id, {api::VmState::kDeleted, "", (*deleting)->generation}).ok());
+  EXPECT_EQ(ports_used(), 0);
+  api::PortQuery pq;
+  pq.network_id = net->meta.id;
+  EXPECT_TRUE(da->ListPorts(pq)->items.empty());
+  EXPECT_TRUE(da->DeleteNetwork(net->meta.id).ok());
 }
 
 // Ports created from many clients at once: each gets its own address and MAC (the controller

@@ -12,6 +12,7 @@
 
 #include "tests/fakes/agent/fake_controller_client.h"
 #include "tests/fakes/agent/fake_hypervisor.h"
+#include "tests/fakes/agent/fake_vswitch.h"
 #include "tests/fakes/common/fake_clock.h"
 
 namespace govpool::agent {
@@ -357,6 +358,41 @@ TEST_F(HostAgentTest, RunAgentsReturnsTheFirstFatalError) {
   controller_.register_failures = {InvalidArgument("bad capacity")};
   StopSignal stop;
   EXPECT_EQ(RunAgents({agent.get()}, clock_, stop).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(HostAgentTest, TheNetworkPassReportsTheAnswersPortsThroughTheController) {
+  FakeVSwitch vswitch;
+  std::vector<std::string> network_ids;
+  HostAgentOptions o = LongPoll();
+  o.make_host_network = [&](const std::string& host_id) {
+    network_ids.push_back(host_id);
+    return std::make_unique<HostNetwork>(
+        vswitch, PortReporter(controller_),
+        HostNetworkOptions{.host_id = host_id,
+                           .chassis = {.system_id = "h1", .ovn_remote = "tcp:10.0.0.1:6642", .encap_ip = "10.0.0.11"}});
+  };
+  api::Port port;
+  port.meta.id = "port-1";
+  port.status = "down";
+  controller_.WithLock([&](FakeControllerClient& c) {
+    c.ports[port.meta.id] = port;
+    return 0;
+  });
+  api::Vm& vm = controller_.Add();
+  vm.port_ids = {"port-1"};
+  vswitch.bindings = {{.iface_id = "port-1", .interface = "vnet0", .ofport = 2, .ovn_installed = true}};
+  auto agent = Make(o);
+  Step(*agent);  // register
+  EXPECT_EQ(network_ids, std::vector<std::string>{"host-1"});
+  EXPECT_EQ(vswitch.configure_calls, 0);  // nothing before the first watch
+  Step(*agent);  // watch + passes
+  EXPECT_EQ(vswitch.configure_calls, 1);
+  EXPECT_EQ(vswitch.configured.system_id, "h1");
+  auto reports = controller_.WithLock([](FakeControllerClient& c) { return c.port_reports; });
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].first, "port-1");
+  EXPECT_EQ(reports[0].second.status, "active");
+  EXPECT_EQ(reports[0].second.host_id, "host-1");
 }
 
 TEST(StopSignalTest, WaitReturnsAtTheDeadlineOrWhenStopped) {

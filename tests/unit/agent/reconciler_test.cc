@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <map>
 
@@ -350,6 +352,147 @@ TEST_F(ReconcilerTest, FailedReportsAreRetriedNextPass) {
   ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kRunning);
   EXPECT_EQ(hv_.BootCount(id), 1);
+}
+
+// --- NICs: the ports whose device_id is the VM (answer.ports) ---
+
+class ReconcilerNicTest : public ReconcilerTest {
+ protected:
+  // A port of `vm_id` (empty: unbound) with a MAC made from `n`.
+  api::Port& AddPort(const std::string& vm_id, int n) {
+    api::Port p;
+    p.meta.id = NewUuid();
+    p.device_id = vm_id;
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "02:00:00:00:00:%02x", n);
+    p.mac_address = mac;
+    ports_.push_back(p);
+    return ports_.back();
+  }
+  static NicSpec NicOf(const api::Port& p) {
+    NicSpec n;
+    n.port_id = p.meta.id;
+    n.mac = p.mac_address;
+    return n;
+  }
+  Result<ReconcileSummary> Pass() {
+    api::WatchAnswer a = controller_.Answer();
+    a.ports.assign(ports_.begin(), ports_.end());
+    return reconciler_.Reconcile(a);
+  }
+  std::vector<NicSpec> LiveNics(const std::string& id) {
+    auto d = hv_.GetDomain(id);
+    return d.ok() ? d->nics : std::vector<NicSpec>{};
+  }
+  int NicWrites() { return hv_.CallCount(Op::kAttachNic) + hv_.CallCount(Op::kDetachNic); }
+
+  std::deque<api::Port> ports_;  // stable references for AddPort's callers
+};
+
+TEST_F(ReconcilerNicTest, DefinesTheVmsPortsAsNicsInOrderAndAConvergedPassWritesNothing) {
+  const std::string id = controller_.Add().meta.id;
+  const std::string other = controller_.Add().meta.id;
+  const api::Port first = AddPort(id, 1);
+  AddPort(other, 2);
+  AddPort("", 3);  // unbound: nobody's NIC
+  const api::Port second = AddPort(id, 4);
+  ASSERT_TRUE(Pass().ok());
+  auto spec = hv_.GetSpec(id);
+  ASSERT_TRUE(spec.has_value());
+  EXPECT_EQ(spec->nics, (std::vector<NicSpec>{NicOf(first), NicOf(second)}));
+  EXPECT_EQ(spec->nics[0].bridge, "br-int");
+  EXPECT_EQ(LiveNics(id), spec->nics);
+  EXPECT_EQ(hv_.GetSpec(other)->nics.size(), 1u);
+  EXPECT_EQ(NicWrites(), 0) << "defined with the domain, not plugged afterwards";
+
+  const int writes = Writes();
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(Writes(), writes);
+  EXPECT_EQ(NicWrites(), 0);
+}
+
+TEST_F(ReconcilerNicTest, HotPlugsNewPortsAndUnplugsRemovedOnes) {
+  const std::string id = controller_.Add().meta.id;
+  const api::Port first = AddPort(id, 1);
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_EQ(LiveNics(id), std::vector<NicSpec>{NicOf(first)});
+
+  const api::Port second = AddPort(id, 2);
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(hv_.CallCount(Op::kAttachNic), 1);
+  EXPECT_EQ(LiveNics(id), (std::vector<NicSpec>{NicOf(first), NicOf(second)}));
+  EXPECT_EQ(hv_.GetSpec(id)->nics, LiveNics(id)) << "in the definition too";
+  EXPECT_EQ(hv_.BootCount(id), 1) << "hot-plugged, not rebooted";
+
+  ports_.pop_front();  // the first port is no longer the VM's
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(hv_.CallCount(Op::kDetachNic), 1);
+  EXPECT_EQ(LiveNics(id), std::vector<NicSpec>{NicOf(second)});
+  EXPECT_EQ(hv_.GetSpec(id)->nics, LiveNics(id));
+  const int nic_writes = NicWrites();
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(NicWrites(), nic_writes);
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kRunning);
+  EXPECT_EQ(controller_.vms.at(id).state_reason, "");
+}
+
+TEST_F(ReconcilerNicTest, AFailedPlugIsShownAndRetriedNextPass) {
+  const std::string id = controller_.Add().meta.id;
+  ASSERT_TRUE(Pass().ok());
+  const api::Port port = AddPort(id, 1);
+  hv_.FailNext(Op::kAttachNic, 1, Internal("ovs-vsctl failed"));
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_TRUE(LiveNics(id).empty());
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kRunning);
+  EXPECT_NE(controller_.vms.at(id).state_reason.find("attaching the NIC of port " + port.meta.id),
+            std::string::npos)
+      << controller_.vms.at(id).state_reason;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(LiveNics(id), std::vector<NicSpec>{NicOf(port)});
+  EXPECT_EQ(controller_.vms.at(id).state_reason, "");
+  // An unavailable hypervisor is not a problem to show: the next pass retries.
+  const api::Port second = AddPort(id, 2);
+  hv_.FailNext(Op::kAttachNic, 1, Unavailable("libvirtd restarting"));
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.vms.at(id).state_reason, "");
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(LiveNics(id).size(), 2u);
+}
+
+TEST_F(ReconcilerNicTest, APortThatCannotBeANicIsShownAndTheRestStillWorks) {
+  const std::string id = controller_.Add().meta.id;
+  api::Port& bad = AddPort(id, 1);
+  bad.mac_address = "";  // not a MAC
+  const std::string bad_id = bad.meta.id;
+  const api::Port good = AddPort(id, 2);
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(LiveNics(id), std::vector<NicSpec>{NicOf(good)});
+  EXPECT_EQ(controller_.vms.at(id).state, api::VmState::kRunning);
+  EXPECT_NE(controller_.vms.at(id).state_reason.find("port " + bad_id + " cannot be a NIC"),
+            std::string::npos)
+      << controller_.vms.at(id).state_reason;
+}
+
+TEST_F(ReconcilerNicTest, RedefinitionsKeepTheNicsAndAStoppedVmGetsThemInItsDefinition) {
+  api::Vm& v = controller_.Add();
+  const std::string id = v.meta.id;
+  const api::Port port = AddPort(id, 1);
+  ASSERT_TRUE(Pass().ok());
+  controller_.vms.at(id).reboot_count = 1;
+  controller_.vms.at(id).generation = 2;
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(hv_.GetSpec(id)->metadata.at("reboots_done"), "1");
+  EXPECT_EQ(hv_.GetSpec(id)->nics, std::vector<NicSpec>{NicOf(port)});
+
+  controller_.vms.at(id).power = api::PowerState::kStopped;
+  controller_.vms.at(id).generation = 3;
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_TRUE(Pass().ok());
+  ASSERT_EQ(hv_.GetDomain(id)->state, PowerState::kShutoff);
+  const api::Port second = AddPort(id, 2);
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(hv_.GetSpec(id)->nics, (std::vector<NicSpec>{NicOf(port), NicOf(second)}));
+  EXPECT_EQ(hv_.GetDomain(id)->state, PowerState::kShutoff);
 }
 
 }  // namespace

@@ -202,7 +202,18 @@ INSTANTIATE_TEST_SUITE_P(
         Of<CreateNetworkRequest>("CreateNetworkRequest", true), Of<Subnet>("Subnet"),
         Of<ListPage<Subnet>>("SubnetList"), Of<CreateSubnetRequest>("CreateSubnetRequest", true),
         Of<Port>("Port"), Of<ListPage<Port>>("PortList"),
-        Of<CreatePortRequest>("CreatePortRequest", true)),
+        Of<CreatePortRequest>("CreatePortRequest", true),
+        // Security groups, routers, floating IPs.
+        Of<PatchPortRequest>("PatchPortRequest", true), Of<SecurityGroup>("SecurityGroup"),
+        Of<ListPage<SecurityGroup>>("SecurityGroupList"),
+        Of<CreateSecurityGroupRequest>("CreateSecurityGroupRequest", true),
+        Of<PatchSecurityGroupRequest>("PatchSecurityGroupRequest", true),
+        Of<CreateSecurityGroupRuleRequest>("CreateSecurityGroupRuleRequest", true), Of<Router>("Router"),
+        Of<ListPage<Router>>("RouterList"), Of<CreateRouterRequest>("CreateRouterRequest", true),
+        Of<PatchRouterRequest>("PatchRouterRequest", true),
+        Of<RouterInterfaceRequest>("RouterInterfaceRequest", true), Of<FloatingIp>("FloatingIp"),
+        Of<ListPage<FloatingIp>>("FloatingIpList"), Of<CreateFloatingIpRequest>("CreateFloatingIpRequest", true),
+        Of<PatchFloatingIpRequest>("PatchFloatingIpRequest", true)),
     [](const ::testing::TestParamInfo<Case>& param) { return param.param.schema; });
 
 // Every error status an operation documents is one the Status->HTTP table can answer, and

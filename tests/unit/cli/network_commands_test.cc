@@ -1,6 +1,7 @@
 // govpoolctl's network, subnet and port commands against a scripted controller: names resolved
 // to ids, request bodies built from the options (pools, the asked address), and the tables
-// showing the addresses and MACs the controller chose.
+// showing the addresses and MACs the controller chose; a VM's NICs (vm create --network, vm
+// interface add|remove).
 #include <string>
 #include <vector>
 
@@ -105,6 +106,53 @@ TEST_F(NetworkCommandsTest, PortCreateAsksForTheAddressAndListShowsIt) {
   CtlRun networks = Ctl({"network", "list"});
   EXPECT_OK(networks);
   EXPECT_NE(networks.out.find("finance"), std::string::npos) << networks.out;
+}
+
+TEST_F(NetworkCommandsTest, VmCreateSendsItsNicsInOrderAndInterfacesAttachAndDetach) {
+  constexpr const char* kVmId = "88888888-8888-4888-8888-888888888881";
+  server_.OnJson("GET /v1/departments", Page(std::vector<api::Department>{Finance()}));
+  api::CreateVmRequest sent;
+  server_.On("POST /v1/vms", [&sent, kVmId](const Request& r) -> Result<api::HttpResponse> {
+    auto req = api::Parse<api::CreateVmRequest>(r.body);
+    if (!req.ok()) return api::ErrorResponse(req.status());
+    sent = *req;
+    api::Vm vm;
+    vm.meta = MetaOf(kVmId);
+    vm.name = req->name;
+    vm.department_id = kDeptId;
+    return api::JsonResponse(201, api::Encode(vm));
+  });
+  CtlRun created = Ctl({"vm", "create", "app", "--department", "finance", "--flavor", "small", "--network", "web",
+                        "--network", "db:10.1.0.5"});
+  EXPECT_OK(created);
+  ASSERT_EQ(sent.networks.size(), 2u);
+  EXPECT_EQ(sent.networks[0].network, "web");
+  EXPECT_TRUE(sent.networks[0].fixed_ip.empty());
+  EXPECT_EQ(sent.networks[1].network, "db");
+  EXPECT_EQ(sent.networks[1].fixed_ip, "10.1.0.5");
+  EXPECT_NE(Ctl({"vm", "create", "app", "--department", "finance", "--flavor", "small", "--network", "web:"}).exit_code, 0);
+
+  api::NicRequest attached;
+  server_.On(std::string("POST /v1/vms/") + kVmId + "/interfaces", [&attached](const Request& request) -> Result<api::HttpResponse> {
+    auto req = api::Parse<api::NicRequest>(request.body);
+    if (!req.ok()) return api::ErrorResponse(req.status());
+    attached = *req;
+    api::Port p;
+    p.meta = MetaOf(kPortId);
+    p.network_id = kNetId;
+    p.department_id = kDeptId;
+    p.mac_address = "fa:16:3e:00:00:02";
+    return api::JsonResponse(201, api::Encode(p));
+  });
+  EXPECT_OK(Ctl({"vm", "interface", "add", kVmId, "--port", kPortId}));
+  EXPECT_EQ(attached.port, kPortId);
+  EXPECT_TRUE(attached.network.empty());
+  EXPECT_NE(Ctl({"vm", "interface", "add", kVmId}).exit_code, 0) << "needs --network or --port";
+  server_.On(std::string("DELETE /v1/vms/") + kVmId + "/interfaces/" + kPortId,
+             [](const Request&) -> Result<api::HttpResponse> { return api::JsonResponse(204, ""); });
+  CtlRun removed = Ctl({"vm", "interface", "remove", kVmId, "--port", kPortId});
+  EXPECT_OK(removed);
+  EXPECT_NE(removed.out.find("detached port"), std::string::npos) << removed.out;
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Unit tests of the network services over an in-memory State (docs/networking.md, "Networks
 // (controller side)"): quota (networks, ports), IPAM (sequential allocation, requested
 // addresses, exhaustion, freed addresses reused, state rebuilt after a restart), MAC
-// addresses, CIDR/gateway/pool validation, overlap rules, dependents and RBAC.
+// addresses, CIDR/gateway/pool validation, overlap rules, dependents and RBAC; NICs of VMs
+// (created with the VM in one write or not at all, hot attach/detach, ports released with the
+// VM, exact port quota, agents' port reports, watch wake-ups).
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -448,6 +450,345 @@ TEST_F(NetworkServicesTest, Rbac) {
   req.security_group_ids = {"sg-1"};
   EXPECT_EQ(W([&](State& s, Txn& t) { return CreatePort(s, t, dept_admin_, req); }).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+// ---- NICs of VMs (docs/networking.md, "NICs of VMs") ----
+
+class VmNicsTest : public NetworkServicesTest {
+ protected:
+  VmNicsTest() {
+    Create<api::Flavor>([&](State& s, Txn& t) {
+      api::CreateFlavorRequest req;
+      req.name = "small";
+      req.vcpus = 1;
+      req.memory_mib = 512;
+      req.disk_gib = 1;
+      return CreateFlavor(s, t, admin_, req);
+    });
+    agent_ = {"u-agent", "agent", api::Role::kAgent, ""};
+    other_agent_ = {"u-agent-2", "agent-2", api::Role::kAgent, ""};
+    host_ = Create<api::Host>([&](State& s, Txn& t) {
+      api::RegisterHostRequest req;
+      req.name = "h1";
+      req.capacity = {8, 8192, 100, {}};
+      return RegisterHost(s, t, agent_, req);
+    });
+    web_ = MakeNet("web");
+    web_v4_ = MakeSub(web_.meta.id, "10.0.0.0/24");
+  }
+
+  Result<std::vector<api::Vm>> Vms(const std::string& name, std::vector<api::NicRequest> nics,
+                                   std::int64_t count = 1, const std::string& flavor = "small") {
+    api::CreateVmRequest req;
+    req.name = name;
+    req.department_id = dept_.meta.id;
+    req.flavor = flavor;
+    req.count = count;
+    req.networks = std::move(nics);
+    return W([&](State& s, Txn& t) { return CreateVms(s, t, dept_admin_, req); });
+  }
+  api::Vm MakeVm(const std::string& name, std::vector<api::NicRequest> nics) {
+    auto vms = Vms(name, std::move(nics));
+    EXPECT_TRUE(vms.ok()) << vms.status().ToString();
+    return vms.ok() ? vms->front() : api::Vm{};
+  }
+  Result<api::Port> Attach(const std::string& vm_id, api::NicRequest nic, const Caller* by = nullptr) {
+    return W([&](State& s, Txn& t) { return AttachInterface(s, t, by ? *by : dept_admin_, vm_id, nic); });
+  }
+  Status Detach(const std::string& vm_id, const std::string& port_id) {
+    return W([&](State& s, Txn& t) { return DetachInterface(s, t, dept_admin_, vm_id, port_id); });
+  }
+  // Deletes the VM and confirms the cleanup as its host's agent: the record goes.
+  void DeleteAndConfirm(const std::string& vm_id) {
+    auto deleting = W([&](State& s, Txn& t) { return DeleteVm(s, t, dept_admin_, vm_id, std::nullopt, false); });
+    ASSERT_TRUE(deleting.ok()) << deleting.status().ToString();
+    ASSERT_EQ(deleting->state, api::VmState::kDeleting);
+    api::VmStatusReport report;
+    report.state = api::VmState::kDeleted;
+    report.observed_generation = deleting->generation;
+    auto gone = W([&](State& s, Txn& t) { return ReportVmStatus(s, t, agent_, vm_id, report); });
+    ASSERT_TRUE(gone.ok()) << gone.status().ToString();
+  }
+  api::NicRequest OnNetwork(const std::string& network, const std::string& fixed_ip = "") {
+    return {network, fixed_ip, ""};
+  }
+  api::NicRequest WithPort(const std::string& port_id) { return {"", "", port_id}; }
+
+  Caller agent_, other_agent_;
+  api::Host host_;
+  api::Network web_;
+  api::Subnet web_v4_;
+};
+
+TEST_F(VmNicsTest, CreateMakesAPortPerNetworkNicInTheSameWrite) {
+  api::Network db = MakeNet("db");
+  MakeSub(db.meta.id, "10.1.0.0/24");
+  const std::int64_t revision_before = s_.revision();
+  api::Vm vm = MakeVm("app", {OnNetwork("web"), OnNetwork(db.meta.id, "10.1.0.50")});
+  EXPECT_EQ(s_.revision(), revision_before + 1) << "one write";
+  ASSERT_EQ(vm.port_ids.size(), 2u);
+  ASSERT_EQ(vm.nics.size(), 2u);
+  EXPECT_EQ(vm.nics[0].network_id, web_.meta.id) << "eth0 is the first NIC asked for";
+  EXPECT_EQ(vm.nics[0].ip_addresses, std::vector<std::string>{"10.0.0.2"});
+  EXPECT_EQ(vm.nics[1].network_id, db.meta.id);
+  EXPECT_EQ(vm.nics[1].ip_addresses, std::vector<std::string>{"10.1.0.50"});
+  const api::Port* eth0 = s_.FindPort(vm.port_ids[0]);
+  ASSERT_NE(eth0, nullptr);
+  EXPECT_EQ(eth0->device_id, vm.meta.id);
+  EXPECT_TRUE(eth0->delete_with_vm);
+  EXPECT_EQ(eth0->department_id, dept_.meta.id);
+  EXPECT_EQ(eth0->name, "app-eth0");
+  EXPECT_EQ(vm.nics[0].mac_address, eth0->mac_address);
+  EXPECT_EQ(s_.Usage(dept_.meta.id).ports, 2);
+  auto shown = GetVm(s_, member_, vm.meta.id);
+  ASSERT_TRUE(shown.ok());
+  ASSERT_EQ(shown->nics.size(), 2u);
+  EXPECT_EQ(shown->nics[1].port_id, vm.port_ids[1]);
+  // The stored record keeps the port ids, never the derived NICs.
+  const std::string& stored = log_.at({"vm", vm.meta.id});
+  EXPECT_NE(stored.find("port_ids"), std::string::npos);
+  EXPECT_EQ(stored.find("\"nics\""), std::string::npos) << stored;
+}
+
+TEST_F(VmNicsTest, AnyRefusalCreatesNothing) {
+  auto taken = PortOn(web_.meta.id, {{"", "10.0.0.9"}});
+  ASSERT_TRUE(taken.ok());
+  Create<api::Flavor>([&](State& s, Txn& t) {
+    api::CreateFlavorRequest req;
+    req.name = "huge";
+    req.vcpus = 1;
+    req.memory_mib = 16384;  // within quota; no host has that much
+    req.disk_gib = 1;
+    return CreateFlavor(s, t, admin_, req);
+  });
+  const auto records = log_;
+  const std::int64_t ports = s_.Usage(dept_.meta.id).ports;
+  auto check_nothing_created = [&](const Result<std::vector<api::Vm>>& r, const std::string& what) {
+    EXPECT_FALSE(r.ok()) << what;
+    EXPECT_EQ(log_, records) << what;
+    EXPECT_EQ(s_.vms().size(), 0u) << what;
+    EXPECT_EQ(s_.Usage(dept_.meta.id).ports, ports) << what;
+    EXPECT_EQ(s_.Usage(dept_.meta.id).instances, 0) << what;
+    EXPECT_EQ(s_.IpamOf(web_v4_.meta.id)->used_count(), 1) << what;
+  };
+  auto in_use = Vms("a", {OnNetwork("web"), OnNetwork("web", "10.0.0.9")});
+  EXPECT_EQ(in_use.status().reason(), "IP_ADDRESS_IN_USE");
+  check_nothing_created(in_use, "address in use on the second NIC");
+  auto twice = Vms("a", {OnNetwork("web", "10.0.0.20"), OnNetwork("web", "10.0.0.20")});
+  EXPECT_EQ(twice.status().reason(), "IP_ADDRESS_IN_USE") << "a pending address counts as used";
+  check_nothing_created(twice, "one address twice");
+  auto no_host = Vms("a", {OnNetwork("web")}, 1, "huge");  // refused after the NICs were planned
+  EXPECT_EQ(no_host.status().reason(), "NO_VALID_HOST");
+  check_nothing_created(no_host, "no host");
+  auto unknown = Vms("a", {OnNetwork("web"), OnNetwork("nope")});
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  check_nothing_created(unknown, "unknown network");
+  // 20 ports allowed, 1 used: 4 VMs x 5 NICs = 20 more do not fit.
+  std::vector<api::NicRequest> five(5, OnNetwork("web"));
+  auto over = Vms("a", five, 4);
+  EXPECT_EQ(over.status().reason(), "QUOTA_EXCEEDED");
+  check_nothing_created(over, "port quota");
+  EXPECT_TRUE(Vms("a", five, 3).ok()) << "15 more fit";
+  EXPECT_EQ(s_.Usage(dept_.meta.id).ports, 16);
+}
+
+TEST_F(VmNicsTest, SeveralVmsGetDistinctAddressesAndFixedOnesNeedOneVm) {
+  auto vms = Vms("w", {OnNetwork("web")}, 3);
+  ASSERT_TRUE(vms.ok()) << vms.status().ToString();
+  std::set<std::string> addresses, macs;
+  for (const api::Vm& vm : *vms) {
+    ASSERT_EQ(vm.nics.size(), 1u);
+    addresses.insert(vm.nics[0].ip_addresses.at(0));
+    macs.insert(vm.nics[0].mac_address);
+  }
+  EXPECT_EQ(addresses, (std::set<std::string>{"10.0.0.2", "10.0.0.3", "10.0.0.4"}));
+  EXPECT_EQ(macs.size(), 3u);
+  auto fixed = Vms("x", {OnNetwork("web", "10.0.0.30")}, 2);
+  EXPECT_EQ(fixed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(fixed.status().message().find("networks[0].fixed_ip"), 0u) << fixed.status().ToString();
+  auto port = PortOn(web_.meta.id);
+  ASSERT_TRUE(port.ok());
+  EXPECT_EQ(Vms("x", {WithPort(port->meta.id)}, 2).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(VmNicsTest, NetworksOfOtherDepartmentsAndSharedOnes) {
+  auto theirs = Net("theirs", outsider_, other_dept_.meta.id);
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_EQ(Vms("a", {OnNetwork(theirs->meta.id)}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Vms("a", {OnNetwork("theirs")}).status().code(), StatusCode::kInvalidArgument);
+  auto shared = Net("public", admin_, "", true);
+  ASSERT_TRUE(shared.ok());
+  ASSERT_TRUE(Sub(shared->meta.id, "172.16.0.0/24", "", {}, &admin_).ok());
+  api::Vm vm = MakeVm("a", {OnNetwork("public")});
+  ASSERT_EQ(vm.nics.size(), 1u);
+  EXPECT_EQ(vm.nics[0].network_id, shared->meta.id);
+  EXPECT_EQ(s_.FindPort(vm.port_ids[0])->department_id, dept_.meta.id) << "the VM's department's port";
+  EXPECT_EQ(s_.Usage(dept_.meta.id).ports, 1);
+  // A port of another department cannot be given.
+  api::CreatePortRequest req;
+  req.network_id = theirs->meta.id;
+  auto their_port = W([&](State& s, Txn& t) { return CreatePort(s, t, outsider_, req); });
+  ASSERT_TRUE(their_port.ok());
+  EXPECT_EQ(Vms("b", {WithPort(their_port->meta.id)}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(VmNicsTest, GivenPortsAreBoundThenUnboundAndCreatedOnesDeletedWithTheVm) {
+  auto mine = PortOn(web_.meta.id);
+  ASSERT_TRUE(mine.ok());
+  api::Vm vm = MakeVm("a", {OnNetwork("web"), WithPort(mine->meta.id)});
+  ASSERT_EQ(vm.port_ids.size(), 2u);
+  EXPECT_EQ(vm.port_ids[1], mine->meta.id);
+  const api::Port* bound = s_.FindPort(mine->meta.id);
+  EXPECT_EQ(bound->device_id, vm.meta.id);
+  EXPECT_FALSE(bound->delete_with_vm);
+  EXPECT_EQ(s_.Usage(dept_.meta.id).ports, 2);
+  // Bound: neither another VM nor DELETE /v1/ports may take it.
+  auto again = Vms("b", {WithPort(mine->meta.id)});
+  EXPECT_EQ(again.status().reason(), "PORT_IN_USE");
+  auto del = W([&](State& s, Txn& t) { return DeletePort(s, t, dept_admin_, mine->meta.id); });
+  EXPECT_EQ(del.reason(), "PORT_IN_USE");
+  EXPECT_NE(del.message().find("/interfaces/"), std::string::npos) << del.message();
+  EXPECT_EQ(W([&](State& s, Txn& t) { return DeleteNetwork(s, t, dept_admin_, web_.meta.id); }).reason(),
+            "HAS_DEPENDENTS");
+  const std::string created = vm.port_ids[0];
+  DeleteAndConfirm(vm.meta.id);
+  EXPECT_EQ(s_.FindPort(created), nullptr) << "created for the VM: deleted with it";
+  bound = s_.FindPort(mine->meta.id);
+  ASSERT_NE(bound, nullptr) << "the user's port stays";
+  EXPECT_TRUE(bound->device_id.empty());
+  EXPECT_EQ(bound->status, "down");
+  EXPECT_EQ(s_.Usage(dept_.meta.id).ports, 1) << "no drift";
+  EXPECT_EQ(s_.IpamOf(web_v4_.meta.id)->used_count(), 1);
+  EXPECT_TRUE(s_.PortsOfVm(vm.meta.id).empty());
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return DeletePort(s, t, dept_admin_, mine->meta.id); }).ok());
+  EXPECT_EQ(s_.Usage(dept_.meta.id).ports, 0);
+}
+
+TEST_F(VmNicsTest, PortQuotaStaysExactOverManyCreatesAttachesAndDeletes) {
+  for (int round = 0; round < 5; ++round) {
+    auto given = PortOn(web_.meta.id);
+    ASSERT_TRUE(given.ok());
+    api::Vm vm = MakeVm("v" + std::to_string(round), {OnNetwork("web"), OnNetwork("web"), WithPort(given->meta.id)});
+    auto extra = Attach(vm.meta.id, OnNetwork("web"));
+    ASSERT_TRUE(extra.ok()) << extra.status().ToString();
+    ASSERT_TRUE(Detach(vm.meta.id, vm.port_ids[0]).ok());
+    EXPECT_EQ(s_.Usage(dept_.meta.id).ports, static_cast<std::int64_t>(s_.ports().size()));
+    if (round % 2 == 0) {
+      DeleteAndConfirm(vm.meta.id);
+    } else {
+      ASSERT_TRUE(W([&](State& s, Txn& t) { return DeleteVm(s, t, admin_, vm.meta.id, std::nullopt, true); }).ok());
+    }
+    ASSERT_TRUE(W([&](State& s, Txn& t) { return DeletePort(s, t, dept_admin_, given->meta.id); }).ok());
+    EXPECT_EQ(s_.Usage(dept_.meta.id).ports, 0) << "round " << round;
+    EXPECT_EQ(s_.ports().size(), 0u);
+    EXPECT_EQ(s_.IpamOf(web_v4_.meta.id)->used_count(), 0);
+  }
+}
+
+TEST_F(VmNicsTest, HotAttachAndDetachBumpTheGeneration) {
+  api::Vm vm = MakeVm("a", {OnNetwork("web")});
+  auto added = Attach(vm.meta.id, OnNetwork("web", "10.0.0.77"));
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(added->fixed_ips.at(0).ip_address, "10.0.0.77");
+  EXPECT_TRUE(added->delete_with_vm);
+  const api::Vm* now = s_.FindVm(vm.meta.id);
+  EXPECT_EQ(now->generation, vm.generation + 1);
+  EXPECT_EQ(now->port_ids, (std::vector<std::string>{vm.port_ids[0], added->meta.id}));
+  auto given = PortOn(web_.meta.id);
+  ASSERT_TRUE(given.ok());
+  ASSERT_TRUE(Attach(vm.meta.id, WithPort(given->meta.id)).ok());
+  EXPECT_EQ(Attach(vm.meta.id, WithPort(given->meta.id)).status().reason(), "PORT_IN_USE");
+  EXPECT_EQ(s_.FindVm(vm.meta.id)->generation, vm.generation + 2);
+  EXPECT_EQ(Attach(vm.meta.id, OnNetwork("web"), &member_).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Attach(vm.meta.id, OnNetwork("web"), &outsider_).status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(Detach(vm.meta.id, added->meta.id).ok());
+  EXPECT_EQ(s_.FindPort(added->meta.id), nullptr) << "created for the VM: deleted on detach";
+  ASSERT_TRUE(Detach(vm.meta.id, given->meta.id).ok());
+  EXPECT_TRUE(s_.FindPort(given->meta.id)->device_id.empty()) << "brought by the user: unbound";
+  EXPECT_EQ(s_.FindVm(vm.meta.id)->generation, vm.generation + 4);
+  EXPECT_EQ(s_.FindVm(vm.meta.id)->port_ids, std::vector<std::string>{vm.port_ids[0]});
+  EXPECT_EQ(Detach(vm.meta.id, given->meta.id).code(), StatusCode::kNotFound) << "no longer its NIC";
+
+  // POST /v1/ports with device_id: the VM's next NIC too.
+  api::CreatePortRequest req;
+  req.network_id = web_.meta.id;
+  req.device_id = vm.meta.id;
+  auto on_vm = W([&](State& s, Txn& t) { return CreatePort(s, t, dept_admin_, req); });
+  ASSERT_TRUE(on_vm.ok());
+  EXPECT_EQ(s_.FindVm(vm.meta.id)->port_ids.back(), on_vm->meta.id);
+  EXPECT_FALSE(on_vm->delete_with_vm);
+
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return DeleteVm(s, t, dept_admin_, vm.meta.id, std::nullopt, false); }).ok());
+  EXPECT_EQ(Attach(vm.meta.id, OnNetwork("web")).status().code(), StatusCode::kFailedPrecondition)
+      << "being deleted";
+}
+
+TEST_F(VmNicsTest, PortChangesWakeTheHostsWatchersAndTheAnswerCarriesThePorts) {
+  api::Vm vm = MakeVm("a", {OnNetwork("web")});
+  auto events_for_port = [&](const std::string& port_id) {
+    int n = 0;
+    for (const HostEvent& e : s_.host_events()) n += e.host_id == host_.meta.id && e.object_id == port_id;
+    return n;
+  };
+  EXPECT_GE(events_for_port(vm.port_ids[0]), 0);
+  auto added = Attach(vm.meta.id, OnNetwork("web"));
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(events_for_port(added->meta.id), 1);
+  api::PortStatusReport report{"active", host_.meta.id, ""};
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return ReportPortStatus(s, t, agent_, added->meta.id, report); }).ok());
+  EXPECT_EQ(events_for_port(added->meta.id), 2);
+  ASSERT_TRUE(Detach(vm.meta.id, added->meta.id).ok());
+  EXPECT_EQ(events_for_port(added->meta.id), 3) << "a deleted port wakes them too";
+
+  api::WatchAnswer answer;
+  answer.items.push_back(RenderVm(s_, *s_.FindVm(vm.meta.id)));
+  AddVmPorts(s_, answer);
+  ASSERT_EQ(answer.ports.size(), 1u);
+  EXPECT_EQ(answer.ports[0].meta.id, vm.port_ids[0]);
+}
+
+TEST_F(VmNicsTest, OnlyTheAgentOfTheVmsHostReportsPortStatus) {
+  api::Vm vm = MakeVm("a", {OnNetwork("web")});
+  const std::string port_id = vm.port_ids[0];
+  auto report = [&](const Caller& by, api::PortStatusReport r) {
+    return W([&](State& s, Txn& t) { return ReportPortStatus(s, t, by, port_id, r); });
+  };
+  EXPECT_EQ(report(other_agent_, {"active", host_.meta.id, ""}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(report(dept_admin_, {"active", host_.meta.id, ""}).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(report(agent_, {"active", "another-host", ""}).status().code(), StatusCode::kInvalidArgument);
+  auto active = report(agent_, {"active", host_.meta.id, ""});
+  ASSERT_TRUE(active.ok()) << active.status().ToString();
+  EXPECT_EQ(s_.FindPort(port_id)->status, "active");
+  EXPECT_EQ(s_.FindPort(port_id)->host_id, host_.meta.id);
+  const std::int64_t revision = s_.revision();
+  ASSERT_TRUE(report(agent_, {"active", host_.meta.id, ""}).ok());
+  EXPECT_EQ(s_.revision(), revision) << "nothing new: no write";
+  auto failed = report(agent_, {"error", host_.meta.id, "tap device missing"});
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(s_.FindPort(port_id)->state_reason, "tap device missing");
+  // An unbound port belongs to no host: no agent may report it.
+  auto loose = PortOn(web_.meta.id);
+  ASSERT_TRUE(loose.ok());
+  EXPECT_EQ(W([&](State& s, Txn& t) {
+              return ReportPortStatus(s, t, agent_, loose->meta.id, {"active", host_.meta.id, ""});
+            }).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(VmNicsTest, NicsSurviveARestart) {
+  auto given = PortOn(web_.meta.id);
+  ASSERT_TRUE(given.ok());
+  api::Vm vm = MakeVm("a", {OnNetwork("web"), WithPort(given->meta.id)});
+  State restarted(NewScheduler());
+  for (const auto& [key, value] : log_) ASSERT_TRUE(restarted.LoadRecord(key.first, key.second, value).ok());
+  ASSERT_TRUE(restarted.FinishLoad(s_.revision()).ok());
+  EXPECT_EQ(restarted.PortsOfVm(vm.meta.id), s_.PortsOfVm(vm.meta.id));
+  EXPECT_TRUE(restarted.FindPort(vm.port_ids[0])->delete_with_vm);
+  api::Vm shown = RenderVm(restarted, *restarted.FindVm(vm.meta.id));
+  ASSERT_EQ(shown.nics.size(), 2u);
+  EXPECT_EQ(shown.nics[1].port_id, given->meta.id);
+  EXPECT_EQ(restarted.Usage(dept_.meta.id).ports, 2);
 }
 
 }  // namespace
