@@ -11,6 +11,13 @@
 # cannot be started (or its part of the demo fails), it says so loudly and makes the demo VM
 # on a local qcow2 disk instead. It waits until the VM runs and its console shows it booted,
 # and prints how to reach everything.
+# Networking: Open vSwitch and OVN are started too (scripts/start-ovn.sh; used as they are when
+# already running), the controller programs OVN's Northbound database and the agent makes this
+# host an OVN chassis. The demo department gets a network demo-net (10.90.0.0/24, OVN's DHCP);
+# the demo VM has a NIC on it and gets its address by DHCP. A second port of demo-net, the
+# "host access" port, is an OVS internal port in the network namespace govpool-demo on this
+# host: the script pings the VM from there (ip netns exec govpool-demo ping <VM address>).
+# GOVPOOL_NETWORK=0 skips the networking (no OVS/OVN, a VM without NICs).
 # The daemons run in their own sessions so that a Ctrl-C reaches only this script, which then
 # stops them in order: Ctrl-C (or SIGTERM) deletes the demo VM (the agent removes its domain
 # and its disk: the RBD clone or the qcow2 file) and the demo image (the agent removes its RBD
@@ -42,7 +49,7 @@ ctl="$bin/cli/govpoolctl"
 mkdir -p "$home"
 
 controller_pid="" agent_pid="" started_libvirtd=0 started_ceph=0 ceph_conf="" demo_vm=""
-demo_image="" bg_pid=""
+demo_image="" bg_pid="" started_ovn=0 ovn_dir="" demo_host_port="" vm_ip=""
 api() { # api METHOD PATH [BODY]: prints the body; fails on HTTP errors
   curl -fsS -X "$1" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
     ${3:+-d "$3"} "$url$2"
@@ -80,6 +87,23 @@ delete_and_wait() {
   echo "run: $1/$2 is still there after 60 s (see $home/agent.log)" >&2
   return 1
 }
+# The host's way into demo-net: an OVS internal port bound to the logical port
+# $demo_host_port (iface-id), moved into the network namespace govpool-demo.
+demo_host_access_up() { # demo_host_access_up MAC IP/PREFIX
+  demo_host_access_down
+  ovs-vsctl --db="$GOVPOOL_OVS_DB" --timeout=10 add-port br-int gp-demo-host -- \
+    set interface gp-demo-host type=internal "external_ids:iface-id=$demo_host_port" >/dev/null
+  ip netns add govpool-demo
+  ip link set gp-demo-host netns govpool-demo
+  ip netns exec govpool-demo ip link set gp-demo-host address "$1" mtu 1442 up
+  ip netns exec govpool-demo ip addr add "$2" dev gp-demo-host
+  ip netns exec govpool-demo ip link set lo up
+}
+demo_host_access_down() {
+  [ -n "${GOVPOOL_OVS_DB:-}" ] &&
+    ovs-vsctl --db="$GOVPOOL_OVS_DB" --timeout=10 --if-exists del-port br-int gp-demo-host >/dev/null 2>&1 || true
+  ip netns del govpool-demo 2>/dev/null || true
+}
 cleanup() {
   trap - EXIT INT TERM HUP
   echo
@@ -90,12 +114,15 @@ cleanup() {
     if [ -n "$demo_vm" ]; then delete_and_wait vms "$demo_vm" && echo "run: deleted the demo VM" || true; fi
     if [ -n "$demo_image" ]; then delete_and_wait images "$demo_image" && echo "run: deleted the demo image" || true; fi
   fi
+  demo_host_access_down
+  if [ -n "$demo_host_port" ]; then api DELETE "/v1/ports/$demo_host_port" >/dev/null 2>&1 || true; fi
   # The agent before the controller, so that it does not log the controller going away.
   if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true; fi
   [ -n "$controller_pid" ] && kill "$controller_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   if [ "$started_libvirtd" = 1 ]; then "$root/scripts/stop-libvirtd.sh" || true; fi
   if [ "$started_ceph" = 1 ]; then GOVPOOL_CEPH_DIR="$ceph_dir" "$root/scripts/stop-ceph.sh" || true; fi
+  if [ "$started_ovn" = 1 ]; then "$root/scripts/stop-ovn.sh" >/dev/null || true; fi
   echo "run: stopped (state kept in $home)"
 }
 on_signal() { cleanup; exit "$1"; }
@@ -104,9 +131,22 @@ trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
 trap 'on_signal 129' HUP  # the terminal went away
 
+# 0. Open vSwitch and OVN (the tenant networks' data plane), unless GOVPOOL_NETWORK=0.
+ovn_flags=()
+if [ "${GOVPOOL_NETWORK:-1}" = 1 ]; then
+  ovn_dir="${GOVPOOL_OVN_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/ovn}"
+  if ! grep -qs . "$ovn_dir/env" || ! ovsdb-client --timeout=5 list-dbs "unix:$ovn_dir/run/ovnnb_db.sock" >/dev/null 2>&1; then
+    started_ovn=1  # stopped at the end only when this script started it
+  fi
+  "$root/scripts/start-ovn.sh" >/dev/null
+  # shellcheck disable=SC1091 # written by start-ovn.sh
+  source "$ovn_dir/env"
+  ovn_flags=(--ovn-nb "$GOVPOOL_TEST_OVN_NB")
+fi
+
 # 1. Controller.
 setsid "$bin/controller/govpool-controller" --listen "$listen" --state-dir "$home/controller" \
-  >"$home/controller.out" 2>"$home/controller.log" &
+  "${ovn_flags[@]}" >"$home/controller.out" 2>"$home/controller.log" &
 controller_pid=$!
 for _ in $(seq 1 100); do curl -fsS "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "$url/healthz" >/dev/null || { cat "$home/controller.log"; exit 1; }
@@ -148,11 +188,18 @@ if [ ! -s "$home/agent-token" ] || ! curl -fsS -H "Authorization: Bearer $(cat "
 fi
 ceph_flags=()
 [ -n "$ceph_conf" ] && ceph_flags=(--ceph-conf "$ceph_conf" --ceph-cluster ceph)
+# The chassis keeps the name start-ovn.sh gave it (the Open_vSwitch row's system-id).
+net_flags=()
+if [ -n "$ovn_dir" ]; then
+  system_id="$(ovs-vsctl --db="$GOVPOOL_OVS_DB" --timeout=10 get open_vswitch . external_ids:system-id | tr -d '"')"
+  net_flags=(--ovn-remote "$GOVPOOL_OVN_SB" --ovn-encap-ip 127.0.0.1 --ovn-system-id "$system_id"
+             --ovs-db "$GOVPOOL_OVS_DB" --ovn-rundir "$ovn_dir/run" --ovn-datapath-type netdev)
+fi
 setsid "$bin/agent/govpool-agent" --controller "$url" --token-file "$home/agent-token" \
   --host-name "$host_name" --domain-type auto --state-dir "$home/agent" \
   --guest-kernel "$home/guest/vmlinuz" --guest-initrd "$home/guest/initrd.img" \
   --guest-cmdline "console=ttyS0 panic=-1" --reconcile-interval-seconds 5 \
-  --heartbeat-interval-seconds 5 "${ceph_flags[@]}" \
+  --heartbeat-interval-seconds 5 "${ceph_flags[@]}" "${net_flags[@]}" \
   >"$home/agent.out" 2>"$home/agent.log" &
 agent_pid=$!
 
@@ -210,6 +257,24 @@ if [ "${GOVPOOL_DEMO:-1}" = 1 ]; then
   [ -n "$dept" ] || dept="$(api POST /v1/departments '{"name":"demo","quota":{"instances":10}}' | jq -r .id)"
   api GET /v1/flavors/tiny >/dev/null 2>&1 ||
     api POST /v1/flavors '{"name":"tiny","vcpus":1,"memory_mib":128,"disk_gib":1}' >/dev/null
+  # The demo network: demo-net with one IPv4 subnet (OVN answers DHCP), and the host's port.
+  nic_flag=() nic_json=""
+  if [ -n "$ovn_dir" ]; then
+    net="$(api GET "/v1/networks?department_id=$dept" | jq -r '.items[] | select(.name=="demo-net") | .id')"
+    [ -n "$net" ] || net="$(api POST /v1/networks "{\"name\":\"demo-net\",\"department_id\":\"$dept\"}" | jq -r .id)"
+    if [ "$(api GET "/v1/subnets?network_id=$net" | jq '.items | length')" = 0 ]; then
+      api POST /v1/subnets "{\"name\":\"demo-v4\",\"network_id\":\"$net\",\"cidr\":\"10.90.0.0/24\"}" >/dev/null
+    fi
+    demo_host_port="$(api GET "/v1/ports?network_id=$net" | jq -r '.items[] | select(.name=="host-access") | .id')"
+    [ -n "$demo_host_port" ] ||
+      demo_host_port="$(api POST /v1/ports "{\"name\":\"host-access\",\"network_id\":\"$net\"}" | jq -r .id)"
+    host_port_json="$(api GET "/v1/ports/$demo_host_port")"
+    demo_host_access_up "$(jq -r .mac_address <<<"$host_port_json")" \
+      "$(jq -r '.fixed_ips[0].ip_address' <<<"$host_port_json")/24"
+    echo "run: network demo-net (10.90.0.0/24); this host reaches it from network namespace govpool-demo" \
+         "($(jq -r '.fixed_ips[0].ip_address' <<<"$host_port_json"))"
+    nic_flag=(--network demo-net) nic_json=',"networks":[{"network":"demo-net"}]'
+  fi
   for _ in $(seq 1 100); do  # wait for the agent to register this host
     [ "$(api GET /v1/hosts | jq --arg n "$host_name" '[.items[] | select(.name==$n and .status=="up")] | length')" = 1 ] && break
     sleep 0.2
@@ -221,7 +286,7 @@ if [ "${GOVPOOL_DEMO:-1}" = 1 ]; then
   fi
   demo_vm="$(api GET "/v1/vms?department_id=$dept" | jq -r '.items[] | select(.name=="demo-1") | .id')"
   if [ -n "$demo_image" ]; then
-    demo_vm="$(gctl --json vm create demo-1 --department "$dept" --flavor tiny --image "$demo_image" | jq -r .id)"
+    demo_vm="$(gctl --json vm create demo-1 --department "$dept" --flavor tiny --image "$demo_image" "${nic_flag[@]}" | jq -r .id)"
     echo "run: demo VM $demo_vm created from image demo-disk (root disk: an RBD clone in $ceph_pool); waiting for it to run and boot"
   else
     if [ -n "$demo_vm" ] && [ -n "$(api GET "/v1/vms/$demo_vm" | jq -r '.image_id // empty')" ]; then
@@ -229,7 +294,12 @@ if [ "${GOVPOOL_DEMO:-1}" = 1 ]; then
       delete_and_wait vms "$demo_vm" || true
       demo_vm=""
     fi
-    [ -n "$demo_vm" ] || demo_vm="$(api POST /v1/vms "{\"name\":\"demo-1\",\"department_id\":\"$dept\",\"flavor\":\"tiny\"}" | jq -r .id)"
+    if [ -n "$demo_vm" ] && [ "$(api GET "/v1/vms/$demo_vm" | jq '.nics // [] | length')" != "${#nic_flag[@]}" ]; then
+      echo "run: deleting the demo VM a previous run left (its NICs differ)"
+      delete_and_wait vms "$demo_vm" || true
+      demo_vm=""
+    fi
+    [ -n "$demo_vm" ] || demo_vm="$(api POST /v1/vms "{\"name\":\"demo-1\",\"department_id\":\"$dept\",\"flavor\":\"tiny\"$nic_json}" | jq -r .id)"
     echo "run: demo VM $demo_vm created (local qcow2 disk); waiting for it to run and boot"
   fi
   console="$home/agent/console/govpool-$demo_vm.log"
@@ -248,9 +318,38 @@ if [ "${GOVPOOL_DEMO:-1}" = 1 ]; then
       loud "the demo VM's console does not show the demo disk on vda (see $home/agent.log)"
     fi
   fi
+  # Its NIC: the address OVN's DHCP gave it (the console says), and a ping from this host.
+  if [ -n "$ovn_dir" ]; then
+    for _ in $(seq 1 60); do
+      vm_ip="$(grep -a -o 'GOVPOOL-GUEST-IP eth0 [0-9.]*' "$console" 2>/dev/null | tail -1 | awk '{print $3}')"
+      [ -n "$vm_ip" ] && break
+      sleep 1
+    done
+    if [ -z "$vm_ip" ]; then
+      loud "the demo VM got no address by DHCP on demo-net (see $console and $home/agent.log)"
+    else
+      echo "run: the demo VM got $vm_ip by DHCP (the API says: $(api GET "/v1/vms/$demo_vm" | jq -r '[.nics[].ip_addresses[]] | join(" ")'))"
+      pinged=0
+      for _ in $(seq 1 10); do  # the first packets may go while the flows settle
+        if ip netns exec govpool-demo busybox ping -c 1 -W 2 "$vm_ip" >/dev/null 2>&1; then pinged=1; break; fi
+      done
+      if [ "$pinged" = 1 ]; then
+        echo "run: the demo VM answers ping from this host:"
+        ip netns exec govpool-demo busybox ping -c 3 -W 2 "$vm_ip" | sed 's/^/    /' || true
+      else
+        loud "the demo VM ($vm_ip) does not answer ping from network namespace govpool-demo"
+      fi
+    fi
+  fi
   gctl vm list || true
 fi
 
+net_note="none (GOVPOOL_NETWORK=0)"
+ping_target="${vm_ip:-ADDRESS}"
+if [ -n "$ovn_dir" ]; then
+  net_note="OVN (Northbound unix:$ovn_dir/run/ovnnb_db.sock); demo-net 10.90.0.0/24${vm_ip:+, the demo VM is $vm_ip}"
+  [ "$started_ovn" = 1 ] && net_note="$net_note (started by run.sh, stopped with it)"
+fi
 if [ -z "$ceph_conf" ]; then
   ceph_note="none (no storage pools)"
 elif [ "$started_ceph" = 1 ]; then
@@ -266,6 +365,7 @@ govpool is running.
   token file     : $home/controller/admin-token (mode 0600)
   logs           : $home/controller.log, $home/agent.log
   ceph           : $ceph_note
+  network        : $net_note
 
 Try:
   export GOVPOOL_URL=$url GOVPOOL_TOKEN=\$(cat $home/controller/admin-token)
@@ -274,6 +374,9 @@ Try:
   $ctl storage-pool list
   $ctl image list
   $ctl volume list
+  $ctl network list
+  $ctl port list
+  ip netns exec govpool-demo busybox ping $ping_target
 
 Press Ctrl-C to stop (the demo VM and image are deleted, the agent and controller stop).
 TXT

@@ -21,8 +21,10 @@ echo "== real daemons"
 # The BlockStorage contract suite's real-Ceph case reads this (and fails without it).
 export GOVPOOL_TEST_CEPH_CONF="${GOVPOOL_CEPH_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/ceph}/ceph.conf"
 "$root/scripts/start-ovn.sh"
-# The OVSDB client's integration test programs this OVN Northbound database (unix socket).
-export GOVPOOL_TEST_OVN_NB="unix:${GOVPOOL_OVN_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/ovn}/run/ovnnb_db.sock"
+# The network tests program this OVN Northbound database and this Open vSwitch (the exports
+# GOVPOOL_TEST_OVN_NB, GOVPOOL_OVN_SB, GOVPOOL_OVS_DB that start-ovn.sh writes).
+# shellcheck disable=SC1091
+source "${GOVPOOL_OVN_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/ovn}/env"
 
 echo "== unit and integration tests"
 ctest --test-dir "$root/build/ci" -L 'unit' --output-on-failure -j2
