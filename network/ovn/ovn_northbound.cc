@@ -10,9 +10,17 @@
 #include <utility>
 #include <vector>
 
+#include "network/ovsdb/ovsdb_values.h"
+
 namespace govpool::network {
 namespace {
 namespace json = boost::json;
+using ovsdb::Elements;
+using ovsdb::MapValue;
+using ovsdb::NamedUuid;
+using ovsdb::Op;
+using ovsdb::StringSet;
+using ovsdb::Uuid;
 
 constexpr char kSwitch[] = "Logical_Switch";
 constexpr char kDhcp[] = "DHCP_Options";
@@ -25,42 +33,10 @@ constexpr char kNat[] = "NAT";
 constexpr char kRoute[] = "Logical_Router_Static_Route";
 constexpr char kGatewayChassis[] = "Gateway_Chassis";
 
-json::value MapValue(const StringMap& m) {
-  json::array pairs;
-  for (const auto& [k, v] : m) pairs.push_back(json::array{json::string(k), json::string(v)});
-  return json::array{"map", std::move(pairs)};
-}
-
-json::value StringSet(const std::vector<std::string>& items) {
-  json::array set;
-  for (const std::string& s : items) set.push_back(json::string(s));
-  return json::array{"set", std::move(set)};
-}
-
-json::value Uuid(const std::string& uuid) { return json::array{"uuid", json::string(uuid)}; }
-json::value NamedUuid(const std::string& name) { return json::array{"named-uuid", json::string(name)}; }
-
 json::array WhereUuid(const std::string& uuid) { return json::array{json::array{"_uuid", "==", Uuid(uuid)}}; }
-
-// A set column's elements: ["set",[...]] or a single atom.
-std::vector<json::value> Elements(const json::value& v) {
-  if (v.is_array() && v.as_array().size() == 2 && v.as_array()[0] == "set") {
-    const json::array& a = v.as_array()[1].as_array();
-    return {a.begin(), a.end()};
-  }
-  return {v};
-}
 
 std::string AtomString(const json::value& v) { return std::string(v.as_string()); }
 std::string AtomUuid(const json::value& v) { return std::string(v.as_array().at(1).as_string()); }
-
-StringMap ParseMap(const json::value& v) {
-  StringMap m;
-  for (const json::value& kv : v.as_array().at(1).as_array()) {
-    m[AtomString(kv.as_array().at(0))] = AtomString(kv.as_array().at(1));
-  }
-  return m;
-}
 
 std::vector<std::string> ParseStrings(const json::value& v) {
   std::vector<std::string> out;
@@ -72,8 +48,6 @@ std::string Get(const StringMap& m, const char* key) {
   auto it = m.find(key);
   return it == m.end() ? "" : it->second;
 }
-
-json::object Op(const char* op, const char* table) { return json::object{{"op", op}, {"table", table}}; }
 
 // The columns read, per table, and their kinds (for defaults and update2 diffs).
 enum class Kind { kScalar, kInteger, kSet, kMap };
@@ -300,7 +274,7 @@ Result<NorthboundState> OvnNorthbound::Read() {
       const json::object& row = *row_ptr;
       const std::string uuid = AtomUuid(row.at("_uuid"));
       for (const json::value& p : Elements(row.at("ports"))) switch_of_port[AtomUuid(p)] = uuid;
-      StringMap ids = ParseMap(row.at("external_ids"));
+      StringMap ids = ovsdb::ParseStringMap(row.at("external_ids"));
       if (!ours(ids, kNetworkIdKey)) continue;
       state.switches.push_back(SwitchRow{.uuid = uuid,
                                          .network_id = Get(ids, kNetworkIdKey),
@@ -309,18 +283,18 @@ Result<NorthboundState> OvnNorthbound::Read() {
     }
     for (const json::object* row_ptr : rows[1]) {
       const json::object& row = *row_ptr;
-      StringMap ids = ParseMap(row.at("external_ids"));
+      StringMap ids = ovsdb::ParseStringMap(row.at("external_ids"));
       if (!ours(ids, kSubnetIdKey)) continue;
       state.dhcp_options.push_back(DhcpOptionsRow{.uuid = AtomUuid(row.at("_uuid")),
                                                   .subnet_id = Get(ids, kSubnetIdKey),
                                                   .network_id = Get(ids, kNetworkIdKey),
                                                   .cidr = AtomString(row.at("cidr")),
-                                                  .options = ParseMap(row.at("options")),
+                                                  .options = ovsdb::ParseStringMap(row.at("options")),
                                                   .external_ids = std::move(ids)});
     }
     for (const json::object* row_ptr : rows[2]) {
       const json::object& row = *row_ptr;
-      StringMap ids = ParseMap(row.at("external_ids"));
+      StringMap ids = ovsdb::ParseStringMap(row.at("external_ids"));
       if (!ours(ids, kPortIdKey) && !ours(ids, kSwitchPortKey)) continue;
       const std::string uuid = AtomUuid(row.at("_uuid"));
       bool enabled = true;  // unset means enabled
@@ -340,13 +314,13 @@ Result<NorthboundState> OvnNorthbound::Read() {
                                     .dhcpv4_options_uuid = std::move(dhcp),
                                     .dhcp_subnet_id = "",
                                     .type = AtomString(row.at("type")),
-                                    .options = ParseMap(row.at("options"))});
+                                    .options = ovsdb::ParseStringMap(row.at("options"))});
     }
     std::map<std::string, const json::object*> acl_rows;
     for (const json::object* row : rows[4]) acl_rows[AtomUuid(row->at("_uuid"))] = row;
     for (const json::object* row_ptr : rows[3]) {
       const json::object& row = *row_ptr;
-      StringMap ids = ParseMap(row.at("external_ids"));
+      StringMap ids = ovsdb::ParseStringMap(row.at("external_ids"));
       std::string key;
       if (ours(ids, kSecurityGroupIdKey)) {
         key = "sg:" + Get(ids, kSecurityGroupIdKey);
@@ -373,7 +347,7 @@ Result<NorthboundState> OvnNorthbound::Read() {
                                     .priority = static_cast<int>(r.at("priority").to_number<std::int64_t>()),
                                     .match = AtomString(r.at("match")),
                                     .action = AtomString(r.at("action")),
-                                    .external_ids = ParseMap(r.at("external_ids"))});
+                                    .external_ids = ovsdb::ParseStringMap(r.at("external_ids"))});
       }
       state.port_groups.push_back(std::move(group));
     }
@@ -385,7 +359,7 @@ Result<NorthboundState> OvnNorthbound::Read() {
     const auto lrps = by_uuid(6), nats = by_uuid(7), routes = by_uuid(8), gcs = by_uuid(9);
     for (const json::object* row_ptr : rows[5]) {
       const json::object& row = *row_ptr;
-      StringMap ids = ParseMap(row.at("external_ids"));
+      StringMap ids = ovsdb::ParseStringMap(row.at("external_ids"));
       if (!ours(ids, kRouterIdKey)) continue;
       RouterRow router{.uuid = AtomUuid(row.at("_uuid")),
                        .router_id = Get(ids, kRouterIdKey),
@@ -404,7 +378,7 @@ Result<NorthboundState> OvnNorthbound::Read() {
                            .name = AtomString(r.at("name")),
                            .mac = AtomString(r.at("mac")),
                            .networks = ParseStrings(r.at("networks")),
-                           .external_ids = ParseMap(r.at("external_ids")),
+                           .external_ids = ovsdb::ParseStringMap(r.at("external_ids")),
                            .gateway_chassis = {},
                            .changed = false};
         for (const json::value& gref : Elements(r.at("gateway_chassis"))) {
@@ -432,7 +406,7 @@ Result<NorthboundState> OvnNorthbound::Read() {
                                     .logical_ip = AtomString(r.at("logical_ip")),
                                     .logical_port = OptionalString(r.at("logical_port")),
                                     .external_mac = OptionalString(r.at("external_mac")),
-                                    .external_ids = ParseMap(r.at("external_ids"))});
+                                    .external_ids = ovsdb::ParseStringMap(r.at("external_ids"))});
       }
       for (const json::value& ref : Elements(row.at("static_routes"))) {
         auto it = routes.find(AtomUuid(ref));
@@ -440,7 +414,7 @@ Result<NorthboundState> OvnNorthbound::Read() {
         router.static_routes.push_back(StaticRouteRow{.uuid = it->first,
                                                       .ip_prefix = AtomString(it->second->at("ip_prefix")),
                                                       .nexthop = AtomString(it->second->at("nexthop")),
-                                                      .external_ids = ParseMap(it->second->at("external_ids"))});
+                                                      .external_ids = ovsdb::ParseStringMap(it->second->at("external_ids"))});
       }
       state.routers.push_back(std::move(router));
     }

@@ -9,10 +9,16 @@
 #include <utility>
 
 #include "network/ovsdb/ovsdb_client.h"
+#include "network/ovsdb/ovsdb_values.h"
 
 namespace govpool::network {
 namespace {
 namespace json = boost::json;
+using ovsdb::Elements;
+using ovsdb::MapValue;
+using ovsdb::NamedUuid;
+using ovsdb::Op;
+using ovsdb::StringSet;
 
 using StringMap = std::map<std::string, std::string>;
 
@@ -23,19 +29,6 @@ constexpr char kInterface[] = "Interface";
 constexpr char kIfaceId[] = "iface-id";
 constexpr char kOvnInstalled[] = "ovn-installed";
 
-json::value MapValue(const StringMap& m) {
-  json::array pairs;
-  for (const auto& [k, v] : m) pairs.push_back(json::array{json::string(k), json::string(v)});
-  return json::array{"map", std::move(pairs)};
-}
-
-json::value StringSet(const std::vector<std::string>& items) {
-  json::array set;
-  for (const std::string& s : items) set.push_back(json::string(s));
-  return json::array{"set", std::move(set)};
-}
-
-json::value NamedUuid(const std::string& name) { return json::array{"named-uuid", json::string(name)}; }
 json::value UuidSet(const std::vector<json::value>& uuids) {
   return json::array{"set", json::array(uuids.begin(), uuids.end())};
 }
@@ -43,8 +36,6 @@ json::value UuidSet(const std::vector<json::value>& uuids) {
 json::array Where(const char* column, json::value value) {
   return json::array{json::array{column, "==", std::move(value)}};
 }
-
-json::object Op(const char* op, const char* table) { return json::object{{"op", op}, {"table", table}}; }
 
 json::object Select(const char* table, json::array where, std::vector<std::string> columns) {
   json::object op = Op("select", table);
@@ -55,29 +46,10 @@ json::object Select(const char* table, json::array where, std::vector<std::strin
   return op;
 }
 
-// A set column's elements: ["set",[...]] or a single atom.
-std::vector<json::value> Elements(const json::value& v) {
-  if (v.is_array() && v.as_array().size() == 2 && v.as_array()[0] == "set") {
-    const json::array& a = v.as_array()[1].as_array();
-    return {a.begin(), a.end()};
-  }
-  return {v};
-}
-
 const json::value& Column(const json::object& row, const char* name) {
   static const json::value kNull;
   const json::value* v = row.if_contains(name);
   return v != nullptr ? *v : kNull;
-}
-
-// Parses a ["map",[[k,v],...]] of strings; throws std::exception on another shape.
-StringMap ParseMap(const json::value& v) {
-  StringMap m;
-  if (v.is_null()) return m;
-  for (const json::value& kv : v.as_array().at(1).as_array()) {
-    m[std::string(kv.as_array().at(0).as_string())] = std::string(kv.as_array().at(1).as_string());
-  }
-  return m;
 }
 
 // An optional string column (a set of 0..1 strings), "" when empty.
@@ -147,7 +119,7 @@ Result<ChassisChange> LocalOvs::ConfigureChassis(const ChassisConfig& config) {
     }
     const json::object& root = roots.at(0).as_object();
     const json::value root_uuid = Column(root, "_uuid");
-    const StringMap have = ParseMap(Column(root, "external_ids"));
+    const StringMap have = ovsdb::ParseStringMap(Column(root, "external_ids"));
     StringMap differing;
     for (const auto& [k, v] : want) {
       auto it = have.find(k);
@@ -228,7 +200,7 @@ Result<std::vector<PortBinding>> LocalOvs::ReadBindings() {
   try {
     for (const json::value& r : Rows(read, 0)) {
       const json::object& row = r.as_object();
-      const StringMap ids = ParseMap(Column(row, "external_ids"));
+      const StringMap ids = ovsdb::ParseStringMap(Column(row, "external_ids"));
       auto iface_id = ids.find(kIfaceId);
       if (iface_id == ids.end()) continue;
       PortBinding b;
