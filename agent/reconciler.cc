@@ -68,8 +68,10 @@ std::string Reconciler::SeedPath(const std::string& vm_id) const {
 
 Result<DiskSpec> Reconciler::SeedDisk(const api::Vm& v) {
   const std::string path = SeedPath(v.meta.id);
-  // NIC MACs: none yet, so the seed's network-config asks for DHCP on every e* interface.
-  CloudInitFiles files = BuildCloudInitFiles(v, {});
+  // The network-config asks for DHCP on each NIC by its MAC (every e* interface when none).
+  std::vector<std::string> nic_macs;
+  for (const NicSpec& nic : WantedNics(v.meta.id)) nic_macs.push_back(nic.mac);
+  CloudInitFiles files = BuildCloudInitFiles(v, nic_macs);
   auto known = seeds_.find(v.meta.id);
   std::error_code ec;
   if (known == seeds_.end() || known->second != files || !std::filesystem::exists(path, ec)) {
