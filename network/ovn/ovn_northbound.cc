@@ -576,19 +576,8 @@ Status OvnNorthbound::Apply(const NorthboundPlan& plan) {
                         {"ports", json::array{"set", std::move(ports)}},
                         {"acls", json::array{"set", std::move(acls)}}};
   };
-  for (const PortGroupRow& g : plan.create_port_groups) {
-    json::object row = group_row(g);
-    json::object ins = Op("insert", kPortGroup);
-    ins["row"] = std::move(row);
-    ops.push_back(std::move(ins));
-  }
-  for (const PortGroupRow& g : plan.update_port_groups) {
-    json::object row = group_row(g);
-    json::object up = Op("update", kPortGroup);
-    up["where"] = WhereUuid(g.uuid);
-    up["row"] = std::move(row);
-    ops.push_back(std::move(up));
-  }
+  for (const PortGroupRow& g : plan.create_port_groups) ops.push_back(ovsdb::Insert(kPortGroup, group_row(g)));
+  for (const PortGroupRow& g : plan.update_port_groups) ops.push_back(ovsdb::UpdateRow(kPortGroup, g.uuid, group_row(g)));
   // Routers: new and changed children first (uuid-names), then the router row naming them all.
   int next_child = 0;
   auto insert_child = [&](const char* table, json::object row) {
@@ -649,19 +638,8 @@ Status OvnNorthbound::Apply(const NorthboundPlan& plan) {
                         {"nat", json::array{"set", std::move(nat)}},
                         {"static_routes", json::array{"set", std::move(routes)}}};
   };
-  for (const RouterRow& r : plan.create_routers) {
-    json::object row = router_row(r);
-    json::object ins = Op("insert", kRouter);
-    ins["row"] = std::move(row);
-    ops.push_back(std::move(ins));
-  }
-  for (const RouterRow& r : plan.update_routers) {
-    json::object row = router_row(r);
-    json::object up = Op("update", kRouter);
-    up["where"] = WhereUuid(r.uuid);
-    up["row"] = std::move(row);
-    ops.push_back(std::move(up));
-  }
+  for (const RouterRow& r : plan.create_routers) ops.push_back(ovsdb::Insert(kRouter, router_row(r)));
+  for (const RouterRow& r : plan.update_routers) ops.push_back(ovsdb::UpdateRow(kRouter, r.uuid, router_row(r)));
   auto result = client_.Transact(options_.db, std::move(ops));
   if (!result.ok()) return result.status().Annotate("ovn northbound apply");
   return OkStatus();

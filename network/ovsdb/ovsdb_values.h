@@ -39,6 +39,21 @@ inline boost::json::object Op(const char* op, const char* table) {
   return boost::json::object{{"op", op}, {"table", table}};
 }
 
+// An `insert` of `row` into `table`.
+inline boost::json::object Insert(const char* table, boost::json::object row) {
+  boost::json::object op = Op("insert", table);
+  op["row"] = std::move(row);
+  return op;
+}
+
+// An `update` of the row with _uuid `uuid` in `table` to `row`'s columns.
+inline boost::json::object UpdateRow(const char* table, const std::string& uuid, boost::json::object row) {
+  boost::json::object op = Op("update", table);
+  op["where"] = boost::json::array{boost::json::array{"_uuid", "==", Uuid(uuid)}};
+  op["row"] = std::move(row);
+  return op;
+}
+
 // A set column's elements: ["set", [...]], or a single atom (a one-element set).
 inline std::vector<boost::json::value> Elements(const boost::json::value& v) {
   if (v.is_array() && v.as_array().size() == 2 && v.as_array()[0] == "set") {
