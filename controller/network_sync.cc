@@ -20,6 +20,12 @@ Result<network::NorthboundChanges> NetworkSync::RunOnce() {
   auto [revision, desired] = db_.Read([this](const State& s) {
     return std::make_pair(s.revision(), DesiredNetworksOf(s, options_.gateway_chassis));
   });
+  network::NorthboundState rows = network::DesiredRows(desired);
+  return Pass(revision, desired, std::move(rows));
+}
+
+Result<network::NorthboundChanges> NetworkSync::Pass(std::int64_t revision, const network::DesiredNetworks& desired,
+                                                     network::NorthboundState rows) {
   auto fail = [&](const Status& error) -> Result<network::NorthboundChanges> {
     if (error.code() == StatusCode::kUnavailable || error.code() == StatusCode::kDeadlineExceeded) {
       driver_.reset();  // connection lost or hung: the next pass connects afresh
@@ -42,7 +48,7 @@ Result<network::NorthboundChanges> NetworkSync::RunOnce() {
   network::NorthboundReconciler reconciler(*driver_);
   auto changes = reconciler.Reconcile(desired);
   if (!changes.ok()) return fail(changes.status());
-  applied_rows_ = network::DesiredRows(desired);
+  applied_rows_ = std::move(rows);
   std::lock_guard lock(mu_);
   ++status_.passes;
   status_.connected = true;
@@ -90,17 +96,21 @@ void NetworkSync::Loop() {
       if (cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; })) return;
     }
     const Clock::time_point now = Clock::now();
+    if (failing && now < next_pass) continue;
+    Result<network::NorthboundChanges> pass = network::NorthboundChanges{};
     if (!failing && now < next_pass) {
       // Between full passes: run one only when the desired rows changed.
-      const std::int64_t revision = db_.Read([](const State& s) { return s.revision(); });
-      if (revision == seen_revision) continue;
+      if (db_.Read([](const State& s) { return s.revision(); }) == seen_revision) continue;
+      auto [revision, desired] = db_.Read([this](const State& s) {
+        return std::make_pair(s.revision(), DesiredNetworksOf(s, options_.gateway_chassis));
+      });
       seen_revision = revision;
-      network::NorthboundState rows =
-          network::DesiredRows(db_.Read([this](const State& s) { return DesiredNetworksOf(s, options_.gateway_chassis); }));
+      network::NorthboundState rows = network::DesiredRows(desired);
       if (applied_rows_ && *applied_rows_ == rows) continue;
+      pass = Pass(revision, desired, std::move(rows));
+    } else {
+      pass = RunOnce();
     }
-    if (failing && now < next_pass) continue;
-    auto pass = RunOnce();
     if (pass.ok()) {
       if (failing) log::Info("the OVN Northbound database is in sync again");
       failing = false;

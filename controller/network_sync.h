@@ -83,6 +83,9 @@ class NetworkSync {
 
  private:
   void Loop();
+  // One pass over `desired` (as of state `revision`), whose rows are `rows`.
+  Result<network::NorthboundChanges> Pass(std::int64_t revision, const network::DesiredNetworks& desired,
+                                          network::NorthboundState rows);
 
   Db& db_;
   NorthboundConnector connect_;
