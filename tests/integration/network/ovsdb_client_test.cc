@@ -209,6 +209,10 @@ TEST_F(OvsdbClientTest, ConnectErrors) {
 }
 
 TEST_F(OvsdbClientTest, TransactInsertSelectAndMonitorSeesInitialInsertDelete) {
+  // The recorders outlive the watcher: its reader thread may still run the "plain" monitor's
+  // callback (for the cleanup's delete) until the watcher is destroyed.
+  Recorder cond;   // monitor_cond, only this run's rows
+  Recorder plain;  // monitor, every Logical_Switch
   auto writer = MustConnect(suite->nb);
   auto watcher = MustConnect(suite->nb);
   ASSERT_TRUE(writer && watcher);
@@ -218,8 +222,6 @@ TEST_F(OvsdbClientTest, TransactInsertSelectAndMonitorSeesInitialInsertDelete) {
   ASSERT_TRUE(pre.ok()) << pre.status().ToString();
   const std::string pre_uuid = UuidOf(pre->at(0).at("uuid"));
 
-  Recorder cond;   // monitor_cond, only this run's rows
-  Recorder plain;  // monitor, every Logical_Switch
   ASSERT_TRUE(watcher
                   ->MonitorCond(kNb, "cond", {{.table = "Logical_Switch", .columns = {"name", "external_ids"},
                                                .where = OursWhere()}},
