@@ -10,6 +10,8 @@ find_package(CLI11 2.1 CONFIG REQUIRED)     # govpoolctl's command line (header-
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBVIRT REQUIRED IMPORTED_TARGET libvirt)
 pkg_check_modules(LIBISOFS REQUIRED IMPORTED_TARGET libisofs-1)  # the agent's cloud-init seed images
+pkg_check_modules(LIBARGON2 REQUIRED IMPORTED_TARGET libargon2)  # user password hashes (Argon2id)
+pkg_check_modules(LIBQRENCODE REQUIRED IMPORTED_TARGET libqrencode)  # govpoolctl's TOTP enrolment QR code
 if(GOVPOOL_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -44,12 +44,17 @@ std::string Sha256Hex(std::string_view data) {
   return Hex(digest, len);
 }
 
-std::string RandomSecret(std::size_t bytes) {
-  std::vector<unsigned char> buf(bytes);
-  if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) {
+std::vector<unsigned char> RandomBytes(std::size_t count) {
+  std::vector<unsigned char> buf(count);
+  if (RAND_bytes(buf.data(), static_cast<int>(count)) != 1) {
     // Without entropy no secret is safe to hand out; this is unrecoverable.
     throw std::runtime_error("RAND_bytes failed");
   }
+  return buf;
+}
+
+std::string RandomSecret(std::size_t bytes) {
+  const std::vector<unsigned char> buf = RandomBytes(bytes);
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace govpool {
 
@@ -24,6 +25,9 @@ class Sha256Stream {
  private:
   void* ctx_;  // EVP_MD_CTX, kept out of this header
 };
+// `count` random bytes from the OS CSPRNG (salts, TOTP secrets). Throws std::runtime_error when
+// the CSPRNG fails: without entropy no secret is safe to hand out.
+std::vector<unsigned char> RandomBytes(std::size_t count);
 // A fresh secret of `bytes` random bytes from the OS CSPRNG, URL-safe base64 without padding.
 std::string RandomSecret(std::size_t bytes = 32);
 // Constant-time equality for secrets and digests.

@@ -18,6 +18,8 @@ packages=(
   libvirt-clients
   # the agent's cloud-init seed images (ISO 9660 with Rock Ridge and Joliet)
   libisofs-dev
+  # user passwords (Argon2id) and the CLI's QR code for TOTP enrolment
+  libargon2-dev libqrencode-dev
   # QEMU's rbd block driver (RBD network disks: VM root disks and volumes)
   qemu-block-extra
   # block storage: librados/librbd for the agent's RBD driver; a mon, mgr and osd for the
