@@ -35,7 +35,9 @@ inline constexpr std::size_t kMaxVmNics = 16;  // NICs of one VM (PCI slots stay
 enum class HostStatus { kUp, kDown };
 enum class PowerState { kRunning, kStopped };
 enum class VmState { kScheduled, kBuilding, kRunning, kStopped, kDeleting, kDeleted, kError, kUnknown };
-enum class Role { kAdmin, kDeptAdmin, kDeptMember, kAgent };
+// The three administrator roles are separated (docs/security.md, "Separated administrators"):
+// a user holds exactly one role, so no user combines two of them.
+enum class Role { kSystemAdmin, kSecurityAdmin, kAuditAdmin, kDeptAdmin, kDeptMember, kAgent };
 enum class GroupPolicy { kAffinity, kAntiAffinity };
 // Storage (docs/storage.md): states are what agents report; the controller adds `unknown`
 // nowhere for storage (a silent storage agent's work is handed to another host instead).
@@ -69,8 +71,9 @@ template <> struct EnumNames<VmState> {
        {VmState::kError, "error"}, {VmState::kUnknown, "unknown"}}};
 };
 template <> struct EnumNames<Role> {
-  static constexpr std::array<std::pair<Role, std::string_view>, 4> kNames{
-      {{Role::kAdmin, "admin"}, {Role::kDeptAdmin, "dept-admin"},
+  static constexpr std::array<std::pair<Role, std::string_view>, 6> kNames{
+      {{Role::kSystemAdmin, "system-admin"}, {Role::kSecurityAdmin, "security-admin"},
+       {Role::kAuditAdmin, "audit-admin"}, {Role::kDeptAdmin, "dept-admin"},
        {Role::kDeptMember, "dept-member"}, {Role::kAgent, "agent"}}};
 };
 template <> struct EnumNames<GroupPolicy> {

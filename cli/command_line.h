@@ -74,7 +74,7 @@ class Command {
   // ("--network a --network b").
   Command& RepeatedOption(const std::string& flag, std::vector<std::string>* values,
                           const std::string& value_name, const std::string& help);
-  // An enum option with the API's names (api/types.h), e.g. --role admin|dept-admin|...
+  // An enum option with the API's names (api/types.h), e.g. --role system-admin|security-admin|audit-admin|dept-admin|...
   template <api::schema::NamedEnum E>
   Command& Choice(const std::string& flag, std::optional<E>* value, const std::string& help) {
     return Option(flag, ChoiceNames<E>("|"), help, [=](const std::string& v) -> Status {

@@ -15,7 +15,7 @@ void SetUserRoutes(Router& r) {
   });
   r.Add("GET", "/v1/users", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {"limit", "page_token"}); !s.ok()) return api::ErrorResponse(s);
-    if (Status s = RequireAdmin(ctx.caller); !s.ok()) return api::ErrorResponse(s);
+    if (Status s = RequireSystemAdmin(ctx.caller); !s.ok()) return api::ErrorResponse(s);
     auto opts = ParseListOptions(ctx.request);
     if (!opts.ok()) return api::ErrorResponse(opts.status());
     return ctx.db.Read([&](const State& s) {

@@ -351,7 +351,7 @@ Result<api::Volume> RestoreBackup(State& s, Txn& t, const Caller& c, const std::
 
 Result<api::Backup> ReportBackupStatus(State& s, Txn& t, const Caller& c, const std::string& id,
                                        const api::BackupStatusReport& report) {
-  if (!c.is_agent() && !c.is_admin()) return PermissionDenied("only agents report backup status");
+  if (!c.is_agent() && !c.is_system_admin()) return PermissionDenied("only agents report backup status");
   GP_ASSIGN_OR_RETURN(const api::Backup* found, FindVisibleBackup(s, c, id));
   api::Backup b = *found;
   if (report.state == api::BackupState::kDeleted) {

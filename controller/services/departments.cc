@@ -14,7 +14,7 @@ Status CheckIfMatch(const std::optional<std::int64_t>& if_match, const api::Meta
 
 Result<api::Department> CreateDepartment(State& s, Txn& t, const Caller& c,
                                          const api::CreateDepartmentRequest& req) {
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   if (s.FindDepartmentByName(req.name)) {
     return AlreadyExists("a department named '" + req.name + "' already exists")
         .WithDetail("name", req.name);
@@ -43,7 +43,7 @@ Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const
                                         const std::optional<std::int64_t>& if_match,
                                         const api::PatchDepartmentRequest& req) {
   GP_ASSIGN_OR_RETURN(api::Department d, GetDepartment(s, c, id));
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   GP_RETURN_IF_ERROR(CheckIfMatch(if_match, d.meta, "department " + id));
   if (req.name && *req.name != d.name && s.FindDepartmentByName(*req.name)) {
     return AlreadyExists("a department named '" + *req.name + "' already exists");
@@ -65,7 +65,7 @@ Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const
 Status DeleteDepartment(State& s, Txn& t, const Caller& c, const std::string& id,
                         const std::optional<std::int64_t>& if_match) {
   GP_ASSIGN_OR_RETURN(api::Department d, GetDepartment(s, c, id));
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   GP_RETURN_IF_ERROR(CheckIfMatch(if_match, d.meta, "department " + id));
   const api::Quota used = s.Usage(id);
   const std::int64_t owned = s.DepartmentObjectCount(id);

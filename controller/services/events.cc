@@ -6,8 +6,8 @@ namespace govpool::controller {
 Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_id,
                     const api::ReportEventsRequest& req) {
   const api::Host* h = s.FindHost(host_id);
-  if (!h || (!c.is_admin() && !(c.is_agent() && h->agent_user_id == c.user_id))) {
-    if (!c.is_admin() && !c.is_agent()) return PermissionDenied("only agents report host events");
+  if (!h || (!c.is_system_admin() && !(c.is_agent() && h->agent_user_id == c.user_id))) {
+    if (!c.is_system_admin() && !c.is_agent()) return PermissionDenied("only agents report host events");
     return NotFound("host " + host_id + " not found");
   }
   for (const api::EventReport& in : req.events) {
@@ -32,7 +32,7 @@ std::vector<api::Event> ListEvents(const State& s, const Caller& c, const EventF
     const api::Event& e = *it;
     if (!f.host_id.empty() && e.host_id != f.host_id) continue;
     if (!f.vm_id.empty() && e.vm_id != f.vm_id) continue;
-    bool visible = c.is_admin() || (!e.department_id.empty() && c.can_see_department(e.department_id));
+    bool visible = c.is_system_admin() || (!e.department_id.empty() && c.can_see_department(e.department_id));
     if (!visible && c.is_agent()) {
       const api::Host* h = s.FindHost(e.host_id);
       visible = h && h->agent_user_id == c.user_id;

@@ -5,7 +5,7 @@ namespace govpool::controller {
 
 Result<api::Flavor> CreateFlavor(State& s, Txn& t, const Caller& c,
                                  const api::CreateFlavorRequest& req) {
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   if (s.FindFlavor(req.name)) {
     return AlreadyExists("a flavor named '" + req.name + "' already exists").WithDetail("name", req.name);
   }
@@ -33,7 +33,7 @@ Page<api::Flavor> ListFlavors(const State& s, const Caller&, const ListOptions& 
 }
 
 Status DeleteFlavor(State& s, Txn& t, const Caller& c, const std::string& id) {
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   const api::Flavor* f = s.FindFlavor(id);
   if (!f) return NotFound("flavor " + id + " not found");
   // VMs copy their flavor's sizes at creation, so deleting a flavor in use is safe.

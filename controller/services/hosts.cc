@@ -6,7 +6,7 @@ namespace {
 
 // Admins see every host; an agent sees the hosts it registered; department users none.
 Status CheckHostAccess(const Caller& c, const api::Host& h) {
-  if (c.is_admin()) return OkStatus();
+  if (c.is_system_admin()) return OkStatus();
   if (c.is_agent() && h.agent_user_id == c.user_id) return OkStatus();
   if (c.is_agent()) return NotFound("host " + h.meta.id + " not found");
   return PermissionDenied("hosts are visible to administrators only");
@@ -15,8 +15,8 @@ Status CheckHostAccess(const Caller& c, const api::Host& h) {
 }  // namespace
 
 Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::RegisterHostRequest& req) {
-  if (!c.is_admin() && !c.is_agent()) {
-    return PermissionDenied("registering hosts needs the admin or agent role");
+  if (!c.is_system_admin() && !c.is_agent()) {
+    return PermissionDenied("registering hosts needs the system-admin or agent role");
   }
   api::Host h;
   if (const api::Host* existing = s.FindHostByName(req.name)) {
@@ -43,7 +43,7 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
 Result<api::Host> GetHost(const State& s, const Caller& c, const std::string& id) {
   const api::Host* h = s.FindHost(id);
   if (!h) {
-    if (!c.is_admin() && !c.is_agent()) return PermissionDenied("hosts are visible to administrators only");
+    if (!c.is_system_admin() && !c.is_agent()) return PermissionDenied("hosts are visible to administrators only");
     return NotFound("host " + id + " not found");
   }
   GP_RETURN_IF_ERROR(CheckHostAccess(c, *h));
@@ -62,7 +62,7 @@ Page<api::Host> ListHosts(const State& s, const Caller& c, const HostFilter& f, 
 
 Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string& id,
                             const std::optional<std::int64_t>& if_match, const api::PatchHostRequest& req) {
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   const api::Host* found = s.FindHost(id);
   if (!found) return NotFound("host " + id + " not found");
   GP_RETURN_IF_ERROR(CheckIfMatch(if_match, found->meta, "host " + id));
@@ -92,8 +92,8 @@ Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string
 Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string& id,
                             const api::HostActualUsage* usage) {
   const api::Host* found = s.FindHost(id);
-  if (!found || (!c.is_admin() && !(c.is_agent() && found->agent_user_id == c.user_id))) {
-    if (!c.is_admin() && !c.is_agent()) return PermissionDenied("only agents send heartbeats");
+  if (!found || (!c.is_system_admin() && !(c.is_agent() && found->agent_user_id == c.user_id))) {
+    if (!c.is_system_admin() && !c.is_agent()) return PermissionDenied("only agents send heartbeats");
     return NotFound("host " + id + " not found");
   }
   if (found->status == api::HostStatus::kUp) {

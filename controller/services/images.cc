@@ -11,9 +11,9 @@ using storage::FindVisibleImage;
 
 // Who may change an image: admins; for private images, the department's admins.
 Status RequireImageWriter(const Caller& c, const api::Image& i) {
-  if (c.is_admin()) return OkStatus();
+  if (c.is_system_admin()) return OkStatus();
   if (i.visibility == api::Visibility::kPrivate && c.can_manage_department(i.department_id)) return OkStatus();
-  return PermissionDenied("changing image '" + i.name + "' needs the admin role" +
+  return PermissionDenied("changing image '" + i.name + "' needs the system-admin role" +
                           (i.visibility == api::Visibility::kPrivate ? " or dept-admin of its department" : ""));
 }
 
@@ -26,7 +26,7 @@ Result<api::Image> CreateImage(State& s, Txn& t, const Caller& c, const api::Cre
   i.sha256 = req.sha256;
   const api::Department* d = nullptr;
   if (req.department_id.empty()) {
-    if (!c.is_admin()) return PermissionDenied("public images (no department_id) need the admin role");
+    if (!c.is_system_admin()) return PermissionDenied("public images (no department_id) need the system-admin role");
     i.visibility = api::Visibility::kPublic;
   } else {
     d = s.FindDepartment(req.department_id);
@@ -34,7 +34,7 @@ Result<api::Image> CreateImage(State& s, Txn& t, const Caller& c, const api::Cre
       return NotFound("department " + req.department_id + " not found");
     }
     if (!c.can_manage_department(d->meta.id)) {
-      return PermissionDenied("creating images needs the admin or dept-admin role");
+      return PermissionDenied("creating images needs the system-admin or dept-admin role");
     }
     i.department_id = d->meta.id;
     i.visibility = api::Visibility::kPrivate;
@@ -177,9 +177,9 @@ Result<api::Image> VerifyImage(State& s, Txn& t, const Caller& c, const std::str
 
 Result<api::Image> ReportImageStatus(State& s, Txn& t, const Caller& c, const std::string& id,
                                      const api::ImageStatusReport& report) {
-  if (!c.is_agent() && !c.is_admin()) return PermissionDenied("only agents report image status");
+  if (!c.is_agent() && !c.is_system_admin()) return PermissionDenied("only agents report image status");
   const api::Image* found = s.FindImage(id);
-  if (!found || (!c.is_admin() && !storage::IsAgentOf(s, c, found->host_id))) {
+  if (!found || (!c.is_system_admin() && !storage::IsAgentOf(s, c, found->host_id))) {
     return NotFound("image " + id + " not found");
   }
   api::Image i = *found;

@@ -33,9 +33,9 @@ bool CanSeeNetwork(const Caller& c, const api::Network& n) {
 // external ones: admins.
 Status RequireManageNetwork(const Caller& c, const api::Network& n, const std::string& what) {
   const bool everyones = n.shared || n.external;
-  if (everyones ? c.is_admin() : c.can_manage_department(n.department_id)) return OkStatus();
-  return PermissionDenied(what + (everyones ? " on a shared or external network needs the admin role"
-                                           : " needs the admin or dept-admin role"));
+  if (everyones ? c.is_system_admin() : c.can_manage_department(n.department_id)) return OkStatus();
+  return PermissionDenied(what + (everyones ? " on a shared or external network needs the system-admin role"
+                                           : " needs the system-admin or dept-admin role"));
 }
 
 Result<const api::Network*> FindVisibleNetwork(const State& s, const Caller& c, const std::string& id) {
@@ -269,7 +269,7 @@ Result<api::Network> CreateNetwork(State& s, Txn& t, const Caller& c, const api:
     if (req.external && req.physical_network.empty()) {
       return Invalid("physical_network", "an external network names the physical network it is bridged to");
     }
-    GP_RETURN_IF_ERROR(RequireAdmin(c));
+    GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   } else {
     d = s.FindDepartment(req.department_id);
     if (!d || !c.can_see_department(req.department_id)) {
@@ -432,8 +432,8 @@ Result<api::Port> PlanPort(const State& s, const Caller& c, const api::CreatePor
   }
   const api::Department* d = s.FindDepartment(p.department_id);
   if (!d || !c.can_see_department(p.department_id)) return NotFound("department " + p.department_id + " not found");
-  if (!c.can_manage_department(d->meta.id)) return PermissionDenied("creating ports needs the admin or dept-admin role");
-  if (n->external && !n->shared && !c.is_admin()) {
+  if (!c.can_manage_department(d->meta.id)) return PermissionDenied("creating ports needs the system-admin or dept-admin role");
+  if (n->external && !n->shared && !c.is_system_admin()) {
     return PermissionDenied("ports on external network '" + n->name +
                             "' are made by routers and floating IPs (or by admins)");
   }
@@ -592,7 +592,7 @@ Page<api::Port> ListPorts(const State& s, const Caller& c, const PortFilter& f, 
 Status DeletePort(State& s, Txn& t, const Caller& c, const std::string& id,
                   const std::optional<std::int64_t>& if_match) {
   GP_ASSIGN_OR_RETURN(const api::Port* p, FindVisiblePort(s, c, id));
-  if (!c.can_manage_department(p->department_id)) return PermissionDenied("deleting ports needs the admin or dept-admin role");
+  if (!c.can_manage_department(p->department_id)) return PermissionDenied("deleting ports needs the system-admin or dept-admin role");
   GP_RETURN_IF_ERROR(CheckIfMatch(if_match, p->meta, "port " + id));
   if (!p->device_owner.empty()) return network::OwnedPortInUse(*p);
   if (!p->device_id.empty()) return network::PortInUse(*p);
@@ -603,11 +603,11 @@ Status DeletePort(State& s, Txn& t, const Caller& c, const std::string& id,
 
 Result<api::Port> ReportPortStatus(State& s, Txn& t, const Caller& c, const std::string& id,
                                    const api::PortStatusReport& report) {
-  if (!c.is_agent() && !c.is_admin()) return PermissionDenied("only agents report port status");
+  if (!c.is_agent() && !c.is_system_admin()) return PermissionDenied("only agents report port status");
   const api::Port* found = s.FindPort(id);
   const api::Vm* vm = found ? s.FindVm(found->device_id) : nullptr;
   // An agent sees the ports of the VMs on its host only.
-  if (!found || (!c.is_admin() && (!vm || !storage::IsAgentOf(s, c, vm->host_id)))) {
+  if (!found || (!c.is_system_admin() && (!vm || !storage::IsAgentOf(s, c, vm->host_id)))) {
     return NotFound("port " + id + " not found");
   }
   if (!report.host_id.empty()) {

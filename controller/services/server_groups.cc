@@ -10,7 +10,7 @@ Result<api::ServerGroup> CreateServerGroup(State& s, Txn& t, const Caller& c,
     return NotFound("department " + req.department_id + " not found");
   }
   if (!c.can_manage_department(req.department_id)) {
-    return PermissionDenied("creating server groups needs the admin or dept-admin role");
+    return PermissionDenied("creating server groups needs the system-admin or dept-admin role");
   }
   for (const auto& [id, g] : s.server_groups()) {
     if (g.department_id == req.department_id && g.name == req.name) {
@@ -41,7 +41,7 @@ Page<api::ServerGroup> ListServerGroups(const State& s, const Caller& c, const L
 Status DeleteServerGroup(State& s, Txn& t, const Caller& c, const std::string& id) {
   GP_ASSIGN_OR_RETURN(api::ServerGroup g, GetServerGroup(s, c, id));
   if (!c.can_manage_department(g.department_id)) {
-    return PermissionDenied("deleting server groups needs the admin or dept-admin role");
+    return PermissionDenied("deleting server groups needs the system-admin or dept-admin role");
   }
   if (const std::int64_t members = s.ServerGroupMemberCount(id); members > 0) {
     return FailedPrecondition("server group '" + g.name + "' still has " + std::to_string(members) +

@@ -90,7 +90,7 @@ Result<const api::Image*> FindVisibleImage(const State& s, const Caller& c, cons
                                            const std::string& department_id) {
   const api::Image* i = s.FindImage(id_or_name);
   if (!i) i = s.FindImageByName(department_id.empty() ? c.department_id : department_id, id_or_name);
-  if (!i && c.is_admin() && department_id.empty()) {
+  if (!i && c.is_system_admin() && department_id.empty()) {
     // Admins belong to no department: a name then means the one image of that name, if only
     // one department has it (ids are unambiguous; names are per department).
     const api::Image* only = nullptr;
@@ -161,7 +161,7 @@ Status CheckImageUsable(const api::Image& image) {
 
 Result<api::StoragePool> CreateStoragePool(State& s, Txn& t, const Caller& c,
                                            const api::CreateStoragePoolRequest& req) {
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   if (s.FindStoragePool(req.name)) {
     return AlreadyExists("a storage pool named '" + req.name + "' already exists").WithDetail("name", req.name);
   }
@@ -198,7 +198,7 @@ Page<api::StoragePool> ListStoragePools(const State& s, const Caller&, const Lis
 Result<api::StoragePool> PatchStoragePool(State& s, Txn& t, const Caller& c, const std::string& id,
                                           const std::optional<std::int64_t>& if_match,
                                           const api::PatchStoragePoolRequest& req) {
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   const api::StoragePool* found = s.FindStoragePool(id);
   if (!found) return NotFound("storage pool " + id + " not found");
   GP_RETURN_IF_ERROR(CheckIfMatch(if_match, found->meta, "storage pool " + id));
@@ -212,7 +212,7 @@ Result<api::StoragePool> PatchStoragePool(State& s, Txn& t, const Caller& c, con
 }
 
 Status DeleteStoragePool(State& s, Txn& t, const Caller& c, const std::string& id) {
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   const api::StoragePool* p = s.FindStoragePool(id);
   if (!p) return NotFound("storage pool " + id + " not found");
   std::int64_t images = 0;
@@ -231,7 +231,7 @@ Status DeleteStoragePool(State& s, Txn& t, const Caller& c, const std::string& i
 
 Status ReportStoragePools(State& s, Txn& t, const Caller& c, const std::string& host_id,
                           const std::vector<api::StoragePoolReport>& reports) {
-  if (!c.is_admin() && !storage::IsAgentOf(s, c, host_id)) {
+  if (!c.is_system_admin() && !storage::IsAgentOf(s, c, host_id)) {
     return PermissionDenied("only the host's agent reports its storage pools");
   }
   if (!s.FindHost(host_id)) return NotFound("host " + host_id + " not found");

@@ -10,7 +10,7 @@ constexpr std::string_view kTokenPrefix = "gpt_";
 }  // namespace
 
 Result<api::User> CreateUser(State& s, Txn& t, const Caller& c, const api::CreateUserRequest& req) {
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   const bool department_role = req.role == api::Role::kDeptAdmin || req.role == api::Role::kDeptMember;
   if (department_role && req.department_id.empty()) {
     return InvalidArgument("role " + std::string(api::ToString(req.role)) + " needs a department_id").WithDetail("field", "department_id");
@@ -34,11 +34,11 @@ Result<api::User> CreateUser(State& s, Txn& t, const Caller& c, const api::Creat
 }
 
 Page<api::User> ListUsers(const State& s, const Caller& c, const ListOptions& o) {
-  return PageOf(s.users(), o, [&](const api::User&) { return c.is_admin(); });
+  return PageOf(s.users(), o, [&](const api::User&) { return c.is_system_admin(); });
 }
 
 Result<api::User> GetUser(const State& s, const Caller& c, const std::string& id) {
-  GP_RETURN_IF_ERROR(RequireAdmin(c));
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   const api::User* u = s.FindUser(id);
   if (!u) return NotFound("user " + id + " not found");
   return *u;
@@ -71,7 +71,7 @@ std::optional<std::string> BootstrapAdmin(State& s, Txn& t) {
   if (!s.users().empty()) return std::nullopt;
   api::User admin;
   admin.name = "admin";
-  admin.role = api::Role::kAdmin;
+  admin.role = api::Role::kSystemAdmin;
   s.Save(t, admin);
   api::Token token;
   const std::string secret = std::string(kTokenPrefix) + RandomSecret(32);

@@ -59,7 +59,7 @@ Result<Resolved> Resolve(const State& s, const Caller& c, const std::string& dep
   }
   if (!c.can_manage_department(department_id)) {
     return PermissionDenied("creating VMs in department '" + r.department->name +
-                            "' needs the admin or dept-admin role");
+                            "' needs the system-admin or dept-admin role");
   }
   r.flavor = s.FindFlavor(flavor);
   if (!r.flavor) {
@@ -299,9 +299,9 @@ Result<api::Vm> DeleteVm(State& s, Txn& t, const Caller& c, const std::string& i
                          const std::optional<std::int64_t>& if_match, bool force) {
   GP_ASSIGN_OR_RETURN(const api::Vm* found, FindVisibleVm(s, c, id));
   if (!c.can_manage_department(found->department_id)) {
-    return PermissionDenied("deleting VMs needs the admin or dept-admin role");
+    return PermissionDenied("deleting VMs needs the system-admin or dept-admin role");
   }
-  if (force && !c.is_admin()) return PermissionDenied("force delete needs the admin role");
+  if (force && !c.is_system_admin()) return PermissionDenied("force delete needs the system-admin role");
   GP_RETURN_IF_ERROR(CheckIfMatch(if_match, found->meta, "vm " + id));
   api::Vm v = *found;
   const api::Host* h = s.FindHost(v.host_id);
@@ -350,7 +350,7 @@ Result<api::Vm> VmAction(State& s, Txn& t, const Caller& c, const std::string& i
 
 Result<api::Vm> ReportVmStatus(State& s, Txn& t, const Caller& c, const std::string& id,
                                const api::VmStatusReport& report) {
-  if (!c.is_agent() && !c.is_admin()) return PermissionDenied("only agents report VM status");
+  if (!c.is_agent() && !c.is_system_admin()) return PermissionDenied("only agents report VM status");
   GP_ASSIGN_OR_RETURN(const api::Vm* found, FindVisibleVm(s, c, id));
   if (report.observed_generation > found->generation) {
     return InvalidArgument("observed_generation " + std::to_string(report.observed_generation) +

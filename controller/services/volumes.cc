@@ -259,7 +259,7 @@ Result<api::Volume> DetachVolume(State& s, Txn& t, const Caller& c, const std::s
 
 Result<api::Volume> ReportVolumeStatus(State& s, Txn& t, const Caller& c, const std::string& id,
                                        const api::VolumeStatusReport& report) {
-  if (!c.is_agent() && !c.is_admin()) return PermissionDenied("only agents report volume status");
+  if (!c.is_agent() && !c.is_system_admin()) return PermissionDenied("only agents report volume status");
   GP_ASSIGN_OR_RETURN(const api::Volume* found, FindVisibleVolume(s, c, id));
   if (report.observed_generation > found->generation) {
     return InvalidArgument("observed_generation " + std::to_string(report.observed_generation) +
@@ -390,7 +390,7 @@ Result<api::Volume> RollbackVolume(State& s, Txn& t, const Caller& c, const std:
 Result<api::VolumeSnapshot> ReportSnapshotStatus(State& s, Txn& t, const Caller& c,
                                                  const std::string& volume_id, const std::string& snapshot_id,
                                                  const api::SnapshotStatusReport& report) {
-  if (!c.is_agent() && !c.is_admin()) return PermissionDenied("only agents report snapshot status");
+  if (!c.is_agent() && !c.is_system_admin()) return PermissionDenied("only agents report snapshot status");
   GP_ASSIGN_OR_RETURN(const api::Volume* v, FindVisibleVolume(s, c, volume_id));
   GP_ASSIGN_OR_RETURN(const api::VolumeSnapshot* found, FindSnapshotOf(s, *v, snapshot_id));
   api::VolumeSnapshot snap = *found;

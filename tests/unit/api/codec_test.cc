@@ -206,7 +206,7 @@ TEST(CodecTest, UsersTokensStatusReportsAndEmptyBodies) {
   ExpectAllRejected(Parse<CreateUserRequest>, {
       {R"({"name":"u","role":"root"})", "role", "INVALID_ARGUMENT"},
       {R"({"name":"u"})", "role", "INVALID_ARGUMENT"},
-      {R"({"name":"u","role":"admin","password":"x"})", "password", "INVALID_ARGUMENT"},
+      {R"({"name":"u","role":"system-admin","password":"x"})", "password", "INVALID_ARGUMENT"},
   });
   EXPECT_TRUE(ParseOrDefault<CreateTokenRequest>("").ok());
   EXPECT_TRUE(ParseOrDefault<CreateTokenRequest>("{}").ok());

@@ -336,7 +336,7 @@ TEST_F(CommandsTest, UserListShowsDepartmentNames) {
   api::User admin;
   admin.meta = MetaOf("88888888-8888-4888-8888-888888888888");
   admin.name = "root";
-  admin.role = api::Role::kAdmin;
+  admin.role = api::Role::kSystemAdmin;
   server_.OnJson("GET /v1/users", Page(std::vector<api::User>{u, admin}));
   server_.OnJson("GET /v1/departments", Page(std::vector<api::Department>{Finance()}));
   CtlRun r = Ctl({"user", "list"});

@@ -54,7 +54,7 @@ std::vector<std::string> IdsOf(const std::vector<T>& items) {
 class BackupServicesTest : public ::testing::Test {
  protected:
   BackupServicesTest() : s_(std::move(scheduler::Scheduler::Create(scheduler::Config{})).value()) {
-    admin_ = {"u-admin", "admin", api::Role::kAdmin, ""};
+    admin_ = {"u-admin", "admin", api::Role::kSystemAdmin, ""};
     api::Quota q;
     q.volumes = 5;
     q.volume_gib = 200;

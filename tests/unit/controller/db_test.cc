@@ -22,7 +22,7 @@ using testing::FakeClock;
 using testing::FakeStateStore;
 using testing::FakeStoreData;
 
-const Caller kAdmin{"u-admin", "admin", api::Role::kAdmin, ""};
+const Caller kAdmin{"u-admin", "admin", api::Role::kSystemAdmin, ""};
 
 SchedulerFactory Schedulers() {
   return [] { return std::move(scheduler::Scheduler::Create(scheduler::Config{})).value(); };

@@ -30,7 +30,7 @@ class HousekeeperTest : public ::testing::Test {
     db_ = std::move(db).value();
     admin_.user_id = "u-admin";
     admin_.name = "admin";
-    admin_.role = api::Role::kAdmin;
+    admin_.role = api::Role::kSystemAdmin;
     agent_.user_id = "u-agent";
     agent_.name = "agent";
     agent_.role = api::Role::kAgent;

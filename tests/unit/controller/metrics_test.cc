@@ -126,7 +126,7 @@ class MetricsTest : public ::testing::Test {
     db_ = std::move(db).value();
     admin_.user_id = "u-admin";
     admin_.name = "admin";
-    admin_.role = api::Role::kAdmin;
+    admin_.role = api::Role::kSystemAdmin;
   }
 
   testing::FakeClock clock_;

@@ -46,7 +46,7 @@ class NetworkSecurityTest : public ::testing::Test {
   }
 
   NetworkSecurityTest() : s_(NewScheduler()) {
-    admin_ = {"u-admin", "admin", api::Role::kAdmin, ""};
+    admin_ = {"u-admin", "admin", api::Role::kSystemAdmin, ""};
     api::Quota q;
     q.security_groups = 2;
     q.routers = 2;

@@ -36,7 +36,7 @@ std::unique_ptr<scheduler::Scheduler> NewScheduler() {
 class NetworkServicesTest : public ::testing::Test {
  protected:
   NetworkServicesTest() : s_(NewScheduler()) {
-    admin_ = {"u-admin", "admin", api::Role::kAdmin, ""};
+    admin_ = {"u-admin", "admin", api::Role::kSystemAdmin, ""};
     api::Quota q;
     q.networks = 3;
     q.ports = 20;

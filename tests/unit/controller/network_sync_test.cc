@@ -37,7 +37,7 @@ class NetworkSyncTest : public ::testing::Test {
     auto db = testing::OpenFakeDb(data_, clock_);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
-    admin_ = {"u-admin", "admin", api::Role::kAdmin, ""};
+    admin_ = {"u-admin", "admin", api::Role::kSystemAdmin, ""};
     api::CreateDepartmentRequest dept;
     dept.name = "tax";
     department_id_ = Must(db_->Write([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, dept); })).meta.id;

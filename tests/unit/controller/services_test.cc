@@ -14,7 +14,7 @@ constexpr std::int64_t kStartMs = 1'700'000'000'000;
 class ServicesTest : public ::testing::Test {
  protected:
   ServicesTest() : s_(std::move(scheduler::Scheduler::Create(scheduler::Config{})).value()) {
-    admin_ = {"u-admin", "admin", api::Role::kAdmin, ""};
+    admin_ = {"u-admin", "admin", api::Role::kSystemAdmin, ""};
   }
 
   // Runs fn(State&, Txn&) as Db::Write does: one transaction at the next revision.
@@ -581,7 +581,7 @@ TEST_F(ServicesTest, BootstrapAdminAndAuthenticate) {
   EXPECT_GE(secret->size(), 32u);
   auto caller = Authenticate(s_, *secret);
   ASSERT_TRUE(caller.ok());
-  EXPECT_TRUE(caller->is_admin());
+  EXPECT_TRUE(caller->is_system_admin());
   EXPECT_EQ(Authenticate(s_, "wrong").status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(Authenticate(s_, "").status().code(), StatusCode::kUnauthenticated);
   EXPECT_FALSE(W([](State& s, Txn& t) { return BootstrapAdmin(s, t); }).has_value());

@@ -15,7 +15,7 @@ constexpr std::int64_t kGiB = 1024LL * 1024 * 1024;
 class StorageServicesTest : public ::testing::Test {
  protected:
   StorageServicesTest() : s_(std::move(scheduler::Scheduler::Create(scheduler::Config{})).value()) {
-    admin_ = {"u-admin", "admin", api::Role::kAdmin, ""};
+    admin_ = {"u-admin", "admin", api::Role::kSystemAdmin, ""};
     agent_ = {"u-agent", "agent", api::Role::kAgent, ""};
     api::Quota q;
     q.volumes = 3;
