@@ -361,6 +361,9 @@ Result<T> ParseOrDefault(std::string_view body) {
   X(ListPage<Department>) X(ListPage<Flavor>) X(ListPage<ServerGroup>) X(ListPage<Host>) \
   X(ListPage<Vm>) X(ListPage<User>) X(ListPage<Event>) X(WatchAnswer)                    \
   X(DepartmentUsage) X(PreviewAnswer) X(NewTokenAnswer)                                 \
+  X(Session) X(AuthPolicy) X(ListPage<Token>) X(PatchUserRequest) X(LoginRequest)        \
+  X(ChangePasswordRequest) X(ConfirmTotpRequest) X(PutAuthPolicyRequest) X(LoginAnswer)  \
+  X(SessionAnswer) X(TotpEnrolmentAnswer) X(RecoveryCodesAnswer) X(PasswordResetAnswer)  \
   X(StoragePool) X(Volume) X(VolumeSnapshot) X(Image) X(StoragePoolReport)               \
   X(CreateStoragePoolRequest) X(PatchStoragePoolRequest) X(CreateVolumeRequest)          \
   X(AttachVolumeRequest) X(ResizeVolumeRequest) X(CreateSnapshotRequest)                 \

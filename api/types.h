@@ -636,19 +636,70 @@ struct Vm {
   std::vector<VmNic> nics;  // derived from the ports
 };
 
+// A person or an automation account (docs/security.md, "People and sessions"). Secrets are
+// storage-only: the password's Argon2id hash and the previous ones, the TOTP secret and the
+// recovery codes' hashes never leave the controller.
 struct User {
   Meta meta;
   std::string name;
   Role role = Role::kDeptMember;
   std::string department_id;  // for department roles
+  bool disabled = false;      // a disabled user's sessions and tokens answer 401
+  bool must_change_password = false;  // set by a reset (one-time password) and at bootstrap
+  bool totp_enrolled = false;
+  std::int64_t password_changed_at_ms = 0;
+  std::int64_t last_login_at_ms = 0;
+  // Lockout as the controller counts it now (memory only, derived): failed logins in the
+  // current window and, when locked, until when.
+  std::int64_t failed_logins = 0;
+  std::int64_t locked_until_ms = 0;
+  // Storage only.
+  std::string password_hash = {};              // Argon2id, encoded; "" = no password (no login)
+  std::vector<std::string> password_history = {};  // previous hashes, newest first (policy's N)
+  std::string totp_secret = {};                // base32; before confirmation the pending one
+  std::int64_t totp_last_step = 0;             // the last accepted step (replays refused)
+  std::vector<std::string> recovery_code_hashes = {};  // SHA-256 of each unused code
 };
 
-// A bearer token. Only the SHA-256 of the secret is stored.
+// An API token for automation. Only the SHA-256 of the secret is stored. Its scope (role and
+// department) is what a request with it may do; never more than its user's own.
 struct Token {
   Meta meta;
   std::string user_id;
   std::string name;
   std::string secret_sha256;
+  std::int64_t expires_at_ms = 0;  // required for new tokens; 0 (older records): expired
+  Role role = Role::kDeptMember;
+  std::string department_id = {};
+  // Memory only (derived): the last request with it and its source address.
+  std::int64_t last_used_at_ms = 0;
+  std::string last_used_from = {};
+};
+
+// A login session (storage only: never shown as such; GET /v1/auth/session describes the
+// caller's own). Its last activity is kept in memory, so after a controller restart the idle
+// timeout counts from the restart.
+struct Session {
+  Meta meta;
+  std::string user_id;
+  std::string secret_sha256;
+  std::int64_t expires_at_ms = 0;  // absolute lifetime
+  std::string source;              // the client's address at login
+  // Memory only: the last request with it.
+  std::int64_t last_used_at_ms = 0;
+};
+
+// Password, lockout and session policy (GET/PUT /v1/auth/policy; one stored record).
+struct AuthPolicy {
+  Meta meta;
+  std::int64_t password_min_length = 12;
+  std::int64_t password_min_classes = 3;   // of lower case, upper case, digits, others
+  std::int64_t password_history = 5;       // a new password is none of the last N
+  std::int64_t lockout_attempts = 5;       // failed logins in the window that lock
+  std::int64_t lockout_window_s = 15 * 60;
+  std::int64_t lockout_duration_s = 15 * 60;
+  std::int64_t session_idle_timeout_s = 15 * 60;
+  std::int64_t session_lifetime_s = 8 * 60 * 60;
 };
 
 // Something an agent noticed and acted on, e.g. a domain destroyed behind govpool's back and
@@ -784,8 +835,40 @@ struct CreateUserRequest {
   Role role = Role::kDeptMember;
   std::string department_id;
 };
+// At most this far ahead may a token expire.
+inline constexpr std::int64_t kMaxTokenLifetimeMs = 365LL * 24 * 60 * 60 * 1000;
 struct CreateTokenRequest {
   std::string name;
+  std::int64_t expires_at_ms = 0;  // required
+  std::optional<Role> role = {};   // default: the user's own
+  std::string department_id = {};  // default: the user's own
+};
+struct PatchUserRequest {
+  std::optional<bool> disabled;
+};
+// ---- Identity: login and self-service (docs/security.md, "People and sessions") ----
+struct LoginRequest {
+  std::string user;
+  std::string password;
+  std::string totp_code;      // administrators with an enrolled factor: this...
+  std::string recovery_code;  // ...or one unused recovery code
+};
+struct ChangePasswordRequest {
+  std::string current_password;
+  std::string new_password;
+};
+struct ConfirmTotpRequest {
+  std::string code;
+};
+struct PutAuthPolicyRequest {
+  std::int64_t password_min_length = 12;
+  std::int64_t password_min_classes = 3;
+  std::int64_t password_history = 5;
+  std::int64_t lockout_attempts = 5;
+  std::int64_t lockout_window_s = 15 * 60;
+  std::int64_t lockout_duration_s = 15 * 60;
+  std::int64_t session_idle_timeout_s = 15 * 60;
+  std::int64_t session_lifetime_s = 8 * 60 * 60;
 };
 struct CreateStoragePoolRequest {
   std::string name;
@@ -1042,6 +1125,43 @@ struct NewTokenAnswer {
   std::string token_id;
   std::string name;
   std::string token;
+  std::int64_t expires_at_ms = 0;
+  Role role = Role::kDeptMember;
+  std::string department_id = {};
+};
+// POST /v1/auth/login: the session's secret (shown once) and what the user must do first.
+struct LoginAnswer {
+  std::string token;
+  std::int64_t expires_at_ms = 0;
+  std::int64_t idle_timeout_s = 0;
+  User user;
+  bool must_change_password = false;
+  bool must_enrol_factor = false;
+};
+// GET /v1/auth/session: who the caller is and with what.
+struct SessionAnswer {
+  User user;
+  Role role = Role::kDeptMember;  // the credential's scope
+  std::string department_id;
+  std::string credential_kind;    // session | token
+  std::string credential_id;
+  std::string restriction;        // none | change-password | enrol-factor
+  std::int64_t expires_at_ms = 0;
+  std::int64_t idle_timeout_s = 0;  // sessions only
+};
+// POST /v1/auth/totp: the secret of the enrolment begun (confirmed by a code).
+struct TotpEnrolmentAnswer {
+  std::string secret_base32;
+  std::string otpauth_uri;
+};
+// POST /v1/auth/totp/confirm: one-time recovery codes, shown only here.
+struct RecoveryCodesAnswer {
+  std::vector<std::string> recovery_codes;
+};
+// POST /v1/users/{id}/password-reset: the one-time password (must be changed at first login).
+struct PasswordResetAnswer {
+  std::string user_id;
+  std::string one_time_password;
 };
 
 }  // namespace govpool::api
@@ -1519,6 +1639,18 @@ template <> struct Fields<User> {
       Field{"name", &User::name, Text{}, kRequired},
       Field{"role", &User::role, Any{}, kRequired},
       Field{"department_id", &User::department_id},
+      Field{"disabled", &User::disabled},
+      Field{"must_change_password", &User::must_change_password},
+      Field{"totp_enrolled", &User::totp_enrolled},
+      Field{"password_changed_at", &User::password_changed_at_ms, Time{}, kEmptyWhenZero},
+      Field{"last_login_at", &User::last_login_at_ms, Time{}, kEmptyWhenZero},
+      Field{"failed_logins", &User::failed_logins, Range{0, kMaxInt}, kDerived},
+      Field{"locked_until", &User::locked_until_ms, Time{}, kEmptyWhenZero | kDerived},
+      Field{"password_hash", &User::password_hash, Text{1024}, kStorageOnly},
+      Field{"password_history", &User::password_history, Any{}, kStorageOnly},
+      Field{"totp_secret", &User::totp_secret, Text{128}, kStorageOnly},
+      Field{"totp_last_step", &User::totp_last_step, Range{0, kMaxInt}, kStorageOnly},
+      Field{"recovery_code_hashes", &User::recovery_code_hashes, Any{}, kStorageOnly},
   };
 };
 
@@ -1528,6 +1660,36 @@ template <> struct Fields<Token> {
       Field{"user_id", &Token::user_id, Text{64}, kRequired},
       Field{"name", &Token::name},
       Field{"secret_sha256", &Token::secret_sha256, Text{64}, kRequired | kStorageOnly},
+      Field{"expires_at", &Token::expires_at_ms, Time{}, kEmptyWhenZero},
+      Field{"role", &Token::role},
+      Field{"department_id", &Token::department_id},
+      Field{"last_used_at", &Token::last_used_at_ms, Time{}, kEmptyWhenZero | kDerived},
+      Field{"last_used_from", &Token::last_used_from, Text{}, kDerived},
+  };
+};
+
+template <> struct Fields<Session> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Session::meta},
+      Field{"user_id", &Session::user_id, Text{64}, kRequired},
+      Field{"secret_sha256", &Session::secret_sha256, Text{64}, kRequired | kStorageOnly},
+      Field{"expires_at", &Session::expires_at_ms, Time{}},
+      Field{"source", &Session::source},
+      Field{"last_used_at", &Session::last_used_at_ms, Time{}, kEmptyWhenZero | kDerived},
+  };
+};
+
+template <> struct Fields<AuthPolicy> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&AuthPolicy::meta},
+      Field{"password_min_length", &AuthPolicy::password_min_length, Range{1, 1024}},
+      Field{"password_min_classes", &AuthPolicy::password_min_classes, Range{1, 4}},
+      Field{"password_history", &AuthPolicy::password_history, Range{0, 100}},
+      Field{"lockout_attempts", &AuthPolicy::lockout_attempts, Range{1, 1000}},
+      Field{"lockout_window_s", &AuthPolicy::lockout_window_s, Range{1, 86400}},
+      Field{"lockout_duration_s", &AuthPolicy::lockout_duration_s, Range{1, 86400 * 30}},
+      Field{"session_idle_timeout_s", &AuthPolicy::session_idle_timeout_s, Range{60, 86400}},
+      Field{"session_lifetime_s", &AuthPolicy::session_lifetime_s, Range{60, 86400 * 7}},
   };
 };
 
@@ -1700,7 +1862,54 @@ template <> struct Fields<CreateUserRequest> {
 
 template <> struct Fields<CreateTokenRequest> {
   static constexpr bool kRequest = true;
-  static constexpr auto kAll = std::tuple{Field{"name", &CreateTokenRequest::name, Name{}}};
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateTokenRequest::name, Name{}},
+      Field{"expires_at", &CreateTokenRequest::expires_at_ms, Time{}, kRequired},
+      Field{"role", &CreateTokenRequest::role},
+      Field{"department_id", &CreateTokenRequest::department_id, Text{64}},
+  };
+};
+
+template <> struct Fields<PatchUserRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{Field{"disabled", &PatchUserRequest::disabled}};
+};
+
+template <> struct Fields<LoginRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"user", &LoginRequest::user, Text{}, kRequired},
+      Field{"password", &LoginRequest::password, Text{1024}, kRequired},
+      Field{"totp_code", &LoginRequest::totp_code, Text{16}},
+      Field{"recovery_code", &LoginRequest::recovery_code, Text{64}},
+  };
+};
+
+template <> struct Fields<ChangePasswordRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"current_password", &ChangePasswordRequest::current_password, Text{1024}, kRequired},
+      Field{"new_password", &ChangePasswordRequest::new_password, Text{1024}, kRequired},
+  };
+};
+
+template <> struct Fields<ConfirmTotpRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{Field{"code", &ConfirmTotpRequest::code, Text{16}, kRequired}};
+};
+
+template <> struct Fields<PutAuthPolicyRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"password_min_length", &PutAuthPolicyRequest::password_min_length, Range{8, 1024}, kRequired},
+      Field{"password_min_classes", &PutAuthPolicyRequest::password_min_classes, Range{1, 4}, kRequired},
+      Field{"password_history", &PutAuthPolicyRequest::password_history, Range{0, 100}, kRequired},
+      Field{"lockout_attempts", &PutAuthPolicyRequest::lockout_attempts, Range{1, 1000}, kRequired},
+      Field{"lockout_window_s", &PutAuthPolicyRequest::lockout_window_s, Range{1, 86400}, kRequired},
+      Field{"lockout_duration_s", &PutAuthPolicyRequest::lockout_duration_s, Range{1, 86400 * 30}, kRequired},
+      Field{"session_idle_timeout_s", &PutAuthPolicyRequest::session_idle_timeout_s, Range{60, 86400}, kRequired},
+      Field{"session_lifetime_s", &PutAuthPolicyRequest::session_lifetime_s, Range{60, 86400 * 7}, kRequired},
+  };
 };
 
 template <> struct Fields<CreateStoragePoolRequest> {
@@ -2111,6 +2320,53 @@ template <> struct Fields<NewTokenAnswer> {
       Field{"token_id", &NewTokenAnswer::token_id, Any{}, kRequired},
       Field{"name", &NewTokenAnswer::name},
       Field{"token", &NewTokenAnswer::token, Any{}, kRequired},
+      Field{"expires_at", &NewTokenAnswer::expires_at_ms, Time{}},
+      Field{"role", &NewTokenAnswer::role},
+      Field{"department_id", &NewTokenAnswer::department_id},
+  };
+};
+
+template <> struct Fields<LoginAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"token", &LoginAnswer::token, Any{}, kRequired},
+      Field{"expires_at", &LoginAnswer::expires_at_ms, Time{}},
+      Field{"idle_timeout_s", &LoginAnswer::idle_timeout_s},
+      Field{"user", &LoginAnswer::user, Any{}, kRequired},
+      Field{"must_change_password", &LoginAnswer::must_change_password},
+      Field{"must_enrol_factor", &LoginAnswer::must_enrol_factor},
+  };
+};
+
+template <> struct Fields<SessionAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"user", &SessionAnswer::user, Any{}, kRequired},
+      Field{"role", &SessionAnswer::role},
+      Field{"department_id", &SessionAnswer::department_id},
+      Field{"credential_kind", &SessionAnswer::credential_kind},
+      Field{"credential_id", &SessionAnswer::credential_id},
+      Field{"restriction", &SessionAnswer::restriction},
+      Field{"expires_at", &SessionAnswer::expires_at_ms, Time{}, kEmptyWhenZero},
+      Field{"idle_timeout_s", &SessionAnswer::idle_timeout_s},
+  };
+};
+
+template <> struct Fields<TotpEnrolmentAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"secret_base32", &TotpEnrolmentAnswer::secret_base32, Any{}, kRequired},
+      Field{"otpauth_uri", &TotpEnrolmentAnswer::otpauth_uri, Any{}, kRequired},
+  };
+};
+
+template <> struct Fields<RecoveryCodesAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"recovery_codes", &RecoveryCodesAnswer::recovery_codes, Any{}, kRequired},
+  };
+};
+
+template <> struct Fields<PasswordResetAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"user_id", &PasswordResetAnswer::user_id, Any{}, kRequired},
+      Field{"one_time_password", &PasswordResetAnswer::one_time_password, Any{}, kRequired},
   };
 };
 

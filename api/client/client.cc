@@ -465,6 +465,26 @@ Result<PreviewAnswer> Client::PreviewPlacement(const PreviewRequest& req) {
   return Call<PreviewAnswer>("POST", "/v1/scheduler/preview", Encode(req));
 }
 
+// ---- Login and self-service ----
+Result<LoginAnswer> Client::Login(const LoginRequest& req) {
+  return Call<LoginAnswer>("POST", "/v1/auth/login", Encode(req));
+}
+Status Client::Logout() { return CallNoContent("POST", "/v1/auth/logout"); }
+Result<SessionAnswer> Client::GetSession() { return Call<SessionAnswer>("GET", "/v1/auth/session", {}); }
+Status Client::ChangePassword(const ChangePasswordRequest& req) {
+  return Send("POST", "/v1/auth/password", Encode(req), {}).status();
+}
+Result<TotpEnrolmentAnswer> Client::BeginTotpEnrolment() {
+  return Call<TotpEnrolmentAnswer>("POST", "/v1/auth/totp", {});
+}
+Result<RecoveryCodesAnswer> Client::ConfirmTotpEnrolment(const ConfirmTotpRequest& req) {
+  return Call<RecoveryCodesAnswer>("POST", "/v1/auth/totp/confirm", Encode(req));
+}
+Result<AuthPolicy> Client::GetAuthPolicy() { return Call<AuthPolicy>("GET", "/v1/auth/policy", {}); }
+Result<AuthPolicy> Client::PutAuthPolicy(const PutAuthPolicyRequest& req, const WriteOptions& w) {
+  return Call<AuthPolicy>("PUT", "/v1/auth/policy", Encode(req), w);
+}
+
 // ---- Users, tokens, events ----
 Result<User> Client::CreateUser(const CreateUserRequest& req, const WriteOptions& w) {
   return Call<User>("POST", "/v1/users", Encode(req), w);
@@ -473,8 +493,24 @@ Result<User> Client::GetUser(std::string_view id) { return Call<User>("GET", Pat
 Result<ListPage<User>> Client::ListUsers(const PageQuery& q) {
   return Call<ListPage<User>>("GET", Target("/v1/users").Page(q).str(), {});
 }
+Result<User> Client::PatchUser(std::string_view id, const PatchUserRequest& req, const WriteOptions& w) {
+  return Call<User>("PATCH", Path("/v1/users", id), Encode(req), w);
+}
+Status Client::DeleteUser(std::string_view id, const WriteOptions& w) {
+  return CallNoContent("DELETE", Path("/v1/users", id), w);
+}
+Result<PasswordResetAnswer> Client::ResetUserPassword(std::string_view id) {
+  return Call<PasswordResetAnswer>("POST", Path("/v1/users", id, "/password-reset"), {});
+}
+Status Client::ResetUserTotp(std::string_view id) { return CallNoContent("DELETE", Path("/v1/users", id, "/totp")); }
 Result<NewTokenAnswer> Client::CreateToken(std::string_view user_id, const CreateTokenRequest& req) {
   return Call<NewTokenAnswer>("POST", Path("/v1/users", user_id, "/tokens"), Encode(req));
+}
+Result<ListPage<Token>> Client::ListTokens(std::string_view user_id, const PageQuery& q) {
+  return Call<ListPage<Token>>("GET", Target(Path("/v1/users", user_id, "/tokens")).Page(q).str(), {});
+}
+Status Client::RevokeToken(std::string_view user_id, std::string_view token_id) {
+  return CallNoContent("DELETE", Path("/v1/users", user_id, "/tokens/" + PercentEncode(token_id)));
 }
 Result<ListPage<Event>> Client::ListEvents(const EventQuery& q) {
   return Call<ListPage<Event>>(

@@ -241,11 +241,29 @@ class Client {
   Status DeleteServerGroup(std::string_view id);
   Result<PreviewAnswer> PreviewPlacement(const PreviewRequest& req);
 
+  // ---- Login and self-service (docs/security.md, "People and sessions") ----
+  // The answer's `token` is the session's secret: the bearer_token (ClientOptions) of a client
+  // for the later calls. Login needs no bearer token.
+  Result<LoginAnswer> Login(const LoginRequest& req);
+  Status Logout();
+  Result<SessionAnswer> GetSession();
+  Status ChangePassword(const ChangePasswordRequest& req);
+  Result<TotpEnrolmentAnswer> BeginTotpEnrolment();
+  Result<RecoveryCodesAnswer> ConfirmTotpEnrolment(const ConfirmTotpRequest& req);
+  Result<AuthPolicy> GetAuthPolicy();
+  Result<AuthPolicy> PutAuthPolicy(const PutAuthPolicyRequest& req, const WriteOptions& w = {});
+
   // ---- Users, tokens, events ----
   Result<User> CreateUser(const CreateUserRequest& req, const WriteOptions& w = {});
   Result<User> GetUser(std::string_view id);
   Result<ListPage<User>> ListUsers(const PageQuery& q = {});
+  Result<User> PatchUser(std::string_view id, const PatchUserRequest& req, const WriteOptions& w = {});
+  Status DeleteUser(std::string_view id, const WriteOptions& w = {});
+  Result<PasswordResetAnswer> ResetUserPassword(std::string_view id);
+  Status ResetUserTotp(std::string_view id);
   Result<NewTokenAnswer> CreateToken(std::string_view user_id, const CreateTokenRequest& req);
+  Result<ListPage<Token>> ListTokens(std::string_view user_id, const PageQuery& q = {});
+  Status RevokeToken(std::string_view user_id, std::string_view token_id);
   Result<ListPage<Event>> ListEvents(const EventQuery& q = {});
 
   HttpClient& http() { return *http_; }

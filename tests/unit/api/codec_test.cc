@@ -208,10 +208,22 @@ TEST(CodecTest, UsersTokensStatusReportsAndEmptyBodies) {
       {R"({"name":"u"})", "role", "INVALID_ARGUMENT"},
       {R"({"name":"u","role":"system-admin","password":"x"})", "password", "INVALID_ARGUMENT"},
   });
-  EXPECT_TRUE(ParseOrDefault<CreateTokenRequest>("").ok());
-  EXPECT_TRUE(ParseOrDefault<CreateTokenRequest>("{}").ok());
-  EXPECT_EQ(ParseOrDefault<CreateTokenRequest>(R"({"name":"ci"})")->name, "ci");
-  EXPECT_FALSE(ParseOrDefault<CreateTokenRequest>(R"({"secret":"x"})").ok());
+  // A token's expiry is required; its scope defaults to the user's own.
+  auto token = Parse<CreateTokenRequest>(R"({"name":"ci","expires_at":"2026-01-02T03:04:05Z","role":"dept-member"})");
+  ASSERT_TRUE(token.ok()) << token.status().message();
+  EXPECT_EQ(token->name, "ci");
+  EXPECT_EQ(token->expires_at_ms, 1767323045000);
+  EXPECT_EQ(token->role, Role::kDeptMember);
+  ExpectAllRejected(Parse<CreateTokenRequest>, {
+      {R"({"name":"ci"})", "expires_at", "INVALID_ARGUMENT"},
+      {R"({"expires_at":"tomorrow"})", "expires_at", "INVALID_ARGUMENT"},
+      {R"({"expires_at":"2026-01-02T03:04:05Z","secret":"x"})", "secret", "INVALID_ARGUMENT"},
+  });
+  EXPECT_TRUE(Parse<LoginRequest>(R"({"user":"u","password":"p","totp_code":"123456"})").ok());
+  ExpectAllRejected(Parse<LoginRequest>, {
+      {R"({"user":"u"})", "password", "INVALID_ARGUMENT"},
+      {R"({"user":"u","password":"p","remember":true})", "remember", "INVALID_ARGUMENT"},
+  });
 
   auto rep = Parse<VmStatusReport>(R"({"state":"running","state_reason":"ok","observed_generation":3})");
   ASSERT_TRUE(rep.ok());

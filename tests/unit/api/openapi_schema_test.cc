@@ -175,6 +175,15 @@ INSTANTIATE_TEST_SUITE_P(
         Of<ReportEventsRequest>("ReportEventsRequest", true), Of<Event>("Event"),
         Of<ListPage<Event>>("EventList"), Of<User>("User"), Of<ListPage<User>>("UserList"),
         Of<CreateUserRequest>("CreateUserRequest", true), Of<NewTokenAnswer>("NewToken"),
+        // Identity.
+        Of<PatchUserRequest>("PatchUserRequest", true), Of<PasswordResetAnswer>("PasswordReset"),
+        Of<Token>("Token"), Of<ListPage<Token>>("TokenList"),
+        Of<CreateTokenRequest>("CreateTokenRequest", true), Of<LoginRequest>("LoginRequest", true),
+        Of<LoginAnswer>("Login"), Of<SessionAnswer>("Session"),
+        Of<ChangePasswordRequest>("ChangePasswordRequest", true),
+        Of<TotpEnrolmentAnswer>("TotpEnrolment"), Of<ConfirmTotpRequest>("ConfirmTotpRequest", true),
+        Of<RecoveryCodesAnswer>("RecoveryCodes"), Of<AuthPolicy>("AuthPolicy"),
+        Of<PutAuthPolicyRequest>("PutAuthPolicyRequest", true),
         // Storage.
         Of<StoragePool>("StoragePool"), Of<StoragePoolStats>("StoragePoolStats"),
         Of<ListPage<StoragePool>>("StoragePoolList"),
