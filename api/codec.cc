@@ -379,7 +379,8 @@ Result<T> ParseOrDefault(std::string_view body) {
   X(CreateSecurityGroupRequest) X(PatchSecurityGroupRequest)                              \
   X(CreateSecurityGroupRuleRequest) X(CreateRouterRequest) X(PatchRouterRequest)          \
   X(RouterInterfaceRequest) X(CreateFloatingIpRequest) X(PatchFloatingIpRequest)          \
-  X(ListPage<SecurityGroup>) X(ListPage<Router>) X(ListPage<FloatingIp>)
+  X(ListPage<SecurityGroup>) X(ListPage<Router>) X(ListPage<FloatingIp>)               \
+  X(AuditRecord) X(AuditCheckpoint) X(AuditVerifyAnswer) X(ListPage<AuditRecord>)
 
 #define GOVPOOL_INSTANTIATE(T)                                  \
   template std::string Encode<T>(const T&);                     \

@@ -1080,6 +1080,50 @@ struct ListPage {
   std::vector<T> items;
   std::string next_page_token;
 };
+// One record of the audit trail (docs/security.md, "Audit trail"): GET /v1/audit lists them,
+// the export writes them one per line. `hash` chains each record to the one before it:
+// hash = SHA-256 over prev_hash and every other field (api/audit_chain.h), so a record
+// changed, removed or moved breaks the chain at that record.
+struct AuditRecord {
+  std::int64_t seq = 0;      // 1, 2, 3... in commit order
+  std::int64_t time_ms = 0;  // when it was committed (ms since the epoch)
+  std::string kind = "request";
+  std::string user = "anonymous";
+  std::string user_id;
+  std::string role;
+  std::string source;  // the client's address
+  std::string method;
+  std::string route;  // the route's pattern; "unmatched" when no route matched
+  std::string object_id;
+  std::string department_id;
+  std::string outcome;  // allowed | denied | failed
+  std::int64_t status = 0;
+  std::string body_sha256;
+  std::string detail;
+  std::string prev_hash;
+  std::string hash;
+};
+// A signed checkpoint of the chain: mac = HMAC-SHA256(key, seq, hash, algorithm) with a key
+// only the controller holds.
+struct AuditCheckpoint {
+  std::int64_t seq = 0;
+  std::string hash;
+  std::string algorithm = "sha256";
+  std::string mac;
+  std::int64_t time_ms = 0;
+};
+// POST /v1/audit/verify: whether the chain and its checkpoints are intact; else the first
+// record (by seq) found changed, removed or reordered, or a checkpoint that does not hold.
+struct AuditVerifyAnswer {
+  bool ok = true;
+  std::int64_t records = 0;
+  std::int64_t checkpoints = 0;
+  std::int64_t first_bad_seq = 0;
+  std::string problem;  // "" | changed | removed | reordered | checkpoint
+  std::string message;
+  std::int64_t archived_through_seq = 0;  // records up to this seq are in archive files
+};
+
 // GET /v1/hosts/{id}/vms: the host's whole desired set as of `revision`: its VMs, the
 // volumes, snapshots and images whose work it does, and the storage pools of its clusters.
 struct WatchAnswer {
@@ -2367,6 +2411,48 @@ template <> struct Fields<PasswordResetAnswer> {
   static constexpr auto kAll = std::tuple{
       Field{"user_id", &PasswordResetAnswer::user_id, Any{}, kRequired},
       Field{"one_time_password", &PasswordResetAnswer::one_time_password, Any{}, kRequired},
+  };
+};
+
+template <> struct Fields<AuditRecord> {
+  static constexpr auto kAll = std::tuple{
+      Field{"seq", &AuditRecord::seq, Range{0, kMaxInt}, kRequired},
+      Field{"time_ms", &AuditRecord::time_ms, Range{0, kMaxInt}, kRequired},
+      Field{"kind", &AuditRecord::kind, Any{}, kRequired},
+      Field{"user", &AuditRecord::user},
+      Field{"user_id", &AuditRecord::user_id},
+      Field{"role", &AuditRecord::role},
+      Field{"source", &AuditRecord::source},
+      Field{"method", &AuditRecord::method},
+      Field{"route", &AuditRecord::route},
+      Field{"object_id", &AuditRecord::object_id},
+      Field{"department_id", &AuditRecord::department_id},
+      Field{"outcome", &AuditRecord::outcome},
+      Field{"status", &AuditRecord::status, Range{0, 999}},
+      Field{"body_sha256", &AuditRecord::body_sha256},
+      Field{"detail", &AuditRecord::detail},
+      Field{"prev_hash", &AuditRecord::prev_hash, Any{}, kRequired},
+      Field{"hash", &AuditRecord::hash, Any{}, kRequired},
+  };
+};
+template <> struct Fields<AuditCheckpoint> {
+  static constexpr auto kAll = std::tuple{
+      Field{"seq", &AuditCheckpoint::seq, Range{0, kMaxInt}, kRequired},
+      Field{"hash", &AuditCheckpoint::hash, Any{}, kRequired},
+      Field{"algorithm", &AuditCheckpoint::algorithm},
+      Field{"mac", &AuditCheckpoint::mac, Any{}, kRequired},
+      Field{"time_ms", &AuditCheckpoint::time_ms, Range{0, kMaxInt}},
+  };
+};
+template <> struct Fields<AuditVerifyAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"ok", &AuditVerifyAnswer::ok, Any{}, kRequired},
+      Field{"records", &AuditVerifyAnswer::records},
+      Field{"checkpoints", &AuditVerifyAnswer::checkpoints},
+      Field{"first_bad_seq", &AuditVerifyAnswer::first_bad_seq},
+      Field{"problem", &AuditVerifyAnswer::problem},
+      Field{"message", &AuditVerifyAnswer::message},
+      Field{"archived_through_seq", &AuditVerifyAnswer::archived_through_seq},
   };
 };
 

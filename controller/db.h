@@ -8,11 +8,21 @@
 // If a commit fails, the in-memory state is rebuilt from the store and every waiting caller
 // gets Unavailable.
 //
+// The audit trail (docs/security.md, "Audit trail") commits through the same queue: a Txn's
+// audit entries go with its changes, and a Write with audit entries but no changes (reads,
+// denials) is queued and group-committed all the same. The committer gives each record its
+// seq, time and place in the hash chain (AuditSealer) and writes it in the same store
+// transaction as the batch. An API request's own record is a RequestAudit: bound to the
+// handler's thread, the first Write that changes something queues an unfilled slot for the
+// record ahead of its changes; the committer commits only up to the first unfilled slot, so a
+// change is never durable without the record of the request that made it.
+//
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -23,6 +33,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "controller/audit_trail.h"
 #include "controller/state.h"
 #include "controller/store/state_store.h"
 
@@ -30,18 +41,65 @@ namespace govpool::controller {
 
 using SchedulerFactory = std::function<std::unique_ptr<scheduler::Scheduler>()>;
 
+class Db;
+
+// The audit record of one API request, and its place in the commit queue (see above).
+// Not thread-safe itself: one request's code uses it, though possibly from several threads in
+// turn (a deferred answer).
+class RequestAudit {
+ public:
+  explicit RequestAudit(Db& db) : db_(db) {}
+  // Finish()es with what is known (outcome "failed") if nobody did: a slot never stays empty.
+  ~RequestAudit();
+  RequestAudit(const RequestAudit&) = delete;
+  RequestAudit& operator=(const RequestAudit&) = delete;
+
+  // Binds `audit` to the calling thread while it lives (nests: the previous binding returns).
+  class Scope {
+   public:
+    explicit Scope(RequestAudit& audit);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    RequestAudit* previous_;
+  };
+
+  // The request's record: fills its slot (the committer may then commit it with the changes
+  // queued behind it) or, when the request changed nothing, queues it alone. Once; later
+  // calls do nothing. Answer the request only after Db::WhenDurable called after this.
+  void Finish(AuditEntry entry);
+  bool finished() const { return finished_; }
+  // Whether a Write queued the slot (the request changed something).
+  bool has_slot() const { return slot_ != nullptr; }
+  // Written entries that have no slot default to this (for the destructor's record).
+  AuditEntry& draft() { return draft_; }
+
+ private:
+  friend class Db;
+  struct Slot;
+  Db& db_;
+  std::shared_ptr<Slot> slot_;  // set by Db::Write
+  bool finished_ = false;
+  AuditEntry draft_;
+};
+
 struct CommitStats {
   std::int64_t batches = 0;
   std::int64_t answers = 0;  // WhenDurable callbacks released by a commit (reads included)
   std::int64_t failures = 0;
+  std::int64_t audit_records = 0;  // audit records committed
   double last_commit_seconds = 0;
 };
 
 class Db {
  public:
   // Loads the state from `store`. Internal for corrupt records.
+  // `audit` configures the audit trail's checkpoints.
   static Result<std::unique_ptr<Db>> Open(std::unique_ptr<StateStore> store, const Clock& clock,
-                                          SchedulerFactory scheduler_factory);
+                                          SchedulerFactory scheduler_factory,
+                                          AuditOptions audit = {});
   ~Db();  // drains pending commits, then stops the committer
 
   // Runs fn(const State&) under the shared lock and returns its result.
@@ -59,15 +117,17 @@ class Db {
     std::unique_lock lock(mu_);
     Txn txn(state_->revision() + 1, NowMs());
     auto result = fn(*state_, txn);
-    if (!txn.mutations().empty()) {
-      state_->set_revision(txn.revision());
-      Enqueue(std::move(txn.mutations()), txn.revision());
-    }
+    const bool changed = !txn.mutations().empty();
+    if (changed) state_->set_revision(txn.revision());
+    if (changed || !txn.audit().empty()) Enqueue(txn, changed);
     return result;
   }
 
-  // Calls done(OK) once every change applied so far is durable, or done(Unavailable) if its
-  // commit failed. May call done synchronously (nothing pending) or from the committer thread.
+  // Queues audit records that go with no change (group-committed like writes).
+  void Audit(std::vector<AuditEntry> entries);
+
+  // Calls done(OK) once every change and audit record queued so far is durable, or
+  // done(Unavailable) if its commit failed. May call done synchronously (nothing pending) or from the committer thread.
   void WhenDurable(std::function<void(Status)> done);
   // Blocks until everything applied so far is durable; returns the commit outcome.
   Status Sync();
@@ -75,26 +135,50 @@ class Db {
   std::int64_t NowMs() const;
   CommitStats commit_stats() const;
 
+  // The store, for the audit trail's reads (which it allows concurrently with commits).
+  StateStore& store() { return *store_; }
+  const AuditOptions& audit_options() const { return audit_options_; }
+
  private:
-  Db(std::unique_ptr<StateStore> store, const Clock& clock, SchedulerFactory factory);
-  // Rebuilds the state from the store; waiters of discarded changes go to `orphaned`.
+  friend class RequestAudit;
+  // One queued Write (or audit-only record, or a request's record slot).
+  struct Pending {
+    std::uint64_t seq = 0;  // enqueue order
+    std::vector<Mutation> mutations;
+    std::int64_t revision = 0;  // of `mutations`; 0 when none
+    std::vector<AuditEntry> audit;
+    std::shared_ptr<RequestAudit::Slot> slot;  // a request's record, filled later
+  };
+
+  Db(std::unique_ptr<StateStore> store, const Clock& clock, SchedulerFactory factory,
+     AuditOptions audit);
+  // Rebuilds the state (and the audit chain's head) from the store; waiters of discarded
+  // changes go to `orphaned`.
   Status Reload(std::vector<std::function<void(Status)>>* orphaned);
-  void Enqueue(std::vector<Mutation> mutations, std::int64_t revision);
+  // Called by Write under the exclusive lock, so queue order is revision order.
+  void Enqueue(Txn& txn, bool changed);
+  void PushLocked(Pending item);  // commit_mu_ held
+  void FinishRequestAudit(RequestAudit& audit, AuditEntry entry);
+  // How many items at the queue's front may commit (none past an unfilled slot).
+  std::size_t ReadyLocked() const;
   void CommitLoop();
 
   std::unique_ptr<StateStore> store_;
   const Clock& clock_;
   SchedulerFactory scheduler_factory_;
+  const AuditOptions audit_options_;
 
   mutable std::shared_mutex mu_;  // guards state_
   std::unique_ptr<State> state_;
 
   mutable std::mutex commit_mu_;  // guards everything below
   std::condition_variable commit_cv_;
-  std::vector<Mutation> pending_;
-  std::int64_t applied_revision_ = 0;  // newest revision handed to Enqueue
+  std::deque<Pending> pending_;
+  std::uint64_t enqueued_seq_ = 0;  // newest Pending::seq queued
+  std::uint64_t durable_seq_ = 0;   // everything up to it is durable (or was discarded)
   std::int64_t durable_revision_ = 0;
-  std::vector<std::pair<std::int64_t, std::function<void(Status)>>> waiters_;
+  std::vector<std::pair<std::uint64_t, std::function<void(Status)>>> waiters_;
+  std::unique_ptr<AuditSealer> sealer_;  // used by the committer (and Reload) only
   bool stopping_ = false;
   CommitStats stats_;
   std::thread committer_;

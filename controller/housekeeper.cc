@@ -39,6 +39,23 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
       log::Debug("idempotency records expired", {{"records", result.idempotency_records_expired}});
     }
   }
+  if (!options_.audit_archive_dir.empty() && (!swept_audit_ || now >= next_audit_sweep_)) {
+    swept_audit_ = true;
+    next_audit_sweep_ = now + options_.audit_sweep_interval;
+    const std::int64_t cutoff_ms = db_.NowMs() - options_.audit_retention.count();
+    // Each call archives at most one file's worth; go on while there is more.
+    for (;;) {
+      auto archived = ArchiveAuditRecords(db_.store(), options_.audit_archive_dir, cutoff_ms);
+      if (!archived.ok()) {
+        log::Error("audit retention failed; the records stay in the database",
+                   {{"error", archived.status().ToString()}});
+        break;
+      }
+      if (*archived == 0) break;
+      result.audit_records_archived += *archived;
+      log::Info("audit records archived", {{"records", *archived}, {"dir", options_.audit_archive_dir}});
+    }
+  }
   return result;
 }
 

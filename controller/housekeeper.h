@@ -7,7 +7,10 @@
 //   - staged image files no image needs any more are removed (ImageStaging::Sweep), every
 //     sweep, when a staging directory is given;
 //   - idempotency expiry: Idempotency-Key records older than idempotency_ttl are forgotten
-//     (ExpireIdempotencyRecords in services), every idempotency_sweep_interval.
+//     (ExpireIdempotencyRecords in services), every idempotency_sweep_interval;
+//   - audit retention: audit records older than audit_retention are archived to files in
+//     audit_archive_dir and removed from the database (ArchiveAuditRecords), every
+//     audit_sweep_interval, when a directory is given.
 // Ages are judged by the transaction's time (Db's clock, like the heartbeats and records they
 // compare with); when a chore is due is judged by the monotonic `now` given to RunOnce.
 // RunOnce() does what is due at `now` (tests call it with a FakeClock's time); Start() runs
@@ -37,6 +40,9 @@ struct HousekeeperOptions {
   std::chrono::milliseconds sweep_interval{1'000};
   std::chrono::milliseconds idempotency_sweep_interval{60'000};
   const ImageStaging* staging = nullptr;  // must outlive the housekeeper; null: no sweep
+  std::string audit_archive_dir;  // empty: no audit retention
+  std::chrono::milliseconds audit_retention{std::chrono::hours(24 * 180)};
+  std::chrono::milliseconds audit_sweep_interval{std::chrono::hours(1)};
 };
 
 // What one RunOnce() did.
@@ -47,6 +53,7 @@ struct HousekeepingResult {
   std::int64_t storage_work_moved = 0;  // volumes, images and backups handed to another agent
   std::int64_t backups_started = 0;     // by backup policies
   std::vector<std::string> staged_images_removed;  // ids
+  std::int64_t audit_records_archived = 0;
 };
 
 class Housekeeper {
@@ -71,6 +78,8 @@ class Housekeeper {
   const HousekeeperOptions options_;
   bool swept_idempotency_ = false;
   std::chrono::steady_clock::time_point next_idempotency_sweep_{};
+  bool swept_audit_ = false;
+  std::chrono::steady_clock::time_point next_audit_sweep_{};
 
   std::mutex mu_;
   std::condition_variable cv_;

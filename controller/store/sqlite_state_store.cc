@@ -15,7 +15,23 @@ constexpr const char* kMigrations[] = {
     " PRIMARY KEY (kind, id)) WITHOUT ROWID;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "INSERT INTO meta (key, value) VALUES ('revision', 0);",
+    // 2: the audit trail (docs/security.md, "Audit trail"): records in commit order with their
+    // hash chain, signed checkpoints, and where archived records end.
+    "CREATE TABLE audit (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, user TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,"
+    " source TEXT NOT NULL, method TEXT NOT NULL, route TEXT NOT NULL,"
+    " object_id TEXT NOT NULL, department_id TEXT NOT NULL, outcome TEXT NOT NULL,"
+    " status INTEGER NOT NULL, body_sha256 TEXT NOT NULL, detail TEXT NOT NULL,"
+    " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_by_time ON audit (time_ms);"
+    "CREATE TABLE audit_checkpoint (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL,"
+    " algorithm TEXT NOT NULL, mac TEXT NOT NULL, time_ms INTEGER NOT NULL);"
+    "CREATE TABLE audit_archive (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL);",
 };
+
+constexpr const char* kAuditColumns =
+    "seq, time_ms, kind, user, user_id, role, source, method, route, object_id, department_id,"
+    " outcome, status, body_sha256, detail, prev_hash, hash";
 
 Status SqliteError(sqlite3* db, const std::string& what) {
   return Unavailable(what + ": " + sqlite3_errmsg(db));
@@ -26,6 +42,87 @@ struct Stmt {
   sqlite3_stmt* s = nullptr;
   ~Stmt() { sqlite3_finalize(s); }
 };
+
+void BindText(sqlite3_stmt* s, int col, const std::string& text) {
+  sqlite3_bind_text(s, col, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+std::string ColumnText(sqlite3_stmt* s, int col) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+  return std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s, col)));
+}
+
+// Writes the batch's audit records and checkpoints inside the caller's transaction.
+Status InsertAudit(sqlite3* db, const AuditBatch& audit) {
+  if (audit.empty()) return OkStatus();
+  Stmt rec, cp;
+  const std::string insert = std::string("INSERT INTO audit (") + kAuditColumns +
+                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  if (sqlite3_prepare_v2(db, insert.c_str(), -1, &rec.s, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(db,
+                         "INSERT INTO audit_checkpoint (seq, hash, algorithm, mac, time_ms)"
+                         " VALUES (?, ?, ?, ?, ?)",
+                         -1, &cp.s, nullptr) != SQLITE_OK) {
+    return SqliteError(db, "preparing audit writes");
+  }
+  for (const api::AuditRecord& r : audit.records) {
+    sqlite3_reset(rec.s);
+    sqlite3_bind_int64(rec.s, 1, r.seq);
+    sqlite3_bind_int64(rec.s, 2, r.time_ms);
+    BindText(rec.s, 3, r.kind);
+    BindText(rec.s, 4, r.user);
+    BindText(rec.s, 5, r.user_id);
+    BindText(rec.s, 6, r.role);
+    BindText(rec.s, 7, r.source);
+    BindText(rec.s, 8, r.method);
+    BindText(rec.s, 9, r.route);
+    BindText(rec.s, 10, r.object_id);
+    BindText(rec.s, 11, r.department_id);
+    BindText(rec.s, 12, r.outcome);
+    sqlite3_bind_int64(rec.s, 13, r.status);
+    BindText(rec.s, 14, r.body_sha256);
+    BindText(rec.s, 15, r.detail);
+    BindText(rec.s, 16, r.prev_hash);
+    BindText(rec.s, 17, r.hash);
+    if (sqlite3_step(rec.s) != SQLITE_DONE) {
+      return SqliteError(db, "writing audit record " + std::to_string(r.seq));
+    }
+  }
+  for (const api::AuditCheckpoint& c : audit.checkpoints) {
+    sqlite3_reset(cp.s);
+    sqlite3_bind_int64(cp.s, 1, c.seq);
+    BindText(cp.s, 2, c.hash);
+    BindText(cp.s, 3, c.algorithm);
+    BindText(cp.s, 4, c.mac);
+    sqlite3_bind_int64(cp.s, 5, c.time_ms);
+    if (sqlite3_step(cp.s) != SQLITE_DONE) {
+      return SqliteError(db, "writing audit checkpoint " + std::to_string(c.seq));
+    }
+  }
+  return OkStatus();
+}
+
+api::AuditRecord ReadAuditRow(sqlite3_stmt* s) {
+  api::AuditRecord r;
+  r.seq = sqlite3_column_int64(s, 0);
+  r.time_ms = sqlite3_column_int64(s, 1);
+  r.kind = ColumnText(s, 2);
+  r.user = ColumnText(s, 3);
+  r.user_id = ColumnText(s, 4);
+  r.role = ColumnText(s, 5);
+  r.source = ColumnText(s, 6);
+  r.method = ColumnText(s, 7);
+  r.route = ColumnText(s, 8);
+  r.object_id = ColumnText(s, 9);
+  r.department_id = ColumnText(s, 10);
+  r.outcome = ColumnText(s, 11);
+  r.status = sqlite3_column_int64(s, 12);
+  r.body_sha256 = ColumnText(s, 13);
+  r.detail = ColumnText(s, 14);
+  r.prev_hash = ColumnText(s, 15);
+  r.hash = ColumnText(s, 16);
+  return r;
+}
 
 }  // namespace
 
@@ -50,10 +147,23 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(const std::stri
   GP_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
   GP_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
   GP_RETURN_IF_ERROR(store->Migrate());
+  if (sqlite3_open_v2(path.c_str(), &store->audit_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return Unavailable("opening state database " + path + " for the audit trail: " +
+                       sqlite3_errmsg(store->audit_db_));
+  }
+  sqlite3_busy_timeout(store->audit_db_, 5000);
+  // The retention's removals commit on this connection: as durable as the state's commits.
+  if (sqlite3_exec(store->audit_db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(store->audit_db_, "configuring the audit connection");
+  }
   return store;
 }
 
-SqliteStateStore::~SqliteStateStore() { sqlite3_close(db_); }
+SqliteStateStore::~SqliteStateStore() {
+  sqlite3_close(audit_db_);
+  sqlite3_close(db_);
+}
 
 Status SqliteStateStore::Exec(const char* sql) {
   char* err = nullptr;
@@ -92,7 +202,8 @@ Status SqliteStateStore::Migrate() {
   return OkStatus();
 }
 
-Status SqliteStateStore::Apply(const std::vector<Mutation>& batch, std::int64_t revision) {
+Status SqliteStateStore::Apply(const std::vector<Mutation>& batch, std::int64_t revision,
+                               const AuditBatch& audit) {
   GP_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   Status status;
   {
@@ -116,6 +227,7 @@ Status SqliteStateStore::Apply(const std::vector<Mutation>& batch, std::int64_t 
       }
       if (sqlite3_step(s) != SQLITE_DONE) status = SqliteError(db_, "writing " + m.kind + " " + m.id);
     }
+    if (status.ok()) status = InsertAudit(db_, audit);
     if (status.ok()) {
       sqlite3_bind_int64(rev.s, 1, revision);
       if (sqlite3_step(rev.s) != SQLITE_DONE) status = SqliteError(db_, "writing revision");
@@ -154,6 +266,127 @@ Status SqliteStateStore::Load(
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, "reading records");
   return OkStatus();
+}
+
+Result<AuditHead> SqliteStateStore::LoadAuditHead() {
+  std::lock_guard lock(audit_mu_);
+  AuditHead head;
+  Stmt last, cp, archived;
+  if (sqlite3_prepare_v2(audit_db_, "SELECT seq, hash, time_ms FROM audit ORDER BY seq DESC LIMIT 1",
+                         -1, &last.s, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(audit_db_,
+                         "SELECT seq, time_ms FROM audit_checkpoint ORDER BY seq DESC LIMIT 1", -1,
+                         &cp.s, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(audit_db_, "SELECT seq, hash FROM audit_archive ORDER BY seq DESC LIMIT 1",
+                         -1, &archived.s, nullptr) != SQLITE_OK) {
+    return SqliteError(audit_db_, "reading the audit head");
+  }
+  if (sqlite3_step(archived.s) == SQLITE_ROW) {
+    head.archived_seq = sqlite3_column_int64(archived.s, 0);
+    head.archived_hash = ColumnText(archived.s, 1);
+    head.seq = head.archived_seq;
+    head.hash = head.archived_hash;
+  }
+  if (sqlite3_step(last.s) == SQLITE_ROW) {
+    head.seq = sqlite3_column_int64(last.s, 0);
+    head.hash = ColumnText(last.s, 1);
+    head.time_ms = sqlite3_column_int64(last.s, 2);
+  }
+  if (sqlite3_step(cp.s) == SQLITE_ROW) {
+    head.checkpoint_seq = sqlite3_column_int64(cp.s, 0);
+    head.checkpoint_time_ms = sqlite3_column_int64(cp.s, 1);
+  }
+  return head;
+}
+
+Status SqliteStateStore::ScanAudit(const AuditFilter& f,
+                                   const std::function<bool(const api::AuditRecord&)>& each) {
+  std::lock_guard lock(audit_mu_);
+  std::string sql = std::string("SELECT ") + kAuditColumns + " FROM audit WHERE seq > ?1";
+  if (f.through_seq > 0) sql += " AND seq <= ?2";
+  if (f.from_ms > 0) sql += " AND time_ms >= ?3";
+  if (f.to_ms > 0) sql += " AND time_ms < ?4";
+  if (!f.user.empty()) sql += " AND user = ?5";
+  if (!f.department_id.empty()) sql += " AND department_id = ?6";
+  if (!f.outcome.empty()) sql += " AND outcome = ?7";
+  if (!f.kind.empty()) sql += " AND kind = ?8";
+  sql += " ORDER BY seq";
+  if (f.limit > 0) sql += " LIMIT ?9";
+  Stmt st;
+  if (sqlite3_prepare_v2(audit_db_, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK) {
+    return SqliteError(audit_db_, "reading the audit trail");
+  }
+  sqlite3_bind_int64(st.s, 1, f.after_seq);
+  if (f.through_seq > 0) sqlite3_bind_int64(st.s, 2, f.through_seq);
+  if (f.from_ms > 0) sqlite3_bind_int64(st.s, 3, f.from_ms);
+  if (f.to_ms > 0) sqlite3_bind_int64(st.s, 4, f.to_ms);
+  if (!f.user.empty()) BindText(st.s, 5, f.user);
+  if (!f.department_id.empty()) BindText(st.s, 6, f.department_id);
+  if (!f.outcome.empty()) BindText(st.s, 7, f.outcome);
+  if (!f.kind.empty()) BindText(st.s, 8, f.kind);
+  if (f.limit > 0) sqlite3_bind_int64(st.s, 9, f.limit);
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    if (!each(ReadAuditRow(st.s))) return OkStatus();
+  }
+  if (rc != SQLITE_DONE) return SqliteError(audit_db_, "reading the audit trail");
+  return OkStatus();
+}
+
+Result<std::vector<api::AuditCheckpoint>> SqliteStateStore::AuditCheckpoints() {
+  std::lock_guard lock(audit_mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(audit_db_,
+                         "SELECT seq, hash, algorithm, mac, time_ms FROM audit_checkpoint ORDER BY seq",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return SqliteError(audit_db_, "reading audit checkpoints");
+  }
+  std::vector<api::AuditCheckpoint> out;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    out.push_back({sqlite3_column_int64(st.s, 0), ColumnText(st.s, 1), ColumnText(st.s, 2),
+                   ColumnText(st.s, 3), sqlite3_column_int64(st.s, 4)});
+  }
+  if (rc != SQLITE_DONE) return SqliteError(audit_db_, "reading audit checkpoints");
+  return out;
+}
+
+Status SqliteStateStore::DropAuditThrough(std::int64_t seq, const std::string& hash) {
+  std::lock_guard lock(audit_mu_);
+  auto exec = [&](const char* sql) -> Status {
+    char* err = nullptr;
+    if (sqlite3_exec(audit_db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      return Unavailable(std::string("sqlite: ") + msg);
+    }
+    return OkStatus();
+  };
+  GP_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  Status status;
+  {
+    Stmt del, mark;
+    if (sqlite3_prepare_v2(audit_db_, "DELETE FROM audit WHERE seq <= ?", -1, &del.s, nullptr) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(audit_db_, "INSERT OR REPLACE INTO audit_archive (seq, hash) VALUES (?, ?)",
+                           -1, &mark.s, nullptr) != SQLITE_OK) {
+      status = SqliteError(audit_db_, "preparing the audit archive");
+    } else {
+      sqlite3_bind_int64(del.s, 1, seq);
+      sqlite3_bind_int64(mark.s, 1, seq);
+      BindText(mark.s, 2, hash);
+      if (sqlite3_step(del.s) != SQLITE_DONE || sqlite3_step(mark.s) != SQLITE_DONE) {
+        status = SqliteError(audit_db_, "removing archived audit records");
+      }
+    }
+  }
+  if (!status.ok()) {
+    exec("ROLLBACK").IgnoreError();
+    return status;
+  }
+  Status commit = exec("COMMIT");
+  if (!commit.ok()) exec("ROLLBACK").IgnoreError();
+  return commit;
 }
 
 }  // namespace govpool::controller

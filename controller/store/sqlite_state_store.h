@@ -1,9 +1,13 @@
 // SqliteStateStore: StateStore on an SQLite database file in WAL mode with synchronous=FULL,
 // so every committed Apply() is on disk. The schema is versioned: Open() applies any missing
-// migrations in order inside a transaction (see kMigrations in the .cc).
+// migrations in order inside a transaction (see kMigrations in the .cc). The audit trail's
+// tables (audit, audit_checkpoint, audit_archive) are in the same file; its reads and the
+// retention's removals use a second connection, so a long export or verify does not hold up
+// commits (WAL readers see the last committed snapshot).
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/result.h"
@@ -21,10 +25,17 @@ class SqliteStateStore final : public StateStore {
   static Result<std::unique_ptr<SqliteStateStore>> Open(const std::string& path);
   ~SqliteStateStore() override;
 
-  Status Apply(const std::vector<Mutation>& batch, std::int64_t revision) override;
   Status Load(const std::function<void(const std::string&, const std::string&,
                                        const std::string&)>& record,
               std::int64_t* revision) override;
+  using StateStore::Apply;
+  Status Apply(const std::vector<Mutation>& batch, std::int64_t revision,
+               const AuditBatch& audit) override;
+  Result<AuditHead> LoadAuditHead() override;
+  Status ScanAudit(const AuditFilter& filter,
+                   const std::function<bool(const api::AuditRecord&)>& each) override;
+  Result<std::vector<api::AuditCheckpoint>> AuditCheckpoints() override;
+  Status DropAuditThrough(std::int64_t seq, const std::string& hash) override;
 
   static int SchemaVersion();
 
@@ -34,6 +45,8 @@ class SqliteStateStore final : public StateStore {
   Status Migrate();
 
   sqlite3* db_;
+  std::mutex audit_mu_;  // guards audit_db_
+  sqlite3* audit_db_ = nullptr;
 };
 
 }  // namespace govpool::controller

@@ -36,6 +36,8 @@ struct FakeStoreData {
   int apply_waiters = 0;      // Apply() calls currently held at the gate
   std::vector<std::size_t> batch_sizes;       // mutations per successful Apply()
   std::vector<std::int64_t> batch_revisions;  // revision per successful Apply()
+  std::vector<api::AuditRecord> audit;        // audit records made durable, in order
+  std::vector<std::size_t> batch_audit_sizes; // audit records per successful Apply()
 
   void Hold() {
     std::lock_guard lock(mu);
@@ -65,7 +67,8 @@ class FakeStateStore final : public StateStore {
  public:
   explicit FakeStateStore(std::shared_ptr<FakeStoreData> data) : data_(std::move(data)) {}
 
-  Status Apply(const std::vector<Mutation>& batch, std::int64_t revision) override {
+  Status Apply(const std::vector<Mutation>& batch, std::int64_t revision,
+               const AuditBatch& audit) override {
     std::unique_lock lock(data_->mu);
     if (data_->hold_applies) {
       ++data_->apply_waiters;
@@ -89,6 +92,8 @@ class FakeStateStore final : public StateStore {
     ++data_->applies;
     data_->batch_sizes.push_back(batch.size());
     data_->batch_revisions.push_back(revision);
+    data_->audit.insert(data_->audit.end(), audit.records.begin(), audit.records.end());
+    data_->batch_audit_sizes.push_back(audit.records.size());
     data_->cv.notify_all();
     return OkStatus();
   }
