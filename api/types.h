@@ -655,7 +655,7 @@ struct User {
   std::int64_t locked_until_ms = 0;
   // Storage only.
   std::string password_hash = {};              // Argon2id, encoded; "" = no password (no login)
-  std::vector<std::string> password_history = {};  // previous hashes, newest first (policy's N)
+  std::vector<std::string> password_history = {};  // previous hashes, most recent last (policy's N)
   std::string totp_secret = {};                // base32; before confirmation the pending one
   std::int64_t totp_last_step = 0;             // the last accepted step (replays refused)
   std::vector<std::string> recovery_code_hashes = {};  // SHA-256 of each unused code

@@ -42,6 +42,12 @@ inline Status RequireSystemAdmin(const Caller& c) {
   return PermissionDenied("this operation needs the system-admin role (you are " + std::string(api::ToString(c.role)) + ")");
 }
 
+// Users, tokens and the password, lockout and session policy are the security-admin's.
+inline Status RequireSecurityAdmin(const Caller& c) {
+  if (c.role == api::Role::kSecurityAdmin) return OkStatus();
+  return PermissionDenied("this operation needs the security-admin role (you are " + std::string(api::ToString(c.role)) + ")");
+}
+
 // `what` ("creating volumes") may be done by the caller in department `department_id`: an admin,
 // or that department's dept-admin.
 inline Status RequireManage(const Caller& c, const std::string& department_id, const std::string& what) {

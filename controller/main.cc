@@ -75,22 +75,45 @@ int Run(int argc, char** argv) {
     log::Error("cannot load the state", {{"error", db.status().ToString()}});
     return 1;
   }
-  const std::string token_path = flags->state_dir + "/admin-token";
-  auto secret = (*db)->Write([](State& s, Txn& t) { return BootstrapAdmin(s, t); });
+  // First start: the three administrators (docs/security.md, "People and sessions").
+  const bool issue_tokens = flags->bootstrap_tokens;
+  const std::int64_t token_ttl_ms = std::int64_t{flags->bootstrap_token_ttl_h} * 3600 * 1000;
+  auto bootstrap = (*db)->Write([&](State& s, Txn& t) {
+    return BootstrapAdministrators(s, t, issue_tokens, token_ttl_ms);
+  });
   if (auto stale = (*db)->Write([](State& s, Txn& t) { return FailInterruptedUploads(s, t); }); stale > 0) {
     log::Warn("image uploads interrupted by the restart; upload them again", {{"images", stale}});
   }
   if (Status synced = (*db)->Sync(); !synced.ok()) {
-    log::Error("cannot commit the first admin", {{"error", synced.ToString()}});
+    log::Error("cannot commit the first administrators", {{"error", synced.ToString()}});
     return 1;
   }
-  if (secret) {
-    if (Status w = WriteSecretFile(token_path, *secret); !w.ok()) {
-      log::Error("cannot write the admin token", {{"error", w.ToString()}});
+  if (bootstrap) {
+    // The one-time passwords go to a file only this user reads, never to a log.
+    std::string passwords;
+    for (const auto& a : bootstrap->administrators) {
+      passwords += (passwords.empty() ? "" : "\n") + a.name + " " + a.one_time_password;
+    }
+    const std::string passwords_path = flags->state_dir + "/initial-passwords";
+    if (Status w = WriteSecretFile(passwords_path, passwords); !w.ok()) {
+      log::Error("cannot write the initial passwords", {{"error", w.ToString()}});
       return 1;
     }
-    log::Info("created the first admin user 'admin'; its token is in the file (mode 0600)",
-              {{"token_file", token_path}});
+    for (const auto& a : bootstrap->administrators) {
+      if (a.token.empty()) continue;
+      const std::string path = flags->state_dir + "/" +
+                               std::string(a.role == api::Role::kSystemAdmin     ? "system"
+                                           : a.role == api::Role::kSecurityAdmin ? "security"
+                                                                                 : "audit") +
+                               "-admin-token";
+      if (Status w = WriteSecretFile(path, a.token); !w.ok()) {
+        log::Error("cannot write a bootstrap token", {{"error", w.ToString()}});
+        return 1;
+      }
+    }
+    log::Info("created the administrators sysadmin, secadmin and auditadmin; their one-time passwords are in "
+              "the file (mode 0600): each changes it and enrols a TOTP factor at its first login",
+              {{"passwords_file", passwords_path}, {"tokens", issue_tokens}});
   }
 
   ControllerMetrics metrics;
@@ -118,7 +141,7 @@ int Run(int argc, char** argv) {
                           options.address + ":" + std::to_string((*server)->port());
   log::Info("govpool controller serving", {{"url", url}, {"state_dir", flags->state_dir}});
   std::cout << "govpool controller serving at " << url << "\n"
-            << "admin token file: " << token_path << "\n"
+            << "first administrators' one-time passwords: " << flags->state_dir << "/initial-passwords\n"
             << std::flush;
   if (!flags->port_file.empty()) {
     std::ofstream(flags->port_file) << (*server)->port() << "\n";

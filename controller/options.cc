@@ -46,6 +46,14 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("N")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  app->add_flag("--bootstrap-tokens", o.bootstrap_tokens,
+               "the first start also writes an API token per administrator role to "
+               "<state-dir>/{system,security,audit}-admin-token (automation)");
+  app->add_option("--bootstrap-token-ttl-h", o.bootstrap_token_ttl_h,
+                  "hours until the --bootstrap-tokens expire")
+      ->type_name("HOURS")
+      ->check(CLI::Range(1, 24 * 365))
+      ->capture_default_str();
   app->add_option("--tls-cert", o.tls_cert, "serve HTTPS only, with this certificate (needs --tls-key)")
       ->type_name("FILE");
   app->add_option("--tls-key", o.tls_key, "the private key of --tls-cert")->type_name("FILE");

@@ -23,6 +23,11 @@ struct ControllerOptions {
   std::string state_dir = "govpool-state";  // --state-dir, env GOVPOOL_STATE_DIR
   int threads = 4;
   int heartbeat_timeout_s = 30;
+  // --bootstrap-tokens: the first start also issues one API token per administrator role,
+  // written to <state_dir>/{system,security,audit}-admin-token (for automation: CI, tests, the
+  // demo), expiring after --bootstrap-token-ttl-h hours.
+  bool bootstrap_tokens = false;
+  int bootstrap_token_ttl_h = 24;
   std::string tls_cert;  // both or neither
   std::string tls_key;
   std::string port_file;

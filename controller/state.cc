@@ -18,7 +18,8 @@ enum HostIndex { kHostByName };
 enum VmIndex { kVmByDepartmentAndName, kVmByHost, kVmByGroup, kVmByDepartment };
 enum UserIndex { kUserByName, kUserByDepartment };
 enum ServerGroupIndex { kGroupByDepartment };
-enum TokenIndex { kTokenBySecretHash };
+enum TokenIndex { kTokenBySecretHash, kTokenByUser };
+enum SessionIndex { kSessionBySecretHash, kSessionByUser };
 enum StoragePoolIndex { kStoragePoolByName };
 enum VolumeIndex { kVolumeByDepartmentAndName, kVolumeByHost, kVolumeByVm, kVolumeBySnapshot, kVolumeByImage, kVolumeByDepartment };
 enum SnapshotIndex { kSnapshotByHost, kSnapshotByVolume, kSnapshotByDepartment };
@@ -121,7 +122,8 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
                   [](const api::Vm& v) { return v.department_id; }}),
       users_("user", {&NameOf<api::User>, [](const api::User& u) { return u.department_id; }}),
       server_groups_("server_group", {[](const api::ServerGroup& g) { return g.department_id; }}),
-      tokens_("token", {[](const api::Token& t) { return t.secret_sha256; }}),
+      tokens_("token", {[](const api::Token& t) { return t.secret_sha256; },
+                        [](const api::Token& t) { return t.user_id; }}),
       idempotency_("idempotency", {}),
       storage_pools_("storage_pool", {&NameOf<api::StoragePool>}),
       volumes_("volume", {[](const api::Volume& v) { return v.department_id + "/" + v.name; },
@@ -155,7 +157,10 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
                           [](const api::Router& r) { return r.external_gateway.network_id; }}),
       floating_ips_("floating_ip", {[](const api::FloatingIp& f) { return f.department_id; },
                                     [](const api::FloatingIp& f) { return f.port_id; },
-                                    [](const api::FloatingIp& f) { return f.router_id; }}) {}
+                                    [](const api::FloatingIp& f) { return f.router_id; }}),
+      sessions_("session", {[](const api::Session& x) { return x.secret_sha256; },
+                            [](const api::Session& x) { return x.user_id; }}),
+      auth_policies_("auth_policy", {}) {}
 
 template <> RecordTable<api::Department>& State::Table() { return departments_; }
 template <> RecordTable<api::Flavor>& State::Table() { return flavors_; }
@@ -177,12 +182,15 @@ template <> RecordTable<api::Port>& State::Table() { return ports_; }
 template <> RecordTable<api::SecurityGroup>& State::Table() { return security_groups_; }
 template <> RecordTable<api::Router>& State::Table() { return routers_; }
 template <> RecordTable<api::FloatingIp>& State::Table() { return floating_ips_; }
+template <> RecordTable<api::Session>& State::Table() { return sessions_; }
+template <> RecordTable<api::AuthPolicy>& State::Table() { return auth_policies_; }
 
 template <class F>
 void State::ForEachTable(F&& f) {
   f(departments_), f(flavors_), f(hosts_), f(vms_), f(users_), f(server_groups_), f(tokens_),
       f(idempotency_), f(storage_pools_), f(volumes_), f(snapshots_), f(images_), f(backup_policies_),
-      f(backups_), f(networks_), f(subnets_), f(ports_), f(security_groups_), f(routers_), f(floating_ips_);
+      f(backups_), f(networks_), f(subnets_), f(ports_), f(security_groups_), f(routers_), f(floating_ips_),
+      f(sessions_), f(auth_policies_);
 }
 
 scheduler::HostSpec State::HostSpecOf(const api::Host& h) const {
@@ -406,6 +414,8 @@ GOVPOOL_STATE_RECORD(api::Port)
 GOVPOOL_STATE_RECORD(api::SecurityGroup)
 GOVPOOL_STATE_RECORD(api::Router)
 GOVPOOL_STATE_RECORD(api::FloatingIp)
+GOVPOOL_STATE_RECORD(api::Session)
+GOVPOOL_STATE_RECORD(api::AuthPolicy)
 #undef GOVPOOL_STATE_RECORD
 
 void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
@@ -475,6 +485,21 @@ const api::User* State::FindUserByName(const std::string& name) const {
 }
 const api::Token* State::FindTokenBySecretHash(const std::string& sha256) const {
   return tokens_.FindBy(kTokenBySecretHash, sha256);
+}
+const std::set<std::string>& State::TokensOfUser(const std::string& user_id) const {
+  return tokens_.IdsBy(kTokenByUser, user_id);
+}
+const api::Session* State::FindSessionBySecretHash(const std::string& sha256) const {
+  return sessions_.FindBy(kSessionBySecretHash, sha256);
+}
+const std::set<std::string>& State::SessionsOfUser(const std::string& user_id) const {
+  return sessions_.IdsBy(kSessionByUser, user_id);
+}
+api::AuthPolicy State::auth_policy() const {
+  if (const api::AuthPolicy* p = auth_policies_.Find(kAuthPolicyId)) return *p;
+  api::AuthPolicy defaults;
+  defaults.meta.id = kAuthPolicyId;
+  return defaults;
 }
 
 api::Quota State::Usage(const std::string& department_id) const {

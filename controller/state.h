@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api/types.h"
+#include "controller/auth_activity.h"
 #include "controller/ipam.h"
 #include "controller/record_table.h"
 #include "controller/store/state_store.h"
@@ -70,6 +71,8 @@ api::Quota QuotaUsageOf(const api::Router& r);
 api::Quota QuotaUsageOf(const api::FloatingIp& f);
 // The name of the group every department gets (docs/networking.md, "Security groups").
 inline constexpr const char* kDefaultSecurityGroup = "default";
+// The id of the one auth policy record.
+inline constexpr const char* kAuthPolicyId = "auth-policy";
 
 class State {
  public:
@@ -105,6 +108,7 @@ class State {
   const std::map<std::string, api::User>& users() const { return users_.all(); }
   const std::map<std::string, api::ServerGroup>& server_groups() const { return server_groups_.all(); }
   const std::map<std::string, api::Token>& tokens() const { return tokens_.all(); }
+  const std::map<std::string, api::Session>& sessions() const { return sessions_.all(); }
   const std::map<std::string, IdempotencyRecord>& idempotency() const { return idempotency_.all(); }
   const std::map<std::string, api::StoragePool>& storage_pools() const { return storage_pools_.all(); }
   const std::map<std::string, api::Volume>& volumes() const { return volumes_.all(); }
@@ -133,6 +137,16 @@ class State {
   const api::User* FindUser(const std::string& id) const { return users_.Find(id); }
   const api::User* FindUserByName(const std::string& name) const;
   const api::Token* FindTokenBySecretHash(const std::string& sha256) const;
+  // ---- Identity (docs/security.md, "People and sessions") ----
+  const api::Token* FindToken(const std::string& id) const { return tokens_.Find(id); }
+  const std::set<std::string>& TokensOfUser(const std::string& user_id) const;
+  const api::Session* FindSession(const std::string& id) const { return sessions_.Find(id); }
+  const api::Session* FindSessionBySecretHash(const std::string& sha256) const;
+  const std::set<std::string>& SessionsOfUser(const std::string& user_id) const;
+  // The stored auth policy, or the defaults while none was stored.
+  api::AuthPolicy auth_policy() const;
+  // Sign-in activity kept in memory only (last uses, failed logins); thread-safe itself.
+  AuthActivity& auth_activity() const { return auth_activity_; }
   const IdempotencyRecord* FindIdempotency(const std::string& id) const { return idempotency_.Find(id); }
 
   // ---- Storage (docs/storage.md) ----
@@ -285,6 +299,9 @@ class State {
   RecordTable<api::SecurityGroup> security_groups_;
   RecordTable<api::Router> routers_;
   RecordTable<api::FloatingIp> floating_ips_;
+  RecordTable<api::Session> sessions_;
+  RecordTable<api::AuthPolicy> auth_policies_;  // at most one, id kAuthPolicyId
+  mutable AuthActivity auth_activity_;
   // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used
   std::unordered_map<std::string, api::HostActualUsage> host_reports_;  // host id -> last report

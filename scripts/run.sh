@@ -50,8 +50,12 @@ mkdir -p "$home"
 
 controller_pid="" agent_pid="" started_libvirtd=0 started_ceph=0 ceph_conf="" demo_vm=""
 demo_image="" bg_pid="" started_ovn=0 ovn_dir="" demo_host_port="" vm_ip=""
-api() { # api METHOD PATH [BODY]: prints the body; fails on HTTP errors
+api() { # api METHOD PATH [BODY]: prints the body; fails on HTTP errors (as the system-admin)
   curl -fsS -X "$1" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+    ${3:+-d "$3"} "$url$2"
+}
+security_api() { # the same as the security-admin (users and tokens)
+  curl -fsS -X "$1" -H "Authorization: Bearer $security_token" -H 'Content-Type: application/json' \
     ${3:+-d "$3"} "$url$2"
 }
 http_status() { # http_status PATH: the status code of a GET (000 when unreachable)
@@ -145,12 +149,16 @@ if [ "${GOVPOOL_NETWORK:-1}" = 1 ]; then
 fi
 
 # 1. Controller.
+# --bootstrap-tokens: the first start writes an API token per administrator role (the demo's
+# automation); the administrators' one-time passwords are in $home/controller/initial-passwords.
 setsid "$bin/controller/govpool-controller" --listen "$listen" --state-dir "$home/controller" \
+  --bootstrap-tokens --bootstrap-token-ttl-h 720 \
   "${ovn_flags[@]}" >"$home/controller.out" 2>"$home/controller.log" &
 controller_pid=$!
 for _ in $(seq 1 100); do curl -fsS "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "$url/healthz" >/dev/null || { cat "$home/controller.log"; exit 1; }
-admin_token="$(cat "$home/controller/admin-token")"
+admin_token="$(cat "$home/controller/system-admin-token")"
+security_token="$(cat "$home/controller/security-admin-token")"
 
 # 2. libvirtd, the tiny test guest image, and Ceph.
 if ! virsh -c qemu:///system uri >/dev/null 2>&1; then started_libvirtd=1; fi
@@ -180,11 +188,14 @@ fi
 host_name="$(hostname)"
 if [ ! -s "$home/agent-token" ] || ! curl -fsS -H "Authorization: Bearer $(cat "$home/agent-token")" \
     "$url/v1/hosts" >/dev/null 2>&1; then
-  agent_user="$(api GET /v1/users?limit=1000 | jq -r --arg n "agent-$host_name" '.items[] | select(.name==$n) | .id')"
+  agent_user="$(security_api GET /v1/users?limit=1000 | jq -r --arg n "agent-$host_name" '.items[] | select(.name==$n) | .id')"
   if [ -z "$agent_user" ]; then
-    agent_user="$(api POST /v1/users "{\"name\":\"agent-$host_name\",\"role\":\"agent\"}" | jq -r .id)"
+    agent_user="$(security_api POST /v1/users "{\"name\":\"agent-$host_name\",\"role\":\"agent\"}" | jq -r .id)"
   fi
-  ( umask 077; api POST "/v1/users/$agent_user/tokens" '{"name":"run.sh"}' | jq -r .token >"$home/agent-token" )
+  # API tokens expire (at most 365 days ahead).
+  expires="$(date -u -d '+180 days' +%Y-%m-%dT%H:%M:%SZ)"
+  ( umask 077; security_api POST "/v1/users/$agent_user/tokens" "{\"name\":\"run.sh\",\"expires_at\":\"$expires\"}" |
+      jq -r .token >"$home/agent-token" )
 fi
 ceph_flags=()
 [ -n "$ceph_conf" ] && ceph_flags=(--ceph-conf "$ceph_conf" --ceph-cluster ceph)
@@ -361,14 +372,15 @@ cat <<TXT
 
 govpool is running.
   controller URL : $url
-  admin token    : $admin_token
-  token file     : $home/controller/admin-token (mode 0600)
+  admin tokens   : $home/controller/{system,security,audit}-admin-token (mode 0600, 30 days)
+  first logins   : $home/controller/initial-passwords (one-time passwords of sysadmin,
+                   secadmin, auditadmin: change them and enrol a TOTP factor at first login)
   logs           : $home/controller.log, $home/agent.log
   ceph           : $ceph_note
   network        : $net_note
 
 Try:
-  export GOVPOOL_URL=$url GOVPOOL_TOKEN=\$(cat $home/controller/admin-token)
+  export GOVPOOL_URL=$url GOVPOOL_TOKEN=\$(cat $home/controller/system-admin-token)
   $ctl vm list
   $ctl host list
   $ctl storage-pool list

@@ -21,7 +21,7 @@ Result<Caller> AuthenticateRequest(Db& db, const api::HttpRequest& req) {
     return Unauthenticated("the Authorization header must be 'Bearer <token>'");
   }
   const std::string secret = auth->substr(kBearer.size());
-  return db.Read([&](const State& s) { return Authenticate(s, secret); });
+  return db.Read([&](const State& s) { return Authenticate(s, secret, db.NowMs(), req.remote_address); });
 }
 
 }  // namespace
@@ -36,6 +36,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetHostRoutes(router_);
   SetVmRoutes(router_);
   SetUserRoutes(router_);
+  SetAuthRoutes(router_);
   SetServerGroupRoutes(router_);
   SetSchedulerRoutes(router_);
   SetEventRoutes(router_);

@@ -15,6 +15,8 @@ void SetFlavorRoutes(Router& r);
 void SetHostRoutes(Router& r);
 void SetVmRoutes(Router& r);
 void SetUserRoutes(Router& r);
+// /v1/auth: login, logout, session, password, TOTP enrolment, policy (routes_auth.cc).
+void SetAuthRoutes(Router& r);
 void SetServerGroupRoutes(Router& r);
 void SetSchedulerRoutes(Router& r);
 void SetEventRoutes(Router& r);

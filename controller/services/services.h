@@ -390,21 +390,103 @@ struct EventFilter {
 // their hosts.
 std::vector<api::Event> ListEvents(const State& s, const Caller& c, const EventFilter& f);
 
-// ---- Users and tokens (admins) ----
+// ---- Identity: users, tokens, sessions (docs/security.md, "People and sessions") ----
+// Users are the security-admin's. A user without a password cannot log in until a password
+// reset gives it a one-time one; agents authenticate with tokens only.
 Result<api::User> CreateUser(State& s, Txn& t, const Caller& c, const api::CreateUserRequest& req);
-Page<api::User> ListUsers(const State& s, const Caller& c, const ListOptions& o);
-Result<api::User> GetUser(const State& s, const Caller& c, const std::string& id);
+Page<api::User> ListUsers(const State& s, const Caller& c, const ListOptions& o, std::int64_t now_ms = 0);
+Result<api::User> GetUser(const State& s, const Caller& c, const std::string& id, std::int64_t now_ms = 0);
+// The user as the API shows it: with its failed logins and lock (AuthActivity) at now_ms.
+api::User RenderUser(const State& s, const api::User& u, std::int64_t now_ms);
+// Disables or enables a user (FailedPrecondition for the caller itself).
+Result<api::User> PatchUser(State& s, Txn& t, const Caller& c, const std::string& id,
+                            const std::optional<std::int64_t>& if_match, const api::PatchUserRequest& req);
+// Deletes a user with its sessions and tokens; what it made stays (FailedPrecondition for the
+// caller itself).
+Status DeleteUser(State& s, Txn& t, const Caller& c, const std::string& id,
+                  const std::optional<std::int64_t>& if_match);
+// Sets a one-time password (its hash made by the caller, outside Db's lock): the user must
+// change it at its next login; its sessions end.
+Status ResetPassword(State& s, Txn& t, const Caller& c, const std::string& id,
+                     const std::string& one_time_password_hash);
+// A one-time password that meets `policy` (for ResetPassword and the bootstrap).
+std::string NewOneTimePassword(const api::AuthPolicy& policy);
+// Removes the user's TOTP factor and recovery codes (an administrator must enrol again).
+Status ResetTotp(State& s, Txn& t, const Caller& c, const std::string& id);
+
 struct NewToken {
   api::User user;
   api::Token token;
   std::string secret;  // shown once
 };
+// A user's own tokens, or (security-admin) those of a user that holds no other administrator
+// role; other users are NotFound. expires_at: after now, at most 365 days ahead. Scope: the
+// user's role and department, or dept-member of its department for a dept-admin.
 Result<NewToken> CreateToken(State& s, Txn& t, const Caller& c, const std::string& user_id,
                              const api::CreateTokenRequest& req);
-// Resolves a bearer secret. Unauthenticated when unknown.
-Result<Caller> Authenticate(const State& s, const std::string& secret);
-// First start: creates the "admin" user and a token when there are no users yet; returns the
-// secret, or nullopt when users already exist.
-std::optional<std::string> BootstrapAdmin(State& s, Txn& t);
+Result<Page<api::Token>> ListTokens(const State& s, const Caller& c, const std::string& user_id,
+                                    const ListOptions& o);
+// Removes the token: the next request with it answers 401.
+Status RevokeToken(State& s, Txn& t, const Caller& c, const std::string& user_id,
+                   const std::string& token_id);
+
+// Resolves a bearer secret (an API token gpt_..., or a login session gps_...) at now_ms and
+// records its use from `source` (memory only). Unauthenticated when unknown, expired, idle
+// too long, revoked, or its user is disabled or gone. A session's Caller carries its
+// restriction (must change the password; an administrator without an enrolled factor).
+Result<Caller> Authenticate(const State& s, const std::string& secret, std::int64_t now_ms,
+                            const std::string& source = {});
+
+// ---- Login sessions and self-service (the /v1/auth routes) ----
+// What a login needs from the state, read under Db's shared lock before the password is
+// verified outside any lock (Argon2id takes tens of milliseconds).
+struct LoginAttempt {
+  bool locked = false;        // the user name or the source address is locked out
+  std::string password_hash;  // "" for an unknown user or one without a password
+};
+LoginAttempt PrepareLogin(const State& s, const std::string& user_name, const std::string& source,
+                          std::int64_t now_ms);
+// Verifies `password` against `hash`, or against a dummy hash when `hash` is empty (so an
+// unknown user costs the same time). Runs outside Db's lock.
+bool VerifyLoginPassword(const std::string& hash, const std::string& password);
+// The login's write: the second factor, the lockout bookkeeping, the session and the audit
+// records. Unauthenticated (reason INVALID_CREDENTIALS, one message) for every failure.
+// `password_ok` and `attempt` come from VerifyLoginPassword and PrepareLogin.
+Result<api::LoginAnswer> FinishLogin(State& s, Txn& t, const api::LoginRequest& req,
+                                     const LoginAttempt& attempt, bool password_ok,
+                                     const std::string& source);
+// Ends the caller's login session (InvalidArgument for an API token).
+Status Logout(State& s, Txn& t, const Caller& c);
+Result<api::SessionAnswer> DescribeSession(const State& s, const Caller& c, std::int64_t now_ms);
+// Changing a password: the caller's current hash is read first, the current password checked
+// (VerifyLoginPassword) and the new one checked against the policy and hashed outside the lock
+// (PrepareNewPassword); then CommitPassword stores it if the hash did not change meanwhile.
+Result<api::User> CallerUser(const State& s, const Caller& c);
+Status CheckNewPassword(const api::AuthPolicy& policy, const api::User& user, const std::string& password);
+Status CommitPassword(State& s, Txn& t, const Caller& c, const std::string& previous_hash,
+                      const std::string& new_hash);
+// Begins a TOTP enrolment (Conflict when one is enrolled already).
+Result<api::TotpEnrolmentAnswer> BeginTotp(State& s, Txn& t, const Caller& c);
+// Confirms it with a code of the pending secret; answers the recovery codes (shown once).
+Result<api::RecoveryCodesAnswer> ConfirmTotp(State& s, Txn& t, const Caller& c, const api::ConfirmTotpRequest& req);
+Result<api::AuthPolicy> GetAuthPolicy(const State& s, const Caller& c);
+Result<api::AuthPolicy> PutAuthPolicy(State& s, Txn& t, const Caller& c,
+                                      const std::optional<std::int64_t>& if_match,
+                                      const api::PutAuthPolicyRequest& req);
+
+// First start (no users yet): one user per administrator role (sysadmin, secadmin,
+// auditadmin), each with a one-time password and no factor; with `issue_tokens` also one API
+// token each, expiring after token_ttl_ms. nullopt when users exist already.
+struct Bootstrap {
+  struct Administrator {
+    api::Role role;
+    std::string name;
+    std::string one_time_password;
+    std::string token;  // "" unless issued
+  };
+  std::vector<Administrator> administrators;
+};
+std::optional<Bootstrap> BootstrapAdministrators(State& s, Txn& t, bool issue_tokens,
+                                                 std::int64_t token_ttl_ms);
 
 }  // namespace govpool::controller

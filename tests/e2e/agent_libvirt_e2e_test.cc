@@ -93,9 +93,12 @@ class AgentE2eTest : public ::testing::Test {
                                   fs::perms::others_read | fs::perms::others_exec);
     host_name_ = "e2e-" + NewUuid().substr(0, 8);
     StartController(0);
-    auto admin = Admin("POST", "/v1/users", R"({"name":")" + host_name_ + R"(","role":"agent"})", 201);
+    // The agent's user and token are the security-admin's to make.
+    auto admin = As(*security_, "POST", "/v1/users", R"({"name":")" + host_name_ + R"(","role":"agent"})", 201);
     const std::string user_id(admin.at("id").as_string());
-    auto tok = Admin("POST", "/v1/users/" + user_id + "/tokens", R"({"name":"agent"})", 201);
+    const std::string expires = FormatRfc3339(SystemClock().Now() + std::chrono::hours(24));
+    auto tok = As(*security_, "POST", "/v1/users/" + user_id + "/tokens",
+                  R"({"name":"agent","expires_at":")" + expires + R"("})", 201);
     std::ofstream(run_dir_ + "/agent-token") << std::string(tok.at("token").as_string()) << "\n";
     StartAgent();
     ASSERT_TRUE(WaitFor([&] {
@@ -130,19 +133,23 @@ class AgentE2eTest : public ::testing::Test {
     controller_ = ChildProcess::Start(
         std::vector<std::string>{GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:" + std::to_string(port),
                                  "--state-dir", run_dir_ + "/controller", "--port-file",
-                                 run_dir_ + "/port", "--heartbeat-timeout-seconds", "10"},
+                                 run_dir_ + "/port", "--heartbeat-timeout-seconds", "10", "--bootstrap-tokens"},
         run_dir_ + "/controller.log", /*append=*/true);
     ASSERT_TRUE(WaitFor([&] {
       std::string p = ReadFile(run_dir_ + "/port");
       return !p.empty() && p.back() == '\n' && std::stoi(p) > 0 && (port == 0 || std::stoi(p) == port);
     }, 30)) << "the controller did not start; see " << run_dir_ << "/controller.log";
     port_ = std::stoi(ReadFile(run_dir_ + "/port"));
-    std::string token = ReadFile(run_dir_ + "/controller/admin-token");
-    while (!token.empty() && token.back() == '\n') token.pop_back();
-    api::ClientOptions o;
-    o.base_url = "http://127.0.0.1:" + std::to_string(port_);
-    o.bearer_token = token;
-    admin_ = std::move(api::HttpClient::Create(o)).value();
+    auto client_of = [&](const std::string& token_file) {
+      std::string token = ReadFile(run_dir_ + "/controller/" + token_file);
+      while (!token.empty() && token.back() == '\n') token.pop_back();
+      api::ClientOptions o;
+      o.base_url = "http://127.0.0.1:" + std::to_string(port_);
+      o.bearer_token = token;
+      return std::move(api::HttpClient::Create(o)).value();
+    };
+    admin_ = client_of("system-admin-token");
+    security_ = client_of("security-admin-token");
   }
 
   void StartAgent() {
@@ -159,7 +166,11 @@ class AgentE2eTest : public ::testing::Test {
 
   json::value Admin(const std::string& method, const std::string& target, const std::string& body = "",
                     int want = 0) {
-    auto resp = admin_->Send(method, target, body, {{"Content-Type", "application/json"}});
+    return As(*admin_, method, target, body, want);
+  }
+  json::value As(api::HttpClient& client, const std::string& method, const std::string& target,
+                 const std::string& body = "", int want = 0) {
+    auto resp = client.Send(method, target, body, {{"Content-Type", "application/json"}});
     if (!resp.ok()) {
       if (want) ADD_FAILURE() << method << " " << target << ": " << resp.status().ToString();
       return nullptr;
@@ -225,6 +236,7 @@ class AgentE2eTest : public ::testing::Test {
   std::unique_ptr<ChildProcess> controller_;
   std::unique_ptr<ChildProcess> agent_;
   std::unique_ptr<api::HttpClient> admin_;
+  std::unique_ptr<api::HttpClient> security_;  // users and tokens
   std::vector<std::string> vm_ids_;
 };
 

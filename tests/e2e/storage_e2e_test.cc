@@ -104,7 +104,8 @@ struct Env {
   int port = 0;
   std::unique_ptr<ChildProcess> controller;
   std::unique_ptr<ChildProcess> agent;
-  std::unique_ptr<api::Client> client;
+  std::unique_ptr<api::Client> client;    // the system-admin's
+  std::unique_ptr<api::Client> security;  // the security-admin's: users and tokens
   std::string dept;
   std::string ceph_pool;    // ours, made by the suite
   std::string storage_pool;  // its record's id
@@ -155,9 +156,15 @@ class StorageE2eTest : public ::testing::Test {
     api::CreateUserRequest u;
     u.name = env->host_name;
     u.role = api::Role::kAgent;
-    auto user = c.CreateUser(u);
+    // The agent's user and token are the security-admin's to make.
+    auto user = env->security->CreateUser(u);
     ASSERT_TRUE(user.ok()) << user.status().ToString();
-    auto token = c.CreateToken(user->meta.id, {.name = "agent"});
+    api::CreateTokenRequest treq;
+    treq.name = "agent";
+    treq.expires_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch() + std::chrono::hours(24))
+                             .count();
+    auto token = env->security->CreateToken(user->meta.id, treq);
     ASSERT_TRUE(token.ok()) << token.status().ToString();
     std::ofstream(env->run_dir + "/agent-token") << token->token << "\n";
     StartAgent();
@@ -251,13 +258,15 @@ class StorageE2eTest : public ::testing::Test {
     env->controller = ChildProcess::Start(
         std::vector<std::string>{GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--state-dir",
                                  env->run_dir + "/controller", "--port-file", env->run_dir + "/port",
-                                 "--heartbeat-timeout-seconds", "10"},
+                                 "--heartbeat-timeout-seconds", "10", "--bootstrap-tokens"},
         env->run_dir + "/controller.log", /*append=*/true);
     ASSERT_NE(env->controller, nullptr);
     env->port = testing::WaitForPortFile(env->run_dir + "/port", *env->controller, std::chrono::seconds(30));
     ASSERT_GT(env->port, 0) << "the controller did not start; see " << env->run_dir << "/controller.log";
-    std::string token = ReadFileOrEmpty(env->run_dir + "/controller/admin-token");
+    std::string token = ReadFileOrEmpty(env->run_dir + "/controller/system-admin-token");
     while (!token.empty() && token.back() == '\n') token.pop_back();
+    std::string security_token = ReadFileOrEmpty(env->run_dir + "/controller/security-admin-token");
+    while (!security_token.empty() && security_token.back() == '\n') security_token.pop_back();
     api::ClientOptions o;
     o.base_url = "http://127.0.0.1:" + std::to_string(env->port);
     o.bearer_token = token;
@@ -265,6 +274,8 @@ class StorageE2eTest : public ::testing::Test {
     auto client = api::Client::Create(o);
     ASSERT_TRUE(client.ok()) << client.status().ToString();
     env->client = std::move(client).value();
+    o.bearer_token = security_token;
+    env->security = std::move(api::Client::Create(o)).value();
   }
 
   static void StartAgent() {

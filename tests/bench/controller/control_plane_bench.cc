@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
 
   const auto controller = ChildProcess::Start({GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--state-dir",
                                   dir + "/controller", "--port-file", dir + "/port", "--threads",
-                                  std::to_string(controller_threads), "--log-level", "warn"},
+                                  std::to_string(controller_threads), "--log-level", "warn", "--bootstrap-tokens"},
                                  dir + "/controller.log");
   if (!controller) return Fail("fork failed");
   std::unique_ptr<ChildProcess> agent;
@@ -109,12 +109,21 @@ int main(int argc, char** argv) {
   const std::string url = "http://127.0.0.1:" + port;
   govpool::api::ClientOptions admin_opts;
   admin_opts.base_url = url;
-  admin_opts.bearer_token = Trim(ReadFile(dir + "/controller/admin-token"));
+  admin_opts.bearer_token = Trim(ReadFile(dir + "/controller/system-admin-token"));
   namespace api = govpool::api;
   auto admin = std::move(api::Client::Create(admin_opts)).value();
-  auto user = admin->CreateUser({"sim-agent", api::Role::kAgent, ""});
+  // The agent's user and token are the security-admin's to make.
+  govpool::api::ClientOptions security_opts = admin_opts;
+  security_opts.bearer_token = Trim(ReadFile(dir + "/controller/security-admin-token"));
+  auto security = std::move(api::Client::Create(security_opts)).value();
+  auto user = security->CreateUser({"sim-agent", api::Role::kAgent, ""});
   if (!user.ok()) return cleanup(), Fail("cannot create the agent user: " + user.status().ToString());
-  auto tok = admin->CreateToken(user->meta.id, {"sim"});
+  api::CreateTokenRequest token_req;
+  token_req.name = "sim";
+  token_req.expires_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch() + std::chrono::hours(24))
+                                .count();
+  auto tok = security->CreateToken(user->meta.id, token_req);
   if (!tok.ok()) return cleanup(), Fail("cannot create the agent token: " + tok.status().ToString());
   std::ofstream(dir + "/agent-token") << tok->token << "\n";
 

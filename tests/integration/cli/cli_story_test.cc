@@ -86,13 +86,14 @@ class CliStoryTest : public ::testing::Test {
     const std::string log = (dir_ / "controller.log").string();
     controller_ = testing::ChildProcess::Start(
         {GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--port-file", port_file,
-         "--state-dir", state_dir},
+         "--state-dir", state_dir, "--bootstrap-tokens"},
         log);
     ASSERT_TRUE(controller_ != nullptr);
     port_ = testing::WaitForPortFile(port_file, *controller_, std::chrono::seconds(60));
     ASSERT_GT(port_, 0) << "controller did not write its port: " << ReadFile(log);
     url_ = "http://127.0.0.1:" + std::to_string(port_);
-    admin_token_file_ = state_dir + "/admin-token";
+    admin_token_file_ = state_dir + "/system-admin-token";
+    security_token_file_ = state_dir + "/security-admin-token";
     ASSERT_TRUE(fs::exists(admin_token_file_));
   }
 
@@ -151,6 +152,7 @@ class CliStoryTest : public ::testing::Test {
   int port_ = 0;
   std::string url_;
   std::string admin_token_file_;
+  std::string security_token_file_;  // users and tokens are the security-admin's
 };
 
 #define EXPECT_OK(run) \

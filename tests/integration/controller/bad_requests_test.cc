@@ -159,7 +159,8 @@ std::vector<BadRequest> Catalogue() {
       {"non-UUID department id", "DELETE", "/v1/departments/12345", "", Auth::kAdmin, {}, 404, "NOT_FOUND"},
       {"unknown vm id", "GET", "/v1/vms/{UUID}", "", Auth::kAdmin, {}, 404, "NOT_FOUND"},
       {"unknown flavor", "GET", "/v1/flavors/no-such-flavor", "", Auth::kAdmin, {}, 404, "NOT_FOUND"},
-      {"token for unknown user", "POST", "/v1/users/{UUID}/tokens", "{}", Auth::kAdmin, {}, 404, "NOT_FOUND"},
+      {"token without an expiry", "POST", "/v1/users/{UUID}/tokens", "{}", Auth::kAdmin, {}, 400, "INVALID_ARGUMENT"},
+      {"token for unknown user", "POST", "/v1/users/{UUID}/tokens", R"({"expires_at":"2099-01-01T00:00:00Z"})", Auth::kAdmin, {}, 404, "NOT_FOUND"},
   };
 }
 

@@ -60,7 +60,7 @@ class ControllerProcess {
     log_file_ = state_dir_ + "/controller-" + std::to_string(runs_) + ".log";
     std::vector<std::string> args = {GOVPOOL_CONTROLLER_BINARY, "--listen", "127.0.0.1:0",
                                      "--port-file", port_file_, "--state-dir", state_dir_,
-                                     "--log-level", "warn"};
+                                     "--log-level", "warn", "--bootstrap-tokens"};
     for (auto& a : extra_args) args.push_back(std::move(a));
     child_ = ChildProcess::Start(args, log_file_);
     if (!child_) return "fork failed";
@@ -81,14 +81,21 @@ class ControllerProcess {
   bool running() const { return child_ && child_->running(); }
   int port() const { return port_; }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string admin_token() const {
-    std::string t = ReadFileOrEmpty(state_dir_ + "/admin-token");
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-    return t;
-  }
+  // The bootstrap's API tokens (--bootstrap-tokens): system-admin, security-admin, audit-admin.
+  std::string admin_token() const { return TokenFile("system-admin-token"); }
+  std::string security_token() const { return TokenFile("security-admin-token"); }
+  std::string audit_token() const { return TokenFile("audit-admin-token"); }
+  // "<name> <one-time password>" lines of the bootstrap's administrators.
+  std::string initial_passwords() const { return ReadFileOrEmpty(state_dir_ + "/initial-passwords"); }
   std::string log() const { return ReadFileOrEmpty(log_file_); }
 
  private:
+  std::string TokenFile(const std::string& name) const {
+    std::string t = ReadFileOrEmpty(state_dir_ + "/" + name);
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    return t;
+  }
+
   std::string state_dir_;
   std::string port_file_;
   std::string log_file_;
@@ -350,22 +357,28 @@ class ControllerTest : public ::testing::Test {
     user.name = name;
     user.role = role;
     user.department_id = department_id;
-    const api::User created = Created(client_->CreateUser(user), "user " + name);
+    // Users and tokens are the security-admin's.
+    const api::User created = Created(security_->CreateUser(user), "user " + name);
     if (created.meta.id.empty()) return "";
     api::CreateTokenRequest token;
     token.name = "test";
-    return Created(client_->CreateToken(created.meta.id, token), "token of " + name).token;
+    token.expires_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch() + std::chrono::hours(24))
+                              .count();
+    return Created(security_->CreateToken(created.meta.id, token), "token of " + name).token;
   }
 
   TempDir dir_;
   std::unique_ptr<ControllerProcess> controller_;
   std::unique_ptr<Api> admin_;           // raw
   std::unique_ptr<api::Client> client_;  // typed, the same admin token
+  std::unique_ptr<api::Client> security_;  // typed, the security-admin's token
 
  private:
   void ConnectAdmin() {
     admin_ = std::make_unique<Api>(controller_->base_url(), controller_->admin_token());
     client_ = NewTypedClient(controller_->admin_token());
+    security_ = NewTypedClient(controller_->security_token());
   }
   template <class T>
   T Created(Result<T> r, const std::string& what) {

@@ -222,11 +222,12 @@ class StreamedBodyTest : public ::testing::Test {
     });
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
-    auto secret = db_->Write(
-        [](controller::State& s, controller::Txn& t) { return controller::BootstrapAdmin(s, t); });
-    ASSERT_TRUE(secret.has_value());
+    auto boot = db_->Write([](controller::State& s, controller::Txn& t) {
+      return controller::BootstrapAdministrators(s, t, /*issue_tokens=*/true, 3600 * 1000);
+    });
+    ASSERT_TRUE(boot.has_value());
     ASSERT_TRUE(db_->Sync().ok());
-    token_ = *secret;
+    token_ = boot->administrators[0].token;  // the system-admin's
 
     api_ = std::make_unique<controller::http::ApiHandler>(*db_, metrics_);
     auto& router = api_->router();

@@ -34,9 +34,12 @@ class TestController {
     });
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
-    auto secret = db_->Write([](controller::State& s, controller::Txn& t) { return controller::BootstrapAdmin(s, t); });
+    auto boot = db_->Write([](controller::State& s, controller::Txn& t) {
+      return controller::BootstrapAdministrators(s, t, /*issue_tokens=*/true, 24 * 3600 * 1000);
+    });
     EXPECT_TRUE(db_->Sync().ok());
-    admin_token_ = *secret;
+    admin_token_ = boot->administrators[0].token;     // system-admin
+    security_token_ = boot->administrators[1].token;  // security-admin: users and tokens
     api_ = std::make_unique<controller::http::ApiHandler>(*db_, metrics_);
     api_->RegisterAllRoutes();
     auto server = controller::http::HttpServer::Start(
@@ -47,6 +50,7 @@ class TestController {
     server_ = std::move(server).value();
     url_ = "http://127.0.0.1:" + std::to_string(server_->port());
     admin_ = Client(admin_token_);
+    security_ = Client(security_token_);
   }
   ~TestController() {
     server_->Stop();
@@ -68,10 +72,19 @@ class TestController {
     return std::move(api::HttpClient::Create(o)).value();
   }
 
-  // Sends as admin; expects `want` and returns the parsed body (null for empty bodies).
+  // Sends as the system-admin; expects `want` and returns the parsed body (null for empty bodies).
   boost::json::value Admin(const std::string& method, const std::string& target,
                            const std::string& body = "", int want = 0) {
-    auto resp = admin_->Send(method, target, body, {{"Content-Type", "application/json"}});
+    return Send(*admin_, method, target, body, want);
+  }
+  // The same as the security-admin (users and tokens).
+  boost::json::value Security(const std::string& method, const std::string& target,
+                              const std::string& body = "", int want = 0) {
+    return Send(*security_, method, target, body, want);
+  }
+  boost::json::value Send(api::HttpClient& client, const std::string& method, const std::string& target,
+                          const std::string& body, int want) {
+    auto resp = client.Send(method, target, body, {{"Content-Type", "application/json"}});
     EXPECT_TRUE(resp.ok()) << resp.status().ToString();
     if (!resp.ok()) return nullptr;
     if (want) {
@@ -87,9 +100,11 @@ class TestController {
     std::string body = "{\"name\":\"" + name + "\",\"role\":\"" + role + "\"";
     if (!department_id.empty()) body += ",\"department_id\":\"" + department_id + "\"";
     body += "}";
-    auto user = Admin("POST", "/v1/users", body, 201);
+    auto user = Security("POST", "/v1/users", body, 201);
     const std::string id(user.at("id").as_string());
-    auto tok = Admin("POST", "/v1/users/" + id + "/tokens", "{\"name\":\"t\"}", 201);
+    const std::string expires = FormatRfc3339(SystemClock().Now() + std::chrono::hours(24));
+    auto tok = Security("POST", "/v1/users/" + id + "/tokens",
+                        "{\"name\":\"t\",\"expires_at\":\"" + expires + "\"}", 201);
     return {id, std::string(tok.at("token").as_string())};
   }
 
@@ -126,7 +141,9 @@ class TestController {
   std::unique_ptr<controller::http::HttpServer> server_;
   std::string url_;
   std::string admin_token_;
+  std::string security_token_;
   std::unique_ptr<api::HttpClient> admin_;
+  std::unique_ptr<api::HttpClient> security_;
 };
 
 }  // namespace govpool::testing

@@ -485,7 +485,8 @@ TEST_F(ServicesTest, DeletingADepartmentIsRefusedWhileItOwnsVmsOrUsers) {
   ASSERT_TRUE(RemoveVm(admin_, vm->meta.id).ok());
 
   api::CreateUserRequest ureq{"member", api::Role::kDeptMember, d.meta.id};
-  auto user = W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ureq); });
+  const Caller sec{"u-sec", "secadmin", api::Role::kSecurityAdmin, ""};
+  auto user = W([&](State& s, Txn& t) { return CreateUser(s, t, sec, ureq); });
   ASSERT_TRUE(user.ok()) << user.status().ToString();
   EXPECT_EQ(del().code(), StatusCode::kFailedPrecondition) << "a department user still belongs to it";
   EXPECT_NE(s_.FindDepartment(d.meta.id), nullptr);
@@ -502,18 +503,22 @@ TEST_F(ServicesTest, DeletingADepartmentIsRefusedWhileItOwnsVmsOrUsers) {
 
 TEST_F(ServicesTest, UsersNeedAValidDepartmentForDepartmentRoles) {
   const auto d = MakeDepartment("a", Quota(10));
+  const Caller sec{"u-sec", "secadmin", api::Role::kSecurityAdmin, ""};
   api::CreateUserRequest no_dept{"x", api::Role::kDeptAdmin, ""};
-  EXPECT_FALSE(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, no_dept); }).ok());
+  EXPECT_FALSE(W([&](State& s, Txn& t) { return CreateUser(s, t, sec, no_dept); }).ok());
   api::CreateUserRequest bad_dept{"y", api::Role::kDeptMember, "00000000-0000-0000-0000-000000000000"};
-  EXPECT_FALSE(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, bad_dept); }).ok());
+  EXPECT_FALSE(W([&](State& s, Txn& t) { return CreateUser(s, t, sec, bad_dept); }).ok());
   api::CreateUserRequest ok{"z", api::Role::kDeptMember, d.meta.id};
-  EXPECT_TRUE(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ok); }).ok());
-  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ok); }).status().code(),
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return CreateUser(s, t, sec, ok); }).ok());
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateUser(s, t, sec, ok); }).status().code(),
             StatusCode::kAlreadyExists);
   const Caller dept_admin = DeptUser("dept-admin", d);
   api::CreateUserRequest by_dept{"w", api::Role::kDeptMember, d.meta.id};
   EXPECT_EQ(W([&](State& s, Txn& t) { return CreateUser(s, t, dept_admin, by_dept); }).status().code(),
             StatusCode::kPermissionDenied);
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, by_dept); }).status().code(),
+            StatusCode::kPermissionDenied)
+      << "users are the security-admin's, not the system-admin's";
 }
 
 // ---------------- Heartbeats ----------------
@@ -574,31 +579,31 @@ TEST_F(ServicesTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
 }
 
 // ---------------- Tokens ----------------
+// (Identity at large: tests/unit/controller/identity_test.cc.)
 
-TEST_F(ServicesTest, BootstrapAdminAndAuthenticate) {
-  auto secret = W([](State& s, Txn& t) { return BootstrapAdmin(s, t); });
-  ASSERT_TRUE(secret.has_value());
-  EXPECT_GE(secret->size(), 32u);
-  auto caller = Authenticate(s_, *secret);
-  ASSERT_TRUE(caller.ok());
-  EXPECT_TRUE(caller->is_system_admin());
-  EXPECT_EQ(Authenticate(s_, "wrong").status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(Authenticate(s_, "").status().code(), StatusCode::kUnauthenticated);
-  EXPECT_FALSE(W([](State& s, Txn& t) { return BootstrapAdmin(s, t); }).has_value());
-  // Only the digest is stored.
-  for (const auto& [id, tok] : s_.tokens()) EXPECT_EQ(tok.secret_sha256.find(*secret), std::string::npos);
-
+TEST_F(ServicesTest, TokensAuthenticateWithTheirScope) {
+  EXPECT_EQ(Authenticate(s_, "wrong", now_ms_).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(Authenticate(s_, "", now_ms_).status().code(), StatusCode::kUnauthenticated);
   const auto d = MakeDepartment("a", Quota(10));
+  const Caller sec{"u-sec", "secadmin", api::Role::kSecurityAdmin, ""};
   api::CreateUserRequest ureq{"alice", api::Role::kDeptAdmin, d.meta.id};
-  auto user = W([&](State& s, Txn& t) { return CreateUser(s, t, admin_, ureq); });
+  auto user = W([&](State& s, Txn& t) { return CreateUser(s, t, sec, ureq); });
   ASSERT_TRUE(user.ok());
-  auto tok = W([&](State& s, Txn& t) { return CreateToken(s, t, admin_, user->meta.id, {"laptop"}); });
+  api::CreateTokenRequest treq;
+  treq.name = "laptop";
+  treq.expires_at_ms = now_ms_ + 3'600'000;
+  auto tok = W([&](State& s, Txn& t) { return CreateToken(s, t, sec, user->meta.id, treq); });
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
-  auto alice = Authenticate(s_, tok->secret);
+  // Only the digest is stored.
+  for (const auto& [id, t] : s_.tokens()) EXPECT_EQ(t.secret_sha256.find(tok->secret), std::string::npos);
+  auto alice = Authenticate(s_, tok->secret, now_ms_);
   ASSERT_TRUE(alice.ok());
   EXPECT_EQ(alice->role, api::Role::kDeptAdmin);
   EXPECT_EQ(alice->department_id, d.meta.id);
-  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateToken(s, t, *alice, user->meta.id, {}); }).status().code(),
+  // Her own tokens she may issue; not wider than her role.
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return CreateToken(s, t, *alice, user->meta.id, treq); }).ok());
+  treq.role = api::Role::kSystemAdmin;
+  EXPECT_EQ(W([&](State& s, Txn& t) { return CreateToken(s, t, *alice, user->meta.id, treq); }).status().code(),
             StatusCode::kPermissionDenied);
 }
 
