@@ -136,6 +136,11 @@ Command& Command::Run(Handler handler) {
   return *this;
 }
 
+Command& Command::WritesConfig() {
+  writes_config_ = true;
+  return *this;
+}
+
 Command& Group::AddCommand(const std::string& verb, const std::string& summary) {
   CLI::App* app = app_->add_subcommand(verb, summary);
   app->fallthrough();
@@ -182,6 +187,15 @@ Group& CommandLine::AddGroup(const std::string& name, const std::string& summary
   return groups_.emplace_back(Group(app, "govpoolctl " + name, &commands_));
 }
 
+Command& CommandLine::AddCommand(const std::string& verb, const std::string& summary) {
+  CLI::App* app = root_->add_subcommand(verb, summary);
+  app->fallthrough();
+  app->group("Commands");
+  app->footer(kCommandFooter);
+  app->formatter(Formatter("COMMAND"));
+  return commands_.emplace_back(Command(app, "govpoolctl " + verb));
+}
+
 ParsedLine CommandLine::Parse(const std::vector<std::string>& args) {
   ParsedLine line;
   if (args.empty()) {
@@ -213,7 +227,9 @@ ParsedLine CommandLine::Parse(const std::vector<std::string>& args) {
     leaf = group ? Chosen(group) : nullptr;
     std::vector<std::string> extra = root_->remaining(true);
     const std::string first = extra.empty() ? std::string() : extra.front();
-    if (!leaf && !first.empty() && first[0] != '-') {
+    const bool group_is_command = std::any_of(commands_.begin(), commands_.end(),
+                                              [&](const Command& c) { return c.app_ == group; });
+    if (!leaf && !group_is_command && !first.empty() && first[0] != '-') {
       line.error = UsageError("unknown command '" +
                               (group ? group->get_name() + " " : std::string()) + first + "'");
     } else if (!first.empty() && first[0] == '-') {
@@ -250,6 +266,13 @@ ParsedLine CommandLine::Parse(const std::vector<std::string>& args) {
     line.error = UsageError("no command given");
     line.text = root_->help();
     return line;
+  }
+  for (const Command& c : commands_) {  // a command without a group ("login")
+    if (c.app_ == group) {
+      line.action = ParsedLine::Action::kRun;
+      line.command = &c;
+      return line;
+    }
   }
   if (!leaf) {
     line.error = UsageError("'" + group->get_name() + "' needs a command");

@@ -51,6 +51,10 @@ class Command {
   // The option added last must be given ("--flavor is required").
   Command& Required();
   Command& Run(Handler handler);
+  // The command writes the config file (login, logout): a --config file that does not exist
+  // yet is no error for it.
+  Command& WritesConfig();
+  bool writes_config() const { return writes_config_; }
 
   // Typed options, built on Option(flag, value_name, help, setter); numbers must lie in
   // [min, max] ("--vcpus must be between 1 and 4096, got 0").
@@ -108,6 +112,7 @@ class Command {
   std::string path_;
   CLI::Option* last_ = nullptr;
   Handler handler_;
+  bool writes_config_ = false;
 };
 
 class Group {
@@ -146,6 +151,8 @@ class CommandLine {
 
   // A group of commands ("vm"); the reference stays valid for the CommandLine's life.
   Group& AddGroup(const std::string& name, const std::string& summary);
+  // A command without a group ("login"); the reference stays valid for the CommandLine's life.
+  Command& AddCommand(const std::string& verb, const std::string& summary);
 
   // Parses `args` (argv without argv[0]); may be called once. Fills globals() and the values
   // bound by the chosen command's arguments and options.

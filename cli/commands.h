@@ -21,6 +21,7 @@ void AddHostCommands(CommandLine& cli);
 void AddVmCommands(CommandLine& cli);
 void AddServerGroupCommands(CommandLine& cli);
 void AddUserCommands(CommandLine& cli);  // the user and token groups
+void AddIdentityCommands(CommandLine& cli);  // login, logout, passwd, whoami; the totp group
 void AddEventCommands(CommandLine& cli);
 void AddStoragePoolCommands(CommandLine& cli);
 void AddVolumeCommands(CommandLine& cli);
@@ -33,6 +34,7 @@ void AddNetworkSecurityCommands(CommandLine& cli);  // security-group, router, f
 
 // Every group, in help order.
 inline void AddAllCommands(CommandLine& cli) {
+  AddIdentityCommands(cli);
   AddDepartmentCommands(cli);
   AddFlavorCommands(cli);
   AddHostCommands(cli);

@@ -1,5 +1,9 @@
 #include "cli/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -161,6 +165,73 @@ Result<std::string> ReadTokenFile(const std::string& path) {
   std::string token = Trim(text.str());
   if (token.empty()) return UsageError("token file " + path + " is empty");
   return token;
+}
+
+std::string WithToken(std::string_view text, const std::optional<std::string>& token) {
+  std::istringstream in{std::string(text)};
+  std::string out;
+  std::string line;
+  bool placed = false;
+  while (std::getline(in, line)) {
+    const std::string t = Trim(line);
+    const size_t eq = t.find('=');
+    const std::string key = t.empty() || t[0] == '#' || eq == std::string::npos ? "" : Trim(t.substr(0, eq));
+    if (key == "token" || key == "token_file") {
+      if (token && !placed) out += "token = " + *token + "\n";
+      placed = true;
+      continue;
+    }
+    out += line + "\n";
+  }
+  if (token && !placed) out += "token = " + *token + "\n";
+  return out;
+}
+
+Status StoreToken(const std::string& path, const std::optional<std::string>& token) {
+  std::string text;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+      return UsageError("config file " + path +
+                        " is writable by group or others; not storing a session in it (chmod 600 it)");
+    }
+    GP_ASSIGN_OR_RETURN(std::optional<ConfigFile> existing, LoadConfigFile(path, true));
+    (void)existing;  // parsed only to refuse a malformed file
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream all;
+    all << in.rdbuf();
+    text = all.str();
+  } else if (errno != ENOENT) {
+    return UsageError("cannot read config file " + path + ": " + std::strerror(errno));
+  } else if (const size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
+    // The folder (e.g. ~/.config/govpool), one level at a time, private to the user.
+    for (size_t at = path.find('/', 1); at != std::string::npos && at <= slash; at = path.find('/', at + 1)) {
+      const std::string dir = path.substr(0, at);
+      if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        return UsageError("cannot create folder " + dir + ": " + std::strerror(errno));
+      }
+    }
+  }
+  const std::string content = WithToken(text, token);
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return UsageError("cannot write config file " + temp + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, 0600) == 0;  // whatever the umask
+  for (size_t done = 0; ok && done < content.size();) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const int write_errno = errno;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = ok ? errno : write_errno;
+    ::unlink(temp.c_str());
+    return UsageError("cannot write config file " + path + ": " + std::strerror(err));
+  }
+  return OkStatus();
 }
 
 }  // namespace govpool::cli

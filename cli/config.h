@@ -69,4 +69,16 @@ Result<Settings> ResolveSettings(const GlobalOptions& flags,
 // Reads a token file, trimming surrounding whitespace. UsageError when unreadable or empty.
 Result<std::string> ReadTokenFile(const std::string& path);
 
+// Config text with `token = TOKEN` instead of its token and token_file lines (appended when it
+// had none), or with neither for nullopt (logout). Every other line is kept as it was.
+std::string WithToken(std::string_view text, const std::optional<std::string>& token);
+
+// Stores `token` (a login session's secret; nullopt removes it) in the config file at `path`
+// (WithToken), creating the file and its folder when missing. The file holds a secret, so it
+// is written 0600 (a new file is created so; an existing one is tightened) by writing a
+// temporary file beside it and renaming it over. An existing file that group or others may
+// write is refused (UsageError): someone else could have put a URL or a token of theirs in
+// it. An existing file that is malformed is refused too, rather than half-rewritten.
+Status StoreToken(const std::string& path, const std::optional<std::string>& token);
+
 }  // namespace govpool::cli

@@ -4,6 +4,8 @@
 #include <optional>
 #include <thread>
 
+#include "cli/prompt.h"
+
 namespace govpool::cli {
 namespace {
 
@@ -82,6 +84,19 @@ Context::Context(api::Client& client, std::ostream& out, std::ostream& err, Opti
     options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   }
   if (!options_.now) options_.now = [] { return std::chrono::steady_clock::now(); };
+  if (!options_.now_ms) {
+    options_.now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  if (!options_.ask) options_.ask = AskTerminal;
+  if (!options_.open_client) {
+    options_.open_client = [](const std::string&) -> Result<std::unique_ptr<api::Client>> {
+      return Internal("no client factory");
+    };
+  }
   api::Client* c = &client_;
   catalogs_->departments.list = [c](const api::PageQuery& q) { return c->ListDepartments(q); };
   catalogs_->hosts.list = [c](const api::HostQuery& q) { return c->ListHosts(q); };

@@ -42,6 +42,15 @@ class Context {
     bool err_terminal = false;
     // The steady clock (progress rates, timeouts); tests pass one that follows `sleep`.
     std::function<std::chrono::steady_clock::time_point()> now;
+    // Asks a person a question (cli/prompt.h: login's password, TOTP codes); tests script it.
+    std::function<Result<std::string>(const std::string& prompt, bool secret)> ask;
+    // The config file `login` stores its session in; "" when there is none (no HOME).
+    std::string config_path;
+    // The wall clock in ms since the epoch (token expiries); tests pass a fixed one.
+    std::function<std::int64_t()> now_ms;
+    // A client of the same controller with another bearer token ("" for none): `login` must
+    // not send a session that may have expired.
+    std::function<Result<std::unique_ptr<api::Client>>(const std::string& bearer_token)> open_client;
   };
   Context(api::Client& client, std::ostream& out, std::ostream& err, Options options);
   ~Context();
@@ -53,6 +62,13 @@ class Context {
   std::ostream& err() { return err_; }
   bool err_is_terminal() const { return options_.err_terminal; }
   std::chrono::steady_clock::time_point Now() const { return options_.now(); }
+  std::int64_t NowMs() const { return options_.now_ms(); }
+  const std::string& config_path() const { return options_.config_path; }
+  // The answer of a person to `prompt` (echo off for a `secret`).
+  Result<std::string> Ask(const std::string& prompt, bool secret) { return options_.ask(prompt, secret); }
+  Result<std::unique_ptr<api::Client>> OpenClient(const std::string& bearer_token) {
+    return options_.open_client(bearer_token);
+  }
   void Sleep(std::chrono::milliseconds d) { options_.sleep(d); }
 
   // ---- Calls ----
@@ -140,6 +156,12 @@ class Context {
   void PrintObject(const api::ServerGroup& value);
   void PrintObject(const api::User& value);
   void PrintObject(const api::NewTokenAnswer& value);
+  void PrintObject(const api::SessionAnswer& value);
+  void PrintObject(const api::PasswordResetAnswer& value);
+  void PrintObject(const api::TotpEnrolmentAnswer& value);
+  void PrintObject(const api::RecoveryCodesAnswer& value);
+  // With the session's secret as the caller left it (login blanks it: it is in the config file).
+  void PrintObject(const api::LoginAnswer& value);
   void PrintObject(const api::StoragePool& value);
   void PrintObject(const api::Volume& value);
   void PrintObject(const api::VolumeSnapshot& value);
@@ -160,6 +182,7 @@ class Context {
   void PrintList(const std::vector<api::Vm>& items, const std::vector<Column<api::Vm>>& columns);
   void PrintList(const std::vector<api::ServerGroup>& items, const std::vector<Column<api::ServerGroup>>& columns);
   void PrintList(const std::vector<api::User>& items, const std::vector<Column<api::User>>& columns);
+  void PrintList(const std::vector<api::Token>& items, const std::vector<Column<api::Token>>& columns);
   void PrintList(const std::vector<api::Event>& items, const std::vector<Column<api::Event>>& columns);
   void PrintList(const std::vector<api::StoragePool>& items, const std::vector<Column<api::StoragePool>>& columns);
   void PrintList(const std::vector<api::Volume>& items, const std::vector<Column<api::Volume>>& columns);

@@ -34,6 +34,11 @@ void Context::PrintObject(const api::Vm& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::ServerGroup& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::User& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::NewTokenAnswer& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::SessionAnswer& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::PasswordResetAnswer& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::TotpEnrolmentAnswer& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::RecoveryCodesAnswer& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::LoginAnswer& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::StoragePool& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Volume& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::VolumeSnapshot& v) { Object(out_, json(), v); }
@@ -68,6 +73,10 @@ void Context::PrintList(const std::vector<api::ServerGroup>& items,
 }
 void Context::PrintList(const std::vector<api::User>& items,
                         const std::vector<Column<api::User>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Token>& items,
+                        const std::vector<Column<api::Token>>& columns) {
   List(out_, json(), wide(), items, columns);
 }
 void Context::PrintList(const std::vector<api::Event>& items,

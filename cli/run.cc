@@ -71,7 +71,8 @@ int RunCommand(const Command& command, const GlobalOptions& globals, std::ostrea
   std::string config_path = globals.config ? *globals.config : DefaultConfigPath(getenv);
   std::optional<ConfigFile> config;
   if (!config_path.empty()) {
-    auto loaded = LoadConfigFile(config_path, globals.config.has_value());
+    // login creates the file it was pointed at.
+    auto loaded = LoadConfigFile(config_path, globals.config.has_value() && !command.writes_config());
     if (!loaded.ok()) return Fail(err, loaded.status());
     config = std::move(*loaded);
   }
@@ -86,13 +87,21 @@ int RunCommand(const Command& command, const GlobalOptions& globals, std::ostrea
     if (!token.ok()) return Fail(err, token.status());
     options.bearer_token = *token;
   }
-  auto http = env.connect ? env.connect(options) : api::HttpClient::Create(options);
-  if (!http.ok()) {
-    return Fail(err, UsageError("bad URL '" + settings->url + "': " + http.status().message()));
-  }
-  api::Client client(std::make_unique<MarkedHttpClient>(std::move(*http), settings->url));
+  // A client of the controller with `token` as its bearer token.
+  auto open = [&env, options, url = settings->url](
+                  const std::string& token) -> Result<std::unique_ptr<api::Client>> {
+    api::ClientOptions with_token = options;
+    with_token.bearer_token = token;
+    auto http = env.connect ? env.connect(with_token) : api::HttpClient::Create(with_token);
+    if (!http.ok()) return UsageError("bad URL '" + url + "': " + http.status().message());
+    return std::make_unique<api::Client>(std::make_unique<MarkedHttpClient>(std::move(*http), url));
+  };
+  auto client = open(options.bearer_token);
+  if (!client.ok()) return Fail(err, client.status());
   const bool err_terminal = env.err_is_terminal ? env.err_is_terminal() : ::isatty(STDERR_FILENO) == 1;
-  Context ctx(client, out, err, {globals.json, globals.wide, env.sleep, err_terminal, env.now});
+  Context ctx(**client, out, err,
+              {globals.json, globals.wide, env.sleep, err_terminal, env.now, env.ask, config_path,
+               env.now_ms, open});
   Status s = command.handler()(ctx);
   if (!s.ok()) return Fail(err, s, !options.bearer_token.empty());
   return kExitOk;

@@ -28,6 +28,10 @@ struct Environment {
   std::function<bool()> err_is_terminal;
   // The steady clock (progress rates, `image wait --timeout`).
   std::function<std::chrono::steady_clock::time_point()> now;
+  // Questions to a person (login's password); empty: the terminal (cli/prompt.h).
+  std::function<Result<std::string>(const std::string& prompt, bool secret)> ask;
+  // The wall clock in ms since the epoch (token expiries).
+  std::function<std::int64_t()> now_ms;
 };
 
 // Runs govpoolctl with `args` (argv without argv[0]); results go to `out`, errors to `err`.

@@ -1,6 +1,9 @@
 #include "cli/table.h"
 
 #include <algorithm>
+#include <chrono>
+
+#include "common/clock.h"
 
 namespace govpool::cli {
 
@@ -52,5 +55,10 @@ std::string JoinList(const std::vector<std::string>& items) {
 }
 
 std::string LimitText(std::int64_t limit) { return limit < 0 ? "unlimited" : std::to_string(limit); }
+
+std::string TimeText(std::int64_t ms) {
+  if (ms == 0) return "";
+  return FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+}
 
 }  // namespace govpool::cli

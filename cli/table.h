@@ -26,6 +26,9 @@ std::string JoinList(const std::vector<std::string>& items);
 // A quota limit in a table: "unlimited" for -1, else the number.
 std::string LimitText(std::int64_t limit);
 
+// A time (ms since the epoch) in a table: RFC 3339 in UTC, or "" for 0 (never, not yet).
+std::string TimeText(std::int64_t ms);
+
 // One column of a table of T: its header, its cell, and whether it shows only with --wide.
 template <class T>
 struct Column {

@@ -45,6 +45,26 @@ Result<bool> ParseOnOff(std::string_view text, std::string_view what) {
   return UsageError(std::string(what) + " must be on or off, got '" + std::string(text) + "'");
 }
 
+Result<std::int64_t> ParseDurationMs(std::string_view text, std::string_view what) {
+  const auto bad = [&] {
+    return UsageError(std::string(what) + " must be a duration such as 30d, 12h or 90m, got '" +
+                      std::string(text) + "'");
+  };
+  if (text.size() < 2) return bad();
+  std::int64_t unit_ms = 0;
+  switch (text.back()) {
+    case 's': unit_ms = 1000; break;
+    case 'm': unit_ms = 60 * 1000; break;
+    case 'h': unit_ms = 60 * 60 * 1000; break;
+    case 'd': unit_ms = 24LL * 60 * 60 * 1000; break;
+    case 'w': unit_ms = 7LL * 24 * 60 * 60 * 1000; break;
+    default: return bad();
+  }
+  auto n = ParseInt(text.substr(0, text.size() - 1), 1, 100'000, what);
+  if (!n.ok()) return bad();
+  return *n * unit_ms;
+}
+
 Result<api::QuotaPatch> ParseQuota(std::string_view text) {
   api::QuotaPatch patch;
   if (text.empty()) return UsageError("--quota needs RESOURCE=N pairs, e.g. instances=10");

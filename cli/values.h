@@ -25,5 +25,8 @@ Result<api::QuotaPatch> ParseQuota(std::string_view text);
 api::Quota ApplyQuota(api::Quota quota, const api::QuotaPatch& patch);
 // "a,b,c" -> {"a","b","c"}; empty items are dropped; empty text -> {}.
 std::vector<std::string> ParseList(std::string_view text);
+// A duration as "<N><unit>" with unit s, m (minutes), h, d or w ("30d", "12h"), in ms; N is
+// 1..100000. UsageError naming `what` otherwise.
+Result<std::int64_t> ParseDurationMs(std::string_view text, std::string_view what);
 
 }  // namespace govpool::cli

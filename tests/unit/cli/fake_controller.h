@@ -68,12 +68,16 @@ class FakeServer {
   std::map<std::string, Route> routes_;
 };
 
+// Sends `bearer_token` as Authorization like the real client (recorded with the request).
 class FakeHttpClient : public api::HttpClient {
  public:
-  explicit FakeHttpClient(FakeServer* server) : server_(server) {}
+  explicit FakeHttpClient(FakeServer* server, std::string bearer_token = "")
+      : server_(server), bearer_token_(std::move(bearer_token)) {}
   Result<api::HttpResponse> Send(std::string_view method, std::string_view target,
                                  std::string_view body, const api::HeaderList& headers) override {
-    return server_->Handle(Request{std::string(method), std::string(target), std::string(body), headers});
+    api::HeaderList with_auth = headers;
+    if (!bearer_token_.empty()) with_auth.emplace_back("Authorization", "Bearer " + bearer_token_);
+    return server_->Handle(Request{std::string(method), std::string(target), std::string(body), with_auth});
   }
   // Streamed bodies: the whole body is read first and handled as one request.
   Result<api::HttpResponse> Upload(std::string_view method, std::string_view target,
@@ -102,6 +106,7 @@ class FakeHttpClient : public api::HttpClient {
 
  private:
   FakeServer* server_;
+  std::string bearer_token_;
 };
 
 struct CtlRun {
@@ -145,13 +150,22 @@ class CtlTest : public ::testing::Test {
       if (with_token && std::string(name) == "GOVPOOL_TOKEN") return std::string("secret");
       return std::nullopt;
     };
-    env.connect = [this](const api::ClientOptions&) -> Result<std::unique_ptr<api::HttpClient>> {
-      return std::unique_ptr<api::HttpClient>(std::make_unique<FakeHttpClient>(&server_));
+    env.connect = [this](const api::ClientOptions& options) -> Result<std::unique_ptr<api::HttpClient>> {
+      return std::unique_ptr<api::HttpClient>(std::make_unique<FakeHttpClient>(&server_, options.bearer_token));
     };
     env.sleep = [this](std::chrono::milliseconds d) { slept_ += d; };
     // The clock moves only with sleeps; stderr is a terminal only when a test says so.
     env.now = [this] { return std::chrono::steady_clock::time_point(slept_); };
     env.err_is_terminal = [this] { return err_terminal_; };
+    // A person's answers, in order; what was asked is kept.
+    env.ask = [this](const std::string& prompt, bool secret) -> Result<std::string> {
+      asked_.push_back({prompt, secret});
+      if (answers_.empty()) return UsageError("no answer to '" + prompt + "' (end of input)");
+      std::string answer = answers_.front();
+      answers_.erase(answers_.begin());
+      return answer;
+    };
+    env.now_ms = [] { return kNowMs; };
     std::ostringstream out, err;
     CtlRun r;
     r.exit_code = RunCli(args, out, err, env);
@@ -160,9 +174,14 @@ class CtlTest : public ::testing::Test {
     return r;
   }
 
+  // The wall clock of every run.
+  static constexpr std::int64_t kNowMs = 1'800'000'000'000;
+
   FakeServer server_;
   std::chrono::milliseconds slept_{0};
   bool err_terminal_ = false;
+  std::vector<std::string> answers_;
+  std::vector<std::pair<std::string, bool>> asked_;  // prompt, secret
 };
 
 #define EXPECT_OK(run) EXPECT_EQ((run).exit_code, 0) << "stdout:\n" << (run).out << "stderr:\n" << (run).err
