@@ -46,6 +46,9 @@ Result<std::string> AskTerminal(const std::string& prompt, bool secret) {
   } else {
     got = static_cast<bool>(std::getline(std::cin, line));
   }
+  // A terminal echoed the Enter (ECHONL when secret); from a pipe the prompt's line is ended
+  // here, so that what follows on stderr starts a line of its own.
+  if (::isatty(STDIN_FILENO) != 1) std::cerr << "\n";
   if (!got) return UsageError("no answer to '" + prompt + "' (end of input)");
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
