@@ -1703,7 +1703,8 @@ template <> struct Fields<Token> {
       Flatten{&Token::meta},
       Field{"user_id", &Token::user_id, Text{64}, kRequired},
       Field{"name", &Token::name},
-      Field{"secret_sha256", &Token::secret_sha256, Text{64}, kRequired | kStorageOnly},
+      // Not kRequired: tokens are listed, and a storage-only field is never on the wire.
+      Field{"secret_sha256", &Token::secret_sha256, Text{64}, kStorageOnly},
       Field{"expires_at", &Token::expires_at_ms, Time{}, kEmptyWhenZero},
       Field{"role", &Token::role},
       Field{"department_id", &Token::department_id},

@@ -209,6 +209,12 @@ TEST(CodecTest, UsersTokensStatusReportsAndEmptyBodies) {
       {R"({"name":"u","role":"system-admin","password":"x"})", "password", "INVALID_ARGUMENT"},
   });
   // A token's expiry is required; its scope defaults to the user's own.
+  // Tokens are listed: the wire form (without the storage-only digest) decodes.
+  ListPage<Token> listed;
+  listed.items.push_back(Token{Meta{"7d444840-9dc0-11d1-b245-5ffdce74fad2", 1, 0, 0}, "user-1", "ci", std::string(64, 'a')});
+  auto listed_back = Decode<ListPage<Token>>(Encode(listed));
+  ASSERT_TRUE(listed_back.ok()) << listed_back.status().ToString();
+  EXPECT_EQ(listed_back->items.at(0).secret_sha256, "") << "never on the wire";
   auto token = Parse<CreateTokenRequest>(R"({"name":"ci","expires_at":"2026-01-02T03:04:05Z","role":"dept-member"})");
   ASSERT_TRUE(token.ok()) << token.status().message();
   EXPECT_EQ(token->name, "ci");
