@@ -31,6 +31,15 @@ RequestAudit::Scope::Scope(RequestAudit& audit) : previous_(bound_request_audit)
 
 RequestAudit::Scope::~Scope() { bound_request_audit = previous_; }
 
+void RequestAudit::FinishUnlessUnchanged(AuditEntry entry) {
+  if (finished_) return;
+  if (slot_) {
+    Finish(std::move(entry));
+  } else {
+    finished_ = true;
+  }
+}
+
 void RequestAudit::Finish(AuditEntry entry) {
   if (finished_) return;
   finished_ = true;

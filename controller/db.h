@@ -70,6 +70,9 @@ class RequestAudit {
   // queued behind it) or, when the request changed nothing, queues it alone. Once; later
   // calls do nothing. Answer the request only after Db::WhenDurable called after this.
   void Finish(AuditEntry entry);
+  // Records nothing, if that keeps the guarantee: when the request changed something its slot
+  // is filled with `entry` all the same. For routine traffic that is not audited.
+  void FinishUnlessUnchanged(AuditEntry entry);
   bool finished() const { return finished_; }
   // Whether a Write queued the slot (the request changed something).
   bool has_slot() const { return slot_ != nullptr; }

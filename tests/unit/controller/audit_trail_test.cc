@@ -409,6 +409,23 @@ TEST_F(AuditQueueTest, AnUnfinishedRequestStillLeavesAFailedRecord) {
   EXPECT_EQ(data_->records.size() >= 1, true);
 }
 
+TEST_F(AuditQueueTest, RoutineTrafficIsRecordedOnlyWhenItChangedSomething) {
+  {
+    RequestAudit poll(*db_);
+    poll.FinishUnlessUnchanged(Entry("agent-poll"));
+  }
+  RequestAudit beat(*db_);
+  {
+    RequestAudit::Scope bind(beat);
+    ASSERT_TRUE(CreateDept("d5").ok());
+  }
+  beat.FinishUnlessUnchanged(Entry("agent-change"));
+  ASSERT_TRUE(db_->Sync().ok());
+  std::lock_guard lock(data_->mu);
+  ASSERT_EQ(data_->audit.size(), 1u);
+  EXPECT_EQ(data_->audit[0].user, "agent-change");
+}
+
 TEST_F(AuditQueueTest, TxnAuditEntriesCommitWithTheTransaction) {
   db_->Write([](State&, Txn& t) {
     t.Put("thing", "1", "{}");
