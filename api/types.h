@@ -213,6 +213,10 @@ struct Department {
   // The same for volumes: when non-empty, the department's volumes (VM root disks included)
   // go only to these storage pools (ids or names).
   std::vector<std::string> allowed_storage_pools;
+  // Least privilege for dept-members (docs/security.md, "Separated administrators"): may they
+  // start, stop and reboot the department's VMs? Set by the system-admin or the department's
+  // dept-admin.
+  bool member_power_actions = false;
 };
 
 struct Flavor {
@@ -738,6 +742,7 @@ struct PatchDepartmentRequest {
   std::optional<std::vector<std::string>> allowed_pools;
   std::optional<std::vector<std::string>> allowed_storage_pools;
   std::optional<QuotaPatch> quota;
+  std::optional<bool> member_power_actions;
 };
 struct CreateFlavorRequest {
   std::string name;
@@ -1262,6 +1267,7 @@ template <> struct Fields<Department> {
       Field{"quota", &Department::quota},
       Field{"allowed_pools", &Department::allowed_pools, Names{1024}},
       Field{"allowed_storage_pools", &Department::allowed_storage_pools, Names{1024}},
+      Field{"member_power_actions", &Department::member_power_actions},
   };
 };
 
@@ -1780,6 +1786,7 @@ template <> struct Fields<PatchDepartmentRequest> {
       Field{"allowed_pools", &PatchDepartmentRequest::allowed_pools, Names{}},
       Field{"allowed_storage_pools", &PatchDepartmentRequest::allowed_storage_pools, Names{}},
       Field{"quota", &PatchDepartmentRequest::quota},
+      Field{"member_power_actions", &PatchDepartmentRequest::member_power_actions},
   };
 };
 

@@ -23,6 +23,7 @@ void AddServerGroupCommands(CommandLine& cli);
 void AddUserCommands(CommandLine& cli);  // the user and token groups
 void AddIdentityCommands(CommandLine& cli);  // login, logout, passwd, whoami; the totp group
 void AddEventCommands(CommandLine& cli);
+void AddAuditCommands(CommandLine& cli);  // list, export, verify (audit.cc)
 void AddStoragePoolCommands(CommandLine& cli);
 void AddVolumeCommands(CommandLine& cli);
 void AddSnapshotCommands(CommandLine& cli);
@@ -50,6 +51,7 @@ inline void AddAllCommands(CommandLine& cli) {
   AddServerGroupCommands(cli);
   AddUserCommands(cli);
   AddEventCommands(cli);
+  AddAuditCommands(cli);
 }
 
 // --if-match REVISION, for updates and deletes.

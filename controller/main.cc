@@ -67,10 +67,19 @@ int Run(int argc, char** argv) {
     log::Error("cannot open the state store", {{"error", store.status().ToString()}});
     return 1;
   }
+  // The audit trail's checkpoint key (docs/security.md, "Audit trail"): only this process
+  // reads it.
+  AuditOptions audit;
+  if (auto key = LoadOrCreateAuditKey(flags->state_dir + "/audit-key"); key.ok()) {
+    audit.key = std::move(key).value();
+  } else {
+    log::Error("cannot use the audit key", {{"error", key.status().ToString()}});
+    return 1;
+  }
   const scheduler::Config config = flags->scheduler_config;
-  auto db = Db::Open(std::move(store).value(), SystemClock(), [config] {
-    return std::move(scheduler::Scheduler::Create(config)).value();
-  });
+  auto db = Db::Open(
+      std::move(store).value(), SystemClock(),
+      [config] { return std::move(scheduler::Scheduler::Create(config)).value(); }, std::move(audit));
   if (!db.ok()) {
     log::Error("cannot load the state", {{"error", db.status().ToString()}});
     return 1;
@@ -151,6 +160,8 @@ int Run(int argc, char** argv) {
   HousekeeperOptions housekeeping;
   housekeeping.heartbeat_timeout = std::chrono::seconds(flags->heartbeat_timeout_s);
   housekeeping.staging = &staging;
+  housekeeping.audit_archive_dir = flags->state_dir + "/audit-archive";
+  housekeeping.audit_retention = std::chrono::hours(24) * flags->audit_retention_days;
   Housekeeper housekeeper(**db, SystemClock(), housekeeping);
   housekeeper.Start();
 

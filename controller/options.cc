@@ -46,6 +46,11 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("N")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  app->add_option("--audit-retention-days", o.audit_retention_days,
+                  "audit records older than this move to <state-dir>/audit-archive (never dropped)")
+      ->type_name("DAYS")
+      ->check(CLI::Range(1, 36500))
+      ->capture_default_str();
   app->add_flag("--bootstrap-tokens", o.bootstrap_tokens,
                "the first start also writes an API token per administrator role to "
                "<state-dir>/{system,security,audit}-admin-token (automation)");

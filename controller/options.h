@@ -28,6 +28,9 @@ struct ControllerOptions {
   // demo), expiring after --bootstrap-token-ttl-h hours.
   bool bootstrap_tokens = false;
   int bootstrap_token_ttl_h = 24;
+  // --audit-retention-days: audit records older than this are archived to files under
+  // <state_dir>/audit-archive and leave the database (docs/security.md, "Audit trail").
+  int audit_retention_days = 180;
   std::string tls_cert;  // both or neither
   std::string tls_key;
   std::string port_file;

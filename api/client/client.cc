@@ -517,4 +517,25 @@ Result<ListPage<Event>> Client::ListEvents(const EventQuery& q) {
       "GET", Target("/v1/events").Add("limit", q.limit).Add("host_id", q.host_id).Add("vm_id", q.vm_id).str(), {});
 }
 
+// ---- The audit trail ----
+namespace {
+Target AuditTarget(std::string path, const AuditQuery& q) {
+  Target t(std::move(path));
+  t.Add("from_ms", q.from_ms).Add("to_ms", q.to_ms).Add("user", q.user)
+      .Add("department_id", q.department_id).Add("outcome", q.outcome).Add("kind", q.kind);
+  return t;
+}
+}  // namespace
+Result<ListPage<AuditRecord>> Client::ListAudit(const AuditQuery& q) {
+  return Call<ListPage<AuditRecord>>("GET", AuditTarget("/v1/audit", q).Page(q).str(), {});
+}
+Status Client::ExportAudit(const AuditQuery& q, std::string_view format, BodyWriter sink) {
+  Target t = AuditTarget("/v1/audit/export", q);
+  t.Add("format", std::string(format));
+  GP_ASSIGN_OR_RETURN(HttpResponse resp, http_->Download(t.str(), std::move(sink)));
+  if (resp.status < 200 || resp.status >= 300) return StatusFromResponse(resp);
+  return OkStatus();
+}
+Result<AuditVerifyAnswer> Client::VerifyAudit() { return Call<AuditVerifyAnswer>("POST", "/v1/audit/verify", {}); }
+
 }  // namespace govpool::api

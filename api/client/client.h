@@ -71,6 +71,15 @@ struct EventQuery {
   std::string host_id;
   std::string vm_id;
 };
+// GET /v1/audit and its export: empty or 0 fields are not sent.
+struct AuditQuery : PageQuery {
+  std::int64_t from_ms = 0;
+  std::int64_t to_ms = 0;
+  std::string user;
+  std::string department_id;
+  std::string outcome;
+  std::string kind;
+};
 // Options of a write: optimistic concurrency and idempotent retries.
 struct WriteOptions {
   std::optional<std::int64_t> if_match;  // If-Match: the revision the caller last read
@@ -265,6 +274,12 @@ class Client {
   Result<ListPage<Token>> ListTokens(std::string_view user_id, const PageQuery& q = {});
   Status RevokeToken(std::string_view user_id, std::string_view token_id);
   Result<ListPage<Event>> ListEvents(const EventQuery& q = {});
+
+  // ---- The audit trail (audit-admin) ----
+  Result<ListPage<AuditRecord>> ListAudit(const AuditQuery& q = {});
+  // Streams the export ("jsonl" or "csv") to `sink` as it arrives (limit/page_token unused).
+  Status ExportAudit(const AuditQuery& q, std::string_view format, BodyWriter sink);
+  Result<AuditVerifyAnswer> VerifyAudit();
 
   HttpClient& http() { return *http_; }
 

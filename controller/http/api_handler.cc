@@ -1,11 +1,14 @@
 #include "controller/http/api_handler.h"
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 
 #include "api/errors.h"
+#include "common/crypto.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "controller/http/policy.h"
 #include "controller/http/routes.h"
 #include "controller/http/routes_watch.h"
 #include "controller/services/services.h"
@@ -24,10 +27,74 @@ Result<Caller> AuthenticateRequest(Db& db, const api::HttpRequest& req) {
   return db.Read([&](const State& s) { return Authenticate(s, secret, db.NowMs(), req.remote_address); });
 }
 
+// The access policy (policy.h) for a matched route, before its handler sees the request. A
+// route served without authentication must be public in the table too (fail closed).
+Status AuthorizeRoute(const Route& route, const Caller& caller) {
+  if (route.authenticated) return Authorize(caller, route.method, route.pattern);
+  const RoutePolicy* row = FindPolicy(route.method, route.pattern);
+  if (row && row->access == Access::kPublic) return OkStatus();
+  return PermissionDenied(route.method + " " + route.pattern +
+                          " is served without authentication but is not public in the access policy");
+}
+
+// The request's audit record as far as the request itself tells (docs/security.md, "Audit
+// trail"); the route, caller and outcome are added as they become known.
+AuditEntry RequestRecord(const api::HttpRequest& req) {
+  AuditEntry e;
+  e.source = req.remote_address;
+  e.method = req.method;
+  e.route = "unmatched";  // never the raw path: it could carry anything
+  if (req.method != "GET" && req.method != "HEAD") e.body_sha256 = Sha256Hex(req.body);
+  if (const std::string* d = req.QueryParam("department_id")) e.department_id = *d;
+  return e;
+}
+
+void RecordRoute(AuditEntry& e, const Route& route, const std::map<std::string, std::string>& params) {
+  e.route = route.pattern;
+  if (auto id = params.find("id"); id != params.end()) e.object_id = id->second;
+}
+
+void RecordCaller(AuditEntry& e, const Caller& c) {
+  e.user = c.name;
+  e.user_id = c.user_id;
+  e.role = std::string(api::ToString(c.role));
+  if (!c.department_id.empty()) e.department_id = c.department_id;
+}
+
+// Agents' routine traffic (watch polls and heartbeats: about 1,100 requests/s for 1,000
+// hosts) would bury people's actions and cost a commit per poll; when it succeeds and changes
+// nothing it is counted in the metrics, not recorded (docs/security.md, "Audit trail").
+bool Routine(const AuditEntry& e) {
+  return e.role == "agent" && e.outcome == "allowed" &&
+         (e.method == "GET" || e.route == "/v1/hosts/{id}/heartbeat");
+}
+
+AuditEntry Answered(AuditEntry e, int status) {
+  e.status = status;
+  e.outcome = status < 400 ? "allowed" : (status == 401 || status == 403) ? "denied" : "failed";
+  return e;
+}
+
 }  // namespace
 
 ApiHandler::ApiHandler(Db& db, ControllerMetrics& metrics, const ImageStaging* staging)
     : db_(db), metrics_(metrics), staging_(staging ? *staging : no_staging_) {}
+
+void ApiHandler::AllowTestRoute(std::string method, std::string pattern, std::vector<api::Role> roles) {
+  test_routes_.push_back({std::move(method), std::move(pattern), std::move(roles)});
+}
+
+Status ApiHandler::Authorize(const Route& route, const Caller& caller) const {
+  for (const TestRoute& t : test_routes_) {
+    if (t.method != route.method || t.pattern != route.pattern) continue;
+    if (caller.restriction == Restriction::kNone &&
+        std::find(t.roles.begin(), t.roles.end(), caller.role) != t.roles.end()) {
+      return OkStatus();
+    }
+    return PermissionDenied(route.method + " " + route.pattern + " is not for this caller");
+  }
+  return AuthorizeRoute(route, caller);
+}
 
 void ApiHandler::RegisterAllRoutes() {
   SetSystemRoutes(router_, [this] { return metrics_.Render(db_); });
@@ -47,6 +114,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetNetworkRoutes(router_);
   SetNetworkSecurityRoutes(router_);
   SetImageDataRoutes(router_, staging_);
+  SetAuditRoutes(router_);
   SetWatchRoutes(router_, db_);
 }
 
@@ -71,8 +139,16 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
   const auto start = SystemClock().MonotonicNow();
   StreamedUpload upload;
   upload.max_body_bytes = route.max_upload_bytes;
+  // Uploads leave two records: one when the body is accepted or refused (the slot of the
+  // changes the upload route makes up front), one with the final answer.
+  RequestAudit audit(db_);
+  audit.draft() = RequestRecord(head);
+  RecordRoute(audit.draft(), route, found->params);
   auto refuse = [&](const std::string& user, const Status& why) {
     upload.refusal = api::ErrorResponse(why);
+    audit.Finish(Answered(audit.draft(), upload.refusal.status));
+    // The server sends the refusal as soon as this returns: its record goes first.
+    db_.Sync().IgnoreError();
     Record(route.pattern, head.method, head.path, user, upload.refusal.status, start);
     return std::move(upload);
   };
@@ -82,10 +158,13 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
     auto authed = AuthenticateRequest(db_, head);
     if (!authed.ok()) return refuse("", authed.status());
     caller = std::move(authed).value();
+    RecordCaller(audit.draft(), caller);
   }
+  if (Status allowed = Authorize(route, caller); !allowed.ok()) return refuse(caller.name, allowed);
   RouteContext ctx{head, caller, std::move(found->params), db_, false, {}};
   Result<std::unique_ptr<api::BodySink>> sink = Internal("internal error while handling the request");
   try {
+    RequestAudit::Scope bind(audit);
     sink = route.upload(ctx);
   } catch (const std::exception& e) {
     log::Error("route threw", {{"route", route.pattern}, {"what", e.what()}});
@@ -93,12 +172,17 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
   if (!sink.ok()) return refuse(caller.name, sink.status());
   if (!*sink) return refuse(caller.name, Internal("the upload route returned no sink"));
   upload.sink = std::move(sink).value();
+  AuditEntry accepted = Answered(audit.draft(), 100);
+  accepted.detail = "upload accepted; the body follows";
+  audit.Finish(accepted);
   upload.on_finish = [this, route_label = route.pattern, method = head.method, path = head.path,
-                      user = caller.name, start](Result<api::HttpResponse> finished,
-                                                 Responder respond) {
+                      user = caller.name, start, record = audit.draft()](Result<api::HttpResponse> finished,
+                                                                        Responder respond) {
     api::HttpResponse response =
         finished.ok() ? std::move(finished).value() : api::ErrorResponse(finished.status());
-    // Finish may have written to the Db (the uploaded object's record): answer once durable.
+    db_.Audit({Answered(record, response.status)});
+    // Finish may have written to the Db (the uploaded object's record): answer once that and
+    // the answer's audit record are durable.
     db_.WhenDurable([this, route_label, method, path, user, start, respond = std::move(respond),
                      response = std::move(response)](Status s) mutable {
       if (!s.ok()) response = api::ErrorResponse(s);
@@ -113,11 +197,31 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
   const auto start = SystemClock().MonotonicNow();
   auto req = std::make_shared<api::HttpRequest>(std::move(request));
   std::string route_label = "unmatched";
-  auto finish = [this, req, start, respond = std::move(respond)](std::string route,
-                                                                  std::string user,
-                                                                  api::HttpResponse resp) {
-    Record(route, req->method, req->path, user, resp.status, start);
-    respond(std::move(resp));
+  // Every request leaves one audit record (docs/security.md, "Audit trail"); `finish` queues
+  // it and answers only once it (and whatever the handler changed) is durable.
+  auto audit = std::make_shared<RequestAudit>(db_);
+  audit->draft() = RequestRecord(*req);
+  auto finish = [this, req, start, audit, respond = std::move(respond)](std::string route,
+                                                                         std::string user,
+                                                                         api::HttpResponse resp) mutable {
+    AuditEntry record = Answered(audit->draft(), resp.status);
+    record.route = route;
+    if (Routine(record)) {
+      audit->FinishUnlessUnchanged(record);
+    } else {
+      audit->Finish(record);
+    }
+    db_.WhenDurable([this, req, start, route, user, record, respond = std::move(respond),
+                     resp = std::move(resp)](Status s) mutable {
+      if (!s.ok()) {
+        // The commit that held the record failed: record the failure the client will see.
+        resp = api::ErrorResponse(s);
+        db_.Audit({Answered(record, resp.status)});
+        db_.Sync().IgnoreError();
+      }
+      Record(route, req->method, req->path, user, resp.status, start);
+      respond(std::move(resp));
+    });
   };
 
   auto found = router_.Find(req->method, req->path);
@@ -137,6 +241,7 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
   }
   const Route& route = *found->route;
   route_label = route.pattern;
+  RecordRoute(audit->draft(), route, found->params);
 
   Caller caller;
   if (route.authenticated) {
@@ -146,6 +251,11 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
       return;
     }
     caller = std::move(authed).value();
+    RecordCaller(audit->draft(), caller);
+  }
+  if (Status allowed = Authorize(route, caller); !allowed.ok()) {
+    finish(route_label, caller.name, api::ErrorResponse(allowed));
+    return;
   }
 
   RouteContext ctx{*req, caller, std::move(found->params), db_, false, {}};
@@ -155,15 +265,24 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
   };
   api::HttpResponse response;
   try {
+    RequestAudit::Scope bind(*audit);
     response = route.handler(ctx);
   } catch (const std::exception& e) {
     log::Error("route threw", {{"route", route_label}, {"what", e.what()}});
     response = api::ErrorResponse(Internal("internal error while handling the request"));
   }
-  if (ctx.deferred) return;
-  db_.WhenDurable([respond = ctx.respond, response = std::move(response)](Status s) mutable {
-    respond(s.ok() ? std::move(response) : api::ErrorResponse(s));
-  });
+  if (ctx.deferred) {
+    // A deferred handler that changed something must not hold the commit queue until it
+    // answers: its record is the acceptance (status 0), committed with the change.
+    if (audit->has_slot()) {
+      AuditEntry accepted = audit->draft();
+      accepted.outcome = "allowed";
+      accepted.detail = "accepted; answered later";
+      audit->Finish(accepted);
+    }
+    return;
+  }
+  ctx.respond(std::move(response));
 }
 
 }  // namespace govpool::controller::http

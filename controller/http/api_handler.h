@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "controller/db.h"
 #include "controller/http/router.h"
@@ -27,6 +28,9 @@ class ApiHandler {
   // Registers every route of the API.
   void RegisterAllRoutes();
   Router& router() { return router_; }
+  // For tests that serve routes of their own on this handler (not the API's, which the policy
+  // table alone governs): admits (method, pattern) for callers of `roles`.
+  void AllowTestRoute(std::string method, std::string pattern, std::vector<api::Role> roles);
   void Handle(api::HttpRequest request, Responder respond);
   // The server's UploadDispatcher: nullopt unless `head` is for an upload route.
   std::optional<StreamedUpload> StartUpload(const api::HttpRequest& head);
@@ -36,9 +40,18 @@ class ApiHandler {
   void Record(const std::string& route, const std::string& method, const std::string& path,
               const std::string& user, int status, std::chrono::steady_clock::time_point start);
 
+  // The policy table's verdict (policy.h), or a test route's.
+  Status Authorize(const Route& route, const Caller& caller) const;
+
   Db& db_;
   ControllerMetrics& metrics_;
   Router router_;
+  struct TestRoute {
+    std::string method;
+    std::string pattern;
+    std::vector<api::Role> roles;
+  };
+  std::vector<TestRoute> test_routes_;
   const ImageStaging no_staging_{""};
   const ImageStaging& staging_;
 };

@@ -60,7 +60,8 @@ struct Route {
 class Router {
  public:
   void Add(std::string method, std::string pattern, RouteHandler handler);
-  // For /healthz, /metrics and the OpenAPI document.
+  // For /healthz, the OpenAPI document and logging in: the access policy (policy.h) must
+  // call the route public too, or ApiHandler refuses it.
   void AddPublic(std::string method, std::string pattern, RouteHandler handler);
   // An authenticated route whose request body is streamed to the sink `handler` returns
   // (api/http_stream.h), up to `max_body_bytes` (a longer body is refused with 413

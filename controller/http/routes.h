@@ -30,6 +30,8 @@ void SetBackupRoutes(Router& r);  // /v1/backup-policies and /v1/backups
 void SetNetworkRoutes(Router& r);
 // /v1/security-groups (and their rules), /v1/routers, /v1/floating-ips, PATCH /v1/ports/{id}.
 void SetNetworkSecurityRoutes(Router& r);
+// /v1/audit, /v1/audit/export, /v1/audit/verify (docs/security.md, "Audit trail").
+void SetAuditRoutes(Router& r);
 // PUT/GET /v1/images/{id}/data, streamed to and from `staging` (which must outlive `r`).
 void SetImageDataRoutes(Router& r, const ImageStaging& staging);
 // /healthz, /metrics (body from `metrics_text`), /v1/openapi.yaml.

@@ -46,8 +46,14 @@ void SetSchedulerRoutes(Router& r) {
       if (!p.ok()) return api::ErrorResponse(p.status());
       api::PreviewAnswer answer;
       answer.fits = p->fits;
-      for (const auto& [id, name] : p->assignments) answer.assignments.push_back({id, name});
-      const auto& e = p->explanation;
+      // Hosts are the system-admin's (docs/security.md): a dept-admin learns whether and why
+      // not, in counts, but no host and none of the filters' sentences, which name pools.
+      const bool names_hosts = ctx.caller.is_system_admin();
+      if (names_hosts) {
+        for (const auto& [id, name] : p->assignments) answer.assignments.push_back({id, name});
+      }
+      auto e = p->explanation;
+      if (!names_hosts) e.notes.clear();
       answer.explanation = {e.hosts_total, e.hosts_fit, e.rejected, e.Summary()};
       return api::JsonResponse(200, api::Encode(answer));
     });

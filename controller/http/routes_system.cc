@@ -10,7 +10,8 @@ void SetSystemRoutes(Router& r, std::function<std::string()> metrics_text) {
       return api::JsonResponse(200, "{\"status\":\"ok\",\"revision\":" + std::to_string(s.revision()) + "}");
     });
   });
-  r.AddPublic("GET", "/metrics", [metrics_text](RouteContext&) {
+  // Not public: the metrics name departments, hosts and pools (docs/security.md).
+  r.Add("GET", "/metrics", [metrics_text](RouteContext&) {
     api::HttpResponse resp = api::JsonResponse(200, metrics_text());
     resp.content_type = "text/plain; version=0.0.4";
     return resp;

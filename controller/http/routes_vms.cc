@@ -5,12 +5,33 @@
 namespace govpool::controller::http {
 namespace {
 
+// MLPS 8.2 (cloud extension): deleting and restarting a VM are audit records of their own
+// kind (docs/security.md, "Audit trail"), committed with the change; the request's own record
+// says how it was answered.
+AuditEntry VmRecord(const RouteContext& ctx, std::string kind, const api::Vm& vm) {
+  AuditEntry e;
+  e.kind = std::move(kind);
+  e.user = ctx.caller.name;
+  e.user_id = ctx.caller.user_id;
+  e.role = std::string(api::ToString(ctx.caller.role));
+  e.source = ctx.request.remote_address;
+  e.method = ctx.request.method;
+  e.route = e.kind == "vm_restart" ? "/v1/vms/{id}/reboot" : "/v1/vms/{id}";
+  e.object_id = vm.meta.id;
+  e.department_id = vm.department_id;
+  e.outcome = "allowed";
+  e.detail = "vm " + vm.name;
+  return e;
+}
+
 RouteHandler Action(std::string action) {
   return [action](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "vm"); !s.ok()) return api::ErrorResponse(s);
     if (Status s = api::ParseEmptyBody(ctx.request.body); !s.ok()) return api::ErrorResponse(s);
     return ctx.db.Write([&](State& s, Txn& t) {
-      return Render(VmAction(s, t, ctx.caller, ctx.param("id"), action), 202);
+      auto vm = VmAction(s, t, ctx.caller, ctx.param("id"), action);
+      if (vm.ok() && action == "reboot") t.Audit(VmRecord(ctx, "vm_restart", *vm));
+      return Render(vm, 202);
     });
   };
 }
@@ -65,6 +86,7 @@ void SetVmRoutes(Router& r) {
     return ctx.db.Write([&](State& s, Txn& t) {
       auto vm = DeleteVm(s, t, ctx.caller, ctx.param("id"), *if_match, force);
       if (!vm.ok()) return api::ErrorResponse(vm.status());
+      t.Audit(VmRecord(ctx, "vm_delete", *vm));
       if (vm->state == api::VmState::kDeleted) return NoContent();
       return api::JsonResponse(202, api::Encode(*vm));
     });

@@ -43,7 +43,10 @@ Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const
                                         const std::optional<std::int64_t>& if_match,
                                         const api::PatchDepartmentRequest& req) {
   GP_ASSIGN_OR_RETURN(api::Department d, GetDepartment(s, c, id));
-  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
+  // The department's dept-admin decides what its members may do; the rest is the system-admin's.
+  const bool members_only = !req.name && !req.description && !req.allowed_pools &&
+                            !req.allowed_storage_pools && !req.quota;
+  if (!(members_only && c.can_manage_department(id))) GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
   GP_RETURN_IF_ERROR(CheckIfMatch(if_match, d.meta, "department " + id));
   if (req.name && *req.name != d.name && s.FindDepartmentByName(*req.name)) {
     return AlreadyExists("a department named '" + *req.name + "' already exists");
@@ -51,6 +54,7 @@ Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const
   if (req.name) d.name = *req.name;
   if (req.description) d.description = *req.description;
   if (req.allowed_pools) d.allowed_pools = *req.allowed_pools;
+  if (req.member_power_actions) d.member_power_actions = *req.member_power_actions;
   // Lowering a limit below current usage is allowed: nothing running is taken away, but no
   // new resource is granted until usage falls under the limit.
   if (req.quota) {

@@ -327,6 +327,14 @@ Result<api::Vm> VmAction(State& s, Txn& t, const Caller& c, const std::string& i
   if (!c.can_see_department(found->department_id)) {
     return PermissionDenied("VM power actions need a role in the VM's department");
   }
+  if (!c.can_manage_department(found->department_id)) {
+    const api::Department* d = s.FindDepartment(found->department_id);
+    if (!d || !d->member_power_actions) {
+      return PermissionDenied("department '" + (d ? d->name : found->department_id) +
+                              "' does not let its members start, stop or reboot VMs "
+                              "(member_power_actions, set by its dept-admin)");
+    }
+  }
   api::Vm v = *found;
   if (v.deleting) return FailedPrecondition("vm " + id + " is being deleted");
   if (action == "start") {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "api/client/http_client.h"
+#include "common/clock.h"
 #include "common/ids.h"
 #include "tests/support/child_process.h"
 #include "tests/support/test_guest.h"

@@ -9,7 +9,7 @@
 namespace govpool::testing {
 namespace {
 
-enum class Auth { kAdmin, kDeptAdmin, kDeptMember, kNone, kWrongToken, kBasic };
+enum class Auth { kAdmin, kSecurityAdmin, kDeptAdmin, kDeptMember, kNone, kWrongToken, kBasic };
 
 struct BadRequest {
   std::string name;
@@ -52,6 +52,7 @@ class BadRequestTest : public ControllerTest {
   std::string TokenFor(Auth a) {
     switch (a) {
       case Auth::kAdmin: return controller_->admin_token();
+      case Auth::kSecurityAdmin: return controller_->security_token();
       case Auth::kDeptAdmin: return dept_admin_token_;
       case Auth::kDeptMember: return dept_member_token_;
       case Auth::kWrongToken: return "not-a-real-token";
@@ -115,7 +116,7 @@ std::vector<BadRequest> Catalogue() {
       {"vm with unknown flavor", "POST", "/v1/vms", R"({"name":"v","department_id":"{A}","flavor":"huge"})", Auth::kAdmin, {}, 400, "INVALID_ARGUMENT"},
       {"vm with bad power", "POST", "/v1/vms", R"({"name":"v","power":"hibernating")" + vm_a, Auth::kAdmin, {}, 400, "INVALID_ARGUMENT"},
       {"vm with bad name", "POST", "/v1/vms", R"({"name":"a/b")" + vm_a, Auth::kAdmin, {}, 400, "INVALID_ARGUMENT"},
-      {"user with unknown role", "POST", "/v1/users", R"({"name":"u","role":"superuser"})", Auth::kAdmin, {}, 400, "INVALID_ARGUMENT"},
+      {"user with unknown role", "POST", "/v1/users", R"({"name":"u","role":"superuser"})", Auth::kSecurityAdmin, {}, 400, "INVALID_ARGUMENT"},
       {"action with a body", "POST", "/v1/vms/{VM}/start", R"({"force":true})", Auth::kAdmin, {}, 400, "INVALID_ARGUMENT"},
       // Conflicts.
       {"duplicate department", "POST", "/v1/departments", R"({"name":"dept-a"})", Auth::kAdmin, {}, 409, "ALREADY_EXISTS"},

@@ -222,7 +222,10 @@ INSTANTIATE_TEST_SUITE_P(
         Of<PatchRouterRequest>("PatchRouterRequest", true),
         Of<RouterInterfaceRequest>("RouterInterfaceRequest", true), Of<FloatingIp>("FloatingIp"),
         Of<ListPage<FloatingIp>>("FloatingIpList"), Of<CreateFloatingIpRequest>("CreateFloatingIpRequest", true),
-        Of<PatchFloatingIpRequest>("PatchFloatingIpRequest", true)),
+        Of<PatchFloatingIpRequest>("PatchFloatingIpRequest", true),
+        // The audit trail.
+        Of<AuditRecord>("AuditRecord"), Of<ListPage<AuditRecord>>("AuditRecordList"),
+        Of<AuditVerifyAnswer>("AuditVerify")),
     [](const ::testing::TestParamInfo<Case>& param) { return param.param.schema; });
 
 // Every error status an operation documents is one the Status->HTTP table can answer, and

@@ -362,6 +362,54 @@ TEST_F(ServicesTest, DepartmentUsersSeeOnlyTheirDepartment) {
   EXPECT_EQ(s_.vms().size(), 2u);
 }
 
+TEST_F(ServicesTest, MembersPowerActionsFollowTheirDepartmentsSetting) {
+  const auto a = MakeDepartment("a");
+  const auto b = MakeDepartment("b");
+  MakeFlavor("small", 1, 512);
+  MakeHost("h", 64, 65536);
+  const Caller a_admin = DeptUser("dept-admin", a);
+  const Caller a_member = DeptUser("dept-member", a);
+  const auto vm = MakeVm(a_admin, "va", a.meta.id);
+  ASSERT_TRUE(vm.ok()) << vm.status().ToString();
+  auto act = [&](const Caller& c, const std::string& action) {
+    return W([&](State& s, Txn& t) { return VmAction(s, t, c, vm->meta.id, action); }).status();
+  };
+  auto allow = [&](const Caller& c, const std::string& department_id, bool allowed) {
+    api::PatchDepartmentRequest req;
+    req.member_power_actions = allowed;
+    return W([&](State& s, Txn& t) { return PatchDepartment(s, t, c, department_id, std::nullopt, req); }).status();
+  };
+
+  // Off by default: the member is refused, its dept-admin is not.
+  EXPECT_FALSE(s_.FindDepartment(a.meta.id)->member_power_actions);
+  const Status refused = act(a_member, "stop");
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("member_power_actions"), std::string::npos) << refused.message();
+  EXPECT_EQ(s_.FindVm(vm->meta.id)->power, api::PowerState::kRunning);
+  EXPECT_TRUE(act(a_admin, "reboot").ok());
+
+  // The department's dept-admin switches it on (that field only, its department only).
+  EXPECT_TRUE(allow(a_admin, a.meta.id, true).ok());
+  EXPECT_TRUE(act(a_member, "stop").ok());
+  EXPECT_EQ(s_.FindVm(vm->meta.id)->power, api::PowerState::kStopped);
+  EXPECT_TRUE(act(a_member, "start").ok());
+  EXPECT_EQ(allow(a_admin, b.meta.id, true).code(), StatusCode::kNotFound);
+  EXPECT_EQ(allow(a_member, a.meta.id, false).code(), StatusCode::kPermissionDenied);
+  api::PatchDepartmentRequest quota_too;
+  quota_too.member_power_actions = true;
+  quota_too.quota = api::QuotaPatch{};
+  quota_too.quota->instances = 1000;
+  EXPECT_EQ(W([&](State& s, Txn& t) { return PatchDepartment(s, t, a_admin, a.meta.id, std::nullopt, quota_too); })
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied)
+      << "a dept-admin changes no quota";
+
+  // The system-admin switches it off again.
+  EXPECT_TRUE(allow(admin_, a.meta.id, false).ok());
+  EXPECT_EQ(act(a_member, "stop").code(), StatusCode::kPermissionDenied);
+}
+
 TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
   const auto d = MakeDepartment("a", Quota(10));
   MakeFlavor("small", 1, 512);
