@@ -102,6 +102,7 @@ Status Db::Reload(std::vector<std::function<void(Status)>>* orphaned) {
     if (orphaned) orphaned->push_back(std::move(waiter.second));
   }
   waiters_.clear();
+  if (orphaned) ++failure_epoch_;  // a failed commit's reload (not the first load)
   durable_seq_ = enqueued_seq_;
   durable_revision_ = revision;
   return OkStatus();
@@ -177,6 +178,25 @@ void Db::WhenDurable(std::function<void(Status)> done) {
     }
   }
   done(OkStatus());
+}
+
+void Db::WhenDurable(std::function<void(Status)> done, std::uint64_t since) {
+  bool failed_since = false;
+  {
+    std::lock_guard lock(commit_mu_);
+    failed_since = failure_epoch_ != since;
+    if (!failed_since && durable_seq_ < enqueued_seq_) {
+      waiters_.emplace_back(enqueued_seq_, std::move(done));
+      return;
+    }
+  }
+  done(failed_since ? Unavailable("the state store failed to commit while the request ran; its outcome is unknown")
+                    : OkStatus());
+}
+
+std::uint64_t Db::FailureEpoch() const {
+  std::lock_guard lock(commit_mu_);
+  return failure_epoch_;
 }
 
 Status Db::Sync() {

@@ -132,6 +132,13 @@ class Db {
   // Calls done(OK) once every change and audit record queued so far is durable, or
   // done(Unavailable) if its commit failed. May call done synchronously (nothing pending) or from the committer thread.
   void WhenDurable(std::function<void(Status)> done);
+  // The same for an answer built from reads and writes made since FailureEpoch() returned
+  // `since`: done(Unavailable) at once if a commit failed meanwhile, as the failure discarded
+  // every change queued until then (the caller's own among them, perhaps, committed by the
+  // time it asks) and the answer may rest on them.
+  void WhenDurable(std::function<void(Status)> done, std::uint64_t since);
+  // How many commits failed so far (each one discards everything queued; see above).
+  std::uint64_t FailureEpoch() const;
   // Blocks until everything applied so far is durable; returns the commit outcome.
   Status Sync();
 
@@ -180,6 +187,7 @@ class Db {
   std::uint64_t enqueued_seq_ = 0;  // newest Pending::seq queued
   std::uint64_t durable_seq_ = 0;   // everything up to it is durable (or was discarded)
   std::int64_t durable_revision_ = 0;
+  std::uint64_t failure_epoch_ = 0;  // commits failed (and queues discarded) so far
   std::vector<std::pair<std::uint64_t, std::function<void(Status)>>> waiters_;
   std::unique_ptr<AuditSealer> sealer_;  // used by the committer (and Reload) only
   bool stopping_ = false;

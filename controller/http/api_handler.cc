@@ -80,6 +80,20 @@ AuditEntry Answered(AuditEntry e, int status) {
 ApiHandler::ApiHandler(Db& db, ControllerMetrics& metrics, const ImageStaging* staging)
     : db_(db), metrics_(metrics), staging_(staging ? *staging : no_staging_) {}
 
+void ApiHandler::AnswerWhenDurable(AuditEntry record, api::HttpResponse resp, std::uint64_t epoch,
+                                   std::function<void(api::HttpResponse)> deliver) {
+  db_.WhenDurable([this, record = std::move(record), resp = std::move(resp),
+                   deliver = std::move(deliver)](Status committed) mutable {
+    if (committed.ok()) return deliver(std::move(resp));
+    // The commit that held the record failed: record the failure the client will see.
+    api::HttpResponse failure = api::ErrorResponse(committed);
+    db_.Audit({Answered(std::move(record), failure.status)});
+    db_.WhenDurable([failure = std::move(failure), deliver = std::move(deliver)](Status) mutable {
+      deliver(std::move(failure));
+    });
+  }, epoch);
+}
+
 void ApiHandler::AllowTestRoute(std::string method, std::string pattern, std::vector<api::Role> roles) {
   test_routes_.push_back({std::move(method), std::move(pattern), std::move(roles)});
 }
@@ -137,6 +151,7 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
   if (!found.ok() || !found->route->upload) return std::nullopt;  // Handle answers it
   const Route& route = *found->route;
   const auto start = SystemClock().MonotonicNow();
+  const std::uint64_t epoch = db_.FailureEpoch();  // before the route reads or writes
   StreamedUpload upload;
   upload.max_body_bytes = route.max_upload_bytes;
   // Uploads leave two records: one when the body is accepted or refused (the slot of the
@@ -147,9 +162,18 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
   auto refuse = [&](const std::string& user, const Status& why) {
     upload.refusal = api::ErrorResponse(why);
     audit.Finish(Answered(audit.draft(), upload.refusal.status));
-    // The server sends the refusal as soon as this returns: its record goes first.
-    db_.Sync().IgnoreError();
-    Record(route.pattern, head.method, head.path, user, upload.refusal.status, start);
+    // The refusal goes out once its record is durable, like every answer (this runs on an
+    // I/O thread, which must not wait for the commit).
+    upload.on_finish = [this, route_label = route.pattern, method = head.method, path = head.path, user,
+                        start, epoch, record = audit.draft()](Result<api::HttpResponse> refusal, Responder respond) {
+      api::HttpResponse response =
+          refusal.ok() ? std::move(refusal).value() : api::ErrorResponse(refusal.status());
+      AnswerWhenDurable(record, std::move(response), epoch,
+                        [this, route_label, method, path, user, start, respond](api::HttpResponse r) {
+                          Record(route_label, method, path, user, r.status, start);
+                          respond(std::move(r));
+                        });
+    };
     return std::move(upload);
   };
 
@@ -176,32 +200,33 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
   accepted.detail = "upload accepted; the body follows";
   audit.Finish(accepted);
   upload.on_finish = [this, route_label = route.pattern, method = head.method, path = head.path,
-                      user = caller.name, start, record = audit.draft()](Result<api::HttpResponse> finished,
-                                                                        Responder respond) {
+                      user = caller.name, start, epoch, record = audit.draft()](Result<api::HttpResponse> finished,
+                                                                               Responder respond) {
     api::HttpResponse response =
         finished.ok() ? std::move(finished).value() : api::ErrorResponse(finished.status());
     db_.Audit({Answered(record, response.status)});
     // Finish may have written to the Db (the uploaded object's record): answer once that and
-    // the answer's audit record are durable.
-    db_.WhenDurable([this, route_label, method, path, user, start, respond = std::move(respond),
-                     response = std::move(response)](Status s) mutable {
-      if (!s.ok()) response = api::ErrorResponse(s);
-      Record(route_label, method, path, user, response.status, start);
-      respond(std::move(response));
-    });
+    // the answer's audit record are durable (a commit failure at any time since the upload
+    // began makes the outcome unknown: 503).
+    AnswerWhenDurable(record, std::move(response), epoch,
+                      [this, route_label, method, path, user, start, respond](api::HttpResponse r) {
+                        Record(route_label, method, path, user, r.status, start);
+                        respond(std::move(r));
+                      });
   };
   return upload;
 }
 
 void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
   const auto start = SystemClock().MonotonicNow();
+  const std::uint64_t epoch = db_.FailureEpoch();  // before the request reads or writes
   auto req = std::make_shared<api::HttpRequest>(std::move(request));
   std::string route_label = "unmatched";
   // Every request leaves one audit record (docs/security.md, "Audit trail"); `finish` queues
   // it and answers only once it (and whatever the handler changed) is durable.
   auto audit = std::make_shared<RequestAudit>(db_);
   audit->draft() = RequestRecord(*req);
-  auto finish = [this, req, start, audit, respond = std::move(respond)](std::string route,
+  auto finish = [this, req, start, epoch, audit, respond = std::move(respond)](std::string route,
                                                                          std::string user,
                                                                          api::HttpResponse resp) mutable {
     AuditEntry record = Answered(audit->draft(), resp.status);
@@ -211,17 +236,11 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
     } else {
       audit->Finish(record);
     }
-    db_.WhenDurable([this, req, start, route, user, record, respond = std::move(respond),
-                     resp = std::move(resp)](Status s) mutable {
-      if (!s.ok()) {
-        // The commit that held the record failed: record the failure the client will see.
-        resp = api::ErrorResponse(s);
-        db_.Audit({Answered(record, resp.status)});
-        db_.Sync().IgnoreError();
-      }
-      Record(route, req->method, req->path, user, resp.status, start);
-      respond(std::move(resp));
-    });
+    AnswerWhenDurable(record, std::move(resp), epoch,
+                      [this, req, start, route, user, respond = std::move(respond)](api::HttpResponse r) {
+                        Record(route, req->method, req->path, user, r.status, start);
+                        respond(std::move(r));
+                      });
   };
 
   auto found = router_.Find(req->method, req->path);

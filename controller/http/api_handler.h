@@ -40,6 +40,13 @@ class ApiHandler {
   void Record(const std::string& route, const std::string& method, const std::string& path,
               const std::string& user, int status, std::chrono::steady_clock::time_point start);
 
+  // Calls deliver(resp) once everything queued so far (the request's `record` among it) is
+  // durable. When that commit failed, or any since Db::FailureEpoch() was `epoch` (taken
+  // before the request read or wrote anything), the answer becomes the failure (503), whose own
+  // record is queued and awaited in turn. Never blocks: it may run on Db's committer thread.
+  void AnswerWhenDurable(AuditEntry record, api::HttpResponse resp, std::uint64_t epoch,
+                         std::function<void(api::HttpResponse)> deliver);
+
   // The policy table's verdict (policy.h), or a test route's.
   Status Authorize(const Route& route, const Caller& caller) const;
 

@@ -306,7 +306,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     core_->requests.fetch_add(1, std::memory_order_relaxed);
     if (!upload.sink) {
       // Refused (unauthenticated, forbidden, no such object...): no body byte is read.
-      return SendError(std::move(upload.refusal), /*server_error=*/false);
+      if (!upload.on_finish) return SendError(std::move(upload.refusal), /*server_error=*/false);
+      parser_.reset();
+      state_ = State::kHandling;
+      refusing_ = true;  // OnResponse sends it as an error: close, draining the unread body
+      Responder respond = MakeResponder();
+      try {
+        upload.on_finish(std::move(upload.refusal), respond);
+      } catch (...) {
+        respond(api::ErrorResponse(Internal("refusing the upload failed")));
+      }
+      return;
     }
     sink_ = std::move(upload.sink);
     upload_finish_ = std::move(upload.on_finish);
@@ -506,6 +516,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // On the strand. Builds the wire response and writes it.
   void OnResponse(api::HttpResponse response) {
     if (state_ != State::kHandling) return;  // connection closed meanwhile
+    if (refusing_) {
+      refusing_ = false;
+      return SendError(std::move(response), /*server_error=*/false);
+    }
     state_ = State::kWriting;
     const bool keep_alive = keep_alive_ && !core_->Stopping();
     if (response.body_source && !is_head_) return WriteStreamed(std::move(response), keep_alive);
@@ -715,6 +729,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<bhttp::response_serializer<bhttp::buffer_body>> stream_sr_;
   State state_ = State::kReading;
   bool keep_alive_ = true;
+  bool refusing_ = false;  // the answer on its way refuses an upload whose body was not read
   bool is_head_ = false;
   std::array<char, 4096> drain_buffer_{};
 };

@@ -70,7 +70,9 @@ struct StreamedUpload {
   std::uint64_t max_body_bytes = 0;  // longer bodies: 413 PAYLOAD_TOO_LARGE, sink aborted
   api::HttpResponse refusal;
   // Optional: called with the result of sink->Finish() (instead of answering it directly) to
-  // answer the request through `respond`, exactly once, now or later.
+  // answer the request through `respond`, exactly once, now or later. With a null sink it is
+  // called with `refusal` instead, so the refusal can wait (e.g. for its audit record to be
+  // durable) without blocking the I/O thread; the connection closes after that answer.
   std::function<void(Result<api::HttpResponse> finished, Responder respond)> on_finish;
 };
 // Called on an I/O thread once a request's headers are read (`head.body` is empty), before any

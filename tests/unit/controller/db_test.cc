@@ -196,6 +196,26 @@ TEST_F(DbTest, CommitFailureReloadsStateAndFailsWaiters) {
   EXPECT_GT(data_->revision, durable_revision);
 }
 
+TEST_F(DbTest, AWaiterThatComesAfterTheFailureOfItsChangeIsToldSo) {
+  // A request takes the epoch before it writes; its change fails to commit (and is discarded)
+  // before it asks to be told: it must not hear OK.
+  const std::uint64_t epoch = db_->FailureEpoch();
+  data_->fail_next_applies = 1;
+  ASSERT_TRUE(CreateDept("lost").ok());
+  // Unavailable, or OK when the failure came first: the race this test is about.
+  db_->Sync().IgnoreError();
+  EXPECT_EQ(db_->FailureEpoch(), epoch + 1);
+  std::promise<Status> late;
+  db_->WhenDurable([&](Status s) { late.set_value(s); }, epoch);
+  EXPECT_EQ(late.get_future().get().code(), StatusCode::kUnavailable);
+  // A request that began after the failure is answered as usual.
+  const std::uint64_t now = db_->FailureEpoch();
+  ASSERT_TRUE(CreateDept("kept").ok());
+  std::promise<Status> fresh;
+  db_->WhenDurable([&](Status s) { fresh.set_value(s); }, now);
+  EXPECT_TRUE(fresh.get_future().get().ok());
+}
+
 TEST_F(DbTest, CommitFailureFailsEveryWaiterOfTheDiscardedChanges) {
   ASSERT_TRUE(CreateDept("kept").ok());
   ASSERT_TRUE(db_->Sync().ok());

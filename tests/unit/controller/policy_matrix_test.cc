@@ -54,7 +54,7 @@ std::string ErrorCode(const api::HttpResponse& r) {
 class PolicyMatrixTest : public ::testing::Test {
  protected:
   PolicyMatrixTest() {
-    auto db = testing::OpenFakeDb(std::make_shared<testing::FakeStoreData>(), clock_);
+    auto db = testing::OpenFakeDb(data_, clock_);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     handler_ = std::make_unique<ApiHandler>(*db_, metrics_);
@@ -140,6 +140,7 @@ class PolicyMatrixTest : public ::testing::Test {
   }
 
   govpool::testing::FakeClock clock_;
+  std::shared_ptr<testing::FakeStoreData> data_ = std::make_shared<testing::FakeStoreData>();
   std::unique_ptr<Db> db_;
   ControllerMetrics metrics_;
   std::unique_ptr<ApiHandler> handler_;
@@ -191,6 +192,52 @@ TEST_F(PolicyMatrixTest, TheRefusalComesBeforeTheHandlerLooksAtTheBody) {
   EXPECT_NE(r.body.find("system-admin"), std::string::npos) << r.body;
   // The audit-admin's request for hosts is refused the same way whether or not the host exists.
   EXPECT_EQ(Send("GET", "/v1/hosts/" + std::string(kPlaceholderId), tokens_.at(Role::kAuditAdmin)).status, 403);
+}
+
+// Not the table's, but ApiHandler's answer path, which every row goes through: when the commit
+// holding a request's record fails, the answer is that failure and its own record is committed
+// (Db's committer thread calls back; nothing may wait for the committer there).
+TEST_F(PolicyMatrixTest, AFailedCommitAnswers503AndRecordsThat) {
+  // A store of its own: after the failed commit Db reloads the state, and the matrix's objects
+  // are not complete records (a VM without a host would not load).
+  handler_.reset();
+  db_.reset();
+  data_ = std::make_shared<testing::FakeStoreData>();
+  db_ = std::move(testing::OpenFakeDb(data_, clock_)).value();
+  handler_ = std::make_unique<ApiHandler>(*db_, metrics_);
+  handler_->RegisterAllRoutes();
+  const std::string token = db_->Write([](State& s, Txn& t) {
+    return SaveUserWithToken(s, t, "sys", Role::kSystemAdmin, "");
+  });
+  ASSERT_TRUE(db_->Sync().ok());
+
+  data_->fail_next_applies = 1;
+  const api::HttpResponse r = Send("GET", "/v1/departments", token);
+  EXPECT_EQ(r.status, 503) << r.body;
+  ASSERT_TRUE(db_->Sync().ok());
+  std::lock_guard lock(data_->mu);
+  ASSERT_FALSE(data_->audit.empty());
+  EXPECT_EQ(data_->audit.back().status, 503);
+  EXPECT_EQ(data_->audit.back().route, "/v1/departments");
+}
+
+TEST_F(PolicyMatrixTest, ARefusedUploadIsAnsweredOnceItsRecordIsDurable) {
+  api::HttpRequest req;
+  req.method = "PUT";
+  req.path = req.target = "/v1/images/" + std::string(kPlaceholderId) + "/data";
+  req.remote_address = "192.0.2.1";
+  req.headers.emplace_back("Authorization", "Bearer " + tokens_.at(Role::kDeptMember));
+  auto upload = handler_->StartUpload(req);
+  ASSERT_TRUE(upload.has_value());
+  ASSERT_EQ(upload->sink, nullptr);
+  ASSERT_TRUE(upload->on_finish) << "the refusal waits for its record";
+  std::promise<api::HttpResponse> answered;
+  upload->on_finish(upload->refusal, [&](api::HttpResponse r) { answered.set_value(std::move(r)); });
+  EXPECT_EQ(answered.get_future().get().status, 403);
+  std::lock_guard lock(data_->mu);
+  ASSERT_FALSE(data_->audit.empty());
+  EXPECT_EQ(data_->audit.back().status, 403);
+  EXPECT_EQ(data_->audit.back().outcome, "denied");
 }
 
 TEST_F(PolicyMatrixTest, AnotherDepartmentsObjectsAnswer404NotFound) {
