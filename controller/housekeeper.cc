@@ -38,6 +38,8 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
     if (result.idempotency_records_expired > 0) {
       log::Debug("idempotency records expired", {{"records", result.idempotency_records_expired}});
     }
+    result.sessions_expired = db_.Write([&](State& s, Txn& t) { return ExpireSessions(s, t); });
+    if (result.sessions_expired > 0) log::Debug("login sessions expired", {{"sessions", result.sessions_expired}});
   }
   if (!options_.audit_archive_dir.empty() && (!swept_audit_ || now >= next_audit_sweep_)) {
     swept_audit_ = true;

@@ -8,6 +8,8 @@
 //     sweep, when a staging directory is given;
 //   - idempotency expiry: Idempotency-Key records older than idempotency_ttl are forgotten
 //     (ExpireIdempotencyRecords in services), every idempotency_sweep_interval;
+//   - login sessions that expired or sat idle past the policy's timeout are removed
+//     (ExpireSessions in services), with the idempotency expiry;
 //   - audit retention: audit records older than audit_retention are archived to files in
 //     audit_archive_dir and removed from the database (ArchiveAuditRecords), every
 //     audit_sweep_interval, when a directory is given.
@@ -50,6 +52,7 @@ struct HousekeepingResult {
   std::vector<std::string> hosts_marked_down;  // ids
   bool idempotency_swept = false;              // the expiry ran in this pass
   std::int64_t idempotency_records_expired = 0;
+  std::int64_t sessions_expired = 0;  // with the idempotency expiry
   std::int64_t storage_work_moved = 0;  // volumes, images and backups handed to another agent
   std::int64_t backups_started = 0;     // by backup policies
   std::vector<std::string> staged_images_removed;  // ids

@@ -164,7 +164,9 @@ Result<api::LoginAnswer> FinishLogin(State& s, Txn& t, const api::LoginRequest& 
     failed.outcome = "denied";
     failed.status = 401;
     t.Audit(failed);
-    if (why != "locked out") {
+    // A right password without a code guessed nothing (clients ask for the code only after
+    // this answer, as the CLI does); counting it would lock out administrators who log in.
+    if (why != "locked out" && why != "code missing") {
       const auto lockout = LockoutOf(policy);
       for (const std::string& key : {UserLockKey(req.user), AddressLockKey(source)}) {
         if (!activity.RecordFailure(key, now, lockout)) continue;
@@ -209,6 +211,25 @@ Status Logout(State& s, Txn& t, const Caller& c) {
   s.auth_activity().Forget(c.credential_id);
   t.Audit(IdentityAudit(c, "logout", c.credential_id, "session ended"));
   return OkStatus();
+}
+
+std::int64_t ExpireSessions(State& s, Txn& t) {
+  const api::AuthPolicy policy = s.auth_policy();
+  AuthActivity& activity = s.auth_activity();
+  std::vector<std::string> ended;
+  for (const auto& [id, session] : s.sessions()) {
+    // The same judgement as Authenticate's, so a purged session is one that answers 401 already.
+    auto use = activity.LastUse(id);
+    const std::int64_t last = use ? use->at_ms : std::max(session.meta.created_at_ms, activity.epoch_ms());
+    if (session.expires_at_ms <= t.now_ms() || t.now_ms() - last > policy.session_idle_timeout_s * 1000) {
+      ended.push_back(id);
+    }
+  }
+  for (const auto& id : ended) {
+    s.Remove<api::Session>(t, id);
+    activity.Forget(id);
+  }
+  return static_cast<std::int64_t>(ended.size());
 }
 
 Result<api::SessionAnswer> DescribeSession(const State& s, const Caller& c, std::int64_t now_ms) {

@@ -458,6 +458,10 @@ Result<api::LoginAnswer> FinishLogin(State& s, Txn& t, const api::LoginRequest& 
 // Ends the caller's login session (InvalidArgument for an API token).
 Status Logout(State& s, Txn& t, const Caller& c);
 Result<api::SessionAnswer> DescribeSession(const State& s, const Caller& c, std::int64_t now_ms);
+// Removes the login sessions that have expired or sat idle past the policy's timeout at
+// t.now_ms() (they answer 401 already); returns how many. The housekeeper's chore, so ended
+// sessions do not pile up in the state.
+std::int64_t ExpireSessions(State& s, Txn& t);
 // Changing a password: the caller's current hash is read first, the current password checked
 // (VerifyLoginPassword) and the new one checked against the policy and hashed outside the lock
 // (PrepareNewPassword); then CommitPassword stores it if the hash did not change meanwhile.

@@ -193,6 +193,26 @@ TEST_F(IdentityTest, TotpAcceptsTheAdjacentStepAndRefusesAReplay) {
   EXPECT_TRUE(Login("ops", kPassword, Code(secret, now_ms_ + 30'000)).ok());
 }
 
+TEST_F(IdentityTest, TheRightPasswordWithoutACodeIsRefusedButDoesNotCountTowardsTheLockout) {
+  Boot();
+  MakeUser("ops", api::Role::kSystemAdmin);
+  auto login = Login("ops", kPassword);
+  ASSERT_TRUE(login.ok());
+  const auto [secret, recovery] = Enrol(*Auth(login->token));
+  // Clients ask for the code only after the first answer (the CLI does): each login starts
+  // with the password alone. Six of them in the window lock nothing.
+  for (int i = 0; i < 6; ++i) {
+    Advance(kMinute);
+    ExpectInvalidCredentials(Login("ops", kPassword));
+    ASSERT_TRUE(Login("ops", kPassword, Code(secret, now_ms_)).ok()) << i;
+  }
+  EXPECT_EQ(AuditCount("lockout"), 0);
+  EXPECT_EQ(AuditCount("login_failed"), 6) << "each is on record all the same";
+  // A wrong code does count.
+  for (int i = 0; i < 5; ++i) ExpectInvalidCredentials(Login("ops", kPassword, "000000"));
+  EXPECT_EQ(AuditCount("lockout"), 2) << "the user and its one source address";
+}
+
 TEST_F(IdentityTest, EveryFailureAnswersTheSameAndUnknownUsersToo) {
   Boot();
   MakeUser("alice", api::Role::kSecurityAdmin);
@@ -260,6 +280,30 @@ TEST_F(IdentityTest, SessionsEndWhenIdleOrAtTheirAbsoluteLifetimeAndOnLogout) {
   EXPECT_EQ(c.credential_kind, "session");
   ASSERT_TRUE(W([&](State& s, Txn& t) { return Logout(s, t, c); }).ok());
   EXPECT_EQ(Auth(out->token).status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(IdentityTest, ExpireSessionsRemovesOnlyTheSessionsThatNoLongerAuthenticate) {
+  Boot();
+  MakeUser("dave", api::Role::kDeptMember);
+  auto idle = Login("dave", kPassword);
+  auto busy = Login("dave", kPassword);
+  ASSERT_TRUE(idle.ok() && busy.ok());
+  const std::size_t before = s_.sessions().size();
+  Advance(10 * kMinute);
+  ASSERT_TRUE(Auth(busy->token).ok());
+  Advance(5 * kMinute + 1);  // `idle` unused for 15 min + 1 ms, `busy` for 5 min
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ExpireSessions(s, t); }), 1);
+  EXPECT_EQ(s_.sessions().size(), before - 1);
+  ASSERT_TRUE(Auth(busy->token).ok());
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ExpireSessions(s, t); }), 0);
+
+  // At its absolute lifetime a session in use goes too.
+  for (int i = 0; i < 40; ++i) {
+    Advance(14 * kMinute);
+    if (!Auth(busy->token).ok()) break;
+  }
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ExpireSessions(s, t); }), 1);
+  EXPECT_EQ(s_.sessions().size(), before - 2);
 }
 
 TEST_F(IdentityTest, TokensNeedAnExpiryAreScopedAndRevoked) {
