@@ -14,45 +14,22 @@
 namespace govpool::cli {
 namespace {
 
-struct FilterArgs {
-  std::int64_t from_ms = 0;
-  std::int64_t to_ms = 0;
-  std::string user;
-  std::string department;
-  std::string outcome;
-  std::string kind;
-};
-
-Command& FilterOptions(Command& c, FilterArgs* f) {
-  return c.Option("--from-ms", &f->from_ms, "MS", "records committed at or after MS (ms since the epoch)", 0, api::kMaxInt)
-      .Option("--to-ms", &f->to_ms, "MS", "records committed before MS", 0, api::kMaxInt)
-      .Option("--user", &f->user, "NAME", "only this user's records (anonymous: unauthenticated ones)")
-      .Option("--department", &f->department, "ID", "only records of this department")
-      .Option("--outcome", &f->outcome, "allowed|denied|failed", "only records with this outcome")
-      .Option("--kind", &f->kind, "KIND", "only records of this kind (request, login, vm_delete, ...)");
-}
-
-api::AuditQuery Query(const FilterArgs& f) {
-  api::AuditQuery q;
-  q.from_ms = f.from_ms;
-  q.to_ms = f.to_ms;
-  q.user = f.user;
-  q.department_id = f.department;
-  q.outcome = f.outcome;
-  q.kind = f.kind;
-  return q;
+// The filters bind straight into the query the client sends (api::AuditQuery).
+Command& FilterOptions(Command& c, api::AuditQuery* q) {
+  return c.Option("--from-ms", &q->from_ms, "MS", "records committed at or after MS (ms since the epoch)", 0, api::kMaxInt)
+      .Option("--to-ms", &q->to_ms, "MS", "records committed before MS", 0, api::kMaxInt)
+      .Option("--user", &q->user, "NAME", "only this user's records (anonymous: unauthenticated ones)")
+      .Option("--department", &q->department_id, "ID", "only records of this department")
+      .Option("--outcome", &q->outcome, "allowed|denied|failed", "only records with this outcome")
+      .Option("--kind", &q->kind, "KIND", "only records of this kind (request, login, vm_delete, ...)");
 }
 
 struct ListArgs {
-  FilterArgs filter;
-  std::int64_t limit = 0;
-  std::string page_token;
+  api::AuditQuery query;  // filters, limit and page token
 };
 
 Status List(Context& ctx, const ListArgs& args) {
-  api::AuditQuery q = Query(args.filter);
-  q.limit = args.limit;
-  q.page_token = args.page_token;
+  const api::AuditQuery& q = args.query;
   GP_ASSIGN_OR_RETURN(api::ListPage<api::AuditRecord> page,
                       ctx.Retried([&] { return ctx.api().ListAudit(q); }));
   if (ctx.json()) {
@@ -72,7 +49,7 @@ Status List(Context& ctx, const ListArgs& args) {
 }
 
 struct ExportArgs {
-  FilterArgs filter;
+  api::AuditQuery filter;
   std::string format = "jsonl";
   std::string output;
 };
@@ -87,7 +64,7 @@ Status Export(Context& ctx, const ExportArgs& args) {
     if (!file) return Unavailable("cannot write " + args.output);
   }
   std::ostream& out = args.output.empty() ? ctx.out() : file;
-  GP_RETURN_IF_ERROR(ctx.api().ExportAudit(Query(args.filter), args.format, [&out](std::string_view chunk) {
+  GP_RETURN_IF_ERROR(ctx.api().ExportAudit(args.filter, args.format, [&out](std::string_view chunk) {
     out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     return out ? OkStatus() : Unavailable("writing the export failed");
   }));
@@ -161,9 +138,9 @@ Status Verify(Context& ctx, const VerifyArgs& args) {
 void AddAuditCommands(CommandLine& cli) {
   Group& g = cli.AddGroup("audit", "the audit trail (audit-admin)");
   auto l = std::make_shared<ListArgs>();
-  FilterOptions(g.AddCommand("list", "audit records, oldest first, one page"), &l->filter)
-      .Option("--limit", &l->limit, "N", "at most N records (1-1000; default: the server's)", 1, 1000)
-      .Option("--page-token", &l->page_token, "TOKEN", "the page after the one that printed TOKEN")
+  FilterOptions(g.AddCommand("list", "audit records, oldest first, one page"), &l->query)
+      .Option("--limit", &l->query.limit, "N", "at most N records (1-1000; default: the server's)", 1, 1000)
+      .Option("--page-token", &l->query.page_token, "TOKEN", "the page after the one that printed TOKEN")
       .Run([l](Context& ctx) { return List(ctx, *l); });
   auto e = std::make_shared<ExportArgs>();
   FilterOptions(g.AddCommand("export", "every matching record, streamed as JSON lines or CSV"), &e->filter)

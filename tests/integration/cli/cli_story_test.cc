@@ -3,24 +3,30 @@
 // binary as a subprocess (stdout/stderr captured, HOME pointed at a temp folder so no user
 // config leaks in) and stops the controller in TearDown, also when a test fails.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "common/totp.h"
 #include "tests/support/child_process.h"
 
 extern char** environ;
@@ -101,8 +107,10 @@ class CliStoryTest : public ::testing::Test {
     if (controller_) controller_->Stop(std::chrono::seconds(5));
   }
 
-  // Runs govpoolctl with `args` and an environment of HOME plus `env`.
-  CtlRun Ctl(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+  // Runs govpoolctl with `args` and an environment of HOME plus `env`; `input` is its stdin
+  // (a file, so prompts read from a pipe-like, non-terminal input).
+  CtlRun Ctl(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+             const std::string& input = "") {
     std::vector<std::string> argv_s = {GOVPOOLCTL_BIN};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -116,8 +124,11 @@ class CliStoryTest : public ::testing::Test {
 
     const std::string out_path = (dir_ / "ctl.out").string();
     const std::string err_path = (dir_ / "ctl.err").string();
+    const std::string in_path = (dir_ / "ctl.in").string();
+    std::ofstream(in_path, std::ios::trunc) << input;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     pid_t pid = -1;
@@ -132,6 +143,66 @@ class CliStoryTest : public ::testing::Test {
     ::waitpid(pid, &status, 0);
     run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     run.out = ReadFile(out_path);
+    run.err = ReadFile(err_path);
+    return run;
+  }
+
+  // Runs govpoolctl with stdin and stdout on pipes: `answer` sees stdout so far after each read
+  // and returns what to type once it has what it needs (then stdin is closed). Gives up on a
+  // silent child after 60 s (stdin closed: the CLI fails on the end of its input).
+  CtlRun CtlAnswering(const std::vector<std::string>& args,
+                      const std::function<std::optional<std::string>(const std::string& out)>& answer) {
+    std::vector<std::string> argv_s = {GOVPOOLCTL_BIN};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_s = {"HOME=" + (dir_ / "home").string(), "PATH=/usr/bin:/bin"};
+    std::vector<char*> envp;
+    for (std::string& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    int in_pipe[2], out_pipe[2];
+    CtlRun run;
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) return run;
+    const std::string err_path = (dir_ / "ctl.err").string();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, GOVPOOLCTL_BIN, &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    int to_child = in_pipe[1];
+    if (rc != 0) {
+      ::close(to_child);
+      ::close(out_pipe[0]);
+      run.err = "posix_spawn failed";
+      return run;
+    }
+    char buf[4096];
+    for (;;) {
+      pollfd pfd{out_pipe[0], POLLIN, 0};
+      if (::poll(&pfd, 1, 60'000) <= 0) {
+        if (to_child >= 0) ::close(std::exchange(to_child, -1));
+        continue;  // the child now ends on the end of its input
+      }
+      const ssize_t n = ::read(out_pipe[0], buf, sizeof buf);
+      if (n <= 0) break;
+      run.out.append(buf, static_cast<size_t>(n));
+      if (to_child < 0) continue;
+      if (auto typed = answer(run.out)) {
+        (void)!::write(to_child, typed->data(), typed->size());
+        ::close(std::exchange(to_child, -1));
+      }
+    }
+    if (to_child >= 0) ::close(to_child);
+    ::close(out_pipe[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     run.err = ReadFile(err_path);
     return run;
   }
@@ -294,6 +365,106 @@ TEST_F(CliStoryTest, DepartmentAdminCreatesVmsUntilQuotaExceeded) {
   CtlRun not_empty = Admin({"department", "delete", "finance"});
   EXPECT_EQ(not_empty.exit_code, 1);
   EXPECT_EQ(not_empty.err.rfind("error: DEPARTMENT_NOT_EMPTY: ", 0), 0u) << not_empty.err;
+}
+
+// The code an authenticator app would show for `secret` (as printed: groups of four) at
+// `unix_seconds`.
+std::string AppCode(std::string secret, std::int64_t unix_seconds) {
+  std::erase(secret, ' ');
+  auto key = Base32Decode(secret);
+  return key ? TotpCode(*key, TotpStep(unix_seconds)) : "";
+}
+
+std::int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The first login of an administrator through the CLI alone (README, "The administrators'
+// first login"): the one-time password, the forced change, TOTP enrolment, then a login that
+// asks for the code; the session sits in the config file with mode 0600.
+TEST_F(CliStoryTest, AnAdministratorsFirstLoginPromptsForPasswordAndCode) {
+  std::string one_time;
+  {
+    std::istringstream in(ReadFile(dir_ / "state" / "initial-passwords"));
+    std::string name, password;
+    while (in >> name >> password) {
+      if (name == "auditadmin") one_time = password;
+    }
+  }
+  ASSERT_FALSE(one_time.empty());
+  const fs::path config = dir_ / "home" / "auditor.conf";
+  std::ofstream(config) << "url = " << url_ << "\n";
+  auto as_auditor = [&](std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {"--config", config.string()});
+    return Ctl(args, {}, input);
+  };
+
+  // A wrong password: asked for a code once (the server does not say what was wrong), refused.
+  CtlRun wrong = as_auditor({"login", "--user", "auditadmin"}, "not-the-password\n\n");
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("Password: "), std::string::npos) << wrong.err;
+  EXPECT_NE(wrong.err.find("INVALID_CREDENTIALS"), std::string::npos) << wrong.err;
+
+  // The user name and the password at the prompts.
+  CtlRun first = as_auditor({"login"}, "auditadmin\n" + one_time + "\n");
+  EXPECT_OK(first);
+  EXPECT_NE(first.err.find("User: "), std::string::npos) << first.err;
+  EXPECT_EQ(Field(first.out, "must_change_password"), "true") << first.out;
+  EXPECT_EQ(Field(first.out, "must_enrol_factor"), "true") << first.out;
+  EXPECT_EQ(first.out.find("gps_"), std::string::npos) << "the session's secret is never shown";
+  struct stat st {};
+  ASSERT_EQ(::stat(config.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(ReadFile(config).find("gps_"), std::string::npos) << "the session is kept in the config";
+
+  // Nothing but the self-service routes before the password is changed.
+  CtlRun early = as_auditor({"audit", "list"});
+  EXPECT_EQ(early.exit_code, 1);
+  EXPECT_NE(early.err.find("PASSWORD_CHANGE_REQUIRED"), std::string::npos) << early.err;
+  const std::string password = "Correct-Horse-Battery-9";
+  EXPECT_EQ(as_auditor({"passwd"}, one_time + "\n" + password + "\n" + password + "x\n").exit_code, 2)
+      << "two different new passwords change nothing";
+  EXPECT_OK(as_auditor({"passwd"}, one_time + "\n" + password + "\n" + password + "\n"));
+
+  // Enrolment: the test is the authenticator app. It reads the secret printed before the code
+  // prompt and answers with the code for it.
+  std::string secret;
+  CtlRun enrol = CtlAnswering({"--config", config.string(), "totp", "enrol"}, [&](const std::string& out) {
+    const std::string shown = Field(out, "secret");
+    if (shown.empty() || out.find('\n', out.find("secret ")) == std::string::npos) return std::optional<std::string>();
+    secret = shown;
+    return std::optional<std::string>(AppCode(secret, UnixNow()) + "\n");
+  });
+  EXPECT_OK(enrol);
+  EXPECT_NE(enrol.out.find("otpauth://totp/"), std::string::npos) << enrol.out;
+  EXPECT_NE(enrol.out.find("TOTP enrolled"), std::string::npos) << enrol.out;
+  ASSERT_FALSE(secret.empty());
+
+  // The session goes with logout; the next login asks for the password, then for the code (a
+  // code of the next step: the one just used for the enrolment would be a replay).
+  EXPECT_OK(as_auditor({"logout"}));
+  EXPECT_EQ(ReadFile(config).find("gps_"), std::string::npos) << "logout removes the session";
+  CtlRun second = as_auditor({"login", "--user", "auditadmin"}, password + "\n" + AppCode(secret, UnixNow() + 30) + "\n");
+  EXPECT_OK(second);
+  EXPECT_NE(second.err.find("TOTP code"), std::string::npos) << second.err;
+  EXPECT_EQ(Field(second.out, "must_change_password"), "false") << second.out;
+  EXPECT_EQ(Field(second.out, "must_enrol_factor"), "false") << second.out;
+
+  // Now the audit administrator does its work, and only that.
+  CtlRun whoami = as_auditor({"whoami"});
+  EXPECT_OK(whoami);
+  EXPECT_NE(whoami.out.find("audit-admin"), std::string::npos) << whoami.out;
+  CtlRun logins = as_auditor({"audit", "list", "--kind", "login"});
+  EXPECT_OK(logins);
+  EXPECT_NE(logins.out.find("auditadmin"), std::string::npos) << logins.out;
+  CtlRun failed = as_auditor({"audit", "list", "--kind", "login_failed"});
+  EXPECT_OK(failed);
+  EXPECT_NE(failed.out.find("auditadmin"), std::string::npos) << "the wrong password is on record: " << failed.out;
+  EXPECT_OK(as_auditor({"audit", "verify"}));
+  CtlRun vms = as_auditor({"vm", "list"});
+  EXPECT_EQ(vms.exit_code, 1);
+  EXPECT_NE(vms.err.find("PERMISSION_DENIED"), std::string::npos) << vms.err;
 }
 
 TEST_F(CliStoryTest, ErrorsAndExitCodes) {
