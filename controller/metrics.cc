@@ -113,8 +113,21 @@ struct ControllerMetrics::Impl {
 ControllerMetrics::ControllerMetrics() : impl_(std::make_unique<Impl>()) {}
 ControllerMetrics::~ControllerMetrics() = default;
 
-void ControllerMetrics::ObserveRequest(const std::string& route, const std::string& method,
+namespace {
+// The method as a label: HTTP's own methods, and "other" for whatever else a client sends, so
+// that no client can mint series (routes are patterns or "unmatched", codes 100-999 already).
+std::string_view MethodLabel(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  for (std::string_view m : kKnown) {
+    if (m == method) return m;
+  }
+  return "other";
+}
+}  // namespace
+
+void ControllerMetrics::ObserveRequest(const std::string& route, const std::string& raw_method,
                                        int status, double seconds) {
+  const std::string method(MethodLabel(raw_method));
   impl_->requests.Add(Labels(ControllerMetric::kHttpRequests, {route, method, std::to_string(status)}))
       .Increment();
   static const prometheus::Histogram::BucketBoundaries kBuckets = {

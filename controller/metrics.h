@@ -138,7 +138,8 @@ class ControllerMetrics {
   ControllerMetrics();
   ~ControllerMetrics();
   // Counts one answered request (govpool_http_requests_total) and its duration
-  // (govpool_http_request_duration_seconds).
+  // (govpool_http_request_duration_seconds). `route` is a pattern or "unmatched"; a method that
+  // is not one of HTTP's own is counted as "other".
   void ObserveRequest(const std::string& route, const std::string& method, int status, double seconds);
   // Counts one pass of the Northbound sync (controller/network_sync.h): its outcome
   // ("converged", "changed" or "failed"), the rows it changed, and whether the database is now

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "common/ids.h"
 #include "controller/services/services.h"
 
@@ -10,6 +12,26 @@ Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_i
     if (!c.is_system_admin() && !c.is_agent()) return PermissionDenied("only agents report host events");
     return NotFound("host " + host_id + " not found");
   }
+  // All checked before any is kept: a forged report adds nothing.
+  for (std::size_t i = 0; i < req.events.size(); ++i) {
+    const api::EventReport& in = req.events[i];
+    const std::string field = "events[" + std::to_string(i) + "]";
+    if (std::find(kAgentEventKinds.begin(), kAgentEventKinds.end(), in.kind) == kAgentEventKinds.end()) {
+      return InvalidArgument("event kind '" + in.kind.substr(0, 64) +
+                             "' is not one an agent reports (redefined, restarted, orphan_removed)")
+          .WithDetail("field", field + ".kind");
+    }
+    if (!in.vm_id.empty() && !IsUuid(in.vm_id)) {
+      return InvalidArgument("vm_id must be a VM's UUID").WithDetail("field", field + ".vm_id");
+    }
+    // A domain removed as an orphan is by definition not this host's VM; every other event is
+    // about a VM the controller placed on this host.
+    const api::Vm* v = in.vm_id.empty() ? nullptr : s.FindVm(in.vm_id);
+    if (in.kind != "orphan_removed" && (!v || v->host_id != host_id)) {
+      return InvalidArgument("vm " + in.vm_id + " is not on host " + host_id)
+          .WithDetail("field", field + ".vm_id");
+    }
+  }
   for (const api::EventReport& in : req.events) {
     api::Event e;
     e.vm_id = in.vm_id;
@@ -18,7 +40,10 @@ Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_i
     e.id = NewUuid();
     e.host_id = host_id;
     e.at_ms = t.now_ms();
-    if (const api::Vm* v = e.vm_id.empty() ? nullptr : s.FindVm(e.vm_id)) e.department_id = v->department_id;
+    // Shown to a department only when it is about the department's VM on this very host, so an
+    // agent cannot write into another host's VMs' history.
+    const api::Vm* v = e.vm_id.empty() ? nullptr : s.FindVm(e.vm_id);
+    if (v && v->host_id == host_id) e.department_id = v->department_id;
     s.AddEvent(std::move(e));
   }
   return OkStatus();

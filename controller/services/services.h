@@ -5,9 +5,11 @@
 // then mutate, and never fail after mutating.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/types.h"
@@ -379,6 +381,9 @@ Result<Preview> PreviewPlacement(const State& s, const Caller& c, const api::Pre
 
 // ---- Events ----
 // An agent reports events about its host (and VMs on it). Kept in memory (State::AddEvent).
+// InvalidArgument, keeping none of the report, for a kind not in kAgentEventKinds or an event
+// naming a VM not on this host (orphan_removed excepted: such a domain is not this host's).
+inline constexpr std::array<std::string_view, 3> kAgentEventKinds = {"redefined", "restarted", "orphan_removed"};
 Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_id,
                     const api::ReportEventsRequest& req);
 struct EventFilter {

@@ -253,5 +253,17 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   EXPECT_EQ(e.Value("govpool_storage_pool_nearfull", fast), 1);  // 90% >= 85%
 }
 
+TEST_F(MetricsTest, ClientsCannotMintSeriesWithMethodsTheyMakeUp) {
+  for (int i = 0; i < 50; ++i) metrics_.ObserveRequest("unmatched", "FLOOD" + std::to_string(i), 405, 0.001);
+  metrics_.ObserveRequest("unmatched", "get", 404, 0.001);  // methods are case-sensitive
+  const Exposition e = Parse(metrics_.Render(*db_));
+  std::set<std::string> methods;
+  for (const Sample& s : e.samples) {
+    if (s.name == "govpool_http_requests_total") methods.insert(s.labels.at("method"));
+  }
+  EXPECT_EQ(methods, std::set<std::string>{"other"});
+  EXPECT_EQ(e.Value("govpool_http_requests_total", {{"route", "unmatched"}, {"method", "other"}, {"code", "405"}}), 50);
+}
+
 }  // namespace
 }  // namespace govpool::controller

@@ -458,6 +458,41 @@ TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
             StatusCode::kPermissionDenied);
 }
 
+TEST_F(ServicesTest, AgentEventsNameOnlyTheirHostsVmsAndKnownKinds) {
+  const auto d = MakeDepartment("a", Quota(10));
+  MakeFlavor("small", 1, 512);
+  const Caller agent1 = Agent("a1");
+  const Caller agent2 = Agent("a2");
+  const auto h1 = MakeHost("h1", 4, 4096, &agent1);
+  const auto vm = MakeVm(admin_, "v", d.meta.id);
+  ASSERT_TRUE(vm.ok());
+  ASSERT_EQ(vm->host_id, h1.meta.id);
+  const auto h2 = MakeHost("h2", 4, 4096, &agent2);
+  auto report = [&](const Caller& agent, const std::string& host, std::vector<api::EventReport> events) {
+    return W([&](State& s, Txn& t) { return ReportEvents(s, t, agent, host, api::ReportEventsRequest{events}); });
+  };
+  const Caller member = DeptUser("dept-member", d);
+  auto seen_by_department = [&] { return ListEvents(s_, member, EventFilter{"", "", 100}).size(); };
+
+  ASSERT_TRUE(report(agent1, h1.meta.id, {{vm->meta.id, "restarted", "domain restarted"}}).ok());
+  EXPECT_EQ(seen_by_department(), 1u);
+  // Another host's agent cannot write into this VM's history, nor mint kinds; nothing of a
+  // refused report is kept.
+  const std::size_t before = s_.events().size();
+  Status forged = report(agent2, h2.meta.id, {{"", "orphan_removed", "fine"}, {vm->meta.id, "restarted", "forged"}});
+  EXPECT_EQ(forged.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DetailString(forged, "field"), "events[1].vm_id");
+  Status kind = report(agent1, h1.meta.id, {{vm->meta.id, "kind-" + std::string(40, 'x'), "new series"}});
+  EXPECT_EQ(kind.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DetailString(kind, "field"), "events[0].kind");
+  EXPECT_EQ(report(agent1, h1.meta.id, {{"../../etc", "restarted", "path"}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s_.events().size(), before);
+  // An orphan's removal may name any VM, but only the system-admin sees it then.
+  ASSERT_TRUE(report(agent2, h2.meta.id, {{vm->meta.id, "orphan_removed", "stray domain removed"}}).ok());
+  EXPECT_EQ(seen_by_department(), 1u);
+  EXPECT_EQ(ListEvents(s_, admin_, EventFilter{"", "", 100}).size(), 2u);
+}
+
 // ---------------- If-Match, names, deletion ----------------
 
 TEST_F(ServicesTest, IfMatchConflictsWhenStale) {
