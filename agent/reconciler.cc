@@ -509,8 +509,13 @@ Result<ReconcileSummary> Reconciler::Reconcile(const api::WatchAnswer& answer) {
       req.events.push_back({unsent_events_[k].vm_id, unsent_events_[k].kind, unsent_events_[k].message});
     }
     if (Status s = controller_.ReportEvents(options_.host_id, req); !s.ok()) {
-      log::Warn("cannot report events; will retry", {{"error", s.ToString()}});
-      break;
+      if (s.code() != StatusCode::kInvalidArgument) {
+        log::Warn("cannot report events; will retry", {{"error", s.ToString()}});
+        break;
+      }
+      // The controller refuses the batch as it is (a kind it does not know): it would refuse
+      // it again, and the events behind it must not wait for ever.
+      log::Error("the controller refused events; dropped them", {{"error", s.ToString()}, {"events", static_cast<std::int64_t>(n)}});
     }
     unsent_events_.erase(unsent_events_.begin(), unsent_events_.begin() + static_cast<std::ptrdiff_t>(n));
   }

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "common/ids.h"
+#include "common/log.h"
 #include "controller/services/services.h"
 
 namespace govpool::controller {
@@ -12,7 +13,7 @@ Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_i
     if (!c.is_system_admin() && !c.is_agent()) return PermissionDenied("only agents report host events");
     return NotFound("host " + host_id + " not found");
   }
-  // All checked before any is kept: a forged report adds nothing.
+  // A malformed event refuses the whole report, checked before any event is kept.
   for (std::size_t i = 0; i < req.events.size(); ++i) {
     const api::EventReport& in = req.events[i];
     const std::string field = "events[" + std::to_string(i) + "]";
@@ -24,15 +25,18 @@ Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_i
     if (!in.vm_id.empty() && !IsUuid(in.vm_id)) {
       return InvalidArgument("vm_id must be a VM's UUID").WithDetail("field", field + ".vm_id");
     }
+  }
+  std::int64_t dropped = 0;
+  for (const api::EventReport& in : req.events) {
     // A domain removed as an orphan is by definition not this host's VM; every other event is
-    // about a VM the controller placed on this host.
+    // about a VM the controller placed on this host. One that is not (deleted or moved since
+    // the agent noticed, or forged) is not kept: refusing the report would make the agent
+    // retry it for ever.
     const api::Vm* v = in.vm_id.empty() ? nullptr : s.FindVm(in.vm_id);
     if (in.kind != "orphan_removed" && (!v || v->host_id != host_id)) {
-      return InvalidArgument("vm " + in.vm_id + " is not on host " + host_id)
-          .WithDetail("field", field + ".vm_id");
+      ++dropped;
+      continue;
     }
-  }
-  for (const api::EventReport& in : req.events) {
     api::Event e;
     e.vm_id = in.vm_id;
     e.kind = in.kind;
@@ -42,9 +46,12 @@ Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_i
     e.at_ms = t.now_ms();
     // Shown to a department only when it is about the department's VM on this very host, so an
     // agent cannot write into another host's VMs' history.
-    const api::Vm* v = e.vm_id.empty() ? nullptr : s.FindVm(e.vm_id);
     if (v && v->host_id == host_id) e.department_id = v->department_id;
     s.AddEvent(std::move(e));
+  }
+  if (dropped > 0) {
+    log::Warn("events about VMs not on the reporting host were not kept",
+              {{"host_id", host_id}, {"events", dropped}});
   }
   return OkStatus();
 }

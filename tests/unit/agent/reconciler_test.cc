@@ -258,6 +258,20 @@ TEST_F(ReconcilerTest, DriftEventsReachTheControllerAndAreRetriedAfterAFailure) 
   EXPECT_EQ(controller_.reported_events.size(), 1u);  // sent once
 }
 
+TEST_F(ReconcilerTest, EventsTheControllerRefusesAreDroppedNotRetriedForEver) {
+  const std::string a = controller_.Add().meta.id;
+  ASSERT_TRUE(Pass().ok());
+  controller_.fail_events = InvalidArgument("event kind 'restarted' is not one an agent reports");
+  ASSERT_TRUE(hv_.SimulateDestroyedBehindOurBack(a).ok());
+  ASSERT_TRUE(Pass().ok());
+  controller_.fail_events = OkStatus();
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_TRUE(controller_.reported_events.empty()) << "the refused batch is not sent again";
+  ASSERT_TRUE(hv_.SimulateDestroyedBehindOurBack(a).ok());
+  ASSERT_TRUE(Pass().ok());
+  EXPECT_EQ(controller_.reported_events.size(), 1u) << "later events still go";
+}
+
 TEST_F(ReconcilerTest, ActualUsageCountsEveryDomainAndOnlyRunningResources) {
   const std::string running_id = controller_.Add().meta.id;
   controller_.Add(api::PowerState::kStopped);
