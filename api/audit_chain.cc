@@ -36,8 +36,15 @@ std::string AuditCanonical(const AuditRecord& r) {
   return out;
 }
 
+std::string AuditRecordHash(const AuditRecord& r, AuditHash algorithm) {
+  const std::string message = r.prev_hash + "\n" + AuditCanonical(r);
+  if (algorithm == AuditHash::kSha256) return Sha256Hex(message);
+  auto sm3 = Sm3Hex(message);
+  return sm3 ? "sm3:" + *sm3 : "";
+}
+
 std::string AuditRecordHash(const AuditRecord& r) {
-  return Sha256Hex(r.prev_hash + "\n" + AuditCanonical(r));
+  return AuditRecordHash(r, r.hash.starts_with("sm3:") ? AuditHash::kSm3 : AuditHash::kSha256);
 }
 
 AuditChainVerifier::AuditChainVerifier(std::int64_t after_seq, std::string after_hash)

@@ -3,10 +3,13 @@
 // the exported format: `govpoolctl audit verify --file` checks an export or an archive offline
 // with the same code the controller uses.
 //
-// hash = hex(SHA-256(prev_hash "\n" canonical)), where canonical is every other field of the
-// record (seq and time_ms included), each written as <decimal byte length> ":" <bytes> "\n" in
-// a fixed order, so no two different records encode alike. The first record's prev_hash is
-// kAuditGenesisHash.
+// hash = hex(SHA-256(prev_hash "\n" canonical)), or "sm3:" hex(SM3(prev_hash "\n" canonical))
+// for a controller that chains with SM3 (--audit-hash sm3, for the commercial-cryptography
+// assessment), where canonical is every other field of the record (seq and time_ms included),
+// each written as <decimal byte length> ":" <bytes> "\n" in a fixed order, so no two different
+// records encode alike. The first record's prev_hash is kAuditGenesisHash. A record's hash
+// names its algorithm, so a chain may change algorithms between two records and still verify
+// (the hashes are unkeyed either way; the checkpoints' MAC is what an attacker cannot forge).
 //
 // Thread-safety: the functions are pure; one AuditChainVerifier per thread.
 #pragma once
@@ -26,7 +29,11 @@ inline constexpr std::string_view kAuditGenesisHash =
 
 // The canonical encoding of `r` without prev_hash and hash.
 std::string AuditCanonical(const AuditRecord& r);
-// The hash `r` must carry, from its prev_hash and other fields.
+enum class AuditHash { kSha256, kSm3 };
+// The hash `r` must carry with `algorithm`, from its prev_hash and other fields; "" when this
+// OpenSSL does not offer SM3.
+std::string AuditRecordHash(const AuditRecord& r, AuditHash algorithm);
+// The same with the algorithm r.hash names (what the verifier checks).
 std::string AuditRecordHash(const AuditRecord& r);
 
 // Checks records fed in seq order (as stored or exported), streaming: memory does not grow

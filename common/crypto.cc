@@ -44,6 +44,18 @@ std::string Sha256Hex(std::string_view data) {
   return Hex(digest, len);
 }
 
+std::optional<std::string> Sm3Hex(std::string_view data) {
+  // Looked up by name: a build configured without SM3 has no EVP_sm3 to call.
+  EVP_MD* sm3 = EVP_MD_fetch(nullptr, "SM3", nullptr);
+  if (!sm3) return std::nullopt;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  const int ok = EVP_Digest(data.data(), data.size(), digest, &len, sm3, nullptr);
+  EVP_MD_free(sm3);
+  if (ok != 1) return std::nullopt;
+  return Hex(digest, len);
+}
+
 std::vector<unsigned char> RandomBytes(std::size_t count) {
   std::vector<unsigned char> buf(count);
   if (RAND_bytes(buf.data(), static_cast<int>(count)) != 1) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,9 @@ namespace govpool {
 
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
+// SM3 (GB/T 32905, China's commercial-cryptography hash) as lower-case hex; nullopt when this
+// OpenSSL build does not offer it.
+std::optional<std::string> Sm3Hex(std::string_view data);
 // SHA-256 of a stream of bytes fed in pieces (uploads, images read back from storage).
 // Not thread-safe; one per stream.
 class Sha256Stream {

@@ -132,7 +132,7 @@ AuditHead AuditSealer::Seal(std::vector<AuditEntry> entries, std::int64_t now_ms
     r.body_sha256 = std::move(e.body_sha256);
     r.detail = std::move(e.detail);
     r.prev_hash = head.hash;
-    r.hash = api::AuditRecordHash(r);
+    r.hash = api::AuditRecordHash(r, options_.hash);
     head.seq = r.seq;
     head.hash = r.hash;
     head.time_ms = time_ms;

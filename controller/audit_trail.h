@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/audit_chain.h"
 #include "api/types.h"
 #include "common/result.h"
 #include "controller/store/state_store.h"
@@ -27,6 +28,8 @@ struct AuditOptions {
   // comes first (checked at each commit that adds records).
   std::int64_t checkpoint_every_records = 1000;
   std::chrono::milliseconds checkpoint_every{60'000};
+  // The records' hash (api/audit_chain.h); SM3 only where OpenSSL offers it (the caller checks).
+  api::AuditHash hash = api::AuditHash::kSha256;
 };
 
 // Reads the key at `path`, or creates it (32 random bytes, mode 0600) when missing.

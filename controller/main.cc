@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "controller/db.h"
 #include "controller/housekeeper.h"
@@ -70,6 +71,13 @@ int Run(int argc, char** argv) {
   // The audit trail's checkpoint key (docs/security.md, "Audit trail"): only this process
   // reads it.
   AuditOptions audit;
+  if (flags->audit_hash == "sm3") {
+    if (!Sm3Hex("")) {
+      log::Error("--audit-hash sm3: this OpenSSL does not offer SM3");
+      return 1;
+    }
+    audit.hash = api::AuditHash::kSm3;
+  }
   if (auto key = LoadOrCreateAuditKey(flags->state_dir + "/audit-key"); key.ok()) {
     audit.key = std::move(key).value();
   } else {

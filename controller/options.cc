@@ -51,6 +51,12 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("DAYS")
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();
+  app->add_option("--audit-hash", o.audit_hash,
+                  "the audit records' chain hash: sha256, or sm3 for the commercial-cryptography "
+                  "assessment (needs an OpenSSL that offers SM3; a chain may switch between starts)")
+      ->type_name("sha256|sm3")
+      ->check(CLI::IsMember({"sha256", "sm3"}))
+      ->capture_default_str();
   app->add_flag("--bootstrap-tokens", o.bootstrap_tokens,
                "the first start also writes an API token per administrator role to "
                "<state-dir>/{system,security,audit}-admin-token (automation)");

@@ -13,6 +13,7 @@
 
 #include "api/audit_chain.h"
 #include "api/codec.h"
+#include "common/crypto.h"
 #include "controller/audit_trail.h"
 #include "controller/db.h"
 #include "controller/services/services.h"
@@ -134,6 +135,43 @@ TEST(AuditChainTest, NamesTheFirstChangedRemovedOrReorderedRecord) {
   v = Verify(relinked);
   EXPECT_EQ(v.problem, "changed");
   EXPECT_EQ(v.first_bad_seq, 5);
+}
+
+TEST(AuditChainTest, AnSm3ChainVerifiesFindsTamperingAndMayFollowASha256One) {
+  ASSERT_EQ(Sm3Hex("abc"), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
+      << "GB/T 32905's example (Debian's OpenSSL offers SM3)";
+  AuditOptions sm3;
+  sm3.hash = api::AuditHash::kSm3;
+  sm3.key = kKey;
+  AuditBatch batch;
+  auto records = Chain(4, sm3, &batch);
+  for (const auto& r : records) EXPECT_TRUE(r.hash.starts_with("sm3:")) << r.hash;
+  EXPECT_EQ(records[1].hash, api::AuditRecordHash(records[1], api::AuditHash::kSm3));
+  EXPECT_NE(records[1].hash, "sm3:" + api::AuditRecordHash(records[1], api::AuditHash::kSha256));
+  auto v = Verify(records);
+  EXPECT_TRUE(v.ok) << v.message;
+  auto changed = records;
+  changed[2].detail = "edited";
+  v = Verify(changed);
+  EXPECT_EQ(v.problem, "changed");
+  EXPECT_EQ(v.first_bad_seq, 3);
+
+  // A controller restarted with --audit-hash sm3 continues a SHA-256 chain.
+  AuditSealer first(AuditOptions{}, AuditHead{});
+  AuditBatch older;
+  const AuditHead head = first.Seal({Entry("a"), Entry("b")}, 1000, &older);
+  AuditSealer second(sm3, head);
+  AuditBatch newer;
+  second.Seal({Entry("c"), Entry("d")}, 2000, &newer);
+  auto mixed = older.records;
+  mixed.insert(mixed.end(), newer.records.begin(), newer.records.end());
+  EXPECT_FALSE(mixed[1].hash.starts_with("sm3:"));
+  EXPECT_TRUE(mixed[2].hash.starts_with("sm3:"));
+  v = Verify(mixed);
+  EXPECT_TRUE(v.ok) << v.message;
+  // Relabelling a record's algorithm is a change like any other.
+  mixed[3].hash = mixed[3].hash.substr(4);
+  EXPECT_FALSE(Verify(mixed).ok);
 }
 
 TEST(AuditChainTest, CheckpointsAreSignedAndChecked) {
