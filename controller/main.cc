@@ -62,6 +62,9 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Everything the controller creates is its own: the state database and its WAL, keys,
+  // passwords, tokens, staged images (MLPS 8.1.4.9/8.1.4.10).
+  ::umask(077);
   ::mkdir(flags->state_dir.c_str(), 0700);
   auto store = SqliteStateStore::Open(flags->state_dir + "/state.db");
   if (!store.ok()) {

@@ -146,6 +146,9 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(const std::stri
   GP_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
   GP_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
   GP_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
+  // Residual information (MLPS 8.1.4.9): freed cells are zeroed, so a deleted token digest or
+  // user record does not linger in the file (Debian's SQLite defaults to it; other builds may not).
+  GP_RETURN_IF_ERROR(store->Exec("PRAGMA secure_delete=ON"));
   GP_RETURN_IF_ERROR(store->Migrate());
   if (sqlite3_open_v2(path.c_str(), &store->audit_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
@@ -154,7 +157,8 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(const std::stri
   }
   sqlite3_busy_timeout(store->audit_db_, 5000);
   // The retention's removals commit on this connection: as durable as the state's commits.
-  if (sqlite3_exec(store->audit_db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+  if (sqlite3_exec(store->audit_db_, "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON", nullptr, nullptr,
+                   nullptr) != SQLITE_OK) {
     return SqliteError(store->audit_db_, "configuring the audit connection");
   }
   return store;

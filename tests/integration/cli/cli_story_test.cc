@@ -393,6 +393,15 @@ TEST_F(CliStoryTest, AnAdministratorsFirstLoginPromptsForPasswordAndCode) {
     }
   }
   ASSERT_FALSE(one_time.empty());
+  // The controller's files (the state database and its WAL, keys, passwords, tokens) are its own.
+  int checked = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "state")) {
+    struct stat st {};
+    ASSERT_EQ(::lstat(entry.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 077, 0u) << entry.path() << " is open to others: " << std::oct << (st.st_mode & 0777);
+    ++checked;
+  }
+  EXPECT_GE(checked, 5) << "state.db, its WAL, audit-key, initial-passwords, the tokens";
   const fs::path config = dir_ / "home" / "auditor.conf";
   std::ofstream(config) << "url = " << url_ << "\n";
   auto as_auditor = [&](std::vector<std::string> args, const std::string& input = "") {

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "controller/store/sqlite_state_store.h"
@@ -88,6 +90,22 @@ TEST_F(SqliteStateStoreTest, ApplyPutsReplacesAndDeletes) {
   ASSERT_TRUE(store->Apply({}, 8).ok());
   LoadAll(*store, &revision);
   EXPECT_EQ(revision, 8);
+}
+
+// MLPS 8.1.4.9 (residual information): a deleted record's bytes do not stay in the file.
+TEST_F(SqliteStateStoreTest, ADeletedRecordLeavesNoBytesInTheFile) {
+  const std::string secret = "residual-" + std::string(64, 'Q') + "-marker";
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Apply({{"token", "1", "{\"secret\":\"" + secret + "\"}"}, {"vm", "2", "{}"}}, 1).ok());
+    ASSERT_TRUE(store->Apply({{"token", "1", std::nullopt}}, 2).ok());
+  }  // closing the last connection checkpoints the WAL into the file and removes the WAL
+  RawExec("PRAGMA wal_checkpoint(TRUNCATE)");
+  std::ifstream in(path_, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes.find(secret), std::string::npos) << "secure_delete overwrites freed cells";
 }
 
 TEST_F(SqliteStateStoreTest, EverythingSurvivesAReopen) {
