@@ -12,8 +12,10 @@ cd "$root"
 echo "== OpenAPI lint"
 "$root/scripts/lint-openapi.sh"
 
+# Test builds carry line tables only (-g1): backtraces keep file:line, and each translation unit
+# compiles about a quarter faster than with full -g, which CI's 2 cores feel.
 echo "== build (warnings are errors)"
-"$root/scripts/build.sh" "$root/build/ci" -DGOVPOOL_WERROR=ON
+"$root/scripts/build.sh" "$root/build/ci" -DGOVPOOL_WERROR=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 
 echo "== real daemons"
 "$root/scripts/start-libvirtd.sh"
@@ -35,9 +37,11 @@ if ctest --test-dir "$root/build/ci" -L e2e -N | grep -q "Total Tests: [1-9]"; t
 fi
 
 echo "== unit tests under ASan + UBSan"
-# Only the unit-test targets (each ctest test is the executable of the same name).
+# Only the unit-test targets (each ctest test is the executable of the same name), at -O1 (what
+# the sanitizers' authors recommend; it halves the compile time of an instrumented unit).
 asan="$root/build/asan"
 [ -f "$asan/build.ninja" ] || cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DGOVPOOL_WERROR=ON -DGOVPOOL_SANITIZE=ON -DGOVPOOL_BUILD_BENCH=OFF >/dev/null
 units="$(ctest --test-dir "$asan" -N -L unit | sed -n 's/^ *Test *#[0-9]*: //p' | tr '\n' ' ')"
 GOVPOOL_TARGETS="$units" "$root/scripts/build.sh" "$asan"
