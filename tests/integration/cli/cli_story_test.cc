@@ -70,6 +70,31 @@ std::vector<std::string> Lines(const std::string& out) {
   return lines;
 }
 
+// govpoolctl's argv and environment (HOME plus `env`) for posix_spawn. Built in place and
+// not movable: the pointer arrays point into the strings it holds.
+class CtlCommandLine {
+ public:
+  CtlCommandLine(const std::vector<std::string>& args, const fs::path& home,
+                 const std::map<std::string, std::string>& env) {
+    argv_s_.push_back(GOVPOOLCTL_BIN);
+    argv_s_.insert(argv_s_.end(), args.begin(), args.end());
+    env_s_ = {"HOME=" + home.string(), "PATH=/usr/bin:/bin"};
+    for (const auto& [k, v] : env) env_s_.push_back(k + "=" + v);
+    for (std::string& a : argv_s_) argv_.push_back(a.data());
+    argv_.push_back(nullptr);
+    for (std::string& e : env_s_) envp_.push_back(e.data());
+    envp_.push_back(nullptr);
+  }
+  CtlCommandLine(const CtlCommandLine&) = delete;
+  CtlCommandLine& operator=(const CtlCommandLine&) = delete;
+  char* const* argv() const { return argv_.data(); }
+  char* const* envp() const { return envp_.data(); }
+
+ private:
+  std::vector<std::string> argv_s_, env_s_;
+  std::vector<char*> argv_, envp_;
+};
+
 class CliStoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -111,16 +136,7 @@ class CliStoryTest : public ::testing::Test {
   // (a file, so prompts read from a pipe-like, non-terminal input).
   CtlRun Ctl(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
              const std::string& input = "") {
-    std::vector<std::string> argv_s = {GOVPOOLCTL_BIN};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_s = {"HOME=" + (dir_ / "home").string(), "PATH=/usr/bin:/bin"};
-    for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (std::string& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    const CtlCommandLine line(args, dir_ / "home", env);
 
     const std::string out_path = (dir_ / "ctl.out").string();
     const std::string err_path = (dir_ / "ctl.err").string();
@@ -133,7 +149,7 @@ class CliStoryTest : public ::testing::Test {
     posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     pid_t pid = -1;
     CtlRun run;
-    int rc = posix_spawn(&pid, GOVPOOLCTL_BIN, &actions, nullptr, argv.data(), envp.data());
+    int rc = posix_spawn(&pid, GOVPOOLCTL_BIN, &actions, nullptr, line.argv(), line.envp());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
       run.err = "posix_spawn failed";
@@ -152,15 +168,7 @@ class CliStoryTest : public ::testing::Test {
   // silent child after 60 s (stdin closed: the CLI fails on the end of its input).
   CtlRun CtlAnswering(const std::vector<std::string>& args,
                       const std::function<std::optional<std::string>(const std::string& out)>& answer) {
-    std::vector<std::string> argv_s = {GOVPOOLCTL_BIN};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_s = {"HOME=" + (dir_ / "home").string(), "PATH=/usr/bin:/bin"};
-    std::vector<char*> envp;
-    for (std::string& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    const CtlCommandLine line(args, dir_ / "home", {});
     int in_pipe[2], out_pipe[2];
     CtlRun run;
     if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) return run;
@@ -171,7 +179,7 @@ class CliStoryTest : public ::testing::Test {
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
     posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     pid_t pid = -1;
-    const int rc = posix_spawn(&pid, GOVPOOLCTL_BIN, &actions, nullptr, argv.data(), envp.data());
+    const int rc = posix_spawn(&pid, GOVPOOLCTL_BIN, &actions, nullptr, line.argv(), line.envp());
     posix_spawn_file_actions_destroy(&actions);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
