@@ -60,6 +60,13 @@ Result<api::User> SessionUser(const State& s, const Caller& c) {
   return CallerUser(s, c);
 }
 
+// When `session` was last used: its last request, or its creation or the state's (re)load,
+// whichever is later, when it was not used since (use times are kept in memory only).
+std::int64_t LastUseMs(const api::Session& session, const AuthActivity& activity) {
+  auto use = activity.LastUse(session.meta.id);
+  return use ? use->at_ms : std::max(session.meta.created_at_ms, activity.epoch_ms());
+}
+
 }  // namespace
 
 Result<Caller> Authenticate(const State& s, const std::string& secret, std::int64_t now_ms,
@@ -71,9 +78,7 @@ Result<Caller> Authenticate(const State& s, const std::string& secret, std::int6
   if (const api::Session* session = s.FindSessionBySecretHash(digest)) {
     if (session->expires_at_ms <= now_ms) return Unauthenticated("the login session has expired");
     const api::AuthPolicy policy = s.auth_policy();
-    auto use = activity.LastUse(session->meta.id);
-    const std::int64_t last = use ? use->at_ms : std::max(session->meta.created_at_ms, activity.epoch_ms());
-    if (now_ms - last > policy.session_idle_timeout_s * 1000) {
+    if (now_ms - LastUseMs(*session, activity) > policy.session_idle_timeout_s * 1000) {
       return Unauthenticated("the login session ended after " + std::to_string(policy.session_idle_timeout_s) +
                              " s without a request");
     }
@@ -219,9 +224,8 @@ std::int64_t ExpireSessions(State& s, Txn& t) {
   std::vector<std::string> ended;
   for (const auto& [id, session] : s.sessions()) {
     // The same judgement as Authenticate's, so a purged session is one that answers 401 already.
-    auto use = activity.LastUse(id);
-    const std::int64_t last = use ? use->at_ms : std::max(session.meta.created_at_ms, activity.epoch_ms());
-    if (session.expires_at_ms <= t.now_ms() || t.now_ms() - last > policy.session_idle_timeout_s * 1000) {
+    if (session.expires_at_ms <= t.now_ms() ||
+        t.now_ms() - LastUseMs(session, activity) > policy.session_idle_timeout_s * 1000) {
       ended.push_back(id);
     }
   }
