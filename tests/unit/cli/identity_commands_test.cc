@@ -312,10 +312,7 @@ TEST_F(IdentityCommandsTest, TokenCreateForYourselfWithAnExpiryAndScope) {
   EXPECT_NE(bad.err.find("--expires must be a duration"), std::string::npos) << bad.err;
 }
 
-// DISABLED: the client cannot decode a token list yet. Token::secret_sha256 is declared
-// kRequired | kStorageOnly (api/types.h), so the wire answer, which rightly leaves it out, fails
-// with "items[0].secret_sha256: is required". Enable once it is kStorageOnly alone.
-TEST_F(IdentityCommandsTest, DISABLED_TokenListShowsExpiryAndLastUse) {
+TEST_F(IdentityCommandsTest, TokenListShowsExpiryAndLastUse) {
   server_.OnJson("GET /v1/users", Page(std::vector<api::User>{Alice(), Bob()}));
   api::Token t;
   t.meta = MetaOf("77777777-7777-4777-8777-777777777777");
