@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/private_file.h"
+
 namespace govpool::cli {
 namespace {
 
@@ -213,23 +215,8 @@ Status StoreToken(const std::string& path, const std::optional<std::string>& tok
     }
   }
   const std::string content = WithToken(text, token);
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return UsageError("cannot write config file " + temp + ": " + std::strerror(errno));
-  bool ok = ::fchmod(fd, 0600) == 0;  // whatever the umask
-  for (size_t done = 0; ok && done < content.size();) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  const int write_errno = errno;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-    const int err = ok ? errno : write_errno;
-    ::unlink(temp.c_str());
-    return UsageError("cannot write config file " + path + ": " + std::strerror(err));
+  if (Status written = WritePrivateFile(path, content); !written.ok()) {
+    return UsageError(written.message());
   }
   return OkStatus();
 }

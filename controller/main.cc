@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/private_file.h"
 #include "controller/db.h"
 #include "controller/housekeeper.h"
 #include "controller/http/api_handler.h"
@@ -29,18 +30,6 @@
 
 namespace govpool::controller {
 namespace {
-
-Status WriteSecretFile(const std::string& path, const std::string& content) {
-  ::unlink(path.c_str());
-  const mode_t old = ::umask(077);
-  std::ofstream out(path, std::ios::trunc);
-  ::umask(old);
-  if (!out) return Unavailable("cannot write " + path);
-  out << content << "\n";
-  out.close();
-  ::chmod(path.c_str(), 0600);
-  return out ? OkStatus() : Unavailable("cannot write " + path);
-}
 
 int Run(int argc, char** argv) {
   auto flags = ParseControllerFlags(argc, argv);
@@ -98,8 +87,13 @@ int Run(int argc, char** argv) {
   // First start: the three administrators (docs/security.md, "People and sessions").
   const bool issue_tokens = flags->bootstrap_tokens;
   const std::int64_t token_ttl_ms = std::int64_t{flags->bootstrap_token_ttl_h} * 3600 * 1000;
+  const std::string passwords_path = flags->state_dir + "/initial-passwords";
+  const bool passwords_handed_out = ::access(passwords_path.c_str(), F_OK) == 0;
   auto bootstrap = (*db)->Write([&](State& s, Txn& t) {
-    return BootstrapAdministrators(s, t, issue_tokens, token_ttl_ms);
+    auto first = BootstrapAdministrators(s, t, issue_tokens, token_ttl_ms);
+    // A first start that failed half-way: the administrators exist, their passwords do not.
+    if (!first && !passwords_handed_out) first = ResumeBootstrap(s, t, issue_tokens, token_ttl_ms);
+    return first;
   });
   if (auto stale = (*db)->Write([](State& s, Txn& t) { return FailInterruptedUploads(s, t); }); stale > 0) {
     log::Warn("image uploads interrupted by the restart; upload them again", {{"images", stale}});
@@ -109,16 +103,6 @@ int Run(int argc, char** argv) {
     return 1;
   }
   if (bootstrap) {
-    // The one-time passwords go to a file only this user reads, never to a log.
-    std::string passwords;
-    for (const auto& a : bootstrap->administrators) {
-      passwords += (passwords.empty() ? "" : "\n") + a.name + " " + a.one_time_password;
-    }
-    const std::string passwords_path = flags->state_dir + "/initial-passwords";
-    if (Status w = WriteSecretFile(passwords_path, passwords); !w.ok()) {
-      log::Error("cannot write the initial passwords", {{"error", w.ToString()}});
-      return 1;
-    }
     for (const auto& a : bootstrap->administrators) {
       if (a.token.empty()) continue;
       const std::string path = flags->state_dir + "/" +
@@ -126,10 +110,20 @@ int Run(int argc, char** argv) {
                                            : a.role == api::Role::kSecurityAdmin ? "security"
                                                                                  : "audit") +
                                "-admin-token";
-      if (Status w = WriteSecretFile(path, a.token); !w.ok()) {
+      if (Status w = WritePrivateFile(path, a.token + "\n"); !w.ok()) {
         log::Error("cannot write a bootstrap token", {{"error", w.ToString()}});
         return 1;
       }
+    }
+    // The one-time passwords go to a file only this user reads, never to a log; written last,
+    // as its presence says the first start is complete (else the next start resumes it).
+    std::string passwords;
+    for (const auto& a : bootstrap->administrators) {
+      passwords += (passwords.empty() ? "" : "\n") + a.name + " " + a.one_time_password;
+    }
+    if (Status w = WritePrivateFile(passwords_path, passwords + "\n"); !w.ok()) {
+      log::Error("cannot write the initial passwords", {{"error", w.ToString()}});
+      return 1;
     }
     log::Info("created the administrators sysadmin, secadmin and auditadmin; their one-time passwords are in "
               "the file (mode 0600): each changes it and enrols a TOTP factor at its first login",

@@ -352,36 +352,76 @@ Result<api::AuthPolicy> PutAuthPolicy(State& s, Txn& t, const Caller& c,
   return p;
 }
 
+namespace {
+
+constexpr std::pair<api::Role, const char*> kBootstrapAdministrators[] = {
+    {api::Role::kSystemAdmin, "sysadmin"},
+    {api::Role::kSecurityAdmin, "secadmin"},
+    {api::Role::kAuditAdmin, "auditadmin"},
+};
+
+// Gives `u` (saved in `t`) a new one-time password and, with `issue_tokens`, a bootstrap token.
+Bootstrap::Administrator IssueFirstCredentials(State& s, Txn& t, api::User u, bool issue_tokens,
+                                               std::int64_t token_ttl_ms, const std::string& detail) {
+  Bootstrap::Administrator a{u.role, u.name, NewOneTimePassword(s.auth_policy()), ""};
+  u.password_hash = HashPassword(a.one_time_password);
+  u.must_change_password = true;
+  u.password_changed_at_ms = t.now_ms();
+  s.Save(t, u);
+  const Caller system{"", "bootstrap", u.role, ""};
+  t.Audit(IdentityAudit(system, "user_changed", u.meta.id, detail));
+  if (issue_tokens) {
+    a.token = std::string(kTokenPrefix) + RandomSecret(32);
+    api::Token token;
+    token.user_id = u.meta.id;
+    token.name = "bootstrap";
+    token.secret_sha256 = Sha256Hex(a.token);
+    token.expires_at_ms = t.now_ms() + token_ttl_ms;
+    token.role = u.role;
+    s.Save(t, token);
+    t.Audit(IdentityAudit(system, "token_created", token.meta.id, "bootstrap token of " + a.name));
+  }
+  return a;
+}
+
+}  // namespace
+
 std::optional<Bootstrap> BootstrapAdministrators(State& s, Txn& t, bool issue_tokens,
                                                  std::int64_t token_ttl_ms) {
   if (!s.users().empty()) return std::nullopt;
-  const api::AuthPolicy policy = s.auth_policy();
   Bootstrap out;
-  for (auto [role, name] : {std::pair{api::Role::kSystemAdmin, "sysadmin"},
-                            std::pair{api::Role::kSecurityAdmin, "secadmin"},
-                            std::pair{api::Role::kAuditAdmin, "auditadmin"}}) {
-    Bootstrap::Administrator a{role, name, NewOneTimePassword(policy), ""};
+  for (const auto& [role, name] : kBootstrapAdministrators) {
     api::User u;
     u.name = name;
     u.role = role;
-    u.password_hash = HashPassword(a.one_time_password);
-    u.must_change_password = true;
-    u.password_changed_at_ms = t.now_ms();
-    s.Save(t, u);
-    Caller system{"", "bootstrap", role, ""};
-    t.Audit(IdentityAudit(system, "user_changed", u.meta.id, "created " + a.name + " at the first start"));
-    if (issue_tokens) {
-      a.token = std::string(kTokenPrefix) + RandomSecret(32);
-      api::Token token;
-      token.user_id = u.meta.id;
-      token.name = "bootstrap";
-      token.secret_sha256 = Sha256Hex(a.token);
-      token.expires_at_ms = t.now_ms() + token_ttl_ms;
-      token.role = role;
-      s.Save(t, token);
-      t.Audit(IdentityAudit(system, "token_created", token.meta.id, "bootstrap token of " + a.name));
+    out.administrators.push_back(IssueFirstCredentials(s, t, std::move(u), issue_tokens, token_ttl_ms,
+                                                       std::string("created ") + name + " at the first start"));
+  }
+  return out;
+}
+
+std::optional<Bootstrap> ResumeBootstrap(State& s, Txn& t, bool issue_tokens, std::int64_t token_ttl_ms) {
+  if (s.users().size() != std::size(kBootstrapAdministrators)) return std::nullopt;
+  std::vector<api::User> untouched;
+  for (const auto& [role, name] : kBootstrapAdministrators) {
+    const api::User* u = s.FindUserByName(name);
+    if (!u || u->role != role || !u->must_change_password || u->totp_enrolled || u->disabled ||
+        !s.SessionsOfUser(u->meta.id).empty()) {
+      return std::nullopt;  // someone has taken over: the platform has its administrators
     }
-    out.administrators.push_back(std::move(a));
+    untouched.push_back(*u);
+  }
+  Bootstrap out;
+  for (api::User& u : untouched) {
+    // The credentials nobody received are void.
+    const std::set<std::string> tokens = s.TokensOfUser(u.meta.id);
+    for (const std::string& id : tokens) {
+      s.Remove<api::Token>(t, id);
+      s.auth_activity().Forget(id);
+    }
+    out.administrators.push_back(IssueFirstCredentials(
+        s, t, std::move(u), issue_tokens, token_ttl_ms,
+        "one-time password issued again: the first start ended before it was handed out"));
   }
   return out;
 }

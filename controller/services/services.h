@@ -499,5 +499,12 @@ struct Bootstrap {
 };
 std::optional<Bootstrap> BootstrapAdministrators(State& s, Txn& t, bool issue_tokens,
                                                  std::int64_t token_ttl_ms);
+// Completes a first start that committed the administrators but never handed out their
+// passwords (it stopped or failed before the passwords file was written; the caller knows by
+// the file's absence): when the only users are the three bootstrap administrators and none
+// has signed in (each must still change its one-time password, has no factor and no
+// session), each gets a new one-time password (and, with `issue_tokens`, a new bootstrap
+// token; its old tokens are revoked). nullopt otherwise.
+std::optional<Bootstrap> ResumeBootstrap(State& s, Txn& t, bool issue_tokens, std::int64_t token_ttl_ms);
 
 }  // namespace govpool::controller

@@ -142,6 +142,25 @@ TEST_F(IdentityTest, BootstrapCreatesThreeAdministratorsWithOneTimePasswordsAndO
   EXPECT_EQ(Auth(b.administrators[0].token).status().code(), StatusCode::kUnauthenticated);
 }
 
+TEST_F(IdentityTest, AFirstStartThatNeverHandedOutThePasswordsIsResumedUntilSomeoneSignsIn) {
+  const Bootstrap lost = Boot(/*tokens=*/true);  // committed; the passwords file never written
+  auto again = W([](State& s, Txn& t) { return ResumeBootstrap(s, t, true, 60 * kMinute); });
+  ASSERT_TRUE(again.has_value());
+  ASSERT_EQ(again->administrators.size(), 3u);
+  EXPECT_EQ(s_.users().size(), 3u) << "the same users, new credentials";
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(again->administrators[i].name, lost.administrators[i].name);
+    ExpectInvalidCredentials(Login(lost.administrators[i].name, lost.administrators[i].one_time_password));
+    EXPECT_EQ(Auth(lost.administrators[i].token).status().code(), StatusCode::kUnauthenticated)
+        << "the token nobody received is revoked";
+    EXPECT_TRUE(Auth(again->administrators[i].token).ok());
+  }
+  EXPECT_EQ(AuditCount("user_changed"), 6);
+  // Once an administrator has signed in, the platform has its administrators: nothing more.
+  ASSERT_TRUE(Login("auditadmin", again->administrators[2].one_time_password).ok());
+  EXPECT_FALSE(W([](State& s, Txn& t) { return ResumeBootstrap(s, t, false, 0); }).has_value());
+}
+
 TEST_F(IdentityTest, FirstLoginOfAnAdministratorChangesThePasswordThenEnrolsThenUsesTheCode) {
   const Bootstrap b = Boot();
   const auto& sys = b.administrators[0];
