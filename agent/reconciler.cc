@@ -7,6 +7,8 @@
 
 #include "agent/seed_iso.h"
 #include "agent/storage_reconciler.h"
+#include "agent/watched_items.h"
+#include "common/ids.h"
 #include "common/log.h"
 
 namespace govpool::agent {
@@ -472,6 +474,15 @@ Result<ReconcileSummary> Reconciler::Reconcile(const api::WatchAnswer& answer) {
   ReconcileSummary summary;
   std::set<std::string> assigned;
   for (const api::Vm& v : answer.items) {
+    if (Status ok = CheckWatchedVm(v, options_.host_id); !ok.ok()) {
+      // Never a domain, a disk, a file or a deletion; the item is not "assigned" either, so a
+      // domain of ours with that id is removed as an orphan, as for any VM not placed here.
+      ++summary.errors;
+      ++summary.refused;
+      log::Error("refused a watched VM", {{"error", ok.message()}});
+      Event(IsUuid(v.meta.id) ? v.meta.id : "", "item_refused", ok.message());
+      continue;
+    }
     assigned.insert(v.meta.id);
     ++summary.vms;
     auto it = by_uuid.find(v.meta.id);

@@ -83,7 +83,7 @@ struct ReconcilerOptions {
 // A repaired drift or cleanup, also logged (event "vm.drift").
 struct DriftEvent {
   std::string vm_id;
-  std::string kind;  // "redefined" | "restarted" | "orphan_removed"
+  std::string kind;  // "redefined" | "restarted" | "orphan_removed" | "item_refused"
   std::string message;
 };
 
@@ -92,6 +92,7 @@ struct ReconcileSummary {
   int reports = 0;      // status reports sent
   int errors = 0;       // VMs left in phase error (or with a failed report)
   int orphans_removed = 0;
+  int refused = 0;      // watched VMs refused by CheckWatchedVm (counted in errors too)
 };
 
 class Reconciler {

@@ -19,7 +19,7 @@ Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_i
     const std::string field = "events[" + std::to_string(i) + "]";
     if (std::find(kAgentEventKinds.begin(), kAgentEventKinds.end(), in.kind) == kAgentEventKinds.end()) {
       return InvalidArgument("event kind '" + in.kind.substr(0, 64) +
-                             "' is not one an agent reports (redefined, restarted, orphan_removed)")
+                             "' is not one an agent reports (redefined, restarted, orphan_removed, item_refused)")
           .WithDetail("field", field + ".kind");
     }
     if (!in.vm_id.empty() && !IsUuid(in.vm_id)) {
@@ -28,12 +28,13 @@ Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_i
   }
   std::int64_t dropped = 0;
   for (const api::EventReport& in : req.events) {
-    // A domain removed as an orphan is by definition not this host's VM; every other event is
-    // about a VM the controller placed on this host. One that is not (deleted or moved since
-    // the agent noticed, or forged) is not kept: refusing the report would make the agent
-    // retry it for ever.
+    // A domain removed as an orphan, or a watched item the agent refused, is not (or need not
+    // be) this host's VM; every other event is about a VM the controller placed on this host.
+    // One that is not (deleted or moved since the agent noticed, or forged) is not kept:
+    // refusing the report would make the agent retry it for ever.
     const api::Vm* v = in.vm_id.empty() ? nullptr : s.FindVm(in.vm_id);
-    if (in.kind != "orphan_removed" && (!v || v->host_id != host_id)) {
+    const bool any_vm = in.kind == "orphan_removed" || in.kind == "item_refused";
+    if (!any_vm && (!v || v->host_id != host_id)) {
       ++dropped;
       continue;
     }

@@ -383,9 +383,10 @@ Result<Preview> PreviewPlacement(const State& s, const Caller& c, const api::Pre
 // An agent reports events about its host (and VMs on it). Kept in memory (State::AddEvent).
 // InvalidArgument, keeping none of the report, for a kind not in kAgentEventKinds or a vm_id
 // that is not a UUID. Events naming a VM not on this host are not kept (logged): the VM may
-// have been deleted since (orphan_removed excepted: such a domain is not this host's VM, and
-// its event is shown to the system-admin only).
-inline constexpr std::array<std::string_view, 3> kAgentEventKinds = {"redefined", "restarted", "orphan_removed"};
+// have been deleted since (orphan_removed and item_refused excepted: such a domain or watched
+// item is not this host's VM, and its event is shown to the system-admin only).
+inline constexpr std::array<std::string_view, 4> kAgentEventKinds = {"redefined", "restarted", "orphan_removed",
+                                                                      "item_refused"};
 Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_id,
                     const api::ReportEventsRequest& req);
 struct EventFilter {

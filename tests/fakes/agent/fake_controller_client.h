@@ -236,13 +236,15 @@ class FakeControllerClient final : public ControllerClient {
     for (const auto& [id, v] : vms) out.push_back(v);
     return out;
   }
-  // Adds a desired VM (2 vCPUs, 256 MiB, 3 GiB) and returns it (valid until `vms` changes).
+  // Adds a desired VM (2 vCPUs, 256 MiB, 3 GiB) on host_id and returns it (valid until `vms`
+  // changes).
   api::Vm& Add(api::PowerState power = api::PowerState::kRunning) {
     std::lock_guard lock(mu_);
     api::Vm v;
     v.meta.id = NewUuid();
     v.name = "vm-" + std::to_string(vms.size());
     v.department_id = "dept-1";
+    v.host_id = host_id;
     v.vcpus = 2;
     v.memory_mib = 256;
     v.disk_gib = 3;

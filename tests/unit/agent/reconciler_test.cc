@@ -2,6 +2,7 @@
 // deletion, drift repair, orphans, foreign domains, failures, and "a converged pass writes
 // nothing" (so agent restarts never disturb a running guest), cloud-init seeds.
 #include "agent/reconciler.h"
+#include "agent/watched_items.h"
 
 #include <gtest/gtest.h>
 
@@ -270,6 +271,54 @@ TEST_F(ReconcilerTest, EventsTheControllerRefusesAreDroppedNotRetriedForEver) {
   ASSERT_TRUE(hv_.SimulateDestroyedBehindOurBack(a).ok());
   ASSERT_TRUE(Pass().ok());
   EXPECT_EQ(controller_.reported_events.size(), 1u) << "later events still go";
+}
+
+TEST_F(ReconcilerTest, AHostileWatchedItemNeverTouchesTheHost) {
+  const std::string good = controller_.Add().meta.id;
+  // An id that would be a path, another host's VM, absurd sizes.
+  api::Vm traversal = controller_.Add();
+  controller_.vms.erase(traversal.meta.id);
+  traversal.meta.id = "../../../etc/cron.d/x";
+  controller_.vms[traversal.meta.id] = traversal;
+  api::Vm& elsewhere = controller_.Add();
+  elsewhere.host_id = "host-2";
+  const std::string elsewhere_id = elsewhere.meta.id;
+  controller_.Add().memory_mib = kMaxVmMemoryMib + 1;
+  controller_.Add().vcpus = 0;
+
+  auto pass = Pass();
+  ASSERT_TRUE(pass.ok()) << pass.status().ToString();
+  EXPECT_EQ(pass->refused, 4);
+  EXPECT_GE(pass->errors, 4);
+  EXPECT_EQ(pass->vms, 1) << "only the good VM is acted on";
+  EXPECT_EQ(hv_.CallCount(Op::kDefineDomain), 1);
+  EXPECT_EQ(hv_.CallCount(Op::kCreateDisk), 1);
+  EXPECT_TRUE(hv_.GetDomain(good).ok());
+  EXPECT_FALSE(hv_.GetDomain(elsewhere_id).ok());
+  int refused_events = 0;
+  for (const auto& e : reconciler_.events()) {
+    if (e.kind != "item_refused") continue;
+    ++refused_events;
+    EXPECT_TRUE(e.vm_id.empty() || e.vm_id.size() == 36) << "only a UUID is ever named: " << e.vm_id;
+  }
+  EXPECT_EQ(refused_events, 4);
+}
+
+TEST(CheckWatchedVmTest, NamesTheProblem) {
+  api::Vm v;
+  v.meta.id = "11111111-1111-4111-8111-111111111111";
+  v.host_id = "h";
+  v.vcpus = 1;
+  v.memory_mib = 64;
+  EXPECT_TRUE(CheckWatchedVm(v, "h").ok());
+  v.disk_gib = -1;
+  EXPECT_NE(CheckWatchedVm(v, "h").message().find("-1 GiB"), std::string::npos);
+  v.disk_gib = 0;
+  v.meta.id = std::string("\n") + std::string(100, 'a');
+  const Status bad = CheckWatchedVm(v, "h");
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.message().find('\n'), std::string::npos) << "control bytes are not echoed";
+  EXPECT_LT(bad.message().size(), 120u) << "what was sent is quoted bounded";
 }
 
 TEST_F(ReconcilerTest, ActualUsageCountsEveryDomainAndOnlyRunningResources) {
