@@ -79,6 +79,29 @@ class ServicesTest : public ::testing::Test {
     return q;
   }
 
+  // Department "a", two agents with a host each, and a VM placed on the first host (made
+  // before the second host exists).
+  struct TwoAgents {
+    api::Department department;
+    Caller agent1, agent2;
+    api::Host h1, h2;
+    api::Vm vm;
+  };
+  TwoAgents MakeTwoAgentsWithAVmOnTheFirst() {
+    TwoAgents two;
+    two.department = MakeDepartment("a", Quota(10));
+    MakeFlavor("small", 1, 512);
+    two.agent1 = Agent("a1");
+    two.agent2 = Agent("a2");
+    two.h1 = MakeHost("h1", 4, 4096, &two.agent1);
+    auto vm = MakeVm(admin_, "v", two.department.meta.id);
+    EXPECT_TRUE(vm.ok()) << vm.status().ToString();
+    if (vm.ok()) two.vm = *vm;
+    EXPECT_EQ(two.vm.host_id, two.h1.meta.id);
+    two.h2 = MakeHost("h2", 4, 4096, &two.agent2);
+    return two;
+  }
+
   State s_;
   Caller admin_;
   std::int64_t now_ms_ = kStartMs;
@@ -411,16 +434,9 @@ TEST_F(ServicesTest, MembersPowerActionsFollowTheirDepartmentsSetting) {
 }
 
 TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
-  const auto d = MakeDepartment("a", Quota(10));
-  MakeFlavor("small", 1, 512);
-  const Caller agent1 = Agent("a1");
-  const Caller agent2 = Agent("a2");
-  const auto h1 = MakeHost("h1", 4, 4096, &agent1);
+  const TwoAgents two = MakeTwoAgentsWithAVmOnTheFirst();
+  const auto& [d, agent1, agent2, h1, h2, vm] = two;
   ASSERT_EQ(h1.agent_user_id, agent1.user_id);
-  const auto vm = MakeVm(admin_, "v", d.meta.id);
-  ASSERT_TRUE(vm.ok());
-  ASSERT_EQ(vm->host_id, h1.meta.id);
-  const auto h2 = MakeHost("h2", 4, 4096, &agent2);
 
   EXPECT_TRUE(GetHost(s_, agent1, h1.meta.id).ok());
   EXPECT_EQ(GetHost(s_, agent1, h2.meta.id).status().code(), StatusCode::kNotFound);
@@ -440,16 +456,16 @@ TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
   EXPECT_EQ(re->capacity.cpus, 8);
   EXPECT_EQ(s_.hosts().size(), 2u);
   // VMs: the agent of the VM's host sees and reports it; another agent does not.
-  EXPECT_TRUE(GetVm(s_, agent1, vm->meta.id).ok());
-  EXPECT_EQ(GetVm(s_, agent2, vm->meta.id).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(GetVm(s_, agent1, vm.meta.id).ok());
+  EXPECT_EQ(GetVm(s_, agent2, vm.meta.id).status().code(), StatusCode::kNotFound);
   api::VmStatusReport report{api::VmState::kRunning, "", 1};
-  auto reported = W([&](State& s, Txn& t) { return ReportVmStatus(s, t, agent1, vm->meta.id, report); });
+  auto reported = W([&](State& s, Txn& t) { return ReportVmStatus(s, t, agent1, vm.meta.id, report); });
   ASSERT_TRUE(reported.ok()) << reported.status().ToString();
   EXPECT_EQ(reported->state, api::VmState::kRunning);
-  EXPECT_EQ(W([&](State& s, Txn& t) { return ReportVmStatus(s, t, agent2, vm->meta.id, report); }).status().code(),
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ReportVmStatus(s, t, agent2, vm.meta.id, report); }).status().code(),
             StatusCode::kNotFound);
   const Caller dept_admin = DeptUser("dept-admin", d);
-  EXPECT_EQ(W([&](State& s, Txn& t) { return ReportVmStatus(s, t, dept_admin, vm->meta.id, report); }).status().code(),
+  EXPECT_EQ(W([&](State& s, Txn& t) { return ReportVmStatus(s, t, dept_admin, vm.meta.id, report); }).status().code(),
             StatusCode::kPermissionDenied);
   // Agents cannot create VMs or departments.
   EXPECT_FALSE(MakeVm(agent1, "x", d.meta.id).ok());
@@ -459,35 +475,28 @@ TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
 }
 
 TEST_F(ServicesTest, AgentEventsNameOnlyTheirHostsVmsAndKnownKinds) {
-  const auto d = MakeDepartment("a", Quota(10));
-  MakeFlavor("small", 1, 512);
-  const Caller agent1 = Agent("a1");
-  const Caller agent2 = Agent("a2");
-  const auto h1 = MakeHost("h1", 4, 4096, &agent1);
-  const auto vm = MakeVm(admin_, "v", d.meta.id);
-  ASSERT_TRUE(vm.ok());
-  ASSERT_EQ(vm->host_id, h1.meta.id);
-  const auto h2 = MakeHost("h2", 4, 4096, &agent2);
+  const TwoAgents two = MakeTwoAgentsWithAVmOnTheFirst();
+  const auto& [d, agent1, agent2, h1, h2, vm] = two;
   auto report = [&](const Caller& agent, const std::string& host, std::vector<api::EventReport> events) {
     return W([&](State& s, Txn& t) { return ReportEvents(s, t, agent, host, api::ReportEventsRequest{events}); });
   };
   const Caller member = DeptUser("dept-member", d);
   auto seen_by_department = [&] { return ListEvents(s_, member, EventFilter{"", "", 100}).size(); };
 
-  ASSERT_TRUE(report(agent1, h1.meta.id, {{vm->meta.id, "restarted", "domain restarted"}}).ok());
+  ASSERT_TRUE(report(agent1, h1.meta.id, {{vm.meta.id, "restarted", "domain restarted"}}).ok());
   EXPECT_EQ(seen_by_department(), 1u);
   // Another host's agent cannot write into this VM's history (its event is not kept), nor mint
   // kinds (the report is refused, and nothing of it kept).
   const std::size_t before = s_.events().size();
-  ASSERT_TRUE(report(agent2, h2.meta.id, {{vm->meta.id, "restarted", "forged"}}).ok()) << "answered, not kept";
+  ASSERT_TRUE(report(agent2, h2.meta.id, {{vm.meta.id, "restarted", "forged"}}).ok()) << "answered, not kept";
   EXPECT_EQ(s_.events().size(), before);
-  Status kind = report(agent1, h1.meta.id, {{vm->meta.id, "restarted", "fine"}, {vm->meta.id, "kind-" + std::string(40, 'x'), "new series"}});
+  Status kind = report(agent1, h1.meta.id, {{vm.meta.id, "restarted", "fine"}, {vm.meta.id, "kind-" + std::string(40, 'x'), "new series"}});
   EXPECT_EQ(kind.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(DetailString(kind, "field"), "events[1].kind");
   EXPECT_EQ(report(agent1, h1.meta.id, {{"../../etc", "restarted", "path"}}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s_.events().size(), before);
   // An orphan's removal may name any VM, but only the system-admin sees it then.
-  ASSERT_TRUE(report(agent2, h2.meta.id, {{vm->meta.id, "orphan_removed", "stray domain removed"}}).ok());
+  ASSERT_TRUE(report(agent2, h2.meta.id, {{vm.meta.id, "orphan_removed", "stray domain removed"}}).ok());
   EXPECT_EQ(seen_by_department(), 1u);
   EXPECT_EQ(ListEvents(s_, admin_, EventFilter{"", "", 100}).size(), 2u);
 }
