@@ -57,6 +57,8 @@ AuditEntry IdentityAudit(const Caller& c, std::string kind, std::string object_i
     e.user = c.name;
     e.user_id = c.user_id;
     e.role = std::string(api::ToString(c.role));
+  } else {
+    e.user = c.name;  // the controller itself (the first start's "bootstrap"): no user, no role
   }
   e.object_id = std::move(object_id);
   e.outcome = "allowed";

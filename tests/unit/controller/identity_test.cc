@@ -119,6 +119,11 @@ void ExpectInvalidCredentials(const Result<api::LoginAnswer>& r) {
 TEST_F(IdentityTest, BootstrapCreatesThreeAdministratorsWithOneTimePasswordsAndOptionalTokens) {
   const Bootstrap b = Boot(/*tokens=*/true);
   ASSERT_EQ(b.administrators.size(), 3u);
+  ASSERT_EQ(audit_.size(), 6u) << "a user and a token each";
+  for (const AuditEntry& e : audit_) {
+    EXPECT_EQ(e.user, "bootstrap") << e.kind << ": the first start's records name who made them";
+    EXPECT_TRUE(e.role.empty());
+  }
   EXPECT_FALSE(W([](State& s, Txn& t) { return BootstrapAdministrators(s, t, true, 1000); }).has_value());
   for (const auto& a : b.administrators) {
     const api::User* u = s_.FindUserByName(a.name);
