@@ -259,6 +259,7 @@ void Db::CommitLoop() {
       Status failed = Unavailable("the state store could not commit: " + status.message());
       lock.lock();
       ++stats_.failures;  // counted before anyone hears of the failure
+      stats_.failing = true;
       lock.unlock();
       for (auto& done : ready_waiters) done(failed);
       lock.lock();
@@ -269,6 +270,7 @@ void Db::CommitLoop() {
     durable_seq_ = last_seq;
     durable_revision_ = revision;
     ++stats_.batches;
+    stats_.failing = false;
     stats_.audit_records += static_cast<std::int64_t>(audit_records);
     stats_.last_commit_seconds = seconds;
     auto keep = waiters_.begin();

@@ -94,6 +94,7 @@ struct CommitStats {
   std::int64_t failures = 0;
   std::int64_t audit_records = 0;  // audit records committed
   double last_commit_seconds = 0;
+  bool failing = false;  // the last commit failed (the next one that succeeds clears it)
 };
 
 class Db {

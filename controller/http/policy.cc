@@ -37,6 +37,7 @@ constexpr RoutePolicy Self(std::string_view method, std::string_view pattern) {
 constexpr RoutePolicy kTable[] = {
     // System: health and the document are public; metrics name hosts and departments.
     Public("GET", "/healthz"),
+    Public("GET", "/readyz"),
     Public("GET", "/v1/openapi.yaml"),
     Roles("GET", "/metrics", kSys),
 

@@ -215,10 +215,18 @@ TEST_F(PolicyMatrixTest, AFailedCommitAnswers503AndRecordsThat) {
   const api::HttpResponse r = Send("GET", "/v1/departments", token);
   EXPECT_EQ(r.status, 503) << r.body;
   ASSERT_TRUE(db_->Sync().ok());
-  std::lock_guard lock(data_->mu);
-  ASSERT_FALSE(data_->audit.empty());
-  EXPECT_EQ(data_->audit.back().status, 503);
-  EXPECT_EQ(data_->audit.back().route, "/v1/departments");
+  {
+    std::lock_guard lock(data_->mu);
+    ASSERT_FALSE(data_->audit.empty());
+    EXPECT_EQ(data_->audit.back().status, 503);
+    EXPECT_EQ(data_->audit.back().route, "/v1/departments");
+  }
+  // Not ready while the last commit failed (here the request's and its failure's record);
+  // the probe's own record commits, so the next probe finds the store committing again.
+  data_->fail_next_applies = 2;
+  EXPECT_EQ(Send("GET", "/v1/departments", token).status, 503);
+  EXPECT_EQ(Send("GET", "/readyz", "").status, 503);
+  EXPECT_EQ(Send("GET", "/readyz", "").status, 200);
 }
 
 TEST_F(PolicyMatrixTest, ARefusedUploadIsAnsweredOnceItsRecordIsDurable) {
