@@ -18,8 +18,9 @@ Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_i
     const api::EventReport& in = req.events[i];
     const std::string field = "events[" + std::to_string(i) + "]";
     if (std::find(kAgentEventKinds.begin(), kAgentEventKinds.end(), in.kind) == kAgentEventKinds.end()) {
-      return InvalidArgument("event kind '" + in.kind.substr(0, 64) +
-                             "' is not one an agent reports (redefined, restarted, orphan_removed, item_refused)")
+      std::string kinds;
+      for (std::string_view k : kAgentEventKinds) kinds += (kinds.empty() ? "" : ", ") + std::string(k);
+      return InvalidArgument("event kind '" + in.kind.substr(0, 64) + "' is not one an agent reports (" + kinds + ")")
           .WithDetail("field", field + ".kind");
     }
     if (!in.vm_id.empty() && !IsUuid(in.vm_id)) {
