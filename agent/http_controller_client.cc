@@ -2,6 +2,7 @@
 
 #include "api/errors.h"
 #include "api/http_message.h"
+#include "common/log.h"
 
 namespace govpool::agent {
 namespace {
@@ -18,62 +19,87 @@ Status ReportOutcome(const Result<T>& answer, bool deleted, const std::string& w
 
 Result<std::unique_ptr<HttpControllerClient>> HttpControllerClient::Create(
     const api::ClientOptions& options) {
+  return Create(std::make_shared<const ClientCredentials>(options), options.timeout_ms);
+}
+
+Result<std::unique_ptr<HttpControllerClient>> HttpControllerClient::Create(
+    std::shared_ptr<const ClientCredentials> credentials, int timeout_ms) {
+  std::unique_ptr<HttpControllerClient> client(new HttpControllerClient(std::move(credentials), timeout_ms));
+  GP_RETURN_IF_ERROR(client->Connect());
+  return client;
+}
+
+Status HttpControllerClient::Connect() {
+  auto [options, generation] = credentials_->Current();
+  options.timeout_ms = timeout_ms_;
   GP_ASSIGN_OR_RETURN(auto api, api::Client::Create(options));
-  return std::unique_ptr<HttpControllerClient>(new HttpControllerClient(std::move(api), options));
+  api_ = std::move(api);
+  options_ = std::move(options);
+  generation_ = generation;
+  return OkStatus();
+}
+
+api::Client& HttpControllerClient::Api() {
+  if (credentials_->generation() != generation_) {
+    // A certificate the renewer checked cannot fail here; if it did, the old one still works
+    // until it expires, and the next call tries again.
+    if (Status s = Connect(); !s.ok()) log::Warn("cannot use the renewed credentials", {{"error", s.ToString()}});
+  }
+  return *api_;
 }
 
 Result<api::Host> HttpControllerClient::RegisterHost(const api::RegisterHostRequest& req) {
-  auto host = api_->RegisterHost(req);
+  auto host = Api().RegisterHost(req);
   if (!host.ok()) return host.status().Annotate("registering host " + req.name);
   return host;
 }
 
 Status HttpControllerClient::Heartbeat(const std::string& host_id, const api::HeartbeatRequest& req) {
-  auto host = api_->Heartbeat(host_id, req);
+  auto host = Api().Heartbeat(host_id, req);
   return host.ok() ? OkStatus() : host.status().Annotate("heartbeat");
 }
 
 Result<WatchAnswer> HttpControllerClient::WatchVms(const std::string& host_id, std::int64_t revision,
                                                    int timeout_seconds) {
-  auto answer = api_->WatchHostVms(host_id, revision, timeout_seconds);
+  auto answer = Api().WatchHostVms(host_id, revision, timeout_seconds);
   if (!answer.ok()) return answer.status().Annotate("watching the host's VMs");
   return answer;
 }
 
 Status HttpControllerClient::ReportVmStatus(const std::string& vm_id, const api::VmStatusReport& report) {
-  return ReportOutcome(api_->ReportVmStatus(vm_id, report), report.state == api::VmState::kDeleted,
+  return ReportOutcome(Api().ReportVmStatus(vm_id, report), report.state == api::VmState::kDeleted,
                        "vm " + vm_id);
 }
 
 Status HttpControllerClient::ReportEvents(const std::string& host_id, const api::ReportEventsRequest& req) {
-  Status s = api_->ReportHostEvents(host_id, req);
+  Status s = Api().ReportHostEvents(host_id, req);
   return s.ok() ? s : s.Annotate("reporting host events");
 }
 
 Status HttpControllerClient::ReportPortStatus(const std::string& port_id, const api::PortStatusReport& report) {
-  return ReportOutcome(api_->ReportPortStatus(port_id, report), report.status == "down", "port " + port_id);
+  return ReportOutcome(Api().ReportPortStatus(port_id, report), report.status == "down", "port " + port_id);
 }
 
 Status HttpControllerClient::ReportVolumeStatus(const std::string& volume_id,
                                                 const api::VolumeStatusReport& report) {
-  return ReportOutcome(api_->ReportVolumeStatus(volume_id, report),
+  return ReportOutcome(Api().ReportVolumeStatus(volume_id, report),
                        report.state == api::VolumeState::kDeleted, "volume " + volume_id);
 }
 
 Status HttpControllerClient::ReportSnapshotStatus(const std::string& volume_id, const std::string& snapshot_id,
                                                   const api::SnapshotStatusReport& report) {
-  return ReportOutcome(api_->ReportSnapshotStatus(volume_id, snapshot_id, report),
+  return ReportOutcome(Api().ReportSnapshotStatus(volume_id, snapshot_id, report),
                        report.state == api::SnapshotState::kDeleted,
                        "snapshot " + snapshot_id + " of volume " + volume_id);
 }
 
 Status HttpControllerClient::ReportBackupStatus(const std::string& backup_id, const api::BackupStatusReport& report) {
-  return ReportOutcome(api_->ReportBackupStatus(backup_id, report), report.state == api::BackupState::kDeleted,
+  return ReportOutcome(Api().ReportBackupStatus(backup_id, report), report.state == api::BackupState::kDeleted,
                        "backup " + backup_id);
 }
 
 Status HttpControllerClient::ReportImageStatus(const std::string& image_id, const api::ImageStatusReport& report) {
-  return ReportOutcome(api_->ReportImageStatus(image_id, report), report.state == api::ImageState::kDeleted,
+  return ReportOutcome(Api().ReportImageStatus(image_id, report), report.state == api::ImageState::kDeleted,
                        "image " + image_id);
 }
 

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "agent/agent_certificate.h"
 #include "agent/controller_client.h"
 #include "api/client/client.h"
 
@@ -15,6 +16,10 @@ class HttpControllerClient final : public ControllerClient {
  public:
   // `options.timeout_ms` must exceed the longest watch timeout used.
   static Result<std::unique_ptr<HttpControllerClient>> Create(const api::ClientOptions& options);
+  // Connects with `credentials`' current options (their timeout replaced by `timeout_ms`), and
+  // again with the new ones before the next call once they changed (a renewed certificate).
+  static Result<std::unique_ptr<HttpControllerClient>> Create(std::shared_ptr<const ClientCredentials> credentials,
+                                                              int timeout_ms);
 
   Result<api::Host> RegisterHost(const api::RegisterHostRequest& req) override;
   Status Heartbeat(const std::string& host_id, const api::HeartbeatRequest& req) override;
@@ -31,10 +36,17 @@ class HttpControllerClient final : public ControllerClient {
   Status DownloadImage(const std::string& image_id, const ChunkSink& sink) override;
 
  private:
-  HttpControllerClient(std::unique_ptr<api::Client> api, api::ClientOptions options)
-      : api_(std::move(api)), options_(std::move(options)) {}
+  HttpControllerClient(std::shared_ptr<const ClientCredentials> credentials, int timeout_ms)
+      : credentials_(std::move(credentials)), timeout_ms_(timeout_ms) {}
+  // The client for the next call: rebuilt when the credentials changed since it was made.
+  api::Client& Api();
+  Status Connect();
+
+  const std::shared_ptr<const ClientCredentials> credentials_;
+  const int timeout_ms_;
+  std::uint64_t generation_ = 0;
+  api::ClientOptions options_;  // those api_ was made with; the downloads' own connections too
   std::unique_ptr<api::Client> api_;
-  const api::ClientOptions options_;  // for the downloads' own connections
 };
 
 }  // namespace govpool::agent

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/agent_certificate.h"
 #include "agent/http_controller_client.h"
 #include "agent/drivers/ceph/rbd_block_storage.h"
 #include "agent/drivers/libvirt/libvirt_hypervisor.h"
@@ -130,13 +131,40 @@ Result<CephSetup> SetUpCeph(const AgentOptions& f, Hypervisor& hv) {
 }
 
 // An HTTP client whose timeout outlasts the longest watch it will make.
-Result<std::unique_ptr<HttpControllerClient>> MakeClient(const AgentOptions& f, const std::string& token,
+Result<std::unique_ptr<HttpControllerClient>> MakeClient(const std::shared_ptr<const ClientCredentials>& credentials,
                                                          int longest_poll_s) {
-  api::ClientOptions o;
-  o.base_url = f.controller_url;
-  o.bearer_token = token;
-  o.timeout_ms = (longest_poll_s + 15) * 1000;
-  return HttpControllerClient::Create(o);
+  return HttpControllerClient::Create(credentials, (longest_poll_s + 15) * 1000);
+}
+
+// How often the agent looks whether its certificate is due for renewal (cheap: no request
+// until it is).
+constexpr auto kRenewalCheckInterval = std::chrono::minutes(1);
+
+// The agent's client certificate (docs/security.md, "TLS and agent enrolment"): the one in
+// STATE_DIR/tls/agent.pem, or a new one obtained with the enrolment token.
+Result<AgentIdentity> LoadOrEnrol(const AgentOptions& f, const std::string& state_dir, const std::string& host_name,
+                                  const api::ClientOptions& base) {
+  const std::string dir = state_dir + "/tls";
+  ::mkdir(dir.c_str(), 0700);
+  const std::string path = dir + "/agent.pem";
+  GP_ASSIGN_OR_RETURN(std::optional<AgentIdentity> saved, LoadAgentIdentity(path));
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  SystemClock().Now().time_since_epoch()).count();
+  if (saved && saved->info.common_name != host_name) {
+    return InvalidArgument(path + " is the certificate of host '" + saved->info.common_name + "', not '" + host_name +
+                           "'; remove it and enrol this host");
+  }
+  if (saved && saved->info.not_after_ms > now_ms) return std::move(*saved);
+  if (f.enrolment_token_file.empty()) {
+    return InvalidArgument(std::string(saved ? "the agent's certificate in " + path + " has expired" : "no certificate in " + path) +
+                           ": enrol with --enrolment-token-file (govpoolctl host enrol " + host_name + ")");
+  }
+  GP_ASSIGN_OR_RETURN(std::string token, ReadToken(f.enrolment_token_file));
+  GP_ASSIGN_OR_RETURN(AgentIdentity enrolled, ObtainCertificate(ControllerCertificateIssuer(), base, host_name, token));
+  GP_RETURN_IF_ERROR(SaveAgentIdentity(path, enrolled));
+  log::Info("enrolled with the controller", {{"host", host_name}, {"certificate", path},
+                                             {"serial", enrolled.info.serial_hex}});
+  return enrolled;
 }
 
 // ---------------------------------------------------------------- one real host (libvirt)
@@ -180,9 +208,50 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
   struct statvfs vfs {};
   if (::statvfs(disk_dir->c_str(), &vfs) == 0) disk_gib = static_cast<std::int64_t>(vfs.f_blocks * vfs.f_frsize >> 30);
 
+  // Who the agent is: its API token, or its client certificate, renewed in the background.
+  api::ClientOptions base;
+  base.base_url = f.controller_url;
+  base.ca_file = f.ca_file;
+  base.bearer_token = token;
+  auto credentials = std::make_shared<ClientCredentials>(base);
+  std::unique_ptr<CertificateRenewer> renewer;
+  std::thread renewal;
+  if (token.empty()) {
+    auto identity = LoadOrEnrol(f, *state_dir, host_name, base);
+    if (!identity.ok()) {
+      std::cerr << "govpool-agent: " << identity.status().message() << "\n";
+      return 1;
+    }
+    credentials->SetClientCertificate(identity->certificate_pem, identity->key_pem);
+    renewer = std::make_unique<CertificateRenewer>(*credentials, ControllerCertificateIssuer(),
+                                                   *state_dir + "/tls/agent.pem", host_name, *identity, SystemClock());
+    renewal = std::thread([&] {
+      while (stop.WaitUntil(SystemClock(), SystemClock().MonotonicNow() + kRenewalCheckInterval)) {
+        auto renewed = renewer->RenewIfDue();
+        if (!renewed.ok()) {
+          log::Warn("cannot renew the agent's certificate yet; retried in a minute",
+                    {{"error", renewed.status().ToString()}, {"expires_at_ms", renewer->current().info.not_after_ms}});
+        } else if (*renewed) {
+          log::Info("renewed the agent's certificate", {{"serial", renewer->current().info.serial_hex},
+                                                        {"expires_at_ms", renewer->current().info.not_after_ms}});
+        }
+      }
+    });
+  }
+  struct JoinOnExit {
+    std::thread& t;
+    StopSignal& stop;
+    ~JoinOnExit() {
+      if (t.joinable()) {
+        stop.Stop();
+        t.join();
+      }
+    }
+  } join_renewal{renewal, stop};
+
   // Two connections: the watch long-polls, so heartbeats go over their own.
-  auto client = MakeClient(f, token, f.reconcile_interval_s);
-  auto heartbeat_client = MakeClient(f, token, 0);
+  auto client = MakeClient(credentials, f.reconcile_interval_s);
+  auto heartbeat_client = MakeClient(credentials, 0);
   if (!client.ok() || !heartbeat_client.ok()) {
     std::cerr << "govpool-agent: " << (client.ok() ? heartbeat_client.status() : client.status()).message() << "\n";
     return 2;
@@ -334,7 +403,11 @@ int RunSimulated(const AgentOptions& f, const std::string& token, StopSignal& st
   // One HTTP connection per worker thread, shared by that worker's hosts.
   std::vector<std::unique_ptr<HttpControllerClient>> clients;
   for (int w = 0; w < workers; ++w) {
-    auto client = MakeClient(f, token, 0);
+    api::ClientOptions o;
+    o.base_url = f.controller_url;
+    o.ca_file = f.ca_file;
+    o.bearer_token = token;
+    auto client = MakeClient(std::make_shared<const ClientCredentials>(o), 0);
     if (!client.ok()) {
       std::cerr << "govpool-agent: " << client.status().message() << "\n";
       return 2;
@@ -412,7 +485,8 @@ int Run(int argc, char** argv) {
     return 0;
   }
   log::SetMinLevel(flags->log_level);
-  auto token = ReadToken(flags->token_file);
+  // No --token-file: the agent authenticates with its client certificate (RunHost).
+  auto token = flags->token_file.empty() ? Result<std::string>(std::string()) : ReadToken(flags->token_file);
   if (!token.ok()) {
     std::cerr << "govpool-agent: " << token.status().message() << "\n";
     return 2;

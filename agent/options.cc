@@ -29,8 +29,16 @@ std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level, std::
       ->envname("GOVPOOL_CONTROLLER_URL")
       ->capture_default_str();
   text("--token-file", o.token_file, "FILE",
-       "file holding this agent's bearer token (an \"agent\" user's token); required")
+       "file holding this agent's bearer token (an \"agent\" user's token); instead of an "
+       "enrolled client certificate (required with an http:// controller and with --simulate-hosts)")
       ->envname("GOVPOOL_AGENT_TOKEN_FILE");
+  text("--ca-file", o.ca_file, "FILE",
+       "the CA the https:// controller's certificate must chain to (the controller's "
+       "<state-dir>/tls/ca.crt; default: the system's trusted CAs)")
+      ->envname("GOVPOOL_CA_FILE");
+  text("--enrolment-token-file", o.enrolment_token_file, "FILE",
+       "file holding a one-time enrolment token (govpoolctl host enrol): used once, when the "
+       "agent has no certificate yet in STATE_DIR/tls/agent.pem");
   text("--host-name", o.host_name, "NAME", "the host's name at the controller (default: hostname)");
   text("--pool", o.pool, "NAME", "host pool to register in");
   text("--libvirt-uri", o.libvirt_uri, "URI", "libvirt connection")->capture_default_str();
@@ -123,7 +131,18 @@ Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return Cli11UsageError(*app, e);
   }
-  if (o.token_file.empty()) return InvalidArgument("--token-file is required (an agent user's token)");
+  const bool https = o.controller_url.rfind("https://", 0) == 0;
+  if (o.token_file.empty() && !https) {
+    return InvalidArgument("--token-file is required with an http:// controller (an agent user's token); over "
+                           "https:// the agent may enrol instead (--enrolment-token-file)");
+  }
+  if (o.token_file.empty() && o.simulate_hosts > 0) {
+    return InvalidArgument("--simulate-hosts needs --token-file (one token for all the simulated hosts)");
+  }
+  if (!o.token_file.empty() && !o.enrolment_token_file.empty()) {
+    return InvalidArgument("--token-file and --enrolment-token-file do not go together: a token, or a certificate");
+  }
+  if (!https && !o.ca_file.empty()) return InvalidArgument("--ca-file needs an https:// controller");
   if (o.domain_type != "auto" && o.domain_type != "kvm" && o.domain_type != "qemu") {
     return InvalidArgument("--domain-type must be kvm, qemu or auto, not '" + o.domain_type + "'");
   }

@@ -16,8 +16,14 @@ namespace govpool::agent {
 
 struct AgentOptions {
   bool help = false;  // --help or -h: print AgentHelp() and exit; nothing else is set
-  std::string controller_url = "http://127.0.0.1:8080";  // --controller, env GOVPOOL_CONTROLLER_URL
-  std::string token_file;  // required; env GOVPOOL_AGENT_TOKEN_FILE
+  std::string controller_url = "https://127.0.0.1:8080";  // --controller, env GOVPOOL_CONTROLLER_URL
+  // How the agent authenticates (docs/security.md, "TLS and agent enrolment"): an API token
+  // (token_file, env GOVPOOL_AGENT_TOKEN_FILE; required over http://), or over https:// a
+  // client certificate kept in STATE_DIR/tls/agent.pem, obtained once with the one-time token
+  // in enrolment_token_file and renewed by the agent itself.
+  std::string token_file;
+  std::string enrolment_token_file;
+  std::string ca_file;  // env GOVPOOL_CA_FILE: the CA an https:// controller is verified against
   std::string host_name;   // empty: this machine's hostname
   std::string pool;
   std::string libvirt_uri = "qemu:///system";

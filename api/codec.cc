@@ -380,7 +380,9 @@ Result<T> ParseOrDefault(std::string_view body) {
   X(CreateSecurityGroupRuleRequest) X(CreateRouterRequest) X(PatchRouterRequest)          \
   X(RouterInterfaceRequest) X(CreateFloatingIpRequest) X(PatchFloatingIpRequest)          \
   X(ListPage<SecurityGroup>) X(ListPage<Router>) X(ListPage<FloatingIp>)               \
-  X(AuditRecord) X(AuditCheckpoint) X(AuditVerifyAnswer) X(ListPage<AuditRecord>)
+  X(AuditRecord) X(AuditCheckpoint) X(AuditVerifyAnswer) X(ListPage<AuditRecord>)          \
+  X(HostEnrolment) X(CreateHostEnrolmentRequest) X(NewHostEnrolmentAnswer)                \
+  X(AgentCertificateRequest) X(AgentCertificateAnswer) X(AgentCertificate)
 
 #define GOVPOOL_INSTANTIATE(T)                                  \
   template std::string Encode<T>(const T&);                     \

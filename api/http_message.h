@@ -26,6 +26,10 @@ struct HttpRequest {
   HeaderList headers;
   std::string body;
   std::string remote_address;  // the peer's IP address, without port
+  // Set only when the peer presented a client certificate that the server's client CA
+  // verified (mutual TLS): its subject's CN and serial number (lower-case hex).
+  std::string client_certificate_cn;
+  std::string client_certificate_serial;
 
   const std::string* Header(std::string_view name) const { return FindHeader(headers, name); }
   const std::string* QueryParam(std::string_view name) const;

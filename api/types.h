@@ -1178,6 +1178,51 @@ struct NewTokenAnswer {
   Role role = Role::kDeptMember;
   std::string department_id = {};
 };
+// ---- Agent enrolment (docs/security.md, "TLS and agent enrolment") ----
+// A one-time, expiring permission for the agent of host `host_name` to obtain its client
+// certificate. The secret itself is shown once, when it is made.
+struct HostEnrolment {
+  Meta meta;
+  std::string host_name;
+  std::string pool;           // the pool a new host of this name joins
+  std::string secret_sha256;  // storage only
+  std::int64_t expires_at_ms = 0;
+  std::int64_t used_at_ms = 0;  // 0: not redeemed yet
+};
+inline constexpr std::int64_t kDefaultEnrolmentLifetimeS = 3600;
+inline constexpr std::int64_t kMaxEnrolmentLifetimeS = 7 * 24 * 3600;
+struct CreateHostEnrolmentRequest {
+  std::string host_name;
+  std::string pool = {};
+  std::int64_t ttl_s = kDefaultEnrolmentLifetimeS;
+};
+// POST /v1/host-enrolments: the only time the enrolment's secret leaves the server.
+struct NewHostEnrolmentAnswer {
+  HostEnrolment enrolment;
+  std::string token;
+  std::string ca_certificate;  // PEM: what the agent verifies the controller against
+};
+// POST /v1/agent-certificates: a certificate signing request (PEM), with an enrolment token
+// for the first certificate, or over a connection authenticated by the current one to renew.
+struct AgentCertificateRequest {
+  std::string enrolment_token;
+  std::string csr;
+};
+struct AgentCertificateAnswer {
+  std::string host_name;
+  std::string certificate;     // PEM, CN = host_name, clientAuth
+  std::string ca_certificate;  // PEM
+  std::int64_t expires_at_ms = 0;
+};
+// A client certificate the controller issued to an agent (storage only): a verified
+// certificate authenticates only while its record exists and has not expired.
+struct AgentCertificate {
+  Meta meta;
+  std::string host_name;
+  std::string pool;    // from the enrolment: the pool a new host of this name joins
+  std::string serial;  // lower-case hex
+  std::int64_t expires_at_ms = 0;
+};
 // POST /v1/auth/login: the session's secret (shown once) and what the user must do first.
 struct LoginAnswer {
   std::string token;
@@ -1368,7 +1413,7 @@ template <> struct Fields<Host> {
       Field{"dedicated_departments", &Host::dedicated_departments, Names{1024}},
       Field{"max_instances", &Host::max_instances, Range{0, kMaxInt}},
       Field{"last_heartbeat_at", &Host::last_heartbeat_ms, Time{}, kEmptyWhenZero},
-      Field{"agent_user_id", &Host::agent_user_id, Text{64}},
+      Field{"agent_user_id", &Host::agent_user_id, Text{80}},
       Field{"storage_clusters", &Host::storage_clusters, Names{64}},
       Field{"storage_pools", &Host::storage_pools, Any{}, kDerived},
       Field{"allocated", &Host::allocated, Any{}, kDerived},
@@ -2375,6 +2420,56 @@ template <> struct Fields<NewTokenAnswer> {
       Field{"expires_at", &NewTokenAnswer::expires_at_ms, Time{}},
       Field{"role", &NewTokenAnswer::role},
       Field{"department_id", &NewTokenAnswer::department_id},
+  };
+};
+
+template <> struct Fields<HostEnrolment> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&HostEnrolment::meta},
+      Field{"host_name", &HostEnrolment::host_name, Name{}, kRequired},
+      Field{"pool", &HostEnrolment::pool},
+      Field{"secret_sha256", &HostEnrolment::secret_sha256, Text{64}, kStorageOnly},
+      Field{"expires_at", &HostEnrolment::expires_at_ms, Time{}},
+      Field{"used_at", &HostEnrolment::used_at_ms, Time{}, kEmptyWhenZero},
+  };
+};
+template <> struct Fields<CreateHostEnrolmentRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"host_name", &CreateHostEnrolmentRequest::host_name, Name{}, kRequired},
+      Field{"pool", &CreateHostEnrolmentRequest::pool, Name{}},
+      Field{"ttl_s", &CreateHostEnrolmentRequest::ttl_s, Range{60, kMaxEnrolmentLifetimeS}},
+  };
+};
+template <> struct Fields<NewHostEnrolmentAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"enrolment", &NewHostEnrolmentAnswer::enrolment, Any{}, kRequired},
+      Field{"token", &NewHostEnrolmentAnswer::token, Any{}, kRequired},
+      Field{"ca_certificate", &NewHostEnrolmentAnswer::ca_certificate, Any{}, kRequired},
+  };
+};
+template <> struct Fields<AgentCertificateRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"enrolment_token", &AgentCertificateRequest::enrolment_token, Text{128}},
+      Field{"csr", &AgentCertificateRequest::csr, Text{8192}, kRequired},
+  };
+};
+template <> struct Fields<AgentCertificateAnswer> {
+  static constexpr auto kAll = std::tuple{
+      Field{"host_name", &AgentCertificateAnswer::host_name, Any{}, kRequired},
+      Field{"certificate", &AgentCertificateAnswer::certificate, Any{}, kRequired},
+      Field{"ca_certificate", &AgentCertificateAnswer::ca_certificate, Any{}, kRequired},
+      Field{"expires_at", &AgentCertificateAnswer::expires_at_ms, Time{}, kRequired},
+  };
+};
+template <> struct Fields<AgentCertificate> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&AgentCertificate::meta},
+      Field{"host_name", &AgentCertificate::host_name, Name{}, kRequired},
+      Field{"pool", &AgentCertificate::pool},
+      Field{"serial", &AgentCertificate::serial, Text{64}, kRequired},
+      Field{"expires_at", &AgentCertificate::expires_at_ms, Time{}},
   };
 };
 

@@ -164,13 +164,18 @@ CommandLine::CommandLine()
            flag, [target](const std::string& v) { *target = v; }, help)
         ->type_name(value_name);
   };
-  text("--url", "URL", "controller URL (env GOVPOOL_URL; default http://127.0.0.1:8080)",
+  text("--url", "URL", "controller URL (env GOVPOOL_URL; default https://127.0.0.1:8080)",
        &globals_.url);
   text("--token", "TOKEN", "bearer token (env GOVPOOL_TOKEN)", &globals_.token);
   text("--token-file", "FILE", "read the bearer token from FILE (env GOVPOOL_TOKEN_FILE)",
        &globals_.token_file);
   text("--config", "FILE", "config file (default ~/.config/govpool/config)", &globals_.config);
-  text("--ca-file", "FILE", "HTTPS: trust this CA bundle (env GOVPOOL_CA_FILE)", &globals_.ca_file);
+  text("--ca-file", "FILE",
+       "HTTPS: verify the controller against this CA (its <state-dir>/tls/ca.crt; env GOVPOOL_CA_FILE)",
+       &globals_.ca_file);
+  app.add_flag("--insecure", globals_.insecure,
+               "HTTPS WITHOUT verifying the controller's certificate: anyone on the way can read "
+               "and change what is sent, your token included (says so on every run)");
   app.add_flag("--json", globals_.json, "print the answer as JSON instead of a table");
   app.add_flag("--wide", globals_.wide, "tables: also show the ids of related objects");
 }

@@ -32,6 +32,7 @@ void AddBackupPolicyCommands(CommandLine& cli);
 void AddBackupCommands(CommandLine& cli);
 void AddNetworkCommands(CommandLine& cli);  // the network, subnet and port groups
 void AddNetworkSecurityCommands(CommandLine& cli);  // security-group, router, floating-ip
+void AddAdminCommands(CommandLine& cli);  // backup (admin.cc)
 
 // Every group, in help order.
 inline void AddAllCommands(CommandLine& cli) {
@@ -46,6 +47,7 @@ inline void AddAllCommands(CommandLine& cli) {
   AddBackupPolicyCommands(cli);
   AddBackupCommands(cli);
   AddImageCommands(cli);
+  AddAdminCommands(cli);
   AddNetworkCommands(cli);
   AddNetworkSecurityCommands(cli);
   AddServerGroupCommands(cli);

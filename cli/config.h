@@ -16,7 +16,7 @@
 
 namespace govpool::cli {
 
-inline constexpr std::string_view kDefaultUrl = "http://127.0.0.1:8080";
+inline constexpr std::string_view kDefaultUrl = "https://127.0.0.1:8080";
 
 // The global options of the command line (flags given anywhere on it).
 struct GlobalOptions {
@@ -25,6 +25,7 @@ struct GlobalOptions {
   std::optional<std::string> token_file;
   std::optional<std::string> config;
   std::optional<std::string> ca_file;
+  bool insecure = false;  // --insecure: HTTPS without verifying the controller's certificate
   bool json = false;  // print the typed answer as JSON instead of a table
   bool wide = false;  // tables: also the ids of related objects
 };

@@ -1,7 +1,11 @@
 // govpoolctl host ...: compute hosts with capacity, allocation and free resources.
 #include <memory>
 
+#include "api/codec.h"
 #include "cli/commands.h"
+#include "cli/table.h"
+#include "cli/values.h"
+#include "common/private_file.h"
 
 namespace govpool::cli {
 namespace {
@@ -75,6 +79,38 @@ Status Update(Context& ctx, UpdateArgs args) {
   return OkStatus();
 }
 
+struct EnrolArgs {
+  api::CreateHostEnrolmentRequest req;
+  std::string expires = "1h";
+  std::string token_out;
+  std::string ca_out;
+};
+
+// The agent's side of it: govpool-agent --enrolment-token-file (docs/security.md, "TLS and
+// agent enrolment").
+Status Enrol(Context& ctx, EnrolArgs args) {
+  GP_ASSIGN_OR_RETURN(std::int64_t lifetime_ms, ParseDurationMs(args.expires, "--expires"));
+  args.req.ttl_s = lifetime_ms / 1000;
+  // Not retried: a replay would hand out a second one-time secret.
+  GP_ASSIGN_OR_RETURN(api::NewHostEnrolmentAnswer e, ctx.api().CreateHostEnrolment(args.req));
+  if (!args.token_out.empty()) GP_RETURN_IF_ERROR(WritePrivateFile(args.token_out, e.token + "\n"));
+  if (!args.ca_out.empty()) GP_RETURN_IF_ERROR(WritePrivateFile(args.ca_out, e.ca_certificate));
+  if (ctx.json()) {
+    ctx.out() << api::Encode(e) << "\n";
+    return OkStatus();
+  }
+  ctx.out() << "enrolment   " << e.enrolment.meta.id << "\n"
+            << "host_name   " << e.enrolment.host_name << "\n"
+            << "pool        " << e.enrolment.pool << "\n"
+            << "expires_at  " << TimeText(e.enrolment.expires_at_ms) << "\n"
+            << "token       " << (args.token_out.empty() ? e.token : "(written to " + args.token_out + ")") << "\n";
+  if (args.ca_out.empty()) ctx.out() << "ca_certificate\n" << e.ca_certificate;
+  ctx.err() << "note: the token works once, until " << TimeText(e.enrolment.expires_at_ms) << "; on host "
+            << e.enrolment.host_name << " run govpool-agent --controller URL --ca-file CA_FILE "
+            << "--enrolment-token-file TOKEN_FILE\n";
+  return OkStatus();
+}
+
 }  // namespace
 
 void AddHostCommands(CommandLine& cli) {
@@ -92,6 +128,16 @@ void AddHostCommands(CommandLine& cli) {
         .Option("--pool", &req->pool, "POOL", "pool (availability zone)")
         .Option("--traits", &req->traits, "T,...", "host traits")
         .Run([req](Context& ctx) { return Register(ctx, *req); });
+  }
+  {
+    auto a = std::make_shared<EnrolArgs>();
+    g.AddCommand("enrol", "let a host's agent enrol: a one-time token for its client certificate (admin)")
+        .Arg("NAME", &a->req.host_name, "the host's name (its agent's --host-name)")
+        .Option("--pool", &a->req.pool, "POOL", "the pool the new host joins")
+        .Option("--expires", &a->expires, "DURATION", "how long the token works, e.g. 30m, 1h, 7d (default 1h)")
+        .Option("--token-out", &a->token_out, "FILE", "write the token to FILE (mode 0600) instead of printing it")
+        .Option("--ca-out", &a->ca_out, "FILE", "write the controller's CA certificate to FILE")
+        .Run([a](Context& ctx) { return Enrol(ctx, *a); });
   }
   {
     auto q = std::make_shared<api::HostQuery>();

@@ -81,6 +81,11 @@ int RunCommand(const Command& command, const GlobalOptions& globals, std::ostrea
   api::ClientOptions options;
   options.base_url = settings->url;
   options.ca_file = settings->ca_file;
+  if (globals.insecure) {
+    options.insecure_skip_verify = true;
+    err << "WARNING: --insecure: the controller's certificate is NOT verified; anyone between here and "
+        << settings->url << " can read and change this conversation, your token included. Use --ca-file.\n";
+  }
   if (settings->token) options.bearer_token = *settings->token;
   if (settings->token_file) {
     auto token = ReadTokenFile(*settings->token_file);

@@ -1,6 +1,7 @@
 // govpool-controller: the REST API, durable state, quotas and placement.
 // Only this file wires real implementations together.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "controller/options.h"
 #include "controller/services/services.h"
 #include "controller/store/sqlite_state_store.h"
+#include "controller/tls_files.h"
 #include "network/ovn/northbound_connection.h"
 #include "scheduler/scheduler.h"
 
@@ -55,6 +57,14 @@ int Run(int argc, char** argv) {
   // passwords, tokens, staged images (MLPS 8.1.4.9/8.1.4.10).
   ::umask(077);
   ::mkdir(flags->state_dir.c_str(), 0700);
+  if (!flags->restore.empty()) {
+    if (Status restored = SqliteStateStore::Restore(flags->restore, flags->state_dir + "/state.db"); !restored.ok()) {
+      log::Error("cannot restore the backup", {{"backup", flags->restore}, {"error", restored.ToString()}});
+      return 1;
+    }
+    log::Warn("restored the state from a backup; the database it replaced is kept beside it",
+              {{"backup", flags->restore}, {"state_dir", flags->state_dir}});
+  }
   auto store = SqliteStateStore::Open(flags->state_dir + "/state.db");
   if (!store.ok()) {
     log::Error("cannot open the state store", {{"error", store.status().ToString()}});
@@ -134,13 +144,46 @@ int Run(int argc, char** argv) {
   // Uploaded images wait here for their import (docs/storage.md, "Images").
   const ImageStaging staging(flags->state_dir + "/images");
   http::ApiHandler api(**db, metrics, &staging);
-  api.RegisterAllRoutes();
+  api.SetBackupDirectory(flags->state_dir + "/backup-tmp");
   http::ServerOptions options;
   options.address = flags->address;
   options.port = static_cast<std::uint16_t>(flags->port);
   options.threads = flags->threads;
-  options.tls_cert_path = flags->tls_cert;
-  options.tls_key_path = flags->tls_key;
+  options.max_connections = static_cast<std::size_t>(flags->max_connections);
+  options.max_connections_per_address = static_cast<std::size_t>(flags->max_connections_per_address);
+  // A socket is a file: the soft limit (often 1024) would stop accepting long before
+  // --max-connections. Raised to the hard limit, which the operator controls.
+  if (struct rlimit files {}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+  // HTTPS by default, with the controller's own CA (docs/security.md, "TLS and agent enrolment").
+  AgentCertificateIssuer issuer;
+  if (flags->insecure_http) {
+    log::Warn("serving PLAIN HTTP (--insecure-http): tokens and passwords cross unencrypted and agents cannot "
+              "enrol; for tests and demos on this machine only");
+  } else {
+    const auto names = DefaultServerNames(flags->tls_names, flags->address);
+    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    SystemClock().Now().time_since_epoch()).count();
+    auto tls = LoadOrCreateControllerTls(flags->state_dir + "/tls", names, flags->tls_cert, flags->tls_key, now_ms);
+    if (!tls.ok()) {
+      log::Error("cannot set up TLS", {{"error", tls.status().ToString()}});
+      return 1;
+    }
+    if (tls->issued_server_certificate) {
+      std::string joined;
+      for (const auto& n : names) joined += (joined.empty() ? "" : ",") + n;
+      log::Info("issued the controller's server certificate from its own CA", {{"names", joined}, {"ca", tls->ca_path}});
+    }
+    options.tls_cert_path = tls->cert_path;
+    options.tls_key_path = tls->key_path;
+    options.tls_client_ca_path = tls->ca_path;
+    issuer.ca = tls->ca;
+    issuer.certificate_lifetime_ms = std::int64_t{flags->agent_cert_days} * 24 * 3600 * 1000;
+    api.SetAgentCertificateIssuer(&issuer);
+  }
+  api.RegisterAllRoutes();
   auto server = http::HttpServer::Start(
       options,
       [&api](api::HttpRequest req, http::Responder respond) {
@@ -151,10 +194,11 @@ int Run(int argc, char** argv) {
     log::Error("cannot start the HTTP server", {{"error", server.status().ToString()}});
     return 1;
   }
-  const std::string url = std::string(flags->tls_cert.empty() ? "http" : "https") + "://" +
+  const std::string url = std::string(flags->insecure_http ? "http" : "https") + "://" +
                           options.address + ":" + std::to_string((*server)->port());
   log::Info("govpool controller serving", {{"url", url}, {"state_dir", flags->state_dir}});
   std::cout << "govpool controller serving at " << url << "\n"
+            << (flags->insecure_http ? "" : "clients verify it against the CA in " + flags->state_dir + "/tls/ca.crt\n")
             << "first administrators' one-time passwords: " << flags->state_dir << "/initial-passwords\n"
             << std::flush;
   if (!flags->port_file.empty()) {

@@ -37,9 +37,23 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("DIR")
       ->envname("GOVPOOL_STATE_DIR")
       ->capture_default_str();
+  app->add_option("--restore", o.restore,
+                  "start from this backup (govpoolctl admin backup) instead of the state database; "
+                  "the database it replaces is kept beside it")
+      ->type_name("FILE");
   app->add_option("--threads", o.threads, "HTTP I/O threads")
       ->type_name("N")
       ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app->add_option("--max-connections", o.max_connections,
+                  "open connections at most; above it the one waiting longest for a request is closed")
+      ->type_name("N")
+      ->check(CLI::Range(16, 1'000'000))
+      ->capture_default_str();
+  app->add_option("--max-connections-per-address", o.max_connections_per_address,
+                  "open connections at most from one client address (a load balancer counts as one)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
   app->add_option("--heartbeat-timeout-seconds", o.heartbeat_timeout_s,
                   "a host silent this long is marked down")
@@ -65,9 +79,25 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("HOURS")
       ->check(CLI::Range(1, 24 * 365))
       ->capture_default_str();
-  app->add_option("--tls-cert", o.tls_cert, "serve HTTPS only, with this certificate (needs --tls-key)")
+  app->add_option("--tls-cert", o.tls_cert,
+                  "serve HTTPS with this certificate chain (needs --tls-key); default: one the "
+                  "controller issues itself from its own CA in <state-dir>/tls")
       ->type_name("FILE");
-  app->add_option("--tls-key", o.tls_key, "the private key of --tls-cert")->type_name("FILE");
+  app->add_option("--tls-key", o.tls_key, "the private key of --tls-cert (mode 0600, else refused)")
+      ->type_name("FILE");
+  app->add_option("--tls-name", o.tls_names,
+                  "names (DNS or IP) in the controller's own server certificate; comma-separated "
+                  "(default: the --listen host, this machine's host name, localhost, 127.0.0.1, ::1)")
+      ->type_name("LIST")
+      ->delimiter(',');
+  app->add_option("--agent-cert-days", o.agent_cert_days,
+                  "lifetime of the client certificates enrolled agents get (they renew at two thirds)")
+      ->type_name("DAYS")
+      ->check(CLI::Range(1, 365))
+      ->capture_default_str();
+  app->add_flag("--insecure-http", o.insecure_http,
+                "serve plain HTTP instead of HTTPS: tests and demos on a loopback address only "
+                "(refused on any other address); agents cannot enrol");
   app->add_option("--port-file", o.port_file,
                   "write the bound port here once serving (for scripts, tests)")
       ->type_name("FILE");
@@ -100,6 +130,10 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("LEVEL")
       ->capture_default_str();
   return app;
+}
+
+bool IsLoopbackAddress(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
 }
 
 Status ParseListen(ControllerOptions& o) {
@@ -156,6 +190,9 @@ Result<ControllerOptions> ParseControllerFlags(int argc, char** argv) {
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return InvalidArgument("--tls-cert and --tls-key go together");
   }
+  if (o.insecure_http && (!o.tls_cert.empty() || !o.tls_names.empty())) {
+    return InvalidArgument("--insecure-http does not go with --tls-cert, --tls-key or --tls-name");
+  }
   auto level = log::ParseLevel(raw.log_level);
   if (!level.ok()) return InvalidArgument("--log-level: " + level.status().message());
   o.log_level = *level;
@@ -166,6 +203,10 @@ Result<ControllerOptions> ParseControllerFlags(int argc, char** argv) {
     return InvalidArgument("--ovn-nb-owner and --ovn-gateway-chassis need --ovn-nb");
   }
   GP_RETURN_IF_ERROR(ParseListen(o));
+  if (o.insecure_http && !IsLoopbackAddress(o.address)) {
+    return InvalidArgument("--insecure-http serves only on a loopback address (127.0.0.0/8, ::1, localhost), not '" +
+                           o.address + "': without TLS, tokens and passwords would cross the network in clear");
+  }
   GP_RETURN_IF_ERROR(ParseScheduler(raw, o.scheduler_config));
   return o;
 }

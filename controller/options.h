@@ -21,7 +21,13 @@ struct ControllerOptions {
   std::string address;                    // host part of `listen`
   int port = 0;                           // port part of `listen` (0: pick one)
   std::string state_dir = "govpool-state";  // --state-dir, env GOVPOOL_STATE_DIR
+  // --restore FILE: start from this backup (GET /v1/system/backup) instead of the state
+  // database in state_dir, which is kept beside it (docs/operations.md, "Backup and restore").
+  std::string restore;
   int threads = 4;
+  // Open connections at most, in all and per client address (http::ServerOptions).
+  int max_connections = 4096;
+  int max_connections_per_address = 512;
   int heartbeat_timeout_s = 30;
   // --bootstrap-tokens: the first start also issues one API token per administrator role,
   // written to <state_dir>/{system,security,audit}-admin-token (for automation: CI, tests, the
@@ -34,8 +40,14 @@ struct ControllerOptions {
   // --audit-hash: the audit records' chain hash, sha256 or sm3 (GB/T 32905; refused when this
   // OpenSSL lacks it).
   std::string audit_hash = "sha256";
+  // TLS (docs/security.md, "TLS and agent enrolment"): HTTPS always, with --tls-cert/--tls-key
+  // or else a certificate the controller issues from its own CA (<state_dir>/tls) for
+  // tls_names; --insecure-http (loopback addresses only) serves plain HTTP instead.
   std::string tls_cert;  // both or neither
   std::string tls_key;
+  std::vector<std::string> tls_names;
+  int agent_cert_days = 30;
+  bool insecure_http = false;
   std::string port_file;
   // --ovn-nb (env GOVPOOL_OVN_NB): the OVN Northbound database ("unix:PATH" or
   // "tcp:HOST:PORT") the controller keeps equal to its networks; empty: no Northbound sync

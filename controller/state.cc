@@ -20,6 +20,8 @@ enum UserIndex { kUserByName, kUserByDepartment };
 enum ServerGroupIndex { kGroupByDepartment };
 enum TokenIndex { kTokenBySecretHash, kTokenByUser };
 enum SessionIndex { kSessionBySecretHash, kSessionByUser };
+enum EnrolmentIndex { kEnrolmentBySecretHash };
+enum AgentCertificateIndex { kAgentCertificateBySerial, kAgentCertificateByHost };
 enum StoragePoolIndex { kStoragePoolByName };
 enum VolumeIndex { kVolumeByDepartmentAndName, kVolumeByHost, kVolumeByVm, kVolumeBySnapshot, kVolumeByImage, kVolumeByDepartment };
 enum SnapshotIndex { kSnapshotByHost, kSnapshotByVolume, kSnapshotByDepartment };
@@ -160,7 +162,10 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
                                     [](const api::FloatingIp& f) { return f.router_id; }}),
       sessions_("session", {[](const api::Session& x) { return x.secret_sha256; },
                             [](const api::Session& x) { return x.user_id; }}),
-      auth_policies_("auth_policy", {}) {}
+      auth_policies_("auth_policy", {}),
+      enrolments_("host_enrolment", {[](const api::HostEnrolment& e) { return e.secret_sha256; }}),
+      agent_certificates_("agent_certificate", {[](const api::AgentCertificate& c) { return c.serial; },
+                                                [](const api::AgentCertificate& c) { return c.host_name; }}) {}
 
 template <> RecordTable<api::Department>& State::Table() { return departments_; }
 template <> RecordTable<api::Flavor>& State::Table() { return flavors_; }
@@ -184,13 +189,15 @@ template <> RecordTable<api::Router>& State::Table() { return routers_; }
 template <> RecordTable<api::FloatingIp>& State::Table() { return floating_ips_; }
 template <> RecordTable<api::Session>& State::Table() { return sessions_; }
 template <> RecordTable<api::AuthPolicy>& State::Table() { return auth_policies_; }
+template <> RecordTable<api::HostEnrolment>& State::Table() { return enrolments_; }
+template <> RecordTable<api::AgentCertificate>& State::Table() { return agent_certificates_; }
 
 template <class F>
 void State::ForEachTable(F&& f) {
   f(departments_), f(flavors_), f(hosts_), f(vms_), f(users_), f(server_groups_), f(tokens_),
       f(idempotency_), f(storage_pools_), f(volumes_), f(snapshots_), f(images_), f(backup_policies_),
       f(backups_), f(networks_), f(subnets_), f(ports_), f(security_groups_), f(routers_), f(floating_ips_),
-      f(sessions_), f(auth_policies_);
+      f(sessions_), f(auth_policies_), f(enrolments_), f(agent_certificates_);
 }
 
 scheduler::HostSpec State::HostSpecOf(const api::Host& h) const {
@@ -416,6 +423,8 @@ GOVPOOL_STATE_RECORD(api::Router)
 GOVPOOL_STATE_RECORD(api::FloatingIp)
 GOVPOOL_STATE_RECORD(api::Session)
 GOVPOOL_STATE_RECORD(api::AuthPolicy)
+GOVPOOL_STATE_RECORD(api::HostEnrolment)
+GOVPOOL_STATE_RECORD(api::AgentCertificate)
 #undef GOVPOOL_STATE_RECORD
 
 void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
@@ -491,6 +500,15 @@ const std::set<std::string>& State::TokensOfUser(const std::string& user_id) con
 }
 const api::Session* State::FindSessionBySecretHash(const std::string& sha256) const {
   return sessions_.FindBy(kSessionBySecretHash, sha256);
+}
+const api::HostEnrolment* State::FindEnrolmentBySecretHash(const std::string& sha256) const {
+  return enrolments_.FindBy(kEnrolmentBySecretHash, sha256);
+}
+const api::AgentCertificate* State::FindAgentCertificateBySerial(const std::string& serial) const {
+  return agent_certificates_.FindBy(kAgentCertificateBySerial, serial);
+}
+const std::set<std::string>& State::AgentCertificatesOfHost(const std::string& host_name) const {
+  return agent_certificates_.IdsBy(kAgentCertificateByHost, host_name);
 }
 const std::set<std::string>& State::SessionsOfUser(const std::string& user_id) const {
   return sessions_.IdsBy(kSessionByUser, user_id);

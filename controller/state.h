@@ -148,6 +148,12 @@ class State {
   // Sign-in activity kept in memory only (last uses, failed logins); thread-safe itself.
   AuthActivity& auth_activity() const { return auth_activity_; }
   const IdempotencyRecord* FindIdempotency(const std::string& id) const { return idempotency_.Find(id); }
+  // ---- Agent enrolment (docs/security.md, "TLS and agent enrolment") ----
+  const std::map<std::string, api::HostEnrolment>& enrolments() const { return enrolments_.all(); }
+  const api::HostEnrolment* FindEnrolmentBySecretHash(const std::string& sha256) const;
+  const std::map<std::string, api::AgentCertificate>& agent_certificates() const { return agent_certificates_.all(); }
+  const api::AgentCertificate* FindAgentCertificateBySerial(const std::string& serial) const;
+  const std::set<std::string>& AgentCertificatesOfHost(const std::string& host_name) const;
 
   // ---- Storage (docs/storage.md) ----
   const api::StoragePool* FindStoragePool(const std::string& id_or_name) const;
@@ -301,6 +307,8 @@ class State {
   RecordTable<api::FloatingIp> floating_ips_;
   RecordTable<api::Session> sessions_;
   RecordTable<api::AuthPolicy> auth_policies_;  // at most one, id kAuthPolicyId
+  RecordTable<api::HostEnrolment> enrolments_;
+  RecordTable<api::AgentCertificate> agent_certificates_;
   mutable AuthActivity auth_activity_;
   // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used

@@ -17,6 +17,7 @@ WatchHub::~WatchHub() {
     std::lock_guard lock(mu_);
     stopping_ = true;
     left.swap(waiters_);
+    held_per_host_.clear();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -118,6 +119,17 @@ void WatchHub::Watch(const std::string& host_id, std::int64_t after_revision,
       return 0;
     });
     if (!now) {
+      int& held_for_host = held_per_host_[host_id];
+      if (held_for_host >= options_.max_held_per_host || waiters_.size() >= options_.max_held) {
+        if (held_for_host == 0) held_per_host_.erase(host_id);
+        done(ResourceExhausted(waiters_.size() >= options_.max_held
+                                   ? "the controller holds " + std::to_string(waiters_.size()) +
+                                         " watches, its limit; watch again later"
+                                   : "host " + host_id + " already has " + std::to_string(held_for_host) +
+                                         " watches held, its limit; watch again later"));
+        return;
+      }
+      ++held_for_host;
       waiters_.push_back({host_id, after_revision,
                           std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms),
                           std::move(done)});
@@ -148,6 +160,9 @@ void WatchHub::Loop() {
                           (changed != changed_at_.end() && changed->second > it->after_revision);
         if (fire) {
           ready.emplace_back(std::move(it->done), Snapshot(s, it->host_id));
+          if (auto held = held_per_host_.find(it->host_id); held != held_per_host_.end() && --held->second <= 0) {
+            held_per_host_.erase(held);
+          }
         } else {
           if (keep != it) *keep = std::move(*it);
           ++keep;

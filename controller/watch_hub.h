@@ -42,6 +42,10 @@ using WatchResult = api::WatchAnswer;
 
 struct WatchHubOptions {
   int tick_ms = 20;  // how often held watches are checked for changes and deadlines
+  // Held watches at most, per host and in all; above either, a watch is refused at once with
+  // ResourceExhausted (429). A host's agent holds one (a second while it reconnects).
+  int max_held_per_host = 4;
+  std::size_t max_held = 50'000;
 };
 
 class WatchHub {
@@ -57,7 +61,8 @@ class WatchHub {
   // Answers `done` exactly once with the host's VM set: at once (see the file comment) or
   // when a VM of the host changes after `after_revision`, or after `timeout_ms` (<= 0: at
   // once) with the unchanged set. Authorization is the caller's job. Unavailable when the
-  // state commit behind the answer failed or the hub is stopping.
+  // state commit behind the answer failed or the hub is stopping; ResourceExhausted when it
+  // would be held beyond a limit of WatchHubOptions.
   void Watch(const std::string& host_id, std::int64_t after_revision, std::int64_t timeout_ms,
              Callback done);
 
@@ -90,6 +95,7 @@ class WatchHub {
   std::map<std::string, std::set<std::string>> vms_by_host_;
   std::map<std::string, std::int64_t> changed_at_;  // host -> newest VM change revision
   std::vector<Waiter> waiters_;
+  std::map<std::string, int> held_per_host_;  // of waiters_; hosts with none are absent
   std::thread thread_;
 };
 

@@ -35,7 +35,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 home="${GOVPOOL_HOME:-/var/tmp/govpool-demo}"
 listen="${GOVPOOL_LISTEN:-127.0.0.1:8080}"
-url="http://$listen"
+url="https://$listen"
+# The controller serves HTTPS with a certificate from its own CA (docs/security.md, "TLS and
+# agent enrolment"); everything here verifies it against that CA.
+ca_file="$home/controller/tls/ca.crt"
 ceph_dir="${GOVPOOL_CEPH_DIR:-${GOVPOOL_STATE_DIR:-/var/tmp/govpool}/ceph}"
 ceph_pool="${GOVPOOL_DEMO_CEPH_POOL:-govpool-demo}"
 
@@ -51,17 +54,13 @@ mkdir -p "$home"
 controller_pid="" agent_pid="" started_libvirtd=0 started_ceph=0 ceph_conf="" demo_vm=""
 demo_image="" bg_pid="" started_ovn=0 ovn_dir="" demo_host_port="" vm_ip=""
 api() { # api METHOD PATH [BODY]: prints the body; fails on HTTP errors (as the system-admin)
-  curl -fsS -X "$1" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
-    ${3:+-d "$3"} "$url$2"
-}
-security_api() { # the same as the security-admin (users and tokens)
-  curl -fsS -X "$1" -H "Authorization: Bearer $security_token" -H 'Content-Type: application/json' \
+  curl -fsS --cacert "$ca_file" -X "$1" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
     ${3:+-d "$3"} "$url$2"
 }
 http_status() { # http_status PATH: the status code of a GET (000 when unreachable)
-  curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $admin_token" "$url$1" || true
+  curl -s --cacert "$ca_file" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $admin_token" "$url$1" || true
 }
-gctl() { GOVPOOL_URL="$url" GOVPOOL_TOKEN="$admin_token" "$ctl" "$@"; }
+gctl() { GOVPOOL_URL="$url" GOVPOOL_CA_FILE="$ca_file" GOVPOOL_TOKEN="$admin_token" "$ctl" "$@"; }
 # run_bg COMMAND...: runs a command that may take long in the background and waits for it, so
 # that a SIGTERM runs the trap at once (bash defers traps until a foreground command ends) and
 # the trap can stop it (bg_pid: a program, not a function, so that killing it stops it).
@@ -155,10 +154,10 @@ setsid "$bin/controller/govpool-controller" --listen "$listen" --state-dir "$hom
   --bootstrap-tokens --bootstrap-token-ttl-h 720 \
   "${ovn_flags[@]}" >"$home/controller.out" 2>"$home/controller.log" &
 controller_pid=$!
-for _ in $(seq 1 100); do curl -fsS "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "$url/healthz" >/dev/null || { cat "$home/controller.log"; exit 1; }
+for _ in $(seq 1 100); do curl -fsS --cacert "$ca_file" "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS --cacert "$ca_file" "$url/healthz" >/dev/null || { cat "$home/controller.log"; exit 1; }
+echo "run: the controller serves HTTPS at $url (its CA: $ca_file)"
 admin_token="$(cat "$home/controller/system-admin-token")"
-security_token="$(cat "$home/controller/security-admin-token")"
 
 # 2. libvirtd, the tiny test guest image, and Ceph.
 if ! virsh -c qemu:///system uri >/dev/null 2>&1; then started_libvirtd=1; fi
@@ -183,19 +182,17 @@ else
   echo "run: GOVPOOL_CEPH=0: no Ceph; the demo VM gets a local qcow2 disk"
 fi
 
-# 3. The agent, with a token of its own ("agent" role: it may register and report only its
-#    own host), and the Ceph flags when there is a cluster.
+# 3. The agent enrols (docs/security.md, "TLS and agent enrolment"): the system-admin lets this
+#    host's agent enrol (a one-time token, 10 minutes); the agent trades it and a CSR for its
+#    client certificate (kept in $home/agent/tls/agent.pem) and from then on authenticates with
+#    that certificate (mutual TLS), renewing it itself. A restart reuses the certificate.
 host_name="$(hostname)"
-if [ ! -s "$home/agent-token" ] || ! curl -fsS -H "Authorization: Bearer $(cat "$home/agent-token")" \
-    "$url/v1/hosts" >/dev/null 2>&1; then
-  agent_user="$(security_api GET /v1/users?limit=1000 | jq -r --arg n "agent-$host_name" '.items[] | select(.name==$n) | .id')"
-  if [ -z "$agent_user" ]; then
-    agent_user="$(security_api POST /v1/users "{\"name\":\"agent-$host_name\",\"role\":\"agent\"}" | jq -r .id)"
-  fi
-  # API tokens expire (at most 365 days ahead).
-  expires="$(date -u -d '+180 days' +%Y-%m-%dT%H:%M:%SZ)"
-  ( umask 077; security_api POST "/v1/users/$agent_user/tokens" "{\"name\":\"run.sh\",\"expires_at\":\"$expires\"}" |
-      jq -r .token >"$home/agent-token" )
+enrol_flags=()
+if [ ! -s "$home/agent/tls/agent.pem" ]; then
+  ( umask 077; api POST /v1/host-enrolments "{\"host_name\":\"$host_name\",\"ttl_s\":600}" |
+      jq -r .token >"$home/enrolment-token" )
+  enrol_flags=(--enrolment-token-file "$home/enrolment-token")
+  echo "run: enrolling this host's agent ($host_name)"
 fi
 ceph_flags=()
 [ -n "$ceph_conf" ] && ceph_flags=(--ceph-conf "$ceph_conf" --ceph-cluster ceph)
@@ -206,7 +203,7 @@ if [ -n "$ovn_dir" ]; then
   net_flags=(--ovn-remote "$GOVPOOL_OVN_SB" --ovn-encap-ip 127.0.0.1 --ovn-system-id "$system_id"
              --ovs-db "$GOVPOOL_OVS_DB" --ovn-rundir "$ovn_dir/run" --ovn-datapath-type netdev)
 fi
-setsid "$bin/agent/govpool-agent" --controller "$url" --token-file "$home/agent-token" \
+setsid "$bin/agent/govpool-agent" --controller "$url" --ca-file "$ca_file" "${enrol_flags[@]}" \
   --host-name "$host_name" --domain-type auto --state-dir "$home/agent" \
   --guest-kernel "$home/guest/vmlinuz" --guest-initrd "$home/guest/initrd.img" \
   --guest-cmdline "console=ttyS0 panic=-1" --reconcile-interval-seconds 5 \
@@ -257,7 +254,7 @@ demo_storage() {
   echo "run: uploading the demo image ($disk)"
   gctl image upload "$demo_image" "$disk" >/dev/null || return 1
   echo "run: waiting for the agent to import it into RBD ($ceph_pool/govpool-img-$demo_image)"
-  run_bg env GOVPOOL_URL="$url" GOVPOOL_TOKEN="$admin_token" "$ctl" image wait "$demo_image" \
+  run_bg env GOVPOOL_URL="$url" GOVPOOL_CA_FILE="$ca_file" GOVPOOL_TOKEN="$admin_token" "$ctl" image wait "$demo_image" \
     --timeout 180 >/dev/null || return 1
   gctl image list
 }
@@ -371,7 +368,8 @@ fi
 cat <<TXT
 
 govpool is running.
-  controller URL : $url
+  controller URL : $url (HTTPS; its CA: $ca_file)
+  agent          : enrolled; its client certificate: $home/agent/tls/agent.pem (mutual TLS)
   admin tokens   : $home/controller/{system,security,audit}-admin-token (mode 0600, 30 days)
   first logins   : $home/controller/initial-passwords (one-time passwords of sysadmin,
                    secadmin, auditadmin: change them and enrol a TOTP factor at first login)
@@ -380,7 +378,7 @@ govpool is running.
   network        : $net_note
 
 Try:
-  export GOVPOOL_URL=$url GOVPOOL_TOKEN=\$(cat $home/controller/system-admin-token)
+  export GOVPOOL_URL=$url GOVPOOL_CA_FILE=$ca_file GOVPOOL_TOKEN=\$(cat $home/controller/system-admin-token)
   $ctl vm list
   $ctl host list
   $ctl storage-pool list

@@ -122,6 +122,12 @@ Status Client::DeleteFlavor(std::string_view id) { return CallNoContent("DELETE"
 Result<Host> Client::RegisterHost(const RegisterHostRequest& req) {
   return Call<Host>("POST", "/v1/hosts/register", Encode(req));
 }
+Result<NewHostEnrolmentAnswer> Client::CreateHostEnrolment(const CreateHostEnrolmentRequest& req) {
+  return Call<NewHostEnrolmentAnswer>("POST", "/v1/host-enrolments", Encode(req));
+}
+Result<AgentCertificateAnswer> Client::IssueAgentCertificate(const AgentCertificateRequest& req) {
+  return Call<AgentCertificateAnswer>("POST", "/v1/agent-certificates", Encode(req));
+}
 Result<Host> Client::GetHost(std::string_view id) { return Call<Host>("GET", Path("/v1/hosts", id), {}); }
 Result<ListPage<Host>> Client::ListHosts(const HostQuery& q) {
   Target t("/v1/hosts");
@@ -444,6 +450,11 @@ Result<Image> Client::UploadImageData(std::string_view id, BodyReader source, st
 Status Client::DownloadImageData(std::string_view id, BodyWriter sink) {
   const std::string target = Path("/v1/images", id, "/data");
   GP_ASSIGN_OR_RETURN(HttpResponse resp, http_->Download(target, std::move(sink)));
+  if (resp.status < 200 || resp.status >= 300) return StatusFromResponse(resp);
+  return OkStatus();
+}
+Status Client::DownloadStateBackup(BodyWriter sink) {
+  GP_ASSIGN_OR_RETURN(HttpResponse resp, http_->Download("/v1/system/backup", std::move(sink)));
   if (resp.status < 200 || resp.status >= 300) return StatusFromResponse(resp);
   return OkStatus();
 }

@@ -116,6 +116,11 @@ class Client {
   // Long-poll: answers when the host's set changed after `revision`, or after timeout_seconds.
   Result<WatchAnswer> WatchHostVms(std::string_view host_id, std::int64_t revision, int timeout_seconds);
   Status ReportHostEvents(std::string_view host_id, const ReportEventsRequest& req);
+  // Agent enrolment (docs/security.md, "TLS and agent enrolment"): a system-admin lets one
+  // host's agent enrol; the agent trades the enrolment token (or, to renew, its current client
+  // certificate) and a CSR for its client certificate.
+  Result<NewHostEnrolmentAnswer> CreateHostEnrolment(const CreateHostEnrolmentRequest& req);
+  Result<AgentCertificateAnswer> IssueAgentCertificate(const AgentCertificateRequest& req);
 
   // ---- VMs ----
   // count > 1 creates several VMs at once: all are returned.
@@ -184,6 +189,8 @@ class Client {
                                 ProgressCallback on_progress = {});
   // GET /v1/images/{id}/data into `sink`, chunk by chunk (agents importing an image).
   Status DownloadImageData(std::string_view id, BodyWriter sink);
+  // GET /v1/system/backup: a consistent copy of the controller's state database.
+  Status DownloadStateBackup(BodyWriter sink);
 
   // ---- Backups ----
   Result<BackupPolicy> CreateBackupPolicy(const CreateBackupPolicyRequest& req, const WriteOptions& w = {});

@@ -124,6 +124,14 @@ class BeastHttpClient final : public HttpClient {
         tls_->set_default_verify_paths(ec);
       }
     }
+    if (options_.client_certificate_pem.empty() != options_.client_key_pem.empty()) {
+      return InvalidArgument("http client: a client certificate needs its key, and the key its certificate");
+    }
+    if (!options_.client_certificate_pem.empty()) {
+      tls_->use_certificate_chain(net::buffer(options_.client_certificate_pem), ec);
+      if (!ec) tls_->use_private_key(net::buffer(options_.client_key_pem), ssl::context::pem, ec);
+      if (ec) return InvalidArgument("http client: cannot use the client certificate: " + ec.message());
+    }
     return OkStatus();
   }
 

@@ -1,6 +1,7 @@
 #include "controller/http/api_handler.h"
 
 #include <algorithm>
+#include <array>
 #include <exception>
 #include <memory>
 
@@ -18,6 +19,11 @@ namespace {
 
 Result<Caller> AuthenticateRequest(Db& db, const api::HttpRequest& req) {
   const std::string* auth = req.Header("Authorization");
+  if (!auth && !req.client_certificate_serial.empty()) {
+    // Mutual TLS: an enrolled agent's client certificate, which the server verified.
+    const PresentedCertificate presented{req.client_certificate_cn, req.client_certificate_serial};
+    return db.Read([&](const State& s) { return AuthenticateCertificate(s, presented, db.NowMs()); });
+  }
   if (!auth) return Unauthenticated("missing Authorization: Bearer <token> header");
   constexpr std::string_view kBearer = "Bearer ";
   if (auth->size() <= kBearer.size() || auth->compare(0, kBearer.size(), kBearer) != 0) {
@@ -25,6 +31,20 @@ Result<Caller> AuthenticateRequest(Db& db, const api::HttpRequest& req) {
   }
   const std::string secret = auth->substr(kBearer.size());
   return db.Read([&](const State& s) { return Authenticate(s, secret, db.NowMs(), req.remote_address); });
+}
+
+// Routes that check or make secrets: guessing is what a flood of them would be.
+bool IsSecretRoute(const Route& route) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kSecretRoutes{{
+      {"POST", "/v1/auth/login"},
+      {"POST", "/v1/auth/password"},
+      {"POST", "/v1/auth/totp/confirm"},
+      {"POST", "/v1/users/{id}/tokens"},
+      {"POST", "/v1/host-enrolments"},
+      {"POST", "/v1/agent-certificates"},
+  }};
+  return std::any_of(kSecretRoutes.begin(), kSecretRoutes.end(),
+                     [&](const auto& r) { return r.first == route.method && r.second == route.pattern; });
 }
 
 // The access policy (policy.h) for a matched route, before its handler sees the request. A
@@ -77,8 +97,12 @@ AuditEntry Answered(AuditEntry e, int status) {
 
 }  // namespace
 
-ApiHandler::ApiHandler(Db& db, ControllerMetrics& metrics, const ImageStaging* staging)
-    : db_(db), metrics_(metrics), staging_(staging ? *staging : no_staging_) {}
+ApiHandler::ApiHandler(Db& db, ControllerMetrics& metrics, const ImageStaging* staging,
+                       RateLimiterOptions secret_routes_limit)
+    : db_(db),
+      metrics_(metrics),
+      staging_(staging ? *staging : no_staging_),
+      secret_routes_limiter_(secret_routes_limit, SystemClock()) {}
 
 void ApiHandler::AnswerWhenDurable(AuditEntry record, api::HttpResponse resp, std::uint64_t epoch,
                                    std::function<void(api::HttpResponse)> deliver) {
@@ -130,6 +154,8 @@ void ApiHandler::RegisterAllRoutes() {
   SetImageDataRoutes(router_, staging_);
   SetAuditRoutes(router_);
   SetWatchRoutes(router_, db_);
+  SetEnrolmentRoutes(router_, issuer_);
+  SetStateBackupRoutes(router_, backup_dir_);
 }
 
 void ApiHandler::Record(const std::string& route, const std::string& method,
@@ -261,6 +287,18 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
   const Route& route = *found->route;
   route_label = route.pattern;
   RecordRoute(audit->draft(), route, found->params);
+  // Routes that check or make secrets are rate-limited per client address and route, before anything
+  // else costs (a login's Argon2id, a certificate's signature).
+  const std::string limit_key = req->remote_address + " " + route.method + " " + route.pattern;
+  if (IsSecretRoute(route) && !secret_routes_limiter_.Allow(limit_key)) {
+    const int retry = std::max(1, secret_routes_limiter_.RetryAfterSeconds(limit_key));
+    api::HttpResponse resp = api::ErrorResponse(
+        ResourceExhausted("too many requests to " + route.method + " " + route.pattern + " from " +
+                          req->remote_address + "; retry in " + std::to_string(retry) + " s"));
+    resp.headers.emplace_back("Retry-After", std::to_string(retry));
+    finish(route_label, "", std::move(resp));
+    return;
+  }
 
   Caller caller;
   if (route.authenticated) {

@@ -18,13 +18,26 @@
 #include "controller/http/server.h"
 #include "controller/image_staging.h"
 #include "controller/metrics.h"
+#include "controller/rate_limiter.h"
+#include "controller/services/services.h"
 
 namespace govpool::controller::http {
 
 class ApiHandler {
  public:
   // `staging` holds uploaded images (null: uploads answer 503); it must outlive the handler.
-  ApiHandler(Db& db, ControllerMetrics& metrics, const ImageStaging* staging = nullptr);
+  // `secret_routes_limit`: per client address, for the routes that check or make secrets
+  // (login, password, TOTP confirmation, tokens, enrolments, agent certificates); above it 429
+  // with Retry-After.
+  ApiHandler(Db& db, ControllerMetrics& metrics, const ImageStaging* staging = nullptr,
+             RateLimiterOptions secret_routes_limit = {});
+  // Before RegisterAllRoutes: the CA that signs agents' certificates (docs/security.md, "TLS and
+  // agent enrolment"); it must outlive the handler. Without one (plain HTTP) enrolment answers
+  // 409 FAILED_PRECONDITION.
+  void SetAgentCertificateIssuer(const AgentCertificateIssuer* issuer) { issuer_ = issuer; }
+  // Before RegisterAllRoutes: where GET /v1/system/backup writes its copy before streaming it
+  // (under the state directory: the copy holds everything). Empty: that route answers 409.
+  void SetBackupDirectory(std::string dir) { backup_dir_ = std::move(dir); }
   // Registers every route of the API.
   void RegisterAllRoutes();
   Router& router() { return router_; }
@@ -61,6 +74,9 @@ class ApiHandler {
   std::vector<TestRoute> test_routes_;
   const ImageStaging no_staging_{""};
   const ImageStaging& staging_;
+  const AgentCertificateIssuer* issuer_ = nullptr;
+  RateLimiter secret_routes_limiter_;
+  std::string backup_dir_;
 };
 
 }  // namespace govpool::controller::http

@@ -40,6 +40,7 @@ constexpr RoutePolicy kTable[] = {
     Public("GET", "/readyz"),
     Public("GET", "/v1/openapi.yaml"),
     Roles("GET", "/metrics", kSys),
+    Roles("GET", "/v1/system/backup", kSys),
 
     // Sessions (docs/security.md, "People and sessions").
     Public("POST", "/v1/auth/login"),
@@ -89,6 +90,9 @@ constexpr RoutePolicy kTable[] = {
     Roles("POST", "/v1/hosts/{id}/heartbeat", kAgentProto),
     Roles("GET", "/v1/hosts/{id}/vms", kAgentProto),
     Roles("POST", "/v1/hosts/{id}/events", kAgentProto),
+    Roles("POST", "/v1/host-enrolments", kSys),
+    // The enrolment token in the body, or the agent's client certificate, is the credential.
+    Public("POST", "/v1/agent-certificates"),
     Roles("GET", "/v1/events", kRead),
 
     // VMs. Power actions: dept-members only where their department allows it

@@ -1,5 +1,10 @@
 #include "controller/http/route_util.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <charconv>
 
 #include "api/codec.h"
@@ -93,6 +98,32 @@ api::HttpResponse WriteIdempotent(RouteContext& ctx,
     }
     return response;
   });
+}
+
+namespace {
+
+class FileSource final : public api::BodySource {
+ public:
+  FileSource(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+  ~FileSource() override { ::close(fd_); }
+  Result<std::size_t> Read(char* buf, std::size_t n) override {
+    for (;;) {
+      const ssize_t got = ::read(fd_, buf, n);
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno != EINTR) return Internal(std::string("reading the response body's file: ") + std::strerror(errno));
+    }
+  }
+  std::optional<std::uint64_t> content_length() const override { return size_; }
+
+ private:
+  int fd_;
+  std::uint64_t size_;
+};
+
+}  // namespace
+
+std::shared_ptr<api::BodySource> FileBodySource(int fd, std::uint64_t size) {
+  return std::make_shared<FileSource>(fd, size);
 }
 
 }  // namespace govpool::controller::http

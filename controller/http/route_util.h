@@ -4,18 +4,23 @@
 
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "api/codec.h"
 #include "api/errors.h"
 #include "api/http_message.h"
+#include "api/http_stream.h"
 #include "common/result.h"
 #include "controller/db.h"
 #include "controller/http/router.h"
 #include "controller/services/services.h"
 
 namespace govpool::controller::http {
+
+// A response body read from `fd` (which it owns and closes), `size` bytes long.
+std::shared_ptr<api::BodySource> FileBodySource(int fd, std::uint64_t size);
 
 // InvalidArgument naming the first query parameter not in `allowed`.
 Status CheckQuery(const api::HttpRequest& req, std::initializer_list<const char*> allowed);

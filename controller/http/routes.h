@@ -7,6 +7,7 @@
 
 #include "controller/http/router.h"
 #include "controller/image_staging.h"
+#include "controller/services/services.h"
 
 namespace govpool::controller::http {
 
@@ -34,6 +35,12 @@ void SetNetworkSecurityRoutes(Router& r);
 void SetAuditRoutes(Router& r);
 // PUT/GET /v1/images/{id}/data, streamed to and from `staging` (which must outlive `r`).
 void SetImageDataRoutes(Router& r, const ImageStaging& staging);
+// POST /v1/host-enrolments and POST /v1/agent-certificates, signed by `issuer` (null: plain
+// HTTP, no enrolment; it must outlive `r`).
+void SetEnrolmentRoutes(Router& r, const AgentCertificateIssuer* issuer);
+// GET /v1/system/backup: a consistent online copy of the state database, made in `work_dir`
+// (removed once opened) and streamed (docs/operations.md, "Backup and restore").
+void SetStateBackupRoutes(Router& r, std::string work_dir);
 // /healthz, /metrics (body from `metrics_text`), /v1/openapi.yaml.
 void SetSystemRoutes(Router& r, std::function<std::string()> metrics_text);
 

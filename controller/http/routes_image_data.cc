@@ -103,24 +103,6 @@ class ImageFileSink final : public api::BodySink {
   std::chrono::steady_clock::time_point last_progress_;
 };
 
-class FileSource final : public api::BodySource {
- public:
-  FileSource(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
-  ~FileSource() override { ::close(fd_); }
-  Result<std::size_t> Read(char* buf, std::size_t n) override {
-    for (;;) {
-      const ssize_t got = ::read(fd_, buf, n);
-      if (got >= 0) return static_cast<std::size_t>(got);
-      if (errno != EINTR) return ErrnoStatus("reading the staged image");
-    }
-  }
-  std::optional<std::uint64_t> content_length() const override { return size_; }
-
- private:
-  int fd_;
-  std::uint64_t size_;
-};
-
 }  // namespace
 
 void SetImageDataRoutes(Router& r, const ImageStaging& staging) {
@@ -162,7 +144,7 @@ void SetImageDataRoutes(Router& r, const ImageStaging& staging) {
     api::HttpResponse resp;
     resp.status = 200;
     resp.content_type = "application/octet-stream";
-    resp.body_source = std::make_shared<FileSource>(fd, static_cast<std::uint64_t>(st.st_size));
+    resp.body_source = FileBodySource(fd, static_cast<std::uint64_t>(st.st_size));
     return resp;
   });
 }

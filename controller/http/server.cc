@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -49,7 +50,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "api/errors.h"
+#include "common/pki.h"
 #include "common/strings.h"
 
 namespace govpool::controller::http {
@@ -63,6 +68,10 @@ using tcp = boost::asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr char kServerName[] = "govpool";
+// TLS 1.2's suites (OpenSSL names): ECDHE only, AEAD only.
+constexpr char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 // After an error response we stop reading requests but keep draining what the client still
 // sends for this long, so that closing the socket with unread data (which makes the kernel
 // send RST) does not destroy the error response before the client has read it.
@@ -71,11 +80,23 @@ constexpr int kLingerMs = 2000;
 
 bool HasCrLf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
+std::int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
   // Closes the connection from any thread (posts onto the session's strand).
   virtual void Shutdown() = 0;
+
+  // Since when (SteadyMs) the connection has been waiting for a complete request header (a
+  // new connection, its TLS handshake, a keep-alive wait, a slow header), or kBusy while a
+  // request is read, handled or answered. Only waiting connections are evicted to make room.
+  static constexpr std::int64_t kBusy = -1;
+  std::atomic<std::int64_t> waiting_since_ms{SteadyMs()};
 };
 
 // State shared by the server object and every session; see the file comment.
@@ -92,16 +113,51 @@ struct Core {
     return true;
   }
 
-  // Registers a new session; false when the server is stopping (the caller closes it).
-  bool Register(SessionBase* key, std::weak_ptr<SessionBase> session) {
+  // Registers a new session from `address`; false when the server is stopping (the caller
+  // closes it).
+  bool Register(SessionBase* key, std::weak_ptr<SessionBase> session, const std::string& address) {
     std::lock_guard<std::mutex> lock(mu);
     if (stopping) return false;
-    sessions.emplace(key, std::move(session));
+    sessions.emplace(key, Entry{std::move(session), address});
+    ++per_address[address];
     return true;
   }
   void Unregister(SessionBase* key) {
     std::lock_guard<std::mutex> lock(mu);
-    sessions.erase(key);
+    auto it = sessions.find(key);
+    if (it == sessions.end()) return;
+    if (auto n = per_address.find(it->second.address); n != per_address.end() && --n->second == 0) {
+      per_address.erase(n);
+    }
+    sessions.erase(it);
+  }
+
+  // Makes room for a new connection from `address` (options' connection limits): nothing to
+  // do under the limits; else the connection that has been waiting longest for a request (of
+  // that address when its own limit is reached, else of any) is chosen to be closed, and
+  // returned. False when a limit is reached and no connection is waiting: refuse the new one.
+  bool MakeRoom(const std::string& address, std::shared_ptr<SessionBase>& evict) {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto from_address = per_address.find(address);
+    const bool address_full = options.max_connections_per_address > 0 && from_address != per_address.end() &&
+                              from_address->second >= options.max_connections_per_address;
+    const bool server_full = options.max_connections > 0 && sessions.size() >= options.max_connections;
+    if (!address_full && !server_full) return true;
+    SessionBase* oldest = nullptr;
+    std::int64_t oldest_since = 0;
+    for (const auto& [key, entry] : sessions) {
+      if (address_full && entry.address != address) continue;
+      const std::int64_t since = key->waiting_since_ms.load(std::memory_order_relaxed);
+      if (since == SessionBase::kBusy || (oldest && since >= oldest_since)) continue;
+      oldest = key;
+      oldest_since = since;
+    }
+    if (!oldest) return false;
+    evict = sessions[oldest].session.lock();
+    if (!evict) return false;
+    // Chosen once: a connection on its way out is not chosen again for the next newcomer.
+    oldest->waiting_since_ms.store(SessionBase::kBusy, std::memory_order_relaxed);
+    return true;
   }
   bool Stopping() {
     std::lock_guard<std::mutex> lock(mu);
@@ -119,10 +175,17 @@ struct Core {
   std::atomic<std::uint64_t> active_connections{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> error_responses{0};
+  std::atomic<std::uint64_t> connections_refused{0};
+  std::atomic<std::uint64_t> connections_evicted{0};
 
+  struct Entry {
+    std::weak_ptr<SessionBase> session;
+    std::string address;
+  };
   std::mutex mu;
-  bool stopping = false;                                             // guarded by mu
-  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;  // guarded by mu
+  bool stopping = false;                                   // guarded by mu
+  std::unordered_map<SessionBase*, Entry> sessions;        // guarded by mu
+  std::unordered_map<std::string, std::size_t> per_address;  // live sessions per peer; guarded by mu
 };
 
 template <typename Stream>
@@ -148,7 +211,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void Start() {
-    if (!core_->Register(this, this->weak_from_this())) {
+    if (!core_->Register(this, this->weak_from_this(), remote_address_)) {
       net::post(Lowest().get_executor(), [self = this->shared_from_this()] { self->Close(); });
       return;
     }
@@ -207,8 +270,32 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       stream_.async_handshake(ssl::stream_base::server,
                               [self = this->shared_from_this()](error_code ec) {
                                 if (ec) return self->Close();
+                                self->RememberClientCertificate();
                                 self->ReadRequest();
                               });
+    }
+  }
+
+  // A client certificate the client CA verified names every request of this connection.
+  void RememberClientCertificate() {
+    if constexpr (kIsTls) {
+      SSL* ssl = stream_.native_handle();
+      X509* peer = SSL_get0_peer_certificate(ssl);
+      if (!peer || SSL_get_verify_result(ssl) != X509_V_OK) return;
+      X509_NAME* subject = X509_get_subject_name(peer);
+      const int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+      if (at < 0) return;
+      ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+      BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(peer), nullptr);
+      char* hex = serial ? BN_bn2hex(serial) : nullptr;
+      if (hex) {
+        client_cn_.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
+                          static_cast<std::size_t>(ASN1_STRING_length(cn)));
+        client_serial_ = hex;
+        for (char& ch : client_serial_) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      }
+      OPENSSL_free(hex);
+      BN_free(serial);
     }
   }
 
@@ -216,6 +303,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (state_ == State::kClosed) return;
     state_ = State::kReading;
     if (core_->Stopping()) return Close();
+    waiting_since_ms.store(SteadyMs(), std::memory_order_relaxed);
     if (buffer_.size() > 0) return ReadHeader();  // pipelined bytes already buffered
     // Idle: wait for the first byte under the idle timeout; the read timeout starts then.
     ArmTimer(core_->options.idle_timeout_ms);
@@ -243,6 +331,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnHeader(error_code ec) {
     if (ec) return OnReadError(ec);
+    waiting_since_ms.store(kBusy, std::memory_order_relaxed);
     if (core_->uploads) {
       api::HttpRequest head = HeadOf(parser_->get());
       if (api::ParseTarget(head.target, head.path, head.query)) {
@@ -297,6 +386,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     request.remote_address = remote_address_;
+    request.client_certificate_cn = client_cn_;
+    request.client_certificate_serial = client_serial_;
     return request;
   }
 
@@ -708,6 +799,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::uint64_t timer_generation_ = 0;
   Stream stream_;
   std::string remote_address_;
+  std::string client_cn_;      // of a verified client certificate; empty without one
+  std::string client_serial_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
@@ -772,6 +865,8 @@ class BeastHttpServer final : public HttpServer {
     stats.active_connections = core_->active_connections.load(std::memory_order_relaxed);
     stats.requests = core_->requests.load(std::memory_order_relaxed);
     stats.error_responses = core_->error_responses.load(std::memory_order_relaxed);
+    stats.connections_refused = core_->connections_refused.load(std::memory_order_relaxed);
+    stats.connections_evicted = core_->connections_evicted.load(std::memory_order_relaxed);
     return stats;
   }
 
@@ -782,8 +877,8 @@ class BeastHttpServer final : public HttpServer {
     {
       std::lock_guard<std::mutex> lock(core_->mu);
       core_->stopping = true;
-      for (auto& [key, weak] : core_->sessions) {
-        if (auto session = weak.lock()) live.push_back(std::move(session));
+      for (auto& [key, entry] : core_->sessions) {
+        if (auto session = entry.session.lock()) live.push_back(std::move(session));
       }
     }
     net::post(acceptor_.get_executor(), [this] {
@@ -805,6 +900,20 @@ class BeastHttpServer final : public HttpServer {
       if (!ec) {
         error_code ignored;
         s.set_option(tcp::no_delay(true), ignored);
+        const tcp::endpoint peer = s.remote_endpoint(ignored);
+        std::shared_ptr<SessionBase> evict;
+        if (!core_->MakeRoom(ignored ? std::string() : peer.address().to_string(), evict)) {
+          // Every connection is busy with a request: the newcomer waits for none of them.
+          core_->connections_refused.fetch_add(1, std::memory_order_relaxed);
+          s.close(ignored);
+          if (core_->Stopping()) return;
+          return Accept();
+        }
+        if (evict) {
+          core_->connections_evicted.fetch_add(1, std::memory_order_relaxed);
+          evict->Shutdown();
+          evict.reset();
+        }
         if (core_->tls) {
           std::make_shared<TlsSession>(core_, std::move(s))->Start();
         } else {
@@ -854,6 +963,16 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                         ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
                     ec);
+    // TLS 1.3's suites are all AEAD with forward secrecy; for 1.2 only ECDHE with GCM or
+    // ChaCha20-Poly1305 (no RSA key exchange, no CBC, no SHA-1 MACs).
+    SSL_CTX* native = tls.native_handle();
+    if (!ec && (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+                SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1)) {
+      return Internal("http server: cannot restrict the TLS versions and suites");
+    }
+    if (Status key = pki::CheckPrivateKeyFile(options.tls_key_path); !key.ok()) {
+      return InvalidArgument("http server: " + key.message());
+    }
     if (!ec) tls.use_certificate_chain_file(options.tls_cert_path, ec);
     if (ec) {
       return InvalidArgument("http server: cannot load TLS certificate " +
@@ -864,6 +983,19 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
       return InvalidArgument("http server: cannot load TLS key " + options.tls_key_path + ": " +
                              ec.message());
     }
+    if (!options.tls_client_ca_path.empty()) {
+      tls.load_verify_file(options.tls_client_ca_path, ec);
+      if (ec) {
+        return InvalidArgument("http server: cannot load the client CA " + options.tls_client_ca_path + ": " +
+                               ec.message());
+      }
+      // Asked, not required: people and automation authenticate with tokens on the same port.
+      tls.set_verify_mode(ssl::verify_peer, ec);
+      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.tls_client_ca_path.c_str());
+      if (names) SSL_CTX_set_client_CA_list(native, names);
+    }
+  } else if (!options.tls_client_ca_path.empty()) {
+    return InvalidArgument("http server: tls_client_ca_path needs tls_cert_path and tls_key_path");
   }
 
   error_code ec;

@@ -43,10 +43,22 @@ struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   int idle_timeout_ms = 60'000;   // keep-alive connection with no request in flight
+  // Open connections at most, in all and per client address (0: no limit). A newcomer above
+  // a limit closes the connection that has waited longest for a complete request header (of
+  // that address, or of any), so idle or slow sockets cannot lock others out; when every
+  // connection is busy with a request the newcomer is closed at once.
+  std::size_t max_connections = 4096;
+  std::size_t max_connections_per_address = 512;
   int read_timeout_ms = 30'000;   // one request must arrive whole within this
-  // Both set: serve HTTPS only (TLS 1.2+). Both empty: plain HTTP.
+  // Both set: serve HTTPS only: TLS 1.2 and 1.3, forward-secret AEAD suites only (ECDHE with
+  // AES-GCM or ChaCha20-Poly1305). Both empty: plain HTTP. A key file its group or others may
+  // read is refused.
   std::string tls_cert_path;
   std::string tls_key_path;
+  // HTTPS only. Set: clients may present a certificate, which must chain to this CA; a verified
+  // one names the request (HttpRequest::client_certificate_cn). Clients without one are served
+  // as before (they authenticate with a bearer token).
+  std::string tls_client_ca_path;
 };
 
 // Counters since Start, for metrics and tests. Monotonic except active_connections.
@@ -55,6 +67,8 @@ struct ServerStats {
   std::uint64_t active_connections = 0;
   std::uint64_t requests = 0;         // requests handed to the handler
   std::uint64_t error_responses = 0;  // 400/413/431 written by the server itself
+  std::uint64_t connections_refused = 0;  // closed at once: a limit reached, nothing to evict
+  std::uint64_t connections_evicted = 0;  // waiting connections closed to make room
 };
 
 using Responder = std::function<void(api::HttpResponse)>;

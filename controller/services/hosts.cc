@@ -18,17 +18,32 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
   if (!c.is_system_admin() && !c.is_agent()) {
     return PermissionDenied("registering hosts needs the system-admin or agent role");
   }
+  // An agent with a client certificate is the host its certificate names, nothing else.
+  const bool by_certificate = c.is_agent() && c.credential_kind == "certificate";
+  if (by_certificate && req.name != c.name) {
+    return PermissionDenied("this agent's certificate is for host '" + c.name + "', not '" + req.name + "'")
+        .WithDetail("field", "name");
+  }
   api::Host h;
-  if (const api::Host* existing = s.FindHostByName(req.name)) {
-    if (c.is_agent() && existing->agent_user_id != c.user_id) {
+  const api::Host* existing = s.FindHostByName(req.name);
+  if (existing) {
+    // An enrolment (a system-admin's decision) hands the host to the certificate's agent.
+    if (c.is_agent() && !by_certificate && existing->agent_user_id != c.user_id) {
       return PermissionDenied("host '" + req.name + "' is registered by another agent");
     }
     h = *existing;
   }
   h.name = req.name;
-  h.pool = req.pool;
+  // What an administrator set (pool, traits) stays as it is when the agent registers again.
+  if (!existing || c.is_system_admin()) {
+    h.pool = req.pool;
+    if (!req.traits.empty()) h.traits = req.traits;
+  }
+  if (!existing && by_certificate) {
+    const api::AgentCertificate* cert = s.FindAgentCertificateBySerial(c.credential_id);
+    if (cert && !cert->pool.empty()) h.pool = cert->pool;  // the enrolment's pool, not the agent's flag
+  }
   h.capacity = req.capacity;
-  if (!req.traits.empty()) h.traits = req.traits;
   // What the agent is configured to reach: it says so at every registration.
   h.storage_clusters = req.storage_clusters;
   h.status = api::HostStatus::kUp;

@@ -14,6 +14,9 @@ namespace govpool::controller {
 
 inline constexpr std::string_view kTokenPrefix = "gpt_";    // API tokens
 inline constexpr std::string_view kSessionPrefix = "gps_";  // login sessions
+inline constexpr std::string_view kEnrolmentPrefix = "gpe_";  // host enrolments
+// The user id of an agent that authenticated with its client certificate: the host it is.
+inline std::string CertificateAgentId(const std::string& host_name) { return "host:" + host_name; }
 
 // AuthActivity's failure keys: per user name (as typed: unknown names count too, so they
 // behave like known ones) and per source address.

@@ -14,6 +14,7 @@
 
 #include "api/types.h"
 #include "common/result.h"
+#include "common/pki.h"
 #include "controller/caller.h"
 #include "controller/state.h"
 
@@ -61,8 +62,11 @@ struct HostFilter {
   std::string pool;
   std::optional<api::HostStatus> status;
 };
-// Idempotent by name: re-registering updates capacity and pool and marks the host up. An
-// agent may re-register only hosts it registered (PermissionDenied otherwise).
+// Idempotent by name: re-registering updates capacity and storage clusters and marks the host
+// up; an agent's re-registration never changes what an administrator set (pool, traits). An
+// agent with an API token may re-register only hosts it registered; one with a client
+// certificate only the host its certificate names (which it takes over: a system-admin
+// enrolled it), and a new host joins its enrolment's pool (PermissionDenied otherwise).
 Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::RegisterHostRequest& req);
 Result<api::Host> GetHost(const State& s, const Caller& c, const std::string& id);
 Page<api::Host> ListHosts(const State& s, const Caller& c, const HostFilter& f, const ListOptions& o);
@@ -444,6 +448,40 @@ Status RevokeToken(State& s, Txn& t, const Caller& c, const std::string& user_id
 // restriction (must change the password; an administrator without an enrolled factor).
 Result<Caller> Authenticate(const State& s, const std::string& secret, std::int64_t now_ms,
                             const std::string& source = {});
+
+// ---- Agent enrolment and certificates (docs/security.md, "TLS and agent enrolment") ----
+// The controller's CA as the enrolment uses it (null in services that serve plain HTTP).
+struct AgentCertificateIssuer {
+  pki::KeyAndCertificate ca;
+  std::int64_t certificate_lifetime_ms = 30LL * 24 * 3600 * 1000;
+};
+struct NewHostEnrolment {
+  api::HostEnrolment enrolment;
+  std::string secret;  // shown once
+};
+// A one-time enrolment for the agent of host `req.host_name` (system-admin), expiring after
+// req.ttl_s. FailedPrecondition when a host of that name is registered by an API-token agent.
+Result<NewHostEnrolment> CreateHostEnrolment(State& s, Txn& t, const Caller& c,
+                                             const api::CreateHostEnrolmentRequest& req);
+// Who presents a client certificate, as the server verified it (HttpRequest's fields).
+struct PresentedCertificate {
+  std::string common_name;
+  std::string serial;
+};
+// Signs the agent's CSR (public route). With `presented` set (the connection is authenticated
+// by a certificate this controller issued and that is still valid): a renewal for the same
+// host; the old certificate keeps working for kRenewalOverlapMs more, so requests in flight
+// finish. Otherwise `req.enrolment_token` must be an unused, unexpired enrolment, which is
+// used up by this call. Unauthenticated for an unknown, used or expired enrolment or an
+// unknown certificate; InvalidArgument for a bad CSR (or one naming another host).
+inline constexpr std::int64_t kRenewalOverlapMs = 10 * 60 * 1000;
+Result<api::AgentCertificateAnswer> IssueAgentCertificate(State& s, Txn& t, const AgentCertificateIssuer& issuer,
+                                                          const PresentedCertificate& presented,
+                                                          const api::AgentCertificateRequest& req);
+// Resolves a verified client certificate to an agent Caller (user id CertificateAgentId(host)).
+// Unauthenticated when the controller has no record of it (revoked, replaced and past its
+// overlap) or it expired.
+Result<Caller> AuthenticateCertificate(const State& s, const PresentedCertificate& presented, std::int64_t now_ms);
 
 // ---- Login sessions and self-service (the /v1/auth routes) ----
 // What a login needs from the state, read under Db's shared lock before the password is

@@ -1,7 +1,12 @@
 #include "controller/store/sqlite_state_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <iterator>
 
 namespace govpool::controller {
@@ -391,6 +396,129 @@ Status SqliteStateStore::DropAuditThrough(std::int64_t seq, const std::string& h
   Status commit = exec("COMMIT");
   if (!commit.ok()) exec("ROLLBACK").IgnoreError();
   return commit;
+}
+
+}  // namespace govpool::controller
+
+namespace govpool::controller {
+
+Status SqliteStateStore::BackupTo(const std::string& path) {
+  // Created here with 0600 (whatever the umask), never over an existing file.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Unavailable("cannot create the backup " + path + ": " + std::strerror(errno));
+  ::close(fd);
+  sqlite3* target = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    Status s = Unavailable("cannot open the backup " + path + ": " + (target ? sqlite3_errmsg(target) : "out of memory"));
+    sqlite3_close(target);
+    ::unlink(path.c_str());
+    return s;
+  }
+  Status status;
+  {
+    std::lock_guard lock(audit_mu_);
+    sqlite3_backup* backup = sqlite3_backup_init(target, "main", audit_db_, "main");
+    if (!backup) {
+      status = SqliteError(target, "starting the backup");
+    } else {
+      // One step copies every page under one read transaction: one consistent snapshot.
+      const int rc = sqlite3_backup_step(backup, -1);
+      if (rc != SQLITE_DONE) status = Unavailable(std::string("sqlite: backup: ") + sqlite3_errstr(rc));
+      sqlite3_backup_finish(backup);
+    }
+  }
+  // A plain rollback-journal file: one file to carry away, complete once this returns.
+  if (status.ok() && sqlite3_exec(target, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    status = SqliteError(target, "finishing the backup");
+  }
+  sqlite3_close(target);
+  if (status.ok()) {
+    const int sync_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (sync_fd < 0 || ::fsync(sync_fd) != 0) status = Unavailable("cannot sync the backup " + path);
+    if (sync_fd >= 0) ::close(sync_fd);
+  }
+  if (!status.ok()) ::unlink(path.c_str());
+  return status;
+}
+
+Status SqliteStateStore::CheckRestorable(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return InvalidArgument("cannot open " + path + " as an SQLite database");
+  }
+  std::string verdict;
+  std::int64_t version = -1;
+  auto first_text = [&](const char* sql, std::string* text, std::int64_t* number) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      if (text && sqlite3_column_text(st, 0)) *text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      if (number) *number = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  };
+  first_text("PRAGMA integrity_check", &verdict, nullptr);
+  first_text("PRAGMA user_version", nullptr, &version);
+  std::int64_t records = -1;
+  first_text("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='objects'", nullptr, &records);
+  sqlite3_close(db);
+  if (verdict != "ok") return InvalidArgument(path + " is damaged (integrity_check: " + verdict + ")");
+  if (records != 1) return InvalidArgument(path + " is not a govpool state database");
+  if (version > SchemaVersion()) {
+    return InvalidArgument(path + " was written by a newer govpool (schema " + std::to_string(version) +
+                           ", this binary knows " + std::to_string(SchemaVersion()) + ")");
+  }
+  return OkStatus();
+}
+
+Status SqliteStateStore::Restore(const std::string& backup, const std::string& path) {
+  GP_RETURN_IF_ERROR(CheckRestorable(backup));
+  const int in = ::open(backup.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return InvalidArgument("cannot read " + backup + ": " + std::strerror(errno));
+  const std::string temp = path + ".restoring";
+  ::unlink(temp.c_str());
+  const int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0) {
+    ::close(in);
+    return Unavailable("cannot write " + temp + ": " + std::strerror(errno));
+  }
+  bool ok = true;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    for (ssize_t done = 0; ok && done < n;) {
+      const ssize_t w = ::write(out, buf + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      ok = w > 0;
+      if (ok) done += w;
+    }
+    if (!ok) break;
+  }
+  ok = ok && ::fsync(out) == 0;
+  ::close(in);
+  ok = ::close(out) == 0 && ok;
+  if (!ok) {
+    ::unlink(temp.c_str());
+    return Unavailable("cannot copy " + backup + " to " + temp + ": " + std::strerror(errno));
+  }
+  // What was there stays, beside it: a restore is never the only copy of anything.
+  const std::string aside = path + ".before-restore-" + std::to_string(::time(nullptr));
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string from = path + suffix;
+    if (::access(from.c_str(), F_OK) == 0 && ::rename(from.c_str(), (aside + suffix).c_str()) != 0) {
+      ::unlink(temp.c_str());
+      return Unavailable("cannot move " + from + " aside: " + std::strerror(errno));
+    }
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return Unavailable("cannot put the backup in place as " + path + ": " + std::strerror(errno));
+  }
+  return OkStatus();
 }
 
 }  // namespace govpool::controller

@@ -36,6 +36,16 @@ class SqliteStateStore final : public StateStore {
                    const std::function<bool(const api::AuditRecord&)>& each) override;
   Result<std::vector<api::AuditCheckpoint>> AuditCheckpoints() override;
   Status DropAuditThrough(std::int64_t seq, const std::string& hash) override;
+  // SQLite's online backup API over the reader connection: one snapshot (WAL), copied whole.
+  Status BackupTo(const std::string& path) override;
+
+  // Checks that `path` is a state database this binary can open (integrity_check, schema
+  // version not ahead) before a restore puts it in place. InvalidArgument when it is not.
+  static Status CheckRestorable(const std::string& path);
+  // Puts the backup `backup` in place as the database `path` (before Open): checked with
+  // CheckRestorable, copied (mode 0600, synced) and renamed over `path`; a database already
+  // there is kept beside it, with its WAL, as <path>.before-restore-<unix seconds>[-wal|-shm].
+  static Status Restore(const std::string& backup, const std::string& path);
 
   static int SchemaVersion();
 

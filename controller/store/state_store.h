@@ -103,6 +103,13 @@ class StateStore {
     (void)hash;
     return Unimplemented("this state store keeps no audit trail");
   }
+
+  // Writes a consistent copy of everything committed so far (records, revision, audit trail)
+  // to a new file `path` (mode 0600), while commits go on. A store that cannot: Unimplemented.
+  virtual Status BackupTo(const std::string& path) {
+    (void)path;
+    return Unimplemented("this state store cannot be backed up");
+  }
 };
 
 }  // namespace govpool::controller

@@ -9,6 +9,7 @@
 //     processes are the same (PIDs) and states converge.
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <fcntl.h>
 
@@ -94,18 +95,22 @@ class AgentE2eTest : public ::testing::Test {
                                   fs::perms::others_read | fs::perms::others_exec);
     host_name_ = "e2e-" + NewUuid().substr(0, 8);
     StartController(0);
-    // The agent's user and token are the security-admin's to make.
-    auto admin = As(*security_, "POST", "/v1/users", R"({"name":")" + host_name_ + R"(","role":"agent"})", 201);
-    const std::string user_id(admin.at("id").as_string());
-    const std::string expires = FormatRfc3339(SystemClock().Now() + std::chrono::hours(24));
-    auto tok = As(*security_, "POST", "/v1/users/" + user_id + "/tokens",
-                  R"({"name":"agent","expires_at":")" + expires + R"("})", 201);
-    std::ofstream(run_dir_ + "/agent-token") << std::string(tok.at("token").as_string()) << "\n";
+    // The agent enrols (docs/security.md, "TLS and agent enrolment"): a system-admin lets this
+    // host's agent enrol; the agent trades the one-time token for its client certificate and
+    // from then on authenticates with it (mutual TLS).
+    auto enrolment = Admin("POST", "/v1/host-enrolments", R"({"host_name":")" + host_name_ + R"(","ttl_s":600})", 201);
+    std::ofstream(run_dir_ + "/enrolment-token") << std::string(enrolment.at("token").as_string()) << "\n";
     StartAgent();
     ASSERT_TRUE(WaitFor([&] {
       auto hosts = Admin("GET", "/v1/hosts");
       return hosts.is_object() && !hosts.at("items").as_array().empty();
     }, 30)) << "the agent did not register; see " << run_dir_ << "/agent.log";
+    // It is the host its certificate names, and keeps key and certificate to itself.
+    auto hosts = Admin("GET", "/v1/hosts");
+    EXPECT_EQ(hosts.at("items").as_array()[0].at("agent_user_id").as_string(), "host:" + host_name_);
+    struct stat pem {};
+    ASSERT_EQ(::stat((run_dir_ + "/agent/tls/agent.pem").c_str(), &pem), 0);
+    EXPECT_EQ(pem.st_mode & 0777, 0600u);
     auto d = Admin("POST", "/v1/departments", R"({"name":"e2e","quota":{"instances":-1,"vcpus":-1,"memory_mib":-1}})", 201);
     dept_ = std::string(d.at("id").as_string());
     Admin("POST", "/v1/flavors", R"({"name":"tiny","vcpus":1,"memory_mib":128,"disk_gib":1})", 201);
@@ -145,7 +150,8 @@ class AgentE2eTest : public ::testing::Test {
       std::string token = ReadFile(run_dir_ + "/controller/" + token_file);
       while (!token.empty() && token.back() == '\n') token.pop_back();
       api::ClientOptions o;
-      o.base_url = "http://127.0.0.1:" + std::to_string(port_);
+      o.base_url = "https://127.0.0.1:" + std::to_string(port_);
+      o.ca_file = run_dir_ + "/controller/tls/ca.crt";
       o.bearer_token = token;
       return std::move(api::HttpClient::Create(o)).value();
     };
@@ -155,8 +161,9 @@ class AgentE2eTest : public ::testing::Test {
 
   void StartAgent() {
     agent_ = ChildProcess::Start(
-        std::vector<std::string>{GOVPOOL_AGENT_BIN, "--controller", "http://127.0.0.1:" + std::to_string(port_),
-                                 "--token-file", run_dir_ + "/agent-token", "--host-name", host_name_,
+        std::vector<std::string>{GOVPOOL_AGENT_BIN, "--controller", "https://127.0.0.1:" + std::to_string(port_),
+                                 "--ca-file", run_dir_ + "/controller/tls/ca.crt",
+                                 "--enrolment-token-file", run_dir_ + "/enrolment-token", "--host-name", host_name_,
                                  "--libvirt-uri", "qemu:///system", "--domain-type", "qemu",
                                  "--state-dir", run_dir_ + "/agent", "--guest-kernel", TestGuestDir() + "/vmlinuz",
                                  "--guest-initrd", TestGuestDir() + "/initrd.img",

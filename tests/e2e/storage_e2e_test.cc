@@ -258,7 +258,7 @@ class StorageE2eTest : public ::testing::Test {
     env->controller = ChildProcess::Start(
         std::vector<std::string>{GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--state-dir",
                                  env->run_dir + "/controller", "--port-file", env->run_dir + "/port",
-                                 "--heartbeat-timeout-seconds", "10", "--bootstrap-tokens"},
+                                 "--heartbeat-timeout-seconds", "10", "--bootstrap-tokens", "--insecure-http"},
         env->run_dir + "/controller.log", /*append=*/true);
     ASSERT_NE(env->controller, nullptr);
     env->port = testing::WaitForPortFile(env->run_dir + "/port", *env->controller, std::chrono::seconds(30));

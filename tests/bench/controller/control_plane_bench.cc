@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
 
   const auto controller = ChildProcess::Start({GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--state-dir",
                                   dir + "/controller", "--port-file", dir + "/port", "--threads",
-                                  std::to_string(controller_threads), "--log-level", "warn", "--bootstrap-tokens"},
+                                  std::to_string(controller_threads), "--log-level", "warn", "--bootstrap-tokens", "--insecure-http"},
                                  dir + "/controller.log");
   if (!controller) return Fail("fork failed");
   std::unique_ptr<ChildProcess> agent;

@@ -117,12 +117,13 @@ class CliStoryTest : public ::testing::Test {
     const std::string log = (dir_ / "controller.log").string();
     controller_ = testing::ChildProcess::Start(
         {GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--port-file", port_file,
-         "--state-dir", state_dir, "--bootstrap-tokens"},
+         "--state-dir", state_dir, "--bootstrap-tokens"},  // HTTPS with its own CA, the default
         log);
     ASSERT_TRUE(controller_ != nullptr);
     port_ = testing::WaitForPortFile(port_file, *controller_, std::chrono::seconds(60));
     ASSERT_GT(port_, 0) << "controller did not write its port: " << ReadFile(log);
-    url_ = "http://127.0.0.1:" + std::to_string(port_);
+    url_ = "https://127.0.0.1:" + std::to_string(port_);
+    ca_file_ = state_dir + "/tls/ca.crt";
     admin_token_file_ = state_dir + "/system-admin-token";
     security_token_file_ = state_dir + "/security-admin-token";
     ASSERT_TRUE(fs::exists(admin_token_file_));
@@ -134,8 +135,10 @@ class CliStoryTest : public ::testing::Test {
 
   // Runs govpoolctl with `args` and an environment of HOME plus `env`; `input` is its stdin
   // (a file, so prompts read from a pipe-like, non-terminal input).
-  CtlRun Ctl(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+  // The CLI verifies the controller against its CA (GOVPOOL_CA_FILE) unless `env` says otherwise.
+  CtlRun Ctl(const std::vector<std::string>& args, std::map<std::string, std::string> env = {},
              const std::string& input = "") {
+    env.emplace("GOVPOOL_CA_FILE", ca_file_);
     const CtlCommandLine line(args, dir_ / "home", env);
 
     const std::string out_path = (dir_ / "ctl.out").string();
@@ -168,7 +171,7 @@ class CliStoryTest : public ::testing::Test {
   // silent child after 60 s (stdin closed: the CLI fails on the end of its input).
   CtlRun CtlAnswering(const std::vector<std::string>& args,
                       const std::function<std::optional<std::string>(const std::string& out)>& answer) {
-    const CtlCommandLine line(args, dir_ / "home", {});
+    const CtlCommandLine line(args, dir_ / "home", {{"GOVPOOL_CA_FILE", ca_file_}});
     int in_pipe[2], out_pipe[2];
     CtlRun run;
     if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) return run;
@@ -234,6 +237,7 @@ class CliStoryTest : public ::testing::Test {
   std::unique_ptr<testing::ChildProcess> controller_;
   int port_ = 0;
   std::string url_;
+  std::string ca_file_;
   std::string admin_token_file_;
   std::string security_token_file_;  // users and tokens are the security-admin's
 };
@@ -484,6 +488,26 @@ TEST_F(CliStoryTest, AnAdministratorsFirstLoginPromptsForPasswordAndCode) {
   EXPECT_NE(vms.err.find("PERMISSION_DENIED"), std::string::npos) << vms.err;
 }
 
+TEST_F(CliStoryTest, AnAdministratorEnrolsAHost) {
+  const std::string token_file = (dir_ / "node-x.enrol").string();
+  const std::string ca_out = (dir_ / "node-x-ca.crt").string();
+  CtlRun enrol = Admin({"host", "enrol", "node-x", "--pool", "edge", "--expires", "30m", "--token-out", token_file,
+                        "--ca-out", ca_out});
+  EXPECT_OK(enrol);
+  EXPECT_NE(enrol.out.find("host_name   node-x"), std::string::npos) << enrol.out;
+  EXPECT_NE(enrol.out.find("(written to " + token_file + ")"), std::string::npos) << enrol.out;
+  EXPECT_EQ(enrol.out.find("gpe_"), std::string::npos) << "the secret went to the file only";
+  EXPECT_EQ(ReadFile(token_file).rfind("gpe_", 0), 0u);
+  struct stat st {};
+  ASSERT_EQ(::stat(token_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(ReadFile(ca_out), ReadFile(ca_file_));
+  // At most 7 days.
+  CtlRun bad_ttl = Admin({"host", "enrol", "node-y", "--expires", "30d"});
+  EXPECT_EQ(bad_ttl.exit_code, 1) << bad_ttl.err;
+  EXPECT_NE(bad_ttl.err.find("ttl_s"), std::string::npos) << bad_ttl.err;
+}
+
 TEST_F(CliStoryTest, ErrorsAndExitCodes) {
   // Flags beat the environment: a bad env token is overridden by --token-file.
   const std::map<std::string, std::string> bad = {{"GOVPOOL_URL", url_}, {"GOVPOOL_TOKEN", "nope"}};
@@ -525,6 +549,17 @@ TEST_F(CliStoryTest, ErrorsAndExitCodes) {
   CtlRun create_help = Ctl({"vm", "create", "--help"});
   EXPECT_OK(create_help);
   EXPECT_NE(create_help.out.find("--stopped"), std::string::npos);
+
+  // TLS: a CLI that does not trust the controller's CA does not talk to it (exit 3); --insecure
+  // does, and says loudly what it gives up.
+  const std::map<std::string, std::string> no_ca = {{"GOVPOOL_CA_FILE", ""}};
+  CtlRun untrusted = Ctl({"--url", url_, "--token-file", admin_token_file_, "flavor", "list"}, no_ca);
+  EXPECT_EQ(untrusted.exit_code, 3) << untrusted.err;
+  EXPECT_NE(untrusted.err.find("TLS handshake"), std::string::npos) << untrusted.err;
+  CtlRun insecure = Ctl({"--url", url_, "--token-file", admin_token_file_, "--insecure", "flavor", "list"}, no_ca);
+  EXPECT_OK(insecure);
+  EXPECT_NE(insecure.err.find("WARNING: --insecure: the controller's certificate is NOT verified"), std::string::npos)
+      << insecure.err;
 
   // Unreachable server: exit 3. (The controller is stopped, so its port is closed.)
   StopController();

@@ -46,9 +46,13 @@ namespace govpool::testing {
 namespace json = boost::json;
 
 // One run of govpool-controller. Start() blocks until the port file names the bound port.
+// Plain HTTP on loopback (--insecure-http: the wire-format tests send raw bytes) unless made
+// with Transport::kTls, the controller's default: HTTPS with its own CA (ca_file()).
+enum class Transport { kPlainHttp, kTls };
 class ControllerProcess {
  public:
-  explicit ControllerProcess(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+  explicit ControllerProcess(std::string state_dir, Transport transport = Transport::kPlainHttp)
+      : state_dir_(std::move(state_dir)), tls_(transport == Transport::kTls) {}
   ControllerProcess(const ControllerProcess&) = delete;
   ControllerProcess& operator=(const ControllerProcess&) = delete;
 
@@ -61,6 +65,7 @@ class ControllerProcess {
     std::vector<std::string> args = {GOVPOOL_CONTROLLER_BINARY, "--listen", "127.0.0.1:0",
                                      "--port-file", port_file_, "--state-dir", state_dir_,
                                      "--log-level", "warn", "--bootstrap-tokens"};
+    if (!tls_) args.push_back("--insecure-http");
     for (auto& a : extra_args) args.push_back(std::move(a));
     child_ = ChildProcess::Start(args, log_file_);
     if (!child_) return "fork failed";
@@ -79,8 +84,12 @@ class ControllerProcess {
   }
 
   bool running() const { return child_ && child_->running(); }
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
   int port() const { return port_; }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string base_url() const { return (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_); }
+  // The CA its certificate chains to (Transport::kTls).
+  std::string ca_file() const { return state_dir_ + "/tls/ca.crt"; }
+  const std::string& state_dir() const { return state_dir_; }
   // The bootstrap's API tokens (--bootstrap-tokens): system-admin, security-admin, audit-admin.
   std::string admin_token() const { return TokenFile("system-admin-token"); }
   std::string security_token() const { return TokenFile("security-admin-token"); }
@@ -97,6 +106,7 @@ class ControllerProcess {
   }
 
   std::string state_dir_;
+  bool tls_ = false;
   std::string port_file_;
   std::string log_file_;
   std::unique_ptr<ChildProcess> child_;
@@ -139,15 +149,15 @@ struct Reply {
 // per thread.
 class Api {
  public:
-  Api(const std::string& base_url, const std::string& token, int timeout_ms = 30'000) {
+  Api(const std::string& base_url, const std::string& token, int timeout_ms = 30'000, std::string ca_file = {}) {
     api::ClientOptions o;
     o.base_url = base_url;
     o.bearer_token = token;
     o.timeout_ms = timeout_ms;
-    auto c = api::HttpClient::Create(o);
-    if (!c.ok()) std::abort();
-    client_ = std::move(c).value();
+    o.ca_file = std::move(ca_file);
+    Init(o);
   }
+  explicit Api(const api::ClientOptions& o) { Init(o); }
 
   Reply Send(std::string_view method, std::string_view target, std::string_view body = {},
              const api::HeaderList& headers = {}) {
@@ -171,6 +181,12 @@ class Api {
   }
 
  private:
+  void Init(const api::ClientOptions& o) {
+    auto c = api::HttpClient::Create(o);
+    if (!c.ok()) std::abort();
+    client_ = std::move(c).value();
+  }
+
   std::unique_ptr<api::HttpClient> client_;
 };
 

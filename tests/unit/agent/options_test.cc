@@ -52,7 +52,7 @@ TEST_F(AgentOptionsTest, Defaults) {
   auto o = Parse({"--token-file", "t"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_FALSE(o->help);
-  EXPECT_EQ(o->controller_url, "http://127.0.0.1:8080");
+  EXPECT_EQ(o->controller_url, "https://127.0.0.1:8080");
   EXPECT_EQ(o->token_file, "t");
   EXPECT_EQ(o->host_name, "");
   EXPECT_EQ(o->pool, "");
@@ -159,7 +159,15 @@ TEST_F(AgentOptionsTest, TheEnvironmentSetsDefaultsAndFlagsWin) {
 }
 
 TEST_F(AgentOptionsTest, MistakesNameTheFlag) {
-  EXPECT_EQ(Error({}, false), "--token-file is required (an agent user's token)");
+  EXPECT_EQ(Error({"--controller", "http://c:1"}, false),
+            "--token-file is required with an http:// controller (an agent user's token); over https:// the agent "
+            "may enrol instead (--enrolment-token-file)");
+  EXPECT_EQ(Error({}, false), "") << "https:// by default: the agent's certificate is its credential";
+  EXPECT_EQ(Error({"--simulate-hosts", "3"}, false),
+            "--simulate-hosts needs --token-file (one token for all the simulated hosts)");
+  EXPECT_EQ(Error({"--enrolment-token-file", "e"}),
+            "--token-file and --enrolment-token-file do not go together: a token, or a certificate");
+  EXPECT_EQ(Error({"--controller", "http://c:1", "--ca-file", "ca.crt"}), "--ca-file needs an https:// controller");
   EXPECT_EQ(Error({"--nope"}), "unknown flag --nope (see --help)");
   EXPECT_EQ(Error({"stray"}), "unexpected argument 'stray' (see --help)");
   EXPECT_EQ(Error({"--pool"}), "--pool needs a value");

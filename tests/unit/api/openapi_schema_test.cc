@@ -183,7 +183,11 @@ INSTANTIATE_TEST_SUITE_P(
         Of<ChangePasswordRequest>("ChangePasswordRequest", true),
         Of<TotpEnrolmentAnswer>("TotpEnrolment"), Of<ConfirmTotpRequest>("ConfirmTotpRequest", true),
         Of<RecoveryCodesAnswer>("RecoveryCodes"), Of<AuthPolicy>("AuthPolicy"),
-        Of<PutAuthPolicyRequest>("PutAuthPolicyRequest", true),
+        Of<PutAuthPolicyRequest>("PutAuthPolicyRequest", true), Of<HostEnrolment>("HostEnrolment"),
+        Of<CreateHostEnrolmentRequest>("CreateHostEnrolmentRequest", true),
+        Of<NewHostEnrolmentAnswer>("NewHostEnrolment"),
+        Of<AgentCertificateRequest>("AgentCertificateRequest", true),
+        Of<AgentCertificateAnswer>("AgentCertificate"),
         // Storage.
         Of<StoragePool>("StoragePool"), Of<StoragePoolStats>("StoragePoolStats"),
         Of<ListPage<StoragePool>>("StoragePoolList"),

@@ -57,7 +57,7 @@ TEST(DefaultConfigPathTest, XdgThenHome) {
 TEST(ResolveSettingsTest, DefaultUrlAndNoToken) {
   auto s = ResolveSettings({}, Getenv({}), std::nullopt);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(s->url, "http://127.0.0.1:8080");
+  EXPECT_EQ(s->url, "https://127.0.0.1:8080");
   EXPECT_EQ(s->url_source, "default");
   EXPECT_FALSE(s->token);
   EXPECT_FALSE(s->token_file);
@@ -109,7 +109,7 @@ TEST(ResolveSettingsTest, TokenFileLevels) {
   auto empty = ResolveSettings({}, Getenv({{"GOVPOOL_TOKEN", ""}, {"GOVPOOL_URL", ""}}), c);
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(*empty->token, "config-token");
-  EXPECT_EQ(empty->url, "http://127.0.0.1:8080");
+  EXPECT_EQ(empty->url, "https://127.0.0.1:8080");
 
   ConfigFile rel = Config("token_file = secrets/tok\n");
   auto r = ResolveSettings({}, Getenv({}), rel);

@@ -131,6 +131,15 @@ TEST_F(ControllerOptionsTest, MistakesNameTheFlag) {
   EXPECT_EQ(Error({"--scheduler-max-candidates", "-1"}).rfind("--scheduler-max-candidates", 0), 0u);
   EXPECT_EQ(Error({"--tls-cert", "c.pem"}), "--tls-cert and --tls-key go together");
   EXPECT_EQ(Error({"--tls-key", "k.pem"}), "--tls-cert and --tls-key go together");
+  EXPECT_EQ(Error({"--insecure-http", "--listen", "0.0.0.0:8080"}).rfind(
+                "--insecure-http serves only on a loopback address (127.0.0.0/8, ::1, localhost), not '0.0.0.0'", 0),
+            0u);
+  EXPECT_EQ(Error({"--insecure-http", "--listen", "10.0.0.5:8080"}).rfind("--insecure-http serves only", 0), 0u);
+  EXPECT_EQ(Error({"--insecure-http", "--listen", "127.0.0.1:8080"}), "");
+  EXPECT_EQ(Error({"--insecure-http", "--listen", "[::1]:8080"}), "");
+  EXPECT_EQ(Error({"--insecure-http", "--tls-cert", "c.pem", "--tls-key", "k.pem"}),
+            "--insecure-http does not go with --tls-cert, --tls-key or --tls-name");
+  EXPECT_EQ(Error({"--agent-cert-days", "0"}).rfind("--agent-cert-days", 0), 0u);
   EXPECT_EQ(Error({"--log-level", "loud"}).rfind("--log-level: log level must be debug, info, warn or error", 0), 0u);
   EXPECT_EQ(Error({"--scheduler-scores", "binpack=x"}), "--scheduler-scores takes name=weight,... not 'binpack=x'");
   EXPECT_NE(Error({"--scheduler-filters", "status,bogus"}).find("bogus"), std::string::npos);

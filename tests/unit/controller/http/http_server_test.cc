@@ -674,3 +674,75 @@ TEST(HttpsTest, OversizeBodyOverTls) {
 
 }  // namespace
 }  // namespace govpool::controller::http
+
+namespace govpool::controller::http {
+namespace {
+
+// Idle sockets cannot lock others out: above a connection limit the connection that has waited
+// longest for a request is closed to make room; a busy one (its request being handled) never.
+TEST(HttpServerLimitsTest, IdleConnectionsMakeRoomForNewOnes) {
+  ParkingHandler parking;
+  ServerOptions options;
+  options.max_connections_per_address = 3;
+  auto server = StartServer(parking.AsHandler(), options);
+  ASSERT_NE(server, nullptr);
+  // One connection busy with a long-poll, then two idle ones (the older one first).
+  RawConnection busy(server->port());
+  ASSERT_TRUE(busy.Send("GET /watch HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(parking.WaitFor(1));
+  RawConnection idle_old(server->port());
+  ASSERT_TRUE(idle_old.connected());
+  std::this_thread::sleep_for(20ms);
+  RawConnection idle_new(server->port());
+  ASSERT_TRUE(idle_new.connected());
+  for (int i = 0; i < 100 && server->stats().active_connections < 3; ++i) std::this_thread::sleep_for(10ms);
+
+  // A fourth: the older idle one goes; the newcomer is served.
+  RawConnection newcomer(server->port());
+  ASSERT_TRUE(newcomer.Send("GET /new HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(parking.WaitFor(2));
+  parking.Take(1)(TextResponse("served"));
+  EXPECT_NE(newcomer.ReadUntil("served").find("200 OK"), std::string::npos);
+  bool eof = false;
+  idle_old.ReadAll(&eof);
+  EXPECT_TRUE(eof) << "the connection that waited longest was closed";
+  EXPECT_EQ(server->stats().connections_evicted, 1u);
+  // The long-poll is still there and answers.
+  parking.Take(0)(TextResponse("still here"));
+  EXPECT_NE(busy.ReadUntil("still here").find("200 OK"), std::string::npos);
+}
+
+TEST(HttpServerLimitsTest, WhenEveryConnectionIsBusyANewcomerIsRefused) {
+  ParkingHandler parking;
+  ServerOptions options;
+  options.max_connections = 2;
+  auto server = StartServer(parking.AsHandler(), options);
+  ASSERT_NE(server, nullptr);
+  RawConnection a(server->port()), b(server->port());
+  ASSERT_TRUE(a.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(b.Send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(parking.WaitFor(2));
+  RawConnection refused(server->port());
+  refused.Send("GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool eof = false;
+  EXPECT_EQ(refused.ReadAll(&eof), "");
+  EXPECT_EQ(server->stats().connections_refused, 1u);
+  // Once one is answered and the client goes, there is room again.
+  parking.Take(0)(TextResponse("done"));
+  EXPECT_NE(a.ReadUntil("done").find("200 OK"), std::string::npos);
+  a.Close();
+  for (int i = 0; i < 100 && server->stats().active_connections > 1; ++i) std::this_thread::sleep_for(10ms);
+  auto client = MakeClient(server->port());
+  std::thread answer([&] {
+    ASSERT_TRUE(parking.WaitFor(3));
+    parking.Take(2)(TextResponse("room"));
+  });
+  auto response = client->Send("GET", "/d");
+  answer.join();
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->body, "room");
+  parking.Take(1)(TextResponse("bye"));
+}
+
+}  // namespace
+}  // namespace govpool::controller::http
