@@ -329,7 +329,8 @@ if [ "${GOVPOOL_DEMO:-1}" = 1 ]; then
   # Its NIC: the address OVN's DHCP gave it (the console says), and a ping from this host.
   if [ -n "$ovn_dir" ]; then
     for _ in $(seq 1 60); do
-      vm_ip="$(grep -a -o 'GOVPOOL-GUEST-IP eth0 [0-9.]*' "$console" 2>/dev/null | tail -1 | awk '{print $3}')"
+      # (no match yet is no error: pipefail would end the script)
+      vm_ip="$( { grep -a -o 'GOVPOOL-GUEST-IP eth0 [0-9.]*' "$console" 2>/dev/null || true; } | tail -1 | awk '{print $3}')"
       [ -n "$vm_ip" ] && break
       sleep 1
     done

@@ -90,7 +90,10 @@ Result<api::AgentCertificateAnswer> IssueAgentCertificate(State& s, Txn& t, cons
   }
   for (const auto& id : ended) s.Remove<api::AgentCertificate>(t, id);
   s.Save(t, record);
-  Caller actor{CertificateAgentId(record.host_name), record.host_name, api::Role::kAgent};
+  Caller actor;
+  actor.user_id = CertificateAgentId(record.host_name);
+  actor.name = record.host_name;
+  actor.role = api::Role::kAgent;
   t.Audit(IdentityAudit(actor, previous ? "agent_certificate_renewed" : "agent_certificate_issued",
                         record.meta.id, "serial " + record.serial + " for host " + record.host_name));
   return api::AgentCertificateAnswer{record.host_name, std::move(certificate).value(), issuer.ca.certificate_pem,

@@ -6,10 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "common/ids.h"
 
@@ -89,7 +91,47 @@ Status CreateQcow2(const std::string& qemu_img, const std::string& path, std::in
   return OkStatus();
 }
 
+Result<std::int64_t> ZeroDataExtents(int fd) {
+  static const std::vector<char> zeros(1 << 20, 0);
+  std::int64_t written = 0;
+  auto zero_range = [&](off_t at, off_t end) -> Status {
+    while (at < end) {
+      const size_t n = static_cast<size_t>(std::min<off_t>(end - at, static_cast<off_t>(zeros.size())));
+      const ssize_t w = ::pwrite(fd, zeros.data(), n, at);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return Internal(std::string("overwriting the disk: ") + std::strerror(errno));
+      at += w;
+      written += w;
+    }
+    return OkStatus();
+  };
+  // SEEK_DATA/SEEK_HOLE walk the allocated extents only: holes read as zeros already. The walk
+  // ends with ENXIO; a filesystem without them (EINVAL) gets the whole file overwritten.
+  off_t at = ::lseek(fd, 0, SEEK_DATA);
+  if (at < 0 && errno == EINVAL) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return Internal(std::string("reading the disk's size: ") + std::strerror(errno));
+    GP_RETURN_IF_ERROR(zero_range(0, st.st_size));
+  }
+  for (; at >= 0; at = ::lseek(fd, at, SEEK_DATA)) {
+    const off_t end = ::lseek(fd, at, SEEK_HOLE);
+    if (end < 0) break;
+    GP_RETURN_IF_ERROR(zero_range(at, end));
+    at = end;
+  }
+  if (::fdatasync(fd) != 0) return Internal(std::string("syncing the overwritten disk: ") + std::strerror(errno));
+  return written;
+}
+
 Status RemoveFile(const std::string& path) {
+  // O_NOFOLLOW: a symlink put in place of the disk is not followed into someone else's file.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    struct stat st {};
+    auto wiped = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ZeroDataExtents(fd) : Result<std::int64_t>(0);
+    ::close(fd);
+    if (!wiped.ok()) return wiped.status().Annotate("deleting disk " + path);
+  }
   if (unlink(path.c_str()) == 0 || errno == ENOENT) return OkStatus();
   const int err = errno;
   const std::string msg = "deleting disk " + path + ": " + std::strerror(err);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "common/status.h"
 
 namespace govpool::agent::libvirt {
@@ -27,7 +28,14 @@ Status RunProgram(const std::vector<std::string>& argv);
 // leaves a half-made image under `path`. Creates missing parent directories.
 Status CreateQcow2(const std::string& qemu_img, const std::string& path, std::int64_t size_gib);
 
-// Removes the file at `path`; OK if absent.
+// Removes the disk file at `path`; OK if absent. Every byte the file holds (its data extents:
+// a sparse qcow2 holds little) is first overwritten with zeros and synced, so a deleted VM's
+// data does not linger in the freed blocks for the next tenant (MLPS 8.1.4.9; the cost is in
+// docs/agent.md). A symlink placed at `path` is removed, never followed.
 Status RemoveFile(const std::string& path);
+
+// Overwrites the data extents of the regular file open as `fd` with zeros and syncs them.
+// Returns the bytes overwritten.
+Result<std::int64_t> ZeroDataExtents(int fd);
 
 }  // namespace govpool::agent::libvirt
