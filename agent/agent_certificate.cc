@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "api/client/client.h"
+#include "common/log.h"
 #include "common/private_file.h"
 
 namespace govpool::agent {
@@ -122,6 +123,19 @@ Result<bool> CertificateRenewer::RenewIfDue() {
   credentials_.SetClientCertificate(next.certificate_pem, next.key_pem);
   current_ = std::move(next);
   return true;
+}
+
+void CertificateRenewer::RunUntil(StopSignal& stop, std::chrono::milliseconds check_every) {
+  while (stop.WaitUntil(clock_, clock_.MonotonicNow() + check_every)) {
+    auto renewed = RenewIfDue();
+    if (!renewed.ok()) {
+      log::Warn("cannot renew the agent's certificate yet; retried later",
+                {{"error", renewed.status().ToString()}, {"expires_at_ms", current_.info.not_after_ms}});
+    } else if (*renewed) {
+      log::Info("renewed the agent's certificate",
+                {{"serial", current_.info.serial_hex}, {"expires_at_ms", current_.info.not_after_ms}});
+    }
+  }
 }
 
 }  // namespace govpool::agent

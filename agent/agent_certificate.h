@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "agent/host_agent.h"
 #include "api/client/http_client.h"
 #include "api/types.h"
 #include "common/clock.h"
@@ -73,6 +74,8 @@ class CertificateRenewer {
   // Returns whether it renewed; a failure leaves the current certificate in use (retried at
   // the next call).
   Result<bool> RenewIfDue();
+  // Calls RenewIfDue every `check_every` until `stop`, logging what happened.
+  void RunUntil(StopSignal& stop, std::chrono::milliseconds check_every);
   const AgentIdentity& current() const { return current_; }
 
  private:

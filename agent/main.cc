@@ -225,18 +225,7 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
     credentials->SetClientCertificate(identity->certificate_pem, identity->key_pem);
     renewer = std::make_unique<CertificateRenewer>(*credentials, ControllerCertificateIssuer(),
                                                    *state_dir + "/tls/agent.pem", host_name, *identity, SystemClock());
-    renewal = std::thread([&] {
-      while (stop.WaitUntil(SystemClock(), SystemClock().MonotonicNow() + kRenewalCheckInterval)) {
-        auto renewed = renewer->RenewIfDue();
-        if (!renewed.ok()) {
-          log::Warn("cannot renew the agent's certificate yet; retried in a minute",
-                    {{"error", renewed.status().ToString()}, {"expires_at_ms", renewer->current().info.not_after_ms}});
-        } else if (*renewed) {
-          log::Info("renewed the agent's certificate", {{"serial", renewer->current().info.serial_hex},
-                                                        {"expires_at_ms", renewer->current().info.not_after_ms}});
-        }
-      }
-    });
+    renewal = std::thread([&] { renewer->RunUntil(stop, kRenewalCheckInterval); });
   }
   struct JoinOnExit {
     std::thread& t;

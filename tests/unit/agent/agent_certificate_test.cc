@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -118,6 +119,24 @@ TEST_F(AgentCertificateTest, RenewsTwoThirdsIntoTheLifetimeWithoutARestart) {
   EXPECT_NE(options.client_key_pem, first->key_pem) << "a new key with every certificate";
   EXPECT_EQ((*LoadAgentIdentity(path))->certificate_pem, renewer.current().certificate_pem);
   EXPECT_FALSE(*renewer.RenewIfDue()) << "the new one is not due";
+}
+
+TEST_F(AgentCertificateTest, TheRenewalLoopRenewsWhileTheAgentRunsAndStopsWithIt) {
+  auto first = ObtainCertificate(issue_, Base(), "node-1", "gpe_secret");
+  ASSERT_TRUE(first.ok());
+  ClientCredentials credentials(Base());
+  credentials.SetClientCertificate(first->certificate_pem, first->key_pem);
+  const std::uint64_t generation = credentials.generation();
+  CertificateRenewer renewer(credentials, issue_, (dir_ / "agent.pem").string(), "node-1", *first, clock_);
+  StopSignal stop;
+  std::thread loop([&] { renewer.RunUntil(stop, std::chrono::milliseconds(2)); });
+  clock_.Advance(std::chrono::days(21));
+  for (int i = 0; i < 500 && credentials.generation() == generation; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  stop.Stop();
+  loop.join();
+  EXPECT_EQ(credentials.generation(), generation + 1) << "renewed once, without anyone restarting anything";
 }
 
 }  // namespace
