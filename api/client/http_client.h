@@ -29,8 +29,8 @@ struct ClientOptions {
   int timeout_ms = 30'000;        // per request, connect included
   // HTTPS: present this client certificate (PEM chain) with its key (PEM), mutual TLS; both or
   // neither. Held in memory, so a renewed one is used by a new client without touching files.
-  std::string client_certificate_pem;
-  std::string client_key_pem;
+  std::string client_certificate_pem = {};
+  std::string client_key_pem = {};
 };
 
 // Fills up to `n` bytes of `buf` with the next bytes of an upload's body; 0 at the end.

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "controller/services/paging.h"
 #include "controller/services/services.h"
 
@@ -10,6 +12,15 @@ Status CheckHostAccess(const Caller& c, const api::Host& h) {
   if (c.is_agent() && h.agent_user_id == c.user_id) return OkStatus();
   if (c.is_agent()) return NotFound("host " + h.meta.id + " not found");
   return PermissionDenied("hosts are visible to administrators only");
+}
+
+// Some department's VMs may go only to hosts of pools it names, and `pool` is one of them.
+bool PoolConfinesADepartment(const State& s, const std::string& pool) {
+  if (pool.empty()) return false;
+  for (const auto& [id, d] : s.departments()) {
+    if (std::find(d.allowed_pools.begin(), d.allowed_pools.end(), pool) != d.allowed_pools.end()) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -43,6 +54,9 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
     const api::AgentCertificate* cert = s.FindAgentCertificateBySerial(c.credential_id);
     if (cert && !cert->pool.empty()) h.pool = cert->pool;  // the enrolment's pool, not the agent's flag
   }
+  // An API-token agent names its pool itself: into a pool a department is confined to, its new
+  // host comes disabled, and takes that department's VMs only once a system-admin enables it.
+  if (!existing && c.is_agent() && !by_certificate && PoolConfinesADepartment(s, h.pool)) h.enabled = false;
   h.capacity = req.capacity;
   // What the agent is configured to reach: it says so at every registration.
   h.storage_clusters = req.storage_clusters;

@@ -66,7 +66,9 @@ struct HostFilter {
 // up; an agent's re-registration never changes what an administrator set (pool, traits). An
 // agent with an API token may re-register only hosts it registered; one with a client
 // certificate only the host its certificate names (which it takes over: a system-admin
-// enrolled it), and a new host joins its enrolment's pool (PermissionDenied otherwise).
+// enrolled it), and a new host joins its enrolment's pool (PermissionDenied otherwise). A new
+// host an API-token agent registers into a pool some department is confined to
+// (allowed_pools) comes disabled: a system-admin enables it (PATCH enabled).
 Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::RegisterHostRequest& req);
 Result<api::Host> GetHost(const State& s, const Caller& c, const std::string& id);
 Page<api::Host> ListHosts(const State& s, const Caller& c, const HostFilter& f, const ListOptions& o);

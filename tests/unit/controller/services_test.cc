@@ -474,6 +474,38 @@ TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
             StatusCode::kPermissionDenied);
 }
 
+// The review's finding: an agent token registered a host straight into a confined
+// department's pool, and that department's VMs went there.
+TEST_F(ServicesTest, ATokenAgentsNewHostInAConfinedPoolWaitsForAnAdministrator) {
+  MakeFlavor("small", 1, 512);
+  api::CreateDepartmentRequest dreq;
+  dreq.name = "secret";
+  dreq.allowed_pools = {"secure"};
+  auto d = W([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, dreq); });
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  api::RegisterHostRequest req;
+  req.name = "rogue";
+  req.pool = "secure";
+  req.capacity = {8, 8192, 1000, {}};
+  auto rogue = W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("rogue"), req); });
+  ASSERT_TRUE(rogue.ok()) << rogue.status().ToString();
+  EXPECT_FALSE(rogue->enabled);
+  EXPECT_FALSE(MakeVm(admin_, "v1", d->meta.id).ok()) << "no VM of the confined department goes there";
+  // Re-registering does not enable it; a system-admin does.
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("rogue"), req); }).ok());
+  EXPECT_FALSE(s_.FindHost(rogue->meta.id)->enabled);
+  api::PatchHostRequest enable;
+  enable.enabled = true;
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, rogue->meta.id, {}, enable); }).ok());
+  EXPECT_TRUE(MakeVm(admin_, "v2", d->meta.id).ok());
+  // A shared pool takes a token agent's new host at once, as before.
+  req.name = "plain";
+  req.pool = "general";
+  auto plain = W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("plain"), req); });
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->enabled);
+}
+
 TEST_F(ServicesTest, AgentEventsNameOnlyTheirHostsVmsAndKnownKinds) {
   const TwoAgents two = MakeTwoAgentsWithAVmOnTheFirst();
   const auto& [d, agent1, agent2, h1, h2, vm] = two;
