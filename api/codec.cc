@@ -1,4 +1,5 @@
 #include "api/codec.h"
+#include "api/wire_types.h"
 
 #include <boost/json.hpp>
 
@@ -349,40 +350,6 @@ Result<T> ParseOrDefault(std::string_view body) {
   if (body.empty()) return T{};
   return Parse<T>(body);
 }
-
-// Every wire type, once: adding a type to the API adds one line here.
-#define GOVPOOL_API_WIRE_TYPES(X)                                                        \
-  X(Department) X(Flavor) X(ServerGroup) X(Host) X(Vm) X(User) X(Token) X(Event)         \
-  X(IdempotencyRecord) X(HostCapacity) X(HostActualUsage) X(Quota)                       \
-  X(CreateDepartmentRequest) X(PatchDepartmentRequest) X(CreateFlavorRequest)            \
-  X(CreateServerGroupRequest) X(RegisterHostRequest) X(HeartbeatRequest)                 \
-  X(PatchHostRequest) X(CreateVmRequest) X(PreviewRequest) X(CreateUserRequest)          \
-  X(CreateTokenRequest) X(VmStatusReport) X(ReportEventsRequest)                         \
-  X(ListPage<Department>) X(ListPage<Flavor>) X(ListPage<ServerGroup>) X(ListPage<Host>) \
-  X(ListPage<Vm>) X(ListPage<User>) X(ListPage<Event>) X(WatchAnswer)                    \
-  X(DepartmentUsage) X(PreviewAnswer) X(NewTokenAnswer)                                 \
-  X(Session) X(AuthPolicy) X(ListPage<Token>) X(PatchUserRequest) X(LoginRequest)        \
-  X(ChangePasswordRequest) X(ConfirmTotpRequest) X(PutAuthPolicyRequest) X(LoginAnswer)  \
-  X(SessionAnswer) X(TotpEnrolmentAnswer) X(RecoveryCodesAnswer) X(PasswordResetAnswer)  \
-  X(StoragePool) X(Volume) X(VolumeSnapshot) X(Image) X(StoragePoolReport)               \
-  X(CreateStoragePoolRequest) X(PatchStoragePoolRequest) X(CreateVolumeRequest)          \
-  X(AttachVolumeRequest) X(ResizeVolumeRequest) X(CreateSnapshotRequest)                 \
-  X(CreateImageRequest) X(VolumeStatusReport) X(SnapshotStatusReport)                    \
-  X(ImageStatusReport) X(ListPage<StoragePool>) X(ListPage<Volume>)                      \
-  X(ListPage<VolumeSnapshot>) X(ListPage<Image>) X(BackupPolicy) X(Backup)               \
-  X(CreateBackupPolicyRequest) X(PatchBackupPolicyRequest) X(CreateBackupRequest)        \
-  X(RestoreBackupRequest) X(BackupStatusReport) X(ListPage<BackupPolicy>)                \
-  X(ListPage<Backup>) X(Network) X(Subnet) X(Port) X(CreateNetworkRequest)              \
-  X(CreateSubnetRequest) X(CreatePortRequest) X(ListPage<Network>) X(ListPage<Subnet>)   \
-  X(ListPage<Port>) X(NicRequest) X(PortStatusReport)                                   \
-  X(SecurityGroup) X(Router) X(FloatingIp) X(PatchPortRequest)                            \
-  X(CreateSecurityGroupRequest) X(PatchSecurityGroupRequest)                              \
-  X(CreateSecurityGroupRuleRequest) X(CreateRouterRequest) X(PatchRouterRequest)          \
-  X(RouterInterfaceRequest) X(CreateFloatingIpRequest) X(PatchFloatingIpRequest)          \
-  X(ListPage<SecurityGroup>) X(ListPage<Router>) X(ListPage<FloatingIp>)               \
-  X(AuditRecord) X(AuditCheckpoint) X(AuditVerifyAnswer) X(ListPage<AuditRecord>)          \
-  X(HostEnrolment) X(CreateHostEnrolmentRequest) X(NewHostEnrolmentAnswer)                \
-  X(AgentCertificateRequest) X(AgentCertificateAnswer) X(AgentCertificate)
 
 #define GOVPOOL_INSTANTIATE(T)                                  \
   template std::string Encode<T>(const T&);                     \

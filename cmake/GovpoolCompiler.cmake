@@ -6,17 +6,32 @@ endif()
 
 add_library(govpool_warnings INTERFACE)
 target_compile_options(govpool_warnings INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wimplicit-fallthrough)
+  -Wall -Wextra -Wpedantic -Wnon-virtual-dtor -Wimplicit-fallthrough)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(govpool_warnings INTERFACE -Wshadow=local)
+endif()
 if(GOVPOOL_WERROR)
   target_compile_options(govpool_warnings INTERFACE -Werror)
 endif()
 
 if(GOVPOOL_SANITIZE)
-  # GCC 12's -Wmaybe-uninitialized misfires on ASan-instrumented code (e.g. inside std::regex),
-  # which -Werror would turn into a failed build; the plain build keeps the warning.
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-                      -Wno-maybe-uninitialized)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # GCC 12's -Wmaybe-uninitialized misfires on ASan-instrumented code (e.g. inside
+    # std::regex), which -Werror would turn into a failed build; the plain build keeps it.
+    add_compile_options(-Wno-maybe-uninitialized)
+  endif()
+endif()
+
+# GOVPOOL_FUZZ (Clang only, with GOVPOOL_SANITIZE): every object carries libFuzzer's coverage
+# instrumentation, so one sanitizer build serves both the unit tests and the fuzz targets
+# (tests/fuzz/) instead of CI compiling the code twice.
+if(GOVPOOL_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "GOVPOOL_FUZZ needs Clang (libFuzzer): configure with CXX=clang++")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
 # govpool_add_library(name SOURCES... DEPS...): a folder's library with house warnings.

@@ -245,7 +245,9 @@ Status State::FinishLoad(std::int64_t revision) {
   oldest_watchable_revision_ = revision;
   for (const auto& [id, h] : hosts_.all()) scheduler_->UpsertHost(HostSpecOf(h));
   ForEachTable([&](const auto& table) {
-    for (const auto& [id, record] : table.all()) {
+    for (const auto& entry : table.all()) {
+      // Not a structured binding: Clang 14 refuses one inside the requires-expression.
+      const auto& record = entry.second;
       if constexpr (requires { QuotaUsageOf(record); }) AddUsage(record.department_id, QuotaUsageOf(record), +1);
     }
   });

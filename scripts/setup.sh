@@ -13,6 +13,9 @@ packages=(
   libsqlite3-dev sqlite3 libssl-dev openssl prometheus-cpp-dev libpugixml-dev libcli11-dev
   # tests (the benches print JSON themselves: no benchmark library)
   libgtest-dev libgmock-dev libyaml-cpp-dev
+  # the sanitizer build (ASan + UBSan unit tests and the libFuzzer targets share it): Clang and
+  # its runtimes (libFuzzer, the sanitizers)
+  clang-14 libclang-rt-14-dev
   # virtualization (agent; real daemons in tests)
   libvirt-dev libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   libvirt-clients

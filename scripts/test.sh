@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: installs what is needed, builds govpool, starts the real daemons the tests use, and
 # runs every test: unit, integration and end-to-end in a warnings-as-errors build, then the
-# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer. Run as root on a
+# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and each libFuzzer
+# target for a bounded time. Run as root on a
 # Debian 12 machine. Exit status 0 only when every test passed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,16 +37,21 @@ if ctest --test-dir "$root/build/ci" -L e2e -N | grep -q "Total Tests: [1-9]"; t
   ctest --test-dir "$root/build/ci" -L e2e --output-on-failure
 fi
 
-echo "== unit tests under ASan + UBSan"
-# Only the unit-test targets (each ctest test is the executable of the same name), at -O1 (what
-# the sanitizers' authors recommend; it halves the compile time of an instrumented unit).
-asan="$root/build/asan"
-[ -f "$asan/build.ninja" ] || cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
-  -DGOVPOOL_WERROR=ON -DGOVPOOL_SANITIZE=ON -DGOVPOOL_BUILD_BENCH=OFF >/dev/null
-units="$(ctest --test-dir "$asan" -N -L unit | sed -n 's/^ *Test *#[0-9]*: //p' | tr '\n' ' ')"
-GOVPOOL_TARGETS="$units" "$root/scripts/build.sh" "$asan"
+echo "== unit tests under ASan + UBSan, then the fuzzers"
+# One Clang build serves both: the unit-test targets (each ctest test is the executable of the
+# same name) and the libFuzzer targets (tests/fuzz), every object instrumented for ASan, UBSan
+# and libFuzzer's coverage, at -O1 (what the sanitizers' authors recommend; it halves the
+# compile time of an instrumented unit). Warnings are the GCC build's job above.
+sanitize="$root/build/sanitize"
+[ -f "$sanitize/build.ninja" ] || CXX=clang++-14 cmake -S "$root" -B "$sanitize" -G Ninja \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+  -DGOVPOOL_SANITIZE=ON -DGOVPOOL_FUZZ=ON -DGOVPOOL_BUILD_BENCH=OFF >/dev/null
+units="$(ctest --test-dir "$sanitize" -N -L unit | sed -n 's/^ *Test *#[0-9]*: //p' | tr '\n' ' ')"
+fuzzers="$(ctest --test-dir "$sanitize" -N -L fuzz | sed -n 's/^ *Test *#[0-9]*: //p' | tr '\n' ' ')"
+GOVPOOL_TARGETS="$units $fuzzers" "$root/scripts/build.sh" "$sanitize"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir "$root/build/asan" -L unit --output-on-failure -j2
+  ctest --test-dir "$sanitize" -L 'unit|fuzz' --output-on-failure -j2
+# A bounded run of every fuzzer from its seed corpus (docs/security.md, "Fuzzing").
+"$root/scripts/fuzz.sh" "$sanitize" "${GOVPOOL_FUZZ_SECONDS:-30}"
 
 echo "== all tests passed"

@@ -14,21 +14,22 @@
 #include <optional>
 #include <string>
 
-#include "common/crypto.h"
 #include "controller/db.h"
 #include "controller/http/api_handler.h"
 #include "controller/http/policy.h"
 #include "controller/metrics.h"
 #include "tests/fakes/controller/fake_db.h"
 #include "tests/fakes/controller/fake_state_store.h"
+#include "tests/fakes/controller/saved_callers.h"
 
 namespace govpool::controller::http {
 namespace {
 
 using api::Role;
+using testing::SaveDepartment;
+using testing::SaveUserWithToken;
 
 constexpr std::string_view kPlaceholderId = "7f3c2a10-0000-4000-8000-00000000c0de";
-constexpr std::int64_t kFarFuture = std::int64_t{4102444800000};  // 2100-01-01
 
 // Replaces every {param} of a pattern with the placeholder id.
 std::string FillPattern(const std::string& pattern) {
@@ -89,32 +90,6 @@ class PolicyMatrixTest : public ::testing::Test {
       return 0;
     });
     EXPECT_TRUE(db_->Sync().ok());
-  }
-
-  static std::string SaveDepartment(State& s, Txn& t, const std::string& name) {
-    api::Department d;
-    d.name = name;
-    s.Save(t, d);
-    return d.meta.id;
-  }
-
-  static std::string SaveUserWithToken(State& s, Txn& t, const std::string& name, Role role,
-                                       const std::string& department_id) {
-    api::User u;
-    u.name = name;
-    u.role = role;
-    u.department_id = department_id;
-    s.Save(t, u);
-    const std::string secret = "gpt_matrix_" + name;
-    api::Token token;
-    token.user_id = u.meta.id;
-    token.name = "matrix";
-    token.secret_sha256 = Sha256Hex(secret);
-    token.expires_at_ms = kFarFuture;
-    token.role = role;
-    token.department_id = department_id;
-    s.Save(t, token);
-    return secret;
   }
 
   // One request through ApiHandler (or its upload dispatch, for upload routes), as `token`

@@ -435,7 +435,13 @@ TEST_F(ServicesTest, MembersPowerActionsFollowTheirDepartmentsSetting) {
 
 TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
   const TwoAgents two = MakeTwoAgentsWithAVmOnTheFirst();
-  const auto& [d, agent1, agent2, h1, h2, vm] = two;
+  // References, not a structured binding: Clang 14 cannot capture those in lambdas.
+  const api::Department& d = two.department;
+  const Caller& agent1 = two.agent1;
+  const Caller& agent2 = two.agent2;
+  const api::Host& h1 = two.h1;
+  const api::Host& h2 = two.h2;
+  const api::Vm& vm = two.vm;
   ASSERT_EQ(h1.agent_user_id, agent1.user_id);
 
   EXPECT_TRUE(GetHost(s_, agent1, h1.meta.id).ok());
@@ -508,7 +514,13 @@ TEST_F(ServicesTest, ATokenAgentsNewHostInAConfinedPoolWaitsForAnAdministrator) 
 
 TEST_F(ServicesTest, AgentEventsNameOnlyTheirHostsVmsAndKnownKinds) {
   const TwoAgents two = MakeTwoAgentsWithAVmOnTheFirst();
-  const auto& [d, agent1, agent2, h1, h2, vm] = two;
+  // References, not a structured binding: Clang 14 cannot capture those in lambdas.
+  const api::Department& d = two.department;
+  const Caller& agent1 = two.agent1;
+  const Caller& agent2 = two.agent2;
+  const api::Host& h1 = two.h1;
+  const api::Host& h2 = two.h2;
+  const api::Vm& vm = two.vm;
   auto report = [&](const Caller& agent, const std::string& host, std::vector<api::EventReport> events) {
     return W([&](State& s, Txn& t) { return ReportEvents(s, t, agent, host, api::ReportEventsRequest{events}); });
   };
