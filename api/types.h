@@ -157,11 +157,12 @@ struct Quota {
   std::int64_t security_groups = 10;  // the automatic "default" group counts nothing
   std::int64_t routers = 10;
   std::int64_t floating_ips = 50;
+  std::int64_t server_groups = 10;
 };
 // A PATCH of some limits.
 struct QuotaPatch {
   std::optional<std::int64_t> instances, vcpus, memory_mib, volumes, volume_gib, snapshots, backup_gib,
-      networks, ports, security_groups, routers, floating_ips;
+      networks, ports, security_groups, routers, floating_ips, server_groups;
 };
 // The quota resources, in API order. `enforced`: something counts usage and refuses creates
 // above the limit; limits of resources not enforced yet are stored and shown with
@@ -185,6 +186,7 @@ inline constexpr QuotaResource kQuotaResources[] = {
     {"security_groups", &Quota::security_groups, &QuotaPatch::security_groups, true},
     {"routers", &Quota::routers, &QuotaPatch::routers, true},
     {"floating_ips", &Quota::floating_ips, &QuotaPatch::floating_ips, true},
+    {"server_groups", &Quota::server_groups, &QuotaPatch::server_groups, true},
 };
 // The entry named `resource`, or nullptr.
 const QuotaResource* FindQuotaResource(std::string_view resource);
@@ -200,7 +202,7 @@ std::string HostnameFromName(std::string_view name);
 // key type whose blob decodes and names that type, at most kMaxSshKeyBytes, no control
 // characters); nullopt when it is one.
 std::optional<std::string> SshPublicKeyProblem(std::string_view line);
-inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+inline constexpr Quota kZeroQuota{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
 struct Department {
   Meta meta;
@@ -1284,6 +1286,7 @@ template <> struct Fields<Quota> {
       Field{"security_groups", &Quota::security_groups, kLimit},
       Field{"routers", &Quota::routers, kLimit},
       Field{"floating_ips", &Quota::floating_ips, kLimit},
+      Field{"server_groups", &Quota::server_groups, kLimit},
   };
 };
 template <> struct Fields<QuotaPatch> {
@@ -1301,6 +1304,7 @@ template <> struct Fields<QuotaPatch> {
       Field{"security_groups", &QuotaPatch::security_groups, kLimit},
       Field{"routers", &QuotaPatch::routers, kLimit},
       Field{"floating_ips", &QuotaPatch::floating_ips, kLimit},
+      Field{"server_groups", &QuotaPatch::server_groups, kLimit},
   };
 };
 

@@ -22,7 +22,7 @@ const std::vector<Column<api::Department>>& DepartmentColumns() {
 constexpr const char* kQuotaHelp =
     "quota limits, e.g. instances=10,vcpus=20 (-1 or 'unlimited': no limit); resources: "
     "instances vcpus memory_mib volumes volume_gib snapshots backup_gib networks ports security_groups routers "
-    "floating_ips";
+    "floating_ips server_groups";
 
 Command& QuotaOption(Command& c, std::optional<api::QuotaPatch>* quota) {
   return c.Option("--quota", "R=N,...", kQuotaHelp, [quota](const std::string& text) -> Status {

@@ -113,6 +113,12 @@ api::Quota QuotaUsageOf(const api::FloatingIp&) {
   return q;
 }
 
+api::Quota QuotaUsageOf(const api::ServerGroup&) {
+  api::Quota q = api::kZeroQuota;
+  q.server_groups = 1;
+  return q;
+}
+
 State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
     : scheduler_(std::move(scheduler)),
       departments_("department", {&NameOf<api::Department>}),

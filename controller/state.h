@@ -69,6 +69,8 @@ api::Quota QuotaUsageOf(const api::Port& p);
 api::Quota QuotaUsageOf(const api::SecurityGroup& g);
 api::Quota QuotaUsageOf(const api::Router& r);
 api::Quota QuotaUsageOf(const api::FloatingIp& f);
+// A server group counts `server_groups`.
+api::Quota QuotaUsageOf(const api::ServerGroup& g);
 // The name of the group every department gets (docs/networking.md, "Security groups").
 inline constexpr const char* kDefaultSecurityGroup = "default";
 // The id of the one auth policy record.

@@ -368,7 +368,7 @@ Result<api::FloatingIp> PatchFloatingIp(State& s, Txn& t, const Caller& c, const
 Status DeleteFloatingIp(State& s, Txn& t, const Caller& c, const std::string& id,
                         const std::optional<std::int64_t>& if_match = std::nullopt);
 
-// ---- Server groups (department admins of the group's department) ----
+// ---- Server groups (department admins of the group's department; quota `server_groups`) ----
 Result<api::ServerGroup> CreateServerGroup(State& s, Txn& t, const Caller& c,
                                            const api::CreateServerGroupRequest& req);
 Result<api::ServerGroup> GetServerGroup(const State& s, const Caller& c, const std::string& id);

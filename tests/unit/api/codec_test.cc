@@ -547,7 +547,7 @@ TEST(CodecTest, QuotaResourcesNameEveryQuotaField) {
     ASSERT_EQ(FindQuotaResource(r.name), &r) << r.name;
     q.*(r.limit) = 77;
   }
-  EXPECT_EQ(Encode(q), Encode(Quota{77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77})) << "every field is in the table";
+  EXPECT_EQ(Encode(q), Encode(Quota{77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77})) << "every field is in the table";
   EXPECT_EQ(FindQuotaResource("gpus"), nullptr);
 }
 

@@ -122,6 +122,30 @@ std::int64_t DetailInt(const Status& s, const std::string& key) {
 
 // ---------------- Quota ----------------
 
+TEST_F(ServicesTest, ServerGroupQuotaRefusesTheOneTooManyAndADeletionFreesIt) {
+  api::Quota quota;
+  quota.server_groups = 2;
+  const auto d = MakeDepartment("a", quota);
+  auto create = [&](const std::string& name) {
+    api::CreateServerGroupRequest req;
+    req.name = name;
+    req.department_id = d.meta.id;
+    return W([&](State& s, Txn& t) { return CreateServerGroup(s, t, admin_, req); });
+  };
+  ASSERT_TRUE(create("g1").ok());
+  auto second = create("g2");
+  ASSERT_TRUE(second.ok());
+  auto third = create("g3");
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().reason(), "QUOTA_EXCEEDED");
+  EXPECT_EQ(DetailString(third.status(), "resource"), "server_groups");
+  EXPECT_EQ(DetailInt(third.status(), "used"), 2);
+  EXPECT_EQ(s_.Usage(d.meta.id).server_groups, 2);
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return DeleteServerGroup(s, t, admin_, second->meta.id); }).ok());
+  EXPECT_EQ(s_.Usage(d.meta.id).server_groups, 1);
+  EXPECT_TRUE(create("g3").ok());
+}
+
 TEST_F(ServicesTest, InstanceQuotaRefusesTheOneTooMany) {
   const auto d = MakeDepartment("a", Quota(2));
   MakeFlavor("small", 1, 512);
