@@ -24,6 +24,16 @@ if(GOVPOOL_SANITIZE)
   endif()
 endif()
 
+# GOVPOOL_TSAN: ThreadSanitizer, for the tests of concurrent code (scripts/test.sh builds only
+# those). It cannot share a build with ASan.
+if(GOVPOOL_TSAN)
+  if(GOVPOOL_SANITIZE)
+    message(FATAL_ERROR "GOVPOOL_TSAN and GOVPOOL_SANITIZE exclude each other")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+
 # GOVPOOL_FUZZ (Clang only, with GOVPOOL_SANITIZE): every object carries libFuzzer's coverage
 # instrumentation, so one sanitizer build serves both the unit tests and the fuzz targets
 # (tests/fuzz/) instead of CI compiling the code twice.

@@ -1,4 +1,5 @@
-# govpool_add_test(name SOURCES ... DEPS ... LABELS unit|integration|e2e [TIMEOUT s])
+# govpool_add_test(name SOURCES ... DEPS ... LABELS unit|integration|e2e [concurrency] [TIMEOUT s])
+# "concurrency": the test exercises threads; CI runs it again in a ThreadSanitizer build.
 # One ctest test per executable (no discovery step at build time: it costs build minutes).
 function(govpool_add_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: installs what is needed, builds govpool, starts the real daemons the tests use, and
 # runs every test: unit, integration and end-to-end in a warnings-as-errors build, then the
-# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and each libFuzzer
-# target for a bounded time. Run as root on a
+# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, the tests of concurrent
+# code under ThreadSanitizer, and each libFuzzer target for a bounded time. Run as root on a
 # Debian 12 machine. Exit status 0 only when every test passed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,7 +37,7 @@ if ctest --test-dir "$root/build/ci" -L e2e -N | grep -q "Total Tests: [1-9]"; t
   ctest --test-dir "$root/build/ci" -L e2e --output-on-failure
 fi
 
-echo "== unit tests under ASan + UBSan, then the fuzzers"
+echo "== unit tests under ASan + UBSan"
 # One Clang build serves both: the unit-test targets (each ctest test is the executable of the
 # same name) and the libFuzzer targets (tests/fuzz), every object instrumented for ASan, UBSan
 # and libFuzzer's coverage, at -O1 (what the sanitizers' authors recommend; it halves the
@@ -51,6 +51,21 @@ fuzzers="$(ctest --test-dir "$sanitize" -N -L fuzz | sed -n 's/^ *Test *#[0-9]*:
 GOVPOOL_TARGETS="$units $fuzzers" "$root/scripts/build.sh" "$sanitize"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$sanitize" -L 'unit|fuzz' --output-on-failure -j2
+
+echo "== tests of concurrent code under ThreadSanitizer"
+# Only the tests labelled "concurrency" (the HTTP server, Db's group commit, the watch hub, the
+# scheduler's claims, the agent's loops) and what they link: a TSan build of everything would
+# cost CI twice the minutes for code that runs on one thread.
+tsan="$root/build/tsan"
+[ -f "$tsan/build.ninja" ] || CXX=clang++-14 cmake -S "$root" -B "$tsan" -G Ninja \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+  -DGOVPOOL_TSAN=ON -DGOVPOOL_BUILD_BENCH=OFF >/dev/null
+concurrent="$(ctest --test-dir "$tsan" -N -L concurrency | sed -n 's/^ *Test *#[0-9]*: //p' | tr '\n' ' ')"
+GOVPOOL_TARGETS="$concurrent" "$root/scripts/build.sh" "$tsan"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --test-dir "$tsan" -L concurrency --output-on-failure -j2
+
+echo "== fuzzers"
 # A bounded run of every fuzzer from its seed corpus (docs/security.md, "Fuzzing").
 "$root/scripts/fuzz.sh" "$sanitize" "${GOVPOOL_FUZZ_SECONDS:-30}"
 
