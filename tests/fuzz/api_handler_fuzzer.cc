@@ -114,9 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Shared with the responder: a long-poll watch may answer after this input is done.
     auto answered = std::make_shared<std::promise<api::HttpResponse>>();
     auto answer = answered->get_future();
-    const api::HttpRequest copy = req;
-    platform->handler->Handle(std::move(req), [answered](api::HttpResponse r) { answered->set_value(std::move(r)); });
-    req = copy;
+    platform->handler->Handle(req, [answered](api::HttpResponse r) { answered->set_value(std::move(r)); });
     if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return 0;
     resp = answer.get();
   }
