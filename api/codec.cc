@@ -1,4 +1,5 @@
 #include "api/codec.h"
+#include "api/fields.h"
 #include "api/wire_types.h"
 
 #include <boost/json.hpp>
@@ -329,23 +330,23 @@ Result<T> ReadRoot(std::string_view text, bool strict) {
 
 // ---------------- The typed entry points ----------------
 
-template <sc::Declared T>
+template <WireType T>
 std::string Encode(const T& value) {
   return json::serialize(ToObject(value, sc::Request<T> ? Audience::kRequest : Audience::kWire));
 }
-template <sc::Declared T>
+template <WireType T>
 std::string EncodeRecord(const T& value) {
   return json::serialize(ToObject(value, Audience::kStorage));
 }
-template <sc::Declared T>
+template <WireType T>
 Result<T> Decode(std::string_view text) {
   return ReadRoot<T>(text, /*strict=*/false);
 }
-template <sc::Declared T>
+template <WireType T>
 Result<T> Parse(std::string_view body) {
   return ReadRoot<T>(body, /*strict=*/true);
 }
-template <sc::Declared T>
+template <WireType T>
 Result<T> ParseOrDefault(std::string_view body) {
   if (body.empty()) return T{};
   return Parse<T>(body);

@@ -1,5 +1,5 @@
 // JSON codecs for the wire types, driven by each type's one declaration (api/types.h,
-// api/schema.h). Boost.JSON stays inside api/.
+// api/fields.h, api/schema.h). Boost.JSON stays inside api/.
 //
 // Encode: the API JSON of a value (derived fields included, storage-only fields left out).
 // EncodeRecord: the stored JSON of a record (derived fields left out, storage-only included).
@@ -11,28 +11,29 @@
 // {"field": "<path>"} naming the offending field. ParseOrDefault: the same, but an empty body
 // is the type's default (for requests whose body is optional).
 //
-// The functions are defined for the types listed in GOVPOOL_API_WIRE_TYPES (codec.cc);
-// using one with another type is a link error. Thread-safe (pure functions).
+// The functions are defined for the types listed in GOVPOOL_API_WIRE_TYPES (api/wire_types.h);
+// using one with another type is a compile error. Thread-safe (pure functions).
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "api/types.h"
+#include "api/wire_types.h"
 #include "common/result.h"
 #include "common/status.h"
 
 namespace govpool::api {
 
-template <schema::Declared T>
+template <WireType T>
 std::string Encode(const T& value);
-template <schema::Declared T>
+template <WireType T>
 std::string EncodeRecord(const T& value);
-template <schema::Declared T>
+template <WireType T>
 Result<T> Decode(std::string_view json);
-template <schema::Declared T>
+template <WireType T>
 Result<T> Parse(std::string_view body);
-template <schema::Declared T>
+template <WireType T>
 Result<T> ParseOrDefault(std::string_view body);
 
 // {"error":{"code":"...","message":"...","details":{...}}}

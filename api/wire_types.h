@@ -1,6 +1,7 @@
 // Every wire type, once, as an X-macro: GOVPOOL_API_WIRE_TYPES(X) expands X(T) for each type
 // the codecs (codec.h) are defined for. Adding a type to the API adds one line here; codec.cc
-// instantiates the codecs from it and the decoder fuzzer (tests/fuzz) feeds every one of them.
+// instantiates the codecs from it, codec.h constrains them to it (`WireType`) and the decoder
+// fuzzer (tests/fuzz) feeds every one of them.
 #pragma once
 
 #include "api/types.h"
@@ -37,3 +38,20 @@
   X(AuditRecord) X(AuditCheckpoint) X(AuditVerifyAnswer) X(ListPage<AuditRecord>)          \
   X(HostEnrolment) X(CreateHostEnrolmentRequest) X(NewHostEnrolmentAnswer)                \
   X(AgentCertificateRequest) X(AgentCertificateAnswer) X(AgentCertificate)
+
+namespace govpool::api {
+
+// True for the types listed above: the codecs' constraint. Cheap to see, unlike the field lists
+// (api/fields.h) that define what the codecs do with each type.
+template <class T>
+inline constexpr bool kIsWireType = false;
+#define GOVPOOL_API_MARK_WIRE_TYPE(T) \
+  template <>                         \
+  inline constexpr bool kIsWireType<T> = true;
+GOVPOOL_API_WIRE_TYPES(GOVPOOL_API_MARK_WIRE_TYPE)
+#undef GOVPOOL_API_MARK_WIRE_TYPE
+
+template <class T>
+concept WireType = kIsWireType<T>;
+
+}  // namespace govpool::api

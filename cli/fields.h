@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/fields.h"
 #include "api/schema.h"
 #include "cli/table.h"
 #include "common/clock.h"

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "api/codec.h"
+#include "api/fields.h"
 #include "api/wire_types.h"
 
 namespace govpool::api {

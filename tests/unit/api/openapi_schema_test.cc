@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/errors.h"
+#include "api/fields.h"
 #include "api/types.h"
 
 #ifndef GOVPOOL_OPENAPI_FILE
