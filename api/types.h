@@ -38,7 +38,8 @@ enum class PowerState { kRunning, kStopped };
 enum class VmState { kScheduled, kBuilding, kRunning, kStopped, kDeleting, kDeleted, kError, kUnknown };
 // The three administrator roles are separated (docs/security.md, "Separated administrators"):
 // a user holds exactly one role, so no user combines two of them.
-enum class Role { kSystemAdmin, kSecurityAdmin, kAuditAdmin, kDeptAdmin, kDeptMember, kAgent };
+// kMetricsReader reads /metrics and nothing else: what a Prometheus server's token needs.
+enum class Role { kSystemAdmin, kSecurityAdmin, kAuditAdmin, kDeptAdmin, kDeptMember, kAgent, kMetricsReader };
 enum class GroupPolicy { kAffinity, kAntiAffinity };
 // Storage (docs/storage.md): states are what agents report; the controller adds `unknown`
 // nowhere for storage (a silent storage agent's work is handed to another host instead).
@@ -72,10 +73,11 @@ template <> struct EnumNames<VmState> {
        {VmState::kError, "error"}, {VmState::kUnknown, "unknown"}}};
 };
 template <> struct EnumNames<Role> {
-  static constexpr std::array<std::pair<Role, std::string_view>, 6> kNames{
+  static constexpr std::array<std::pair<Role, std::string_view>, 7> kNames{
       {{Role::kSystemAdmin, "system-admin"}, {Role::kSecurityAdmin, "security-admin"},
        {Role::kAuditAdmin, "audit-admin"}, {Role::kDeptAdmin, "dept-admin"},
-       {Role::kDeptMember, "dept-member"}, {Role::kAgent, "agent"}}};
+       {Role::kDeptMember, "dept-member"}, {Role::kAgent, "agent"},
+       {Role::kMetricsReader, "metrics-reader"}}};
 };
 template <> struct EnumNames<GroupPolicy> {
   static constexpr std::array<std::pair<GroupPolicy, std::string_view>, 2> kNames{

@@ -19,6 +19,9 @@ constexpr RoleSet kRead{Role::kSystemAdmin, Role::kDeptAdmin, Role::kDeptMember}
 // The agent protocol (agent/controller_client.h). system-admin keeps it as before, e.g. to
 // register a host by hand; services still let an agent touch only the hosts it registered.
 constexpr RoleSet kAgentProto{Role::kSystemAdmin, Role::kAgent};
+// The scrape: the system-admin, and the metrics-reader whose token a Prometheus server holds
+// (least privilege: that token reads nothing else).
+constexpr RoleSet kScrape{Role::kSystemAdmin, Role::kMetricsReader};
 // A user's own API tokens (the service lets a user list and change only its own; the
 // security-admin anybody's).
 constexpr RoleSet kOwnTokens{Role::kSystemAdmin, Role::kSecurityAdmin, Role::kAuditAdmin,
@@ -39,7 +42,7 @@ constexpr RoutePolicy kTable[] = {
     Public("GET", "/healthz"),
     Public("GET", "/readyz"),
     Public("GET", "/v1/openapi.yaml"),
-    Roles("GET", "/metrics", kSys),
+    Roles("GET", "/metrics", kScrape),
     Roles("GET", "/v1/system/backup", kSys),
 
     // Sessions (docs/security.md, "People and sessions").

@@ -46,7 +46,8 @@ class RoleSet {
 // Every role, in api::Role order (the table's columns).
 inline constexpr api::Role kAllRoles[] = {api::Role::kSystemAdmin, api::Role::kSecurityAdmin,
                                           api::Role::kAuditAdmin,  api::Role::kDeptAdmin,
-                                          api::Role::kDeptMember,  api::Role::kAgent};
+                                          api::Role::kDeptMember,  api::Role::kAgent,
+                                          api::Role::kMetricsReader};
 
 enum class Access {
   kRoles,        // authenticated, one of `roles`

@@ -192,7 +192,10 @@ Result<NewToken> CreateToken(State& s, Txn& t, const Caller& c, const std::strin
   const bool own_scope = role == user->role && department_id == user->department_id;
   const bool member_of_own = user->role == api::Role::kDeptAdmin && role == api::Role::kDeptMember &&
                              department_id == user->department_id;
-  if (!own_scope && !member_of_own) {
+  // A system-admin may hand Prometheus a token that reads /metrics and nothing else.
+  const bool scrape_of_admin = user->role == api::Role::kSystemAdmin && role == api::Role::kMetricsReader &&
+                               department_id.empty();
+  if (!own_scope && !member_of_own && !scrape_of_admin) {
     return PermissionDenied("a token's scope is at most its user's (" + std::string(api::ToString(user->role)) +
                             (user->department_id.empty() ? "" : " of department " + user->department_id) + ")")
         .WithDetail("field", "role");

@@ -133,8 +133,8 @@ TEST_F(CommandLineTest, UsageMessagesNameTheProblem) {
   EXPECT_EQ(message({"vm", "list", "--page-size", "0"}),
             "--page-size must be between 1 and 1000, got 0");
   EXPECT_NE(message({"user", "create", "u", "--role", "root"})
-                .find("--role must be system-admin, security-admin, audit-admin, dept-admin, dept-member or "
-                      "agent"),
+                .find("--role must be system-admin, security-admin, audit-admin, dept-admin, dept-member, "
+                      "agent or metrics-reader"),
             std::string::npos);
 }
 

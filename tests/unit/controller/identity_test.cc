@@ -390,6 +390,32 @@ TEST_F(IdentityTest, TheSecurityAdminCannotActAsAnotherAdministrator) {
       << "users are the security-admin's";
 }
 
+TEST_F(IdentityTest, ASystemAdminIssuesAMetricsReaderTokenAndNobodyElseNarrowsToOne) {
+  Boot();
+  const std::string sys_id = s_.FindUserByName("sysadmin")->meta.id;
+  const Caller sys{sys_id, "sysadmin", api::Role::kSystemAdmin, ""};
+  const api::User boss = MakeUser("boss", api::Role::kDeptAdmin, kPassword, Department());
+  const Caller boss_c{boss.meta.id, boss.name, boss.role, boss.department_id};
+  auto make = [&](const Caller& c, const std::string& user_id, const std::string& department = "") {
+    api::CreateTokenRequest req;
+    req.name = "prometheus";
+    req.expires_at_ms = now_ms_ + 60 * kMinute;
+    req.role = api::Role::kMetricsReader;
+    req.department_id = department;
+    return W([&](State& s, Txn& t) { return CreateToken(s, t, c, user_id, req); });
+  };
+  auto scrape = make(sys, sys_id);
+  ASSERT_TRUE(scrape.ok()) << scrape.status().ToString();
+  auto c = Auth(scrape->secret);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->role, api::Role::kMetricsReader) << "the token's scope, not the system-admin's";
+  EXPECT_EQ(c->department_id, "");
+  // Not with a department, and not from a role that does not read metrics itself.
+  EXPECT_EQ(make(sys, sys_id, Department()).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(make(boss_c, boss.meta.id).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(make(secadmin_, secadmin_.user_id).status().code(), StatusCode::kPermissionDenied);
+}
+
 TEST_F(IdentityTest, DisablingOrDeletingAUserEndsItsCredentialsAndResetForcesAChange) {
   Boot();
   const api::User eve = MakeUser("eve", api::Role::kDeptMember);

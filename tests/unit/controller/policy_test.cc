@@ -174,12 +174,27 @@ TEST(AuthorizeTest, ARestrictedCallerMayUseTheSelfServiceRoutesOnly) {
   EXPECT_TRUE(Authorize(As(Role::kAuditAdmin), "GET", "/v1/audit").ok());
 }
 
+TEST(AuthorizeTest, AMetricsReaderReadsTheMetricsAndNothingElse) {
+  EXPECT_TRUE(Authorize(As(Role::kMetricsReader), "GET", "/metrics").ok());
+  int open_to_it = 0;
+  for (const RoutePolicy& row : PolicyTable()) {
+    if (row.access == Access::kRoles && row.roles.Has(Role::kMetricsReader)) {
+      ++open_to_it;
+      EXPECT_EQ(std::string(row.method) + " " + std::string(row.pattern), "GET /metrics");
+    }
+  }
+  EXPECT_EQ(open_to_it, 1);
+  EXPECT_EQ(Authorize(As(Role::kMetricsReader), "GET", "/v1/vms").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Authorize(As(Role::kMetricsReader), "GET", "/v1/audit").code(), StatusCode::kPermissionDenied);
+}
+
 TEST(PolicyMarkdownTest, HasAHeaderAndOneLinePerRow) {
   const std::string md = PolicyMarkdown();
-  EXPECT_EQ(md.rfind("| Route | system-admin | security-admin | audit-admin | dept-admin | dept-member | agent |\n", 0), 0u)
+  EXPECT_EQ(md.rfind("| Route | system-admin | security-admin | audit-admin | dept-admin | dept-member | agent | metrics-reader |\n", 0), 0u)
       << md.substr(0, 200);
-  EXPECT_NE(md.find("| `POST /v1/audit/verify` | | | yes | | | |\n"), std::string::npos);
-  EXPECT_NE(md.find("| `GET /healthz` | public | public | public | public | public | public |\n"), std::string::npos);
+  EXPECT_NE(md.find("| `POST /v1/audit/verify` | | | yes | | | | |\n"), std::string::npos);
+  EXPECT_NE(md.find("| `GET /metrics` | yes | | | | | | yes |\n"), std::string::npos);
+  EXPECT_NE(md.find("| `GET /healthz` | public | public | public | public | public | public | public |\n"), std::string::npos);
   EXPECT_EQ(static_cast<std::size_t>(std::count(md.begin(), md.end(), '\n')), PolicyTable().size() + 2);
 }
 
