@@ -145,6 +145,11 @@ int Run(int argc, char** argv) {
   const ImageStaging staging(flags->state_dir + "/images");
   http::ApiHandler api(**db, metrics, &staging);
   api.SetBackupDirectory(flags->state_dir + "/backup-tmp");
+  if (flags->credential_rate_limit > 0) {
+    const double per_second = flags->credential_rate_limit;
+    // Every live credential may hold a bucket: agents' certificates, one per host, included.
+    api.SetCredentialRateLimit({.per_second = per_second, .burst = 10 * per_second, .max_keys = 100'000});
+  }
   http::ServerOptions options;
   options.address = flags->address;
   options.port = static_cast<std::uint16_t>(flags->port);

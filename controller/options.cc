@@ -55,6 +55,12 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("N")
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();
+  app->add_option("--credential-rate-limit", o.credential_rate_limit,
+                  "requests per second per token, session or agent certificate, in bursts of ten "
+                  "times that; above it 429 with Retry-After (0: no limit)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
   app->add_option("--heartbeat-timeout-seconds", o.heartbeat_timeout_s,
                   "a host silent this long is marked down")
       ->type_name("N")

@@ -28,6 +28,9 @@ struct ControllerOptions {
   // Open connections at most, in all and per client address (http::ServerOptions).
   int max_connections = 4096;
   int max_connections_per_address = 512;
+  // --credential-rate-limit: requests per second per credential (token, session, agent
+  // certificate), in bursts of ten times that; 0: no limit.
+  int credential_rate_limit = 100;
   int heartbeat_timeout_s = 30;
   // --bootstrap-tokens: the first start also issues one API token per administrator role,
   // written to <state_dir>/{system,security,audit}-admin-token (for automation: CI, tests, the

@@ -118,6 +118,25 @@ void ApiHandler::AnswerWhenDurable(AuditEntry record, api::HttpResponse resp, st
   }, epoch);
 }
 
+void ApiHandler::SetCredentialRateLimit(RateLimiterOptions limit) {
+  credential_limiter_ = std::make_unique<RateLimiter>(limit, SystemClock());
+}
+
+int ApiHandler::CredentialRetryAfter(const Caller& caller) {
+  if (!credential_limiter_ || caller.credential_id.empty()) return 0;
+  const std::string key = caller.credential_kind + " " + caller.credential_id;
+  if (credential_limiter_->Allow(key)) return 0;
+  return std::max(1, credential_limiter_->RetryAfterSeconds(key));
+}
+
+namespace {
+Status TooManyWithCredential(const Caller& caller, int retry_after_s) {
+  return ResourceExhausted("too many requests with this " + caller.credential_kind + "; retry in " +
+                           std::to_string(retry_after_s) + " s")
+      .WithDetail("retry_after_seconds", std::int64_t{retry_after_s});
+}
+}  // namespace
+
 void ApiHandler::AllowTestRoute(std::string method, std::string pattern, std::vector<api::Role> roles) {
   test_routes_.push_back({std::move(method), std::move(pattern), std::move(roles)});
 }
@@ -185,8 +204,9 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
   RequestAudit audit(db_);
   audit.draft() = RequestRecord(head);
   RecordRoute(audit.draft(), route, found->params);
-  auto refuse = [&](const std::string& user, const Status& why) {
+  auto refuse = [&](const std::string& user, const Status& why, int retry_after_s = 0) {
     upload.refusal = api::ErrorResponse(why);
+    if (retry_after_s > 0) upload.refusal.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
     audit.Finish(Answered(audit.draft(), upload.refusal.status));
     // The refusal goes out once its record is durable, like every answer (this runs on an
     // I/O thread, which must not wait for the commit).
@@ -209,6 +229,9 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
     if (!authed.ok()) return refuse("", authed.status());
     caller = std::move(authed).value();
     RecordCaller(audit.draft(), caller);
+    if (const int retry = CredentialRetryAfter(caller); retry > 0) {
+      return refuse(caller.name, TooManyWithCredential(caller, retry), retry);
+    }
   }
   if (Status allowed = Authorize(route, caller); !allowed.ok()) return refuse(caller.name, allowed);
   RouteContext ctx{head, caller, std::move(found->params), db_, false, {}};
@@ -309,6 +332,12 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
     }
     caller = std::move(authed).value();
     RecordCaller(audit->draft(), caller);
+    if (const int retry = CredentialRetryAfter(caller); retry > 0) {
+      api::HttpResponse resp = api::ErrorResponse(TooManyWithCredential(caller, retry));
+      resp.headers.emplace_back("Retry-After", std::to_string(retry));
+      finish(route_label, caller.name, std::move(resp));
+      return;
+    }
   }
   if (Status allowed = Authorize(route, caller); !allowed.ok()) {
     finish(route_label, caller.name, api::ErrorResponse(allowed));

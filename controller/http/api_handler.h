@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,11 @@ class ApiHandler {
   // Before RegisterAllRoutes: where GET /v1/system/backup writes its copy before streaming it
   // (under the state directory: the copy holds everything). Empty: that route answers 409.
   void SetBackupDirectory(std::string dir) { backup_dir_ = std::move(dir); }
+  // Before serving: every authenticated request counts against its credential's bucket (a
+  // token, a session or an agent's certificate; docs/security.md, "Bounded everything"), so
+  // one credential cannot take the controller from everyone else; above it 429 with
+  // Retry-After, before the route runs. Not called: no such limit.
+  void SetCredentialRateLimit(RateLimiterOptions limit);
   // Registers every route of the API.
   void RegisterAllRoutes();
   Router& router() { return router_; }
@@ -62,6 +68,9 @@ class ApiHandler {
 
   // The policy table's verdict (policy.h), or a test route's.
   Status Authorize(const Route& route, const Caller& caller) const;
+  // Takes one request from the credential's bucket: 0 when there was one, else the seconds
+  // (at least 1) until there is.
+  int CredentialRetryAfter(const Caller& caller);
 
   Db& db_;
   ControllerMetrics& metrics_;
@@ -76,6 +85,7 @@ class ApiHandler {
   const ImageStaging& staging_;
   const AgentCertificateIssuer* issuer_ = nullptr;
   RateLimiter secret_routes_limiter_;
+  std::unique_ptr<RateLimiter> credential_limiter_;  // null: no per-credential limit
   std::string backup_dir_;
 };
 

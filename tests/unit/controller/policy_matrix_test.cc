@@ -124,6 +124,26 @@ class PolicyMatrixTest : public ::testing::Test {
   std::string vm_b_, volume_b_, network_b_;
 };
 
+TEST_F(PolicyMatrixTest, ACredentialOverItsRateGets429WithRetryAfterAndOthersStillGetThrough) {
+  // Three at once and practically no refill: the fourth request is over.
+  handler_->SetCredentialRateLimit({.per_second = 0.001, .burst = 3, .max_keys = 100});
+  const std::string& member = tokens_.at(Role::kDeptMember);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Send("GET", "/v1/vms", member).status, 200) << i;
+  const api::HttpResponse over = Send("GET", "/v1/vms", member);
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(ErrorCode(over), "RESOURCE_EXHAUSTED") << over.body;
+  const std::string* retry = over.Header("Retry-After");
+  ASSERT_NE(retry, nullptr);
+  EXPECT_GE(std::stoi(*retry), 1);
+  // Streamed uploads count the same, refused before the body is read.
+  const api::HttpResponse upload = Send("PUT", "/v1/images/" + std::string(kPlaceholderId) + "/data", member);
+  EXPECT_EQ(upload.status, 429) << upload.body;
+  EXPECT_NE(upload.Header("Retry-After"), nullptr);
+  // Another credential, and a caller without one (401 first), are not held back.
+  EXPECT_EQ(Send("GET", "/v1/vms", member_b_token_).status, 200);
+  EXPECT_EQ(Send("GET", "/v1/vms", "").status, 401);
+}
+
 TEST_F(PolicyMatrixTest, EveryRouteWithEveryRoleAnswersAsTheTableSays) {
   int checked = 0;
   for (const auto& [method, pattern] : handler_->router().Routes()) {
