@@ -185,6 +185,9 @@ Result<api::BackupPolicy> CreateBackupPolicy(State& s, Txn& t, const Caller& c,
     return NotFound("department " + req.department_id + " not found");
   }
   GP_RETURN_IF_ERROR(RequireManage(c, d->meta.id, "creating backup policies"));
+  GP_RETURN_IF_ERROR(CheckCountLimit(static_cast<std::int64_t>(s.BackupPoliciesOfDepartment(d->meta.id).size()),
+                                     kMaxBackupPoliciesPerDepartment, "backup_policies",
+                                     "department '" + d->name + "'"));
   for (const std::string& id : s.BackupPoliciesOfDepartment(d->meta.id)) {
     if (s.FindBackupPolicy(id)->name == req.name) {
       return AlreadyExists("a backup policy named '" + req.name + "' already exists in department '" + d->name +

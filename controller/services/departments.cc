@@ -99,6 +99,15 @@ Result<api::DepartmentUsage> GetUsage(const State& s, const Caller& c, const std
   return out;
 }
 
+Status CheckCountLimit(std::int64_t held, std::int64_t limit, std::string_view resource, const std::string& owner) {
+  if (held < limit) return OkStatus();
+  return ResourceExhausted(owner + " already has " + std::to_string(limit) + " " + std::string(resource) +
+                           ", the most it may hold")
+      .WithReason("QUOTA_EXCEEDED")
+      .WithDetail("resource", std::string(resource))
+      .WithDetail("limit", limit);
+}
+
 Status CheckQuota(const api::Department& d, const api::Quota& used, const api::Quota& per_object,
                   std::int64_t count) {
   for (const api::QuotaResource& r : api::kQuotaResources) {

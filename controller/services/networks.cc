@@ -329,6 +329,8 @@ Result<api::Subnet> CreateSubnet(State& s, Txn& t, const Caller& c, const api::C
     return Invalid("ip_version", "IPv6 subnets are not supported yet (ip_version must be 4)");
   }
   GP_ASSIGN_OR_RETURN(Cidr cidr, ipam::ParseCidr(req.cidr));
+  GP_RETURN_IF_ERROR(CheckCountLimit(static_cast<std::int64_t>(s.SubnetsOfNetwork(n->meta.id).size()),
+                                     kMaxSubnetsPerNetwork, "subnets", "network '" + n->name + "'"));
   for (const api::Subnet* other : SubnetsOf(s, n->meta.id)) {
     auto theirs = ipam::ParseCidr(other->cidr);
     if (theirs.ok() && theirs->Overlaps(cidr)) {

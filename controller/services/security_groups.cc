@@ -217,13 +217,8 @@ Result<api::SecurityGroupRule> AddSecurityGroupRule(State& s, Txn& t, const Call
     }
     rule.remote_group_id = remote->meta.id;
   }
-  if (static_cast<std::int64_t>(found->rules.size()) >= kMaxSecurityGroupRules) {
-    return ResourceExhausted("security group '" + found->name + "' already has " +
-                             std::to_string(kMaxSecurityGroupRules) + " rules")
-        .WithReason("QUOTA_EXCEEDED")
-        .WithDetail("resource", "security_group_rules")
-        .WithDetail("limit", kMaxSecurityGroupRules);
-  }
+  GP_RETURN_IF_ERROR(CheckCountLimit(static_cast<std::int64_t>(found->rules.size()), kMaxSecurityGroupRules,
+                                     "security_group_rules", "security group '" + found->name + "'"));
   for (const api::SecurityGroupRule& other : found->rules) {
     if (other.direction == rule.direction && other.ethertype == rule.ethertype && other.protocol == rule.protocol &&
         other.port_range_min == rule.port_range_min && other.port_range_max == rule.port_range_max &&

@@ -50,6 +50,15 @@ Result<api::DepartmentUsage> GetUsage(const State& s, const Caller& c, const std
 // department `d` over its limit. The one quota check every create runs.
 Status CheckQuota(const api::Department& d, const api::Quota& used, const api::Quota& per_object,
                   std::int64_t count);
+// Fixed limits on the objects that hang off others (docs/security.md, "Bounded everything"):
+// not quotas an administrator sets, bounds that keep one department or user from growing the
+// state (and every watch answer and sync that walks it) without end.
+inline constexpr std::int64_t kMaxSubnetsPerNetwork = 64;
+inline constexpr std::int64_t kMaxBackupPoliciesPerDepartment = 100;
+inline constexpr std::int64_t kMaxTokensPerUser = 100;
+// ResourceExhausted (reason QUOTA_EXCEEDED; details resource, limit) when `owner` (e.g.
+// "network 'web'") already holds `held` >= `limit` objects of `resource`; OK otherwise.
+Status CheckCountLimit(std::int64_t held, std::int64_t limit, std::string_view resource, const std::string& owner);
 
 // ---- Flavors (admin writes; everyone reads) ----
 Result<api::Flavor> CreateFlavor(State& s, Txn& t, const Caller& c, const api::CreateFlavorRequest& req);

@@ -195,6 +195,8 @@ Result<NewToken> CreateToken(State& s, Txn& t, const Caller& c, const std::strin
   // A system-admin may hand Prometheus a token that reads /metrics and nothing else.
   const bool scrape_of_admin = user->role == api::Role::kSystemAdmin && role == api::Role::kMetricsReader &&
                                department_id.empty();
+  GP_RETURN_IF_ERROR(CheckCountLimit(static_cast<std::int64_t>(s.TokensOfUser(user->meta.id).size()),
+                                     kMaxTokensPerUser, "tokens", "user '" + user->name + "'"));
   if (!own_scope && !member_of_own && !scrape_of_admin) {
     return PermissionDenied("a token's scope is at most its user's (" + std::string(api::ToString(user->role)) +
                             (user->department_id.empty() ? "" : " of department " + user->department_id) + ")")

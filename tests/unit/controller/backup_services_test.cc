@@ -642,6 +642,20 @@ TEST_F(BackupServicesTest, RestoreChecksTheVolumeQuotas) {
 
 // ---------------- Policies ----------------
 
+TEST_F(BackupServicesTest, ADepartmentHoldsAtMostItsLimitOfBackupPolicies) {
+  for (int i = 0; i < kMaxBackupPoliciesPerDepartment; ++i) {
+    ASSERT_TRUE(MakePolicy("p" + std::to_string(i), "hourly", 1).ok()) << i;
+  }
+  auto over = MakePolicy("one-too-many", "hourly", 1);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(over.status().reason(), "QUOTA_EXCEEDED");
+  EXPECT_EQ(DetailString(over.status(), "resource"), "backup_policies");
+  const std::string first = ListBackupPolicies(s_, admin_, "", {}).items.front().meta.id;
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return DeleteBackupPolicy(s, t, dept_admin_, first, std::nullopt); }).ok());
+  EXPECT_TRUE(MakePolicy("one-too-many", "hourly", 1).ok()) << "a deletion frees a place";
+}
+
 TEST_F(BackupServicesTest, PolicySchedulesAreChecked) {
   auto bad = MakePolicy("nightly", "daily 25:00", 7);
   ASSERT_FALSE(bad.ok());

@@ -390,6 +390,31 @@ TEST_F(IdentityTest, TheSecurityAdminCannotActAsAnotherAdministrator) {
       << "users are the security-admin's";
 }
 
+TEST_F(IdentityTest, AUserHoldsAtMostItsLimitOfTokens) {
+  Boot();
+  const api::User boss = MakeUser("boss", api::Role::kDeptAdmin, kPassword, Department());
+  const Caller boss_c{boss.meta.id, boss.name, boss.role, boss.department_id};
+  auto make = [&] {
+    api::CreateTokenRequest req;
+    req.name = "ci";
+    req.expires_at_ms = now_ms_ + 60 * kMinute;
+    return W([&](State& s, Txn& t) { return CreateToken(s, t, boss_c, boss.meta.id, req); });
+  };
+  std::string first;
+  for (int i = 0; i < kMaxTokensPerUser; ++i) {
+    auto token = make();
+    ASSERT_TRUE(token.ok()) << i << ": " << token.status().ToString();
+    if (first.empty()) first = token->token.meta.id;
+  }
+  auto over = make();
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().reason(), "QUOTA_EXCEEDED");
+  EXPECT_NE(over.status().message().find("user 'boss' already has 100 tokens"), std::string::npos)
+      << over.status().message();
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return RevokeToken(s, t, boss_c, boss.meta.id, first); }).ok());
+  EXPECT_TRUE(make().ok()) << "a revocation frees a place";
+}
+
 TEST_F(IdentityTest, ASystemAdminIssuesAMetricsReaderTokenAndNobodyElseNarrowsToOne) {
   Boot();
   const std::string sys_id = s_.FindUserByName("sysadmin")->meta.id;

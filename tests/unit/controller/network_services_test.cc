@@ -290,6 +290,20 @@ TEST_F(NetworkServicesTest, OverlapsAllowedAcrossNetworksNotWithinOne) {
   EXPECT_TRUE(Sub(theirs->meta.id, "10.0.0.0/24", "", {}, &outsider_).ok()) << "another department";
 }
 
+TEST_F(NetworkServicesTest, ANetworkHoldsAtMostItsLimitOfSubnets) {
+  api::Network n = MakeNet("many");
+  for (int i = 0; i < kMaxSubnetsPerNetwork; ++i) {
+    ASSERT_TRUE(Sub(n.meta.id, "10.1." + std::to_string(i) + ".0/24").ok()) << i;
+  }
+  auto over = Sub(n.meta.id, "10.2.0.0/24");
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(over.status().reason(), "QUOTA_EXCEEDED");
+  EXPECT_NE(over.status().message().find("network 'many' already has 64 subnets"), std::string::npos)
+      << over.status().message();
+  EXPECT_TRUE(Sub(MakeNet("other").meta.id, "10.2.0.0/24").ok()) << "the limit is per network";
+}
+
 TEST_F(NetworkServicesTest, AllocatesSequentiallyAndHonoursRequests) {
   api::Network n = MakeNet("web");
   api::Subnet sn = MakeSub(n.meta.id, "10.0.0.0/24");
