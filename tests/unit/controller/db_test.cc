@@ -175,9 +175,12 @@ TEST_F(DbTest, CommitFailureReloadsStateAndFailsWaiters) {
   const std::int64_t durable_revision = data_->revision;
 
   data_->fail_next_applies = 1;
+  // The epoch before the write, as ApiHandler takes it: the commit may fail (and be discarded)
+  // before WhenDurable is called, and the waiter must still hear of it.
+  const std::uint64_t epoch = db_->FailureEpoch();
   ASSERT_TRUE(CreateDept("lost").ok());
   std::promise<Status> outcome;
-  db_->WhenDurable([&](Status s) { outcome.set_value(s); });
+  db_->WhenDurable([&](Status s) { outcome.set_value(s); }, epoch);
   const Status s = outcome.get_future().get();
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   // Memory was rebuilt from the store: the unacknowledged change is gone, the old one stays.
