@@ -111,6 +111,13 @@ Status Enrol(Context& ctx, EnrolArgs args) {
   return OkStatus();
 }
 
+Status RevokeCertificates(Context& ctx, const std::string& ref) {
+  GP_ASSIGN_OR_RETURN(std::string id, ctx.HostId(ref));
+  GP_RETURN_IF_ERROR(ctx.Retried([&] { return ctx.api().RevokeHostCertificates(id); }));  // idempotent
+  ctx.err() << "the agent of host " << ref << " is locked out until it enrols again (govpoolctl host enrol)\n";
+  return OkStatus();
+}
+
 }  // namespace
 
 void AddHostCommands(CommandLine& cli) {
@@ -138,6 +145,12 @@ void AddHostCommands(CommandLine& cli) {
         .Option("--token-out", &a->token_out, "FILE", "write the token to FILE (mode 0600) instead of printing it")
         .Option("--ca-out", &a->ca_out, "FILE", "write the controller's CA certificate to FILE")
         .Run([a](Context& ctx) { return Enrol(ctx, *a); });
+  }
+  {
+    auto ref = std::make_shared<std::string>();
+    g.AddCommand("revoke-certificates", "revoke every client certificate of a host's agent (admin)")
+        .Arg("ID|NAME", ref.get(), "the host")
+        .Run([ref](Context& ctx) { return RevokeCertificates(ctx, *ref); });
   }
   {
     auto q = std::make_shared<api::HostQuery>();

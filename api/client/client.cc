@@ -122,6 +122,9 @@ Status Client::DeleteFlavor(std::string_view id) { return CallNoContent("DELETE"
 Result<Host> Client::RegisterHost(const RegisterHostRequest& req) {
   return Call<Host>("POST", "/v1/hosts/register", Encode(req));
 }
+Status Client::RevokeHostCertificates(std::string_view host_id) {
+  return CallNoContent("DELETE", Path("/v1/hosts", host_id, "/certificates"));
+}
 Result<NewHostEnrolmentAnswer> Client::CreateHostEnrolment(const CreateHostEnrolmentRequest& req) {
   return Call<NewHostEnrolmentAnswer>("POST", "/v1/host-enrolments", Encode(req));
 }

@@ -120,6 +120,8 @@ class Client {
   // host's agent enrol; the agent trades the enrolment token (or, to renew, its current client
   // certificate) and a CSR for its client certificate.
   Result<NewHostEnrolmentAnswer> CreateHostEnrolment(const CreateHostEnrolmentRequest& req);
+  // Every client certificate of the host's agent stops working (it must enrol again).
+  Status RevokeHostCertificates(std::string_view host_id);
   Result<AgentCertificateAnswer> IssueAgentCertificate(const AgentCertificateRequest& req);
 
   // ---- VMs ----

@@ -90,6 +90,7 @@ constexpr RoutePolicy kTable[] = {
     Roles("GET", "/v1/hosts", kAgentProto),
     Roles("GET", "/v1/hosts/{id}", kAgentProto),
     Roles("PATCH", "/v1/hosts/{id}", kSys),
+    Roles("DELETE", "/v1/hosts/{id}/certificates", kSys),
     Roles("POST", "/v1/hosts/{id}/heartbeat", kAgentProto),
     Roles("GET", "/v1/hosts/{id}/vms", kAgentProto),
     Roles("POST", "/v1/hosts/{id}/events", kAgentProto),

@@ -45,6 +45,14 @@ void SetHostRoutes(Router& r) {
       return Render(PatchHost(s, t, ctx.caller, ctx.param("id"), *if_match, *req), 200);
     });
   });
+  r.Add("DELETE", "/v1/hosts/{id}/certificates", [](RouteContext& ctx) {
+    if (Status s = CheckId(ctx.param("id"), "host"); !s.ok()) return api::ErrorResponse(s);
+    if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    return ctx.db.Write([&](State& s, Txn& t) {
+      const Status st = RevokeHostCertificates(s, t, ctx.caller, ctx.param("id"));
+      return st.ok() ? NoContent() : api::ErrorResponse(st);
+    });
+  });
   r.Add("POST", "/v1/hosts/{id}/heartbeat", [](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "host"); !s.ok()) return api::ErrorResponse(s);
     auto req = api::ParseOrDefault<api::HeartbeatRequest>(ctx.request.body);

@@ -28,6 +28,17 @@ Result<NewHostEnrolment> CreateHostEnrolment(State& s, Txn& t, const Caller& c,
   return out;
 }
 
+Status RevokeHostCertificates(State& s, Txn& t, const Caller& c, const std::string& host_id) {
+  GP_RETURN_IF_ERROR(RequireSystemAdmin(c));
+  const api::Host* host = s.FindHost(host_id);
+  if (!host) return NotFound("host " + host_id + " not found");
+  const std::set<std::string> ids = s.AgentCertificatesOfHost(host->name);  // copy: Remove changes it
+  for (const std::string& id : ids) s.Remove<api::AgentCertificate>(t, id);
+  t.Audit(IdentityAudit(c, "host_certificates_revoked", host_id,
+                        std::to_string(ids.size()) + " client certificate(s) of host " + host->name));
+  return OkStatus();
+}
+
 Result<Caller> AuthenticateCertificate(const State& s, const PresentedCertificate& presented, std::int64_t now_ms) {
   const api::AgentCertificate* cert = s.FindAgentCertificateBySerial(presented.serial);
   if (!cert || cert->host_name != presented.common_name) {

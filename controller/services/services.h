@@ -489,6 +489,11 @@ inline constexpr std::int64_t kRenewalOverlapMs = 10 * 60 * 1000;
 Result<api::AgentCertificateAnswer> IssueAgentCertificate(State& s, Txn& t, const AgentCertificateIssuer& issuer,
                                                           const PresentedCertificate& presented,
                                                           const api::AgentCertificateRequest& req);
+// System-admin: forgets every client certificate issued to host `host_id`'s agent, so its next
+// request answers 401 (the TLS handshake still passes: the controller's CA signed it; the API
+// checks its record on every request). The agent needs a new enrolment to come back. NotFound
+// for an unknown host. Audited as host_certificates_revoked with the count.
+Status RevokeHostCertificates(State& s, Txn& t, const Caller& c, const std::string& host_id);
 // Resolves a verified client certificate to an agent Caller (user id CertificateAgentId(host)).
 // Unauthenticated when the controller has no record of it (revoked, replaced and past its
 // overlap) or it expired.

@@ -204,6 +204,37 @@ TEST_F(TlsEnrolmentTest, AnEnrolledAgentIsTheHostItsCertificateNames) {
   EXPECT_EQ(admin.Post("/v1/host-enrolments", json::object{{"host_name", "n"}, {"ttl_s", 999999999}}).status, 400);
 }
 
+TEST_F(TlsEnrolmentTest, ARevokedHostsAgentIsLockedOutUntilItEnrolsAgain) {
+  Api anonymous(Options());
+  auto [issued, identity] = RequestCertificate(anonymous, "node-9", Enrol("node-9", ""));
+  ASSERT_EQ(issued.status, 201) << issued.Describe();
+  Api agent = AgentWith(identity);
+  const json::object capacity{{"cpus", 8}, {"memory_mib", 16384}, {"disk_gib", 100}};
+  Reply registered = agent.Post("/v1/hosts/register", json::object{{"name", "node-9"}, {"capacity", capacity}});
+  ASSERT_EQ(registered.status, 200) << registered.Describe();
+  const std::string host_id = registered.Str("id");
+  // A renewal first: the revocation takes the old certificate and the new one alike.
+  auto [renewed, next] = RequestCertificate(agent, "node-9", "");
+  ASSERT_EQ(renewed.status, 201) << renewed.Describe();
+
+  Api admin = Admin();
+  Api security(Options(controller_->security_token()));
+  EXPECT_EQ(security.Send("DELETE", "/v1/hosts/" + host_id + "/certificates", "").status, 403);
+  Reply revoked = admin.Send("DELETE", "/v1/hosts/" + host_id + "/certificates", "");
+  ASSERT_EQ(revoked.status, 204) << revoked.Describe();
+  EXPECT_EQ(agent.Get("/v1/hosts/" + host_id).status, 401) << "the handshake passes, the API refuses";
+  Api renewed_agent = AgentWith(next);
+  EXPECT_EQ(renewed_agent.Get("/v1/hosts/" + host_id).status, 401);
+  EXPECT_EQ(RequestCertificate(renewed_agent, "node-9", "").first.status, 401) << "no renewal either";
+  EXPECT_EQ(admin.Send("DELETE", "/v1/hosts/" + host_id + "/certificates", "").status, 204) << "idempotent";
+  // A new enrolment lets the host back, as the same host.
+  auto [back, fresh] = RequestCertificate(anonymous, "node-9", Enrol("node-9", ""));
+  ASSERT_EQ(back.status, 201) << back.Describe();
+  Reply again = AgentWith(fresh).Post("/v1/hosts/register", json::object{{"name", "node-9"}, {"capacity", capacity}});
+  ASSERT_EQ(again.status, 200) << again.Describe();
+  EXPECT_EQ(again.Str("id"), host_id);
+}
+
 TEST_F(TlsEnrolmentTest, PlainHttpOnlyOnLoopbackAndWithoutEnrolment) {
   ControllerProcess plain((dir_ / "plain").string());  // --insecure-http
   fs::create_directories(dir_ / "plain");
