@@ -39,6 +39,11 @@ bool RateLimiter::Allow(const std::string& key) {
   return true;
 }
 
+int RateLimiter::TakeOrRetryAfter(const std::string& key) {
+  if (Allow(key)) return 0;
+  return std::max(1, RetryAfterSeconds(key));
+}
+
 int RateLimiter::RetryAfterSeconds(const std::string& key) {
   const auto now = clock_.MonotonicNow();
   std::lock_guard<std::mutex> lock(mu_);

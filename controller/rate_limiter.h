@@ -29,6 +29,9 @@ class RateLimiter {
   bool Allow(const std::string& key);
   // Seconds until `key` may make its next request (0: now).
   int RetryAfterSeconds(const std::string& key);
+  // Allow, answered as a Retry-After: 0 when the request was taken, else the seconds (at least
+  // 1) until the next one may be.
+  int TakeOrRetryAfter(const std::string& key);
   std::size_t keys() const;
 
  private:

@@ -124,9 +124,7 @@ void ApiHandler::SetCredentialRateLimit(RateLimiterOptions limit) {
 
 int ApiHandler::CredentialRetryAfter(const Caller& caller) {
   if (!credential_limiter_ || caller.credential_id.empty()) return 0;
-  const std::string key = caller.credential_kind + " " + caller.credential_id;
-  if (credential_limiter_->Allow(key)) return 0;
-  return std::max(1, credential_limiter_->RetryAfterSeconds(key));
+  return credential_limiter_->TakeOrRetryAfter(caller.credential_kind + " " + caller.credential_id);
 }
 
 namespace {
@@ -134,6 +132,12 @@ Status TooManyWithCredential(const Caller& caller, int retry_after_s) {
   return ResourceExhausted("too many requests with this " + caller.credential_kind + "; retry in " +
                            std::to_string(retry_after_s) + " s")
       .WithDetail("retry_after_seconds", std::int64_t{retry_after_s});
+}
+// A rate limit's 429: the error, and when to try again.
+api::HttpResponse RetryLater(const Status& why, int retry_after_s) {
+  api::HttpResponse resp = api::ErrorResponse(why);
+  resp.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  return resp;
 }
 }  // namespace
 
@@ -205,8 +209,7 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
   audit.draft() = RequestRecord(head);
   RecordRoute(audit.draft(), route, found->params);
   auto refuse = [&](const std::string& user, const Status& why, int retry_after_s = 0) {
-    upload.refusal = api::ErrorResponse(why);
-    if (retry_after_s > 0) upload.refusal.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+    upload.refusal = retry_after_s > 0 ? RetryLater(why, retry_after_s) : api::ErrorResponse(why);
     audit.Finish(Answered(audit.draft(), upload.refusal.status));
     // The refusal goes out once its record is durable, like every answer (this runs on an
     // I/O thread, which must not wait for the commit).
@@ -312,15 +315,15 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
   RecordRoute(audit->draft(), route, found->params);
   // Routes that check or make secrets are rate-limited per client address and route, before anything
   // else costs (a login's Argon2id, a certificate's signature).
-  const std::string limit_key = req->remote_address + " " + route.method + " " + route.pattern;
-  if (IsSecretRoute(route) && !secret_routes_limiter_.Allow(limit_key)) {
-    const int retry = std::max(1, secret_routes_limiter_.RetryAfterSeconds(limit_key));
-    api::HttpResponse resp = api::ErrorResponse(
-        ResourceExhausted("too many requests to " + route.method + " " + route.pattern + " from " +
-                          req->remote_address + "; retry in " + std::to_string(retry) + " s"));
-    resp.headers.emplace_back("Retry-After", std::to_string(retry));
-    finish(route_label, "", std::move(resp));
-    return;
+  if (IsSecretRoute(route)) {
+    const std::string limit_key = req->remote_address + " " + route.method + " " + route.pattern;
+    if (const int retry = secret_routes_limiter_.TakeOrRetryAfter(limit_key); retry > 0) {
+      finish(route_label, "",
+             RetryLater(ResourceExhausted("too many requests to " + route.method + " " + route.pattern + " from " +
+                                          req->remote_address + "; retry in " + std::to_string(retry) + " s"),
+                        retry));
+      return;
+    }
   }
 
   Caller caller;
@@ -333,9 +336,7 @@ void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
     caller = std::move(authed).value();
     RecordCaller(audit->draft(), caller);
     if (const int retry = CredentialRetryAfter(caller); retry > 0) {
-      api::HttpResponse resp = api::ErrorResponse(TooManyWithCredential(caller, retry));
-      resp.headers.emplace_back("Retry-After", std::to_string(retry));
-      finish(route_label, caller.name, std::move(resp));
+      finish(route_label, caller.name, RetryLater(TooManyWithCredential(caller, retry), retry));
       return;
     }
   }
