@@ -115,6 +115,23 @@ class HostileClientsTest : public ::testing::Test {
     EXPECT_LE(now.threads, baseline_.threads + 2) << attack << ": no thread per connection or request";
   }
   Reply Normal() { return Api(controller_->base_url(), normal_token_, 10'000).Get("/v1/departments"); }
+  // Sends `send(i)` for i in [0, n): each answer is `expected` or 429 with Retry-After. Returns
+  // how many were each.
+  template <class Send>
+  std::pair<int, int> Flood(int n, int expected, Send send) {
+    int answered = 0, throttled = 0;
+    for (int i = 0; i < n; ++i) {
+      Reply r = send(i);
+      if (r.status == 429) {
+        ++throttled;
+        EXPECT_NE(r.Header("Retry-After"), nullptr);
+      } else {
+        ++answered;
+        EXPECT_EQ(r.status, expected) << r.Describe();
+      }
+    }
+    return {answered, throttled};
+  }
 
   fs::path dir_;
   std::unique_ptr<ControllerProcess> controller_;
@@ -197,17 +214,9 @@ TEST_F(HostileClientsTest, ThreeThousandWatchesOfOneHost) {
 
 TEST_F(HostileClientsTest, ALoginFloodIsSlowedDown) {
   Api anonymous(controller_->base_url(), "");
-  int throttled = 0, refused = 0;
-  for (int i = 0; i < 200; ++i) {
-    Reply r = anonymous.Post("/v1/auth/login", json::object{{"user", "nobody-" + std::to_string(i)}, {"password", "x"}});
-    if (r.status == 429) {
-      ++throttled;
-      EXPECT_NE(r.Header("Retry-After"), nullptr);
-    } else {
-      ++refused;
-      EXPECT_EQ(r.status, 401) << r.Describe();
-    }
-  }
+  const auto [refused, throttled] = Flood(200, 401, [&](int i) {
+    return anonymous.Post("/v1/auth/login", json::object{{"user", "nobody-" + std::to_string(i)}, {"password", "x"}});
+  });
   std::cout << "200 logins in a burst: " << refused << " checked, " << throttled << " answered 429\n";
   EXPECT_GE(throttled, 150);
   EXPECT_EQ(Normal().status, 200);
@@ -219,17 +228,7 @@ TEST_F(HostileClientsTest, ALoginFloodIsSlowedDown) {
 
 TEST_F(HostileClientsTest, AFloodWithOneTokenIsHeldBackAndOtherTokensAreServed) {
   Api flood(controller_->base_url(), controller_->admin_token());
-  int served = 0, throttled = 0;
-  for (int i = 0; i < 300; ++i) {
-    Reply r = flood.Get("/v1/departments");
-    if (r.status == 429) {
-      ++throttled;
-      EXPECT_NE(r.Header("Retry-After"), nullptr);
-    } else {
-      ++served;
-      EXPECT_EQ(r.status, 200) << r.Describe();
-    }
-  }
+  const auto [served, throttled] = Flood(300, 200, [&](int) { return flood.Get("/v1/departments"); });
   std::cout << "300 requests with one token in a burst: " << served << " served, " << throttled
             << " answered 429\n";
   // 50 at once (SetUp took two) and 5 a second after: even a run of 30 s leaves 100 over.
