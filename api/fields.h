@@ -156,6 +156,7 @@ template <> struct Fields<Host> {
       Field{"pool", &Host::pool},
       Field{"status", &Host::status},
       Field{"enabled", &Host::enabled},
+      Field{"pending", &Host::pending},
       Field{"maintenance", &Host::maintenance},
       Field{"capacity", &Host::capacity, Any{}, kRequired},
       Field{"cpu_allocation_ratio", &Host::cpu_allocation_ratio, kRatio},

@@ -284,6 +284,9 @@ struct Host {
   std::string pool;
   HostStatus status = HostStatus::kUp;
   bool enabled = true;
+  // Joined by an API-token agent without an administrator's say (no enrolment, no
+  // pre-registration): disabled until a system-admin enables it (docs/security.md, "Registration").
+  bool pending = false;
   bool maintenance = false;
   HostCapacity capacity;
   double cpu_allocation_ratio = 4.0;

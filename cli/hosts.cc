@@ -19,7 +19,7 @@ const std::vector<Column<api::Host>>& HostColumns() {
       {"NAME", [](const H& h) { return h.name; }},
       {"POOL", [](const H& h) { return h.pool; }},
       {"STATUS", [](const H& h) { return std::string(api::ToString(h.status)); }},
-      {"ENABLED", [](const H& h) { return Bool(h.enabled); }},
+      {"ENABLED", [](const H& h) { return h.pending ? std::string("pending") : Bool(h.enabled); }},
       {"MAINT", [](const H& h) { return Bool(h.maintenance); }},
       {"CPUS", [](const H& h) { return std::to_string(h.capacity.cpus); }},
       {"VCPUS_USED", [](const H& h) { return std::to_string(h.allocated.vcpus); }},
@@ -124,7 +124,7 @@ void AddHostCommands(CommandLine& cli) {
   Group& g = cli.AddGroup("host", "compute hosts");
   {
     auto req = std::make_shared<api::RegisterHostRequest>();
-    g.AddCommand("register", "register (or re-register) a host by name")
+    g.AddCommand("register", "register a host by name; for an agent's host, pre-register it (admin)")
         .Arg("NAME", &req->name, "the host's name")
         .Option("--cpus", &req->capacity.cpus, "N", "physical CPUs", 1, 1'000'000).Required()
         .Option("--memory-mib", &req->capacity.memory_mib, "N", "memory in MiB", 1,
@@ -171,7 +171,7 @@ void AddHostCommands(CommandLine& cli) {
     Command& c =
         g.AddCommand("update", "change a host (admin)")
             .Arg("ID|NAME", &a->ref, "the host")
-            .Flag("--enable", &a->enable, "accept new VMs")
+            .Flag("--enable", &a->enable, "accept new VMs (approves a pending host)")
             .Flag("--disable", &a->disable, "accept no new VMs")
             .Option("--maintenance", "on|off", "maintenance mode",
                     [r](const std::string& v) -> Status {

@@ -745,7 +745,8 @@ std::vector<std::string> State::HostsReachingPool(const std::string& pool_id) co
   if (it == pool_reports_.end()) return out;
   for (const auto& [host_id, reach] : it->second) {
     const api::Host* h = hosts_.Find(host_id);
-    if (reach.reachable && h && h->status == api::HostStatus::kUp) out.push_back(host_id);
+    // A pending host (docs/security.md, "Registration") takes no department's work yet.
+    if (reach.reachable && h && h->status == api::HostStatus::kUp && !h->pending) out.push_back(host_id);
   }
   return out;
 }

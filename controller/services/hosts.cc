@@ -14,15 +14,6 @@ Status CheckHostAccess(const Caller& c, const api::Host& h) {
   return PermissionDenied("hosts are visible to administrators only");
 }
 
-// Some department's VMs may go only to hosts of pools it names, and `pool` is one of them.
-bool PoolConfinesADepartment(const State& s, const std::string& pool) {
-  if (pool.empty()) return false;
-  for (const auto& [id, d] : s.departments()) {
-    if (std::find(d.allowed_pools.begin(), d.allowed_pools.end(), pool) != d.allowed_pools.end()) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::RegisterHostRequest& req) {
@@ -38,8 +29,11 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
   api::Host h;
   const api::Host* existing = s.FindHostByName(req.name);
   if (existing) {
-    // An enrolment (a system-admin's decision) hands the host to the certificate's agent.
-    if (c.is_agent() && !by_certificate && existing->agent_user_id != c.user_id) {
+    // An enrolment (a system-admin's decision) hands the host to the certificate's agent; a
+    // host a system-admin registered (pre-registered: no agent yet) goes to the first agent
+    // that registers its name.
+    if (c.is_agent() && !by_certificate && !existing->agent_user_id.empty() &&
+        existing->agent_user_id != c.user_id) {
       return PermissionDenied("host '" + req.name + "' is registered by another agent");
     }
     h = *existing;
@@ -54,9 +48,12 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
     const api::AgentCertificate* cert = s.FindAgentCertificateBySerial(c.credential_id);
     if (cert && !cert->pool.empty()) h.pool = cert->pool;  // the enrolment's pool, not the agent's flag
   }
-  // An API-token agent names its pool itself: into a pool a department is confined to, its new
-  // host comes disabled, and takes that department's VMs only once a system-admin enables it.
-  if (!existing && c.is_agent() && !by_certificate && PoolConfinesADepartment(s, h.pool)) h.enabled = false;
+  // An API-token agent names its pool itself, so a new host no administrator named (by an
+  // enrolment or a pre-registration) waits, disabled, until a system-admin approves it.
+  if (!existing && c.is_agent() && !by_certificate) {
+    h.enabled = false;
+    h.pending = true;
+  }
   h.capacity = req.capacity;
   // What the agent is configured to reach: it says so at every registration.
   h.storage_clusters = req.storage_clusters;
@@ -97,6 +94,7 @@ Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string
   GP_RETURN_IF_ERROR(CheckIfMatch(if_match, found->meta, "host " + id));
   api::Host h = *found;
   if (req.enabled) h.enabled = *req.enabled;
+  if (h.enabled) h.pending = false;  // enabling a pending host is its approval
   if (req.maintenance) h.maintenance = *req.maintenance;
   if (req.pool) h.pool = *req.pool;
   if (req.cpu_allocation_ratio) h.cpu_allocation_ratio = *req.cpu_allocation_ratio;

@@ -143,9 +143,13 @@ TEST_F(ApiBehaviourTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
   const auto dept = CreateDepartment("hb", {.instances = 10});
   CreateFlavor("tiny", 1, 256, 1);
   Api agent = NewClient(CreateUserToken("agent-1", api::Role::kAgent, ""));
-  Reply host = agent.Post("/v1/hosts/register",
-                          {{"name", "agent-host"}, {"capacity", {{"cpus", 8}, {"memory_mib", 8192}, {"disk_gib", 100}}}});
+  const json::object host_body{{"name", "agent-host"},
+                               {"capacity", {{"cpus", 8}, {"memory_mib", 8192}, {"disk_gib", 100}}}};
+  // Pre-registered by the system-admin, so its token agent's host takes VMs (not pending).
+  ASSERT_EQ(admin_->Post("/v1/hosts/register", host_body).status, 200);
+  Reply host = agent.Post("/v1/hosts/register", host_body);
   ASSERT_EQ(host.status, 200) << host.Describe();
+  EXPECT_EQ(host.body.find("\"pending\":true"), std::string::npos) << host.body;
   // A fresh heartbeat gives a 3 s window to place the VM while the host is up.
   ASSERT_EQ(agent.Send("POST", "/v1/hosts/" + host.Str("id") + "/heartbeat").status, 200);
   Reply vm = admin_->Post("/v1/vms", {{"name", "hb-vm"}, {"department_id", dept.meta.id}, {"flavor", "tiny"}});
@@ -172,9 +176,48 @@ TEST_F(ApiBehaviourTest, SilentHostGoesDownAndItsVmsRenderUnknown) {
   ASSERT_EQ(other.status, 200);
   EXPECT_EQ(agent.Get("/v1/hosts/" + other.Str("id")).status, 404);
   EXPECT_EQ(agent.Send("POST", "/v1/hosts/" + other.Str("id") + "/heartbeat").status, 404);
-  Reply hijack = agent.Post("/v1/hosts/register",
-                            {{"name", "admin-host"}, {"capacity", {{"cpus", 8}, {"memory_mib", 8192}, {"disk_gib", 100}}}});
+  // Nor takes over another agent's host.
+  Api agent2 = NewClient(CreateUserToken("agent-2", api::Role::kAgent, ""));
+  const json::object other_body{{"name", "agent-2-host"},
+                                {"capacity", {{"cpus", 8}, {"memory_mib", 8192}, {"disk_gib", 100}}}};
+  Reply theirs = agent2.Post("/v1/hosts/register", other_body);
+  ASSERT_EQ(theirs.status, 200) << theirs.Describe();
+  EXPECT_NE(theirs.body.find("\"pending\":true"), std::string::npos) << "nobody named it: " << theirs.body;
+  Reply hijack = agent.Post("/v1/hosts/register", other_body);
   EXPECT_EQ(hijack.status, 403) << hijack.Describe();
+}
+
+// The review's attack as black-box requests: an agent token registers a host into the pool a
+// department is confined to. It joins pending and takes none of that department's VMs until
+// the system-admin approves it.
+TEST_F(ApiBehaviourTest, ATokenAgentsHostNobodyNamedTakesNoVmUntilApproved) {
+  api::CreateDepartmentRequest confined;
+  confined.name = "classified";
+  confined.quota.instances = 5;
+  confined.allowed_pools = {"secure"};
+  auto created = client_->CreateDepartment(confined);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const api::Department dept = *created;
+  CreateFlavor("tiny", 1, 256, 1);
+  Api agent = NewClient(CreateUserToken("rogue-agent", api::Role::kAgent, ""));
+  Reply rogue = agent.Post("/v1/hosts/register",
+                           {{"name", "rogue"}, {"pool", "secure"},
+                            {"capacity", {{"cpus", 64}, {"memory_mib", 262144}, {"disk_gib", 1000}}}});
+  ASSERT_EQ(rogue.status, 200) << rogue.Describe();
+  EXPECT_TRUE(rogue.json.at("pending").as_bool()) << rogue.body;
+  EXPECT_FALSE(rogue.json.at("enabled").as_bool()) << rogue.body;
+  const json::object vm{{"name", "secret-1"}, {"department_id", dept.meta.id}, {"flavor", "tiny"}};
+  Reply refused = admin_->Post("/v1/vms", vm);
+  EXPECT_EQ(refused.status, 409) << refused.Describe();
+  EXPECT_EQ(refused.ErrorCode(), "NO_VALID_HOST");
+  // The agent cannot approve itself; the system-admin can.
+  EXPECT_EQ(agent.Send("PATCH", "/v1/hosts/" + rogue.Str("id"), R"({"enabled":true})").status, 403);
+  Reply approved = admin_->Send("PATCH", "/v1/hosts/" + rogue.Str("id"), R"({"enabled":true})");
+  ASSERT_EQ(approved.status, 200) << approved.Describe();
+  EXPECT_FALSE(approved.json.at("pending").as_bool());
+  Reply placed = admin_->Post("/v1/vms", vm);
+  ASSERT_EQ(placed.status, 201) << placed.Describe();
+  EXPECT_EQ(placed.Str("host_id"), rogue.Str("id"));
 }
 
 TEST_F(ApiBehaviourTest, ServesItsOpenApiDocumentAndHealth) {

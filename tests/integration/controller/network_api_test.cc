@@ -117,6 +117,8 @@ TEST_F(NetworkApiTest, VmNicsThroughTheApiAndTheAgentsWatch) {
   api::RegisterHostRequest hreq;
   hreq.name = "nics-host";
   hreq.capacity = {8, 8192, 100, {}};
+  // Pre-registered by the system-admin, so its token agent's host takes VMs (not pending).
+  ASSERT_TRUE(client_->RegisterHost(hreq).ok());
   auto host = agent->RegisterHost(hreq);
   ASSERT_TRUE(host.ok()) << host.status().ToString();
   ASSERT_TRUE(agent->Heartbeat(host->meta.id, {}).ok());

@@ -36,6 +36,8 @@ class StorageApiTest : public ControllerTest {
     req.name = "ceph-node-1";
     req.capacity = {16, 65536, 100, {}};
     req.storage_clusters = {"ceph"};
+    // Pre-registered by the system-admin, so its token agent's host takes work (not pending).
+    ASSERT_TRUE(client_->RegisterHost(req).ok());
     auto host = agent_->RegisterHost(req);
     ASSERT_TRUE(host.ok()) << host.status().ToString();
     host_ = *host;

@@ -27,6 +27,9 @@ class WatchEndpointTest : public ::testing::Test {
     api::RegisterHostRequest reg;
     reg.name = "node-1";
     reg.capacity = {16, 65536, 500, {}};
+    // Pre-registered by the system-admin, so the token agent's host takes VMs (not pending).
+    tc_.Admin("POST", "/v1/hosts/register", R"({"name":"node-1","capacity":{"cpus":16,"memory_mib":65536,"disk_gib":500}})",
+              200);
     auto host = agent_->RegisterHost(reg);
     ASSERT_TRUE(host.ok()) << host.status().ToString();
     host_id_ = host->meta.id;
@@ -103,6 +106,8 @@ TEST_F(WatchEndpointTest, ChangesOnOtherHostsDoNotWakeTheWatch) {
   api::RegisterHostRequest reg;
   reg.name = "node-2";
   reg.capacity = {16, 65536, 500, {}};
+  tc_.Admin("POST", "/v1/hosts/register", R"({"name":"node-2","capacity":{"cpus":16,"memory_mib":65536,"disk_gib":500}})",
+            200);
   ASSERT_TRUE((*other)->RegisterHost(reg).ok());
   auto first = agent_->WatchVms(host_id_, 0, 30);
   ASSERT_TRUE(first.ok());

@@ -13,6 +13,7 @@
 
 #include "controller/services/services.h"
 #include "scheduler/scheduler.h"
+#include "tests/unit/controller/pre_registered_host.h"
 
 namespace govpool::controller {
 namespace {
@@ -118,7 +119,7 @@ class BackupServicesTest : public ::testing::Test {
       req.name = name;
       req.capacity = {16, 65536, 100, {}};
       req.storage_clusters = clusters;
-      return RegisterHost(s, t, agent, req);
+      return testing::RegisterPreRegisteredHost(s, t, agent, req);
     });
     agents_[h.meta.id] = agent;
     return h;

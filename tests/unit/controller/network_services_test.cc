@@ -16,6 +16,7 @@
 #include "controller/ipam.h"
 #include "controller/services/services.h"
 #include "scheduler/scheduler.h"
+#include "tests/unit/controller/pre_registered_host.h"
 
 namespace govpool::controller {
 namespace {
@@ -485,7 +486,7 @@ class VmNicsTest : public NetworkServicesTest {
       api::RegisterHostRequest req;
       req.name = "h1";
       req.capacity = {8, 8192, 100, {}};
-      return RegisterHost(s, t, agent_, req);
+      return testing::RegisterPreRegisteredHost(s, t, agent_, req);
     });
     web_ = MakeNet("web");
     web_v4_ = MakeSub(web_.meta.id, "10.0.0.0/24");

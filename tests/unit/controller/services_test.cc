@@ -4,6 +4,7 @@
 
 #include "controller/services/services.h"
 #include "scheduler/scheduler.h"
+#include "tests/unit/controller/pre_registered_host.h"
 #include "tests/unit/controller/vm_create.h"
 
 namespace govpool::controller {
@@ -49,7 +50,10 @@ class ServicesTest : public ::testing::Test {
     api::RegisterHostRequest req;
     req.name = name;
     req.capacity = {cpus, memory_mib, 1000, {}};
-    auto h = W([&](State& s, Txn& t) { return RegisterHost(s, t, by ? *by : admin_, req); });
+    // An agent's host is pre-registered, so it takes VMs at once (not pending).
+    auto h = W([&](State& s, Txn& t) {
+      return by ? testing::RegisterPreRegisteredHost(s, t, *by, req) : RegisterHost(s, t, admin_, req);
+    });
     EXPECT_TRUE(h.ok()) << h.status().ToString();
     return *h;
   }
@@ -505,35 +509,84 @@ TEST_F(ServicesTest, AgentsActOnlyOnTheirOwnHosts) {
 }
 
 // The review's finding: an agent token registered a host straight into a confined
-// department's pool, and that department's VMs went there.
-TEST_F(ServicesTest, ATokenAgentsNewHostInAConfinedPoolWaitsForAnAdministrator) {
+// department's pool, and that department's VMs went there. Now every new host a token agent
+// registers on its own waits, pending, for a system-admin.
+TEST_F(ServicesTest, ATokenAgentsNewHostIsPendingUntilASystemAdminApprovesIt) {
   MakeFlavor("small", 1, 512);
   api::CreateDepartmentRequest dreq;
   dreq.name = "secret";
   dreq.allowed_pools = {"secure"};
   auto d = W([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, dreq); });
   ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const api::Department shared = MakeDepartment("shared", Quota(10));
   api::RegisterHostRequest req;
   req.name = "rogue";
   req.pool = "secure";
   req.capacity = {8, 8192, 1000, {}};
   auto rogue = W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("rogue"), req); });
   ASSERT_TRUE(rogue.ok()) << rogue.status().ToString();
+  EXPECT_TRUE(rogue->pending);
   EXPECT_FALSE(rogue->enabled);
   EXPECT_FALSE(MakeVm(admin_, "v1", d->meta.id).ok()) << "no VM of the confined department goes there";
-  // Re-registering does not enable it; a system-admin does.
-  ASSERT_TRUE(W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("rogue"), req); }).ok());
-  EXPECT_FALSE(s_.FindHost(rogue->meta.id)->enabled);
-  api::PatchHostRequest enable;
-  enable.enabled = true;
-  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, rogue->meta.id, {}, enable); }).ok());
-  EXPECT_TRUE(MakeVm(admin_, "v2", d->meta.id).ok());
-  // A shared pool takes a token agent's new host at once, as before.
+  // In a shared pool just the same: no VM before the approval.
   req.name = "plain";
   req.pool = "general";
   auto plain = W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("plain"), req); });
   ASSERT_TRUE(plain.ok());
-  EXPECT_TRUE(plain->enabled);
+  EXPECT_TRUE(plain->pending);
+  EXPECT_EQ(MakeVm(admin_, "v2", shared.meta.id).status().reason(), "NO_VALID_HOST") << "no host takes it";
+  // Re-registering approves nothing; neither does an administrator's other change.
+  req.name = "rogue";
+  req.pool = "secure";
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("rogue"), req); }).ok());
+  api::PatchHostRequest traits;
+  traits.traits = std::vector<std::string>{"ssd"};
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, rogue->meta.id, {}, traits); }).ok());
+  EXPECT_TRUE(s_.FindHost(rogue->meta.id)->pending);
+  EXPECT_FALSE(s_.FindHost(rogue->meta.id)->enabled);
+  // Enabling it is the approval.
+  api::PatchHostRequest enable;
+  enable.enabled = true;
+  auto approved = W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, rogue->meta.id, {}, enable); });
+  ASSERT_TRUE(approved.ok());
+  EXPECT_FALSE(approved->pending);
+  EXPECT_TRUE(MakeVm(admin_, "v3", d->meta.id).ok());
+  // Disabling it later is an administrator's choice, not a new approval to wait for.
+  enable.enabled = false;
+  EXPECT_FALSE(W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, rogue->meta.id, {}, enable); })->pending);
+}
+
+TEST_F(ServicesTest, APreRegisteredHostIsTakenOverByItsAgentAsTheAdministratorSetIt) {
+  const api::Department d = MakeDepartment("a", Quota(10));
+  MakeFlavor("small", 1, 512);
+  api::RegisterHostRequest pre;
+  pre.name = "node-7";
+  pre.pool = "core";
+  pre.traits = {"ssd"};
+  pre.capacity = {8, 8192, 1000, {}};
+  auto registered = W([&](State& s, Txn& t) { return RegisterHost(s, t, admin_, pre); });
+  ASSERT_TRUE(registered.ok());
+  EXPECT_TRUE(registered->agent_user_id.empty());
+  // The agent says another pool and no traits: the administrator's stay.
+  api::RegisterHostRequest from_agent;
+  from_agent.name = "node-7";
+  from_agent.pool = "edge";
+  from_agent.capacity = {16, 16384, 1000, {}};
+  auto taken = W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("a7"), from_agent); });
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_EQ(taken->meta.id, registered->meta.id);
+  EXPECT_EQ(taken->agent_user_id, Agent("a7").user_id);
+  EXPECT_EQ(taken->pool, "core");
+  EXPECT_EQ(taken->traits, std::vector<std::string>{"ssd"});
+  EXPECT_EQ(taken->capacity.cpus, 16) << "capacity is the agent's";
+  EXPECT_FALSE(taken->pending);
+  EXPECT_TRUE(taken->enabled);
+  auto vm = MakeVm(admin_, "v", d.meta.id);
+  ASSERT_TRUE(vm.ok()) << vm.status().ToString();
+  EXPECT_EQ(vm->host_id, taken->meta.id);
+  // Once taken, it is that agent's: another one is refused.
+  EXPECT_EQ(W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("a8"), from_agent); }).status().code(),
+            StatusCode::kPermissionDenied);
 }
 
 TEST_F(ServicesTest, AgentEventsNameOnlyTheirHostsVmsAndKnownKinds) {

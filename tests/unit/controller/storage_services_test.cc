@@ -5,6 +5,7 @@
 
 #include "controller/services/services.h"
 #include "scheduler/scheduler.h"
+#include "tests/unit/controller/pre_registered_host.h"
 #include "tests/unit/controller/vm_create.h"
 
 namespace govpool::controller {
@@ -32,7 +33,7 @@ class StorageServicesTest : public ::testing::Test {
       req.name = "h1";
       req.capacity = {16, 65536, 100, {}};
       req.storage_clusters = {"ceph"};
-      return RegisterHost(s, t, agent_, req);
+      return testing::RegisterPreRegisteredHost(s, t, agent_, req);
     });
     pool_ = Create<api::StoragePool>([&](State& s, Txn& t) {
       api::CreateStoragePoolRequest req;
@@ -353,7 +354,7 @@ TEST_F(StorageServicesTest, WorkOfASilentAgentMovesToAnotherThatReachesThePool) 
   req.name = "h2";
   req.capacity = {16, 65536, 100, {}};
   req.storage_clusters = {"ceph"};
-  auto h2 = *W([&](State& s, Txn& t) { return RegisterHost(s, t, agent2, req); });
+  auto h2 = *W([&](State& s, Txn& t) { return testing::RegisterPreRegisteredHost(s, t, agent2, req); });
   api::StoragePoolReport r;
   r.pool_id = pool_.meta.id;
   r.reachable = true;
