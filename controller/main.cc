@@ -150,7 +150,9 @@ int Run(int argc, char** argv) {
     // Every live credential may hold a bucket: agents' certificates, one per host, included.
     api.SetCredentialRateLimit({.per_second = per_second, .burst = 10 * per_second, .max_keys = 100'000});
   }
+  api.SetHandlerTimeout(flags->handler_timeout_s * 1000);
   http::ServerOptions options;
+  options.handler_timeout_ms = [&api](const api::HttpRequest& request) { return api.HandlerTimeoutMs(request); };
   options.address = flags->address;
   options.port = static_cast<std::uint16_t>(flags->port);
   options.threads = flags->threads;

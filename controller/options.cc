@@ -61,6 +61,12 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("N")
       ->check(CLI::Range(0, 1'000'000))
       ->capture_default_str();
+  app->add_option("--handler-timeout-seconds", o.handler_timeout_s,
+                  "a request not answered within this gets 503 with Retry-After (it may still take "
+                  "effect); a watch's long-poll gets its wait on top (0: no bound)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
   app->add_option("--heartbeat-timeout-seconds", o.heartbeat_timeout_s,
                   "a host silent this long is marked down")
       ->type_name("N")

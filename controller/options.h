@@ -31,6 +31,9 @@ struct ControllerOptions {
   // --credential-rate-limit: requests per second per credential (token, session, agent
   // certificate), in bursts of ten times that; 0: no limit.
   int credential_rate_limit = 100;
+  // --handler-timeout-seconds: a request not answered within this (a stalled commit, say) is
+  // answered 503 by the server; long-polls get their wait on top. 0: no bound.
+  int handler_timeout_s = 60;
   int heartbeat_timeout_s = 30;
   // --bootstrap-tokens: the first start also issues one API token per administrator role,
   // written to <state_dir>/{system,security,audit}-admin-token (for automation: CI, tests, the

@@ -269,6 +269,12 @@ std::optional<StreamedUpload> ApiHandler::StartUpload(const api::HttpRequest& he
   return upload;
 }
 
+int ApiHandler::HandlerTimeoutMs(const api::HttpRequest& request) const {
+  if (handler_timeout_ms_ <= 0) return 0;
+  auto found = router_.Find(request.method, request.path);
+  return handler_timeout_ms_ + (found.ok() ? found->route->extra_handling_ms : 0);
+}
+
 void ApiHandler::Handle(api::HttpRequest request, Responder respond) {
   const auto start = SystemClock().MonotonicNow();
   const std::uint64_t epoch = db_.FailureEpoch();  // before the request reads or writes

@@ -44,6 +44,11 @@ class ApiHandler {
   // one credential cannot take the controller from everyone else; above it 429 with
   // Retry-After, before the route runs. Not called: no such limit.
   void SetCredentialRateLimit(RateLimiterOptions limit);
+  // Before serving: how long a route may take to answer (ms; 0, the default: no bound), plus
+  // the route's extra_handling_ms (a long-poll's wait). The server enforces it
+  // (ServerOptions::handler_timeout_ms = HandlerTimeoutMs).
+  void SetHandlerTimeout(int timeout_ms) { handler_timeout_ms_ = timeout_ms; }
+  int HandlerTimeoutMs(const api::HttpRequest& request) const;
   // Registers every route of the API.
   void RegisterAllRoutes();
   Router& router() { return router_; }
@@ -87,6 +92,7 @@ class ApiHandler {
   RateLimiter secret_routes_limiter_;
   std::unique_ptr<RateLimiter> credential_limiter_;  // null: no per-credential limit
   std::string backup_dir_;
+  int handler_timeout_ms_ = 0;
 };
 
 }  // namespace govpool::controller::http

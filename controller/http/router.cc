@@ -43,9 +43,10 @@ bool MatchSegments(const Route& r, const std::vector<std::string>& path,
 
 }  // namespace
 
-void Router::Add(std::string method, std::string pattern, RouteHandler handler) {
-  Route r{std::move(method), pattern, std::move(handler), true, Segments(pattern), {}, 0};
+Route& Router::Add(std::string method, std::string pattern, RouteHandler handler) {
+  Route r{std::move(method), pattern, std::move(handler), true, Segments(pattern), {}, 0, 0};
   routes_.push_back(std::move(r));
+  return routes_.back();
 }
 
 void Router::AddPublic(std::string method, std::string pattern, RouteHandler handler) {

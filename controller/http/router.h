@@ -55,11 +55,15 @@ struct Route {
   // Upload routes only: set, and `handler` is not used.
   UploadHandler upload;
   std::uint64_t max_upload_bytes = 0;
+  // How long its handler may take to answer beyond the server's handler timeout
+  // (ApiHandler::SetHandlerTimeout): a long-poll's longest wait, a backup's copy. 0: nothing more.
+  int extra_handling_ms = 0;
 };
 
 class Router {
  public:
-  void Add(std::string method, std::string pattern, RouteHandler handler);
+  // The returned reference is valid until the next Add (to set extra_handling_ms).
+  Route& Add(std::string method, std::string pattern, RouteHandler handler);
   // For /healthz, the OpenAPI document and logging in: the access policy (policy.h) must
   // call the route public too, or ApiHandler refuses it.
   void AddPublic(std::string method, std::string pattern, RouteHandler handler);

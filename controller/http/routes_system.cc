@@ -37,7 +37,7 @@ void SetSystemRoutes(Router& r, std::function<std::string()> metrics_text) {
 }
 
 void SetStateBackupRoutes(Router& r, std::string work_dir) {
-  r.Add("GET", "/v1/system/backup", [work_dir](RouteContext& ctx) {
+  Route& backup = r.Add("GET", "/v1/system/backup", [work_dir](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
     if (work_dir.empty()) return api::ErrorResponse(FailedPrecondition("this controller makes no backups"));
     ::mkdir(work_dir.c_str(), 0700);
@@ -58,6 +58,7 @@ void SetStateBackupRoutes(Router& r, std::string work_dir) {
     resp.body_source = FileBodySource(fd, static_cast<std::uint64_t>(st.st_size));
     return resp;
   });
+  backup.extra_handling_ms = 3'600'000;  // the copy of a large state database
 }
 
 }  // namespace govpool::controller::http

@@ -30,7 +30,7 @@ Result<std::int64_t> QueryInt(const api::HttpRequest& req, const char* name, std
 
 void SetWatchRoutes(Router& r, Db& db) {
   auto hub = std::make_shared<WatchHub>(db);
-  r.Add("GET", "/v1/hosts/{id}/vms", [hub](RouteContext& ctx) {
+  Route& watch = r.Add("GET", "/v1/hosts/{id}/vms", [hub](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "host"); !s.ok()) return api::ErrorResponse(s);
     if (Status s = CheckQuery(ctx.request, {"revision", "timeout_seconds"}); !s.ok()) {
       return api::ErrorResponse(s);
@@ -53,6 +53,7 @@ void SetWatchRoutes(Router& r, Db& db) {
                });
     return api::HttpResponse{};
   });
+  watch.extra_handling_ms = kMaxTimeoutSeconds * 1000;  // the longest wait a client may ask for
 }
 
 }  // namespace govpool::controller::http

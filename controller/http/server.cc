@@ -177,6 +177,7 @@ struct Core {
   std::atomic<std::uint64_t> error_responses{0};
   std::atomic<std::uint64_t> connections_refused{0};
   std::atomic<std::uint64_t> connections_evicted{0};
+  std::atomic<std::uint64_t> handler_timeouts{0};
 
   struct Entry {
     std::weak_ptr<SessionBase> session;
@@ -343,7 +344,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         } catch (...) {
           return SendError(api::ErrorResponse(Internal("upload dispatch failed")));
         }
-        if (upload) return StartUpload(std::move(*upload));
+        if (upload) {
+          handler_timeout_ms_ = HandlerTimeoutFor(head);
+          return StartUpload(std::move(*upload));
+        }
       }
     }
     const auto length = parser_->content_length();
@@ -402,6 +406,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       state_ = State::kHandling;
       refusing_ = true;  // OnResponse sends it as an error: close, draining the unread body
       Responder respond = MakeResponder();
+      ArmHandlerDeadline(handler_timeout_ms_, respond);
       try {
         upload.on_finish(std::move(upload.refusal), respond);
       } catch (...) {
@@ -495,6 +500,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     upload_finish_ = nullptr;
     state_ = State::kHandling;
     Responder respond = MakeResponder();
+    ArmHandlerDeadline(handler_timeout_ms_, respond);
     Result<api::HttpResponse> finished = Internal("the upload's sink failed to finish");
     try {
       finished = sink->Finish();
@@ -557,7 +563,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void OnRequest() {
-    DisarmTimer();  // the handler may take as long as it needs (long-poll)
+    DisarmTimer();  // the handler's own bound, if any, is armed below
     bhttp::request<bhttp::string_body> message = parser_->release();
     parser_.reset();
     keep_alive_ = message.keep_alive();
@@ -575,6 +581,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     state_ = State::kHandling;
     core_->requests.fetch_add(1, std::memory_order_relaxed);
     Responder respond = MakeResponder();
+    ArmHandlerDeadline(HandlerTimeoutFor(request), respond);
     try {
       core_->handler(std::move(request), respond);
     } catch (const std::exception& e) {
@@ -582,6 +589,30 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     } catch (...) {
       respond(api::ErrorResponse(Internal("handler failed")));
     }
+  }
+
+  int HandlerTimeoutFor(const api::HttpRequest& request) const {
+    return core_->options.handler_timeout_ms ? core_->options.handler_timeout_ms(request) : 0;
+  }
+
+  // Answers 503 through `respond` unless the handler does first (its answer re-arms the timer
+  // for writing, which cancels this). The Responder's exactly-once flag drops whichever answer
+  // comes second, so the connection stays usable.
+  void ArmHandlerDeadline(int timeout_ms, Responder respond) {
+    if (timeout_ms <= 0) return;
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+    timer_.async_wait([self = this->shared_from_this(), generation, timeout_ms,
+                       respond = std::move(respond)](error_code ec) {
+      if (ec || generation != self->timer_generation_) return;
+      self->core_->handler_timeouts.fetch_add(1, std::memory_order_relaxed);
+      api::HttpResponse r = api::ErrorResponse(
+          Unavailable("the request was not answered within " + std::to_string(timeout_ms) +
+                      " ms; it may still take effect: read the object, or repeat the request with "
+                      "the same Idempotency-Key"));
+      r.headers.emplace_back("Retry-After", "1");
+      respond(std::move(r));
+    });
   }
 
   // The Responder owns a Pending; if the handler drops it without answering, the client
@@ -797,6 +828,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   const std::shared_ptr<Core> core_;
   net::steady_timer timer_;
   std::uint64_t timer_generation_ = 0;
+  int handler_timeout_ms_ = 0;  // of the upload in progress
   Stream stream_;
   std::string remote_address_;
   std::string client_cn_;      // of a verified client certificate; empty without one
@@ -867,6 +899,7 @@ class BeastHttpServer final : public HttpServer {
     stats.error_responses = core_->error_responses.load(std::memory_order_relaxed);
     stats.connections_refused = core_->connections_refused.load(std::memory_order_relaxed);
     stats.connections_evicted = core_->connections_evicted.load(std::memory_order_relaxed);
+    stats.handler_timeouts = core_->handler_timeouts.load(std::memory_order_relaxed);
     return stats;
   }
 

@@ -9,7 +9,8 @@
 // 413, each with the JSON error body, and the server keeps serving.
 // Timeouts: idle_timeout_ms applies while a keep-alive connection waits for the first byte of
 // a request; read_timeout_ms to receiving one whole request (and to the TLS handshake and to
-// writing the response); no timeout applies while the handler owns a request (long-poll).
+// writing the response); handler_timeout_ms, when set, to the handler's answer (a long-poll
+// asks for more than an ordinary request).
 // Thread-safety: Start/Stop from one thread; port() and stats() from any. The handler is
 // called concurrently from the I/O threads and must not block them for long.
 // Lifetime: a Responder may outlive the server; calling it after Stop() does nothing.
@@ -50,6 +51,12 @@ struct ServerOptions {
   std::size_t max_connections = 4096;
   std::size_t max_connections_per_address = 512;
   int read_timeout_ms = 30'000;   // one request must arrive whole within this
+  // How long the handler may take to answer a request, in ms, given the request (for an upload,
+  // its head; the bound then counts from its last body byte). 0, or empty: no bound. Past it the
+  // server answers 503 UNAVAILABLE with Retry-After itself (the request may still take effect),
+  // drops the handler's later answer and counts it (ServerStats::handler_timeouts); the
+  // connection stays usable.
+  std::function<int(const api::HttpRequest&)> handler_timeout_ms;
   // Both set: serve HTTPS only: TLS 1.2 and 1.3, forward-secret AEAD suites only (ECDHE with
   // AES-GCM or ChaCha20-Poly1305). Both empty: plain HTTP. A key file its group or others may
   // read is refused.
@@ -69,6 +76,7 @@ struct ServerStats {
   std::uint64_t error_responses = 0;  // 400/413/431 written by the server itself
   std::uint64_t connections_refused = 0;  // closed at once: a limit reached, nothing to evict
   std::uint64_t connections_evicted = 0;  // waiting connections closed to make room
+  std::uint64_t handler_timeouts = 0;     // answered 503 by the server: the handler took too long
 };
 
 using Responder = std::function<void(api::HttpResponse)>;

@@ -57,6 +57,7 @@ TEST_F(ControllerOptionsTest, Defaults) {
   EXPECT_EQ(o->threads, 4);
   EXPECT_EQ(o->heartbeat_timeout_s, 30);
   EXPECT_EQ(o->credential_rate_limit, 100);
+  EXPECT_EQ(o->handler_timeout_s, 60);
   EXPECT_EQ(o->tls_cert, "");
   EXPECT_EQ(o->tls_key, "");
   EXPECT_EQ(o->port_file, "");
@@ -72,9 +73,10 @@ TEST_F(ControllerOptionsTest, EveryFlagInBothSpellings) {
                   "--heartbeat-timeout-seconds=5", "--tls-cert", "c.pem", "--tls-key=k.pem",
                   "--port-file", "p", "--log-level=warn", "--scheduler-scores",
                   "binpack=1,balanced=0.5", "--scheduler-filters=status,capacity",
-                  "--scheduler-max-candidates", "0", "--credential-rate-limit=0"});
+                  "--scheduler-max-candidates", "0", "--credential-rate-limit=0", "--handler-timeout-seconds", "0"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->credential_rate_limit, 0);
+  EXPECT_EQ(o->handler_timeout_s, 0);
   EXPECT_EQ(o->address, "0.0.0.0");
   EXPECT_EQ(o->port, 0);
   EXPECT_EQ(o->state_dir, "/srv/gp");
@@ -132,6 +134,7 @@ TEST_F(ControllerOptionsTest, MistakesNameTheFlag) {
   EXPECT_EQ(Error({"--heartbeat-timeout-seconds", "0"}).rfind("--heartbeat-timeout-seconds", 0), 0u);
   EXPECT_EQ(Error({"--scheduler-max-candidates", "-1"}).rfind("--scheduler-max-candidates", 0), 0u);
   EXPECT_EQ(Error({"--credential-rate-limit", "-1"}).rfind("--credential-rate-limit", 0), 0u);
+  EXPECT_EQ(Error({"--handler-timeout-seconds", "-1"}).rfind("--handler-timeout-seconds", 0), 0u);
   EXPECT_EQ(Error({"--tls-cert", "c.pem"}), "--tls-cert and --tls-key go together");
   EXPECT_EQ(Error({"--tls-key", "k.pem"}), "--tls-cert and --tls-key go together");
   EXPECT_EQ(Error({"--insecure-http", "--listen", "0.0.0.0:8080"}).rfind(
@@ -162,7 +165,7 @@ TEST_F(ControllerOptionsTest, HelpListsEveryFlag) {
         "marked down", "--tls-cert FILE", "--tls-key FILE", "--port-file FILE",
         "--scheduler-scores LIST", "binpack=1", "--scheduler-filters LIST",
         "--scheduler-max-candidates N", "0: all", "--log-level LEVEL", "debug, info, warn or error",
-        "--credential-rate-limit N", "0: no limit"}) {
+        "--credential-rate-limit N", "0: no limit", "--handler-timeout-seconds N", "long-poll"}) {
     EXPECT_NE(help.find(text), std::string::npos) << text << " not in:\n" << help;
   }
 }

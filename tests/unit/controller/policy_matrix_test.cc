@@ -192,6 +192,24 @@ TEST_F(PolicyMatrixTest, TheRefusalComesBeforeTheHandlerLooksAtTheBody) {
 // Not the table's, but ApiHandler's answer path, which every row goes through: when the commit
 // holding a request's record fails, the answer is that failure and its own record is committed
 // (Db's committer thread calls back; nothing may wait for the committer there).
+// The server's handler deadline (ServerOptions::handler_timeout_ms) comes from here: the
+// configured bound, plus a long-poll's longest wait for the watch and a backup's copy time.
+TEST_F(PolicyMatrixTest, AWatchMayTakeItsLongestWaitBeyondTheHandlerTimeout) {
+  auto head = [](std::string method, std::string path) {
+    api::HttpRequest r;
+    r.method = std::move(method);
+    r.path = std::move(path);
+    return r;
+  };
+  EXPECT_EQ(handler_->HandlerTimeoutMs(head("GET", "/v1/departments")), 0) << "not set: no bound";
+  handler_->SetHandlerTimeout(60'000);
+  EXPECT_EQ(handler_->HandlerTimeoutMs(head("GET", "/v1/departments")), 60'000);
+  EXPECT_EQ(handler_->HandlerTimeoutMs(head("POST", "/v1/vms")), 60'000);
+  EXPECT_EQ(handler_->HandlerTimeoutMs(head("GET", "/nowhere")), 60'000);
+  EXPECT_EQ(handler_->HandlerTimeoutMs(head("GET", "/v1/hosts/h-1/vms")), 60'000 + 300'000);
+  EXPECT_EQ(handler_->HandlerTimeoutMs(head("GET", "/v1/system/backup")), 60'000 + 3'600'000);
+}
+
 TEST_F(PolicyMatrixTest, AFailedCommitAnswers503AndRecordsThat) {
   // A store of its own: after the failed commit Db reloads the state, and the matrix's objects
   // are not complete records (a VM without a host would not load).

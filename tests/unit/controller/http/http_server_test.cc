@@ -314,6 +314,36 @@ TEST(HttpServerTest, ResponderCalledLaterFromAnotherThread) {
   EXPECT_EQ(response->body, "late");
 }
 
+// A handler that never answers (a stalled commit) gets no hold on the connection beyond its
+// bound: the server answers 503 with Retry-After, drops the late answer, and the same
+// connection serves the next request. Another request asks for more (a long-poll) and gets it.
+TEST(HttpServerTest, AHandlerPastItsTimeoutIsAnswered503AndTheConnectionGoesOn) {
+  ParkingHandler parking;
+  ServerOptions options;
+  options.handler_timeout_ms = [](const HttpRequest& request) { return request.path == "/long" ? 60'000 : 200; };
+  auto server = StartServer(parking.AsHandler(), options);
+  ASSERT_NE(server, nullptr);
+  RawConnection raw(server->port());
+  ASSERT_TRUE(raw.Send("GET /stalls HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string timed_out = raw.ReadUntil("}}");
+  EXPECT_NE(timed_out.find("HTTP/1.1 503"), std::string::npos) << timed_out;
+  EXPECT_NE(timed_out.find("Retry-After: 1"), std::string::npos) << timed_out;
+  EXPECT_NE(timed_out.find("\"code\":\"UNAVAILABLE\""), std::string::npos) << timed_out;
+  EXPECT_EQ(server->stats().handler_timeouts, 1u);
+  ASSERT_TRUE(parking.WaitFor(1));
+  parking.Take(0)(TextResponse("too late"));  // dropped: the client had its answer
+
+  // The same connection: a long-poll is not cut at 200 ms; its answer is the handler's.
+  ASSERT_TRUE(raw.Send("GET /long HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(parking.WaitFor(2));
+  std::this_thread::sleep_for(500ms);
+  parking.Take(1)(TextResponse("in time"));
+  const std::string answered = raw.ReadUntil("in time");
+  EXPECT_NE(answered.find("HTTP/1.1 200"), std::string::npos) << answered;
+  EXPECT_EQ(answered.find("too late"), std::string::npos) << answered;
+  EXPECT_EQ(server->stats().handler_timeouts, 1u);
+}
+
 TEST(HttpServerTest, ResponderAfterClientDisconnectAndAfterStop) {
   ParkingHandler parking;
   auto server = StartServer(parking.AsHandler());
