@@ -56,6 +56,8 @@ Status CheckQuota(const api::Department& d, const api::Quota& used, const api::Q
 inline constexpr std::int64_t kMaxSubnetsPerNetwork = 64;
 inline constexpr std::int64_t kMaxBackupPoliciesPerDepartment = 100;
 inline constexpr std::int64_t kMaxTokensPerUser = 100;
+inline constexpr std::int64_t kMaxUsersPerDepartment = 1'000;
+inline constexpr std::int64_t kMaxUsers = 100'000;  // of the platform: every role, agents included
 // ResourceExhausted (reason QUOTA_EXCEEDED; details resource, limit) when `owner` (e.g.
 // "network 'web'") already holds `held` >= `limit` objects of `resource`; OK otherwise.
 Status CheckCountLimit(std::int64_t held, std::int64_t limit, std::string_view resource, const std::string& owner);

@@ -1,4 +1,6 @@
 // Users and API tokens (docs/security.md, "People and sessions"): the security-admin's.
+#include <algorithm>
+
 #include "common/crypto.h"
 #include "controller/services/identity_util.h"
 #include "controller/services/paging.h"
@@ -91,6 +93,15 @@ Result<api::User> CreateUser(State& s, Txn& t, const Caller& c, const api::Creat
   }
   if (s.FindUserByName(req.name)) {
     return AlreadyExists("a user named '" + req.name + "' already exists").WithDetail("name", req.name);
+  }
+  GP_RETURN_IF_ERROR(CheckCountLimit(static_cast<std::int64_t>(s.users().size()), kMaxUsers, "users", "the platform"));
+  if (department_role) {
+    // Creating users is rare: counting them is cheaper than an index kept for it.
+    const auto in_department = std::count_if(s.users().begin(), s.users().end(), [&](const auto& entry) {
+      return entry.second.department_id == req.department_id;
+    });
+    GP_RETURN_IF_ERROR(CheckCountLimit(in_department, kMaxUsersPerDepartment, "users",
+                                       "department " + req.department_id));
   }
   api::User u;
   u.name = req.name;

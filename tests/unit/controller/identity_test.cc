@@ -415,6 +415,33 @@ TEST_F(IdentityTest, AUserHoldsAtMostItsLimitOfTokens) {
   EXPECT_TRUE(make().ok()) << "a revocation frees a place";
 }
 
+TEST_F(IdentityTest, ADepartmentHoldsAtMostItsLimitOfUsers) {
+  Boot();
+  const std::string full = Department();
+  auto make = [&](const std::string& name, const std::string& department_id) {
+    api::CreateUserRequest req{name, api::Role::kDeptMember, department_id};
+    return W([&](State& s, Txn& t) { return CreateUser(s, t, secadmin_, req); });
+  };
+  std::string first;
+  for (int i = 0; i < kMaxUsersPerDepartment; ++i) {
+    auto u = make("member-" + std::to_string(i), full);
+    ASSERT_TRUE(u.ok()) << i << ": " << u.status().ToString();
+    if (first.empty()) first = u->meta.id;
+  }
+  auto over = make("one-too-many", full);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().reason(), "QUOTA_EXCEEDED");
+  EXPECT_NE(over.status().message().find("already has 1000 users"), std::string::npos) << over.status().message();
+  // Another department is not held back by this one; a deletion frees a place.
+  api::CreateDepartmentRequest other;
+  other.name = "other";
+  const Caller sys{"", "sys", api::Role::kSystemAdmin, ""};
+  const std::string other_id = W([&](State& s, Txn& t) { return CreateDepartment(s, t, sys, other); })->meta.id;
+  EXPECT_TRUE(make("elsewhere", other_id).ok());
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return DeleteUser(s, t, secadmin_, first, std::nullopt); }).ok());
+  EXPECT_TRUE(make("one-too-many", full).ok());
+}
+
 TEST_F(IdentityTest, ASystemAdminIssuesAMetricsReaderTokenAndNobodyElseNarrowsToOne) {
   Boot();
   const std::string sys_id = s_.FindUserByName("sysadmin")->meta.id;
