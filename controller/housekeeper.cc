@@ -58,6 +58,15 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
       log::Info("audit records archived", {{"records", *archived}, {"dir", options_.audit_archive_dir}});
     }
   }
+  if (options_.tls_rotation) {
+    if (next_tls_check_ == std::chrono::steady_clock::time_point{}) {
+      next_tls_check_ = now + options_.tls_check_interval;  // the server just loaded the files
+    } else if (now >= next_tls_check_) {
+      next_tls_check_ = now + options_.tls_check_interval;
+      auto reloaded = options_.tls_rotation->CheckOnce();  // logs its own errors
+      result.tls_reloaded = reloaded.ok() && *reloaded;
+    }
+  }
   return result;
 }
 

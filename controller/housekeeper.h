@@ -33,6 +33,7 @@
 #include "common/clock.h"
 #include "controller/db.h"
 #include "controller/image_staging.h"
+#include "controller/tls_rotation.h"
 
 namespace govpool::controller {
 
@@ -45,6 +46,8 @@ struct HousekeeperOptions {
   std::string audit_archive_dir;  // empty: no audit retention
   std::chrono::milliseconds audit_retention{std::chrono::hours(24 * 180)};
   std::chrono::milliseconds audit_sweep_interval{std::chrono::hours(1)};
+  TlsRotation* tls_rotation = nullptr;  // must outlive the housekeeper; null: no check
+  std::chrono::milliseconds tls_check_interval{std::chrono::hours(1)};
 };
 
 // What one RunOnce() did.
@@ -57,6 +60,7 @@ struct HousekeepingResult {
   std::int64_t backups_started = 0;     // by backup policies
   std::vector<std::string> staged_images_removed;  // ids
   std::int64_t audit_records_archived = 0;
+  bool tls_reloaded = false;  // the served certificate was renewed or replaced
 };
 
 class Housekeeper {
@@ -83,6 +87,7 @@ class Housekeeper {
   std::chrono::steady_clock::time_point next_idempotency_sweep_{};
   bool swept_audit_ = false;
   std::chrono::steady_clock::time_point next_audit_sweep_{};
+  std::chrono::steady_clock::time_point next_tls_check_{};  // the first pass only remembers the time
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -45,12 +45,14 @@ int Run(int argc, char** argv) {
     return 0;
   }
   log::SetMinLevel(flags->log_level);
-  // Block the stop signals in every thread; main waits for them with sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the signals main waits for with sigwait in every thread: SIGINT and SIGTERM stop,
+  // SIGHUP serves the TLS certificate files anew.
+  sigset_t waited_signals;
+  sigemptyset(&waited_signals);
+  sigaddset(&waited_signals, SIGINT);
+  sigaddset(&waited_signals, SIGTERM);
+  sigaddset(&waited_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &waited_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   // Everything the controller creates is its own: the state database and its WAL, keys,
@@ -218,6 +220,15 @@ int Run(int argc, char** argv) {
   housekeeping.staging = &staging;
   housekeeping.audit_archive_dir = flags->state_dir + "/audit-archive";
   housekeeping.audit_retention = std::chrono::hours(24) * flags->audit_retention_days;
+  // The served certificate renewed or replaced without a restart (docs/security.md).
+  std::unique_ptr<TlsRotation> tls_rotation;
+  if (!flags->insecure_http) {
+    tls_rotation = std::make_unique<TlsRotation>(
+        TlsRotationOptions{flags->state_dir + "/tls", DefaultServerNames(flags->tls_names, flags->address),
+                           flags->tls_cert, flags->tls_key},
+        SystemClock(), [server = server->get()] { return server->ReloadTls(); });
+    housekeeping.tls_rotation = tls_rotation.get();
+  }
   Housekeeper housekeeper(**db, SystemClock(), housekeeping);
   housekeeper.Start();
 
@@ -236,7 +247,9 @@ int Run(int argc, char** argv) {
   }
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&waited_signals, &sig) == 0 && sig == SIGHUP) {
+    if (tls_rotation) (void)tls_rotation->CheckOnce(/*force=*/true);  // logs what it did
+  }
   log::Info("stopping", {{"signal", sig}});
   if (network_sync) network_sync->Stop();
   housekeeper.Stop();

@@ -5,7 +5,8 @@
 //   ca.crt ca.key            the CA (10 years); ca.crt is what agents and the CLI trust
 //   server.crt server.key    the controller's certificate (1 year) for `names`
 //   server.names             the names it was issued for
-// Every file has mode 0600, the folder 0700. Not thread-safe; called once at start-up.
+// Every file has mode 0600, the folder 0700. Not thread-safe: called at start-up, then by
+// TlsRotation (one call at a time).
 #pragma once
 
 #include <cstdint>

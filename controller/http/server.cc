@@ -102,7 +102,8 @@ class SessionBase {
 // State shared by the server object and every session; see the file comment.
 struct Core {
   Core(ServerOptions opts, Handler h, UploadDispatcher u)
-      : options(std::move(opts)), handler(std::move(h)), uploads(std::move(u)) {}
+      : options(std::move(opts)), handler(std::move(h)), uploads(std::move(u)),
+        serves_tls(!options.tls_cert_path.empty()) {}
 
   // Posts `fn` onto `executor` unless the server is stopping. Returns false when dropped.
   template <typename Executor, typename Fn>
@@ -169,7 +170,14 @@ struct Core {
   const ServerOptions options;
   const Handler handler;
   const UploadDispatcher uploads;  // may be empty
-  std::optional<ssl::context> tls;  // set: serve HTTPS only
+  const bool serves_tls;  // HTTPS only
+  // The context new TLS connections use (ReloadTls swaps it; a session keeps the one it began
+  // with). Guarded by mu.
+  std::shared_ptr<ssl::context> tls;
+  std::shared_ptr<ssl::context> CurrentTls() {
+    std::lock_guard<std::mutex> lock(mu);
+    return tls;
+  }
 
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> active_connections{0};
@@ -197,7 +205,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Session(std::shared_ptr<Core> core, tcp::socket socket)
       : core_(std::move(core)),
         timer_(socket.get_executor()),
-        stream_(MakeStream(*core_, std::move(socket))) {
+        tls_context_(kIsTls ? core_->CurrentTls() : nullptr),
+        stream_(MakeStream(tls_context_.get(), std::move(socket))) {
     error_code ec;
     const tcp::endpoint peer = Lowest().remote_endpoint(ec);
     if (!ec) remote_address_ = peer.address().to_string();
@@ -241,9 +250,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
  private:
   enum class State { kReading, kHandling, kWriting, kClosed };
 
-  static Stream MakeStream(Core& core, tcp::socket socket) {
+  static Stream MakeStream(ssl::context* tls, tcp::socket socket) {
     if constexpr (kIsTls) {
-      return Stream(std::move(socket), *core.tls);
+      return Stream(std::move(socket), *tls);
     } else {
       return socket;
     }
@@ -829,6 +838,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   net::steady_timer timer_;
   std::uint64_t timer_generation_ = 0;
   int handler_timeout_ms_ = 0;  // of the upload in progress
+  const std::shared_ptr<ssl::context> tls_context_;  // null for plain HTTP; before stream_
   Stream stream_;
   std::string remote_address_;
   std::string client_cn_;      // of a verified client certificate; empty without one
@@ -862,6 +872,52 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 using PlainSession = Session<tcp::socket>;
 using TlsSession = Session<ssl::stream<tcp::socket>>;
 
+// The HTTPS context for `options`: TLS 1.2+, forward-secret AEAD suites, the certificate chain
+// and key (whose file mode is checked), and the client CA when set.
+Result<std::shared_ptr<ssl::context>> MakeTlsContext(const ServerOptions& options) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ssl::context& tls = *context;
+  error_code ec;
+  tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                      ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                  ec);
+  // TLS 1.3's suites are all AEAD with forward secrecy; for 1.2 only ECDHE with GCM or
+  // ChaCha20-Poly1305 (no RSA key exchange, no CBC, no SHA-1 MACs).
+  SSL_CTX* native = tls.native_handle();
+  if (!ec && (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+              SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1)) {
+    return Internal("http server: cannot restrict the TLS versions and suites");
+  }
+  if (Status key = pki::CheckPrivateKeyFile(options.tls_key_path); !key.ok()) {
+    return InvalidArgument("http server: " + key.message());
+  }
+  if (!ec) tls.use_certificate_chain_file(options.tls_cert_path, ec);
+  if (ec) {
+    return InvalidArgument("http server: cannot load TLS certificate " +
+                           options.tls_cert_path + ": " + ec.message());
+  }
+  // OpenSSL refuses a key that does not match the certificate ("key values mismatch"), so a
+  // reload half-way through an operator's copy keeps the working pair.
+  tls.use_private_key_file(options.tls_key_path, ssl::context::pem, ec);
+  if (ec) {
+    return InvalidArgument("http server: cannot load TLS key " + options.tls_key_path + ": " +
+                           ec.message());
+  }
+  if (!options.tls_client_ca_path.empty()) {
+    tls.load_verify_file(options.tls_client_ca_path, ec);
+    if (ec) {
+      return InvalidArgument("http server: cannot load the client CA " + options.tls_client_ca_path + ": " +
+                             ec.message());
+    }
+    // Asked, not required: people and automation authenticate with tokens on the same port.
+    tls.set_verify_mode(ssl::verify_peer, ec);
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.tls_client_ca_path.c_str());
+    if (names) SSL_CTX_set_client_CA_list(native, names);
+  }
+  return context;
+}
+
 class BeastHttpServer final : public HttpServer {
  public:
   BeastHttpServer(std::shared_ptr<Core> core, tcp::acceptor acceptor)
@@ -890,6 +946,14 @@ class BeastHttpServer final : public HttpServer {
   }
 
   std::uint16_t port() const override { return port_; }
+
+  Status ReloadTls() override {
+    if (!core_->serves_tls) return FailedPrecondition("http server: plain HTTP has no certificate to reload");
+    GP_ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> fresh, MakeTlsContext(core_->options));
+    std::lock_guard<std::mutex> lock(core_->mu);
+    core_->tls = std::move(fresh);
+    return OkStatus();
+  }
 
   ServerStats stats() const override {
     ServerStats stats;
@@ -947,7 +1011,7 @@ class BeastHttpServer final : public HttpServer {
           evict->Shutdown();
           evict.reset();
         }
-        if (core_->tls) {
+        if (core_->serves_tls) {
           std::make_shared<TlsSession>(core_, std::move(s))->Start();
         } else {
           std::make_shared<PlainSession>(core_, std::move(s))->Start();
@@ -989,44 +1053,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
     return InvalidArgument("http server: tls_cert_path and tls_key_path must be set together");
   }
   if (has_cert) {
-    core->tls.emplace(ssl::context::tls_server);
-    ssl::context& tls = *core->tls;
-    error_code ec;
-    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
-                    ec);
-    // TLS 1.3's suites are all AEAD with forward secrecy; for 1.2 only ECDHE with GCM or
-    // ChaCha20-Poly1305 (no RSA key exchange, no CBC, no SHA-1 MACs).
-    SSL_CTX* native = tls.native_handle();
-    if (!ec && (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
-                SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1)) {
-      return Internal("http server: cannot restrict the TLS versions and suites");
-    }
-    if (Status key = pki::CheckPrivateKeyFile(options.tls_key_path); !key.ok()) {
-      return InvalidArgument("http server: " + key.message());
-    }
-    if (!ec) tls.use_certificate_chain_file(options.tls_cert_path, ec);
-    if (ec) {
-      return InvalidArgument("http server: cannot load TLS certificate " +
-                             options.tls_cert_path + ": " + ec.message());
-    }
-    tls.use_private_key_file(options.tls_key_path, ssl::context::pem, ec);
-    if (ec) {
-      return InvalidArgument("http server: cannot load TLS key " + options.tls_key_path + ": " +
-                             ec.message());
-    }
-    if (!options.tls_client_ca_path.empty()) {
-      tls.load_verify_file(options.tls_client_ca_path, ec);
-      if (ec) {
-        return InvalidArgument("http server: cannot load the client CA " + options.tls_client_ca_path + ": " +
-                               ec.message());
-      }
-      // Asked, not required: people and automation authenticate with tokens on the same port.
-      tls.set_verify_mode(ssl::verify_peer, ec);
-      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.tls_client_ca_path.c_str());
-      if (names) SSL_CTX_set_client_CA_list(native, names);
-    }
+    auto tls = MakeTlsContext(options);
+    if (!tls.ok()) return tls.status();
+    core->tls = std::move(tls).value();
   } else if (!options.tls_client_ca_path.empty()) {
     return InvalidArgument("http server: tls_client_ca_path needs tls_cert_path and tls_key_path");
   }

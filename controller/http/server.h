@@ -110,6 +110,11 @@ class HttpServer {
   virtual ~HttpServer() = default;  // stops if still running
   virtual std::uint16_t port() const = 0;
   virtual ServerStats stats() const = 0;  // thread-safe
+  // HTTPS: reads tls_cert_path, tls_key_path and tls_client_ca_path again; connections accepted
+  // from then on use them, open ones keep what they began with. On error (unreadable files, a
+  // key that does not match the certificate, a key others may read) the server keeps serving
+  // the previous ones. FailedPrecondition for plain HTTP. Thread-safe.
+  virtual Status ReloadTls() = 0;
   // Stops accepting, closes connections and joins the I/O threads. Idempotent.
   virtual void Stop() = 0;
 };

@@ -3,15 +3,18 @@
 // with forward-secret AEAD suites only, key files with loose modes refused, one-time enrolment
 // tokens traded with a CSR for a client certificate, mutual TLS as the agent's credential,
 // renewal over that certificate, and plain HTTP only on loopback when asked for.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "common/pki.h"
+#include "common/private_file.h"
 #include "tests/integration/controller/controller_fixture.h"
 
 namespace govpool::testing {
@@ -138,6 +141,62 @@ TEST_F(TlsEnrolmentTest, OnlyForwardSecretAeadSuitesOfTls12AndLater) {
     const std::string out = handshake(bad);
     EXPECT_NE(out.find("Cipher is (NONE)"), std::string::npos) << bad << ":\n" << out;
   }
+}
+
+// The served certificate is replaced without a restart: a renewal tool (or the controller's own
+// renewal, unit-tested in controller_housekeeper_test) writes new files and SIGHUP makes new
+// connections use them; a half-replaced pair is refused and the previous one stays served.
+TEST_F(TlsEnrolmentTest, AReplacedServerCertificateIsServedAfterSighupWithoutARestart) {
+  // The serial of the certificate a new connection is served, as openssl s_client sees it.
+  auto served_serial = [&] {
+    const std::string command = "openssl s_client -connect 127.0.0.1:" + std::to_string(controller_->port()) +
+                                " -CAfile " + controller_->ca_file() + " </dev/null 2>/dev/null";
+    FILE* p = ::popen(command.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    for (size_t n; p && (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    if (p) ::pclose(p);
+    const auto begin = out.find("-----BEGIN CERTIFICATE-----");
+    const auto end = out.find("-----END CERTIFICATE-----");
+    if (begin == std::string::npos || end == std::string::npos) return std::string();
+    auto info = pki::ReadCertificate(out.substr(begin, end + 25 - begin) + "\n");
+    return info.ok() ? info->serial_hex : std::string();
+  };
+  auto serial_of = [](const std::string& pem) {
+    auto info = pki::ReadCertificate(pem);
+    return info.ok() ? info->serial_hex : std::string();
+  };
+  const std::string first = served_serial();
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(first, serial_of(Slurp((dir_ / "tls" / "server.crt").string())));
+  const pid_t pid = controller_->pid();
+
+  const pki::KeyAndCertificate ca{Slurp((dir_ / "tls" / "ca.key").string()), Slurp(controller_->ca_file())};
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto renewed = pki::IssueServerCertificate(ca, {"localhost", "127.0.0.1"}, now_ms, 90LL * 24 * 3600 * 1000);
+  ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
+  ASSERT_TRUE(WritePrivateFile((dir_ / "tls" / "server.key").string(), renewed->key_pem).ok());
+  ASSERT_TRUE(WritePrivateFile((dir_ / "tls" / "server.crt").string(), renewed->certificate_pem).ok());
+  EXPECT_EQ(served_serial(), first) << "nothing changes before the signal";
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  const std::string second = serial_of(renewed->certificate_pem);
+  EXPECT_TRUE(PollUntil([&] { return served_serial() == second; }, std::chrono::seconds(10)));
+  EXPECT_EQ(controller_->pid(), pid) << "no restart";
+  EXPECT_EQ(Admin().Get("/healthz").status, 200) << "clients verify the new one against the same CA";
+
+  // A certificate whose key was not replaced with it is never served: the controller issues
+  // its own certificate anew from its CA instead (an operator's unmatched pair is refused, and
+  // the previous one stays served).
+  auto unmatched = pki::IssueServerCertificate(ca, {"localhost", "127.0.0.1"}, now_ms, 90LL * 24 * 3600 * 1000);
+  ASSERT_TRUE(unmatched.ok());
+  ASSERT_TRUE(WritePrivateFile((dir_ / "tls" / "server.crt").string(), unmatched->certificate_pem).ok());
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  EXPECT_TRUE(PollUntil([&] { return served_serial() != second; }, std::chrono::seconds(10)));
+  const std::string third = served_serial();
+  EXPECT_NE(third, serial_of(unmatched->certificate_pem));
+  EXPECT_EQ(third, serial_of(Slurp((dir_ / "tls" / "server.crt").string())));
+  EXPECT_EQ(Admin().Get("/healthz").status, 200);
 }
 
 TEST_F(TlsEnrolmentTest, AnEnrolledAgentIsTheHostItsCertificateNames) {

@@ -6,10 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
+#include "common/pki.h"
+#include "common/private_file.h"
 #include "controller/services/services.h"
+#include "controller/tls_files.h"
 #include "scheduler/scheduler.h"
 #include "tests/fakes/common/fake_clock.h"
 #include "tests/fakes/controller/fake_db.h"
@@ -169,6 +175,119 @@ TEST_F(HousekeeperTest, StartRunsTheSweepOnAThreadUntilStop) {
   clock_.Advance(seconds(31));
   std::this_thread::sleep_for(milliseconds(30));
   EXPECT_EQ(HostStatus(later), api::HostStatus::kUp);
+}
+
+// ---- The served certificate renewed or replaced without a restart (TlsRotation) ----
+
+class TlsRotationTest : public ::testing::Test {
+ protected:
+  TlsRotationTest() {
+    char pattern[] = "/tmp/govpool-tls-rotation-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    tls_dir_ = dir_ + "/tls";
+    auto first = LoadOrCreateControllerTls(tls_dir_, names_, "", "", NowMs());
+    EXPECT_TRUE(first.ok()) << first.status().ToString();
+    if (first.ok()) ca_ = first->ca;
+  }
+  ~TlsRotationTest() override { std::filesystem::remove_all(dir_); }
+
+  std::int64_t NowMs() const {
+    return std::chrono::duration_cast<milliseconds>(clock_.Now().time_since_epoch()).count();
+  }
+  // The serial of the certificate in `path`.
+  static std::string Serial(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    auto info = pki::ReadCertificate(pem.str());
+    return info.ok() ? info->serial_hex : "";
+  }
+  std::function<Status()> CountingReload() {
+    return [this] {
+      ++reloads_;
+      return next_reload_;
+    };
+  }
+
+  testing::FakeClock clock_;
+  std::string dir_;
+  std::string tls_dir_;
+  const std::vector<std::string> names_{"controller.example", "127.0.0.1"};
+  pki::KeyAndCertificate ca_;
+  int reloads_ = 0;
+  Status next_reload_ = OkStatus();
+};
+
+TEST_F(TlsRotationTest, TheOwnCertificateIsIssuedAnewNearItsEndAndServedWithoutARestart) {
+  TlsRotation rotation({tls_dir_, names_, "", ""}, clock_, CountingReload());
+  const std::string first = Serial(tls_dir_ + "/server.crt");
+  ASSERT_FALSE(first.empty());
+  auto nothing_due = rotation.CheckOnce();
+  ASSERT_TRUE(nothing_due.ok());
+  EXPECT_FALSE(*nothing_due);
+  EXPECT_EQ(reloads_, 0);
+  EXPECT_EQ(Serial(tls_dir_ + "/server.crt"), first);
+
+  // 340 of its 365 days later it is within the 30-day renewal window.
+  clock_.Advance(hours(24 * 340));
+  auto renewed = rotation.CheckOnce();
+  ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
+  EXPECT_TRUE(*renewed);
+  EXPECT_EQ(reloads_, 1);
+  const std::string second = Serial(tls_dir_ + "/server.crt");
+  EXPECT_NE(second, first);
+  EXPECT_FALSE(*rotation.CheckOnce()) << "renewed once, not at every check";
+  EXPECT_EQ(reloads_, 1);
+  // SIGHUP reloads whatever is there.
+  EXPECT_TRUE(*rotation.CheckOnce(/*force=*/true));
+  EXPECT_EQ(reloads_, 2);
+}
+
+TEST_F(TlsRotationTest, AnOperatorsReplacedFilesAreServedAndAFailedReloadIsTriedAgain) {
+  auto write_pair = [&](const std::string& stem) {
+    auto pair = pki::IssueServerCertificate(ca_, names_, NowMs(), hours(24 * 90).count());
+    EXPECT_TRUE(pair.ok()) << pair.status().ToString();
+    EXPECT_TRUE(WritePrivateFile(dir_ + "/op.key", pair->key_pem).ok());
+    EXPECT_TRUE(WritePrivateFile(dir_ + "/op.crt", pair->certificate_pem).ok());
+    return Serial(dir_ + "/op.crt") + stem;
+  };
+  write_pair("");
+  TlsRotation rotation({tls_dir_, names_, dir_ + "/op.crt", dir_ + "/op.key"}, clock_, CountingReload());
+  EXPECT_FALSE(*rotation.CheckOnce());
+  // Even a year on, the operator's files are the operator's to renew: nothing is issued.
+  clock_.Advance(hours(24 * 365));
+  EXPECT_FALSE(*rotation.CheckOnce());
+  EXPECT_EQ(reloads_, 0);
+
+  write_pair("");  // a renewal tool replaced them
+  next_reload_ = InvalidArgument("the key does not match the certificate");
+  auto failed = rotation.CheckOnce();
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(reloads_, 1);
+  next_reload_ = OkStatus();
+  auto served = rotation.CheckOnce();
+  ASSERT_TRUE(served.ok());
+  EXPECT_TRUE(*served) << "tried again after the failure";
+  EXPECT_EQ(reloads_, 2);
+  EXPECT_FALSE(*rotation.CheckOnce());
+}
+
+TEST_F(TlsRotationTest, TheHousekeeperChecksEveryIntervalButNotAtItsFirstPass) {
+  auto data = std::make_shared<testing::FakeStoreData>();
+  auto db = testing::OpenFakeDb(data, clock_);
+  ASSERT_TRUE(db.ok());
+  TlsRotation rotation({tls_dir_, names_, "", ""}, clock_, CountingReload());
+  HousekeeperOptions options;
+  options.tls_rotation = &rotation;
+  options.tls_check_interval = hours(1);
+  Housekeeper housekeeper(**db, clock_, options);
+  clock_.Advance(hours(24 * 340));  // due, but the server has just loaded the files
+  EXPECT_FALSE(housekeeper.RunOnce(clock_.MonotonicNow()).tls_reloaded);
+  clock_.Advance(milliseconds(59 * 60 * 1000));
+  EXPECT_FALSE(housekeeper.RunOnce(clock_.MonotonicNow()).tls_reloaded);
+  clock_.Advance(hours(1));
+  EXPECT_TRUE(housekeeper.RunOnce(clock_.MonotonicNow()).tls_reloaded);
+  EXPECT_EQ(reloads_, 1);
 }
 
 }  // namespace

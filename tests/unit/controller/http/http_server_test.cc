@@ -649,6 +649,43 @@ class TlsFiles {
   bool ok_ = false;
 };
 
+// ReloadTls: new connections get the new files; a certificate copied without its key is refused
+// and the working pair stays served; plain HTTP has nothing to reload.
+TEST(HttpsTest, ReloadTlsServesNewFilesAndRefusesAHalfReplacedPair) {
+  TlsFiles old_pair, new_pair;
+  if (!old_pair.ok() || !new_pair.ok()) GTEST_SKIP() << "the openssl command is not available";
+  TlsFiles served;  // the paths the server reads; starts as a copy of old_pair
+  const auto overwrite = std::filesystem::copy_options::overwrite_existing;
+  std::filesystem::copy_file(old_pair.cert(), served.cert(), overwrite);
+  std::filesystem::copy_file(old_pair.key(), served.key(), overwrite);
+  ServerOptions options;
+  options.tls_cert_path = served.cert();
+  options.tls_key_path = served.key();
+  auto server = StartServer(EchoHandler, options);
+  ASSERT_NE(server, nullptr);
+  auto trusting = [&](const TlsFiles& pair) {
+    ClientOptions o;
+    o.ca_file = pair.cert();
+    return MakeClient(server->port(), o, "https");
+  };
+  ASSERT_TRUE(trusting(old_pair)->Send("GET", "/").ok());
+
+  std::filesystem::copy_file(new_pair.cert(), served.cert(), overwrite);  // the key not yet
+  const Status half = server->ReloadTls();
+  EXPECT_EQ(half.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(half.message().find("mismatch"), std::string::npos) << half.ToString();
+  EXPECT_TRUE(trusting(old_pair)->Send("GET", "/").ok()) << "the working pair stays served";
+
+  std::filesystem::copy_file(new_pair.key(), served.key(), overwrite);
+  ASSERT_TRUE(server->ReloadTls().ok());
+  EXPECT_TRUE(trusting(new_pair)->Send("GET", "/").ok());
+  EXPECT_FALSE(trusting(old_pair)->Send("GET", "/").ok()) << "new connections get the new certificate";
+
+  auto plain = StartServer(EchoHandler);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->ReloadTls().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST(HttpsTest, RoundTripWithVerification) {
   TlsFiles files;
   if (!files.ok()) GTEST_SKIP() << "the openssl command is not available";

@@ -1,0 +1,61 @@
+#include "controller/tls_rotation.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "controller/tls_files.h"
+
+namespace govpool::controller {
+namespace {
+
+std::int64_t EpochMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string CertPath(const TlsRotationOptions& o) { return o.operator_cert.empty() ? o.dir + "/server.crt" : o.operator_cert; }
+std::string KeyPath(const TlsRotationOptions& o) { return o.operator_key.empty() ? o.dir + "/server.key" : o.operator_key; }
+
+}  // namespace
+
+TlsRotation::TlsRotation(TlsRotationOptions options, const Clock& clock, std::function<Status()> reload)
+    : options_(std::move(options)), clock_(clock), reload_(std::move(reload)) {
+  served_ = Fingerprint(CertPath(options_), KeyPath(options_));
+}
+
+std::string TlsRotation::Fingerprint(const std::string& cert_path, const std::string& key_path) {
+  std::ostringstream both;
+  for (const std::string& path : {cert_path, key_path}) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return "";
+    both << in.rdbuf() << '\0';
+  }
+  return Sha256Hex(both.str());
+}
+
+Result<bool> TlsRotation::CheckOnce(bool force) {
+  std::lock_guard lock(mu_);
+  // Issues the own certificate anew when it is due (or no longer for these names or this CA);
+  // for an operator's files it only checks the key's mode.
+  auto tls = LoadOrCreateControllerTls(options_.dir, options_.names, options_.operator_cert, options_.operator_key,
+                                       EpochMs(clock_.Now()));
+  if (!tls.ok()) {
+    log::Error("cannot renew the controller's server certificate; serving the current one",
+               {{"error", tls.status().ToString()}});
+    return tls.status();
+  }
+  if (tls->issued_server_certificate) log::Info("issued the controller's server certificate anew from its CA");
+  const std::string now_served = Fingerprint(tls->cert_path, tls->key_path);
+  if (!force && now_served == served_) return false;
+  if (Status reloaded = reload_(); !reloaded.ok()) {
+    log::Error("cannot load the new server certificate; serving the previous one",
+               {{"error", reloaded.ToString()}, {"cert", tls->cert_path}});
+    return reloaded;
+  }
+  served_ = now_served;
+  log::Info("serving the server certificate anew (new connections)", {{"cert", tls->cert_path}});
+  return true;
+}
+
+}  // namespace govpool::controller
