@@ -465,6 +465,59 @@ TEST_P(BlockStorageContractTest, RemoveImageLeavesNoSnapshotsAndNothingInTheTras
   EXPECT_EQ(ReadAt(img, 0, 4), std::string(4, '\0'));
 }
 
+// Residual information (docs/security.md, "Hostile input"): a removed image's data is gone, not
+// hidden. A new image, under the same name or another, reads zeros over all of it; on Ceph no
+// RADOS data object of the removed image is left (RBD removes every object it wrote: there is no
+// block to overwrite through RBD, see docs/storage.md).
+TEST_P(BlockStorageContractTest, ARemovedImagesDataIsGoneNotHidden) {
+  constexpr std::int64_t kSize = 12 * kMiB;
+  const std::string img = Name("secret");
+  ASSERT_TRUE(bs_->CreateImage(pool_, img, kSize).ok());
+  const std::string secret(64 * 1024, 'S');
+  for (std::int64_t offset : {std::int64_t{0}, 4 * kMiB - 100, 9 * kMiB}) WriteAt(img, offset, secret);
+  ASSERT_TRUE(bs_->CreateSnapshot(pool_, img, "before", false).ok());
+  WriteAt(img, 5 * kMiB, secret);  // after the snapshot: the object is copied on write
+  // The image's RADOS data objects, as `rados ls` lists them (Ceph only).
+  auto data_objects = [&](const std::string& prefix) {
+    const char* conf = std::getenv("GOVPOOL_TEST_CEPH_CONF");
+    const std::string command = std::string("rados -c ") + conf + " -p " + pool_ + " ls 2>/dev/null";
+    FILE* p = ::popen(command.c_str(), "r");
+    int count = 0;
+    char line[512];
+    while (p && std::fgets(line, sizeof line, p)) count += std::string_view(line).rfind(prefix, 0) == 0 ? 1 : 0;
+    if (p) ::pclose(p);
+    return count;
+  };
+  std::string prefix;
+  if (real()) {
+    const char* conf = std::getenv("GOVPOOL_TEST_CEPH_CONF");
+    const std::string command = std::string("rbd -c ") + conf + " info " + pool_ + "/" + img + " --format json 2>/dev/null";
+    FILE* p = ::popen(command.c_str(), "r");
+    std::string info;
+    char buf[4096];
+    for (size_t n; p && (n = std::fread(buf, 1, sizeof buf, p)) > 0;) info.append(buf, n);
+    if (p) ::pclose(p);
+    const std::string key = "\"block_name_prefix\":\"";
+    const auto at = info.find(key);
+    ASSERT_NE(at, std::string::npos) << info;
+    prefix = info.substr(at + key.size(), info.find('"', at + key.size()) - at - key.size()) + ".";
+    EXPECT_EQ(data_objects(prefix), 3) << "objects 0, 1 and 2 of 4 MiB were written";
+  }
+  ASSERT_TRUE(bs_->RemoveImage(pool_, img).ok());
+  if (real()) {
+    EXPECT_EQ(data_objects(prefix), 0) << "no object of the removed image is left";
+  }
+  for (const std::string& next : {img, Name("next-tenant")}) {
+    ASSERT_TRUE(bs_->CreateImage(pool_, next, kSize).ok()) << next;
+    for (std::int64_t offset = 0; offset < kSize; offset += kMiB) {
+      const std::string read = ReadAt(next, offset, kMiB);
+      ASSERT_EQ(read.size(), static_cast<std::size_t>(kMiB));
+      EXPECT_EQ(read.find('S'), std::string::npos) << next << " at " << offset << " reads the removed image's data";
+    }
+    ASSERT_TRUE(bs_->RemoveImage(pool_, next).ok());
+  }
+}
+
 // Ceph tracks changes per 4 MiB RADOS object: overwrites of data that existed at the older
 // snapshot come back exactly; writes into an object that did not exist then come back from the
 // object's old end (a superset, holes included). So the exact checks overwrite filled objects,
