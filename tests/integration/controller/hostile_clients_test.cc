@@ -1,6 +1,7 @@
 // The hardening review's attacks as black-box requests against the real govpool-controller
 // binary (docs/security.md, "Bounded everything"): thousands of idle sockets, a flood of
-// made-up methods, thousands of watches, a flood of logins, a flood with one token. Each gets
+// made-up methods, thousands of watches, an agent token registering into a confined pool and
+// forging events, a flood of logins, a flood with one token. Each gets
 // the right answer, a normal request (another client's token) still gets through, and the
 // controller's memory and thread count stay bounded: measured from /proc and printed.
 #include <poll.h>
@@ -210,6 +211,62 @@ TEST_F(HostileClientsTest, ThreeThousandWatchesOfOneHost) {
   EXPECT_EQ(refused, 2996);
   EXPECT_EQ(Normal().status, 200);
   ExpectBounded("3,000 watches", 64);
+}
+
+// An agent token turned against the platform: it registers a host into the pool a department
+// is confined to, and floods forged events (made-up kinds, another host's VM).
+TEST_F(HostileClientsTest, AnAgentTokensConfinedPoolHostAndForgedEventsGetNothing) {
+  Api admin(controller_->base_url(), controller_->admin_token());
+  Api security(controller_->base_url(), controller_->security_token());
+  Reply user = security.Post("/v1/users", json::object{{"name", "rogue-agent"}, {"role", "agent"}});
+  ASSERT_EQ(user.status, 201) << user.Describe();
+  const std::string expires = FormatRfc3339(std::chrono::system_clock::now() + std::chrono::hours(1));
+  Reply token = security.Post("/v1/users/" + user.Str("id") + "/tokens",
+                              json::object{{"name", "stolen"}, {"expires_at", expires}});
+  ASSERT_EQ(token.status, 201) << token.Describe();
+  Api rogue(controller_->base_url(), token.Str("token"));
+  Reply dept = admin.Post("/v1/departments", json::object{{"name", "classified"},
+                                                          {"quota", json::object{{"instances", 5}}},
+                                                          {"allowed_pools", json::array{"secure"}}});
+  ASSERT_EQ(dept.status, 201) << dept.Describe();
+  ASSERT_EQ(admin.Post("/v1/flavors", json::object{{"name", "tiny"}, {"vcpus", 1}, {"memory_mib", 256}, {"disk_gib", 1}})
+                .status,
+            201);
+  // A host the administrator registered in the pool holds one of the department's VMs.
+  const json::object capacity{{"cpus", 8}, {"memory_mib", 8192}, {"disk_gib", 100}};
+  ASSERT_EQ(admin.Post("/v1/hosts/register", json::object{{"name", "vault"}, {"pool", "secure"}, {"capacity", capacity}})
+                .status,
+            200);
+  const json::object vm{{"name", "secret-1"}, {"department_id", dept.Str("id")}, {"flavor", "tiny"}};
+  Reply victim = admin.Post("/v1/vms", vm);
+  ASSERT_EQ(victim.status, 201) << victim.Describe();
+
+  Reply registered =
+      rogue.Post("/v1/hosts/register", json::object{{"name", "rogue"}, {"pool", "secure"}, {"capacity", capacity}});
+  ASSERT_EQ(registered.status, 200) << registered.Describe();
+  EXPECT_TRUE(registered.json.at("pending").as_bool()) << registered.body;
+  ASSERT_EQ(admin.Send("PATCH", "/v1/hosts/" + std::string(victim.Str("host_id")), R"({"enabled":false})").status, 200);
+  Reply second = admin.Post("/v1/vms", json::object{{"name", "secret-2"}, {"department_id", dept.Str("id")}, {"flavor", "tiny"}});
+  EXPECT_EQ(second.status, 409) << "the pending host takes none: " << second.Describe();
+  EXPECT_EQ(rogue.Send("PATCH", "/v1/hosts/" + registered.Str("id"), R"({"enabled":true})").status, 403);
+
+  const std::string events = "/v1/hosts/" + registered.Str("id") + "/events";
+  Reply about_victim = rogue.Post(events, json::object{{"events", json::array{json::object{
+                                                {"kind", "restarted"}, {"vm_id", victim.Str("id")},
+                                                {"message", "the guest asked to be copied to rogue"}}}}});
+  EXPECT_EQ(about_victim.status, 204) << "accepted, and dropped: " << about_victim.Describe();
+  const auto [minted, minted_throttled] = Flood(100, 400, [&](int i) {
+    return rogue.Post(events, json::object{{"events", json::array{json::object{
+                                               {"kind", "kind-" + std::to_string(i)}, {"message", "x"}}}}});
+  });
+  std::cout << "100 events of made-up kinds: " << minted << " refused with 400, " << minted_throttled
+            << " answered 429\n";
+  Reply kept = admin.Get("/v1/events?vm_id=" + victim.Str("id"));
+  ASSERT_EQ(kept.status, 200) << kept.Describe();
+  EXPECT_EQ(kept.body.find("copied to rogue"), std::string::npos) << "not kept: " << kept.body;
+  EXPECT_EQ(kept.body.find("kind-"), std::string::npos) << kept.body;
+  EXPECT_EQ(Normal().status, 200);
+  ExpectBounded("a rogue agent's host and forged events", 32);
 }
 
 TEST_F(HostileClientsTest, ALoginFloodIsSlowedDown) {
