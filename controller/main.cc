@@ -225,7 +225,8 @@ int Run(int argc, char** argv) {
   if (!flags->insecure_http) {
     tls_rotation = std::make_unique<TlsRotation>(
         TlsRotationOptions{flags->state_dir + "/tls", DefaultServerNames(flags->tls_names, flags->address),
-                           flags->tls_cert, flags->tls_key},
+                           flags->tls_cert, flags->tls_key,
+                           [&metrics](std::int64_t not_after_ms) { metrics.SetServerCertificateNotAfter(not_after_ms); }},
         SystemClock(), [server = server->get()] { return server->ReloadTls(); });
     housekeeping.tls_rotation = tls_rotation.get();
   }

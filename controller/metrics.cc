@@ -108,6 +108,7 @@ struct ControllerMetrics::Impl {
   std::atomic<std::int64_t> northbound_converged{0}, northbound_changed{0}, northbound_failed{0};
   std::atomic<std::int64_t> northbound_rows_changed{0};
   std::atomic<int> northbound_in_sync{-1};
+  std::atomic<std::int64_t> server_certificate_not_after_ms{0};  // 0: none served
 };
 
 ControllerMetrics::ControllerMetrics() : impl_(std::make_unique<Impl>()) {}
@@ -147,6 +148,10 @@ void ControllerMetrics::ObserveNorthboundPass(std::string_view outcome, std::int
   }
   impl_->northbound_rows_changed += rows_changed;
   impl_->northbound_in_sync = in_sync ? 1 : 0;
+}
+
+void ControllerMetrics::SetServerCertificateNotAfter(std::int64_t not_after_ms) {
+  impl_->server_certificate_not_after_ms = not_after_ms;
 }
 
 std::string ControllerMetrics::Render(const Db& db) const {
@@ -214,6 +219,9 @@ std::string ControllerMetrics::Render(const Db& db) const {
     scrape.Add(M::kNorthboundSyncPasses, {"failed"}, Count(impl_->northbound_failed.load()));
     scrape.Add(M::kNorthboundRowsChanged, {}, Count(impl_->northbound_rows_changed.load()));
     scrape.Add(M::kNorthboundInSync, {}, in_sync);
+  }
+  if (const std::int64_t ms = impl_->server_certificate_not_after_ms.load(); ms > 0) {
+    scrape.Add(M::kServerCertificateExpiry, {}, Count(ms) / 1000);
   }
 
   std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();

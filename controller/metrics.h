@@ -48,6 +48,7 @@ enum class ControllerMetric {
   kNorthboundSyncPasses,
   kNorthboundRowsChanged,
   kNorthboundInSync,
+  kServerCertificateExpiry,
 };
 
 struct MetricDef {
@@ -59,7 +60,7 @@ struct MetricDef {
 };
 
 // The one list.
-inline constexpr std::array<MetricDef, 21> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 22> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -118,6 +119,10 @@ inline constexpr std::array<MetricDef, 21> kControllerMetrics{{
     {ControllerMetric::kNorthboundInSync, "govpool_northbound_in_sync", MetricType::kGauge, "",
      "1 when the last pass of the OVN Northbound sync succeeded; 0 when it failed or none ran "
      "(absent when the controller runs without --ovn-nb)"},
+    {ControllerMetric::kServerCertificateExpiry, "govpool_server_certificate_expiry_timestamp_seconds",
+     MetricType::kGauge, "",
+     "When the certificate the controller serves ends (Unix seconds; renewed 30 days ahead, "
+     "docs/security.md); absent over plain HTTP"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {
@@ -145,6 +150,8 @@ class ControllerMetrics {
   // ("converged", "changed" or "failed"), the rows it changed, and whether the database is now
   // in sync.
   void ObserveNorthboundPass(std::string_view outcome, std::int64_t rows_changed, bool in_sync);
+  // The end of the certificate the controller now serves (TlsRotation reports it).
+  void SetServerCertificateNotAfter(std::int64_t not_after_ms);
   // The Prometheus text exposition of every metric in the list.
   std::string Render(const Db& db) const;
 

@@ -5,6 +5,7 @@
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/pki.h"
 #include "controller/tls_files.h"
 
 namespace govpool::controller {
@@ -22,6 +23,15 @@ std::string KeyPath(const TlsRotationOptions& o) { return o.operator_key.empty()
 TlsRotation::TlsRotation(TlsRotationOptions options, const Clock& clock, std::function<Status()> reload)
     : options_(std::move(options)), clock_(clock), reload_(std::move(reload)) {
   served_ = Fingerprint(CertPath(options_), KeyPath(options_));
+  ReportNotAfter(CertPath(options_));
+}
+
+void TlsRotation::ReportNotAfter(const std::string& cert_path) const {
+  if (!options_.served_not_after) return;
+  std::ifstream in(cert_path);
+  std::ostringstream pem;
+  pem << in.rdbuf();
+  if (auto info = pki::ReadCertificate(pem.str()); info.ok()) options_.served_not_after(info->not_after_ms);
 }
 
 std::string TlsRotation::Fingerprint(const std::string& cert_path, const std::string& key_path) {
@@ -54,6 +64,7 @@ Result<bool> TlsRotation::CheckOnce(bool force) {
     return reloaded;
   }
   served_ = now_served;
+  ReportNotAfter(tls->cert_path);
   log::Info("serving the server certificate anew (new connections)", {{"cert", tls->cert_path}});
   return true;
 }

@@ -24,6 +24,9 @@ struct TlsRotationOptions {
   // Both set: the operator's files are served and only watched for changes.
   std::string operator_cert;
   std::string operator_key;
+  // Optional: told the end (Unix ms) of the certificate served, at construction and after each
+  // reload (the metric govpool_server_certificate_expiry_timestamp_seconds).
+  std::function<void(std::int64_t not_after_ms)> served_not_after;
 };
 
 class TlsRotation {
@@ -37,6 +40,7 @@ class TlsRotation {
   Result<bool> CheckOnce(bool force = false);
 
  private:
+  void ReportNotAfter(const std::string& cert_path) const;
   // SHA-256 of the certificate and key files as they are now ("" when unreadable).
   static std::string Fingerprint(const std::string& cert_path, const std::string& key_path);
 

@@ -219,7 +219,11 @@ class TlsRotationTest : public ::testing::Test {
 };
 
 TEST_F(TlsRotationTest, TheOwnCertificateIsIssuedAnewNearItsEndAndServedWithoutARestart) {
-  TlsRotation rotation({tls_dir_, names_, "", ""}, clock_, CountingReload());
+  std::vector<std::int64_t> not_after_ms;  // as the metric is told
+  TlsRotation rotation({tls_dir_, names_, "", "", [&](std::int64_t t) { not_after_ms.push_back(t); }}, clock_,
+                       CountingReload());
+  ASSERT_EQ(not_after_ms.size(), 1u);
+  EXPECT_EQ(not_after_ms[0], NowMs() + kServerCertificateLifetimeMs);
   const std::string first = Serial(tls_dir_ + "/server.crt");
   ASSERT_FALSE(first.empty());
   auto nothing_due = rotation.CheckOnce();
@@ -236,6 +240,8 @@ TEST_F(TlsRotationTest, TheOwnCertificateIsIssuedAnewNearItsEndAndServedWithoutA
   EXPECT_EQ(reloads_, 1);
   const std::string second = Serial(tls_dir_ + "/server.crt");
   EXPECT_NE(second, first);
+  ASSERT_EQ(not_after_ms.size(), 2u);
+  EXPECT_EQ(not_after_ms[1], NowMs() + kServerCertificateLifetimeMs) << "a year from the renewal";
   EXPECT_FALSE(*rotation.CheckOnce()) << "renewed once, not at every check";
   EXPECT_EQ(reloads_, 1);
   // SIGHUP reloads whatever is there.
@@ -252,7 +258,7 @@ TEST_F(TlsRotationTest, AnOperatorsReplacedFilesAreServedAndAFailedReloadIsTried
     return Serial(dir_ + "/op.crt") + stem;
   };
   write_pair("");
-  TlsRotation rotation({tls_dir_, names_, dir_ + "/op.crt", dir_ + "/op.key"}, clock_, CountingReload());
+  TlsRotation rotation({tls_dir_, names_, dir_ + "/op.crt", dir_ + "/op.key", {}}, clock_, CountingReload());
   EXPECT_FALSE(*rotation.CheckOnce());
   // Even a year on, the operator's files are the operator's to renew: nothing is issued.
   clock_.Advance(hours(24 * 365));
@@ -276,7 +282,7 @@ TEST_F(TlsRotationTest, TheHousekeeperChecksEveryIntervalButNotAtItsFirstPass) {
   auto data = std::make_shared<testing::FakeStoreData>();
   auto db = testing::OpenFakeDb(data, clock_);
   ASSERT_TRUE(db.ok());
-  TlsRotation rotation({tls_dir_, names_, "", ""}, clock_, CountingReload());
+  TlsRotation rotation({tls_dir_, names_, "", "", {}}, clock_, CountingReload());
   HousekeeperOptions options;
   options.tls_rotation = &rotation;
   options.tls_check_interval = hours(1);

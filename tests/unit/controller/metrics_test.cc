@@ -178,6 +178,7 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return ReportStoragePools(s, t, admin_, h->meta.id, {report}); }).ok());
   ASSERT_TRUE(db_->Sync().ok());
   metrics_.ObserveRequest("/v1/vms", "POST", 201, 0.004);
+  metrics_.SetServerCertificateNotAfter(1'893'456'000'000);  // 2030-01-01
 
   const Exposition e = Parse(metrics_.Render(*db_));
 
@@ -241,6 +242,7 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   EXPECT_GE(e.Value("govpool_store_commit_batches_total", {}), 1);
   EXPECT_EQ(e.Value("govpool_store_commit_failures_total", {}), 0);
   EXPECT_GT(e.Value("govpool_state_revision", {}), 0);
+  EXPECT_EQ(e.Value("govpool_server_certificate_expiry_timestamp_seconds", {}), 1'893'456'000);
   const std::map<std::string, std::string> fast{{"storage_pool", "fast"}, {"storage_pool_id", sp->meta.id}};
   auto bytes = [&](const char* kind) {
     auto labels = fast;
