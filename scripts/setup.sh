@@ -33,6 +33,8 @@ packages=(
   openvswitch-switch ovn-central ovn-host
   # the tiny test guest
   busybox-static cpio
+  # the Prometheus rules' checks and unit tests (promtool; ops/prometheus)
+  prometheus
   # scripts
   curl jq procps
 )
