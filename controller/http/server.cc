@@ -414,8 +414,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       parser_.reset();
       state_ = State::kHandling;
       refusing_ = true;  // OnResponse sends it as an error: close, draining the unread body
-      Responder respond = MakeResponder();
-      ArmHandlerDeadline(handler_timeout_ms_, respond);
+      Responder respond = MakeResponder(handler_timeout_ms_);
       try {
         upload.on_finish(std::move(upload.refusal), respond);
       } catch (...) {
@@ -508,8 +507,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto on_finish = std::move(upload_finish_);
     upload_finish_ = nullptr;
     state_ = State::kHandling;
-    Responder respond = MakeResponder();
-    ArmHandlerDeadline(handler_timeout_ms_, respond);
+    Responder respond = MakeResponder(handler_timeout_ms_);
     Result<api::HttpResponse> finished = Internal("the upload's sink failed to finish");
     try {
       finished = sink->Finish();
@@ -589,8 +587,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     state_ = State::kHandling;
     core_->requests.fetch_add(1, std::memory_order_relaxed);
-    Responder respond = MakeResponder();
-    ArmHandlerDeadline(HandlerTimeoutFor(request), respond);
+    Responder respond = MakeResponder(HandlerTimeoutFor(request));
     try {
       core_->handler(std::move(request), respond);
     } catch (const std::exception& e) {
@@ -604,40 +601,42 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     return core_->options.handler_timeout_ms ? core_->options.handler_timeout_ms(request) : 0;
   }
 
-  // Answers 503 through `respond` unless the handler does first (its answer re-arms the timer
-  // for writing, which cancels this). The Responder's exactly-once flag drops whichever answer
-  // comes second, so the connection stays usable.
-  void ArmHandlerDeadline(int timeout_ms, Responder respond) {
-    if (timeout_ms <= 0) return;
-    const std::uint64_t generation = ++timer_generation_;
-    timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-    timer_.async_wait([self = this->shared_from_this(), generation, timeout_ms,
-                       respond = std::move(respond)](error_code ec) {
-      if (ec || generation != self->timer_generation_) return;
-      self->core_->handler_timeouts.fetch_add(1, std::memory_order_relaxed);
-      api::HttpResponse r = api::ErrorResponse(
-          Unavailable("the request was not answered within " + std::to_string(timeout_ms) +
-                      " ms; it may still take effect: read the object, or repeat the request with "
-                      "the same Idempotency-Key"));
-      r.headers.emplace_back("Retry-After", "1");
-      respond(std::move(r));
-    });
-  }
-
   // The Responder owns a Pending; if the handler drops it without answering, the client
   // still gets a 500 instead of a hung connection.
-  Responder MakeResponder() {
-    struct Pending {
-      explicit Pending(std::shared_ptr<Session> s) : session(std::move(s)) {}
-      ~Pending() {
-        if (!done.exchange(true)) {
-          session->Deliver(api::ErrorResponse(Internal("the handler dropped the request")));
-        }
+  struct Pending {
+    explicit Pending(std::shared_ptr<Session> s) : session(std::move(s)) {}
+    ~Pending() {
+      if (!done.exchange(true)) {
+        session->Deliver(api::ErrorResponse(Internal("the handler dropped the request")));
       }
-      std::shared_ptr<Session> session;
-      std::atomic<bool> done{false};
-    };
+    }
+    std::shared_ptr<Session> session;
+    std::atomic<bool> done{false};
+  };
+  // A new request's Responder; with a deadline (timeout_ms > 0) the server answers 503 itself
+  // unless the handler does first (its answer re-arms the timer for writing, which cancels
+  // this). The exactly-once flag drops whichever answer comes second, so the connection stays
+  // usable. The timer holds the Pending weakly: a handler that drops its Responder still gets
+  // its 500 at once.
+  Responder MakeResponder(int timeout_ms = 0) {
     auto pending = std::make_shared<Pending>(this->shared_from_this());
+    if (timeout_ms > 0) {
+      const std::uint64_t generation = ++timer_generation_;
+      timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+      timer_.async_wait([self = this->shared_from_this(), generation, timeout_ms,
+                         weak = std::weak_ptr<Pending>(pending)](error_code ec) {
+        if (ec || generation != self->timer_generation_) return;
+        const std::shared_ptr<Pending> waiting = weak.lock();
+        if (!waiting || waiting->done.exchange(true)) return;
+        self->core_->handler_timeouts.fetch_add(1, std::memory_order_relaxed);
+        api::HttpResponse r = api::ErrorResponse(
+            Unavailable("the request was not answered within " + std::to_string(timeout_ms) +
+                        " ms; it may still take effect: read the object, or repeat the request with "
+                        "the same Idempotency-Key"));
+        r.headers.emplace_back("Retry-After", "1");
+        self->Deliver(std::move(r));
+      });
+    }
     return [pending](api::HttpResponse response) {
       if (pending->done.exchange(true)) return;  // exactly once; later calls are ignored
       pending->session->Deliver(std::move(response));

@@ -379,19 +379,27 @@ TEST(HttpServerTest, ResponderAfterClientDisconnectAndAfterStop) {
 }
 
 TEST(HttpServerTest, HandlerThatDropsOrThrowsGets500) {
-  auto server = StartServer([](HttpRequest request, Responder respond) {
-    if (request.path == "/throw") throw std::runtime_error("boom");
-    if (request.path == "/drop") return;  // Responder destroyed unanswered
-    respond(TextResponse("fine"));
-  });
+  // With a handler deadline too: a dropped Responder is answered at once, not at the deadline.
+  ServerOptions options;
+  options.handler_timeout_ms = [](const HttpRequest&) { return 60'000; };
+  auto server = StartServer(
+      [](HttpRequest request, Responder respond) {
+        if (request.path == "/throw") throw std::runtime_error("boom");
+        if (request.path == "/drop") return;  // Responder destroyed unanswered
+        respond(TextResponse("fine"));
+      },
+      options);
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(server->port());
   auto response = client->Send("GET", "/throw");
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status, 500);
+  const auto dropped_at = std::chrono::steady_clock::now();
   response = client->Send("GET", "/drop");
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status, 500);
+  EXPECT_LT(std::chrono::steady_clock::now() - dropped_at, 20s) << "not held until the 60 s deadline";
+  EXPECT_EQ(server->stats().handler_timeouts, 0u);
   EXPECT_NE(response->body.find("\"code\":\"INTERNAL\""), std::string::npos);
   response = client->Send("GET", "/ok");
   ASSERT_TRUE(response.ok()) << response.status().ToString();
