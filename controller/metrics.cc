@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <map>
@@ -198,8 +199,20 @@ std::string ControllerMetrics::Render(const Db& db) const {
       scrape.Add(M::kStoragePoolNearfull, {p.name, id}, p.status == "nearfull" || p.status == "full" ? 1 : 0);
     }
     std::map<std::string, std::int64_t> by_state;
-    for (const auto& [id, v] : s.vms()) ++by_state[std::string(api::ToString(RenderVm(s, v).state))];
+    // A VM an agent should be converging and is not: its state unchanged since updated_at.
+    // (Hosts without an agent, simulations, keep their VMs scheduled: not counted.)
+    std::map<std::string, std::int64_t> oldest_ms{{"scheduled", 0}, {"building", 0}, {"deleting", 0}};
+    const std::int64_t now_ms = db.NowMs();
+    for (const auto& [id, v] : s.vms()) {
+      const std::string state(api::ToString(RenderVm(s, v).state));
+      ++by_state[state];
+      auto transitional = oldest_ms.find(state);
+      const api::Host* host = s.FindHost(v.host_id);
+      if (transitional == oldest_ms.end() || !host || host->agent_user_id.empty()) continue;
+      transitional->second = std::max(transitional->second, now_ms - v.meta.updated_at_ms);
+    }
     for (const auto& [state, n] : by_state) scrape.Add(M::kVms, {state}, Count(n));
+    for (const auto& [state, ms] : oldest_ms) scrape.Add(M::kVmOldestTransitionalAge, {state}, Count(ms) / 1000);
     std::map<std::string, std::int64_t> backups{{"creating", 0}, {"available", 0}, {"deleting", 0}, {"error", 0}};
     for (const auto& [id, b] : s.backups()) ++backups[std::string(api::ToString(b.state))];
     for (const auto& [state, n] : backups) scrape.Add(M::kBackups, {state}, Count(n));

@@ -49,6 +49,7 @@ enum class ControllerMetric {
   kNorthboundRowsChanged,
   kNorthboundInSync,
   kServerCertificateExpiry,
+  kVmOldestTransitionalAge,
 };
 
 struct MetricDef {
@@ -60,7 +61,7 @@ struct MetricDef {
 };
 
 // The one list.
-inline constexpr std::array<MetricDef, 22> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 23> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -123,6 +124,10 @@ inline constexpr std::array<MetricDef, 22> kControllerMetrics{{
      MetricType::kGauge, "",
      "When the certificate the controller serves ends (Unix seconds; renewed 30 days ahead, "
      "docs/security.md); absent over plain HTTP"},
+    {ControllerMetric::kVmOldestTransitionalAge, "govpool_vm_oldest_transitional_age_seconds",
+     MetricType::kGauge, "state",
+     "Time since the last change of the oldest VM in a transitional state (scheduled, building, "
+     "deleting) on a host with an agent; 0 when there is none"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {

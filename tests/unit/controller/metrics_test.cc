@@ -20,6 +20,7 @@
 #include "tests/fakes/common/fake_clock.h"
 #include "tests/fakes/controller/fake_db.h"
 #include "tests/fakes/controller/fake_state_store.h"
+#include "tests/unit/controller/pre_registered_host.h"
 #include "tests/unit/controller/vm_create.h"
 
 namespace govpool::controller {
@@ -265,6 +266,46 @@ TEST_F(MetricsTest, ClientsCannotMintSeriesWithMethodsTheyMakeUp) {
   }
   EXPECT_EQ(methods, std::set<std::string>{"other"});
   EXPECT_EQ(e.Value("govpool_http_requests_total", {{"route", "unmatched"}, {"method", "other"}, {"code", "405"}}), 50);
+}
+
+// A VM an agent has not moved on from `scheduled` for 20 minutes shows as 1,200 s; a VM on a
+// host without an agent (a simulation: it stays scheduled) is not counted.
+TEST_F(MetricsTest, TheOldestTransitionalVmOnAnAgentsHostIsMeasured) {
+  api::CreateDepartmentRequest dept;
+  dept.name = "ops";
+  dept.quota.instances = dept.quota.vcpus = dept.quota.memory_mib = -1;
+  auto d = db_->Write([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, dept); });
+  ASSERT_TRUE(d.ok());
+  api::CreateFlavorRequest flavor;
+  flavor.name = "small";
+  flavor.vcpus = 1;
+  flavor.memory_mib = 512;
+  flavor.disk_gib = 1;
+  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return CreateFlavor(s, t, admin_, flavor); }).ok());
+  api::RegisterHostRequest host;
+  host.name = "simulated";
+  host.capacity = {1, 512, 10, {}};  // full with one VM
+  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return RegisterHost(s, t, admin_, host); }).ok());
+  api::CreateVmRequest vm;
+  vm.name = "on-simulated";
+  vm.department_id = d->meta.id;
+  vm.flavor = "small";
+  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return testing::CreateOneVm(s, t, admin_, vm); }).ok());
+  clock_.Advance(std::chrono::minutes(10));
+  const Caller agent{"u-agent", "agent", api::Role::kAgent, ""};
+  host.name = "real";
+  host.capacity = {8, 8192, 100, {}};
+  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return testing::RegisterPreRegisteredHost(s, t, agent, host); }).ok());
+  vm.name = "on-real";
+  auto placed = db_->Write([&](State& s, Txn& t) { return testing::CreateOneVm(s, t, admin_, vm); });
+  ASSERT_TRUE(placed.ok()) << placed.status().ToString();
+  clock_.Advance(std::chrono::minutes(20));
+
+  const Exposition e = Parse(metrics_.Render(*db_));
+  EXPECT_EQ(e.Value("govpool_vm_oldest_transitional_age_seconds", {{"state", "scheduled"}}), 1200)
+      << "20 minutes, not the simulated host's 30";
+  EXPECT_EQ(e.Value("govpool_vm_oldest_transitional_age_seconds", {{"state", "building"}}), 0);
+  EXPECT_EQ(e.Value("govpool_vm_oldest_transitional_age_seconds", {{"state", "deleting"}}), 0);
 }
 
 }  // namespace
