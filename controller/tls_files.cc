@@ -6,19 +6,12 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "common/private_file.h"
 
 namespace govpool::controller {
 namespace {
-
-Result<std::string> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read " + path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -63,6 +56,20 @@ bool OwnCertificateUsable(const std::string& dir, const pki::KeyAndCertificate& 
 
 }  // namespace
 
+Result<std::string> ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::pair<std::string, std::string> ServedCertificatePaths(const std::string& dir, const std::string& operator_cert,
+                                                           const std::string& operator_key) {
+  if (!operator_cert.empty()) return {operator_cert, operator_key};
+  return {dir + "/server.crt", dir + "/server.key"};
+}
+
 std::vector<std::string> DefaultServerNames(const std::vector<std::string>& configured, const std::string& listen_host) {
   if (!configured.empty()) return configured;
   std::vector<std::string> names;
@@ -96,14 +103,11 @@ Result<ControllerTls> LoadOrCreateControllerTls(const std::string& dir, const st
   ControllerTls out;
   GP_ASSIGN_OR_RETURN(out.ca, LoadOrCreateCa(dir, now_ms));
   out.ca_path = dir + "/ca.crt";
+  std::tie(out.cert_path, out.key_path) = ServedCertificatePaths(dir, operator_cert, operator_key);
   if (!operator_cert.empty()) {
     GP_RETURN_IF_ERROR(pki::CheckPrivateKeyFile(operator_key));
-    out.cert_path = operator_cert;
-    out.key_path = operator_key;
     return out;
   }
-  out.cert_path = dir + "/server.crt";
-  out.key_path = dir + "/server.key";
   if (OwnCertificateUsable(dir, out.ca, names, now_ms)) {
     GP_RETURN_IF_ERROR(pki::CheckPrivateKeyFile(out.key_path));
     return out;

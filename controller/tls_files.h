@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/pki.h"
@@ -40,6 +41,13 @@ inline constexpr std::int64_t kServerCertificateRenewBeforeMs = 30LL * 24 * 3600
 Result<ControllerTls> LoadOrCreateControllerTls(const std::string& dir, const std::vector<std::string>& names,
                                                 const std::string& operator_cert, const std::string& operator_key,
                                                 std::int64_t now_ms);
+
+// The certificate and key files served: the operator's when given, else the own ones in `dir`.
+std::pair<std::string, std::string> ServedCertificatePaths(const std::string& dir, const std::string& operator_cert,
+                                                           const std::string& operator_key);
+
+// The whole file; NotFound when it cannot be read.
+Result<std::string> ReadWhole(const std::string& path);
 
 // The names of the controller's own certificate: `configured` when given, else the listen
 // host (unless a wildcard address), this machine's host name, localhost, 127.0.0.1 and ::1.

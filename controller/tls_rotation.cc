@@ -1,8 +1,5 @@
 #include "controller/tls_rotation.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/pki.h"
@@ -15,33 +12,27 @@ std::int64_t EpochMs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-std::string CertPath(const TlsRotationOptions& o) { return o.operator_cert.empty() ? o.dir + "/server.crt" : o.operator_cert; }
-std::string KeyPath(const TlsRotationOptions& o) { return o.operator_key.empty() ? o.dir + "/server.key" : o.operator_key; }
-
 }  // namespace
 
 TlsRotation::TlsRotation(TlsRotationOptions options, const Clock& clock, std::function<Status()> reload)
     : options_(std::move(options)), clock_(clock), reload_(std::move(reload)) {
-  served_ = Fingerprint(CertPath(options_), KeyPath(options_));
-  ReportNotAfter(CertPath(options_));
+  const auto [cert_path, key_path] = ServedCertificatePaths(options_.dir, options_.operator_cert, options_.operator_key);
+  served_ = Fingerprint(cert_path, key_path);
+  ReportNotAfter(cert_path);
 }
 
 void TlsRotation::ReportNotAfter(const std::string& cert_path) const {
   if (!options_.served_not_after) return;
-  std::ifstream in(cert_path);
-  std::ostringstream pem;
-  pem << in.rdbuf();
-  if (auto info = pki::ReadCertificate(pem.str()); info.ok()) options_.served_not_after(info->not_after_ms);
+  auto pem = ReadWhole(cert_path);
+  if (!pem.ok()) return;
+  if (auto info = pki::ReadCertificate(*pem); info.ok()) options_.served_not_after(info->not_after_ms);
 }
 
 std::string TlsRotation::Fingerprint(const std::string& cert_path, const std::string& key_path) {
-  std::ostringstream both;
-  for (const std::string& path : {cert_path, key_path}) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return "";
-    both << in.rdbuf() << '\0';
-  }
-  return Sha256Hex(both.str());
+  auto cert = ReadWhole(cert_path);
+  auto key = ReadWhole(key_path);
+  if (!cert.ok() || !key.ok()) return "";
+  return Sha256Hex(*cert + '\0' + *key + '\0');
 }
 
 Result<bool> TlsRotation::CheckOnce(bool force) {

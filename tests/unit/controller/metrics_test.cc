@@ -129,6 +129,14 @@ class MetricsTest : public ::testing::Test {
     admin_.name = "admin";
     admin_.role = api::Role::kSystemAdmin;
   }
+  void MakeFlavor(const std::string& name, std::int64_t vcpus, std::int64_t memory_mib, std::int64_t disk_gib) {
+    api::CreateFlavorRequest flavor;
+    flavor.name = name;
+    flavor.vcpus = vcpus;
+    flavor.memory_mib = memory_mib;
+    flavor.disk_gib = disk_gib;
+    ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return CreateFlavor(s, t, admin_, flavor); }).ok());
+  }
 
   testing::FakeClock clock_;
   std::shared_ptr<testing::FakeStoreData> data_ = std::make_shared<testing::FakeStoreData>();
@@ -145,12 +153,7 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   dept.quota.memory_mib = 4096;
   auto d = db_->Write([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, dept); });
   ASSERT_TRUE(d.ok()) << d.status().ToString();
-  api::CreateFlavorRequest flavor;
-  flavor.name = "small";
-  flavor.vcpus = 2;
-  flavor.memory_mib = 512;
-  flavor.disk_gib = 10;
-  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return CreateFlavor(s, t, admin_, flavor); }).ok());
+  MakeFlavor("small", 2, 512, 10);
   api::RegisterHostRequest host;
   host.name = "h1";
   host.pool = "p1";
@@ -276,12 +279,7 @@ TEST_F(MetricsTest, TheOldestTransitionalVmOnAnAgentsHostIsMeasured) {
   dept.quota.instances = dept.quota.vcpus = dept.quota.memory_mib = -1;
   auto d = db_->Write([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, dept); });
   ASSERT_TRUE(d.ok());
-  api::CreateFlavorRequest flavor;
-  flavor.name = "small";
-  flavor.vcpus = 1;
-  flavor.memory_mib = 512;
-  flavor.disk_gib = 1;
-  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return CreateFlavor(s, t, admin_, flavor); }).ok());
+  MakeFlavor("small", 1, 512, 1);
   api::RegisterHostRequest host;
   host.name = "simulated";
   host.capacity = {1, 512, 10, {}};  // full with one VM
