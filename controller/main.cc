@@ -20,7 +20,7 @@
 #include "controller/db.h"
 #include "controller/housekeeper.h"
 #include "controller/http/api_handler.h"
-#include "controller/http/server.h"
+#include "api/server/http_server.h"
 #include "controller/metrics.h"
 #include "controller/network_sync.h"
 #include "controller/options.h"
@@ -153,7 +153,7 @@ int Run(int argc, char** argv) {
     api.SetCredentialRateLimit({.per_second = per_second, .burst = 10 * per_second, .max_keys = 100'000});
   }
   api.SetHandlerTimeout(flags->handler_timeout_s * 1000);
-  http::ServerOptions options;
+  api::ServerOptions options;
   options.handler_timeout_ms = [&api](const api::HttpRequest& request) { return api.HandlerTimeoutMs(request); };
   options.address = flags->address;
   options.port = static_cast<std::uint16_t>(flags->port);
@@ -193,9 +193,9 @@ int Run(int argc, char** argv) {
     api.SetAgentCertificateIssuer(&issuer);
   }
   api.RegisterAllRoutes();
-  auto server = http::HttpServer::Start(
+  auto server = api::HttpServer::Start(
       options,
-      [&api](api::HttpRequest req, http::Responder respond) {
+      [&api](api::HttpRequest req, api::Responder respond) {
         api.Handle(std::move(req), std::move(respond));
       },
       [&api](const api::HttpRequest& head) { return api.StartUpload(head); });

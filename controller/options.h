@@ -25,7 +25,7 @@ struct ControllerOptions {
   // database in state_dir, which is kept beside it (docs/operations.md, "Backup and restore").
   std::string restore;
   int threads = 4;
-  // Open connections at most, in all and per client address (http::ServerOptions).
+  // Open connections at most, in all and per client address (api::ServerOptions).
   int max_connections = 4096;
   int max_connections_per_address = 512;
   // --credential-rate-limit: requests per second per credential (token, session, agent

@@ -14,15 +14,19 @@
 #include <string>
 #include <vector>
 
+#include "api/server/http_server.h"
 #include "controller/db.h"
 #include "controller/http/router.h"
-#include "controller/http/server.h"
 #include "controller/image_staging.h"
 #include "controller/metrics.h"
 #include "controller/rate_limiter.h"
 #include "controller/services/services.h"
 
 namespace govpool::controller::http {
+
+// The server's types, by the names the routes use.
+using api::Responder;
+using api::StreamedUpload;
 
 class ApiHandler {
  public:

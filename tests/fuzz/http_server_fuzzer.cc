@@ -1,4 +1,4 @@
-// Raw bytes to the real HttpServer (controller/http/server.cc, Beast) over a loopback socket:
+// Raw bytes to the real HttpServer (api/server/http_server.cc, Beast) over a loopback socket:
 // request lines, headers, bodies (Content-Length and chunked), pipelined requests, streamed
 // uploads with Expect: 100-continue, and everything malformed in between. The client writes
 // the input, half-closes, and reads until the server closes. Besides crashes, leaks and
@@ -23,9 +23,9 @@
 
 #include "api/http_message.h"
 #include "api/http_stream.h"
-#include "controller/http/server.h"
+#include "api/server/http_server.h"
 
-namespace govpool::controller::http {
+namespace govpool::api {
 namespace {
 
 class CountingSink final : public api::BodySink {
@@ -119,10 +119,10 @@ std::optional<std::string> Exchange(std::string_view bytes) {
 }
 
 }  // namespace
-}  // namespace govpool::controller::http
+}  // namespace govpool::api
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace govpool::controller::http;
+  using namespace govpool::api;
   const auto answer = Exchange(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!answer) Broken("no connection to the server", "");
   if (!answer->empty() && answer->rfind("HTTP/1.1 ", 0) != 0) Broken("not an HTTP/1.1 answer", *answer);

@@ -28,7 +28,7 @@
 #include "common/clock.h"
 #include "controller/db.h"
 #include "controller/http/api_handler.h"
-#include "controller/http/server.h"
+#include "api/server/http_server.h"
 #include "controller/metrics.h"
 #include "controller/services/services.h"
 #include "controller/store/sqlite_state_store.h"
@@ -255,12 +255,12 @@ class StreamedBodyTest : public ::testing::Test {
       if (pattern.starts_with("/test/")) api_->AllowTestRoute(method, pattern, {api::Role::kSystemAdmin});
     }
 
-    controller::http::ServerOptions options;
+    api::ServerOptions options;
     options.threads = 2;
     options.read_timeout_ms = 10'000;
-    auto server = controller::http::HttpServer::Start(
+    auto server = api::HttpServer::Start(
         options,
-        [this](api::HttpRequest req, controller::http::Responder respond) {
+        [this](api::HttpRequest req, api::Responder respond) {
           api_->Handle(std::move(req), std::move(respond));
         },
         [this](const api::HttpRequest& head) { return api_->StartUpload(head); });
@@ -337,7 +337,7 @@ class StreamedBodyTest : public ::testing::Test {
   std::unique_ptr<controller::Db> db_;
   controller::ControllerMetrics metrics_;
   std::unique_ptr<controller::http::ApiHandler> api_;
-  std::unique_ptr<controller::http::HttpServer> server_;
+  std::unique_ptr<api::HttpServer> server_;
   std::string url_;
   std::string token_;
   std::unique_ptr<api::HttpClient> client_;
@@ -365,7 +365,7 @@ TEST_F(StreamedBodyTest, UploadWithContentLengthStreamsEveryByteInBoundedMemory)
   EXPECT_EQ(log_.bytes, kBytes);
   EXPECT_EQ(log_.sha256, want);
   EXPECT_EQ(log_.aborted, 0);
-  EXPECT_LE(log_.largest_write, controller::http::kStreamBufferBytes);
+  EXPECT_LE(log_.largest_write, api::kStreamBufferBytes);
   // Server and client are in this process: neither held the body.
   EXPECT_LT(peak_kib, before_kib + 8 * 1024) << "RSS grew from " << before_kib << " KiB to "
                                              << peak_kib << " KiB during a 200 MiB upload";

@@ -14,7 +14,7 @@
 #include "common/clock.h"
 #include "controller/db.h"
 #include "controller/http/api_handler.h"
-#include "controller/http/server.h"
+#include "api/server/http_server.h"
 #include "controller/metrics.h"
 #include "controller/services/services.h"
 #include "controller/store/sqlite_state_store.h"
@@ -42,8 +42,8 @@ class TestController {
     security_token_ = boot->administrators[1].token;  // security-admin: users and tokens
     api_ = std::make_unique<controller::http::ApiHandler>(*db_, metrics_);
     api_->RegisterAllRoutes();
-    auto server = controller::http::HttpServer::Start(
-        {}, [this](api::HttpRequest req, controller::http::Responder respond) {
+    auto server = api::HttpServer::Start(
+        {}, [this](api::HttpRequest req, api::Responder respond) {
           api_->Handle(std::move(req), std::move(respond));
         });
     EXPECT_TRUE(server.ok());
@@ -138,7 +138,7 @@ class TestController {
   std::unique_ptr<controller::Db> db_;
   controller::ControllerMetrics metrics_;
   std::unique_ptr<controller::http::ApiHandler> api_;
-  std::unique_ptr<controller::http::HttpServer> server_;
+  std::unique_ptr<api::HttpServer> server_;
   std::string url_;
   std::string admin_token_;
   std::string security_token_;

@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "api/client/http_client.h"
-#include "controller/http/server.h"
+#include "api/server/http_server.h"
 
-namespace govpool::controller::http {
+namespace govpool::api {
 namespace {
 
 using api::ClientOptions;
@@ -760,9 +760,9 @@ TEST(HttpsTest, OversizeBodyOverTls) {
 }
 
 }  // namespace
-}  // namespace govpool::controller::http
+}  // namespace govpool::api
 
-namespace govpool::controller::http {
+namespace govpool::api {
 namespace {
 
 // Idle sockets cannot lock others out: above a connection limit the connection that has waited
@@ -832,4 +832,4 @@ TEST(HttpServerLimitsTest, WhenEveryConnectionIsBusyANewcomerIsRefused) {
 }
 
 }  // namespace
-}  // namespace govpool::controller::http
+}  // namespace govpool::api

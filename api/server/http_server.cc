@@ -22,7 +22,7 @@
 // session, releases the work guard and joins the threads. Responders check the stopping flag
 // under the same mutex before posting, so no handler is queued onto an io_context whose
 // threads have exited (that would leak the session and, through it, the core).
-#include "controller/http/server.h"
+#include "api/server/http_server.h"
 
 #include <algorithm>
 #include <array>
@@ -57,7 +57,7 @@
 #include "common/pki.h"
 #include "common/strings.h"
 
-namespace govpool::controller::http {
+namespace govpool::api {
 namespace {
 
 namespace net = boost::asio;
@@ -1084,4 +1084,4 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& optio
   return std::unique_ptr<HttpServer>(std::move(server));
 }
 
-}  // namespace govpool::controller::http
+}  // namespace govpool::api

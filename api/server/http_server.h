@@ -35,7 +35,7 @@
 #include "api/http_stream.h"
 #include "common/result.h"
 
-namespace govpool::controller::http {
+namespace govpool::api {
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -119,4 +119,4 @@ class HttpServer {
   virtual void Stop() = 0;
 };
 
-}  // namespace govpool::controller::http
+}  // namespace govpool::api
