@@ -1,5 +1,6 @@
 #include "agent/simulated_hypervisor.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/ids.h"
@@ -43,6 +44,40 @@ Result<SimulatedHypervisor::Domain*> SimulatedHypervisor::Find(const std::string
 Result<HostFacts> SimulatedHypervisor::GetHostFacts() {
   std::lock_guard lock(mu_);
   return facts_;
+}
+
+Result<std::vector<DomainStats>> SimulatedHypervisor::GetDomainStats() {
+  std::lock_guard lock(mu_);
+  std::vector<DomainStats> out;
+  out.reserve(domains_.size());
+  for (const auto& [uuid, d] : domains_) {
+    DomainStats s;
+    s.uuid = uuid;
+    s.name = d.spec.name;
+    s.state = d.state;
+    if (d.state == PowerState::kRunning) {
+      s.cpu_time_ns = 0;
+      s.vcpus = d.spec.vcpus;
+      s.memory_bytes = d.spec.memory_mib << 20;
+      s.memory_used_bytes = s.memory_bytes;
+      for (const DiskSpec& disk : d.spec.disks) s.disks.push_back({.target = disk.target_dev});
+      for (const NicSpec& nic : d.spec.nics) s.nics.push_back({.device = nic.port_id.substr(0, 14)});
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<HostUsage> SimulatedHypervisor::GetHostUsage() {
+  std::lock_guard lock(mu_);
+  HostUsage u;
+  u.memory_total_bytes = facts_.memory_mib << 20;
+  u.memory_available_bytes = u.memory_total_bytes;
+  for (const auto& [uuid, d] : domains_) {
+    if (d.state == PowerState::kRunning) u.memory_available_bytes -= d.spec.memory_mib << 20;
+  }
+  u.memory_available_bytes = std::max<std::int64_t>(0, u.memory_available_bytes);
+  return u;
 }
 
 Result<std::vector<DomainInfo>> SimulatedHypervisor::ListDomains() {

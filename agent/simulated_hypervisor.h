@@ -24,6 +24,10 @@ class SimulatedHypervisor final : public Hypervisor {
   explicit SimulatedHypervisor(HostFacts facts);
 
   Result<HostFacts> GetHostFacts() override;
+  // A simulated guest uses no CPU time and all its memory; its disks and NICs carry nothing.
+  // The host's memory available is its memory less what running guests have.
+  Result<std::vector<DomainStats>> GetDomainStats() override;
+  Result<HostUsage> GetHostUsage() override;
   Result<std::vector<DomainInfo>> ListDomains() override;
   Result<DomainInfo> GetDomain(const std::string& uuid) override;
   Status DefineDomain(const DomainSpec& spec) override;

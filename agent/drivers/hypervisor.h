@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -212,9 +213,72 @@ struct DomainInfo {
   std::vector<NicSpec> nics;
 };
 
+// One virtual disk's I/O since the domain started (Hypervisor::GetDomainStats).
+struct DiskStats {
+  std::string target;  // "vda"
+  std::uint64_t read_bytes = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t write_bytes = 0;
+  std::uint64_t writes = 0;
+};
+
+// One NIC's traffic since the domain started, as the host side of the NIC (the tap) counts it
+// from the guest's point of view: receive is what the guest received.
+struct NicStats {
+  std::string device;  // the tap device
+  std::uint64_t receive_bytes = 0;
+  std::uint64_t receive_drops = 0;
+  std::uint64_t transmit_bytes = 0;
+  std::uint64_t transmit_drops = 0;
+};
+
+// One domain's statistics from the hypervisor's bulk call. A value the hypervisor does not
+// report (libvirt's test driver has no vcpu or balloon figures) is nullopt, never a made-up
+// zero. A stopped domain has its state and no disks or NICs.
+struct DomainStats {
+  std::string uuid;
+  std::string name;
+  PowerState state = PowerState::kOther;
+  std::optional<std::uint64_t> cpu_time_ns;  // all vCPUs and the emulator, since start
+  std::optional<std::int64_t> vcpus;         // online vCPUs
+  // What the guest has now (the balloon's current size), and of that what it uses: current
+  // minus what the guest's balloon driver reports unused, or, without such a report, what the
+  // guest holds resident on the host.
+  std::optional<std::int64_t> memory_bytes;
+  std::optional<std::int64_t> memory_used_bytes;
+  std::vector<DiskStats> disks;
+  std::vector<NicStats> nics;
+};
+
+// The host's own use, as the kernel counts it.
+struct HostUsage {
+  std::uint64_t cpu_busy_ns = 0;  // CPU time of all CPUs not idle (nor I/O wait) since boot
+  std::int64_t memory_total_bytes = 0;
+  std::int64_t memory_available_bytes = 0;  // free, buffers and page cache
+};
+
+// The hypervisor connection's health, for the agent's metrics.
+struct HypervisorConnection {
+  bool up = true;               // the last call reached the hypervisor
+  std::int64_t reconnects = 0;  // connections opened after the first
+};
+
 class Hypervisor {
  public:
   virtual ~Hypervisor() = default;
+
+  // Every domain's statistics in one call (cheap enough for every scrape: no per-domain
+  // round trips), running or not. kUnavailable when the hypervisor cannot be asked.
+  // Libvirt: virConnectGetAllDomainStats (state, cpu-total, vcpu, balloon, block, interface).
+  virtual Result<std::vector<DomainStats>> GetDomainStats() = 0;
+
+  // The host's CPU time and memory as its kernel counts them. kUnimplemented when the
+  // hypervisor keeps no such figures (libvirt's test driver). Libvirt: virNodeGetCPUStats,
+  // virNodeGetMemoryStats.
+  virtual Result<HostUsage> GetHostUsage() = 0;
+
+  // Whether the connection is up and how often it was opened again. Thread-safe, no I/O.
+  virtual HypervisorConnection Connection() const { return {}; }
 
   // Facts about the host: CPUs, memory, NUMA cells, CPU model, domain types.
   // Libvirt: virNodeGetInfo, virConnectGetCapabilities, virConnectGetHostname.

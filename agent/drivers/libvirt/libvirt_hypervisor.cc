@@ -494,6 +494,159 @@ Result<std::vector<DomainInfo>> LibvirtHypervisor::ListDomains() {
   return out;
 }
 
+namespace {
+
+std::optional<std::uint64_t> ULLongParam(const virDomainStatsRecord& r, const std::string& name) {
+  unsigned long long v = 0;  // NOLINT(runtime/int): libvirt's type
+  if (virTypedParamsGetULLong(r.params, r.nparams, name.c_str(), &v) != 1) return std::nullopt;
+  return static_cast<std::uint64_t>(v);
+}
+
+std::optional<std::uint64_t> UIntParam(const virDomainStatsRecord& r, const std::string& name) {
+  unsigned int v = 0;
+  if (virTypedParamsGetUInt(r.params, r.nparams, name.c_str(), &v) != 1) return std::nullopt;
+  return v;
+}
+
+std::string StringParam(const virDomainStatsRecord& r, const std::string& name) {
+  const char* v = nullptr;
+  if (virTypedParamsGetString(r.params, r.nparams, name.c_str(), &v) != 1 || v == nullptr) return {};
+  return v;
+}
+
+// One record of virConnectGetAllDomainStats (state, cpu-total, vcpu, balloon, block, interface
+// groups); libvirt's own parameter names, documented with virConnectGetAllDomainStats.
+Result<DomainStats> FromStatsRecord(const virDomainStatsRecord& r) {
+  DomainStats out;
+  char uuid[VIR_UUID_STRING_BUFLEN] = {};
+  if (virDomainGetUUIDString(r.dom, uuid) != 0) return LastError("reading domain uuid");
+  out.uuid = uuid;
+  if (const char* name = virDomainGetName(r.dom)) out.name = name;
+  int state = 0;
+  int reason = 0;
+  if (virTypedParamsGetInt(r.params, r.nparams, "state.state", &state) != 1 &&
+      virDomainGetState(r.dom, &state, &reason, 0) != 0) {  // drivers without the state group
+    return LastError("state of domain " + out.uuid);
+  }
+  out.state = ToPowerState(state);
+  // libvirt describes a stopped domain from its definition (its disks, even a CPU time):
+  // nothing of that is use.
+  if (out.state != PowerState::kRunning && out.state != PowerState::kPaused) return out;
+  out.cpu_time_ns = ULLongParam(r, "cpu.time");
+  if (auto vcpus = UIntParam(r, "vcpu.current")) out.vcpus = static_cast<std::int64_t>(*vcpus);
+  if (auto kib = ULLongParam(r, "balloon.current")) {
+    out.memory_bytes = static_cast<std::int64_t>(*kib) * 1024;
+    if (auto unused = ULLongParam(r, "balloon.unused"); unused && *unused <= *kib) {
+      out.memory_used_bytes = static_cast<std::int64_t>(*kib - *unused) * 1024;
+    } else if (auto rss = ULLongParam(r, "balloon.rss")) {
+      out.memory_used_bytes = static_cast<std::int64_t>(*rss) * 1024;
+    }
+  }
+  const std::uint64_t blocks = UIntParam(r, "block.count").value_or(0);
+  for (std::uint64_t i = 0; i < blocks; ++i) {
+    const std::string p = "block." + std::to_string(i) + ".";
+    DiskStats d;
+    d.target = StringParam(r, p + "name");
+    if (d.target.empty()) continue;
+    d.read_bytes = ULLongParam(r, p + "rd.bytes").value_or(0);
+    d.reads = ULLongParam(r, p + "rd.reqs").value_or(0);
+    d.write_bytes = ULLongParam(r, p + "wr.bytes").value_or(0);
+    d.writes = ULLongParam(r, p + "wr.reqs").value_or(0);
+    out.disks.push_back(std::move(d));
+  }
+  const std::uint64_t nets = UIntParam(r, "net.count").value_or(0);
+  for (std::uint64_t i = 0; i < nets; ++i) {
+    const std::string p = "net." + std::to_string(i) + ".";
+    NicStats n;
+    n.device = StringParam(r, p + "name");
+    if (n.device.empty()) continue;
+    n.receive_bytes = ULLongParam(r, p + "rx.bytes").value_or(0);
+    n.receive_drops = ULLongParam(r, p + "rx.drop").value_or(0);
+    n.transmit_bytes = ULLongParam(r, p + "tx.bytes").value_or(0);
+    n.transmit_drops = ULLongParam(r, p + "tx.drop").value_or(0);
+    out.nics.push_back(std::move(n));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<DomainStats>> LibvirtHypervisor::GetDomainStats() {
+  std::vector<DomainStats> out;
+  Status s = WithConnection([&](virConnectPtr conn) -> Status {
+    out.clear();
+    virDomainStatsRecordPtr* records = nullptr;
+    const unsigned int groups = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_VCPU |
+                                VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_BLOCK | VIR_DOMAIN_STATS_INTERFACE;
+    const int n = virConnectGetAllDomainStats(conn, groups, &records, 0);
+    if (n < 0) return LastError("virConnectGetAllDomainStats");
+    Status result;
+    for (int i = 0; i < n && result.ok(); ++i) {
+      Result<DomainStats> one = FromStatsRecord(*records[i]);
+      if (one.ok()) {
+        out.push_back(std::move(*one));
+      } else {
+        result = one.status();
+      }
+    }
+    virDomainStatsRecordListFree(records);
+    return result;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<HostUsage> LibvirtHypervisor::GetHostUsage() {
+  HostUsage out;
+  Status s = WithConnection([&](virConnectPtr conn) -> Status {
+    int n = 0;
+    if (virNodeGetCPUStats(conn, VIR_NODE_CPU_STATS_ALL_CPUS, nullptr, &n, 0) != 0 || n <= 0) {
+      return LastError("virNodeGetCPUStats");
+    }
+    std::vector<virNodeCPUStats> cpu(static_cast<std::size_t>(n));
+    if (virNodeGetCPUStats(conn, VIR_NODE_CPU_STATS_ALL_CPUS, cpu.data(), &n, 0) != 0) {
+      return LastError("virNodeGetCPUStats");
+    }
+    out.cpu_busy_ns = 0;
+    for (int i = 0; i < n; ++i) {
+      const std::string field = cpu[static_cast<std::size_t>(i)].field;
+      if (field == VIR_NODE_CPU_STATS_KERNEL || field == VIR_NODE_CPU_STATS_USER) {
+        out.cpu_busy_ns += cpu[static_cast<std::size_t>(i)].value;
+      }
+    }
+    int m = 0;
+    if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, nullptr, &m, 0) != 0 || m <= 0) {
+      return LastError("virNodeGetMemoryStats");
+    }
+    std::vector<virNodeMemoryStats> mem(static_cast<std::size_t>(m));
+    if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, mem.data(), &m, 0) != 0) {
+      return LastError("virNodeGetMemoryStats");
+    }
+    std::int64_t available_kib = 0;
+    for (int i = 0; i < m; ++i) {
+      const virNodeMemoryStats& f = mem[static_cast<std::size_t>(i)];
+      const std::string field = f.field;
+      if (field == VIR_NODE_MEMORY_STATS_TOTAL) out.memory_total_bytes = static_cast<std::int64_t>(f.value) * 1024;
+      if (field == VIR_NODE_MEMORY_STATS_FREE || field == VIR_NODE_MEMORY_STATS_BUFFERS ||
+          field == VIR_NODE_MEMORY_STATS_CACHED) {
+        available_kib += static_cast<std::int64_t>(f.value);
+      }
+    }
+    out.memory_available_bytes = available_kib * 1024;
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+HypervisorConnection LibvirtHypervisor::Connection() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  HypervisorConnection c;
+  c.up = conn_ != nullptr && virConnectIsAlive(conn_) == 1;
+  c.reconnects = std::max(0, connections_opened_ - 1);
+  return c;
+}
+
 Result<DomainInfo> LibvirtHypervisor::GetDomain(const std::string& uuid) {
   DomainInfo out;
   Status s = WithConnection([&](virConnectPtr conn) -> Status {

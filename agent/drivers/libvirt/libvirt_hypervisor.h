@@ -61,6 +61,9 @@ class LibvirtHypervisor final : public Hypervisor {
   const std::string& uri() const { return options_.uri; }
   // How many times the connection has been (re)opened, for tests and metrics.
   int connections_opened() const;
+  Result<std::vector<DomainStats>> GetDomainStats() override;
+  Result<HostUsage> GetHostUsage() override;
+  HypervisorConnection Connection() const override;
 
   Result<HostFacts> GetHostFacts() override;
   Result<std::vector<DomainInfo>> ListDomains() override;

@@ -142,6 +142,59 @@ Result<std::vector<DomainInfo>> FakeHypervisor::ListDomains() {
   return out;
 }
 
+Result<std::vector<DomainStats>> FakeHypervisor::GetDomainStats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  GP_RETURN_IF_ERROR(Enter(Op::kGetDomainStats));
+  std::vector<DomainStats> out;
+  for (const auto& [uuid, d] : domains_) {
+    DomainStats s;
+    if (d.state == PowerState::kRunning) {
+      if (auto it = guest_stats_.find(uuid); it != guest_stats_.end()) {
+        s = it->second;
+      } else {
+        s.cpu_time_ns = 0;
+        s.vcpus = d.spec.vcpus;
+        s.memory_bytes = d.spec.memory_mib << 20;
+        s.memory_used_bytes = s.memory_bytes;
+        for (const DiskSpec& disk : d.live_disks) s.disks.push_back({.target = disk.target_dev});
+        for (const NicSpec& nic : d.live_nics) s.nics.push_back({.device = nic.port_id.substr(0, 14)});
+      }
+    }
+    s.uuid = uuid;
+    s.name = d.spec.name;
+    s.state = d.state;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<HostUsage> FakeHypervisor::GetHostUsage() {
+  std::lock_guard<std::mutex> lock(mu_);
+  GP_RETURN_IF_ERROR(Enter(Op::kGetHostUsage));
+  HostUsage u;
+  u.memory_total_bytes = facts_.memory_mib << 20;
+  u.memory_available_bytes = u.memory_total_bytes;
+  for (const auto& [uuid, d] : domains_) {
+    if (d.state == PowerState::kRunning) u.memory_available_bytes -= d.spec.memory_mib << 20;
+  }
+  return u;
+}
+
+HypervisorConnection FakeHypervisor::Connection() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return connection_;
+}
+
+void FakeHypervisor::SetGuestStats(const std::string& uuid, DomainStats stats) {
+  std::lock_guard<std::mutex> lock(mu_);
+  guest_stats_[uuid] = std::move(stats);
+}
+
+void FakeHypervisor::SetConnection(HypervisorConnection connection) {
+  std::lock_guard<std::mutex> lock(mu_);
+  connection_ = connection;
+}
+
 Result<DomainInfo> FakeHypervisor::GetDomain(const std::string& uuid) {
   std::lock_guard<std::mutex> lock(mu_);
   GP_RETURN_IF_ERROR(Enter(Op::kGetDomain));

@@ -45,8 +45,10 @@ class FakeHypervisor final : public Hypervisor {
     kResizeDisk,
     kAttachNic,
     kDetachNic,
+    kGetDomainStats,
+    kGetHostUsage,
   };
-  static constexpr int kOpCount = 18;
+  static constexpr int kOpCount = 20;
 
   // A host with 8 CPUs, 16 GiB in one NUMA cell, domain types {"qemu"} (kvm not usable).
   FakeHypervisor();
@@ -54,6 +56,12 @@ class FakeHypervisor final : public Hypervisor {
 
   Result<HostFacts> GetHostFacts() override;
   Result<std::vector<DomainInfo>> ListDomains() override;
+  // A running guest reports its vCPUs, all its memory as used, no CPU time and idle disks and
+  // NICs, unless SetGuestStats said otherwise; the host's memory available is its memory less
+  // what running guests have.
+  Result<std::vector<DomainStats>> GetDomainStats() override;
+  Result<HostUsage> GetHostUsage() override;
+  HypervisorConnection Connection() const override;
   Result<DomainInfo> GetDomain(const std::string& uuid) override;
   Status DefineDomain(const DomainSpec& spec) override;
   Status StartDomain(const std::string& uuid) override;
@@ -75,6 +83,9 @@ class FakeHypervisor final : public Hypervisor {
   Status DetachNic(const std::string& domain_uuid, const std::string& port_id) override;
 
   // --- Test controls ---
+  // What GetDomainStats reports for the domain while it runs (uuid, name and state are its own).
+  void SetGuestStats(const std::string& uuid, DomainStats stats);
+  void SetConnection(HypervisorConnection connection);
   void SetHostFacts(HostFacts facts);
   // The next `times` calls of `op` fail with `status` (not OK) without side effects. Calls
   // queue up: FailNext(kStart, 1, A); FailNext(kStart, 2, B) fails once with A, twice with B.
@@ -124,6 +135,8 @@ class FakeHypervisor final : public Hypervisor {
     std::map<std::string, std::int64_t> guest_sizes;  // target -> bytes told by ResizeDisk
     std::set<std::string> detaching;  // targets whose unplug the guest has not acknowledged
   };
+  std::map<std::string, DomainStats> guest_stats_;
+  HypervisorConnection connection_;
   struct Fault {
     int remaining = 0;  // < 0: forever
     Status status;

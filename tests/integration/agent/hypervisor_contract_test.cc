@@ -418,6 +418,75 @@ TEST_P(HypervisorContractTest, PowerLifecycleIsIdempotent) {
   ASSERT_TRUE(hv_->DeleteDisk(s.disks[0].path).ok());
 }
 
+// Statistics come for every domain in one call: a defined, stopped domain with its state and
+// no made-up counters; a running one with its vCPUs, memory and disks, and on a real host
+// with the CPU time and disk reads of its boot, growing from one call to the next.
+TEST_P(HypervisorContractTest, DomainStatisticsInOneCall) {
+  DomainSpec s = NewSpec(/*with_disk=*/true);
+  ASSERT_TRUE(hv_->CreateDisk(s.disks[0].path, 1).ok());
+  ASSERT_TRUE(hv_->DefineDomain(s).ok());
+  auto find = [&](const std::vector<DomainStats>& all) -> const DomainStats* {
+    for (const DomainStats& d : all) {
+      if (d.uuid == s.uuid) return &d;
+    }
+    return nullptr;
+  };
+  auto stopped = hv_->GetDomainStats();
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  const DomainStats* off = find(*stopped);
+  ASSERT_NE(off, nullptr);
+  EXPECT_EQ(off->name, s.name);
+  EXPECT_EQ(off->state, PowerState::kShutoff);
+  EXPECT_EQ(off->cpu_time_ns.value_or(0), 0u) << "a stopped domain uses no CPU";
+  EXPECT_TRUE(off->disks.empty()) << "a stopped domain's disks are not counted";
+
+  ASSERT_TRUE(hv_->StartDomain(s.uuid).ok());
+  ASSERT_NO_FATAL_FAILURE(WaitForMarker(s, 1));
+  auto first = hv_->GetDomainStats();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const DomainStats* on = find(*first);
+  ASSERT_NE(on, nullptr);
+  EXPECT_EQ(on->state, PowerState::kRunning);
+  // libvirt's test driver reports no vcpu and balloon groups; every other backend does.
+  if (GetParam() != "libvirt_test") {
+    EXPECT_EQ(on->vcpus, s.vcpus);
+    ASSERT_TRUE(on->memory_bytes.has_value());
+    EXPECT_EQ(*on->memory_bytes, s.memory_mib << 20);
+    ASSERT_TRUE(on->memory_used_bytes.has_value());
+    EXPECT_GT(*on->memory_used_bytes, 0);
+    ASSERT_EQ(on->disks.size(), 1u);
+    EXPECT_EQ(on->disks[0].target, "vda");
+    ASSERT_TRUE(on->cpu_time_ns.has_value());
+  }
+  if (real()) {
+    EXPECT_GT(*on->cpu_time_ns, 0u) << "the guest booted";
+    EXPECT_GT(on->disks[0].read_bytes, 0u) << "the guest's kernel read its disk";
+    EXPECT_GT(on->disks[0].reads, 0u);
+    const std::uint64_t cpu_before = *on->cpu_time_ns;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto later = hv_->GetDomainStats();
+    ASSERT_TRUE(later.ok());
+    ASSERT_NE(find(*later), nullptr);
+    EXPECT_GE(find(*later)->cpu_time_ns.value_or(0), cpu_before);
+  }
+  auto host = hv_->GetHostUsage();
+  if (GetParam() == "libvirt_test") {
+    EXPECT_EQ(host.status().code(), StatusCode::kUnimplemented) << "the test driver has no node statistics";
+  } else {
+    ASSERT_TRUE(host.ok()) << host.status().ToString();
+    EXPECT_GT(host->memory_total_bytes, 0);
+    EXPECT_LE(host->memory_available_bytes, host->memory_total_bytes);
+    if (real()) {
+      EXPECT_GT(host->cpu_busy_ns, 0u);
+    }
+  }
+  EXPECT_TRUE(hv_->Connection().up);
+
+  ASSERT_TRUE(hv_->DestroyDomain(s.uuid).ok());
+  ASSERT_TRUE(hv_->UndefineDomain(s.uuid).ok());
+  ASSERT_TRUE(hv_->DeleteDisk(s.disks[0].path).ok());
+}
+
 TEST_P(HypervisorContractTest, GracefulShutdownAndReboot) {
   DomainSpec s = NewSpec(/*with_disk=*/true);
   ASSERT_TRUE(hv_->CreateDisk(s.disks[0].path, 1).ok());
