@@ -175,6 +175,7 @@ HostAgent::TimePoint HostAgent::WatchAndReconcile() {
   }
   // Never act before the controller has said what this host should run.
   if (have_desired_) {
+    const TimePoint started = clock_.MonotonicNow();
     auto summary = reconciler_->Reconcile(desired_);
     if (storage_reconciler_) {
       // After the VM pass, whose findings (volumes plugged in) it reports; with the previous
@@ -203,6 +204,7 @@ HostAgent::TimePoint HostAgent::WatchAndReconcile() {
       }
     }
     const TimePoint done = clock_.MonotonicNow();
+    if (options_.on_reconcile_pass) options_.on_reconcile_pass(ReconcilePass{desired_, done - started, summary});
     if (!summary.ok()) {
       log::Warn("reconcile skipped: hypervisor unavailable",
                 {{"host", name()}, {"error", summary.status().ToString()}});

@@ -68,6 +68,13 @@ using HostNetworkFactory = std::function<std::unique_ptr<HostNetwork>(const std:
 // Sends a HostNetwork's port reports through `client` (PUT /v1/ports/{id}/status).
 PortStatusReporter PortReporter(ControllerClient& client);
 
+// One reconcile pass as HostAgentOptions::on_reconcile_pass sees it.
+struct ReconcilePass {
+  const api::WatchAnswer& desired;          // what the controller asked for
+  std::chrono::nanoseconds duration;        // the VM, storage and network passes together
+  const Result<ReconcileSummary>& summary;  // the VM pass's: an error when it could not run
+};
+
 struct HostAgentOptions {
   // Sent on every registration (at start and after NotFound).
   api::RegisterHostRequest registration;
@@ -93,6 +100,8 @@ struct HostAgentOptions {
   // Tenant networks (an agent with --ovn-remote): the network pass after the VM and storage
   // passes, over the watch answer's ports; empty: none.
   HostNetworkFactory make_host_network;
+  // Told about every reconcile pass, on the Step() thread (the agent's metrics); empty: nobody.
+  std::function<void(const ReconcilePass&)> on_reconcile_pass;
 };
 
 // Makes the Reconciler for the host id the controller gave (the reconciler must report

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "agent/agent_certificate.h"
+#include "agent/agent_metrics.h"
 #include "agent/http_controller_client.h"
 #include "agent/drivers/ceph/rbd_block_storage.h"
 #include "agent/drivers/libvirt/libvirt_hypervisor.h"
@@ -38,6 +39,7 @@
 #include "agent/reconciler.h"
 #include "agent/simulated_hypervisor.h"
 #include "agent/storage_reconciler.h"
+#include "api/server/http_server.h"
 #include "common/crypto.h"
 #include "common/log.h"
 
@@ -362,6 +364,39 @@ int RunHost(const AgentOptions& f, const std::string& token, StopSignal& stop) {
                                            HostNetworkOptions{.host_id = host_id, .chassis = chassis});
     };
   }
+  // Metrics (--metrics-listen): served by the same HTTP server as the controller's API.
+  AgentMetrics metrics(hypervisor, options.registration, SystemClock());
+  std::unique_ptr<api::HttpServer> metrics_server;
+  if (!f.metrics_host.empty()) {
+    std::string metrics_token;
+    if (!f.metrics_token_file.empty()) {
+      auto read = ReadToken(f.metrics_token_file);
+      if (!read.ok()) return std::cerr << "govpool-agent: --metrics-token-file: " << read.status().message() << "\n", 2;
+      metrics_token = *read;
+    }
+    api::ServerOptions so;
+    so.address = f.metrics_host;
+    so.port = f.metrics_port;
+    so.threads = 1;
+    so.max_connections = 64;
+    so.max_connections_per_address = 16;
+    so.tls_cert_path = f.metrics_tls_cert;
+    so.tls_key_path = f.metrics_tls_key;
+    auto started = api::HttpServer::Start(so, [&metrics, metrics_token](api::HttpRequest req, api::Responder respond) {
+      respond(AnswerMetricsRequest(req, metrics_token, [&metrics] { return metrics.Render(); }));
+    });
+    if (!started.ok()) {
+      std::cerr << "govpool-agent: --metrics-listen: " << started.status().ToString() << "\n";
+      return 2;
+    }
+    metrics_server = std::move(*started);
+    options.registration.metrics_address = MetricsAdvertisedAddress(f, host_name);
+    log::Info("serving metrics", {{"listen", f.metrics_host + ":" + std::to_string(metrics_server->port())},
+                                  {"advertised", options.registration.metrics_address},
+                                  {"tls", !f.metrics_tls_cert.empty()},
+                                  {"token", !metrics_token.empty()}});
+  }
+  options.on_reconcile_pass = [&metrics](const ReconcilePass& pass) { metrics.ObservePass(pass); };
   HostAgent agent(
       watch_client, hypervisor,
       [&](const std::string& host_id) {

@@ -9,7 +9,8 @@
 namespace govpool::agent {
 namespace {
 
-std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level, std::vector<std::string>& backup_clusters) {
+std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level, std::vector<std::string>& backup_clusters,
+                                  std::string& metrics_listen) {
   auto app = std::make_unique<CLI::App>(
       "govpool-agent: the node agent; registers this host, heartbeats, and reconciles libvirt "
       "to the VMs the controller assigns to it",
@@ -98,6 +99,21 @@ std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level, std::
   text("--ovn-datapath-type", o.ovn_datapath_type, "TYPE",
        "the bridge's datapath type: netdev (userspace, no kernel module) or system (default: left as it is)")
       ->group(kNetwork);
+  constexpr const char* kMetrics = "Metrics (Prometheus)";
+  text("--metrics-listen", metrics_listen, "HOST:PORT",
+       "serve GET /metrics here (e.g. 0.0.0.0:9478; [::]:9478); default: no metrics listener")
+      ->group(kMetrics);
+  text("--metrics-token-file", o.metrics_token_file, "FILE",
+       "file holding the bearer token scrapes must present (default: none asked)")
+      ->group(kMetrics);
+  text("--metrics-tls-cert", o.metrics_tls_cert, "FILE", "serve /metrics over HTTPS with this certificate")
+      ->group(kMetrics);
+  text("--metrics-tls-key", o.metrics_tls_key, "FILE", "the key of --metrics-tls-cert (mode 0600)")
+      ->group(kMetrics);
+  text("--metrics-advertise", o.metrics_advertise, "HOST:PORT",
+       "the address the controller lists for Prometheus (default: --metrics-listen, the host name for a "
+       "wildcard address)")
+      ->group(kMetrics);
   // Listed under their own heading (CLI11 lists groups in the order they first appear).
   constexpr const char* kSimulated = "Simulated hosts (scale tests)";
   number("--simulate-hosts", o.simulate_hosts, 1, 100000,
@@ -117,11 +133,36 @@ std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level, std::
 
 }  // namespace
 
+namespace {
+// "HOST:PORT" or "[IPV6]:PORT" -> host (without brackets) and a port of 1..65535.
+Result<std::pair<std::string, std::uint16_t>> SplitHostPort(const std::string& text) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return InvalidArgument("expected HOST:PORT, not '" + text + "'");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return InvalidArgument("expected [IPV6]:PORT, not '" + text + "'");
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return InvalidArgument("an IPv6 address goes in brackets: [" + host + "]:PORT");
+  }
+  int port = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) return InvalidArgument("bad port in '" + text + "'");
+    port = port * 10 + (c - '0');
+  }
+  if (port < 1 || port > 65535) return InvalidArgument("the port in '" + text + "' must be 1..65535");
+  return std::pair<std::string, std::uint16_t>{host, static_cast<std::uint16_t>(port)};
+}
+}  // namespace
+
 Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
   AgentOptions o;
   std::string log_level = "info";
   std::vector<std::string> backup_clusters;
-  std::unique_ptr<CLI::App> app = MakeApp(o, log_level, backup_clusters);
+  std::string metrics_listen;
+  std::unique_ptr<CLI::App> app = MakeApp(o, log_level, backup_clusters, metrics_listen);
   try {
     app->parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -185,17 +226,44 @@ Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
   if (!o.ovn_datapath_type.empty() && o.ovn_datapath_type != "netdev" && o.ovn_datapath_type != "system") {
     return InvalidArgument("--ovn-datapath-type must be netdev or system, not '" + o.ovn_datapath_type + "'");
   }
+  if (!metrics_listen.empty()) {
+    auto address = SplitHostPort(metrics_listen);
+    if (!address.ok()) return InvalidArgument("--metrics-listen: " + address.status().message());
+    o.metrics_host = address->first;
+    o.metrics_port = address->second;
+  }
+  if (!o.metrics_advertise.empty()) {
+    if (auto a = SplitHostPort(o.metrics_advertise); !a.ok()) {
+      return InvalidArgument("--metrics-advertise: " + a.status().message());
+    }
+  }
+  if (o.metrics_tls_cert.empty() != o.metrics_tls_key.empty()) {
+    return InvalidArgument("--metrics-tls-cert and --metrics-tls-key go together");
+  }
+  if (o.metrics_host.empty() && (!o.metrics_token_file.empty() || !o.metrics_tls_cert.empty() || !o.metrics_advertise.empty())) {
+    return InvalidArgument("--metrics-token-file, --metrics-tls-cert/key and --metrics-advertise need --metrics-listen");
+  }
   auto level = log::ParseLevel(log_level);
   if (!level.ok()) return InvalidArgument("--log-level: " + level.status().message());
   o.log_level = *level;
   return o;
 }
 
+std::string MetricsAdvertisedAddress(const AgentOptions& options, const std::string& host_name) {
+  if (options.metrics_host.empty()) return "";
+  if (!options.metrics_advertise.empty()) return options.metrics_advertise;
+  const bool wildcard = options.metrics_host == "0.0.0.0" || options.metrics_host == "::";
+  std::string host = wildcard ? host_name : options.metrics_host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(options.metrics_port);
+}
+
 std::string AgentHelp() {
   AgentOptions o;
   std::string log_level = "info";
   std::vector<std::string> backup_clusters;
-  return MakeApp(o, log_level, backup_clusters)->help();
+  std::string metrics_listen;
+  return MakeApp(o, log_level, backup_clusters, metrics_listen)->help();
 }
 
 }  // namespace govpool::agent

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <cstdint>
 #include <string>
 
 #include "common/log.h"
@@ -62,7 +63,22 @@ struct AgentOptions {
   std::string ovn_bridge = "br-int";
   std::string ovn_datapath_type;  // "netdev" (userspace) or "system" (kernel); empty: left as it is
   bool networking() const { return !ovn_remote.empty(); }
+
+  // Metrics (docs/operations.md, "Agent metrics"): GET /metrics on metrics_host:metrics_port
+  // (--metrics-listen HOST:PORT; empty host: no listener), with a bearer token when
+  // metrics_token_file is set and over HTTPS with metrics_tls_cert/key.
+  std::string metrics_host;
+  std::uint16_t metrics_port = 0;
+  std::string metrics_token_file;
+  std::string metrics_tls_cert;
+  std::string metrics_tls_key;
+  std::string metrics_advertise;  // HOST:PORT the controller lists for Prometheus; empty: derived
 };
+
+// What the agent tells the controller Prometheus should scrape: --metrics-advertise, or the
+// listen address, with `host_name` in place of a wildcard address (0.0.0.0, ::). Empty without
+// a metrics listener.
+std::string MetricsAdvertisedAddress(const AgentOptions& options, const std::string& host_name);
 
 // Parses argv[1..] (and the environment variables named above). InvalidArgument, with a
 // message naming the flag, for an unknown flag, a missing or bad value, a missing

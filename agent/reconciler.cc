@@ -211,6 +211,7 @@ void Reconciler::Event(const std::string& vm_id, const std::string& kind,
                        const std::string& message) {
   log::Warn("vm.drift", {{"vm_id", vm_id}, {"kind", kind}, {"message", message},
                          {"host_id", options_.host_id}});
+  ++pass_drift_[kind];
   events_.push_back({vm_id, kind, message});
   if (events_.size() > kMaxEvents) events_.erase(events_.begin());
   unsent_events_.push_back(events_.back());
@@ -443,6 +444,7 @@ void Reconciler::Report(const api::Vm& v, const Phase& p, ReconcileSummary& summ
 }
 
 Result<ReconcileSummary> Reconciler::Reconcile(const api::WatchAnswer& answer) {
+  pass_drift_.clear();
   GP_ASSIGN_OR_RETURN(std::vector<DomainInfo> domains, hv_.ListDomains());
   std::map<std::string, const DomainInfo*> by_uuid;
   for (const auto& d : domains) by_uuid[d.uuid] = &d;
@@ -530,6 +532,7 @@ Result<ReconcileSummary> Reconciler::Reconcile(const api::WatchAnswer& answer) {
     }
     unsent_events_.erase(unsent_events_.begin(), unsent_events_.begin() + static_cast<std::ptrdiff_t>(n));
   }
+  summary.drift = pass_drift_;
   return summary;
 }
 

@@ -93,6 +93,7 @@ struct ReconcileSummary {
   int errors = 0;       // VMs left in phase error (or with a failed report)
   int orphans_removed = 0;
   int refused = 0;      // watched VMs refused by CheckWatchedVm (counted in errors too)
+  std::map<std::string, int> drift;  // drift repaired this pass, by DriftEvent kind
 };
 
 class Reconciler {
@@ -174,6 +175,7 @@ class Reconciler {
   std::map<std::string, Phase> last_reported_;
   std::vector<DriftEvent> events_;
   std::vector<DriftEvent> unsent_events_;
+  std::map<std::string, int> pass_drift_;  // this pass's drift by kind (ReconcileSummary::drift)
   VolumeAttachments attached_;
   // The seed content last written (or found in place) per VM: an unchanged seed costs no
   // image build.

@@ -361,6 +361,18 @@ Result<T> ParseOrDefault(std::string_view body) {
 GOVPOOL_API_WIRE_TYPES(GOVPOOL_INSTANTIATE)
 #undef GOVPOOL_INSTANTIATE
 
+std::string EncodeMetricsTargets(const std::vector<MetricsTargetGroup>& groups) {
+  json::array out;
+  for (const MetricsTargetGroup& g : groups) {
+    json::array targets;
+    for (const std::string& t : g.targets) targets.emplace_back(t);
+    json::object labels;
+    for (const auto& [k, v] : g.labels) labels[k] = v;
+    out.emplace_back(json::object{{"targets", std::move(targets)}, {"labels", std::move(labels)}});
+  }
+  return json::serialize(out);
+}
+
 // ---------------- Errors ----------------
 
 std::string EncodeError(const Status& status) {

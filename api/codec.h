@@ -38,6 +38,8 @@ Result<T> ParseOrDefault(std::string_view body);
 
 // {"error":{"code":"...","message":"...","details":{...}}}
 std::string EncodeError(const Status& status);
+// [{"targets":[...],"labels":{...}},...]: Prometheus' http_sd_configs format.
+std::string EncodeMetricsTargets(const std::vector<MetricsTargetGroup>& groups);
 // Accepts an empty body or "{}" (for action endpoints); anything else is InvalidArgument.
 Status ParseEmptyBody(std::string_view body);
 

@@ -169,6 +169,7 @@ template <> struct Fields<Host> {
       Field{"last_heartbeat_at", &Host::last_heartbeat_ms, Time{}, kEmptyWhenZero},
       Field{"agent_user_id", &Host::agent_user_id, Text{80}},
       Field{"storage_clusters", &Host::storage_clusters, Names{64}},
+      Field{"metrics_address", &Host::metrics_address, Text{270}},
       Field{"storage_pools", &Host::storage_pools, Any{}, kDerived},
       Field{"allocated", &Host::allocated, Any{}, kDerived},
       Field{"free", &Host::free, Any{}, kDerived},
@@ -629,6 +630,7 @@ template <> struct Fields<RegisterHostRequest> {
       Field{"capacity", &RegisterHostRequest::capacity, Any{}, kRequired},
       Field{"traits", &RegisterHostRequest::traits, Names{}},
       Field{"storage_clusters", &RegisterHostRequest::storage_clusters, Names{}},
+      Field{"metrics_address", &RegisterHostRequest::metrics_address, Text{270}},
   };
 };
 

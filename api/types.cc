@@ -68,6 +68,37 @@ bool IsHostnameLabel(std::string_view label) {
   return true;
 }
 
+bool IsHostPort(std::string_view address) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const std::string_view port = address.substr(colon + 1);
+  if (port.empty() || port.size() > 5) return false;
+  int p = 0;
+  for (const char c : port) {
+    if (c < '0' || c > '9') return false;
+    p = p * 10 + (c - '0');
+  }
+  if (p < 1 || p > 65535) return false;
+  std::string_view host = address.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 4 || host.back() != ']') return false;
+    for (const char c : host.substr(1, host.size() - 2)) {
+      const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+      if (!hex && c != ':' && c != '.') return false;
+    }
+    return true;
+  }
+  if (host.size() > 253) return false;
+  while (!host.empty()) {
+    const std::size_t dot = host.find('.');
+    if (!IsHostnameLabel(host.substr(0, dot))) return false;
+    if (dot == std::string_view::npos) break;
+    host = host.substr(dot + 1);
+    if (host.empty()) return false;
+  }
+  return true;
+}
+
 std::string HostnameFromName(std::string_view name) {
   std::string out;
   for (const char c : name) {

@@ -198,6 +198,10 @@ const QuotaResource* FindQuotaResource(std::string_view resource);
 // True for an RFC 1123 host name label: 1-63 letters, digits or '-', not starting or ending
 // with '-'.
 bool IsHostnameLabel(std::string_view label);
+// True for a network address Prometheus can scrape: HOST:PORT with HOST a DNS name (labels as
+// IsHostnameLabel, dot-separated, at most 253 characters) or an IPv4 address, or [IPV6]:PORT;
+// the port 1-65535.
+bool IsHostPort(std::string_view address);
 // `name` as a host name label: lower case, each run of other characters than [a-z0-9] one '-',
 // no '-' at either end, at most 63 characters; "vm" when nothing is left.
 std::string HostnameFromName(std::string_view name);
@@ -304,6 +308,9 @@ struct Host {
   // Ceph clusters the host's agent is configured to reach (by the names storage pools use),
   // as its agent registered them.
   std::vector<std::string> storage_clusters;
+  // Where Prometheus scrapes the host's agent (HOST:PORT, as the agent registered it); empty:
+  // the agent serves no metrics. Listed by GET /v1/metrics/targets.
+  std::string metrics_address;
   // Derived (schema::kDerived): filled when the host is shown, never stored.
   HostActualUsage actual;
   // Storage pools (ids) the agent reached at its last report (memory only, like `actual`).
@@ -774,6 +781,15 @@ struct RegisterHostRequest {
   HostCapacity capacity;
   std::vector<std::string> traits;
   std::vector<std::string> storage_clusters;
+  std::string metrics_address;  // HOST:PORT of the agent's /metrics; empty: none
+};
+// One entry of Prometheus' HTTP service discovery (GET /v1/metrics/targets): the addresses to
+// scrape and their labels ("__meta_" labels are for relabelling only). Encoded by
+// EncodeMetricsTargets (api/codec.h): the endpoint answers a bare JSON array, as Prometheus'
+// http_sd_configs asks.
+struct MetricsTargetGroup {
+  std::vector<std::string> targets;
+  std::map<std::string, std::string> labels;
 };
 // What an agent saw of one storage pool of its clusters.
 struct StoragePoolReport {

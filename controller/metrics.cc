@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/metric_families.h"
 #include "common/strings.h"
 #include "controller/db.h"
 #include "controller/services/services.h"
@@ -24,15 +25,9 @@
 namespace govpool::controller {
 namespace {
 
-std::vector<std::string> LabelNames(ControllerMetric m) {
-  const std::string_view labels = Def(m).labels;
-  if (labels.empty()) return {};
-  return SplitString(std::string(labels), ',');
-}
-
 // Labels from the declared names and `values` in the same order.
 std::map<std::string, std::string> Labels(ControllerMetric m, std::vector<std::string> values) {
-  const std::vector<std::string> names = LabelNames(m);
+  const std::vector<std::string> names = MetricLabelNames(Def(m).labels);
   if (names.size() != values.size()) {
     throw std::logic_error(std::string(Def(m).name) + ": label values do not match the declared labels");
   }
@@ -57,37 +52,7 @@ BaseUnit ToBaseUnit(std::string_view name) {
   return {std::string(name), 1};
 }
 
-// The scrape-time families, one per listed metric that is not kept in the registry.
-class Scrape {
- public:
-  void Add(ControllerMetric m, std::vector<std::string> values, double value) {
-    prometheus::MetricFamily& f = Family(m);
-    prometheus::ClientMetric metric;
-    for (auto& [name, v] : Labels(m, std::move(values))) metric.label.push_back({name, v});
-    if (f.type == prometheus::MetricType::Counter) {
-      metric.counter.value = value;
-    } else {
-      metric.gauge.value = value;
-    }
-    f.metric.push_back(std::move(metric));
-  }
-  // Declares `m` (so it is exposed even without samples).
-  prometheus::MetricFamily& Family(ControllerMetric m) {
-    auto [it, added] = families_.try_emplace(m);
-    if (added) {
-      const MetricDef& def = Def(m);
-      it->second.name = std::string(def.name);
-      it->second.help = std::string(def.help);
-      it->second.type = def.type == MetricType::kCounter ? prometheus::MetricType::Counter
-                                                         : prometheus::MetricType::Gauge;
-    }
-    return it->second;
-  }
-  std::map<ControllerMetric, prometheus::MetricFamily>& families() { return families_; }
-
- private:
-  std::map<ControllerMetric, prometheus::MetricFamily> families_;
-};
+using Scrape = MetricFamilies<ControllerMetric, kControllerMetrics.size()>;
 
 double Count(std::int64_t n) { return static_cast<double>(n); }
 
@@ -159,7 +124,7 @@ std::string ControllerMetrics::Render(const Db& db) const {
   using M = ControllerMetric;
   constexpr double kMib = 1024.0 * 1024;
   constexpr double kGib = 1024.0 * kMib;
-  Scrape scrape;
+  Scrape scrape(kControllerMetrics);
   for (const MetricDef& def : kControllerMetrics) {
     if (def.type != MetricType::kHistogram && def.id != M::kHttpRequests) scrape.Family(def.id);
   }
@@ -238,7 +203,7 @@ std::string ControllerMetrics::Render(const Db& db) const {
   }
 
   std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
-  for (auto& [id, f] : scrape.families()) families.push_back(std::move(f));
+  scrape.MoveInto(families);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
   return out.str();

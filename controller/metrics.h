@@ -20,11 +20,11 @@
 #include <string>
 #include <string_view>
 
+#include "common/metric_list.h"
+
 namespace govpool::controller {
 
 class Db;
-
-enum class MetricType { kCounter, kGauge, kHistogram };
 
 enum class ControllerMetric {
   kHttpRequests,
@@ -52,13 +52,7 @@ enum class ControllerMetric {
   kVmOldestTransitionalAge,
 };
 
-struct MetricDef {
-  ControllerMetric id;
-  std::string_view name;
-  MetricType type;
-  std::string_view labels;  // label names, comma-separated, in the order values are given
-  std::string_view help;
-};
+using MetricDef = MetricDefOf<ControllerMetric>;
 
 // The one list.
 inline constexpr std::array<MetricDef, 23> kControllerMetrics{{
@@ -135,13 +129,7 @@ constexpr const MetricDef& Def(ControllerMetric m) {
 }
 
 // Every entry sits at the index of its id, so Def() is a plain lookup.
-constexpr bool MetricListInOrder() {
-  for (std::size_t i = 0; i < kControllerMetrics.size(); ++i) {
-    if (static_cast<std::size_t>(kControllerMetrics[i].id) != i) return false;
-  }
-  return true;
-}
-static_assert(MetricListInOrder(), "kControllerMetrics must list the metrics in ControllerMetric order");
+static_assert(InIdOrder(kControllerMetrics), "kControllerMetrics must list the metrics in ControllerMetric order");
 
 class ControllerMetrics {
  public:

@@ -43,6 +43,7 @@ constexpr RoutePolicy kTable[] = {
     Public("GET", "/readyz"),
     Public("GET", "/v1/openapi.yaml"),
     Roles("GET", "/metrics", kScrape),
+    Roles("GET", "/v1/metrics/targets", kScrape),
     Roles("GET", "/v1/system/backup", kSys),
 
     // Sessions (docs/security.md, "People and sessions").

@@ -14,6 +14,15 @@ void SetHostRoutes(Router& r) {
       return Render(RegisterHost(s, t, ctx.caller, *req), 200);
     });
   });
+  // Prometheus' http_sd_configs: a bare JSON array (api::EncodeMetricsTargets).
+  r.Add("GET", "/v1/metrics/targets", [](RouteContext& ctx) {
+    if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    return ctx.db.Read([&](const State& s) {
+      auto groups = ListMetricsTargets(s, ctx.caller);
+      if (!groups.ok()) return api::ErrorResponse(groups.status());
+      return api::JsonResponse(200, api::EncodeMetricsTargets(*groups));
+    });
+  });
   r.Add("GET", "/v1/hosts", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {"limit", "page_token", "pool", "status"}); !s.ok()) {
       return api::ErrorResponse(s);

@@ -26,6 +26,11 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
     return PermissionDenied("this agent's certificate is for host '" + c.name + "', not '" + req.name + "'")
         .WithDetail("field", "name");
   }
+  if (!req.metrics_address.empty() && !api::IsHostPort(req.metrics_address)) {
+    return InvalidArgument("metrics_address must be HOST:PORT (a DNS name or IPv4 address, or [IPv6]; port 1-65535), not '" +
+                           req.metrics_address + "'")
+        .WithDetail("field", "metrics_address");
+  }
   api::Host h;
   const api::Host* existing = s.FindHostByName(req.name);
   if (existing) {
@@ -57,6 +62,7 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
   h.capacity = req.capacity;
   // What the agent is configured to reach: it says so at every registration.
   h.storage_clusters = req.storage_clusters;
+  h.metrics_address = req.metrics_address;
   h.status = api::HostStatus::kUp;
   if (c.is_agent()) {
     h.agent_user_id = c.user_id;
@@ -64,6 +70,24 @@ Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::Reg
   }
   s.Save(t, h);
   return s.RenderHost(h);
+}
+
+Result<std::vector<api::MetricsTargetGroup>> ListMetricsTargets(const State& s, const Caller& c) {
+  if (!c.is_system_admin() && c.role != api::Role::kMetricsReader) {
+    return PermissionDenied("the metrics targets are for the system-admin and the metrics-reader");
+  }
+  std::vector<api::MetricsTargetGroup> out;
+  for (const auto& [id, h] : s.hosts()) {
+    if (h.metrics_address.empty()) continue;
+    const api::Host shown = s.RenderHost(h);
+    out.push_back({{h.metrics_address},
+                   {{"host", h.name},
+                    {"host_id", id},
+                    {"pool", h.pool},
+                    {"__meta_govpool_host_status", std::string(api::ToString(shown.status))},
+                    {"__meta_govpool_host_enabled", h.enabled ? "true" : "false"}}});
+  }
+  return out;
 }
 
 Result<api::Host> GetHost(const State& s, const Caller& c, const std::string& id) {

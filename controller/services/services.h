@@ -83,6 +83,11 @@ struct HostFilter {
 Result<api::Host> RegisterHost(State& s, Txn& t, const Caller& c, const api::RegisterHostRequest& req);
 Result<api::Host> GetHost(const State& s, const Caller& c, const std::string& id);
 Page<api::Host> ListHosts(const State& s, const Caller& c, const HostFilter& f, const ListOptions& o);
+// Prometheus' targets (GET /v1/metrics/targets): one group per host whose agent registered a
+// metrics address, labelled host, host_id and pool, with __meta_govpool_host_status (up, down)
+// and __meta_govpool_host_enabled (true, false) for relabelling (status as a target label would
+// split a host's series whenever it went down). For the system-admin and the metrics-reader.
+Result<std::vector<api::MetricsTargetGroup>> ListMetricsTargets(const State& s, const Caller& c);
 Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string& id,
                             const std::optional<std::int64_t>& if_match, const api::PatchHostRequest& req);
 // Records a heartbeat and, when given, the host's actual usage (both in memory only).

@@ -80,6 +80,31 @@ TEST_F(AgentOptionsTest, Defaults) {
   EXPECT_EQ(o->image_staging_dir, "");
 }
 
+TEST_F(AgentOptionsTest, MetricsListenerAndTheAddressAdvertised) {
+  auto o = Parse({"--token-file", "t", "--metrics-listen", "0.0.0.0:9478", "--metrics-token-file", "/etc/m"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->metrics_host, "0.0.0.0");
+  EXPECT_EQ(o->metrics_port, 9478);
+  EXPECT_EQ(MetricsAdvertisedAddress(*o, "node-1.example.org"), "node-1.example.org:9478") << "wildcard: the host name";
+  auto v6 = Parse({"--token-file", "t", "--metrics-listen", "[fd00::5]:9478"});
+  ASSERT_TRUE(v6.ok()) << v6.status().ToString();
+  EXPECT_EQ(v6->metrics_host, "fd00::5");
+  EXPECT_EQ(MetricsAdvertisedAddress(*v6, "n"), "[fd00::5]:9478");
+  auto advertised = Parse({"--token-file", "t", "--metrics-listen", "127.0.0.1:9478", "--metrics-advertise", "10.0.0.7:19478"});
+  ASSERT_TRUE(advertised.ok());
+  EXPECT_EQ(MetricsAdvertisedAddress(*advertised, "n"), "10.0.0.7:19478");
+  auto none = Parse({"--token-file", "t"});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(MetricsAdvertisedAddress(*none, "n"), "") << "no listener, nothing to scrape";
+
+  EXPECT_NE(Error({"--metrics-listen", "9478"}).find("HOST:PORT"), std::string::npos);
+  EXPECT_NE(Error({"--metrics-listen", "h:0"}).find("1..65535"), std::string::npos);
+  EXPECT_NE(Error({"--metrics-listen", "h:70000"}), "");
+  EXPECT_NE(Error({"--metrics-listen", "fd00::5:9478"}).find("brackets"), std::string::npos);
+  EXPECT_NE(Error({"--metrics-token-file", "/etc/m"}).find("need --metrics-listen"), std::string::npos);
+  EXPECT_NE(Error({"--metrics-listen", "h:1", "--metrics-tls-cert", "c"}).find("go together"), std::string::npos);
+}
+
 TEST_F(AgentOptionsTest, CephFlags) {
   auto o = Parse({"--token-file", "t", "--ceph-cluster", "east", "--ceph-conf=/etc/ceph/east.conf",
                   "--ceph-client-id", "govpool", "--ceph-keyring=/k", "--image-staging-dir", "/staging"});

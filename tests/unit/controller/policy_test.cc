@@ -174,16 +174,17 @@ TEST(AuthorizeTest, ARestrictedCallerMayUseTheSelfServiceRoutesOnly) {
   EXPECT_TRUE(Authorize(As(Role::kAuditAdmin), "GET", "/v1/audit").ok());
 }
 
+// What a scrape needs: the metrics, and where the agents' metrics are (http_sd_configs).
 TEST(AuthorizeTest, AMetricsReaderReadsTheMetricsAndNothingElse) {
   EXPECT_TRUE(Authorize(As(Role::kMetricsReader), "GET", "/metrics").ok());
-  int open_to_it = 0;
+  EXPECT_TRUE(Authorize(As(Role::kMetricsReader), "GET", "/v1/metrics/targets").ok());
+  std::set<std::string> open_to_it;
   for (const RoutePolicy& row : PolicyTable()) {
     if (row.access == Access::kRoles && row.roles.Has(Role::kMetricsReader)) {
-      ++open_to_it;
-      EXPECT_EQ(std::string(row.method) + " " + std::string(row.pattern), "GET /metrics");
+      open_to_it.insert(std::string(row.method) + " " + std::string(row.pattern));
     }
   }
-  EXPECT_EQ(open_to_it, 1);
+  EXPECT_EQ(open_to_it, (std::set<std::string>{"GET /metrics", "GET /v1/metrics/targets"}));
   EXPECT_EQ(Authorize(As(Role::kMetricsReader), "GET", "/v1/vms").code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(Authorize(As(Role::kMetricsReader), "GET", "/v1/audit").code(), StatusCode::kPermissionDenied);
 }

@@ -124,6 +124,45 @@ std::int64_t DetailInt(const Status& s, const std::string& key) {
   return -999;
 }
 
+// ---------------- Metrics targets ----------------
+
+// Prometheus finds agents through the controller: every host whose agent registered a metrics
+// address, labelled for joins and relabelling; a bad address is refused at registration; only
+// the scrape roles read the list.
+TEST_F(ServicesTest, HostsWithAMetricsAddressAreListedForPrometheus) {
+  api::RegisterHostRequest req;
+  req.name = "h1";
+  req.pool = "east";
+  req.capacity = {4, 4096, 100, {}};
+  req.metrics_address = "h1.dc.example:9478";
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return RegisterHost(s, t, admin_, req); }).ok());
+  req.name = "h2";
+  req.metrics_address = "";
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return RegisterHost(s, t, admin_, req); }).ok());
+  for (const char* bad : {"h1", "h1:0", "h1:65536", "-h:1", "fd00::1:9478", "h1.:80", "a b:1"}) {
+    req.metrics_address = bad;
+    auto refused = W([&](State& s, Txn& t) { return RegisterHost(s, t, admin_, req); });
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(DetailString(refused.status(), "field"), "metrics_address") << bad;
+  }
+  req.metrics_address = "[fd00::1]:9478";
+  EXPECT_TRUE(W([&](State& s, Txn& t) { return RegisterHost(s, t, admin_, req); }).ok());
+
+  const Caller reader{"u-prom", "prometheus", api::Role::kMetricsReader, ""};
+  auto groups = ListMetricsTargets(s_, reader);
+  ASSERT_TRUE(groups.ok()) << groups.status().ToString();
+  ASSERT_EQ(groups->size(), 2u);
+  const api::MetricsTargetGroup& h1 = (*groups)[0].labels.at("host") == "h1" ? (*groups)[0] : (*groups)[1];
+  EXPECT_EQ(h1.targets, std::vector<std::string>{"h1.dc.example:9478"});
+  EXPECT_EQ(h1.labels.at("pool"), "east");
+  EXPECT_FALSE(h1.labels.at("host_id").empty());
+  EXPECT_EQ(h1.labels.at("__meta_govpool_host_status"), "up");
+  EXPECT_EQ(h1.labels.at("__meta_govpool_host_enabled"), "true");
+  EXPECT_EQ(ListMetricsTargets(s_, Agent("a1")).status().code(), StatusCode::kPermissionDenied);
+  const api::Department d = MakeDepartment("d");
+  EXPECT_EQ(ListMetricsTargets(s_, DeptUser("dept-admin", d)).status().code(), StatusCode::kPermissionDenied);
+}
+
 // ---------------- Quota ----------------
 
 TEST_F(ServicesTest, ServerGroupQuotaRefusesTheOneTooManyAndADeletionFreesIt) {
