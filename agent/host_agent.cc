@@ -235,7 +235,19 @@ std::optional<HostAgent::TimePoint> HostAgent::HeartbeatStep(ControllerClient& c
   const TimePoint now = clock_.MonotonicNow();
   auto usage = MeasureActualUsage(hypervisor_);
   if (!usage.ok()) log::Warn("cannot measure host usage", {{"host", name()}, {"error", usage.status().ToString()}});
-  if (usage.ok()) req.usage = *usage;
+  if (usage.ok()) {
+    // The host's own use: memory now, CPU busy since the previous heartbeat's sample.
+    if (auto host = hypervisor_.GetHostUsage(); host.ok()) {
+      usage->memory_used_mib = std::max<std::int64_t>(0, host->memory_total_bytes - host->memory_available_bytes) >> 20;
+      if (last_cpu_sample_ && now > last_cpu_sample_->first && host->cpu_busy_ns >= last_cpu_sample_->second) {
+        const double wall_ns = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_cpu_sample_->first).count());
+        usage->cpu_busy_millicores =
+            static_cast<std::int64_t>(static_cast<double>(host->cpu_busy_ns - last_cpu_sample_->second) / wall_ns * 1000);
+      }
+      last_cpu_sample_ = std::pair{now, host->cpu_busy_ns};
+    }
+    req.usage = *usage;
+  }
   const Status s = client.Heartbeat(id, req);
   if (s.code() == StatusCode::kNotFound) {
     log::Warn("the controller does not know this host; registering again", {{"host", name()}, {"host_id", id}});

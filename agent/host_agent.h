@@ -169,6 +169,9 @@ class HostAgent {
   api::WatchAnswer desired_;
   std::atomic<std::int64_t> revision_{0};
 
+  // Heartbeat side only: the host's CPU time at the previous heartbeat.
+  std::optional<std::pair<TimePoint, std::uint64_t>> last_cpu_sample_;
+
   // Shared with the heartbeat side.
   mutable std::mutex mu_;
   bool registered_ = false;  // false again after a NotFound until Step() re-registers

@@ -143,6 +143,8 @@ template <> struct Fields<HostActualUsage> {
       Field{"running", &HostActualUsage::running, Range{0, 1'000'000}, kRequired},
       Field{"vcpus", &HostActualUsage::vcpus, Range{0, kMaxVcpus * 1024}, kRequired},
       Field{"memory_mib", &HostActualUsage::memory_mib, Range{0, kMaxMemoryMib}, kRequired},
+      Field{"cpu_busy_millicores", &HostActualUsage::cpu_busy_millicores, Range{0, kMaxVcpus * 1024 * 1000}},
+      Field{"memory_used_mib", &HostActualUsage::memory_used_mib, Range{0, kMaxMemoryMib}},
       // Set by the controller when the report arrives; agents do not send it.
       Field{"reported_at", &HostActualUsage::reported_at_ms, Time{}, kEmptyWhenZero | kDerived},
   };

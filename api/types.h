@@ -279,6 +279,11 @@ struct HostActualUsage {
   std::int64_t running = 0;          // running domains
   std::int64_t vcpus = 0;            // of running domains
   std::int64_t memory_mib = 0;       // of running domains
+  // The host's own use as its kernel counts it (0: not measured): CPUs busy in user and
+  // kernel mode, in thousandths of a CPU, over the last heartbeat interval; memory in use
+  // (total less free, buffers and page cache).
+  std::int64_t cpu_busy_millicores = 0;
+  std::int64_t memory_used_mib = 0;
   std::int64_t reported_at_ms = 0;   // 0: never reported
 };
 

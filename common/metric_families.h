@@ -8,6 +8,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -41,6 +43,29 @@ class MetricFamilies {
     f.metric.push_back(std::move(metric));
   }
 
+  // One histogram sample of `m`: counts[i] observations at most bounds[i] (not cumulative; the
+  // rest above the last bound, from `total`), their `sum`.
+  template <std::size_t B>
+  void AddHistogram(Id m, std::vector<std::string> values, const std::array<double, B>& bounds,
+                    const std::array<std::int64_t, B>& counts, std::int64_t total, double sum) {
+    prometheus::MetricFamily& f = Family(m);
+    const std::vector<std::string> names = MetricLabelNames(list_[static_cast<std::size_t>(m)].labels);
+    if (names.size() != values.size()) {
+      throw std::logic_error(f.name + ": label values do not match the declared labels");
+    }
+    prometheus::ClientMetric metric;
+    for (std::size_t i = 0; i < names.size(); ++i) metric.label.push_back({names[i], std::move(values[i])});
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < B; ++i) {
+      cumulative += static_cast<std::uint64_t>(counts[i]);
+      metric.histogram.bucket.push_back({cumulative, bounds[i]});
+    }
+    metric.histogram.bucket.push_back({static_cast<std::uint64_t>(total), std::numeric_limits<double>::infinity()});
+    metric.histogram.sample_count = static_cast<std::uint64_t>(total);
+    metric.histogram.sample_sum = sum;
+    f.metric.push_back(std::move(metric));
+  }
+
   // Declares `m`, so it is exposed (with its help and type) even without samples.
   prometheus::MetricFamily& Family(Id m) {
     auto [it, added] = families_.try_emplace(m);
@@ -48,8 +73,9 @@ class MetricFamilies {
       const MetricDefOf<Id>& def = list_[static_cast<std::size_t>(m)];
       it->second.name = std::string(def.name);
       it->second.help = std::string(def.help);
-      it->second.type = def.type == MetricType::kCounter ? prometheus::MetricType::Counter
-                                                         : prometheus::MetricType::Gauge;
+      it->second.type = def.type == MetricType::kCounter     ? prometheus::MetricType::Counter
+                        : def.type == MetricType::kHistogram ? prometheus::MetricType::Histogram
+                                                             : prometheus::MetricType::Gauge;
     }
     return it->second;
   }

@@ -273,6 +273,13 @@ void Db::CommitLoop() {
     stats_.failing = false;
     stats_.audit_records += static_cast<std::int64_t>(audit_records);
     stats_.last_commit_seconds = seconds;
+    stats_.commit_seconds_sum += seconds;
+    for (std::size_t i = 0; i < CommitStats::kDurationBounds.size(); ++i) {
+      if (seconds <= CommitStats::kDurationBounds[i]) {
+        ++stats_.commits_within[i];
+        break;
+      }
+    }
     auto keep = waiters_.begin();
     for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
       if (it->first <= durable_seq_) {

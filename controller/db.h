@@ -20,6 +20,7 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -89,11 +90,19 @@ class RequestAudit {
 };
 
 struct CommitStats {
+  // Upper bounds (seconds) of the commit-duration histogram: one commit is one SQLite
+  // transaction and its fsync.
+  static constexpr std::array<double, 12> kDurationBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                             0.05,   0.1,   0.25,   0.5,   1,    5};
   std::int64_t batches = 0;
   std::int64_t answers = 0;  // WhenDurable callbacks released by a commit (reads included)
   std::int64_t failures = 0;
   std::int64_t audit_records = 0;  // audit records committed
   double last_commit_seconds = 0;
+  // Successful commits by duration: commits_within[i] took at most kDurationBounds[i] (and more
+  // than the bound before); the rest took longer. Their total time in commit_seconds_sum.
+  std::array<std::int64_t, kDurationBounds.size()> commits_within{};
+  double commit_seconds_sum = 0;
   bool failing = false;  // the last commit failed (the next one that succeeds clears it)
 };
 

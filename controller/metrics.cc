@@ -75,6 +75,7 @@ struct ControllerMetrics::Impl {
   std::atomic<std::int64_t> northbound_rows_changed{0};
   std::atomic<int> northbound_in_sync{-1};
   std::atomic<std::int64_t> server_certificate_not_after_ms{0};  // 0: none served
+  std::function<std::int64_t()> watches_held;  // set before serving
 };
 
 ControllerMetrics::ControllerMetrics() : impl_(std::make_unique<Impl>()) {}
@@ -116,6 +117,8 @@ void ControllerMetrics::ObserveNorthboundPass(std::string_view outcome, std::int
   impl_->northbound_in_sync = in_sync ? 1 : 0;
 }
 
+void ControllerMetrics::SetWatchesHeld(std::function<std::int64_t()> held) { impl_->watches_held = std::move(held); }
+
 void ControllerMetrics::SetServerCertificateNotAfter(std::int64_t not_after_ms) {
   impl_->server_certificate_not_after_ms = not_after_ms;
 }
@@ -126,13 +129,15 @@ std::string ControllerMetrics::Render(const Db& db) const {
   constexpr double kGib = 1024.0 * kMib;
   Scrape scrape(kControllerMetrics);
   for (const MetricDef& def : kControllerMetrics) {
-    if (def.type != MetricType::kHistogram && def.id != M::kHttpRequests) scrape.Family(def.id);
+    const bool in_registry = def.id == M::kHttpRequests || def.id == M::kHttpRequestDuration;
+    if (!in_registry) scrape.Family(def.id);
   }
   db.Read([&](const State& s) {
     const PlacementCounters& pc = s.placement_counters();
     scrape.Add(M::kPlacements, {"placed"}, Count(pc.placed.load()));
     scrape.Add(M::kPlacements, {"no_valid_host"}, Count(pc.no_valid_host.load()));
     scrape.Add(M::kPlacements, {"quota_exceeded"}, Count(pc.quota_exceeded.load()));
+    for (const auto& [reason, n] : pc.refusals()) scrape.Add(M::kPlacementRefusals, {reason}, Count(n));
     for (const auto& [id, d] : s.departments()) {
       const api::Quota used = s.Usage(id);
       // Only enforced resources: a limit nothing enforces would mislead a dashboard.
@@ -154,6 +159,10 @@ std::string ControllerMetrics::Render(const Db& db) const {
       scrape.Add(M::kHostAllocated, {h.name, id, h.pool, "memory_bytes"}, Count(h.allocated.memory_mib) * kMib);
       scrape.Add(M::kHostAllocated, {h.name, id, h.pool, "disk_bytes"}, Count(h.allocated.disk_gib) * kGib);
       scrape.Add(M::kHostUp, {h.name, id, h.pool}, h.status == api::HostStatus::kUp ? 1 : 0);
+      if (h.actual.reported_at_ms > 0 && h.actual.memory_used_mib > 0) {
+        scrape.Add(M::kHostUsed, {h.name, id, h.pool, "cpus"}, Count(h.actual.cpu_busy_millicores) / 1000);
+        scrape.Add(M::kHostUsed, {h.name, id, h.pool, "memory_bytes"}, Count(h.actual.memory_used_mib) * kMib);
+      }
     }
     for (const auto& [id, raw] : s.storage_pools()) {
       const api::StoragePool p = s.RenderStoragePool(raw);
@@ -191,6 +200,9 @@ std::string ControllerMetrics::Render(const Db& db) const {
   scrape.Add(M::kStoreCommitBatches, {}, Count(cs.batches));
   scrape.Add(M::kStoreCommitFailures, {}, Count(cs.failures));
   scrape.Add(M::kStoreDurableAnswers, {}, Count(cs.answers));
+  scrape.AddHistogram(M::kStoreCommitDuration, {}, CommitStats::kDurationBounds, cs.commits_within, cs.batches,
+                      cs.commit_seconds_sum);
+  if (impl_->watches_held) scrape.Add(M::kWatchesHeld, {}, Count(impl_->watches_held()));
   if (const int in_sync = impl_->northbound_in_sync.load(); in_sync >= 0) {
     scrape.Add(M::kNorthboundSyncPasses, {"converged"}, Count(impl_->northbound_converged.load()));
     scrape.Add(M::kNorthboundSyncPasses, {"changed"}, Count(impl_->northbound_changed.load()));

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -50,12 +51,16 @@ enum class ControllerMetric {
   kNorthboundInSync,
   kServerCertificateExpiry,
   kVmOldestTransitionalAge,
+  kHostUsed,
+  kStoreCommitDuration,
+  kPlacementRefusals,
+  kWatchesHeld,
 };
 
 using MetricDef = MetricDefOf<ControllerMetric>;
 
 // The one list.
-inline constexpr std::array<MetricDef, 23> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 27> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -122,6 +127,16 @@ inline constexpr std::array<MetricDef, 23> kControllerMetrics{{
      MetricType::kGauge, "state",
      "Time since the last change of the oldest VM in a transitional state (scheduled, building, "
      "deleting) on a host with an agent; 0 when there is none"},
+    {ControllerMetric::kHostUsed, "govpool_host_used", MetricType::kGauge, "host,host_id,pool,resource",
+     "What the host actually uses as its agent last reported: cpus (CPUs busy in user and kernel "
+     "mode over the last heartbeat interval), memory_bytes (in use); absent until measured"},
+    {ControllerMetric::kStoreCommitDuration, "govpool_store_commit_duration_seconds", MetricType::kHistogram, "",
+     "Duration of one durable commit of the state store (a transaction and its fsync)"},
+    {ControllerMetric::kPlacementRefusals, "govpool_placement_refusals_total", MetricType::kCounter, "reason",
+     "VM placements refused for want of a host since start, by the scheduler filter that turned away "
+     "the most hosts (insufficient_memory, anti_affinity, wrong_pool...)"},
+    {ControllerMetric::kWatchesHeld, "govpool_watches_held", MetricType::kGauge, "",
+     "Watch long-polls the controller holds open now (agents and clients waiting for changes)"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {
@@ -145,6 +160,8 @@ class ControllerMetrics {
   void ObserveNorthboundPass(std::string_view outcome, std::int64_t rows_changed, bool in_sync);
   // The end of the certificate the controller now serves (TlsRotation reports it).
   void SetServerCertificateNotAfter(std::int64_t not_after_ms);
+  // Where govpool_watches_held comes from (the WatchHub's held()); unset: not exposed.
+  void SetWatchesHeld(std::function<std::int64_t()> held);
   // The Prometheus text exposition of every metric in the list.
   std::string Render(const Db& db) const;
 

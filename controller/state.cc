@@ -6,6 +6,16 @@
 #include "common/ids.h"
 
 namespace govpool::controller {
+
+void PlacementCounters::CountRefusal(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  ++refusals_[reason];
+}
+
+std::map<std::string, std::int64_t> PlacementCounters::refusals() const {
+  std::lock_guard lock(mu_);
+  return refusals_;
+}
 namespace {
 
 constexpr size_t kMaxHostEvents = 200'000;

@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +50,13 @@ struct PlacementCounters {
   std::atomic<std::int64_t> placed{0};
   std::atomic<std::int64_t> no_valid_host{0};
   std::atomic<std::int64_t> quota_exceeded{0};
+  // no_valid_host refusals by the reason that rejected the most hosts (scheduler::Explanation).
+  void CountRefusal(const std::string& reason);
+  std::map<std::string, std::int64_t> refusals() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::int64_t> refusals_;  // guarded by mu_
 };
 
 // What one record counts against its department's quota, one line per quota resource it uses.

@@ -176,7 +176,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetNetworkSecurityRoutes(router_);
   SetImageDataRoutes(router_, staging_);
   SetAuditRoutes(router_);
-  SetWatchRoutes(router_, db_);
+  SetWatchRoutes(router_, db_, &metrics_);
   SetEnrolmentRoutes(router_, issuer_);
   SetStateBackupRoutes(router_, backup_dir_);
 }

@@ -28,8 +28,14 @@ Result<std::int64_t> QueryInt(const api::HttpRequest& req, const char* name, std
 
 }  // namespace
 
-void SetWatchRoutes(Router& r, Db& db) {
+void SetWatchRoutes(Router& r, Db& db, ControllerMetrics* metrics) {
   auto hub = std::make_shared<WatchHub>(db);
+  if (metrics) {
+    metrics->SetWatchesHeld([weak = std::weak_ptr<WatchHub>(hub)]() -> std::int64_t {
+      auto h = weak.lock();
+      return h ? static_cast<std::int64_t>(h->held()) : 0;
+    });
+  }
   Route& watch = r.Add("GET", "/v1/hosts/{id}/vms", [hub](RouteContext& ctx) {
     if (Status s = CheckId(ctx.param("id"), "host"); !s.ok()) return api::ErrorResponse(s);
     if (Status s = CheckQuery(ctx.request, {"revision", "timeout_seconds"}); !s.ok()) {

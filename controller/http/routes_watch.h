@@ -5,9 +5,11 @@
 
 #include "controller/db.h"
 #include "controller/http/router.h"
+#include "controller/metrics.h"
 
 namespace govpool::controller::http {
 
-void SetWatchRoutes(Router& r, Db& db);
+// `metrics` (optional) is told how many watches the hub holds (govpool_watches_held).
+void SetWatchRoutes(Router& r, Db& db, ControllerMetrics* metrics = nullptr);
 
 }  // namespace govpool::controller::http

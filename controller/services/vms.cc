@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <map>
+#include <variant>
 
 #include "common/ids.h"
 #include "common/log.h"
@@ -191,6 +193,20 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
   auto placed = s.scheduler().Place(placement_request);
   if (!placed.ok()) {
     ++s.placement_counters().no_valid_host;
+    // By the filter that turned away the most hosts (the scheduler's explanation).
+    std::string reason = "other";
+    std::int64_t most = 0;
+    const Status refusal = placed.status();
+    for (const auto& [key, value] : refusal.details()) {
+      if (key != "rejected" || !std::holds_alternative<std::map<std::string, std::int64_t>>(value)) continue;
+      for (const auto& [filter, hosts] : std::get<std::map<std::string, std::int64_t>>(value)) {
+        if (hosts > most) {
+          most = hosts;
+          reason = filter;
+        }
+      }
+    }
+    s.placement_counters().CountRefusal(reason);
     log::Info("placement refused", {{"department_id", d->meta.id}, {"flavor", f->name},
                                     {"count", req.count}, {"pool", req.pool},
                                     {"reason", std::string(placed.status().reason())},

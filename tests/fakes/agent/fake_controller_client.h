@@ -38,6 +38,7 @@ class FakeControllerClient final : public ControllerClient {
     std::string host_id;
     bool with_usage = false;
     std::optional<std::vector<api::StoragePoolReport>> storage_pools;
+    api::HostActualUsage usage = {};
   };
 
   Result<api::Host> RegisterHost(const api::RegisterHostRequest& req) override {
@@ -54,7 +55,7 @@ class FakeControllerClient final : public ControllerClient {
 
   Status Heartbeat(const std::string& id, const api::HeartbeatRequest& req) override {
     std::lock_guard lock(mu_);
-    heartbeats.push_back({id, req.usage.has_value(), req.storage_pools});
+    heartbeats.push_back({id, req.usage.has_value(), req.storage_pools, req.usage.value_or(api::HostActualUsage{})});
     return Pop(heartbeat_failures);
   }
 

@@ -171,6 +171,7 @@ Result<std::vector<DomainStats>> FakeHypervisor::GetDomainStats() {
 Result<HostUsage> FakeHypervisor::GetHostUsage() {
   std::lock_guard<std::mutex> lock(mu_);
   GP_RETURN_IF_ERROR(Enter(Op::kGetHostUsage));
+  if (host_usage_) return *host_usage_;
   HostUsage u;
   u.memory_total_bytes = facts_.memory_mib << 20;
   u.memory_available_bytes = u.memory_total_bytes;
@@ -188,6 +189,11 @@ HypervisorConnection FakeHypervisor::Connection() const {
 void FakeHypervisor::SetGuestStats(const std::string& uuid, DomainStats stats) {
   std::lock_guard<std::mutex> lock(mu_);
   guest_stats_[uuid] = std::move(stats);
+}
+
+void FakeHypervisor::SetHostUsage(HostUsage usage) {
+  std::lock_guard<std::mutex> lock(mu_);
+  host_usage_ = usage;
 }
 
 void FakeHypervisor::SetConnection(HypervisorConnection connection) {

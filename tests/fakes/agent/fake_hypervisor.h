@@ -86,6 +86,8 @@ class FakeHypervisor final : public Hypervisor {
   // What GetDomainStats reports for the domain while it runs (uuid, name and state are its own).
   void SetGuestStats(const std::string& uuid, DomainStats stats);
   void SetConnection(HypervisorConnection connection);
+  // What GetHostUsage reports from now on (instead of the host's memory less running guests').
+  void SetHostUsage(HostUsage usage);
   void SetHostFacts(HostFacts facts);
   // The next `times` calls of `op` fail with `status` (not OK) without side effects. Calls
   // queue up: FailNext(kStart, 1, A); FailNext(kStart, 2, B) fails once with A, twice with B.
@@ -137,6 +139,7 @@ class FakeHypervisor final : public Hypervisor {
   };
   std::map<std::string, DomainStats> guest_stats_;
   HypervisorConnection connection_;
+  std::optional<HostUsage> host_usage_;
   struct Fault {
     int remaining = 0;  // < 0: forever
     Status status;

@@ -215,6 +215,23 @@ TEST_F(HostAgentTest, HeartbeatsOnSchedule) {
   EXPECT_EQ(controller_.registrations.size(), 1u);
 }
 
+// Heartbeats carry the host's own use: memory at once, CPU busy from the second heartbeat on
+// (a rate between two samples).
+TEST_F(HostAgentTest, HeartbeatsCarryTheHostsMeasuredUse) {
+  auto agent = Make(Poll());
+  hv_.SetHostUsage({.cpu_busy_ns = 1'000'000'000'000, .memory_total_bytes = 16LL << 30, .memory_available_bytes = 12LL << 30});
+  const TimePoint t0 = Now();
+  while (controller_.heartbeats.size() < 1 && Now() < t0 + seconds(60)) clock_.AdvanceTo(*agent->Tick());
+  // 25 s of CPU time in the next 10 s: 2.5 CPUs busy.
+  hv_.SetHostUsage({.cpu_busy_ns = 1'025'000'000'000, .memory_total_bytes = 16LL << 30, .memory_available_bytes = 10LL << 30});
+  while (controller_.heartbeats.size() < 2 && Now() < t0 + seconds(60)) clock_.AdvanceTo(*agent->Tick());
+  ASSERT_EQ(controller_.heartbeats.size(), 2u);
+  EXPECT_EQ(controller_.heartbeats[0].usage.memory_used_mib, 4096);
+  EXPECT_EQ(controller_.heartbeats[0].usage.cpu_busy_millicores, 0) << "one sample is no rate";
+  EXPECT_EQ(controller_.heartbeats[1].usage.memory_used_mib, 6144);
+  EXPECT_EQ(controller_.heartbeats[1].usage.cpu_busy_millicores, 2500);
+}
+
 TEST_F(HostAgentTest, FirstHeartbeatAndWatchDelaysSpreadSimulatedHosts) {
   HostAgentOptions o = Poll();
   o.first_heartbeat_delay = milliseconds(2'500);

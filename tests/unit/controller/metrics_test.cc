@@ -43,7 +43,7 @@ TEST(MetricListTest, FollowsPrometheusConventions) {
   // The label names every metric draws from: one name per concept.
   const std::set<std::string> vocabulary = {"route",   "method", "code", "department", "department_id",
                                             "host",    "host_id", "pool", "resource",  "outcome",
-                                            "state",   "kind", "storage_pool", "storage_pool_id"};
+                                            "state", "reason",   "kind", "storage_pool", "storage_pool_id"};
   std::set<std::string_view> names;
   for (const MetricDef& def : kControllerMetrics) {
     SCOPED_TRACE(std::string(def.name));
@@ -180,9 +180,20 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   report.stats.available_bytes = 100;
   report.stats.used_ratio = 0.9;
   ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return ReportStoragePools(s, t, admin_, h->meta.id, {report}); }).ok());
+  // What the host's agent measured, and a VM no host can take.
+  api::HostActualUsage measured;
+  measured.cpu_busy_millicores = 2500;
+  measured.memory_used_mib = 3072;
+  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return Heartbeat(s, t, admin_, h->meta.id, &measured); }).ok());
+  MakeFlavor("huge", 1, 256, 500);  // more disk than the host has
+  vm.name = "too-big";
+  vm.flavor = "huge";
+  auto refused = db_->Write([&](State& s, Txn& t) { return testing::CreateOneVm(s, t, admin_, vm); });
+  ASSERT_EQ(refused.status().reason(), "NO_VALID_HOST") << refused.status().ToString();
   ASSERT_TRUE(db_->Sync().ok());
   metrics_.ObserveRequest("/v1/vms", "POST", 201, 0.004);
   metrics_.SetServerCertificateNotAfter(1'893'456'000'000);  // 2030-01-01
+  metrics_.SetWatchesHeld([] { return std::int64_t{3}; });
 
   const Exposition e = Parse(metrics_.Render(*db_));
 
@@ -246,6 +257,14 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   EXPECT_GE(e.Value("govpool_store_commit_batches_total", {}), 1);
   EXPECT_EQ(e.Value("govpool_store_commit_failures_total", {}), 0);
   EXPECT_GT(e.Value("govpool_state_revision", {}), 0);
+  EXPECT_EQ(e.Value("govpool_host_used", on_host("cpus")), 2.5);
+  EXPECT_EQ(e.Value("govpool_host_used", on_host("memory_bytes")), 3072.0 * 1024 * 1024);
+  EXPECT_EQ(e.Value("govpool_placement_refusals_total", {{"reason", "insufficient_disk"}}), 1);
+  EXPECT_EQ(e.Value("govpool_watches_held", {}), 3);
+  // Every commit in the histogram, in one of its buckets.
+  EXPECT_EQ(e.Value("govpool_store_commit_duration_seconds_count", {}), e.Value("govpool_store_commit_batches_total", {}));
+  EXPECT_EQ(e.Value("govpool_store_commit_duration_seconds_bucket", {{"le", "+Inf"}}),
+            e.Value("govpool_store_commit_duration_seconds_count", {}));
   EXPECT_EQ(e.Value("govpool_server_certificate_expiry_timestamp_seconds", {}), 1'893'456'000);
   const std::map<std::string, std::string> fast{{"storage_pool", "fast"}, {"storage_pool_id", sp->meta.id}};
   auto bytes = [&](const char* kind) {
