@@ -3,7 +3,8 @@
 # Debian): each is JSON with a schema version Grafana 9+ reads, a unique uid, a `datasource`
 # variable that every panel and query uses, unique panel ids, queries that promtool parses
 # (template variables replaced), every variable they use defined, and every metric they read
-# either declared by the controller (controller/metrics.h) or recorded by
+# either declared by the controller (controller/metrics.h) or an agent (agent/agent_metrics.h), or
+# recorded by
 # ops/prometheus/govpool.rules.yml. Usage: check_dashboards.sh REPO_ROOT PROMTOOL
 set -euo pipefail
 root="$1"
@@ -14,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL $*" >&2; failures=$((failures + 1)); }
 
-declared="$(grep -o '"govpool_[a-z0-9_]*"' "$root/controller/metrics.h" | tr -d '"' | sort -u)"
+declared="$(grep -ho '"govpool_[a-z0-9_]*"' "$root/controller/metrics.h" "$root/agent/agent_metrics.h" | tr -d '"' | sort -u)"
 recorded="$(sed -n 's/^ *- record: *//p' "$root/ops/prometheus/govpool.rules.yml" | sort -u)"
 shopt -s nullglob
 files=("$dir"/*.json)
@@ -51,7 +52,7 @@ for f in "${files[@]}"; do
     case "$metric" in
       govpool:*) grep -qx "$metric" <<<"$recorded" || fail "$name: $metric is not recorded by govpool.rules.yml" ;;
       *) base="${metric%_bucket}"; base="${base%_count}"; base="${base%_sum}"
-         grep -qx "$base" <<<"$declared" || fail "$name: $metric is not a controller metric" ;;
+         grep -qx "$base" <<<"$declared" || fail "$name: $metric is not a controller or agent metric" ;;
     esac
   done
   echo "ok $name: $(jq '[.[] | select(.type != "row")] | length' "$work/panels.json") panels, $(wc -l <"$work/exprs") queries"
