@@ -29,7 +29,7 @@ class MetricFamilies {
   // programming error: std::logic_error).
   void Add(Id m, std::vector<std::string> values, double value) {
     prometheus::MetricFamily& f = Family(m);
-    const std::vector<std::string> names = MetricLabelNames(list_[static_cast<std::size_t>(m)].labels);
+    const std::vector<std::string>& names = label_names_.at(m);
     if (names.size() != values.size()) {
       throw std::logic_error(f.name + ": label values do not match the declared labels");
     }
@@ -49,7 +49,7 @@ class MetricFamilies {
   void AddHistogram(Id m, std::vector<std::string> values, const std::array<double, B>& bounds,
                     const std::array<std::int64_t, B>& counts, std::int64_t total, double sum) {
     prometheus::MetricFamily& f = Family(m);
-    const std::vector<std::string> names = MetricLabelNames(list_[static_cast<std::size_t>(m)].labels);
+    const std::vector<std::string>& names = label_names_.at(m);
     if (names.size() != values.size()) {
       throw std::logic_error(f.name + ": label values do not match the declared labels");
     }
@@ -71,6 +71,7 @@ class MetricFamilies {
     auto [it, added] = families_.try_emplace(m);
     if (added) {
       const MetricDefOf<Id>& def = list_[static_cast<std::size_t>(m)];
+      label_names_[m] = MetricLabelNames(def.labels);
       it->second.name = std::string(def.name);
       it->second.help = std::string(def.help);
       it->second.type = def.type == MetricType::kCounter     ? prometheus::MetricType::Counter
@@ -89,6 +90,7 @@ class MetricFamilies {
  private:
   const std::array<MetricDefOf<Id>, N>& list_;
   std::map<Id, prometheus::MetricFamily> families_;
+  std::map<Id, std::vector<std::string>> label_names_;  // split once per family
 };
 
 }  // namespace govpool
