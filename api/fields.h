@@ -1305,6 +1305,25 @@ template <> struct Fields<AuditCheckpoint> {
       Field{"time_ms", &AuditCheckpoint::time_ms, Range{0, kMaxInt}},
   };
 };
+template <> struct Fields<PoolConsolidation> {
+  static constexpr auto kAll = std::tuple{
+      Field{"pool", &PoolConsolidation::pool, Any{}, kRequired},
+      Field{"hosts", &PoolConsolidation::hosts, Any{}, kRequired},
+      Field{"hosts_in_use", &PoolConsolidation::hosts_in_use, Any{}, kRequired},
+      Field{"hosts_needed", &PoolConsolidation::hosts_needed, Any{}, kRequired},
+      Field{"hosts_freeable", &PoolConsolidation::hosts_freeable, Any{}, kRequired},
+      Field{"vms", &PoolConsolidation::vms, Any{}, kRequired},
+      Field{"vms_unplaced", &PoolConsolidation::vms_unplaced, Any{}, kRequired},
+  };
+};
+
+template <> struct Fields<ConsolidationReport> {
+  static constexpr auto kAll = std::tuple{
+      Field{"generated_at", &ConsolidationReport::generated_at_ms, Time{}, kRequired},
+      Field{"pools", &ConsolidationReport::pools, Any{}, kRequired},
+  };
+};
+
 template <> struct Fields<AuditVerifyAnswer> {
   static constexpr auto kAll = std::tuple{
       Field{"ok", &AuditVerifyAnswer::ok, Any{}, kRequired},

@@ -796,6 +796,21 @@ struct MetricsTargetGroup {
   std::vector<std::string> targets;
   std::map<std::string, std::string> labels;
 };
+// GET /v1/reports/consolidation: per pool, the hosts its current VMs occupy and how many they
+// would need packed by the scheduler (scheduler/consolidation.h).
+struct PoolConsolidation {
+  std::string pool;
+  std::int64_t hosts = 0;           // hosts taking VMs: up, enabled, not in maintenance
+  std::int64_t hosts_in_use = 0;    // of those, holding a VM now
+  std::int64_t hosts_needed = 0;    // holding one after packing (at least: server groups ignored)
+  std::int64_t hosts_freeable = 0;  // hosts_in_use - hosts_needed, not below 0
+  std::int64_t vms = 0;             // VMs placed on the pool's hosts
+  std::int64_t vms_unplaced = 0;    // VMs the packed copy found no room for
+};
+struct ConsolidationReport {
+  std::int64_t generated_at_ms = 0;
+  std::vector<PoolConsolidation> pools;  // by pool name
+};
 // What an agent saw of one storage pool of its clusters.
 struct StoragePoolReport {
   std::string pool_id;

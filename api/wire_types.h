@@ -37,7 +37,8 @@
   X(ListPage<SecurityGroup>) X(ListPage<Router>) X(ListPage<FloatingIp>)               \
   X(AuditRecord) X(AuditCheckpoint) X(AuditVerifyAnswer) X(ListPage<AuditRecord>)          \
   X(HostEnrolment) X(CreateHostEnrolmentRequest) X(NewHostEnrolmentAnswer)                \
-  X(AgentCertificateRequest) X(AgentCertificateAnswer) X(AgentCertificate)
+  X(AgentCertificateRequest) X(AgentCertificateAnswer) X(AgentCertificate)               \
+  X(PoolConsolidation) X(ConsolidationReport)
 
 namespace govpool::api {
 

@@ -33,6 +33,7 @@ void AddBackupCommands(CommandLine& cli);
 void AddNetworkCommands(CommandLine& cli);  // the network, subnet and port groups
 void AddNetworkSecurityCommands(CommandLine& cli);  // security-group, router, floating-ip
 void AddAdminCommands(CommandLine& cli);  // backup (admin.cc)
+void AddReportCommands(CommandLine& cli);  // consolidation (reports.cc)
 
 // Every group, in help order.
 inline void AddAllCommands(CommandLine& cli) {
@@ -48,6 +49,7 @@ inline void AddAllCommands(CommandLine& cli) {
   AddBackupCommands(cli);
   AddImageCommands(cli);
   AddAdminCommands(cli);
+  AddReportCommands(cli);
   AddNetworkCommands(cli);
   AddNetworkSecurityCommands(cli);
   AddServerGroupCommands(cli);

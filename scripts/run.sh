@@ -52,7 +52,7 @@ ctl="$bin/cli/govpoolctl"
 mkdir -p "$home"
 
 controller_pid="" agent_pid="" started_libvirtd=0 started_ceph=0 ceph_conf="" demo_vm=""
-demo_image="" bg_pid="" started_ovn=0 ovn_dir="" demo_host_port="" vm_ip=""
+demo_image="" bg_pid="" started_ovn=0 ovn_dir="" demo_host_port="" vm_ip="" prometheus_pid=""
 api() { # api METHOD PATH [BODY]: prints the body; fails on HTTP errors (as the system-admin)
   curl -fsS --cacert "$ca_file" -X "$1" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
     ${3:+-d "$3"} "$url$2"
@@ -122,6 +122,7 @@ cleanup() {
   # The agent before the controller, so that it does not log the controller going away.
   if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true; fi
   [ -n "$controller_pid" ] && kill "$controller_pid" 2>/dev/null || true
+  [ -n "$prometheus_pid" ] && kill "$prometheus_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   if [ "$started_libvirtd" = 1 ]; then "$root/scripts/stop-libvirtd.sh" || true; fi
   if [ "$started_ceph" = 1 ]; then GOVPOOL_CEPH_DIR="$ceph_dir" "$root/scripts/stop-ceph.sh" || true; fi
@@ -203,13 +204,56 @@ if [ -n "$ovn_dir" ]; then
   net_flags=(--ovn-remote "$GOVPOOL_OVN_SB" --ovn-encap-ip 127.0.0.1 --ovn-system-id "$system_id"
              --ovs-db "$GOVPOOL_OVS_DB" --ovn-rundir "$ovn_dir/run" --ovn-datapath-type netdev)
 fi
+# The agent serves its metrics (docs/operations.md, "Agent metrics") to scrapes with this token.
+[ -s "$home/agent-metrics-token" ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$home/agent-metrics-token")
+metrics_flags=(--metrics-listen "127.0.0.1:${GOVPOOL_AGENT_METRICS_PORT:-9478}" --metrics-token-file "$home/agent-metrics-token")
 setsid "$bin/agent/govpool-agent" --controller "$url" --ca-file "$ca_file" "${enrol_flags[@]}" \
-  --host-name "$host_name" --domain-type auto --state-dir "$home/agent" \
+  --host-name "$host_name" --domain-type auto --state-dir "$home/agent" "${metrics_flags[@]}" \
   --guest-kernel "$home/guest/vmlinuz" --guest-initrd "$home/guest/initrd.img" \
   --guest-cmdline "console=ttyS0 panic=-1" --reconcile-interval-seconds 5 \
   --heartbeat-interval-seconds 5 "${ceph_flags[@]}" "${net_flags[@]}" \
   >"$home/agent.out" 2>"$home/agent.log" &
 agent_pid=$!
+
+# 3b. Prometheus (Debian's package; GOVPOOL_PROMETHEUS=0 leaves it out): the controller with a
+#     metrics-reader token, the agents found through the controller's /v1/metrics/targets, the
+#     rules of ops/prometheus loaded. Its own port (9091), so a packaged Prometheus service on
+#     9090 does not get in the way.
+prometheus_url=""
+if [ "${GOVPOOL_PROMETHEUS:-1}" != 0 ]; then
+  prom="$home/prometheus"
+  mkdir -p "$prom"
+  if [ ! -s "$prom/token" ]; then
+    me="$(api GET /v1/auth/session | jq -r .user.id)"
+    api POST "/v1/users/$me/tokens" \
+      "{\"name\":\"demo-prometheus\",\"role\":\"metrics-reader\",\"expires_at\":\"$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)\"}" |
+      jq -r .token | (umask 077 && cat >"$prom/token")
+  fi
+  cp "$root/ops/prometheus/govpool.rules.yml" "$prom/govpool.rules.yml"
+  cat >"$prom/prometheus.yml" <<YML
+global: {scrape_interval: 15s, evaluation_interval: 30s}
+rule_files: [$prom/govpool.rules.yml]
+scrape_configs:
+  - job_name: govpool-controller
+    scheme: https
+    tls_config: {ca_file: $ca_file}
+    authorization: {credentials_file: $prom/token}
+    static_configs: [{targets: ['${url#https://}']}]
+  - job_name: govpool-agents
+    authorization: {credentials_file: $home/agent-metrics-token}
+    http_sd_configs:
+      - url: $url/v1/metrics/targets
+        refresh_interval: 30s
+        tls_config: {ca_file: $ca_file}
+        authorization: {type: Bearer, credentials_file: $prom/token}
+YML
+  prometheus_listen="127.0.0.1:${GOVPOOL_PROMETHEUS_PORT:-9091}"
+  setsid prometheus --config.file="$prom/prometheus.yml" --storage.tsdb.path="$prom/data" \
+    --web.listen-address="$prometheus_listen" >"$home/prometheus.log" 2>&1 &
+  prometheus_pid=$!
+  prometheus_url="http://$prometheus_listen"
+  echo "run: Prometheus at $prometheus_url scrapes the controller and, through /v1/metrics/targets, the agent"
+fi
 
 # The RBD part of the demo: the storage pool, the demo image uploaded and imported. Sets
 # demo_image; fails (after saying why) when a step does.
@@ -375,6 +419,10 @@ govpool is running.
   first logins   : $home/controller/initial-passwords (one-time passwords of sysadmin,
                    secadmin, auditadmin: change them and enrol a TOTP factor at first login)
   logs           : $home/controller.log, $home/agent.log
+  metrics        : ${prometheus_url:-no Prometheus (GOVPOOL_PROMETHEUS=0)}: try the query
+                   govpool:pool_utilisation:ratio or govpool_vm_cpu_seconds_total; Grafana: point a
+                   Prometheus data source at it and import ops/grafana/dashboards/*.json
+                   (docs/operations.md, "Dashboards"); the agent's own: 127.0.0.1:${GOVPOOL_AGENT_METRICS_PORT:-9478}/metrics
   ceph           : $ceph_note
   network        : $net_note
 

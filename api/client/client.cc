@@ -531,6 +531,10 @@ Result<ListPage<Event>> Client::ListEvents(const EventQuery& q) {
       "GET", Target("/v1/events").Add("limit", q.limit).Add("host_id", q.host_id).Add("vm_id", q.vm_id).str(), {});
 }
 
+Result<ConsolidationReport> Client::GetConsolidationReport() {
+  return Call<ConsolidationReport>("GET", "/v1/reports/consolidation", {});
+}
+
 // ---- The audit trail ----
 namespace {
 Target AuditTarget(std::string path, const AuditQuery& q) {

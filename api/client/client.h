@@ -283,6 +283,8 @@ class Client {
   Result<ListPage<Token>> ListTokens(std::string_view user_id, const PageQuery& q = {});
   Status RevokeToken(std::string_view user_id, std::string_view token_id);
   Result<ListPage<Event>> ListEvents(const EventQuery& q = {});
+  // GET /v1/reports/consolidation (system-admin).
+  Result<ConsolidationReport> GetConsolidationReport();
 
   // ---- The audit trail (audit-admin) ----
   Result<ListPage<AuditRecord>> ListAudit(const AuditQuery& q = {});

@@ -44,6 +44,7 @@ constexpr RoutePolicy kTable[] = {
     Public("GET", "/v1/openapi.yaml"),
     Roles("GET", "/metrics", kScrape),
     Roles("GET", "/v1/metrics/targets", kScrape),
+    Roles("GET", "/v1/reports/consolidation", kSys),
     Roles("GET", "/v1/system/backup", kSys),
 
     // Sessions (docs/security.md, "People and sessions").

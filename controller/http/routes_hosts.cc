@@ -23,6 +23,14 @@ void SetHostRoutes(Router& r) {
       return api::JsonResponse(200, api::EncodeMetricsTargets(*groups));
     });
   });
+  r.Add("GET", "/v1/reports/consolidation", [](RouteContext& ctx) {
+    if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
+    return ctx.db.Read([&](const State& s) {
+      auto report = Consolidation(s, ctx.caller, ctx.db.NowMs());
+      if (!report.ok()) return api::ErrorResponse(report.status());
+      return api::JsonResponse(200, api::Encode(*report));
+    });
+  });
   r.Add("GET", "/v1/hosts", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {"limit", "page_token", "pool", "status"}); !s.ok()) {
       return api::ErrorResponse(s);

@@ -1,7 +1,10 @@
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "controller/services/paging.h"
 #include "controller/services/services.h"
+#include "scheduler/consolidation.h"
 
 namespace govpool::controller {
 namespace {
@@ -86,6 +89,45 @@ Result<std::vector<api::MetricsTargetGroup>> ListMetricsTargets(const State& s, 
                     {"pool", h.pool},
                     {"__meta_govpool_host_status", std::string(api::ToString(shown.status))},
                     {"__meta_govpool_host_enabled", h.enabled ? "true" : "false"}}});
+  }
+  return out;
+}
+
+Result<api::ConsolidationReport> Consolidation(const State& s, const Caller& c, std::int64_t now_ms) {
+  if (!c.is_system_admin()) return PermissionDenied("the consolidation report is the system-admin's");
+  struct Pool {
+    std::vector<scheduler::HostSpec> hosts;
+    std::vector<scheduler::VmDemand> vms;
+    std::set<std::string> occupied;
+  };
+  std::map<std::string, Pool> pools;
+  for (const auto& [id, h] : s.hosts()) {
+    if (h.pending) continue;
+    pools[h.pool].hosts.push_back(s.HostSpecOf(s.RenderHost(h)));
+  }
+  for (const auto& [id, v] : s.vms()) {
+    const api::Host* h = v.host_id.empty() ? nullptr : s.FindHost(v.host_id);
+    if (!h || h->pending) continue;
+    Pool& p = pools[h->pool];
+    p.vms.push_back({{v.vcpus, v.memory_mib, v.disk_gib}, v.department_id});
+    p.occupied.insert(v.host_id);
+  }
+  api::ConsolidationReport out;
+  out.generated_at_ms = now_ms;
+  for (auto& [name, p] : pools) {
+    api::PoolConsolidation row;
+    row.pool = name;
+    for (const scheduler::HostSpec& h : p.hosts) {
+      if (!h.up || !h.enabled || h.maintenance) continue;
+      if (p.occupied.count(h.id)) ++row.hosts_in_use;
+    }
+    GP_ASSIGN_OR_RETURN(scheduler::Packing packed, scheduler::PackTightly(std::move(p.hosts), std::move(p.vms)));
+    row.hosts = packed.hosts;
+    row.hosts_needed = packed.hosts_needed;
+    row.hosts_freeable = std::max<std::int64_t>(0, row.hosts_in_use - packed.hosts_needed);
+    row.vms = packed.vms;
+    row.vms_unplaced = packed.vms_unplaced;
+    out.pools.push_back(std::move(row));
   }
   return out;
 }

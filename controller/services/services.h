@@ -88,6 +88,9 @@ Page<api::Host> ListHosts(const State& s, const Caller& c, const HostFilter& f, 
 // and __meta_govpool_host_enabled (true, false) for relabelling (status as a target label would
 // split a host's series whenever it went down). For the system-admin and the metrics-reader.
 Result<std::vector<api::MetricsTargetGroup>> ListMetricsTargets(const State& s, const Caller& c);
+// Per pool: the hosts taking VMs, those holding one now, and how many the same VMs would need
+// packed by the scheduler (scheduler::PackTightly; pending hosts left out). System-admin only.
+Result<api::ConsolidationReport> Consolidation(const State& s, const Caller& c, std::int64_t now_ms);
 Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string& id,
                             const std::optional<std::int64_t>& if_match, const api::PatchHostRequest& req);
 // Records a heartbeat and, when given, the host's actual usage (both in memory only).

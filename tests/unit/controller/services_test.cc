@@ -163,6 +163,38 @@ TEST_F(ServicesTest, HostsWithAMetricsAddressAreListedForPrometheus) {
   EXPECT_EQ(ListMetricsTargets(s_, DeptUser("dept-admin", d)).status().code(), StatusCode::kPermissionDenied);
 }
 
+// The consolidation report: VMs spread over two hosts fit on one; a pending host is no room.
+TEST_F(ServicesTest, ConsolidationCountsTheHostsThePackedAllocationNeeds) {
+  const api::Department d = MakeDepartment("d", Quota(-1));
+  MakeFlavor("small", 1, 1024);
+  const api::Host h1 = MakeHost("h1", 4, 4096);
+  ASSERT_TRUE(MakeVm(admin_, "v1", d.meta.id).ok());
+  MakeHost("h2", 4, 4096);
+  api::PatchHostRequest off;
+  off.enabled = false;
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, h1.meta.id, std::nullopt, off); }).ok());
+  ASSERT_TRUE(MakeVm(admin_, "v2", d.meta.id).ok());  // to h2: h1 takes nothing now
+  api::PatchHostRequest on;
+  on.enabled = true;
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchHost(s, t, admin_, h1.meta.id, std::nullopt, on); }).ok());
+  api::RegisterHostRequest pending;
+  pending.name = "h3";
+  pending.capacity = {64, 65536, 1000, {}};
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("a3"), pending); }).ok());
+
+  auto report = Consolidation(s_, admin_, now_ms_);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->pools.size(), 1u);
+  const api::PoolConsolidation& p = report->pools[0];
+  EXPECT_EQ(p.hosts, 2) << "the pending host is left out";
+  EXPECT_EQ(p.hosts_in_use, 2);
+  EXPECT_EQ(p.vms, 2);
+  EXPECT_EQ(p.hosts_needed, 1);
+  EXPECT_EQ(p.hosts_freeable, 1);
+  EXPECT_EQ(p.vms_unplaced, 0);
+  EXPECT_EQ(Consolidation(s_, DeptUser("dept-admin", d), now_ms_).status().code(), StatusCode::kPermissionDenied);
+}
+
 // ---------------- Quota ----------------
 
 TEST_F(ServicesTest, ServerGroupQuotaRefusesTheOneTooManyAndADeletionFreesIt) {
