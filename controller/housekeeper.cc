@@ -1,6 +1,7 @@
 #include "controller/housekeeper.h"
 
 #include "common/log.h"
+#include "controller/audit_trail.h"
 #include "controller/services/services.h"
 
 namespace govpool::controller {
@@ -56,6 +57,22 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
       if (*archived == 0) break;
       result.audit_records_archived += *archived;
       log::Info("audit records archived", {{"records", *archived}, {"dir", options_.audit_archive_dir}});
+    }
+  }
+  if (options_.audit_verify_interval.count() > 0 && (!verified_audit_ || now >= next_audit_verify_)) {
+    verified_audit_ = true;
+    next_audit_verify_ = now + options_.audit_verify_interval;
+    auto verdict = VerifyAuditTrail(db_.store(), db_.audit_options().key);
+    if (!verdict.ok()) {
+      log::Error("cannot verify the audit chain; tried again at the next interval", {{"error", verdict.status().ToString()}});
+    } else {
+      result.audit_chain_intact = verdict->ok;
+      if (!verdict->ok) {
+        log::Error("the audit chain is broken", {{"first_bad_seq", verdict->first_bad_seq},
+                                                 {"problem", verdict->problem},
+                                                 {"message", verdict->message}});
+      }
+      if (options_.on_audit_verified) options_.on_audit_verified(verdict->ok, db_.NowMs());
     }
   }
   if (options_.tls_rotation) {

@@ -12,7 +12,10 @@
 //     (ExpireSessions in services), with the idempotency expiry;
 //   - audit retention: audit records older than audit_retention are archived to files in
 //     audit_archive_dir and removed from the database (ArchiveAuditRecords), every
-//     audit_sweep_interval, when a directory is given.
+//     audit_sweep_interval, when a directory is given;
+//   - the audit chain is verified (VerifyAuditTrail: hashes and checkpoint MACs) every
+//     audit_verify_interval, the first pass included, and the verdict handed to
+//     on_audit_verified (the metrics); a broken chain is logged as an error.
 // Ages are judged by the transaction's time (Db's clock, like the heartbeats and records they
 // compare with); when a chore is due is judged by the monotonic `now` given to RunOnce.
 // RunOnce() does what is due at `now` (tests call it with a FakeClock's time); Start() runs
@@ -25,6 +28,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -48,6 +53,9 @@ struct HousekeeperOptions {
   std::chrono::milliseconds audit_sweep_interval{std::chrono::hours(1)};
   TlsRotation* tls_rotation = nullptr;  // must outlive the housekeeper; null: no check
   std::chrono::milliseconds tls_check_interval{std::chrono::hours(1)};
+  std::chrono::milliseconds audit_verify_interval{std::chrono::hours(1)};  // 0: never
+  // Told each verdict (intact or not) and when it was reached (Db's time, ms); empty: nobody.
+  std::function<void(bool intact, std::int64_t at_ms)> on_audit_verified;
 };
 
 // What one RunOnce() did.
@@ -61,6 +69,7 @@ struct HousekeepingResult {
   std::vector<std::string> staged_images_removed;  // ids
   std::int64_t audit_records_archived = 0;
   bool tls_reloaded = false;  // the served certificate was renewed or replaced
+  std::optional<bool> audit_chain_intact;  // the chain was verified in this pass: its verdict
 };
 
 class Housekeeper {
@@ -86,6 +95,8 @@ class Housekeeper {
   bool swept_idempotency_ = false;
   std::chrono::steady_clock::time_point next_idempotency_sweep_{};
   bool swept_audit_ = false;
+  bool verified_audit_ = false;
+  std::chrono::steady_clock::time_point next_audit_verify_{};
   std::chrono::steady_clock::time_point next_audit_sweep_{};
   std::chrono::steady_clock::time_point next_tls_check_{};  // the first pass only remembers the time
 

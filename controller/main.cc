@@ -220,6 +220,9 @@ int Run(int argc, char** argv) {
   housekeeping.staging = &staging;
   housekeeping.audit_archive_dir = flags->state_dir + "/audit-archive";
   housekeeping.audit_retention = std::chrono::hours(24) * flags->audit_retention_days;
+  housekeeping.on_audit_verified = [&metrics](bool intact, std::int64_t at_ms) {
+    metrics.SetAuditChainVerdict(intact, at_ms);
+  };
   // The served certificate renewed or replaced without a restart (docs/security.md).
   std::unique_ptr<TlsRotation> tls_rotation;
   if (!flags->insecure_http) {

@@ -76,6 +76,8 @@ struct ControllerMetrics::Impl {
   std::atomic<int> northbound_in_sync{-1};
   std::atomic<std::int64_t> server_certificate_not_after_ms{0};  // 0: none served
   std::function<std::int64_t()> watches_held;  // set before serving
+  std::atomic<int> audit_chain_intact{-1};     // -1: not verified yet
+  std::atomic<std::int64_t> audit_chain_verified_ms{0};
 };
 
 ControllerMetrics::ControllerMetrics() : impl_(std::make_unique<Impl>()) {}
@@ -115,6 +117,11 @@ void ControllerMetrics::ObserveNorthboundPass(std::string_view outcome, std::int
   }
   impl_->northbound_rows_changed += rows_changed;
   impl_->northbound_in_sync = in_sync ? 1 : 0;
+}
+
+void ControllerMetrics::SetAuditChainVerdict(bool intact, std::int64_t at_ms) {
+  impl_->audit_chain_verified_ms = at_ms;
+  impl_->audit_chain_intact = intact ? 1 : 0;
 }
 
 void ControllerMetrics::SetWatchesHeld(std::function<std::int64_t()> held) { impl_->watches_held = std::move(held); }
@@ -203,6 +210,10 @@ std::string ControllerMetrics::Render(const Db& db) const {
   scrape.AddHistogram(M::kStoreCommitDuration, {}, CommitStats::kDurationBounds, cs.commits_within, cs.batches,
                       cs.commit_seconds_sum);
   if (impl_->watches_held) scrape.Add(M::kWatchesHeld, {}, Count(impl_->watches_held()));
+  if (const int intact = impl_->audit_chain_intact.load(); intact >= 0) {
+    scrape.Add(M::kAuditChainIntact, {}, intact);
+    scrape.Add(M::kAuditChainVerified, {}, Count(impl_->audit_chain_verified_ms.load()) / 1000);
+  }
   if (const int in_sync = impl_->northbound_in_sync.load(); in_sync >= 0) {
     scrape.Add(M::kNorthboundSyncPasses, {"converged"}, Count(impl_->northbound_converged.load()));
     scrape.Add(M::kNorthboundSyncPasses, {"changed"}, Count(impl_->northbound_changed.load()));

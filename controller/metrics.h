@@ -55,12 +55,14 @@ enum class ControllerMetric {
   kStoreCommitDuration,
   kPlacementRefusals,
   kWatchesHeld,
+  kAuditChainIntact,
+  kAuditChainVerified,
 };
 
 using MetricDef = MetricDefOf<ControllerMetric>;
 
 // The one list.
-inline constexpr std::array<MetricDef, 27> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 29> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -137,6 +139,11 @@ inline constexpr std::array<MetricDef, 27> kControllerMetrics{{
      "the most hosts (insufficient_memory, anti_affinity, wrong_pool...)"},
     {ControllerMetric::kWatchesHeld, "govpool_watches_held", MetricType::kGauge, "",
      "Watch long-polls the controller holds open now (agents and clients waiting for changes)"},
+    {ControllerMetric::kAuditChainIntact, "govpool_audit_chain_intact", MetricType::kGauge, "",
+     "1 when the last verification of the audit chain (hashes and checkpoint MACs, hourly) found it "
+     "intact, 0 when a record was changed, removed or reordered; absent before the first"},
+    {ControllerMetric::kAuditChainVerified, "govpool_audit_chain_verified_timestamp_seconds", MetricType::kGauge, "",
+     "When the audit chain was last verified (Unix seconds)"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {
@@ -160,6 +167,8 @@ class ControllerMetrics {
   void ObserveNorthboundPass(std::string_view outcome, std::int64_t rows_changed, bool in_sync);
   // The end of the certificate the controller now serves (TlsRotation reports it).
   void SetServerCertificateNotAfter(std::int64_t not_after_ms);
+  // The last verdict on the audit chain (the housekeeper's hourly verification).
+  void SetAuditChainVerdict(bool intact, std::int64_t at_ms);
   // Where govpool_watches_held comes from (the WatchHub's held()); unset: not exposed.
   void SetWatchesHeld(std::function<std::int64_t()> held);
   // The Prometheus text exposition of every metric in the list.

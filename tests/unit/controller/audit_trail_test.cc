@@ -16,6 +16,7 @@
 #include "common/crypto.h"
 #include "controller/audit_trail.h"
 #include "controller/db.h"
+#include "controller/housekeeper.h"
 #include "controller/services/services.h"
 #include "controller/store/sqlite_state_store.h"
 #include "tests/fakes/controller/fake_state_store.h"
@@ -323,6 +324,27 @@ TEST_F(AuditStoreTest, VerifyNamesARecordEditedDeletedOrSwappedInTheDatabase) {
   v = check();
   EXPECT_EQ(v.problem, "removed");
   EXPECT_EQ(v.first_bad_seq, 8);
+}
+
+// The housekeeper verifies the chain at its first pass and then every audit_verify_interval;
+// each verdict reaches on_audit_verified (the metrics), an edited record as broken.
+TEST_F(AuditStoreTest, TheHousekeeperVerifiesTheChainHourlyAndReportsABrokenOne) {
+  auto db = OpenDb();
+  WriteRecords(*db, 5);
+  std::vector<std::pair<bool, std::int64_t>> verdicts;
+  HousekeeperOptions options;
+  options.on_audit_verified = [&](bool intact, std::int64_t at_ms) { verdicts.emplace_back(intact, at_ms); };
+  Housekeeper housekeeper(*db, clock_, options);
+  EXPECT_EQ(housekeeper.RunOnce(clock_.MonotonicNow()).audit_chain_intact, true);
+  Sql("UPDATE audit SET user = 'mallory' WHERE seq = 3");
+  clock_.Advance(std::chrono::minutes(30));
+  EXPECT_EQ(housekeeper.RunOnce(clock_.MonotonicNow()).audit_chain_intact, std::nullopt) << "not due yet";
+  clock_.Advance(std::chrono::minutes(31));
+  EXPECT_EQ(housekeeper.RunOnce(clock_.MonotonicNow()).audit_chain_intact, false);
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_TRUE(verdicts[0].first);
+  EXPECT_FALSE(verdicts[1].first);
+  EXPECT_EQ(verdicts[1].second, clock_.now_ms());
 }
 
 TEST_F(AuditStoreTest, ACheckpointSignedWithAnotherKeyIsFound) {

@@ -194,6 +194,7 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   metrics_.ObserveRequest("/v1/vms", "POST", 201, 0.004);
   metrics_.SetServerCertificateNotAfter(1'893'456'000'000);  // 2030-01-01
   metrics_.SetWatchesHeld([] { return std::int64_t{3}; });
+  metrics_.SetAuditChainVerdict(false, 1'700'000'000'000);
 
   const Exposition e = Parse(metrics_.Render(*db_));
 
@@ -261,6 +262,8 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   EXPECT_EQ(e.Value("govpool_host_used", on_host("memory_bytes")), 3072.0 * 1024 * 1024);
   EXPECT_EQ(e.Value("govpool_placement_refusals_total", {{"reason", "insufficient_disk"}}), 1);
   EXPECT_EQ(e.Value("govpool_watches_held", {}), 3);
+  EXPECT_EQ(e.Value("govpool_audit_chain_intact", {}), 0);
+  EXPECT_EQ(e.Value("govpool_audit_chain_verified_timestamp_seconds", {}), 1'700'000'000);
   // Every commit in the histogram, in one of its buckets.
   EXPECT_EQ(e.Value("govpool_store_commit_duration_seconds_count", {}), e.Value("govpool_store_commit_batches_total", {}));
   EXPECT_EQ(e.Value("govpool_store_commit_duration_seconds_bucket", {{"le", "+Inf"}}),
