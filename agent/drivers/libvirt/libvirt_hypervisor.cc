@@ -569,6 +569,18 @@ Result<DomainStats> FromStatsRecord(const virDomainStatsRecord& r) {
   return out;
 }
 
+// One of libvirt's node statistics calls (virNodeGetCPUStats, virNodeGetMemoryStats): asked
+// for the count, then the fields.
+template <typename T, typename Get>
+Result<std::vector<T>> NodeStats(virConnectPtr conn, Get get, int which, const char* what) {
+  int n = 0;
+  if (get(conn, which, nullptr, &n, 0) != 0 || n <= 0) return LastError(what);
+  std::vector<T> out(static_cast<std::size_t>(n));
+  if (get(conn, which, out.data(), &n, 0) != 0) return LastError(what);
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<DomainStats>> LibvirtHypervisor::GetDomainStats() {
@@ -599,32 +611,17 @@ Result<std::vector<DomainStats>> LibvirtHypervisor::GetDomainStats() {
 Result<HostUsage> LibvirtHypervisor::GetHostUsage() {
   HostUsage out;
   Status s = WithConnection([&](virConnectPtr conn) -> Status {
-    int n = 0;
-    if (virNodeGetCPUStats(conn, VIR_NODE_CPU_STATS_ALL_CPUS, nullptr, &n, 0) != 0 || n <= 0) {
-      return LastError("virNodeGetCPUStats");
-    }
-    std::vector<virNodeCPUStats> cpu(static_cast<std::size_t>(n));
-    if (virNodeGetCPUStats(conn, VIR_NODE_CPU_STATS_ALL_CPUS, cpu.data(), &n, 0) != 0) {
-      return LastError("virNodeGetCPUStats");
-    }
+    GP_ASSIGN_OR_RETURN(auto cpu, NodeStats<virNodeCPUStats>(conn, virNodeGetCPUStats, VIR_NODE_CPU_STATS_ALL_CPUS,
+                                                             "virNodeGetCPUStats"));
     out.cpu_busy_ns = 0;
-    for (int i = 0; i < n; ++i) {
-      const std::string field = cpu[static_cast<std::size_t>(i)].field;
-      if (field == VIR_NODE_CPU_STATS_KERNEL || field == VIR_NODE_CPU_STATS_USER) {
-        out.cpu_busy_ns += cpu[static_cast<std::size_t>(i)].value;
-      }
+    for (const virNodeCPUStats& f : cpu) {
+      const std::string field = f.field;
+      if (field == VIR_NODE_CPU_STATS_KERNEL || field == VIR_NODE_CPU_STATS_USER) out.cpu_busy_ns += f.value;
     }
-    int m = 0;
-    if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, nullptr, &m, 0) != 0 || m <= 0) {
-      return LastError("virNodeGetMemoryStats");
-    }
-    std::vector<virNodeMemoryStats> mem(static_cast<std::size_t>(m));
-    if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, mem.data(), &m, 0) != 0) {
-      return LastError("virNodeGetMemoryStats");
-    }
+    GP_ASSIGN_OR_RETURN(auto mem, NodeStats<virNodeMemoryStats>(conn, virNodeGetMemoryStats,
+                                                                VIR_NODE_MEMORY_STATS_ALL_CELLS, "virNodeGetMemoryStats"));
     std::int64_t available_kib = 0;
-    for (int i = 0; i < m; ++i) {
-      const virNodeMemoryStats& f = mem[static_cast<std::size_t>(i)];
+    for (const virNodeMemoryStats& f : mem) {
       const std::string field = f.field;
       if (field == VIR_NODE_MEMORY_STATS_TOTAL) out.memory_total_bytes = static_cast<std::int64_t>(f.value) * 1024;
       if (field == VIR_NODE_MEMORY_STATS_FREE || field == VIR_NODE_MEMORY_STATS_BUFFERS ||
