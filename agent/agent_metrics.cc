@@ -187,10 +187,8 @@ api::HttpResponse AnswerMetricsRequest(const api::HttpRequest& request, std::str
   }
   if (!token.empty()) {
     const std::string* auth = request.Header("Authorization");
-    const std::string_view prefix = "Bearer ";
-    const bool ok = auth != nullptr && auth->size() > prefix.size() && auth->compare(0, prefix.size(), prefix) == 0 &&
-                    ConstantTimeEquals(std::string_view(*auth).substr(prefix.size()), token);
-    if (!ok) {
+    const std::optional<std::string_view> presented = auth ? api::BearerToken(*auth) : std::nullopt;
+    if (!presented || !ConstantTimeEquals(*presented, token)) {
       api::HttpResponse r = api::ErrorResponse(
           Unauthenticated("the agent's metrics need its scrape token (Authorization: Bearer)"));
       r.headers.emplace_back("WWW-Authenticate", "Bearer");

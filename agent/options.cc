@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "api/types.h"
 #include "common/cli11_usage.h"
+#include "common/strings.h"
 
 namespace govpool::agent {
 namespace {
@@ -133,30 +135,6 @@ std::unique_ptr<CLI::App> MakeApp(AgentOptions& o, std::string& log_level, std::
 
 }  // namespace
 
-namespace {
-// "HOST:PORT" or "[IPV6]:PORT" -> host (without brackets) and a port of 1..65535.
-Result<std::pair<std::string, std::uint16_t>> SplitHostPort(const std::string& text) {
-  const std::size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return InvalidArgument("expected HOST:PORT, not '" + text + "'");
-  }
-  std::string host = text.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return InvalidArgument("expected [IPV6]:PORT, not '" + text + "'");
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string::npos) {
-    return InvalidArgument("an IPv6 address goes in brackets: [" + host + "]:PORT");
-  }
-  int port = 0;
-  for (char c : text.substr(colon + 1)) {
-    if (c < '0' || c > '9' || port > 65535) return InvalidArgument("bad port in '" + text + "'");
-    port = port * 10 + (c - '0');
-  }
-  if (port < 1 || port > 65535) return InvalidArgument("the port in '" + text + "' must be 1..65535");
-  return std::pair<std::string, std::uint16_t>{host, static_cast<std::uint16_t>(port)};
-}
-}  // namespace
-
 Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
   AgentOptions o;
   std::string log_level = "info";
@@ -226,16 +204,19 @@ Result<AgentOptions> ParseAgentFlags(int argc, char** argv) {
   if (!o.ovn_datapath_type.empty() && o.ovn_datapath_type != "netdev" && o.ovn_datapath_type != "system") {
     return InvalidArgument("--ovn-datapath-type must be netdev or system, not '" + o.ovn_datapath_type + "'");
   }
+  auto bad_address = [](const char* flag, const std::string& value) {
+    return InvalidArgument(std::string(flag) + " takes HOST:PORT or [IPV6]:PORT (an IPv6 address goes in brackets), " +
+                           "the port 1..65535, not '" + value + "'");
+  };
   if (!metrics_listen.empty()) {
     auto address = SplitHostPort(metrics_listen);
-    if (!address.ok()) return InvalidArgument("--metrics-listen: " + address.status().message());
-    o.metrics_host = address->first;
-    o.metrics_port = address->second;
+    if (!address) return bad_address("--metrics-listen", metrics_listen);
+    o.metrics_host = address->host;
+    o.metrics_port = address->port;
   }
-  if (!o.metrics_advertise.empty()) {
-    if (auto a = SplitHostPort(o.metrics_advertise); !a.ok()) {
-      return InvalidArgument("--metrics-advertise: " + a.status().message());
-    }
+  // What the controller will accept (api::IsHostPort), checked before the first registration.
+  if (!o.metrics_advertise.empty() && !api::IsHostPort(o.metrics_advertise)) {
+    return bad_address("--metrics-advertise", o.metrics_advertise);
   }
   if (o.metrics_tls_cert.empty() != o.metrics_tls_key.empty()) {
     return InvalidArgument("--metrics-tls-cert and --metrics-tls-key go together");

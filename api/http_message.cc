@@ -89,4 +89,10 @@ std::string PercentEncode(std::string_view s) {
   return urls::encode(s, urls::unreserved_chars);  // upper-case hex digits
 }
 
+std::optional<std::string_view> BearerToken(std::string_view authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() || !authorization.starts_with(kBearer)) return std::nullopt;
+  return authorization.substr(kBearer.size());
+}
+
 }  // namespace govpool::api

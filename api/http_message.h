@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,5 +56,8 @@ bool ParseTarget(std::string_view target, std::string& path,
                  std::vector<std::pair<std::string, std::string>>& query);
 // `s` with every byte but the RFC 3986 unreserved ones (A-Z a-z 0-9 - . _ ~) as %XX.
 std::string PercentEncode(std::string_view s);
+// The token of an `Authorization: Bearer <token>` header value (non-empty); nullopt for
+// another scheme or no token. The view points into `authorization`.
+std::optional<std::string_view> BearerToken(std::string_view authorization);
 
 }  // namespace govpool::api

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/strings.h"
+
 namespace govpool::api {
 
 const QuotaResource* FindQuotaResource(std::string_view resource) {
@@ -69,20 +71,11 @@ bool IsHostnameLabel(std::string_view label) {
 }
 
 bool IsHostPort(std::string_view address) {
-  const std::size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  const std::string_view port = address.substr(colon + 1);
-  if (port.empty() || port.size() > 5) return false;
-  int p = 0;
-  for (const char c : port) {
-    if (c < '0' || c > '9') return false;
-    p = p * 10 + (c - '0');
-  }
-  if (p < 1 || p > 65535) return false;
-  std::string_view host = address.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.size() < 4 || host.back() != ']') return false;
-    for (const char c : host.substr(1, host.size() - 2)) {
+  const std::optional<HostPort> split = SplitHostPort(address);
+  if (!split) return false;
+  std::string_view host = split->host;
+  if (host.find(':') != std::string_view::npos) {  // an IPv6 address (it was in brackets)
+    for (const char c : host) {
       const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
       if (!hex && c != ':' && c != '.') return false;
     }

@@ -59,4 +59,25 @@ bool IsValidName(std::string_view name) {
   return true;
 }
 
+std::optional<HostPort> SplitHostPort(std::string_view address) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  const std::string_view port = address.substr(colon + 1);
+  if (port.empty() || port.size() > 5) return std::nullopt;
+  int p = 0;
+  for (const char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    p = p * 10 + (c - '0');
+  }
+  if (p < 1 || p > 65535) return std::nullopt;
+  std::string_view host = address.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return std::nullopt;  // an IPv6 address needs brackets
+  }
+  return HostPort{std::string(host), static_cast<std::uint16_t>(p)};
+}
+
 }  // namespace govpool

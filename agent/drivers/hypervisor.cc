@@ -1,9 +1,11 @@
 #include "agent/drivers/hypervisor.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "common/ids.h"
+#include "common/strings.h"
 
 namespace govpool::agent {
 namespace {
@@ -27,22 +29,9 @@ bool IsSafeRbdName(const std::string& name) {
 
 // "host:port" or "[v6]:port", the port 1-65535; the host without whitespace, '/', or quotes.
 bool IsMonitorAddress(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
-  std::string host = address.substr(0, colon);
-  const std::string port = address.substr(colon + 1);
-  if (port.size() > 5) return false;
-  for (const char c : port) {
-    if (!IsDigit(c)) return false;
-  }
-  const int p = std::stoi(port);
-  if (p < 1 || p > 65535) return false;
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return false;
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string::npos) {
-    return false;  // an IPv6 address needs brackets
-  }
+  const std::optional<HostPort> split = SplitHostPort(address);
+  if (!split) return false;
+  const std::string& host = split->host;
   for (const char c : host) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u == 0x7f || c == '/' || c == '\'' || c == '"' || c == '[' || c == ']') {

@@ -25,11 +25,9 @@ Result<Caller> AuthenticateRequest(Db& db, const api::HttpRequest& req) {
     return db.Read([&](const State& s) { return AuthenticateCertificate(s, presented, db.NowMs()); });
   }
   if (!auth) return Unauthenticated("missing Authorization: Bearer <token> header");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (auth->size() <= kBearer.size() || auth->compare(0, kBearer.size(), kBearer) != 0) {
-    return Unauthenticated("the Authorization header must be 'Bearer <token>'");
-  }
-  const std::string secret = auth->substr(kBearer.size());
+  const std::optional<std::string_view> token = api::BearerToken(*auth);
+  if (!token) return Unauthenticated("the Authorization header must be 'Bearer <token>'");
+  const std::string secret(*token);
   return db.Read([&](const State& s) { return Authenticate(s, secret, db.NowMs(), req.remote_address); });
 }
 

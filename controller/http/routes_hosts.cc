@@ -25,11 +25,11 @@ void SetHostRoutes(Router& r) {
   });
   r.Add("GET", "/v1/reports/consolidation", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {}); !s.ok()) return api::ErrorResponse(s);
-    return ctx.db.Read([&](const State& s) {
-      auto report = Consolidation(s, ctx.caller, ctx.db.NowMs());
-      if (!report.ok()) return api::ErrorResponse(report.status());
-      return api::JsonResponse(200, api::Encode(*report));
-    });
+    auto input = ctx.db.Read([&](const State& s) { return CollectConsolidation(s, ctx.caller); });
+    if (!input.ok()) return api::ErrorResponse(input.status());
+    auto report = PackConsolidation(std::move(*input), ctx.db.NowMs());  // outside the lock
+    if (!report.ok()) return api::ErrorResponse(report.status());
+    return api::JsonResponse(200, api::Encode(*report));
   });
   r.Add("GET", "/v1/hosts", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {"limit", "page_token", "pool", "status"}); !s.ok()) {

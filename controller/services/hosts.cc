@@ -93,14 +93,9 @@ Result<std::vector<api::MetricsTargetGroup>> ListMetricsTargets(const State& s, 
   return out;
 }
 
-Result<api::ConsolidationReport> Consolidation(const State& s, const Caller& c, std::int64_t now_ms) {
+Result<ConsolidationInput> CollectConsolidation(const State& s, const Caller& c) {
   if (!c.is_system_admin()) return PermissionDenied("the consolidation report is the system-admin's");
-  struct Pool {
-    std::vector<scheduler::HostSpec> hosts;
-    std::vector<scheduler::VmDemand> vms;
-    std::set<std::string> occupied;
-  };
-  std::map<std::string, Pool> pools;
+  ConsolidationInput pools;
   for (const auto& [id, h] : s.hosts()) {
     if (h.pending) continue;
     pools[h.pool].hosts.push_back(s.HostSpecOf(s.RenderHost(h)));
@@ -108,10 +103,14 @@ Result<api::ConsolidationReport> Consolidation(const State& s, const Caller& c, 
   for (const auto& [id, v] : s.vms()) {
     const api::Host* h = v.host_id.empty() ? nullptr : s.FindHost(v.host_id);
     if (!h || h->pending) continue;
-    Pool& p = pools[h->pool];
+    ConsolidationPool& p = pools[h->pool];
     p.vms.push_back({{v.vcpus, v.memory_mib, v.disk_gib}, v.department_id});
     p.occupied.insert(v.host_id);
   }
+  return pools;
+}
+
+Result<api::ConsolidationReport> PackConsolidation(ConsolidationInput pools, std::int64_t now_ms) {
   api::ConsolidationReport out;
   out.generated_at_ms = now_ms;
   for (auto& [name, p] : pools) {

@@ -7,7 +7,9 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "common/pki.h"
 #include "controller/caller.h"
 #include "controller/state.h"
+#include "scheduler/consolidation.h"
 
 namespace govpool::controller {
 
@@ -88,9 +91,19 @@ Page<api::Host> ListHosts(const State& s, const Caller& c, const HostFilter& f, 
 // and __meta_govpool_host_enabled (true, false) for relabelling (status as a target label would
 // split a host's series whenever it went down). For the system-admin and the metrics-reader.
 Result<std::vector<api::MetricsTargetGroup>> ListMetricsTargets(const State& s, const Caller& c);
-// Per pool: the hosts taking VMs, those holding one now, and how many the same VMs would need
-// packed by the scheduler (scheduler::PackTightly; pending hosts left out). System-admin only.
-Result<api::ConsolidationReport> Consolidation(const State& s, const Caller& c, std::int64_t now_ms);
+// The consolidation report in two steps, so that the packing (O(VMs x hosts)) runs outside
+// the state's lock: CollectConsolidation copies, per pool, the hosts (pending ones left out)
+// and the VMs placed on them (system-admin only); PackConsolidation answers, per pool, the
+// hosts taking VMs, those holding one now, and how many the same VMs would need packed by the
+// scheduler (scheduler::PackTightly).
+struct ConsolidationPool {
+  std::vector<scheduler::HostSpec> hosts;
+  std::vector<scheduler::VmDemand> vms;
+  std::set<std::string> occupied;  // host ids holding a VM now
+};
+using ConsolidationInput = std::map<std::string, ConsolidationPool>;  // by pool name
+Result<ConsolidationInput> CollectConsolidation(const State& s, const Caller& c);
+Result<api::ConsolidationReport> PackConsolidation(ConsolidationInput input, std::int64_t now_ms);
 Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string& id,
                             const std::optional<std::int64_t>& if_match, const api::PatchHostRequest& req);
 // Records a heartbeat and, when given, the host's actual usage (both in memory only).

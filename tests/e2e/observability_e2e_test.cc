@@ -41,17 +41,11 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using std::chrono::steady_clock;
 using testing::ChildProcess;
+using testing::ReadFileOrEmpty;
 using testing::kGuestBootedMarker;
 using testing::RunProjectScript;
 using testing::TestGuestDir;
 using testing::TestStateDir;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -95,7 +89,7 @@ std::vector<PanelQuery> DashboardQueries() {
   std::vector<PanelQuery> out;
   for (const auto& entry : fs::directory_iterator(Source("ops/grafana/dashboards"))) {
     if (entry.path().extension() != ".json") continue;
-    const json::value d = json::parse(ReadFile(entry.path()));
+    const json::value d = json::parse(ReadFileOrEmpty(entry.path()));
     std::function<void(const json::array&)> walk = [&](const json::array& panels) {
       for (const json::value& p : panels) {
         const json::object& panel = p.as_object();
@@ -116,7 +110,7 @@ std::vector<PanelQuery> DashboardQueries() {
 
 std::vector<std::string> RecordedRules() {
   std::vector<std::string> out;
-  std::istringstream in(ReadFile(Source("ops/prometheus/govpool.rules.yml")));
+  std::istringstream in(ReadFileOrEmpty(Source("ops/prometheus/govpool.rules.yml")));
   std::string line;
   const std::regex record(R"(^\s*- record:\s*(\S+)\s*$)");
   std::smatch m;
@@ -148,9 +142,9 @@ class ObservabilityE2eTest : public ::testing::Test {
         run_dir_ + "/controller.log");
     ASSERT_GT(testing::WaitForPortFile(run_dir_ + "/port", *controller_, std::chrono::seconds(30)), 0)
         << "the controller did not start; see " << run_dir_ << "/controller.log";
-    port_ = std::stoi(ReadFile(run_dir_ + "/port"));
-    admin_ = ClientAs(Trim(ReadFile(run_dir_ + "/controller/system-admin-token")));
-    security_ = ClientAs(Trim(ReadFile(run_dir_ + "/controller/security-admin-token")));
+    port_ = std::stoi(ReadFileOrEmpty(run_dir_ + "/port"));
+    admin_ = ClientAs(Trim(ReadFileOrEmpty(run_dir_ + "/controller/system-admin-token")));
+    security_ = ClientAs(Trim(ReadFileOrEmpty(run_dir_ + "/controller/security-admin-token")));
   }
 
   void TearDown() override {
@@ -295,7 +289,7 @@ TEST_F(ObservabilityE2eTest, EveryDashboardQueryAndRecordingRuleAnswersFromAReal
   pool.cluster = "ceph";
   ASSERT_TRUE(admin_->CreateStoragePool(pool).ok());
   const std::string console = run_dir_ + "/agent/console/govpool-" + vm_id + ".log";
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(console).find(kGuestBootedMarker) != std::string::npos; }, 180))
+  ASSERT_TRUE(WaitFor([&] { return ReadFileOrEmpty(console).find(kGuestBootedMarker) != std::string::npos; }, 180))
       << "the guest did not boot; see " << run_dir_;
   ASSERT_EQ(std::system(("virsh -q -c qemu:///system destroy govpool-" + vm_id + " >/dev/null").c_str()), 0);
 
@@ -313,7 +307,7 @@ TEST_F(ObservabilityE2eTest, EveryDashboardQueryAndRecordingRuleAnswersFromAReal
   }();
   std::ofstream(run_dir_ + "/prometheus.token") << reader_token << "\n";
   // The shipped rules, evaluated every second instead of every 30 (nothing else changed).
-  std::string rules = ReadFile(Source("ops/prometheus/govpool.rules.yml"));
+  std::string rules = ReadFileOrEmpty(Source("ops/prometheus/govpool.rules.yml"));
   rules = std::regex_replace(rules, std::regex("interval: 30s"), "interval: 1s");
   std::ofstream(run_dir_ + "/govpool.rules.yml") << rules;
   const std::string controller_url = "127.0.0.1:" + std::to_string(port_);

@@ -182,7 +182,9 @@ TEST_F(ServicesTest, ConsolidationCountsTheHostsThePackedAllocationNeeds) {
   pending.capacity = {64, 65536, 1000, {}};
   ASSERT_TRUE(W([&](State& s, Txn& t) { return RegisterHost(s, t, Agent("a3"), pending); }).ok());
 
-  auto report = Consolidation(s_, admin_, now_ms_);
+  auto input = CollectConsolidation(s_, admin_);
+  ASSERT_TRUE(input.ok()) << input.status().ToString();
+  auto report = PackConsolidation(std::move(*input), now_ms_);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   ASSERT_EQ(report->pools.size(), 1u);
   const api::PoolConsolidation& p = report->pools[0];
@@ -192,7 +194,7 @@ TEST_F(ServicesTest, ConsolidationCountsTheHostsThePackedAllocationNeeds) {
   EXPECT_EQ(p.hosts_needed, 1);
   EXPECT_EQ(p.hosts_freeable, 1);
   EXPECT_EQ(p.vms_unplaced, 0);
-  EXPECT_EQ(Consolidation(s_, DeptUser("dept-admin", d), now_ms_).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(CollectConsolidation(s_, DeptUser("dept-admin", d)).status().code(), StatusCode::kPermissionDenied);
 }
 
 // ---------------- Quota ----------------
