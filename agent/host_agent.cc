@@ -248,6 +248,12 @@ std::optional<HostAgent::TimePoint> HostAgent::HeartbeatStep(ControllerClient& c
     }
     req.usage = *usage;
   }
+  // The VMs' own use, for the controller's per-department figures and utilisation rollups.
+  if (auto stats = hypervisor_.GetDomainStats(); stats.ok()) {
+    req.vms = vm_use_.Measure(*stats, now);
+  } else if (stats.status().code() != StatusCode::kUnimplemented) {
+    log::Warn("cannot measure the VMs' use", {{"host", name()}, {"error", stats.status().ToString()}});
+  }
   const Status s = client.Heartbeat(id, req);
   if (s.code() == StatusCode::kNotFound) {
     log::Warn("the controller does not know this host; registering again", {{"host", name()}, {"host_id", id}});

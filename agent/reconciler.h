@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -188,5 +189,23 @@ class Reconciler {
 // What the hypervisor actually runs (ListDomains): every domain counts, govpool's or not, so
 // the controller sees load it did not place. Unavailable when the hypervisor cannot be asked.
 Result<api::HostActualUsage> MeasureActualUsage(Hypervisor& hv);
+
+// The running VMs' own use for heartbeats, from one bulk GetDomainStats per heartbeat: CPU busy
+// since the previous heartbeat (from the change in each domain's CPU time; 0 at a domain's first
+// sample, or when its counter went back, as after a restart) and memory in use. Domains that
+// are not running are left out, and forgotten, as are domains the hypervisor no longer lists.
+// Not synchronised: the heartbeat side owns it.
+class VmUseMeter {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  std::vector<api::VmActualUsage> Measure(const std::vector<DomainStats>& domains, TimePoint now);
+
+ private:
+  struct Sample {
+    TimePoint at;
+    std::uint64_t cpu_time_ns = 0;
+  };
+  std::unordered_map<std::string, Sample> previous_;  // domain uuid -> its last sample
+};
 
 }  // namespace govpool::agent

@@ -636,10 +636,61 @@ template <> struct Fields<RegisterHostRequest> {
   };
 };
 
+template <> struct Fields<UtilisationFigures> {
+  static constexpr Real kHours{0, 1e12};
+  static constexpr auto kAll = std::tuple{
+      Field{"sampled_hours", &UtilisationFigures::sampled_hours, kHours, kRequired},
+      Field{"vm_hours", &UtilisationFigures::vm_hours, kHours, kRequired},
+      Field{"vcpu_hours_allocated", &UtilisationFigures::vcpu_hours_allocated, kHours, kRequired},
+      Field{"vcpu_hours_used", &UtilisationFigures::vcpu_hours_used, kHours, kRequired},
+      Field{"memory_gib_hours_allocated", &UtilisationFigures::memory_gib_hours_allocated, kHours, kRequired},
+      Field{"memory_gib_hours_used", &UtilisationFigures::memory_gib_hours_used, kHours, kRequired},
+      Field{"disk_gib_hours_allocated", &UtilisationFigures::disk_gib_hours_allocated, kHours, kRequired},
+      Field{"vcpu_hours_capacity", &UtilisationFigures::vcpu_hours_capacity, kHours, kRequired},
+      Field{"memory_gib_hours_capacity", &UtilisationFigures::memory_gib_hours_capacity, kHours, kRequired},
+      Field{"cpu_utilisation", &UtilisationFigures::cpu_utilisation, kHours, kDerived},
+      Field{"memory_utilisation", &UtilisationFigures::memory_utilisation, kHours, kDerived},
+  };
+};
+
+template <> struct Fields<UtilisationHour> {
+  static constexpr auto kAll = std::tuple{
+      Field{"hour", &UtilisationHour::hour_ms, Time{}, kRequired},
+      Flatten{&UtilisationHour::figures},
+  };
+};
+
+template <> struct Fields<UtilisationSeries> {
+  static constexpr auto kAll = std::tuple{
+      Field{"key", &UtilisationSeries::key, Text{255}, kRequired},
+      Field{"name", &UtilisationSeries::name, Text{255}, kRequired},
+      Field{"total", &UtilisationSeries::total, Any{}, kRequired},
+      Field{"hours", &UtilisationSeries::hours, Items{24 * 366}, kRequired},
+  };
+};
+
+template <> struct Fields<UtilisationReport> {
+  static constexpr auto kAll = std::tuple{
+      Field{"from", &UtilisationReport::from_ms, Time{}, kRequired},
+      Field{"to", &UtilisationReport::to_ms, Time{}, kRequired},
+      Field{"group_by", &UtilisationReport::group_by, Text{16}, kRequired},
+      Field{"series", &UtilisationReport::series, Items{100'000}, kRequired},
+  };
+};
+
+template <> struct Fields<VmActualUsage> {
+  static constexpr auto kAll = std::tuple{
+      Field{"vm_id", &VmActualUsage::vm_id, Text{64}, kRequired},
+      Field{"cpu_busy_millicores", &VmActualUsage::cpu_busy_millicores, Range{0, kMaxVcpus * 1000}},
+      Field{"memory_used_mib", &VmActualUsage::memory_used_mib, Range{0, kMaxMemoryMib}},
+  };
+};
+
 template <> struct Fields<HeartbeatRequest> {
   static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"usage", &HeartbeatRequest::usage},
+      Field{"vms", &HeartbeatRequest::vms, Items{100'000}},
       Field{"storage_pools", &HeartbeatRequest::storage_pools, Items{1024}},
   };
 };

@@ -811,6 +811,45 @@ struct ConsolidationReport {
   std::int64_t generated_at_ms = 0;
   std::vector<PoolConsolidation> pools;  // by pool name
 };
+// ---- Utilisation (docs/operations.md, "Utilisation reports") ----
+// Resource-hours of one department or compute pool over some time, integrated by the
+// controller's utilisation meter from samples of what is allocated (the state) and what is
+// used (agents' measurements at their heartbeats).
+struct UtilisationFigures {
+  double sampled_hours = 0;  // time the meter saw (less than the span while the controller was down)
+  double vm_hours = 0;       // VMs placed x hours: their average number is vm_hours / sampled_hours
+  double vcpu_hours_allocated = 0;
+  double vcpu_hours_used = 0;  // CPUs busy x hours
+  double memory_gib_hours_allocated = 0;
+  double memory_gib_hours_used = 0;
+  double disk_gib_hours_allocated = 0;    // local disks, and for departments their volumes
+  double vcpu_hours_capacity = 0;         // pools: their hosts' CPUs x hours
+  double memory_gib_hours_capacity = 0;   // pools
+  // Derived by the report: used / capacity for pools, used / allocated for departments (0: no
+  // denominator).
+  double cpu_utilisation = 0;
+  double memory_utilisation = 0;
+};
+// One hour (UTC) of a series.
+struct UtilisationHour {
+  std::int64_t hour_ms = 0;  // the hour's start
+  UtilisationFigures figures;
+};
+// One department or pool over the report's span: its total and its hours (oldest first; hours
+// the meter never saw are left out).
+struct UtilisationSeries {
+  std::string key;   // the department's id, or the pool's name
+  std::string name;  // the department's name, or the pool's name
+  UtilisationFigures total;
+  std::vector<UtilisationHour> hours;
+};
+// GET /v1/reports/utilisation.
+struct UtilisationReport {
+  std::int64_t from_ms = 0;  // the first hour's start
+  std::int64_t to_ms = 0;    // the end of the last hour (exclusive)
+  std::string group_by;      // department | pool
+  std::vector<UtilisationSeries> series;  // by name
+};
 // What an agent saw of one storage pool of its clusters.
 struct StoragePoolReport {
   std::string pool_id;
@@ -818,9 +857,19 @@ struct StoragePoolReport {
   std::string reason;  // why not reachable (Ceph's error text)
   StoragePoolStats stats;
 };
+// One running VM's own use, as its host's agent measured it for a heartbeat: CPU busy over the
+// last heartbeat interval (thousandths of a CPU; 0 at the first sample) and memory in use
+// (the balloon's figure, or what the guest holds resident).
+struct VmActualUsage {
+  std::string vm_id;
+  std::int64_t cpu_busy_millicores = 0;
+  std::int64_t memory_used_mib = 0;
+};
 // POST /v1/hosts/{id}/heartbeat; the body is optional.
 struct HeartbeatRequest {
   std::optional<HostActualUsage> usage;
+  // The use of the VMs running on the host (omitted: not measured; the controller counts none).
+  std::optional<std::vector<VmActualUsage>> vms;
   // Reports on the storage pools of the host's clusters (omitted: no change).
   std::optional<std::vector<StoragePoolReport>> storage_pools;
 };

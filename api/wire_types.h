@@ -38,7 +38,8 @@
   X(AuditRecord) X(AuditCheckpoint) X(AuditVerifyAnswer) X(ListPage<AuditRecord>)          \
   X(HostEnrolment) X(CreateHostEnrolmentRequest) X(NewHostEnrolmentAnswer)                \
   X(AgentCertificateRequest) X(AgentCertificateAnswer) X(AgentCertificate)               \
-  X(PoolConsolidation) X(ConsolidationReport)
+  X(PoolConsolidation) X(ConsolidationReport) X(VmActualUsage)       \
+  X(UtilisationFigures) X(UtilisationHour) X(UtilisationSeries) X(UtilisationReport)
 
 namespace govpool::api {
 

@@ -61,4 +61,27 @@ std::string TimeText(std::int64_t ms) {
   return FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
+std::string Sparkline(const std::vector<std::optional<double>>& values, std::size_t width) {
+  static constexpr const char* kBars[] = {"\u2581", "\u2582", "\u2583", "\u2584",
+                                          "\u2585", "\u2586", "\u2587", "\u2588"};
+  const std::size_t columns = std::min(values.size(), width);
+  std::vector<double> sum(columns, 0);
+  std::vector<int> count(columns, 0);
+  for (std::size_t i = 0; i < values.size() && columns > 0; ++i) {
+    if (!values[i]) continue;
+    const std::size_t column = i * columns / values.size();
+    sum[column] += std::clamp(*values[i], 0.0, 1.0);
+    ++count[column];
+  }
+  std::string out;
+  for (std::size_t c = 0; c < columns; ++c) {
+    if (count[c] == 0) {
+      out += ' ';
+      continue;
+    }
+    out += kBars[std::min<std::size_t>(7, static_cast<std::size_t>(sum[c] / count[c] * 8))];
+  }
+  return out;
+}
+
 }  // namespace govpool::cli

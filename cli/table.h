@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,12 @@ std::string LimitText(std::int64_t limit);
 
 // A time (ms since the epoch) in a table: RFC 3339 in UTC, or "" for 0 (never, not yet).
 std::string TimeText(std::int64_t ms);
+
+// A small text chart: one block character (U+2581..U+2588) per column, its height the value
+// (0 to 1; more shows full, less empty); at most `width` columns, each averaging the values it
+// spans; a blank where none of them is set. Put it in a table's last column: its characters
+// are wider in bytes than on screen.
+std::string Sparkline(const std::vector<std::optional<double>>& values, std::size_t width);
 
 // One column of a table of T: its header, its cell, and whether it shows only with --wide.
 template <class T>

@@ -7,7 +7,12 @@
 namespace govpool::controller {
 
 Housekeeper::Housekeeper(Db& db, const Clock& clock, HousekeeperOptions options)
-    : db_(db), clock_(clock), options_(options) {}
+    : db_(db),
+      clock_(clock),
+      options_(options),
+      // Samples a little late still count; a longer silence (the controller was down or
+      // stalled) does not: what was allocated meanwhile is not known.
+      utilisation_(3 * options.utilisation_sample_interval.count()) {}
 
 Housekeeper::~Housekeeper() { Stop(); }
 
@@ -75,6 +80,7 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
       if (options_.on_audit_verified) options_.on_audit_verified(verdict->ok, db_.NowMs());
     }
   }
+  if (options_.utilisation_sample_interval.count() > 0) RunUtilisation(now, result);
   if (options_.tls_rotation) {
     if (next_tls_check_ == std::chrono::steady_clock::time_point{}) {
       next_tls_check_ = now + options_.tls_check_interval;  // the server just loaded the files
@@ -85,6 +91,57 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
     }
   }
   return result;
+}
+
+void Housekeeper::RunUtilisation(std::chrono::steady_clock::time_point now, HousekeepingResult& result) {
+  const std::int64_t now_ms = db_.NowMs();
+  const std::int64_t hour = now_ms - now_ms % kHourMs;
+  if (!utilisation_seeded_) {
+    // After a restart: go on from what was written of this hour.
+    std::vector<UtilisationRow> stored;
+    Status s;
+    for (const char* group : {kByDepartment, kByPool}) {
+      if (s.ok()) s = db_.store().ScanUtilisation(group, hour, hour + kHourMs, [&](const UtilisationRow& r) { stored.push_back(r); });
+    }
+    if (!s.ok()) {
+      log::Error("cannot read the stored utilisation hour; tried again at the next pass", {{"error", s.ToString()}});
+      return;
+    }
+    utilisation_.Seed(stored);
+    utilisation_seeded_ = true;
+    next_utilisation_flush_ = now + options_.utilisation_flush_interval;
+  }
+  if (now >= next_utilisation_sample_) {
+    next_utilisation_sample_ = now + options_.utilisation_sample_interval;
+    utilisation_.Add(db_.Read([](const State& s) { return SampleUtilisation(s); }), now_ms);
+    result.utilisation_sampled = true;
+  }
+  const bool hour_ended = utilisation_hour_ != 0 && hour != utilisation_hour_;
+  utilisation_hour_ = hour;
+  if (hour_ended || now >= next_utilisation_flush_) {
+    next_utilisation_flush_ = now + options_.utilisation_flush_interval;
+    result.utilisation_hours_written = FlushUtilisation();
+  }
+  if (now >= next_utilisation_retention_) {
+    next_utilisation_retention_ = now + std::chrono::hours(1);
+    auto dropped = db_.store().DropUtilisationBefore(now_ms - options_.utilisation_retention.count());
+    if (!dropped.ok()) {
+      log::Error("utilisation retention failed; tried again in an hour", {{"error", dropped.status().ToString()}});
+    } else {
+      result.utilisation_hours_dropped = *dropped;
+    }
+  }
+}
+
+std::int64_t Housekeeper::FlushUtilisation() {
+  const std::vector<UtilisationRow> rows = utilisation_.Changed();
+  if (rows.empty()) return 0;
+  if (Status s = db_.store().PutUtilisation(rows); !s.ok()) {
+    log::Error("cannot write utilisation rollups; tried again at the next write", {{"error", s.ToString()}});
+    return 0;
+  }
+  utilisation_.Written();
+  return static_cast<std::int64_t>(rows.size());
 }
 
 void Housekeeper::Start() {
@@ -104,13 +161,15 @@ void Housekeeper::Start() {
 }
 
 void Housekeeper::Stop() {
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
+  if (thread_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
   }
-  cv_.notify_all();
-  thread_.join();
+  if (options_.utilisation_sample_interval.count() > 0) FlushUtilisation();
 }
 
 }  // namespace govpool::controller

@@ -13,6 +13,11 @@
 //   - audit retention: audit records older than audit_retention are archived to files in
 //     audit_archive_dir and removed from the database (ArchiveAuditRecords), every
 //     audit_sweep_interval, when a directory is given;
+//   - utilisation rollups (controller/utilisation.h): the state is sampled every
+//     utilisation_sample_interval and the hours it adds to are written to the store every
+//     utilisation_flush_interval, when an hour ends and at Stop(); hours older than
+//     utilisation_retention are removed, hourly. The first pass goes on from the stored
+//     current hour (a restart loses at most the unwritten part of the flush interval);
 //   - the audit chain is verified (VerifyAuditTrail: hashes and checkpoint MACs) every
 //     audit_verify_interval, the first pass included, and the verdict handed to
 //     on_audit_verified (the metrics); a broken chain is logged as an error.
@@ -39,6 +44,7 @@
 #include "controller/db.h"
 #include "controller/image_staging.h"
 #include "controller/tls_rotation.h"
+#include "controller/utilisation.h"
 
 namespace govpool::controller {
 
@@ -56,6 +62,9 @@ struct HousekeeperOptions {
   std::chrono::milliseconds audit_verify_interval{std::chrono::hours(1)};  // 0: never
   // Told each verdict (intact or not) and when it was reached (Db's time, ms); empty: nobody.
   std::function<void(bool intact, std::int64_t at_ms)> on_audit_verified;
+  std::chrono::milliseconds utilisation_sample_interval{60'000};  // 0: no rollups
+  std::chrono::milliseconds utilisation_flush_interval{300'000};
+  std::chrono::milliseconds utilisation_retention{std::chrono::hours(24 * 400)};
 };
 
 // What one RunOnce() did.
@@ -70,6 +79,9 @@ struct HousekeepingResult {
   std::int64_t audit_records_archived = 0;
   bool tls_reloaded = false;  // the served certificate was renewed or replaced
   std::optional<bool> audit_chain_intact;  // the chain was verified in this pass: its verdict
+  bool utilisation_sampled = false;
+  std::int64_t utilisation_hours_written = 0;  // rows written to the store in this pass
+  std::int64_t utilisation_hours_dropped = 0;  // by the retention
 };
 
 class Housekeeper {
@@ -85,10 +97,15 @@ class Housekeeper {
 
   // Starts the housekeeping thread (RunOnce every sweep_interval). No-op when running.
   void Start();
-  // Stops and joins it; returns at once when not running.
+  // Stops and joins it (when running), then writes the utilisation hours not yet written.
   void Stop();
+  // Writes the utilisation hours changed since the last write; how many. Housekeeping thread
+  // (or, once stopped, the owner's).
+  std::int64_t FlushUtilisation();
 
  private:
+  void RunUtilisation(std::chrono::steady_clock::time_point now, HousekeepingResult& result);
+
   Db& db_;
   const Clock& clock_;
   const HousekeeperOptions options_;
@@ -99,6 +116,12 @@ class Housekeeper {
   std::chrono::steady_clock::time_point next_audit_verify_{};
   std::chrono::steady_clock::time_point next_audit_sweep_{};
   std::chrono::steady_clock::time_point next_tls_check_{};  // the first pass only remembers the time
+  UtilisationMeter utilisation_;
+  bool utilisation_seeded_ = false;
+  std::chrono::steady_clock::time_point next_utilisation_sample_{};
+  std::chrono::steady_clock::time_point next_utilisation_flush_{};
+  std::chrono::steady_clock::time_point next_utilisation_retention_{};
+  std::int64_t utilisation_hour_ = 0;  // the hour (start, ms) of the last sample
 
   std::mutex mu_;
   std::condition_variable cv_;

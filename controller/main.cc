@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -220,6 +221,11 @@ int Run(int argc, char** argv) {
   housekeeping.staging = &staging;
   housekeeping.audit_archive_dir = flags->state_dir + "/audit-archive";
   housekeeping.audit_retention = std::chrono::hours(24) * flags->audit_retention_days;
+  housekeeping.utilisation_sample_interval = std::chrono::seconds(flags->utilisation_sample_s);
+  // Written at least every 5 minutes (what a crash can lose), more often when sampled faster.
+  housekeeping.utilisation_flush_interval = std::min<std::chrono::milliseconds>(
+      std::chrono::minutes(5), 5 * housekeeping.utilisation_sample_interval);
+  housekeeping.utilisation_retention = std::chrono::hours(24) * flags->utilisation_retention_days;
   housekeeping.on_audit_verified = [&metrics](bool intact, std::int64_t at_ms) {
     metrics.SetAuditChainVerdict(intact, at_ms);
   };

@@ -157,6 +157,12 @@ std::string ControllerMetrics::Render(const Db& db) const {
         scrape.Add(M::kDepartmentQuotaUsed, {d.name, id, unit.resource}, Count(used.*(r.limit)) * unit.factor);
       }
     }
+    for (const auto& [id, use] : s.MeasuredUseByDepartment()) {
+      const api::Department* d = s.FindDepartment(id);
+      if (!d) continue;
+      scrape.Add(M::kDepartmentUsed, {d->name, id, "cpus"}, Count(use.cpu_busy_millicores) / 1000);
+      scrape.Add(M::kDepartmentUsed, {d->name, id, "memory_bytes"}, Count(use.memory_used_mib) * kMib);
+    }
     for (const auto& [id, raw] : s.hosts()) {
       const api::Host h = s.RenderHost(raw);
       scrape.Add(M::kHostCapacity, {h.name, id, h.pool, "cpus"}, Count(h.capacity.cpus));

@@ -57,12 +57,13 @@ enum class ControllerMetric {
   kWatchesHeld,
   kAuditChainIntact,
   kAuditChainVerified,
+  kDepartmentUsed,
 };
 
 using MetricDef = MetricDefOf<ControllerMetric>;
 
 // The one list.
-inline constexpr std::array<MetricDef, 29> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 30> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -144,6 +145,10 @@ inline constexpr std::array<MetricDef, 29> kControllerMetrics{{
      "intact, 0 when a record was changed, removed or reordered; absent before the first"},
     {ControllerMetric::kAuditChainVerified, "govpool_audit_chain_verified_timestamp_seconds", MetricType::kGauge, "",
      "When the audit chain was last verified (Unix seconds)"},
+    {ControllerMetric::kDepartmentUsed, "govpool_department_used", MetricType::kGauge,
+     "department,department_id,resource",
+     "What the department's running VMs actually use, as their hosts' agents last measured it: "
+     "cpus (busy over the last heartbeat interval), memory_bytes (in use); absent until measured"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {

@@ -72,6 +72,16 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("N")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  app->add_option("--utilisation-sample-seconds", o.utilisation_sample_s,
+                  "how often the utilisation rollups sample allocation and use (0: no rollups)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  app->add_option("--utilisation-retention-days", o.utilisation_retention_days,
+                  "hourly utilisation rollups older than this are removed")
+      ->type_name("DAYS")
+      ->check(CLI::Range(1, 36500))
+      ->capture_default_str();
   app->add_option("--audit-retention-days", o.audit_retention_days,
                   "audit records older than this move to <state-dir>/audit-archive (never dropped)")
       ->type_name("DAYS")

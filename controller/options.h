@@ -43,6 +43,9 @@ struct ControllerOptions {
   // --audit-retention-days: audit records older than this are archived to files under
   // <state_dir>/audit-archive and leave the database (docs/security.md, "Audit trail").
   int audit_retention_days = 180;
+  // Utilisation rollups (docs/operations.md, "Utilisation reports"): sampling, kept for.
+  int utilisation_sample_s = 60;
+  int utilisation_retention_days = 400;
   // --audit-hash: the audit records' chain hash, sha256 or sm3 (GB/T 32905; refused when this
   // OpenSSL lacks it).
   std::string audit_hash = "sha256";

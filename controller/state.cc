@@ -400,6 +400,7 @@ void State::Remove(Txn& txn, const std::string& id) {
     usage_.erase(removed->meta.id);
   } else if constexpr (std::is_same_v<T, api::Host>) {
     host_reports_.erase(removed->meta.id);
+    vm_reports_.erase(removed->meta.id);
   } else if constexpr (std::is_same_v<T, api::Vm>) {
     // The allocation was committed when the VM was placed; giving it back cannot fail unless
     // the host is gone, in which case there is nothing left to give back.
@@ -446,7 +447,7 @@ GOVPOOL_STATE_RECORD(api::AgentCertificate)
 #undef GOVPOOL_STATE_RECORD
 
 void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
-                           const api::HostActualUsage* usage) {
+                           const api::HostActualUsage* usage, const std::vector<api::VmActualUsage>* vms) {
   // In memory only: the stored record is not rewritten for a heartbeat.
   api::Host* h = hosts_.FindForMemoryOnlyChange(host_id);
   if (!h) return;
@@ -456,6 +457,24 @@ void State::TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
     report = *usage;
     report.reported_at_ms = now_ms;
   }
+  if (vms) vm_reports_[host_id] = *vms;
+}
+
+std::map<std::string, State::MeasuredUse> State::MeasuredUseByDepartment() const {
+  std::map<std::string, MeasuredUse> out;
+  for (const auto& [host_id, reported] : vm_reports_) {
+    const api::Host* host = hosts_.Find(host_id);
+    if (!host || host->status != api::HostStatus::kUp) continue;
+    for (const api::VmActualUsage& use : reported) {
+      const api::Vm* vm = vms_.Find(use.vm_id);
+      if (!vm || vm->host_id != host_id) continue;
+      MeasuredUse& sum = out[vm->department_id];
+      sum.cpu_busy_millicores += use.cpu_busy_millicores;
+      sum.memory_used_mib += use.memory_used_mib;
+      ++sum.vms;
+    }
+  }
+  return out;
 }
 
 void State::ResetHeartbeats(std::int64_t now_ms) {

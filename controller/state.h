@@ -105,9 +105,20 @@ class State {
   // removed VM releases its allocation and usage.
   template <class T>
   void Remove(Txn& txn, const std::string& id);
-  // Records a heartbeat in memory only (not durable; see Heartbeat in services).
+  // Records a heartbeat in memory only (not durable; see Heartbeat in services), with the host's
+  // measured use and its VMs' when given (`vms` replaces the host's previous VM report).
   void TouchHeartbeat(const std::string& host_id, std::int64_t now_ms,
-                      const api::HostActualUsage* usage = nullptr);
+                      const api::HostActualUsage* usage = nullptr,
+                      const std::vector<api::VmActualUsage>* vms = nullptr);
+  // What agents measured, summed per department: the VMs of each department as the up host
+  // they are placed on last reported them (a report naming a VM placed elsewhere, or another
+  // host's VM, counts nothing).
+  struct MeasuredUse {
+    std::int64_t cpu_busy_millicores = 0;
+    std::int64_t memory_used_mib = 0;
+    std::int64_t vms = 0;  // VMs reported
+  };
+  std::map<std::string, MeasuredUse> MeasuredUseByDepartment() const;
   // After a load, hosts get a fresh heartbeat grace period from `now_ms`.
   void ResetHeartbeats(std::int64_t now_ms);
 
@@ -323,6 +334,7 @@ class State {
   // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used
   std::unordered_map<std::string, api::HostActualUsage> host_reports_;  // host id -> last report
+  std::unordered_map<std::string, std::vector<api::VmActualUsage>> vm_reports_;  // host id -> its VMs' last
   std::unordered_map<std::string, std::pair<std::int64_t, std::int64_t>> pool_allocation_;  // gib, volumes
   // pool id -> host id -> the host's last report about it.
   std::unordered_map<std::string, std::map<std::string, StoragePoolReach>> pool_reports_;

@@ -535,6 +535,28 @@ Result<ConsolidationReport> Client::GetConsolidationReport() {
   return Call<ConsolidationReport>("GET", "/v1/reports/consolidation", {});
 }
 
+namespace {
+Target UtilisationTarget(const UtilisationQuery& q) {
+  Target t("/v1/reports/utilisation");
+  t.Add("group_by", q.group_by).Add("from", q.from).Add("to", q.to);
+  return t;
+}
+}  // namespace
+Result<UtilisationReport> Client::GetUtilisationReport(const UtilisationQuery& q) {
+  return Call<UtilisationReport>("GET", UtilisationTarget(q).str(), {});
+}
+Result<std::string> Client::GetUtilisationCsv(const UtilisationQuery& q) {
+  Target t = UtilisationTarget(q);
+  t.Add("format", std::string("csv"));
+  std::string csv;
+  GP_ASSIGN_OR_RETURN(HttpResponse resp, http_->Download(t.str(), [&](std::string_view chunk) {
+    csv += chunk;
+    return OkStatus();
+  }));
+  if (resp.status < 200 || resp.status >= 300) return StatusFromResponse(resp);
+  return csv;
+}
+
 // ---- The audit trail ----
 namespace {
 Target AuditTarget(std::string path, const AuditQuery& q) {

@@ -80,6 +80,13 @@ struct AuditQuery : PageQuery {
   std::string outcome;
   std::string kind;
 };
+// GET /v1/reports/utilisation: empty fields take the server's defaults (by department, the
+// last 24 hours).
+struct UtilisationQuery {
+  std::string group_by;  // department | pool
+  std::string from;      // RFC 3339 time or YYYY-MM-DD
+  std::string to;
+};
 // Options of a write: optimistic concurrency and idempotent retries.
 struct WriteOptions {
   std::optional<std::int64_t> if_match;  // If-Match: the revision the caller last read
@@ -285,6 +292,9 @@ class Client {
   Result<ListPage<Event>> ListEvents(const EventQuery& q = {});
   // GET /v1/reports/consolidation (system-admin).
   Result<ConsolidationReport> GetConsolidationReport();
+  // GET /v1/reports/utilisation (departments' roles: their own), as JSON or as the CSV text.
+  Result<UtilisationReport> GetUtilisationReport(const UtilisationQuery& q);
+  Result<std::string> GetUtilisationCsv(const UtilisationQuery& q);
 
   // ---- The audit trail (audit-admin) ----
   Result<ListPage<AuditRecord>> ListAudit(const AuditQuery& q = {});

@@ -45,6 +45,8 @@ constexpr RoutePolicy kTable[] = {
     Roles("GET", "/metrics", kScrape),
     Roles("GET", "/v1/metrics/targets", kScrape),
     Roles("GET", "/v1/reports/consolidation", kSys),
+    // Departments' own figures to their roles (pools: the system-admin only; services check).
+    Roles("GET", "/v1/reports/utilisation", kRead),
     Roles("GET", "/v1/system/backup", kSys),
 
     // Sessions (docs/security.md, "People and sessions").

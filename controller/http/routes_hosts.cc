@@ -1,6 +1,7 @@
 #include "api/codec.h"
 #include "controller/http/route_util.h"
 #include "controller/http/routes.h"
+#include "controller/utilisation.h"
 
 namespace govpool::controller::http {
 
@@ -30,6 +31,29 @@ void SetHostRoutes(Router& r) {
     auto report = PackConsolidation(std::move(*input), ctx.db.NowMs());  // outside the lock
     if (!report.ok()) return api::ErrorResponse(report.status());
     return api::JsonResponse(200, api::Encode(*report));
+  });
+  // Reads the rollups from the store outside Db's lock, like the audit trail's routes.
+  r.Add("GET", "/v1/reports/utilisation", [](RouteContext& ctx) {
+    if (Status s = CheckQuery(ctx.request, {"from", "to", "group_by", "format"}); !s.ok()) return api::ErrorResponse(s);
+    auto param = [&](const char* name) {
+      const std::string* v = ctx.request.QueryParam(name);
+      return v ? *v : std::string();
+    };
+    const std::string format = param("format");
+    if (!format.empty() && format != "json" && format != "csv") {
+      return api::ErrorResponse(InvalidArgument("format must be json or csv").WithDetail("field", "format"));
+    }
+    auto query = ParseUtilisationQuery(param("group_by"), param("from"), param("to"), ctx.db.NowMs());
+    if (!query.ok()) return api::ErrorResponse(query.status());
+    auto subjects = ctx.db.Read([&](const State& s) { return UtilisationSubjectsOf(s, ctx.caller, query->group_by); });
+    if (!subjects.ok()) return api::ErrorResponse(subjects.status());
+    auto report = BuildUtilisationReport(ctx.db.store(), *subjects, ctx.caller.is_system_admin(), *query);
+    if (!report.ok()) return api::ErrorResponse(report.status());
+    if (format != "csv") return api::JsonResponse(200, api::Encode(*report));
+    api::HttpResponse resp;
+    resp.content_type = "text/csv";
+    resp.body = UtilisationCsv(*report);
+    return resp;
   });
   r.Add("GET", "/v1/hosts", [](RouteContext& ctx) {
     if (Status s = CheckQuery(ctx.request, {"limit", "page_token", "pool", "status"}); !s.ok()) {
@@ -75,7 +99,8 @@ void SetHostRoutes(Router& r) {
     auto req = api::ParseOrDefault<api::HeartbeatRequest>(ctx.request.body);
     if (!req.ok()) return api::ErrorResponse(req.status());
     return ctx.db.Write([&](State& s, Txn& t) {
-      auto host = Heartbeat(s, t, ctx.caller, ctx.param("id"), req->usage ? &*req->usage : nullptr);
+      auto host = Heartbeat(s, t, ctx.caller, ctx.param("id"), req->usage ? &*req->usage : nullptr,
+                            req->vms ? &*req->vms : nullptr);
       if (!host.ok() || !req->storage_pools) return Render(host, 200);
       // The storage report rides on the same write. Heartbeat has checked the caller and the
       // host, which is all ReportStoragePools checks, so it does not fail after that mutation.

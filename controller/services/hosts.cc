@@ -182,7 +182,7 @@ Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string
 }
 
 Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string& id,
-                            const api::HostActualUsage* usage) {
+                            const api::HostActualUsage* usage, const std::vector<api::VmActualUsage>* vms) {
   const api::Host* found = s.FindHost(id);
   if (!found || (!c.is_system_admin() && !(c.is_agent() && found->agent_user_id == c.user_id))) {
     if (!c.is_system_admin() && !c.is_agent()) return PermissionDenied("only agents send heartbeats");
@@ -191,13 +191,13 @@ Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string
   if (found->status == api::HostStatus::kUp) {
     // Heartbeats of a live host stay in memory: persisting each one would cost a commit per
     // host per interval for nothing a restart needs (hosts get a fresh grace period).
-    s.TouchHeartbeat(id, t.now_ms(), usage);
+    s.TouchHeartbeat(id, t.now_ms(), usage, vms);
     return s.RenderHost(*s.FindHost(id));
   }
   api::Host h = *found;
   h.status = api::HostStatus::kUp;
   s.Save(t, h);
-  s.TouchHeartbeat(id, t.now_ms(), usage);
+  s.TouchHeartbeat(id, t.now_ms(), usage, vms);
   return s.RenderHost(*s.FindHost(id));
 }
 

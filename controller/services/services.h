@@ -106,9 +106,10 @@ Result<ConsolidationInput> CollectConsolidation(const State& s, const Caller& c)
 Result<api::ConsolidationReport> PackConsolidation(ConsolidationInput input, std::int64_t now_ms);
 Result<api::Host> PatchHost(State& s, Txn& t, const Caller& c, const std::string& id,
                             const std::optional<std::int64_t>& if_match, const api::PatchHostRequest& req);
-// Records a heartbeat and, when given, the host's actual usage (both in memory only).
+// Records a heartbeat and, when given, the host's actual usage and its VMs' (all in memory only).
 Result<api::Host> Heartbeat(State& s, Txn& t, const Caller& c, const std::string& id,
-                            const api::HostActualUsage* usage = nullptr);
+                            const api::HostActualUsage* usage = nullptr,
+                            const std::vector<api::VmActualUsage>* vms = nullptr);
 // Removes the Idempotency-Key records created more than `max_age_ms` before t.now_ms(), in
 // `t`; returns how many. A retry with an expired key is then treated as a new request.
 std::int64_t ExpireIdempotencyRecords(State& s, Txn& t, std::int64_t max_age_ms);

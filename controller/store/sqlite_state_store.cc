@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <iterator>
+
+#include "api/codec.h"
 
 namespace govpool::controller {
 namespace {
@@ -32,6 +35,11 @@ constexpr const char* kMigrations[] = {
     "CREATE TABLE audit_checkpoint (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL,"
     " algorithm TEXT NOT NULL, mac TEXT NOT NULL, time_ms INTEGER NOT NULL);"
     "CREATE TABLE audit_archive (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL);",
+    // 3: utilisation rollups (docs/operations.md, "Utilisation reports"): one row per group,
+    // key and hour; the figures as JSON (api::UtilisationFigures).
+    "CREATE TABLE utilisation (grp TEXT NOT NULL, key TEXT NOT NULL, hour_ms INTEGER NOT NULL,"
+    " figures TEXT NOT NULL, PRIMARY KEY (grp, key, hour_ms)) WITHOUT ROWID;"
+    "CREATE INDEX utilisation_by_hour ON utilisation (hour_ms);",
 };
 
 constexpr const char* kAuditColumns =
@@ -40,6 +48,26 @@ constexpr const char* kAuditColumns =
 
 Status SqliteError(sqlite3* db, const std::string& what) {
   return Unavailable(what + ": " + sqlite3_errmsg(db));
+}
+
+Status ExecOn(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Unavailable(std::string("sqlite: ") + msg);
+  }
+  return OkStatus();
+}
+
+// Runs `body` in one write transaction on `db`: committed when it succeeds, rolled back (and its
+// error returned) when it or the commit fails.
+Status InWriteTransaction(sqlite3* db, const std::function<Status()>& body) {
+  GP_RETURN_IF_ERROR(ExecOn(db, "BEGIN IMMEDIATE"));
+  Status status = body();
+  if (status.ok()) status = ExecOn(db, "COMMIT");
+  if (!status.ok()) ExecOn(db, "ROLLBACK").IgnoreError();
+  return status;
 }
 
 // Finalizes a prepared statement on scope exit.
@@ -174,15 +202,7 @@ SqliteStateStore::~SqliteStateStore() {
   sqlite3_close(db_);
 }
 
-Status SqliteStateStore::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Unavailable(std::string("sqlite: ") + msg);
-  }
-  return OkStatus();
-}
+Status SqliteStateStore::Exec(const char* sql) { return ExecOn(db_, sql); }
 
 Status SqliteStateStore::Migrate() {
   int version = 0;
@@ -213,9 +233,8 @@ Status SqliteStateStore::Migrate() {
 
 Status SqliteStateStore::Apply(const std::vector<Mutation>& batch, std::int64_t revision,
                                const AuditBatch& audit) {
-  GP_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  Status status;
-  {
+  return InWriteTransaction(db_, [&]() -> Status {
+    Status status;
     Stmt put, del, rev;
     if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO objects (kind, id, value) VALUES (?, ?, ?)",
                            -1, &put.s, nullptr) != SQLITE_OK ||
@@ -241,14 +260,8 @@ Status SqliteStateStore::Apply(const std::vector<Mutation>& batch, std::int64_t 
       sqlite3_bind_int64(rev.s, 1, revision);
       if (sqlite3_step(rev.s) != SQLITE_DONE) status = SqliteError(db_, "writing revision");
     }
-  }
-  if (!status.ok()) {
-    Exec("ROLLBACK").IgnoreError();
     return status;
-  }
-  Status commit = Exec("COMMIT");
-  if (!commit.ok()) Exec("ROLLBACK").IgnoreError();
-  return commit;
+  });
 }
 
 Status SqliteStateStore::Load(
@@ -362,40 +375,86 @@ Result<std::vector<api::AuditCheckpoint>> SqliteStateStore::AuditCheckpoints() {
 
 Status SqliteStateStore::DropAuditThrough(std::int64_t seq, const std::string& hash) {
   std::lock_guard lock(audit_mu_);
-  auto exec = [&](const char* sql) -> Status {
-    char* err = nullptr;
-    if (sqlite3_exec(audit_db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      return Unavailable(std::string("sqlite: ") + msg);
+  return InWriteTransaction(audit_db_, [&]() -> Status {
+    Stmt del, mark;
+    if (sqlite3_prepare_v2(audit_db_, "DELETE FROM audit WHERE seq <= ?", -1, &del.s, nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(audit_db_, "INSERT OR REPLACE INTO audit_archive (seq, hash) VALUES (?, ?)", -1,
+                           &mark.s, nullptr) != SQLITE_OK) {
+      return SqliteError(audit_db_, "preparing the audit archive");
+    }
+    sqlite3_bind_int64(del.s, 1, seq);
+    sqlite3_bind_int64(mark.s, 1, seq);
+    BindText(mark.s, 2, hash);
+    if (sqlite3_step(del.s) != SQLITE_DONE || sqlite3_step(mark.s) != SQLITE_DONE) {
+      return SqliteError(audit_db_, "removing archived audit records");
     }
     return OkStatus();
-  };
-  GP_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
-  Status status;
-  {
-    Stmt del, mark;
-    if (sqlite3_prepare_v2(audit_db_, "DELETE FROM audit WHERE seq <= ?", -1, &del.s, nullptr) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(audit_db_, "INSERT OR REPLACE INTO audit_archive (seq, hash) VALUES (?, ?)",
-                           -1, &mark.s, nullptr) != SQLITE_OK) {
-      status = SqliteError(audit_db_, "preparing the audit archive");
-    } else {
-      sqlite3_bind_int64(del.s, 1, seq);
-      sqlite3_bind_int64(mark.s, 1, seq);
-      BindText(mark.s, 2, hash);
-      if (sqlite3_step(del.s) != SQLITE_DONE || sqlite3_step(mark.s) != SQLITE_DONE) {
-        status = SqliteError(audit_db_, "removing archived audit records");
-      }
+  });
+}
+
+Status SqliteStateStore::PutUtilisation(const std::vector<UtilisationRow>& rows) {
+  if (rows.empty()) return OkStatus();
+  std::lock_guard lock(audit_mu_);
+  return InWriteTransaction(audit_db_, [&]() -> Status {
+    Stmt put;
+    if (sqlite3_prepare_v2(audit_db_,
+                           "INSERT OR REPLACE INTO utilisation (grp, key, hour_ms, figures) VALUES (?, ?, ?, ?)",
+                           -1, &put.s, nullptr) != SQLITE_OK) {
+      return SqliteError(audit_db_, "preparing the utilisation rollups' write");
     }
+    for (const UtilisationRow& row : rows) {
+      const std::string figures = api::Encode(row.hour.figures);
+      sqlite3_reset(put.s);
+      BindText(put.s, 1, row.group);
+      BindText(put.s, 2, row.key);
+      sqlite3_bind_int64(put.s, 3, row.hour.hour_ms);
+      BindText(put.s, 4, figures);
+      if (sqlite3_step(put.s) != SQLITE_DONE) return SqliteError(audit_db_, "writing utilisation rollups");
+    }
+    return OkStatus();
+  });
+}
+
+Status SqliteStateStore::ScanUtilisation(const std::string& group, std::int64_t from_ms, std::int64_t to_ms,
+                                         const std::function<void(const UtilisationRow&)>& each) {
+  std::lock_guard lock(audit_mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(audit_db_,
+                         "SELECT key, hour_ms, figures FROM utilisation WHERE grp = ? AND hour_ms >= ?"
+                         " AND hour_ms < ? ORDER BY key, hour_ms",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return SqliteError(audit_db_, "reading utilisation rollups");
   }
-  if (!status.ok()) {
-    exec("ROLLBACK").IgnoreError();
-    return status;
+  BindText(st.s, 1, group);
+  sqlite3_bind_int64(st.s, 2, from_ms);
+  sqlite3_bind_int64(st.s, 3, to_ms);
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    UtilisationRow row;
+    row.group = group;
+    row.key = ColumnText(st.s, 0);
+    row.hour.hour_ms = sqlite3_column_int64(st.s, 1);
+    auto figures = api::Decode<api::UtilisationFigures>(ColumnText(st.s, 2));
+    if (!figures.ok()) {
+      return Internal("corrupt utilisation row " + group + "/" + row.key + "/" +
+                      std::to_string(row.hour.hour_ms) + ": " + figures.status().message());
+    }
+    row.hour.figures = *figures;
+    each(row);
   }
-  Status commit = exec("COMMIT");
-  if (!commit.ok()) exec("ROLLBACK").IgnoreError();
-  return commit;
+  return rc == SQLITE_DONE ? OkStatus() : SqliteError(audit_db_, "reading utilisation rollups");
+}
+
+Result<std::int64_t> SqliteStateStore::DropUtilisationBefore(std::int64_t ms) {
+  std::lock_guard lock(audit_mu_);
+  Stmt del;
+  if (sqlite3_prepare_v2(audit_db_, "DELETE FROM utilisation WHERE hour_ms < ?", -1, &del.s, nullptr) !=
+      SQLITE_OK) {
+    return SqliteError(audit_db_, "preparing the utilisation retention");
+  }
+  sqlite3_bind_int64(del.s, 1, ms);
+  if (sqlite3_step(del.s) != SQLITE_DONE) return SqliteError(audit_db_, "removing old utilisation rollups");
+  return static_cast<std::int64_t>(sqlite3_changes(audit_db_));
 }
 
 }  // namespace govpool::controller

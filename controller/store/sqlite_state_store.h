@@ -36,6 +36,11 @@ class SqliteStateStore final : public StateStore {
                    const std::function<bool(const api::AuditRecord&)>& each) override;
   Result<std::vector<api::AuditCheckpoint>> AuditCheckpoints() override;
   Status DropAuditThrough(std::int64_t seq, const std::string& hash) override;
+  // On the second connection, like the audit retention.
+  Status PutUtilisation(const std::vector<UtilisationRow>& rows) override;
+  Status ScanUtilisation(const std::string& group, std::int64_t from_ms, std::int64_t to_ms,
+                         const std::function<void(const UtilisationRow&)>& each) override;
+  Result<std::int64_t> DropUtilisationBefore(std::int64_t ms) override;
   // SQLite's online backup API over the reader connection: one snapshot (WAL), copied whole.
   Status BackupTo(const std::string& path) override;
 
@@ -55,7 +60,7 @@ class SqliteStateStore final : public StateStore {
   Status Migrate();
 
   sqlite3* db_;
-  std::mutex audit_mu_;  // guards audit_db_
+  std::mutex audit_mu_;  // guards audit_db_ (the audit trail's and the rollups' connection)
   sqlite3* audit_db_ = nullptr;
 };
 

@@ -64,6 +64,13 @@ struct AuditFilter {
   std::int64_t limit = 0;  // 0: no limit
 };
 
+// One stored hour of one department or pool (controller/utilisation.h).
+struct UtilisationRow {
+  std::string group;  // "department" | "pool"
+  std::string key;    // the department's id, or the pool's name
+  api::UtilisationHour hour;
+};
+
 class StateStore {
  public:
   virtual ~StateStore() = default;
@@ -102,6 +109,28 @@ class StateStore {
     (void)seq;
     (void)hash;
     return Unimplemented("this state store keeps no audit trail");
+  }
+
+  // Utilisation rollups, kept beside the state rather than in it: the controller holds none in
+  // memory. PutUtilisation inserts or replaces rows (by group, key, hour) durably;
+  // ScanUtilisation visits a group's rows with hour in [from_ms, to_ms), by key then hour;
+  // DropUtilisationBefore removes hours before `ms` and says how many. They may run
+  // concurrently with Apply and Load. A store without them (test fakes) keeps nothing.
+  virtual Status PutUtilisation(const std::vector<UtilisationRow>& rows) {
+    (void)rows;
+    return Unimplemented("this state store keeps no utilisation rollups");
+  }
+  virtual Status ScanUtilisation(const std::string& group, std::int64_t from_ms, std::int64_t to_ms,
+                                 const std::function<void(const UtilisationRow&)>& each) {
+    (void)group;
+    (void)from_ms;
+    (void)to_ms;
+    (void)each;
+    return OkStatus();
+  }
+  virtual Result<std::int64_t> DropUtilisationBefore(std::int64_t ms) {
+    (void)ms;
+    return std::int64_t{0};
   }
 
   // Writes a consistent copy of everything committed so far (records, revision, audit trail)

@@ -39,6 +39,7 @@ class FakeControllerClient final : public ControllerClient {
     bool with_usage = false;
     std::optional<std::vector<api::StoragePoolReport>> storage_pools;
     api::HostActualUsage usage = {};
+    std::optional<std::vector<api::VmActualUsage>> vms = {};
   };
 
   Result<api::Host> RegisterHost(const api::RegisterHostRequest& req) override {
@@ -55,7 +56,7 @@ class FakeControllerClient final : public ControllerClient {
 
   Status Heartbeat(const std::string& id, const api::HeartbeatRequest& req) override {
     std::lock_guard lock(mu_);
-    heartbeats.push_back({id, req.usage.has_value(), req.storage_pools, req.usage.value_or(api::HostActualUsage{})});
+    heartbeats.push_back({id, req.usage.has_value(), req.storage_pools, req.usage.value_or(api::HostActualUsage{}), req.vms});
     return Pop(heartbeat_failures);
   }
 

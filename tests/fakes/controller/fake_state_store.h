@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct FakeStoreData {
   std::vector<std::int64_t> batch_revisions;  // revision per successful Apply()
   std::vector<api::AuditRecord> audit;        // audit records made durable, in order
   std::vector<std::size_t> batch_audit_sizes; // audit records per successful Apply()
+  // Utilisation rollups: (group, key, hour) -> figures; writes that stored rows.
+  std::map<std::tuple<std::string, std::string, std::int64_t>, api::UtilisationFigures> utilisation;
+  int utilisation_puts = 0;
 
   void Hold() {
     std::lock_guard lock(mu);
@@ -113,6 +117,30 @@ class FakeStateStore final : public StateStore {
     }
     for (const auto& [key, value] : copy) record(key.first, key.second, value);
     return OkStatus();
+  }
+
+  Status PutUtilisation(const std::vector<UtilisationRow>& rows) override {
+    std::lock_guard lock(data_->mu);
+    for (const UtilisationRow& r : rows) data_->utilisation[{r.group, r.key, r.hour.hour_ms}] = r.hour.figures;
+    ++data_->utilisation_puts;
+    return OkStatus();
+  }
+  Status ScanUtilisation(const std::string& group, std::int64_t from_ms, std::int64_t to_ms,
+                         const std::function<void(const UtilisationRow&)>& each) override {
+    std::vector<UtilisationRow> rows;
+    {
+      std::lock_guard lock(data_->mu);
+      for (const auto& [at, figures] : data_->utilisation) {
+        const auto& [g, key, hour] = at;
+        if (g == group && hour >= from_ms && hour < to_ms) rows.push_back({g, key, {hour, figures}});
+      }
+    }
+    for (const UtilisationRow& r : rows) each(r);
+    return OkStatus();
+  }
+  Result<std::int64_t> DropUtilisationBefore(std::int64_t ms) override {
+    std::lock_guard lock(data_->mu);
+    return static_cast<std::int64_t>(std::erase_if(data_->utilisation, [&](const auto& row) { return std::get<2>(row.first) < ms; }));
   }
 
  private:

@@ -117,7 +117,8 @@ class CliStoryTest : public ::testing::Test {
     const std::string log = (dir_ / "controller.log").string();
     controller_ = testing::ChildProcess::Start(
         {GOVPOOL_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--port-file", port_file,
-         "--state-dir", state_dir, "--bootstrap-tokens"},  // HTTPS with its own CA, the default
+         "--state-dir", state_dir, "--bootstrap-tokens",  // HTTPS with its own CA, the default
+         "--utilisation-sample-seconds", "1"},  // rollups written every 5 s
         log);
     ASSERT_TRUE(controller_ != nullptr);
     port_ = testing::WaitForPortFile(port_file, *controller_, std::chrono::seconds(60));
@@ -377,6 +378,63 @@ TEST_F(CliStoryTest, DepartmentAdminCreatesVmsUntilQuotaExceeded) {
   CtlRun not_empty = Admin({"department", "delete", "finance"});
   EXPECT_EQ(not_empty.exit_code, 1);
   EXPECT_EQ(not_empty.err.rfind("error: DEPARTMENT_NOT_EMPTY: ", 0), 0u) << not_empty.err;
+}
+
+// Utilisation reports (docs/operations.md, "Utilisation reports"): the rollups reach the store
+// while the controller runs; a department admin sees its department alone, with a chart, and
+// not the pools; the system-admin sees pools with their capacity, as a table and as CSV.
+TEST_F(CliStoryTest, UtilisationReportsShowDepartmentsTheirOwnAndPoolsToTheAdmin) {
+  CtlRun dept = Admin({"department", "create", "finance"});
+  EXPECT_OK(dept);
+  const std::string dept_id = Field(dept.out, "id");
+  EXPECT_OK(Admin({"department", "create", "health"}));
+  EXPECT_OK(Admin({"flavor", "create", "small", "--vcpus", "2", "--memory-mib", "1024", "--disk-gib", "10"}));
+  EXPECT_OK(Admin({"host", "register", "host-a", "--cpus", "16", "--memory-mib", "65536", "--disk-gib", "1000",
+                   "--pool", "az1"}));
+  for (const char* name : {"vm-1", "vm-2"}) {
+    EXPECT_OK(Admin({"vm", "create", name, "--department", "finance", "--flavor", "small"}));
+  }
+  EXPECT_OK(Security({"user", "create", "fin-admin", "--role", "dept-admin", "--department", dept_id}));
+  CtlRun token = Security({"token", "create", "laptop", "--user", "fin-admin", "--expires", "1d"});
+  EXPECT_OK(token);
+  const std::map<std::string, std::string> fin = {{"GOVPOOL_URL", url_}, {"GOVPOOL_TOKEN", Field(token.out, "token")}};
+
+  // Sampled every second, written every 5: wait for finance's VM-hours to show.
+  std::string json;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    CtlRun report = Ctl({"report", "utilisation", "--json"}, fin);
+    ASSERT_EQ(report.exit_code, 0) << report.err;
+    json = report.out;
+    if (std::regex_search(json, std::regex("\"total\":\\{[^}]*\"vm_hours\":[0-9.eE+-]*[1-9]"))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_NE(json.find("\"name\":\"finance\""), std::string::npos) << json;
+  EXPECT_EQ(json.find("health"), std::string::npos) << "a department admin sees its own department only: " << json;
+  EXPECT_TRUE(std::regex_search(json, std::regex("\"vcpu_hours_allocated\":[0-9.eE+-]*[1-9]"))) << json;
+
+  CtlRun table = Ctl({"report", "utilisation"}, fin);
+  EXPECT_OK(table);
+  // VMs on a host without an agent use nothing measured: 0%, the chart's lowest bar.
+  EXPECT_TRUE(std::regex_search(table.out, std::regex("\nfinance +[0-9]\\.[0-9] +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +0% ")))
+      << table.out;
+  EXPECT_NE(table.out.find("\u2581"), std::string::npos) << table.out;
+  CtlRun pools_refused = Ctl({"report", "utilisation", "--group-by", "pool"}, fin);
+  EXPECT_EQ(pools_refused.exit_code, 1);
+  EXPECT_NE(pools_refused.err.find("PERMISSION_DENIED"), std::string::npos) << pools_refused.err;
+
+  CtlRun pools = Admin({"report", "utilisation", "--group-by", "pool"});
+  EXPECT_OK(pools);
+  EXPECT_TRUE(std::regex_search(pools.out, std::regex("\naz1 +[0-9]\\.[0-9] +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]*[1-9]")))
+      << "capacity: " << pools.out;
+  CtlRun csv = Admin({"report", "utilisation", "--group-by", "pool", "--csv", "--from", "2020-01-01T00:00:00Z",
+                      "--to", "2020-01-02"});
+  EXPECT_OK(csv);
+  EXPECT_EQ(csv.out.rfind("group,key,name,hour,sampled_hours,", 0), 0u) << csv.out;
+  EXPECT_NE(csv.out.find("\npool,az1,az1,total,0.000,"), std::string::npos) << "an old span has no hours: " << csv.out;
+  CtlRun bad = Admin({"report", "utilisation", "--from", "last week"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("from must be an RFC 3339 time"), std::string::npos) << bad.err;
 }
 
 // The code an authenticator app would show for `secret` (as printed: groups of four) at

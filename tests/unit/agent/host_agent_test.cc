@@ -220,16 +220,37 @@ TEST_F(HostAgentTest, HeartbeatsOnSchedule) {
 TEST_F(HostAgentTest, HeartbeatsCarryTheHostsMeasuredUse) {
   auto agent = Make(Poll());
   hv_.SetHostUsage({.cpu_busy_ns = 1'000'000'000'000, .memory_total_bytes = 16LL << 30, .memory_available_bytes = 12LL << 30});
+  // A running guest (its VM's use goes to the controller) and a stopped one (no use to report).
+  hv_.AddForeignDomain("vm-running", "running", PowerState::kRunning);
+  hv_.AddForeignDomain("vm-stopped", "stopped", PowerState::kShutoff);
+  auto guest = [](std::uint64_t cpu_time_ns, std::int64_t memory_used_bytes) {
+    DomainStats d;
+    d.state = PowerState::kRunning;
+    d.cpu_time_ns = cpu_time_ns;
+    d.memory_used_bytes = memory_used_bytes;
+    return d;
+  };
+  hv_.SetGuestStats("vm-running", guest(50'000'000'000, 700LL << 20));
   const TimePoint t0 = Now();
   while (controller_.heartbeats.size() < 1 && Now() < t0 + seconds(60)) clock_.AdvanceTo(*agent->Tick());
-  // 25 s of CPU time in the next 10 s: 2.5 CPUs busy.
+  // 25 s of CPU time in the next 10 s: 2.5 CPUs busy; the guest 5 s of it, half a CPU.
   hv_.SetHostUsage({.cpu_busy_ns = 1'025'000'000'000, .memory_total_bytes = 16LL << 30, .memory_available_bytes = 10LL << 30});
+  hv_.SetGuestStats("vm-running", guest(55'000'000'000, 900LL << 20));
   while (controller_.heartbeats.size() < 2 && Now() < t0 + seconds(60)) clock_.AdvanceTo(*agent->Tick());
   ASSERT_EQ(controller_.heartbeats.size(), 2u);
   EXPECT_EQ(controller_.heartbeats[0].usage.memory_used_mib, 4096);
   EXPECT_EQ(controller_.heartbeats[0].usage.cpu_busy_millicores, 0) << "one sample is no rate";
   EXPECT_EQ(controller_.heartbeats[1].usage.memory_used_mib, 6144);
   EXPECT_EQ(controller_.heartbeats[1].usage.cpu_busy_millicores, 2500);
+  ASSERT_TRUE(controller_.heartbeats[0].vms.has_value());
+  ASSERT_EQ(controller_.heartbeats[0].vms->size(), 1u) << "the stopped guest uses nothing";
+  EXPECT_EQ(controller_.heartbeats[0].vms->at(0).vm_id, "vm-running");
+  EXPECT_EQ(controller_.heartbeats[0].vms->at(0).cpu_busy_millicores, 0);
+  EXPECT_EQ(controller_.heartbeats[0].vms->at(0).memory_used_mib, 700);
+  ASSERT_TRUE(controller_.heartbeats[1].vms.has_value());
+  ASSERT_EQ(controller_.heartbeats[1].vms->size(), 1u);
+  EXPECT_EQ(controller_.heartbeats[1].vms->at(0).cpu_busy_millicores, 500);
+  EXPECT_EQ(controller_.heartbeats[1].vms->at(0).memory_used_mib, 900);
 }
 
 TEST_F(HostAgentTest, FirstHeartbeatAndWatchDelaysSpreadSimulatedHosts) {

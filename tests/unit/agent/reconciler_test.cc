@@ -558,5 +558,36 @@ TEST_F(ReconcilerNicTest, RedefinitionsKeepTheNicsAndAStoppedVmGetsThemInItsDefi
   EXPECT_EQ(hv_.GetDomain(id)->state, PowerState::kShutoff);
 }
 
+TEST(VmUseMeterTest, RatesFromTheChangeInCpuTimeAndNoneAcrossARestartOrForAStoppedDomain) {
+  using std::chrono::seconds;
+  VmUseMeter meter;
+  const VmUseMeter::TimePoint t0{};
+  auto stats = [](std::string uuid, PowerState state, std::uint64_t cpu_ns) {
+    DomainStats d;
+    d.uuid = std::move(uuid);
+    d.state = state;
+    d.cpu_time_ns = cpu_ns;
+    d.memory_used_bytes = 512LL << 20;
+    return d;
+  };
+  auto first = meter.Measure({stats("a", PowerState::kRunning, 10'000'000'000), stats("b", PowerState::kShutoff, 0)}, t0);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].cpu_busy_millicores, 0);
+  EXPECT_EQ(first[0].memory_used_mib, 512);
+  // 15 s of CPU in 10 s: 1.5 CPUs.
+  auto second = meter.Measure({stats("a", PowerState::kRunning, 25'000'000'000)}, t0 + seconds(10));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].cpu_busy_millicores, 1500);
+  // Restarted: its counter went back; no rate rather than a wrapped one.
+  auto third = meter.Measure({stats("a", PowerState::kRunning, 1'000'000'000)}, t0 + seconds(20));
+  EXPECT_EQ(third[0].cpu_busy_millicores, 0);
+  auto fourth = meter.Measure({stats("a", PowerState::kRunning, 3'000'000'000)}, t0 + seconds(30));
+  EXPECT_EQ(fourth[0].cpu_busy_millicores, 200);
+  // Stopped, then running again: the sample before the stop is forgotten.
+  EXPECT_TRUE(meter.Measure({stats("a", PowerState::kShutoff, 0)}, t0 + seconds(40)).empty());
+  auto fifth = meter.Measure({stats("a", PowerState::kRunning, 90'000'000'000)}, t0 + seconds(50));
+  EXPECT_EQ(fifth[0].cpu_busy_millicores, 0);
+}
+
 }  // namespace
 }  // namespace govpool::agent

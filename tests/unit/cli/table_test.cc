@@ -30,4 +30,12 @@ TEST(FormatFieldsTest, AlignsValues) {
 }
 
 }  // namespace
+TEST(SparklineTest, HeightsBlanksAndColumnsAveragingTheValuesTheySpan) {
+  EXPECT_EQ(Sparkline({0.0, 0.5, 1.0, 2.0, -1.0, std::nullopt}, 10),
+            "\u2581\u2585\u2588\u2588\u2581 ");
+  // Four values in two columns: (0 + 1) / 2 and (1 + 1) / 2; an unset value is skipped.
+  EXPECT_EQ(Sparkline({0.0, 1.0, std::nullopt, 1.0}, 2), "\u2585\u2588");
+  EXPECT_EQ(Sparkline({}, 48), "");
+}
+
 }  // namespace govpool::cli

@@ -166,7 +166,8 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   vm.name = "v1";
   vm.department_id = d->meta.id;
   vm.flavor = "small";
-  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return testing::CreateOneVm(s, t, admin_, vm); }).ok());
+  auto placed = db_->Write([&](State& s, Txn& t) { return testing::CreateOneVm(s, t, admin_, vm); });
+  ASSERT_TRUE(placed.ok()) << placed.status().ToString();
   api::CreateStoragePoolRequest pool;
   pool.name = "fast";
   pool.cluster = "ceph";
@@ -184,7 +185,8 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   api::HostActualUsage measured;
   measured.cpu_busy_millicores = 2500;
   measured.memory_used_mib = 3072;
-  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return Heartbeat(s, t, admin_, h->meta.id, &measured); }).ok());
+  const std::vector<api::VmActualUsage> vms_measured = {{placed->meta.id, 750, 384}};
+  ASSERT_TRUE(db_->Write([&](State& s, Txn& t) { return Heartbeat(s, t, admin_, h->meta.id, &measured, &vms_measured); }).ok());
   MakeFlavor("huge", 1, 256, 500);  // more disk than the host has
   vm.name = "too-big";
   vm.flavor = "huge";
@@ -240,6 +242,8 @@ TEST_F(MetricsTest, ExposesExactlyTheListedMetricsInBaseUnits) {
   EXPECT_EQ(e.Value("govpool_department_quota_used", quota("vcpus")), 2);
   EXPECT_EQ(e.Value("govpool_department_quota_limit", quota("instances")), INFINITY);  // unlimited
   EXPECT_EQ(e.Value("govpool_department_quota_used", quota("instances")), 1);
+  EXPECT_EQ(e.Value("govpool_department_used", quota("cpus")), 0.75);
+  EXPECT_EQ(e.Value("govpool_department_used", quota("memory_bytes")), 384.0 * 1024 * 1024);
   auto on_host = [&](const char* resource) {
     return std::map<std::string, std::string>{{"host", "h1"}, {"host_id", host_id}, {"pool", "p1"},
                                               {"resource", resource}};

@@ -194,6 +194,39 @@ TEST_F(SqliteStateStoreTest, AFailedMigrationLeavesTheVersionUnchanged) {
   EXPECT_EQ(RawQuery("SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), "0");
 }
 
+TEST_F(SqliteStateStoreTest, UtilisationRowsAreUpsertedScannedInOrderAndDroppedByAge) {
+  constexpr std::int64_t kHour = 3'600'000;
+  auto row = [](std::string group, std::string key, std::int64_t hour, double vm_hours) {
+    UtilisationRow r{std::move(group), std::move(key), {}};
+    r.hour.hour_ms = hour;
+    r.hour.figures.sampled_hours = 1;
+    r.hour.figures.vm_hours = vm_hours;
+    return r;
+  };
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->PutUtilisation({row("department", "b", 2 * kHour, 1), row("department", "a", 2 * kHour, 2),
+                                       row("department", "a", kHour, 3), row("pool", "gold", kHour, 4)}).ok());
+    // The current hour written again: replaced, not added.
+    ASSERT_TRUE(store->PutUtilisation({row("department", "a", 2 * kHour, 5)}).ok());
+  }
+  auto store = OpenStore();  // durable across a reopen
+  ASSERT_NE(store, nullptr);
+  std::vector<std::string> seen;
+  ASSERT_TRUE(store->ScanUtilisation("department", kHour, 3 * kHour, [&](const UtilisationRow& r) {
+    seen.push_back(r.key + "@" + std::to_string(r.hour.hour_ms / kHour) + "=" + std::to_string(static_cast<int>(r.hour.figures.vm_hours)));
+  }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a@1=3", "a@2=5", "b@2=1"}));
+  seen.clear();
+  ASSERT_TRUE(store->ScanUtilisation("department", 2 * kHour, 3 * kHour, [&](const UtilisationRow& r) { seen.push_back(r.key); }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"})) << "from is inclusive";
+  auto dropped = store->DropUtilisationBefore(2 * kHour);
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(*dropped, 2) << "a@1 and the pool's hour 1";
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM utilisation"), "2");
+}
+
 TEST_F(SqliteStateStoreTest, UnopenablePathIsUnavailable) {
   auto store = SqliteStateStore::Open(dir_ + "/no/such/dir/state.db");
   ASSERT_FALSE(store.ok());
