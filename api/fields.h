@@ -62,6 +62,7 @@ template <> struct Fields<Department> {
       Flatten{&Department::meta},
       Field{"name", &Department::name, Text{}, kRequired},
       Field{"description", &Department::description, Text{4096}},
+      Field{"parent_id", &Department::parent_id, Text{64}},
       Field{"quota", &Department::quota},
       Field{"allowed_pools", &Department::allowed_pools, Names{1024}},
       Field{"allowed_storage_pools", &Department::allowed_storage_pools, Names{1024}},
@@ -574,6 +575,7 @@ template <> struct Fields<CreateDepartmentRequest> {
   static constexpr auto kAll = std::tuple{
       Field{"name", &CreateDepartmentRequest::name, Name{}, kRequired},
       Field{"description", &CreateDepartmentRequest::description, Text{1024}},
+      Field{"parent", &CreateDepartmentRequest::parent, Text{64}},
       Field{"quota", &CreateDepartmentRequest::quota},
       Field{"allowed_pools", &CreateDepartmentRequest::allowed_pools, Names{}},
       Field{"allowed_storage_pools", &CreateDepartmentRequest::allowed_storage_pools, Names{}},
@@ -584,6 +586,7 @@ template <> struct Fields<PatchDepartmentRequest> {
   static constexpr bool kRequest = true;
   static constexpr auto kAll = std::tuple{
       Field{"name", &PatchDepartmentRequest::name, Name{}},
+      Field{"parent", &PatchDepartmentRequest::parent, Text{64}},
       Field{"description", &PatchDepartmentRequest::description, Text{1024}},
       Field{"allowed_pools", &PatchDepartmentRequest::allowed_pools, Names{}},
       Field{"allowed_storage_pools", &PatchDepartmentRequest::allowed_storage_pools, Names{}},
@@ -1191,6 +1194,8 @@ template <> struct Fields<QuotaUse> {
       Field{"used", &QuotaUse::used, Any{}, kRequired},
       Field{"limit", &QuotaUse::limit, Any{}, kRequired},
       Field{"enforced", &QuotaUse::enforced},
+      Field{"subtree_used", &QuotaUse::subtree_used},
+      Field{"children_limits", &QuotaUse::children_limits},
   };
 };
 template <> struct Fields<DepartmentUsage> {

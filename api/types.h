@@ -215,6 +215,10 @@ struct Department {
   Meta meta;
   std::string name;
   std::string description;
+  // The organisation tree (province -> bureau -> department, any depth): the parent's id, empty
+  // at the top. A parent's quota bounds the sum of its children's quotas and the usage of its
+  // whole subtree (docs/departments.md).
+  std::string parent_id;
   Quota quota;
   // Confinement for classified workloads: when non-empty, the department's VMs go only to
   // hosts in these pools.
@@ -752,12 +756,14 @@ struct IdempotencyRecord {
 struct CreateDepartmentRequest {
   std::string name;
   std::string description;
+  std::string parent;  // the parent's id or name; empty: a top-level department
   Quota quota;
   std::vector<std::string> allowed_pools;
   std::vector<std::string> allowed_storage_pools;
 };
 struct PatchDepartmentRequest {
   std::optional<std::string> name;
+  std::optional<std::string> parent;  // moves it: the new parent's id or name, "" for the top
   std::optional<std::string> description;
   std::optional<std::vector<std::string>> allowed_pools;
   std::optional<std::vector<std::string>> allowed_storage_pools;
@@ -1240,6 +1246,8 @@ struct QuotaUse {
   std::int64_t used = 0;
   std::int64_t limit = 0;
   bool enforced = true;
+  std::int64_t subtree_used = 0;     // the department's and its descendants' usage (what limit bounds)
+  std::int64_t children_limits = 0;  // the sum of its children's limits (-1: one is unlimited)
 };
 struct DepartmentUsage {
   std::string department_id;

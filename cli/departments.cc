@@ -11,6 +11,7 @@ const std::vector<Column<api::Department>>& DepartmentColumns() {
   static const std::vector<Column<D>> columns = {
       {"ID", [](const D& d) { return d.meta.id; }},
       {"NAME", [](const D& d) { return d.name; }},
+      {"PARENT_ID", [](const D& d) { return d.parent_id; }, true},
       {"INSTANCES", [](const D& d) { return LimitText(d.quota.instances); }},
       {"VCPUS", [](const D& d) { return LimitText(d.quota.vcpus); }},
       {"MEMORY_MIB", [](const D& d) { return LimitText(d.quota.memory_mib); }},
@@ -34,6 +35,7 @@ Command& QuotaOption(Command& c, std::optional<api::QuotaPatch>* quota) {
 struct CreateArgs {
   std::string name;
   std::string description;
+  std::string parent;
   std::optional<api::QuotaPatch> quota;
 };
 
@@ -41,6 +43,7 @@ Status Create(Context& ctx, const CreateArgs& args) {
   api::CreateDepartmentRequest req;
   req.name = args.name;
   req.description = args.description;
+  req.parent = args.parent;
   if (args.quota) req.quota = ApplyQuota(req.quota, *args.quota);
   GP_ASSIGN_OR_RETURN(api::Department d, ctx.Create([&](const api::WriteOptions& w) {
     return ctx.api().CreateDepartment(req, w);
@@ -69,6 +72,7 @@ struct UpdateArgs {
   std::string ref;
   std::optional<std::string> name;
   std::optional<std::string> description;
+  std::optional<std::string> parent;
   std::optional<api::QuotaPatch> quota;
   std::optional<std::int64_t> if_match;
 };
@@ -78,8 +82,9 @@ Status Update(Context& ctx, const UpdateArgs& args) {
   req.name = args.name;
   req.description = args.description;
   req.quota = args.quota;
-  if (!req.name && !req.description && !req.quota) {
-    return UsageError("nothing to change: give --name, --description or --quota");
+  req.parent = args.parent;
+  if (!req.name && !req.description && !req.quota && !req.parent) {
+    return UsageError("nothing to change: give --name, --description, --parent or --quota");
   }
   GP_ASSIGN_OR_RETURN(std::string id, ctx.DepartmentId(args.ref));
   GP_ASSIGN_OR_RETURN(api::Department d, ctx.api().PatchDepartment(id, req, IfMatch(args.if_match)));
@@ -105,8 +110,8 @@ Status Usage(Context& ctx, const std::string& ref) {
   // In the API's order of quota resources, then any this client does not know.
   std::vector<Row> rows;
   auto add = [&](const std::string& resource, const api::QuotaUse& use) {
-    rows.push_back({resource, std::to_string(use.used), LimitText(use.limit),
-                    use.enforced ? "" : "not enforced yet"});
+    rows.push_back({resource, std::to_string(use.used), std::to_string(use.subtree_used), LimitText(use.limit),
+                    LimitText(use.children_limits), use.enforced ? "" : "not enforced yet"});
   };
   for (const api::QuotaResource& r : api::kQuotaResources) {
     auto it = usage.usage.find(std::string(r.name));
@@ -115,7 +120,7 @@ Status Usage(Context& ctx, const std::string& ref) {
   for (const auto& [resource, use] : usage.usage) {
     if (!api::FindQuotaResource(resource)) add(resource, use);
   }
-  ctx.out() << FormatTable({"RESOURCE", "USED", "LIMIT", "NOTE"}, rows);
+  ctx.out() << FormatTable({"RESOURCE", "USED", "WITH_SUBTREE", "LIMIT", "CHILDREN_LIMITS", "NOTE"}, rows);
   return OkStatus();
 }
 
@@ -127,7 +132,9 @@ void AddDepartmentCommands(CommandLine& cli) {
     auto a = std::make_shared<CreateArgs>();
     Command& c = g.AddCommand("create", "create a department (admin)")
                      .Arg("NAME", &a->name, "the department's name")
-                     .Option("--description", &a->description, "TEXT", "free text");
+                     .Option("--description", &a->description, "TEXT", "free text")
+                     .Option("--parent", &a->parent, "ID|NAME",
+                             "the department above it (its quota bounds this one's and its siblings')");
     QuotaOption(c, &a->quota).Run([a](Context& ctx) { return Create(ctx, *a); });
   }
   g.AddCommand("list", "list the departments you can see").Run(List);
@@ -143,7 +150,8 @@ void AddDepartmentCommands(CommandLine& cli) {
                                         "the quota resources given change")
                      .Arg("ID|NAME", &a->ref, "the department")
                      .Option("--name", &a->name, "NAME", "new name")
-                     .Option("--description", &a->description, "TEXT", "new description");
+                     .Option("--description", &a->description, "TEXT", "new description")
+                     .Option("--parent", &a->parent, "ID|NAME", "move it under another department ('' for the top)");
     QuotaOption(c, &a->quota);
     IfMatchOption(c, &a->if_match).Run([a](Context& ctx) { return Update(ctx, *a); });
   }

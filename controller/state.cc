@@ -22,7 +22,7 @@ constexpr size_t kMaxHostEvents = 200'000;
 const std::set<std::string> kNoIds;
 
 // Secondary indexes, in the order each table declares them.
-enum DepartmentIndex { kDepartmentByName };
+enum DepartmentIndex { kDepartmentByName, kDepartmentByParent };
 enum FlavorIndex { kFlavorByName };
 enum HostIndex { kHostByName };
 enum VmIndex { kVmByDepartmentAndName, kVmByHost, kVmByGroup, kVmByDepartment };
@@ -131,7 +131,7 @@ api::Quota QuotaUsageOf(const api::ServerGroup&) {
 
 State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
     : scheduler_(std::move(scheduler)),
-      departments_("department", {&NameOf<api::Department>}),
+      departments_("department", {&NameOf<api::Department>, [](const api::Department& d) { return d.parent_id; }}),
       flavors_("flavor", {&NameOf<api::Flavor>}),
       hosts_("host", {&NameOf<api::Host>}),
       vms_("vm", {[](const api::Vm& v) { return v.department_id + "/" + v.name; },
@@ -560,6 +560,43 @@ api::AuthPolicy State::auth_policy() const {
 api::Quota State::Usage(const std::string& department_id) const {
   auto it = usage_.find(department_id);
   return it == usage_.end() ? api::kZeroQuota : it->second;
+}
+
+const std::set<std::string>& State::ChildrenOf(const std::string& department_id) const {
+  return departments_.IdsBy(kDepartmentByParent, department_id);
+}
+
+std::vector<const api::Department*> State::AncestorsOf(const std::string& department_id) const {
+  std::vector<const api::Department*> out;
+  const api::Department* d = departments_.Find(department_id);
+  // The tree has no cycles (moves are refused under the department's own subtree); the bound
+  // only keeps a corrupt store from looping.
+  while (d && !d->parent_id.empty() && out.size() < departments_.size()) {
+    d = departments_.Find(d->parent_id);
+    if (d) out.push_back(d);
+  }
+  return out;
+}
+
+bool State::IsAncestor(const std::string& ancestor_id, const std::string& department_id) const {
+  for (const api::Department* a : AncestorsOf(department_id)) {
+    if (a->meta.id == ancestor_id) return true;
+  }
+  return false;
+}
+
+api::Quota State::SubtreeUsage(const std::string& department_id) const {
+  api::Quota sum = Usage(department_id);
+  std::vector<std::string> pending(ChildrenOf(department_id).begin(), ChildrenOf(department_id).end());
+  while (!pending.empty()) {
+    const std::string id = std::move(pending.back());
+    pending.pop_back();
+    const api::Quota used = Usage(id);
+    for (const api::QuotaResource& r : api::kQuotaResources) sum.*(r.limit) += used.*(r.limit);
+    const std::set<std::string>& children = ChildrenOf(id);
+    pending.insert(pending.end(), children.begin(), children.end());
+  }
+  return sum;
 }
 
 std::int64_t State::DepartmentObjectCount(const std::string& department_id) const {

@@ -254,6 +254,13 @@ class State {
 
   // Usage counted against a department's quota (every resource; see QuotaUsageOf).
   api::Quota Usage(const std::string& department_id) const;
+  // The organisation tree (docs/departments.md): a department's children (ids), its ancestors
+  // from the parent up, whether `ancestor_id` is one of them, and the usage of the department
+  // and all its descendants (what its quota bounds).
+  const std::set<std::string>& ChildrenOf(const std::string& department_id) const;
+  std::vector<const api::Department*> AncestorsOf(const std::string& department_id) const;
+  bool IsAncestor(const std::string& ancestor_id, const std::string& department_id) const;
+  api::Quota SubtreeUsage(const std::string& department_id) const;
   // Objects a department owns (VMs, users, server groups, volumes, snapshots, images):
   // deletion is refused while owned.
   std::int64_t DepartmentObjectCount(const std::string& department_id) const;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/clock.h"
+#include "controller/services/services.h"
 
 namespace govpool::controller {
 namespace {
@@ -184,7 +185,7 @@ Result<UtilisationSubjects> UtilisationSubjectsOf(const State& s, const Caller& 
     return out;
   }
   for (const auto& [id, d] : s.departments()) {
-    if (caller.can_see_department(id)) out[id] = d.name;
+    if (CanSeeDepartment(s, caller, id)) out[id] = d.name;
   }
   if (out.empty() && !caller.is_system_admin()) {
     return PermissionDenied("utilisation reports show departments to their members and to the system-admin");

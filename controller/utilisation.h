@@ -108,7 +108,7 @@ struct UtilisationQuery {
 Result<UtilisationQuery> ParseUtilisationQuery(const std::string& group_by, const std::string& from,
                                                const std::string& to, std::int64_t now_ms);
 // What `caller` may see grouped by `group_by`, key -> name: departments by id (department
-// roles their own only), pools by name (the system-admin only: PermissionDenied otherwise).
+// roles their own only, a bureau's dept-admin also those below it), pools by name (the system-admin only: PermissionDenied otherwise).
 // Departments and pools that are gone still have stored hours; they are shown to the
 // system-admin under their key.
 using UtilisationSubjects = std::map<std::string, std::string>;

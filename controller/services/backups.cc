@@ -111,7 +111,7 @@ Result<api::Backup> StartBackup(State& s, Txn& t, const api::Volume& v, const ap
   b.policy_id = policy_id;
   b.parent_backup_id = ParentFor(s, v.meta.id, target.meta.id);
   b.size_gib = v.size_gib;
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(b), 1));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(b), 1));
   // The volume's own agent when it reaches the target too (it holds the volume's work).
   b.host_id = storage::ChooseStorageHost(s, v.pool_id, v.host_id, target.meta.id);
   if (b.host_id.empty()) {
@@ -340,7 +340,7 @@ Result<api::Volume> RestoreBackup(State& s, Txn& t, const Caller& c, const std::
   v.department_id = d->meta.id;
   v.size_gib = std::max<std::int64_t>(1, b->size_gib);
   v.source_backup_id = b->meta.id;
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(v), 1));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(v), 1));
   GP_ASSIGN_OR_RETURN(v.pool_id, storage::PlaceInPool(s, *d, v.size_gib, req.pool, req.tier));
   v.host_id = storage::ChooseStorageHost(s, v.pool_id, "", b->target_pool_id);
   if (v.host_id.empty()) {

@@ -283,7 +283,7 @@ Result<api::Network> CreateNetwork(State& s, Txn& t, const Caller& c, const api:
                          (d ? " in department '" + d->name + "'" : " among the shared networks"))
         .WithDetail("name", n.name);
   }
-  if (d) GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(n), 1));
+  if (d) GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(n), 1));
   s.Save(t, n);
   log::Info("network created", {{"network_id", n.meta.id}, {"department_id", n.department_id}});
   return s.RenderNetwork(n);
@@ -460,7 +460,7 @@ Result<api::Port> PlanPort(const State& s, const Caller& c, const api::CreatePor
     if (pending.HasMac(*mac)) return Conflict("MAC address " + *mac + " is in use").WithReason("MAC_ADDRESS_IN_USE");
     p.mac_address = *mac;
   }
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(p), 1 + pending.NewPortsOf(d->meta.id)));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(p), 1 + pending.NewPortsOf(d->meta.id)));
   GP_ASSIGN_OR_RETURN(p.fixed_ips, AllocateAddresses(s, *n, req.fixed_ips, pending));
   if (p.mac_address.empty()) {
     GP_ASSIGN_OR_RETURN(p.mac_address, NewMac(s, pending));

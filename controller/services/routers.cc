@@ -209,7 +209,7 @@ Result<api::Router> CreateRouter(State& s, Txn& t, const Caller& c, const api::C
   r.meta.id = NewUuid();
   r.name = req.name;
   r.department_id = d->meta.id;
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(r), 1));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(r), 1));
   std::optional<api::Port> gateway_port;
   if (!req.external_gateway.network_id.empty()) {
     GP_ASSIGN_OR_RETURN(auto planned, PlanGateway(s, d->meta.id, r.meta.id, req.external_gateway));
@@ -374,7 +374,7 @@ Result<api::FloatingIp> CreateFloatingIp(State& s, Txn& t, const Caller& c, cons
   f.department_id = d->meta.id;
   f.floating_network_id = n->meta.id;
   f.description = req.description;
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(f), 1));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(f), 1));
   std::vector<api::FixedIp> asked;
   if (!req.floating_ip_address.empty()) asked.push_back({"", req.floating_ip_address});
   // IP_ADDRESS_IN_USE for a taken floating_ip_address, SUBNET_FULL when none is left.

@@ -120,7 +120,7 @@ Result<api::SecurityGroup> CreateSecurityGroup(State& s, Txn& t, const Caller& c
   g.name = req.name;
   g.department_id = d->meta.id;
   g.description = req.description;
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(g), 1));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(g), 1));
   g.meta.id = NewUuid();
   // Like the default group, a new group lets everything out and nothing in.
   for (api::EtherType ethertype : {api::EtherType::kIpv4, api::EtherType::kIpv6}) {

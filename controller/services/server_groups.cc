@@ -23,7 +23,7 @@ Result<api::ServerGroup> CreateServerGroup(State& s, Txn& t, const Caller& c,
   g.department_id = req.department_id;
   g.policy = req.policy;
   g.hard = req.hard;
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(g), 1));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(g), 1));
   s.Save(t, g);
   return g;
 }

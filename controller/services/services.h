@@ -43,16 +43,20 @@ Page<api::Department> ListDepartments(const State& s, const Caller& c, const Lis
 Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const std::string& id,
                                         const std::optional<std::int64_t>& if_match,
                                         const api::PatchDepartmentRequest& req);
-// FailedPrecondition while the department still owns VMs or users.
+// FailedPrecondition while the department still owns VMs or users, or has sub-departments.
 Status DeleteDepartment(State& s, Txn& t, const Caller& c, const std::string& id,
                         const std::optional<std::int64_t>& if_match);
-// Usage and limit of every quota resource (with whether it is enforced yet).
+// May `c` read department `id` itself (its record, usage, reports): its own roles, the
+// system-admin, and the dept-admins of the departments above it (a bureau sees those below).
+bool CanSeeDepartment(const State& s, const Caller& c, const std::string& id);
+// Usage and limit of every quota resource (with whether it is enforced yet), with the subtree's
+// usage and the children's limits.
 Result<api::DepartmentUsage> GetUsage(const State& s, const Caller& c, const std::string& id);
-// ResourceExhausted (reason QUOTA_EXCEEDED; details resource, requested, used, limit) when
-// `count` objects that each use `per_object` (QuotaUsageOf) would take an enforced resource of
-// department `d` over its limit. The one quota check every create runs.
-Status CheckQuota(const api::Department& d, const api::Quota& used, const api::Quota& per_object,
-                  std::int64_t count);
+// ResourceExhausted (reason QUOTA_EXCEEDED; details department_id, resource, requested, used,
+// limit) when `count` objects that each use `per_object` (QuotaUsageOf) would take an enforced
+// resource of department `d`, or of one of its ancestors counting its whole subtree, over its
+// limit. The one quota check every create runs.
+Status CheckQuota(const State& s, const api::Department& d, const api::Quota& per_object, std::int64_t count);
 // Fixed limits on the objects that hang off others (docs/security.md, "Bounded everything"):
 // not quotas an administrator sets, bounds that keep one department or user from growing the
 // state (and every watch answer and sync that walks it) without end.

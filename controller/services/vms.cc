@@ -158,7 +158,7 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
     const api::Quota disk = QuotaUsageOf(root);
     for (const api::QuotaResource& q : api::kQuotaResources) per_vm.*(q.limit) += disk.*(q.limit);
   }
-  if (Status quota = CheckQuota(*d, s.Usage(d->meta.id), per_vm, req.count); !quota.ok()) {
+  if (Status quota = CheckQuota(s, *d, per_vm, req.count); !quota.ok()) {
     ++s.placement_counters().quota_exceeded;
     return quota;
   }

@@ -110,7 +110,7 @@ Result<api::Volume> CreateVolume(State& s, Txn& t, const Caller& c, const api::C
                            std::to_string(min_gib) + " GiB)")
         .WithDetail("field", "size_gib");
   }
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(v), 1));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(v), 1));
   GP_ASSIGN_OR_RETURN(v.pool_id, storage::PlaceInPool(s, *d, v.size_gib, pool, req.tier));
   v.host_id = storage::ChooseStorageHost(s, v.pool_id);
   s.Save(t, v);
@@ -192,7 +192,7 @@ Result<api::Volume> ResizeVolume(State& s, Txn& t, const Caller& c, const std::s
   delta.size_gib = growth;
   api::Quota per = QuotaUsageOf(delta);
   per.volumes = 0;
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), per, 1));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, per, 1));
   GP_RETURN_IF_ERROR(storage::PlaceInPool(s, *d, growth, found->pool_id, "").status());
   api::Volume v = *found;
   v.size_gib = req.size_gib;
@@ -319,7 +319,7 @@ Result<api::VolumeSnapshot> CreateSnapshot(State& s, Txn& t, const Caller& c, co
   snap.pool_id = v->pool_id;
   snap.size_gib = v->size_gib;
   snap.host_id = v->host_id;
-  GP_RETURN_IF_ERROR(CheckQuota(*d, s.Usage(d->meta.id), QuotaUsageOf(snap), 1));
+  GP_RETURN_IF_ERROR(CheckQuota(s, *d, QuotaUsageOf(snap), 1));
   s.Save(t, snap);
   return snap;
 }

@@ -336,8 +336,8 @@ TEST_F(CliStoryTest, DepartmentAdminCreatesVmsUntilQuotaExceeded) {
   // Usage reads 10 of 10.
   CtlRun usage = Ctl({"department", "usage", "finance"}, fin);
   EXPECT_OK(usage);
-  EXPECT_TRUE(std::regex_search(usage.out, std::regex("(^|\n)instances +10 +10\n"))) << usage.out;
-  EXPECT_TRUE(std::regex_search(usage.out, std::regex("(^|\n)memory_mib +5120 +unlimited\n")))
+  EXPECT_TRUE(std::regex_search(usage.out, std::regex("(^|\n)instances +10 +10 +10 +0\n"))) << usage.out;
+  EXPECT_TRUE(std::regex_search(usage.out, std::regex("(^|\n)memory_mib +5120 +5120 +unlimited +0\n")))
       << usage.out;
 
   // The department admin may not create departments.
@@ -378,6 +378,27 @@ TEST_F(CliStoryTest, DepartmentAdminCreatesVmsUntilQuotaExceeded) {
   CtlRun not_empty = Admin({"department", "delete", "finance"});
   EXPECT_EQ(not_empty.exit_code, 1);
   EXPECT_EQ(not_empty.err.rfind("error: DEPARTMENT_NOT_EMPTY: ", 0), 0u) << not_empty.err;
+}
+
+// The organisation tree (docs/departments.md) through the CLI: a child under a bureau, one that
+// does not fit refused with the numbers, the bureau's usage showing its children's limits.
+TEST_F(CliStoryTest, DepartmentsFormATreeWhoseQuotasNest) {
+  EXPECT_OK(Admin({"department", "create", "bureau", "--quota", "instances=5"}));
+  CtlRun tax = Admin({"department", "create", "tax", "--parent", "bureau", "--quota", "instances=3"});
+  EXPECT_OK(tax);
+  EXPECT_EQ(Field(tax.out, "parent_id").size(), 36u) << tax.out;
+  CtlRun health = Admin({"department", "create", "health", "--parent", "bureau", "--quota", "instances=3"});
+  EXPECT_EQ(health.exit_code, 1);
+  EXPECT_EQ(health.err.rfind("error: PARENT_QUOTA_EXCEEDED: ", 0), 0u) << health.err;
+  EXPECT_NE(health.err.find("its limit is 5 and its other children's limits take 3"), std::string::npos) << health.err;
+  CtlRun usage = Admin({"department", "usage", "bureau"});
+  EXPECT_OK(usage);
+  EXPECT_TRUE(std::regex_search(usage.out, std::regex("(^|\n)instances +0 +0 +5 +3\n"))) << usage.out;
+  CtlRun below = Admin({"department", "update", "bureau", "--quota", "instances=2"});
+  EXPECT_EQ(below.exit_code, 1);
+  EXPECT_EQ(below.err.rfind("error: QUOTA_BELOW_CHILDREN: ", 0), 0u) << below.err;
+  EXPECT_OK(Admin({"department", "update", "tax", "--parent", ""}));
+  EXPECT_OK(Admin({"department", "update", "bureau", "--quota", "instances=2"}));
 }
 
 // Utilisation reports (docs/operations.md, "Utilisation reports"): the rollups reach the store

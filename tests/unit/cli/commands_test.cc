@@ -264,17 +264,17 @@ TEST_F(CommandsTest, DepartmentCreateSendsTheQuotaAndShowsFields) {
 TEST_F(CommandsTest, UsageTableInApiOrderWithLimits) {
   api::DepartmentUsage usage;
   usage.department_id = kDeptId;
-  usage.usage["instances"] = {10, 10, true};
-  usage.usage["memory_mib"] = {5120, -1, true};
-  usage.usage["volumes"] = {0, 10, false};
+  usage.usage["instances"] = {10, 10, true, 12, 0};
+  usage.usage["memory_mib"] = {5120, -1, true, 5120, -1};
+  usage.usage["volumes"] = {0, 10, false, 0, 0};
   server_.OnJson("GET /v1/departments/" + std::string(kDeptId) + "/usage", api::Encode(usage));
   CtlRun r = Ctl({"department", "usage", kDeptId});
   EXPECT_OK(r);
   EXPECT_EQ(r.out,
-            "RESOURCE    USED  LIMIT      NOTE\n"
-            "instances   10    10\n"
-            "memory_mib  5120  unlimited\n"
-            "volumes     0     10         not enforced yet\n");
+            "RESOURCE    USED  WITH_SUBTREE  LIMIT      CHILDREN_LIMITS  NOTE\n"
+            "instances   10    12            10         0\n"
+            "memory_mib  5120  5120          unlimited  unlimited\n"
+            "volumes     0     0             10         0                not enforced yet\n");
 }
 
 TEST_F(CommandsTest, HostUpdateBuildsThePatch) {

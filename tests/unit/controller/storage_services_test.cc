@@ -142,6 +142,27 @@ TEST_F(StorageServicesTest, QuotaRefusesAndNothingDrifts) {
   EXPECT_EQ(Used("volumes"), 3);
 }
 
+// Confinement for classified workloads: a department's allowed storage pools, set at creation
+// or later, keep its volumes out of every other pool.
+TEST_F(StorageServicesTest, AllowedStoragePoolsConfineTheDepartmentsVolumes) {
+  ReportPool(1000, 0.1);
+  api::PatchDepartmentRequest elsewhere;
+  elsewhere.allowed_storage_pools = std::vector<std::string>{"secret-pool"};
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchDepartment(s, t, admin_, dept_.meta.id, std::nullopt, elsewhere); }).ok());
+  EXPECT_EQ(s_.FindDepartment(dept_.meta.id)->allowed_storage_pools, std::vector<std::string>{"secret-pool"});
+  EXPECT_FALSE(MakeVolume("data", 10).ok()) << "fast is not one of its pools";
+  EXPECT_EQ(Used("volumes"), 0);
+  elsewhere.allowed_storage_pools = std::vector<std::string>{"fast"};
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchDepartment(s, t, admin_, dept_.meta.id, std::nullopt, elsewhere); }).ok());
+  EXPECT_TRUE(MakeVolume("data", 10).ok());
+  api::CreateDepartmentRequest confined;
+  confined.name = "defence";
+  confined.allowed_storage_pools = {"secret-pool"};
+  auto d = W([&](State& s, Txn& t) { return CreateDepartment(s, t, admin_, confined); });
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->allowed_storage_pools, std::vector<std::string>{"secret-pool"});
+}
+
 TEST_F(StorageServicesTest, NearfullPoolTakesNoNewVolumes) {
   ReportPool(100, 0.9);
   auto v = MakeVolume("data", 1);
