@@ -639,6 +639,67 @@ template <> struct Fields<RegisterHostRequest> {
   };
 };
 
+template <> struct Fields<CapacityVms> {
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CapacityVms::name, Name{}, kRequired},
+      Field{"flavor", &CapacityVms::flavor, Text{64}, kRequired},
+      Field{"image", &CapacityVms::image, Text{64}},
+      Field{"network", &CapacityVms::network, Text{64}},
+      Field{"count", &CapacityVms::count, Range{1, 100}},
+  };
+};
+
+template <> struct Fields<CapacityApproval> {
+  static constexpr auto kAll = std::tuple{
+      Field{"level", &CapacityApproval::level, Text{64}, kRequired},
+      Field{"user_id", &CapacityApproval::user_id, Text{64}},
+      Field{"user", &CapacityApproval::user, Text{}},
+      Field{"at", &CapacityApproval::at_ms, Time{}, kRequired},
+  };
+};
+
+template <> struct Fields<CapacityRequest> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&CapacityRequest::meta},
+      Field{"department_id", &CapacityRequest::department_id, Text{64}, kRequired},
+      Field{"requested_by", &CapacityRequest::requested_by, Text{}},
+      Field{"reason", &CapacityRequest::reason, Text{4096}, kRequired},
+      Field{"quota", &CapacityRequest::quota},
+      Field{"vms", &CapacityRequest::vms},
+      Field{"end_at", &CapacityRequest::end_at_ms, Time{}, kEmptyWhenZero},
+      Field{"state", &CapacityRequest::state, Any{}, kRequired},
+      Field{"levels", &CapacityRequest::levels, Names{16}},
+      Field{"approvals", &CapacityRequest::approvals, Items{16}},
+      Field{"decided_by", &CapacityRequest::decided_by, Text{}},
+      Field{"rejection_reason", &CapacityRequest::rejection_reason, Text{4096}},
+      Field{"unfulfilled_reason", &CapacityRequest::unfulfilled_reason, Text{4096}},
+      Field{"fulfilled_at", &CapacityRequest::fulfilled_at_ms, Time{}, kEmptyWhenZero},
+      Field{"granted", &CapacityRequest::granted},
+      Field{"vm_ids", &CapacityRequest::vm_ids, Names{100}},
+      Field{"expiry_warned", &CapacityRequest::expiry_warned},
+      Field{"next_level", &CapacityRequest::next_level, Text{64}, kDerived},
+  };
+};
+
+template <> struct Fields<CreateCapacityRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"department_id", &CreateCapacityRequest::department_id, Text{64}, kRequired},
+      Field{"reason", &CreateCapacityRequest::reason, Text{4096}, kRequired},
+      Field{"quota", &CreateCapacityRequest::quota},
+      Field{"vms", &CreateCapacityRequest::vms},
+      Field{"end_at", &CreateCapacityRequest::end_at_ms, Time{}},
+      Field{"submit", &CreateCapacityRequest::submit},
+  };
+};
+
+template <> struct Fields<CapacityDecision> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"reason", &CapacityDecision::reason, Text{4096}},
+  };
+};
+
 template <> struct Fields<UtilisationFigures> {
   static constexpr Real kHours{0, 1e12};
   static constexpr auto kAll = std::tuple{

@@ -49,6 +49,8 @@ enum class ImageState { kQueued, kUploading, kImporting, kAvailable, kDeleting, 
 enum class ImageFormat { kRaw, kQcow2 };
 enum class Visibility { kPublic, kPrivate };
 enum class BackupState { kCreating, kAvailable, kDeleting, kDeleted, kError };
+// A capacity request's life (docs/departments.md, "Capacity requests").
+enum class CapacityRequestState { kDraft, kSubmitted, kApproved, kRejected, kFulfilled, kExpired, kWithdrawn };
 // Security group rules (docs/networking.md, "Security groups").
 enum class RuleDirection { kIngress, kEgress };
 enum class EtherType { kIpv4, kIpv6 };
@@ -115,6 +117,13 @@ template <> struct EnumNames<BackupState> {
       {{BackupState::kCreating, "creating"}, {BackupState::kAvailable, "available"},
        {BackupState::kDeleting, "deleting"}, {BackupState::kDeleted, "deleted"},
        {BackupState::kError, "error"}}};
+};
+template <> struct EnumNames<CapacityRequestState> {
+  static constexpr std::array<std::pair<CapacityRequestState, std::string_view>, 7> kNames{
+      {{CapacityRequestState::kDraft, "draft"}, {CapacityRequestState::kSubmitted, "submitted"},
+       {CapacityRequestState::kApproved, "approved"}, {CapacityRequestState::kRejected, "rejected"},
+       {CapacityRequestState::kFulfilled, "fulfilled"}, {CapacityRequestState::kExpired, "expired"},
+       {CapacityRequestState::kWithdrawn, "withdrawn"}}};
 };
 template <> struct EnumNames<RuleDirection> {
   static constexpr std::array<std::pair<RuleDirection, std::string_view>, 2> kNames{
@@ -817,6 +826,60 @@ struct ConsolidationReport {
   std::int64_t generated_at_ms = 0;
   std::vector<PoolConsolidation> pools;  // by pool name
 };
+// ---- Capacity requests (docs/departments.md, "Capacity requests") ----
+// VMs a department asks for: created as one all-or-nothing request on final approval, with
+// the department's quota grown by what they use.
+struct CapacityVms {
+  std::string name;     // one VM: its name; several: name-1, name-2, ...
+  std::string flavor;   // id or name
+  std::string image;    // id or name; empty: a local disk
+  std::string network;  // id or name; empty: no NIC
+  std::int64_t count = 1;
+};
+// One level's approval.
+struct CapacityApproval {
+  std::string level;  // a department's id, or "platform"
+  std::string user_id;
+  std::string user;
+  std::int64_t at_ms = 0;
+};
+struct CapacityRequest {
+  Meta meta;
+  std::string department_id;
+  std::string requested_by;  // the user's name
+  std::string reason;
+  std::optional<QuotaPatch> quota;  // increases (> 0) of the department's limits
+  std::optional<CapacityVms> vms;
+  std::int64_t end_at_ms = 0;  // a time-limited grant ends then; 0: permanent
+  CapacityRequestState state = CapacityRequestState::kDraft;
+  // Who approves, in order: the ancestors whose limits the grant needs, nearest first, then
+  // "platform" (the system-admin). Fixed when submitted.
+  std::vector<std::string> levels;
+  std::vector<CapacityApproval> approvals;
+  std::string decided_by;        // who rejected or withdrew it
+  std::string rejection_reason;
+  std::string unfulfilled_reason;  // approved but not applied (yet): why; approve again to retry
+  std::int64_t fulfilled_at_ms = 0;
+  QuotaPatch granted;              // what fulfilment added to the limits (returned at end_at)
+  std::vector<std::string> vm_ids; // the VMs created
+  bool expiry_warned = false;
+  // Derived for approvers: the next level to approve ("" when none), the department's usage
+  // and, per level, the headroom its limit leaves (limit less its children's limits).
+  std::string next_level;
+};
+struct CreateCapacityRequest {
+  std::string department_id;  // id or name
+  std::string reason;
+  std::optional<QuotaPatch> quota;
+  std::optional<CapacityVms> vms;
+  std::int64_t end_at_ms = 0;
+  bool submit = true;  // false: keep it a draft
+};
+// approve/reject/withdraw/submit: the reason is required to reject.
+struct CapacityDecision {
+  std::string reason;
+};
+
 // ---- Utilisation (docs/operations.md, "Utilisation reports") ----
 // Resource-hours of one department or compute pool over some time, integrated by the
 // controller's utilisation meter from samples of what is allocated (the state) and what is

@@ -39,7 +39,8 @@
   X(HostEnrolment) X(CreateHostEnrolmentRequest) X(NewHostEnrolmentAnswer)                \
   X(AgentCertificateRequest) X(AgentCertificateAnswer) X(AgentCertificate)               \
   X(PoolConsolidation) X(ConsolidationReport) X(VmActualUsage)       \
-  X(UtilisationFigures) X(UtilisationHour) X(UtilisationSeries) X(UtilisationReport)
+  X(UtilisationFigures) X(UtilisationHour) X(UtilisationSeries) X(UtilisationReport) \
+  X(CapacityRequest) X(CreateCapacityRequest) X(CapacityDecision) X(ListPage<CapacityRequest>)
 
 namespace govpool::api {
 

@@ -33,12 +33,14 @@ void AddBackupCommands(CommandLine& cli);
 void AddNetworkCommands(CommandLine& cli);  // the network, subnet and port groups
 void AddNetworkSecurityCommands(CommandLine& cli);  // security-group, router, floating-ip
 void AddAdminCommands(CommandLine& cli);  // backup (admin.cc)
-void AddReportCommands(CommandLine& cli);  // consolidation (reports.cc)
+void AddReportCommands(CommandLine& cli);  // consolidation, utilisation (reports.cc)
+void AddCapacityRequestCommands(CommandLine& cli);  // request (capacity_requests.cc)
 
 // Every group, in help order.
 inline void AddAllCommands(CommandLine& cli) {
   AddIdentityCommands(cli);
   AddDepartmentCommands(cli);
+  AddCapacityRequestCommands(cli);
   AddFlavorCommands(cli);
   AddHostCommands(cli);
   AddVmCommands(cli);

@@ -167,6 +167,7 @@ class Context {
   void PrintObject(const api::VolumeSnapshot& value);
   void PrintObject(const api::Image& value);
   void PrintObject(const api::BackupPolicy& value);
+  void PrintObject(const api::CapacityRequest& value);
   void PrintObject(const api::Backup& value);
   void PrintObject(const api::Network& value);
   void PrintObject(const api::Subnet& value);
@@ -177,6 +178,8 @@ class Context {
   // A whole list: {"items":[...],"next_page_token":""} with --json, else the table of
   // `columns` (the wide_only ones with --wide).
   void PrintList(const std::vector<api::Department>& items, const std::vector<Column<api::Department>>& columns);
+  void PrintList(const std::vector<api::CapacityRequest>& items,
+                 const std::vector<Column<api::CapacityRequest>>& columns);
   void PrintList(const std::vector<api::Flavor>& items, const std::vector<Column<api::Flavor>>& columns);
   void PrintList(const std::vector<api::Host>& items, const std::vector<Column<api::Host>>& columns);
   void PrintList(const std::vector<api::Vm>& items, const std::vector<Column<api::Vm>>& columns);

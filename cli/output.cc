@@ -44,6 +44,7 @@ void Context::PrintObject(const api::Volume& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::VolumeSnapshot& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Image& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::BackupPolicy& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::CapacityRequest& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Backup& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Network& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::SecurityGroup& v) { Object(out_, json(), v); }
@@ -101,6 +102,10 @@ void Context::PrintList(const std::vector<api::Image>& items,
   List(out_, json(), wide(), items, columns);
 }
 
+void Context::PrintList(const std::vector<api::CapacityRequest>& items,
+                        const std::vector<Column<api::CapacityRequest>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
 void Context::PrintList(const std::vector<api::BackupPolicy>& items,
                         const std::vector<Column<api::BackupPolicy>>& columns) {
   List(out_, json(), wide(), items, columns);

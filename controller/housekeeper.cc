@@ -29,6 +29,12 @@ HousekeepingResult Housekeeper::RunOnce(std::chrono::steady_clock::time_point no
     log::Info("storage work handed to other agents", {{"records", result.storage_work_moved}});
   }
   result.backups_started = db_.Write([&](State& s, Txn& t) { return RunBackupPolicies(s, t); });
+  const CapacityExpiry expiry = db_.Write([&](State& s, Txn& t) {
+    return ExpireCapacityGrants(s, t, options_.capacity_warn_ahead.count());
+  });
+  result.capacity_grants_warned = expiry.warned;
+  result.capacity_requests_expired = expiry.expired;
+  if (expiry.expired > 0) log::Info("capacity requests expired", {{"requests", expiry.expired}, {"over_quota", expiry.over_quota}});
   if (result.backups_started > 0) log::Info("scheduled backups started", {{"backups", result.backups_started}});
   if (options_.staging) {
     result.staged_images_removed = db_.Read([&](const State& s) { return options_.staging->Sweep(s); });

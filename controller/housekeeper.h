@@ -13,6 +13,8 @@
 //   - audit retention: audit records older than audit_retention are archived to files in
 //     audit_archive_dir and removed from the database (ArchiveAuditRecords), every
 //     audit_sweep_interval, when a directory is given;
+//   - time-limited capacity grants are warned capacity_warn_ahead before their end and
+//     returned at it (ExpireCapacityGrants in services), every sweep;
 //   - utilisation rollups (controller/utilisation.h): the state is sampled every
 //     utilisation_sample_interval and the hours it adds to are written to the store every
 //     utilisation_flush_interval, when an hour ends and at Stop(); hours older than
@@ -62,6 +64,7 @@ struct HousekeeperOptions {
   std::chrono::milliseconds audit_verify_interval{std::chrono::hours(1)};  // 0: never
   // Told each verdict (intact or not) and when it was reached (Db's time, ms); empty: nobody.
   std::function<void(bool intact, std::int64_t at_ms)> on_audit_verified;
+  std::chrono::milliseconds capacity_warn_ahead{std::chrono::hours(72)};
   std::chrono::milliseconds utilisation_sample_interval{60'000};  // 0: no rollups
   std::chrono::milliseconds utilisation_flush_interval{300'000};
   std::chrono::milliseconds utilisation_retention{std::chrono::hours(24 * 400)};
@@ -79,6 +82,8 @@ struct HousekeepingResult {
   std::int64_t audit_records_archived = 0;
   bool tls_reloaded = false;  // the served certificate was renewed or replaced
   std::optional<bool> audit_chain_intact;  // the chain was verified in this pass: its verdict
+  std::int64_t capacity_grants_warned = 0;
+  std::int64_t capacity_requests_expired = 0;
   bool utilisation_sampled = false;
   std::int64_t utilisation_hours_written = 0;  // rows written to the store in this pass
   std::int64_t utilisation_hours_dropped = 0;  // by the retention

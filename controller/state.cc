@@ -38,6 +38,7 @@ enum SnapshotIndex { kSnapshotByHost, kSnapshotByVolume, kSnapshotByDepartment }
 enum ImageIndex { kImageByDepartmentAndName, kImageByHost, kImageByDepartment };
 enum BackupPolicyIndex { kBackupPolicyByDepartment };
 enum BackupIndex { kBackupByHost, kBackupByVolume, kBackupByDepartment };
+enum CapacityRequestIndex { kCapacityRequestByDepartment };
 enum NetworkIndex { kNetworkByDepartmentAndName, kNetworkByDepartment };
 enum SubnetIndex { kSubnetByNetwork };
 enum PortIndex { kPortByNetwork, kPortByMac, kPortByDepartment, kPortByDevice };
@@ -181,7 +182,8 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
       auth_policies_("auth_policy", {}),
       enrolments_("host_enrolment", {[](const api::HostEnrolment& e) { return e.secret_sha256; }}),
       agent_certificates_("agent_certificate", {[](const api::AgentCertificate& c) { return c.serial; },
-                                                [](const api::AgentCertificate& c) { return c.host_name; }}) {}
+                                                [](const api::AgentCertificate& c) { return c.host_name; }}),
+      capacity_requests_("capacity_request", {[](const api::CapacityRequest& r) { return r.department_id; }}) {}
 
 template <> RecordTable<api::Department>& State::Table() { return departments_; }
 template <> RecordTable<api::Flavor>& State::Table() { return flavors_; }
@@ -207,13 +209,14 @@ template <> RecordTable<api::Session>& State::Table() { return sessions_; }
 template <> RecordTable<api::AuthPolicy>& State::Table() { return auth_policies_; }
 template <> RecordTable<api::HostEnrolment>& State::Table() { return enrolments_; }
 template <> RecordTable<api::AgentCertificate>& State::Table() { return agent_certificates_; }
+template <> RecordTable<api::CapacityRequest>& State::Table() { return capacity_requests_; }
 
 template <class F>
 void State::ForEachTable(F&& f) {
   f(departments_), f(flavors_), f(hosts_), f(vms_), f(users_), f(server_groups_), f(tokens_),
       f(idempotency_), f(storage_pools_), f(volumes_), f(snapshots_), f(images_), f(backup_policies_),
       f(backups_), f(networks_), f(subnets_), f(ports_), f(security_groups_), f(routers_), f(floating_ips_),
-      f(sessions_), f(auth_policies_), f(enrolments_), f(agent_certificates_);
+      f(sessions_), f(auth_policies_), f(enrolments_), f(agent_certificates_), f(capacity_requests_);
 }
 
 scheduler::HostSpec State::HostSpecOf(const api::Host& h) const {
@@ -421,6 +424,7 @@ void State::Remove(Txn& txn, const std::string& id) {
   template void State::Save<T>(Txn&, T&);           \
   template void State::Remove<T>(Txn&, const std::string&);
 GOVPOOL_STATE_RECORD(api::Department)
+GOVPOOL_STATE_RECORD(api::CapacityRequest)
 GOVPOOL_STATE_RECORD(api::Flavor)
 GOVPOOL_STATE_RECORD(api::Host)
 GOVPOOL_STATE_RECORD(api::Vm)

@@ -176,6 +176,10 @@ class State {
   const api::AgentCertificate* FindAgentCertificateBySerial(const std::string& serial) const;
   const std::set<std::string>& AgentCertificatesOfHost(const std::string& host_name) const;
 
+  // ---- Capacity requests (docs/departments.md) ----
+  const std::map<std::string, api::CapacityRequest>& capacity_requests() const { return capacity_requests_.all(); }
+  const api::CapacityRequest* FindCapacityRequest(const std::string& id) const { return capacity_requests_.Find(id); }
+
   // ---- Storage (docs/storage.md) ----
   const api::StoragePool* FindStoragePool(const std::string& id_or_name) const;
   const api::Volume* FindVolume(const std::string& id) const { return volumes_.Find(id); }
@@ -337,6 +341,7 @@ class State {
   RecordTable<api::AuthPolicy> auth_policies_;  // at most one, id kAuthPolicyId
   RecordTable<api::HostEnrolment> enrolments_;
   RecordTable<api::AgentCertificate> agent_certificates_;
+  RecordTable<api::CapacityRequest> capacity_requests_;
   mutable AuthActivity auth_activity_;
   // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used

@@ -276,6 +276,23 @@ Result<std::optional<VolumeSnapshot>> Client::ReportSnapshotStatus(std::string_v
   return CallMaybeGone<VolumeSnapshot>("PUT", SnapshotPath(volume_id, snapshot_id, "/status"), Encode(report));
 }
 
+// ---- Capacity requests ----
+Result<CapacityRequest> Client::CreateCapacityRequest(const api::CreateCapacityRequest& req, const WriteOptions& w) {
+  return Call<CapacityRequest>("POST", "/v1/capacity-requests", Encode(req), w);
+}
+Result<CapacityRequest> Client::GetCapacityRequest(std::string_view id) {
+  return Call<CapacityRequest>("GET", Path("/v1/capacity-requests", id), {});
+}
+Result<ListPage<CapacityRequest>> Client::ListCapacityRequests(const PageQuery& q) {
+  Target t("/v1/capacity-requests");
+  t.Page(q);
+  return Call<ListPage<CapacityRequest>>("GET", t.str(), {});
+}
+Result<CapacityRequest> Client::DecideCapacityRequest(std::string_view id, std::string_view verb,
+                                                      const CapacityDecision& decision, const WriteOptions& w) {
+  return Call<CapacityRequest>("POST", Path("/v1/capacity-requests", id, "/" + std::string(verb)), Encode(decision), w);
+}
+
 // ---- Backups ----
 Result<BackupPolicy> Client::CreateBackupPolicy(const CreateBackupPolicyRequest& req, const WriteOptions& w) {
   return Call<BackupPolicy>("POST", "/v1/backup-policies", Encode(req), w);

@@ -202,6 +202,13 @@ class Client {
   Status DownloadStateBackup(BodyWriter sink);
 
   // ---- Backups ----
+  // ---- Capacity requests (docs/departments.md) ----
+  Result<CapacityRequest> CreateCapacityRequest(const CreateCapacityRequest& req, const WriteOptions& w = {});
+  Result<CapacityRequest> GetCapacityRequest(std::string_view id);
+  Result<ListPage<CapacityRequest>> ListCapacityRequests(const PageQuery& q = {});
+  // `verb`: submit, approve, reject or withdraw.
+  Result<CapacityRequest> DecideCapacityRequest(std::string_view id, std::string_view verb,
+                                                const CapacityDecision& decision, const WriteOptions& w = {});
   Result<BackupPolicy> CreateBackupPolicy(const CreateBackupPolicyRequest& req, const WriteOptions& w = {});
   Result<BackupPolicy> GetBackupPolicy(std::string_view id);
   Result<ListPage<BackupPolicy>> ListBackupPolicies(const BackupQuery& q = {});

@@ -170,6 +170,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetVolumeRoutes(router_);
   SetImageRoutes(router_);
   SetBackupRoutes(router_);
+  SetCapacityRequestRoutes(router_);
   SetNetworkRoutes(router_);
   SetNetworkSecurityRoutes(router_);
   SetImageDataRoutes(router_, staging_);

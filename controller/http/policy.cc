@@ -84,6 +84,16 @@ constexpr RoutePolicy kTable[] = {
     Roles("PATCH", "/v1/departments/{id}", kManage),
     Roles("DELETE", "/v1/departments/{id}", kSys),
     Roles("GET", "/v1/departments/{id}/usage", kRead),
+
+    // Capacity requests (docs/departments.md): departments file and withdraw, the levels above
+    // (dept-admins) and the platform (system-admin) decide; services check which level.
+    Roles("POST", "/v1/capacity-requests", kRead),
+    Roles("GET", "/v1/capacity-requests", kRead),
+    Roles("GET", "/v1/capacity-requests/{id}", kRead),
+    Roles("POST", "/v1/capacity-requests/{id}/submit", kRead),
+    Roles("POST", "/v1/capacity-requests/{id}/approve", kManage),
+    Roles("POST", "/v1/capacity-requests/{id}/reject", kManage),
+    Roles("POST", "/v1/capacity-requests/{id}/withdraw", kRead),
     Roles("POST", "/v1/flavors", kSys),
     Roles("GET", "/v1/flavors", kRead),
     Roles("GET", "/v1/flavors/{id}", kRead),

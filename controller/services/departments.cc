@@ -108,6 +108,12 @@ Status CheckQuotaCoversSubtree(const State& s, const api::Department& d, const a
 
 }  // namespace
 
+Status CheckLimitsFitParent(const State& s, const api::Department& d) {
+  if (d.parent_id.empty()) return OkStatus();
+  const api::Department* parent = s.FindDepartment(d.parent_id);
+  return parent ? CheckFitsParent(s, *parent, d.quota, d.name, d.meta.id) : OkStatus();
+}
+
 bool CanSeeDepartment(const State& s, const Caller& c, const std::string& id) {
   if (c.can_see_department(id)) return true;
   return c.role == api::Role::kDeptAdmin && s.IsAncestor(c.department_id, id);

@@ -35,6 +35,33 @@ using Page = api::ListPage<T>;
 Status CheckIfMatch(const std::optional<std::int64_t>& if_match, const api::Meta& meta,
                     const std::string& what);
 
+// ---- Capacity requests (docs/departments.md, "Capacity requests") ----
+// Filed by the department's own roles (submitted at once unless `submit` is false); read by
+// them, by the dept-admins above and by the system-admin.
+Result<api::CapacityRequest> CreateCapacityRequest(State& s, Txn& t, const Caller& c,
+                                                   const api::CreateCapacityRequest& req);
+Result<api::CapacityRequest> GetCapacityRequest(const State& s, const Caller& c, const std::string& id);
+Page<api::CapacityRequest> ListCapacityRequests(const State& s, const Caller& c, const ListOptions& o);
+// draft -> submitted: the approval levels are fixed then.
+Result<api::CapacityRequest> SubmitCapacityRequest(State& s, Txn& t, const Caller& c, const std::string& id);
+// The next level's approver approves (403 for anyone else, 409 ALREADY_APPROVED for an
+// approver of an earlier level, 409 REQUEST_NOT_PENDING once decided); the last one applies the
+// grant in the same transaction: fulfilled, or approved with unfulfilled_reason when it cannot
+// be applied (the system-admin approves again to retry).
+Result<api::CapacityRequest> ApproveCapacityRequest(State& s, Txn& t, const Caller& c, const std::string& id);
+Result<api::CapacityRequest> RejectCapacityRequest(State& s, Txn& t, const Caller& c, const std::string& id,
+                                                   const std::string& reason);
+Result<api::CapacityRequest> WithdrawCapacityRequest(State& s, Txn& t, const Caller& c, const std::string& id);
+// Time-limited grants (the housekeeper, every sweep): warned `warn_ahead_ms` before their end
+// (event capacity-grant-expiring), then the quota returns and anything held above it is flagged
+// (event capacity-over-quota), never deleted; requests not granted by their end expire.
+struct CapacityExpiry {
+  std::int64_t warned = 0;
+  std::int64_t expired = 0;
+  std::int64_t over_quota = 0;
+};
+CapacityExpiry ExpireCapacityGrants(State& s, Txn& t, std::int64_t warn_ahead_ms);
+
 // ---- Departments (admin writes; department users read their own) ----
 Result<api::Department> CreateDepartment(State& s, Txn& t, const Caller& c,
                                          const api::CreateDepartmentRequest& req);
@@ -46,6 +73,9 @@ Result<api::Department> PatchDepartment(State& s, Txn& t, const Caller& c, const
 // FailedPrecondition while the department still owns VMs or users, or has sub-departments.
 Status DeleteDepartment(State& s, Txn& t, const Caller& c, const std::string& id,
                         const std::optional<std::int64_t>& if_match);
+// FailedPrecondition (PARENT_QUOTA_EXCEEDED, with the numbers) when `d`'s limits, as given, do
+// not fit in its parent's beside its siblings' (docs/departments.md).
+Status CheckLimitsFitParent(const State& s, const api::Department& d);
 // May `c` read department `id` itself (its record, usage, reports): its own roles, the
 // system-admin, and the dept-admins of the departments above it (a bureau sees those below).
 bool CanSeeDepartment(const State& s, const Caller& c, const std::string& id);
@@ -132,7 +162,10 @@ struct VmFilter {
 // NO_VALID_HOST (details from the scheduler). Its NICs (req.networks) are made in the same
 // write: a new port per network NIC (quota `ports`, addresses allocated) and the ports given
 // bound; any refusal creates nothing. `fixed_ip` and `port` need count 1.
-Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const api::CreateVmRequest& req);
+// With `grow_quota` (a capacity grant): the department's limits grow by what the VMs use, in the
+// same write (checked against its parent first), and the growth is written there.
+Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const api::CreateVmRequest& req,
+                                       api::QuotaPatch* grow_quota = nullptr);
 Result<api::Vm> GetVm(const State& s, const Caller& c, const std::string& id);
 Page<api::Vm> ListVms(const State& s, const Caller& c, const VmFilter& f, const ListOptions& o);
 // On a host with an agent the VM turns `deleting` and its record goes once the agent confirms

@@ -99,7 +99,8 @@ scheduler::PlacementRequest PlacementRequestOf(const State& s, const Resolved& r
 
 }  // namespace
 
-Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const api::CreateVmRequest& req) {
+Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const api::CreateVmRequest& req,
+                                       api::QuotaPatch* grow_quota) {
   GP_ASSIGN_OR_RETURN(Resolved r, Resolve(s, c, req.department_id, req.flavor, req.server_group));
   const api::Department* d = r.department;
   const api::Flavor* f = r.flavor;
@@ -158,7 +159,20 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
     const api::Quota disk = QuotaUsageOf(root);
     for (const api::QuotaResource& q : api::kQuotaResources) per_vm.*(q.limit) += disk.*(q.limit);
   }
-  if (Status quota = CheckQuota(s, *d, per_vm, req.count); !quota.ok()) {
+  // A capacity grant (capacity_requests.cc): the limits grow by what the VMs use.
+  api::Department grown = *d;
+  if (grow_quota) {
+    *grow_quota = {};
+    for (const api::QuotaResource& q : api::kQuotaResources) {
+      const std::int64_t more = per_vm.*(q.limit) * req.count;
+      std::int64_t& limit = grown.quota.*(q.limit);
+      if (more == 0 || limit < 0) continue;
+      limit += more;
+      (*grow_quota).*(q.patch) = more;
+    }
+    GP_RETURN_IF_ERROR(CheckLimitsFitParent(s, grown));
+  }
+  if (Status quota = CheckQuota(s, grown, per_vm, req.count); !quota.ok()) {
     ++s.placement_counters().quota_exceeded;
     return quota;
   }
@@ -259,6 +273,7 @@ Result<std::vector<api::Vm>> CreateVms(State& s, Txn& t, const Caller& c, const 
     ++s.placement_counters().placed;
     created.push_back(RenderVm(s, v));
   }
+  if (grow_quota) s.Save(t, grown);
   return created;
 }
 

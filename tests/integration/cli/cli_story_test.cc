@@ -380,6 +380,80 @@ TEST_F(CliStoryTest, DepartmentAdminCreatesVmsUntilQuotaExceeded) {
   EXPECT_EQ(not_empty.err.rfind("error: DEPARTMENT_NOT_EMPTY: ", 0), 0u) << not_empty.err;
 }
 
+// The capacity-request story (docs/departments.md, "Capacity requests") through the CLI, with a
+// simulated host's agent running what is placed: a department at its quota asks for 2 more VMs;
+// its bureau and then the platform approve; the VMs run and the quota grew by them.
+TEST_F(CliStoryTest, ADepartmentAsksForTwoMoreVmsAndTheBureauAndThePlatformApprove) {
+  // The bureau's limits leave room for what finance asks (its default 20 vCPUs would not).
+  CtlRun bureau = Admin({"department", "create", "bureau", "--quota", "instances=10,vcpus=100,memory_mib=unlimited"});
+  EXPECT_OK(bureau);
+  CtlRun finance = Admin({"department", "create", "finance", "--parent", "bureau", "--quota", "instances=2"});
+  EXPECT_OK(finance);
+  EXPECT_OK(Admin({"flavor", "create", "small", "--vcpus", "1", "--memory-mib", "512", "--disk-gib", "10"}));
+  // The host is named by the platform, then its (simulated) agent takes it over.
+  EXPECT_OK(Admin({"host", "register", "sim-00001", "--cpus", "16", "--memory-mib", "65536", "--disk-gib", "1000"}));
+  auto token_of = [&](const std::string& user, const std::vector<std::string>& role) {
+    std::vector<std::string> create = {"user", "create", user};
+    create.insert(create.end(), role.begin(), role.end());
+    EXPECT_OK(Security(create));
+    CtlRun token = Security({"token", "create", user + "-token", "--user", user, "--expires", "1d"});
+    EXPECT_OK(token);
+    return Field(token.out, "token");
+  };
+  const std::string agent_token = token_of("sim-agent", {"--role", "agent"});
+  std::ofstream(dir_ / "agent-token") << agent_token << "\n";
+  auto agent = testing::ChildProcess::Start({GOVPOOL_AGENT_BIN, "--controller", url_, "--ca-file", ca_file_, "--token-file",
+                                             (dir_ / "agent-token").string(), "--simulate-hosts", "1", "--sim-prefix",
+                                             "sim", "--log-level", "warn"},
+                                            (dir_ / "agent.log").string());
+  ASSERT_TRUE(agent != nullptr);
+  const std::map<std::string, std::string> fin = {
+      {"GOVPOOL_URL", url_}, {"GOVPOOL_TOKEN", token_of("fin-admin", {"--role", "dept-admin", "--department", Field(finance.out, "id")})}};
+  const std::map<std::string, std::string> bureau_admin = {
+      {"GOVPOOL_URL", url_}, {"GOVPOOL_TOKEN", token_of("bureau-admin", {"--role", "dept-admin", "--department", Field(bureau.out, "id")})}};
+
+  // Finance is at its quota.
+  for (const char* name : {"db-1", "db-2"}) EXPECT_OK(Ctl({"vm", "create", name, "--department", "finance", "--flavor", "small"}, fin));
+  CtlRun full = Ctl({"vm", "create", "web", "--department", "finance", "--flavor", "small"}, fin);
+  EXPECT_EQ(full.err.rfind("error: QUOTA_EXCEEDED: ", 0), 0u) << full.err;
+
+  // It asks; the bureau approves, then the platform, whose approval creates the VMs.
+  CtlRun asked = Ctl({"request", "create", "--department", "finance", "--reason", "two web servers for the tax season",
+                      "--vms", "web", "--flavor", "small", "--count", "2"}, fin);
+  EXPECT_OK(asked);
+  const std::string id = Field(asked.out, "id");
+  EXPECT_EQ(Field(asked.out, "state"), "submitted");
+  EXPECT_EQ(Field(asked.out, "next_level"), Field(bureau.out, "id"));
+  CtlRun not_yours = Ctl({"request", "approve", id}, fin);
+  EXPECT_EQ(not_yours.exit_code, 1);
+  EXPECT_NE(not_yours.err.find("PERMISSION_DENIED"), std::string::npos) << not_yours.err;
+  CtlRun pending = Ctl({"request", "list"}, bureau_admin);
+  EXPECT_OK(pending);
+  EXPECT_TRUE(std::regex_search(pending.out, std::regex(id + " +finance +2 x small \\(web\\) +submitted +bureau"))) << pending.out;
+  CtlRun by_bureau = Ctl({"request", "approve", id}, bureau_admin);
+  EXPECT_OK(by_bureau);
+  EXPECT_EQ(Field(by_bureau.out, "next_level"), "platform");
+  CtlRun by_platform = Admin({"request", "approve", id});
+  EXPECT_OK(by_platform);
+  EXPECT_EQ(Field(by_platform.out, "state"), "fulfilled") << by_platform.out;
+  CtlRun again = Admin({"request", "approve", id});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("REQUEST_NOT_PENDING"), std::string::npos) << again.err;
+
+  // The VMs run on the simulated host, and finance's quota grew by them.
+  bool running = false;
+  CtlRun vms;
+  for (int i = 0; i < 120 && !running; ++i) {
+    vms = Ctl({"vm", "list"}, fin);
+    running = std::regex_search(vms.out, std::regex("web-1 .*running")) && std::regex_search(vms.out, std::regex("web-2 .*running"));
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(running) << vms.out << ReadFile(dir_ / "agent.log");
+  CtlRun shown = Admin({"department", "show", "finance"});
+  EXPECT_EQ(Field(shown.out, "quota.instances"), "4");
+  agent->Stop(std::chrono::seconds(5));
+}
+
 // The organisation tree (docs/departments.md) through the CLI: a child under a bureau, one that
 // does not fit refused with the numbers, the bureau's usage showing its children's limits.
 TEST_F(CliStoryTest, DepartmentsFormATreeWhoseQuotasNest) {

@@ -15,19 +15,11 @@
 #include "tests/fakes/common/fake_clock.h"
 #include "tests/fakes/controller/fake_db.h"
 #include "tests/fakes/controller/fake_state_store.h"
+#include "tests/unit/controller/instances_quota.h"
 #include "tests/unit/controller/vm_create.h"
 
 namespace govpool::controller {
 namespace {
-
-// A quota that limits instances only: the other resources unlimited at every level, so only
-// instances meet the tree's rules.
-api::Quota Instances(std::int64_t instances) {
-  api::Quota q;
-  for (const api::QuotaResource& r : api::kQuotaResources) q.*(r.limit) = -1;
-  q.instances = instances;
-  return q;
-}
 
 class DepartmentTreeTest : public ::testing::Test {
  protected:
@@ -49,10 +41,10 @@ class DepartmentTreeTest : public ::testing::Test {
     host.capacity.disk_gib = 100'000;
     EXPECT_TRUE(db_->Write([&](State& s, Txn& t) { return RegisterHost(s, t, admin_, host); }).ok());
     // province (100) -> bureau (60) -> tax (30), health (20)
-    province_ = Make("province", "", Instances(100)).value().meta.id;
-    bureau_ = Make("bureau", "province", Instances(60)).value().meta.id;
-    tax_ = Make("tax", bureau_, Instances(30)).value().meta.id;
-    health_ = Make("health", "bureau", Instances(20)).value().meta.id;
+    province_ = Make("province", "", testing::InstancesOnly(100)).value().meta.id;
+    bureau_ = Make("bureau", "province", testing::InstancesOnly(60)).value().meta.id;
+    tax_ = Make("tax", bureau_, testing::InstancesOnly(30)).value().meta.id;
+    health_ = Make("health", "bureau", testing::InstancesOnly(20)).value().meta.id;
   }
 
   Result<api::Department> Make(const std::string& name, const std::string& parent, const api::Quota& quota) {
@@ -98,17 +90,17 @@ class DepartmentTreeTest : public ::testing::Test {
 
 TEST_F(DepartmentTreeTest, ChildrensQuotasFitInTheParentsWithTheNumbers) {
   // 30 + 20 of the bureau's 60 are given: 10 are left.
-  auto over = Make("culture", "bureau", Instances(11));
+  auto over = Make("culture", "bureau", testing::InstancesOnly(11));
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.status().reason(), "PARENT_QUOTA_EXCEEDED");
   EXPECT_NE(over.status().message().find("its limit is 60 and its other children's limits take 50"), std::string::npos)
       << over.status().message();
-  auto unlimited = Make("culture", "bureau", Instances(-1));
+  auto unlimited = Make("culture", "bureau", testing::InstancesOnly(-1));
   EXPECT_EQ(unlimited.status().reason(), "PARENT_QUOTA_EXCEEDED") << "no unlimited child under a limited parent";
-  auto fits = Make("culture", "bureau", Instances(10));
+  auto fits = Make("culture", "bureau", testing::InstancesOnly(10));
   ASSERT_TRUE(fits.ok()) << fits.status().ToString();
   EXPECT_EQ(fits->parent_id, bureau_);
-  EXPECT_EQ(Make("nowhere", "no-such-department", Instances(1)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Make("nowhere", "no-such-department", testing::InstancesOnly(1)).status().code(), StatusCode::kInvalidArgument);
   // Raising a child's limit past what its parent has left is refused too.
   EXPECT_EQ(SetInstances(tax_, 31, admin_).status().reason(), "PARENT_QUOTA_EXCEEDED");
   EXPECT_TRUE(SetInstances(tax_, 25, admin_).ok());
@@ -146,7 +138,7 @@ TEST_F(DepartmentTreeTest, MovesAreRefusedIntoTheOwnSubtreeOrBeyondTheNewAncesto
   EXPECT_EQ(Move(bureau_, "tax").status().code(), StatusCode::kInvalidArgument) << "under its own child";
   EXPECT_EQ(Move(bureau_, bureau_).status().code(), StatusCode::kInvalidArgument);
   // A top-level department with 25 instances in use does not fit under the bureau (10 left).
-  auto water = Make("water", "", Instances(25));
+  auto water = Make("water", "", testing::InstancesOnly(25));
   ASSERT_TRUE(water.ok());
   ASSERT_TRUE(CreateVms(water->meta.id, 5).ok());
   auto refused = Move(water->meta.id, "bureau");
