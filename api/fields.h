@@ -649,6 +649,23 @@ template <> struct Fields<CapacityVms> {
   };
 };
 
+template <> struct Fields<CapacityHeadroom> {
+  static constexpr auto kAll = std::tuple{
+      Field{"level", &CapacityHeadroom::level, Text{64}, kRequired},
+      Field{"resource", &CapacityHeadroom::resource, Text{64}, kRequired},
+      Field{"headroom", &CapacityHeadroom::headroom, Any{}, kRequired},
+  };
+};
+
+template <> struct Fields<CapacityContext> {
+  static constexpr auto kAll = std::tuple{
+      Field{"usage", &CapacityContext::usage, Any{}, kRequired},
+      Field{"headroom", &CapacityContext::headroom, Items{1024}},
+      Field{"fits_now", &CapacityContext::fits_now},
+      Field{"fit_summary", &CapacityContext::fit_summary, Text{4096}},
+  };
+};
+
 template <> struct Fields<CapacityApproval> {
   static constexpr auto kAll = std::tuple{
       Field{"level", &CapacityApproval::level, Text{64}, kRequired},
@@ -678,6 +695,7 @@ template <> struct Fields<CapacityRequest> {
       Field{"vm_ids", &CapacityRequest::vm_ids, Names{100}},
       Field{"expiry_warned", &CapacityRequest::expiry_warned},
       Field{"next_level", &CapacityRequest::next_level, Text{64}, kDerived},
+      Field{"context", &CapacityRequest::context, Any{}, kDerived},
   };
 };
 

@@ -171,6 +171,14 @@ struct Quota {
   std::int64_t floating_ips = 50;
   std::int64_t server_groups = 10;
 };
+// One quota resource's use (GET /v1/departments/{id}/usage).
+struct QuotaUse {
+  std::int64_t used = 0;
+  std::int64_t limit = 0;
+  bool enforced = true;
+  std::int64_t subtree_used = 0;     // the department's and its descendants' usage (what limit bounds)
+  std::int64_t children_limits = 0;  // the sum of its children's limits (-1: one is unlimited)
+};
 // A PATCH of some limits.
 struct QuotaPatch {
   std::optional<std::int64_t> instances, vcpus, memory_mib, volumes, volume_gib, snapshots, backup_gib,
@@ -836,6 +844,20 @@ struct CapacityVms {
   std::string network;  // id or name; empty: no NIC
   std::int64_t count = 1;
 };
+// What an approver sees beside a pending request (derived; only while it waits).
+struct CapacityHeadroom {
+  std::string level;  // a department above
+  std::string resource;
+  std::int64_t headroom = 0;  // its limit less its children's limits; -1: unlimited
+};
+struct CapacityContext {
+  std::map<std::string, QuotaUse> usage;  // the department's, for the resources the grant grows
+  std::vector<CapacityHeadroom> headroom;
+  // Could the grant be applied now: VMs, whether the scheduler places them (quota aside); a
+  // quota increase, whether the parent has room for it. Why not, in fit_summary.
+  bool fits_now = false;
+  std::string fit_summary;
+};
 // One level's approval.
 struct CapacityApproval {
   std::string level;  // a department's id, or "platform"
@@ -866,6 +888,7 @@ struct CapacityRequest {
   // Derived for approvers: the next level to approve ("" when none), the department's usage
   // and, per level, the headroom its limit leaves (limit less its children's limits).
   std::string next_level;
+  std::optional<CapacityContext> context;
 };
 struct CreateCapacityRequest {
   std::string department_id;  // id or name
@@ -1305,13 +1328,6 @@ struct WatchAnswer {
   std::vector<Port> ports;
 };
 // GET /v1/departments/{id}/usage.
-struct QuotaUse {
-  std::int64_t used = 0;
-  std::int64_t limit = 0;
-  bool enforced = true;
-  std::int64_t subtree_used = 0;     // the department's and its descendants' usage (what limit bounds)
-  std::int64_t children_limits = 0;  // the sum of its children's limits (-1: one is unlimited)
-};
 struct DepartmentUsage {
   std::string department_id;
   std::map<std::string, QuotaUse> usage;  // by quota resource

@@ -157,6 +157,11 @@ std::string ControllerMetrics::Render(const Db& db) const {
         scrape.Add(M::kDepartmentQuotaUsed, {d.name, id, unit.resource}, Count(used.*(r.limit)) * unit.factor);
       }
     }
+    std::map<api::CapacityRequestState, std::int64_t> requests;
+    for (const auto& [id, r] : s.capacity_requests()) ++requests[r.state];
+    for (const auto& [state, name] : api::schema::EnumNames<api::CapacityRequestState>::kNames) {
+      scrape.Add(M::kCapacityRequests, {std::string(name)}, Count(requests[state]));
+    }
     for (const auto& [id, use] : s.MeasuredUseByDepartment()) {
       const api::Department* d = s.FindDepartment(id);
       if (!d) continue;

@@ -58,12 +58,13 @@ enum class ControllerMetric {
   kAuditChainIntact,
   kAuditChainVerified,
   kDepartmentUsed,
+  kCapacityRequests,
 };
 
 using MetricDef = MetricDefOf<ControllerMetric>;
 
 // The one list.
-inline constexpr std::array<MetricDef, 30> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 31> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -149,6 +150,9 @@ inline constexpr std::array<MetricDef, 30> kControllerMetrics{{
      "department,department_id,resource",
      "What the department's running VMs actually use, as their hosts' agents last measured it: "
      "cpus (busy over the last heartbeat interval), memory_bytes (in use); absent until measured"},
+    {ControllerMetric::kCapacityRequests, "govpool_capacity_requests", MetricType::kGauge, "state",
+     "Capacity requests by state (draft, submitted, approved: waiting or not applied yet, rejected, "
+     "fulfilled, expired, withdrawn)"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {

@@ -37,9 +37,57 @@ void Event(State& s, Txn& t, const api::CapacityRequest& r, const std::string& k
   s.AddEvent(std::move(e));
 }
 
-// The request with its derived fields.
-api::CapacityRequest Render(api::CapacityRequest r) {
+// What an approver sees beside a waiting request: the department's usage of what the grant
+// grows, each level's headroom, and whether the grant could be applied now.
+api::CapacityContext ContextOf(const State& s, const api::CapacityRequest& r) {
+  api::CapacityContext ctx;
+  const api::Department* d = s.FindDepartment(r.department_id);
+  if (!d) return ctx;
+  const Caller platform{"", "platform", api::Role::kSystemAdmin, ""};
+  const std::vector<const api::QuotaResource*> grown = GrownResources(r);
+  if (auto usage = GetUsage(s, platform, d->meta.id); usage.ok()) {
+    for (const api::QuotaResource* q : grown) ctx.usage[std::string(q->name)] = usage->usage[std::string(q->name)];
+  }
+  for (const api::Department* a : s.AncestorsOf(d->meta.id)) {
+    auto usage = GetUsage(s, platform, a->meta.id);
+    if (!usage.ok()) continue;
+    for (const api::QuotaResource* q : grown) {
+      const api::QuotaUse& use = usage->usage[std::string(q->name)];
+      const std::int64_t headroom = use.limit < 0 ? -1 : use.children_limits < 0 ? 0 : use.limit - use.children_limits;
+      ctx.headroom.push_back({a->meta.id, std::string(q->name), headroom});
+    }
+  }
+  if (r.vms) {
+    api::PreviewRequest preview{d->meta.id, r.vms->flavor, "", "", r.vms->count};
+    auto placed = PreviewPlacement(s, platform, preview);
+    ctx.fits_now = placed.ok() && placed->fits;
+    if (!placed.ok()) {
+      ctx.fit_summary = placed.status().message();
+    } else if (!placed->fits) {
+      ctx.fit_summary = "no host has room for them now:";
+      for (const auto& [reason, hosts] : placed->explanation.rejected) {
+        ctx.fit_summary += " " + reason + " (" + std::to_string(hosts) + " hosts)";
+      }
+    }
+  } else if (r.quota) {
+    api::Department grown_department = *d;
+    for (const api::QuotaResource* q : grown) {
+      const std::optional<std::int64_t>& more = (*r.quota).*(q->patch);
+      std::int64_t& limit = grown_department.quota.*(q->limit);
+      if (more && limit >= 0) limit += *more;
+    }
+    const Status fits = CheckLimitsFitParent(s, grown_department);
+    ctx.fits_now = fits.ok();
+    ctx.fit_summary = fits.ok() ? "" : fits.message();
+  }
+  return ctx;
+}
+
+// The request with its derived fields: the level it waits for and, while it waits, the context.
+api::CapacityRequest Render(const State& s, api::CapacityRequest r) {
   r.next_level = r.state == RequestState::kSubmitted && r.approvals.size() < r.levels.size() ? r.levels[r.approvals.size()] : "";
+  const bool waiting = r.state == RequestState::kSubmitted || r.state == RequestState::kApproved;
+  if (waiting) r.context = ContextOf(s, r);
   return r;
 }
 
@@ -138,19 +186,19 @@ Result<api::CapacityRequest> CreateCapacityRequest(State& s, Txn& t, const Calle
   r.vms = req.vms;
   r.end_at_ms = req.end_at_ms;
   s.Save(t, r);
-  if (!req.submit) return Render(r);
+  if (!req.submit) return Render(s, r);
   return SubmitCapacityRequest(s, t, c, r.meta.id);
 }
 
 Result<api::CapacityRequest> GetCapacityRequest(const State& s, const Caller& c, const std::string& id) {
   GP_ASSIGN_OR_RETURN(api::CapacityRequest r, Find(s, c, id));
-  return Render(std::move(r));
+  return Render(s, std::move(r));
 }
 
 Page<api::CapacityRequest> ListCapacityRequests(const State& s, const Caller& c, const ListOptions& o) {
   return PageOf(
       s.capacity_requests(), o, [&](const api::CapacityRequest& r) { return CanSeeDepartment(s, c, r.department_id); },
-      [](const api::CapacityRequest& r) { return Render(r); });
+      [&](const api::CapacityRequest& r) { return Render(s, r); });
 }
 
 Result<api::CapacityRequest> SubmitCapacityRequest(State& s, Txn& t, const Caller& c, const std::string& id) {
@@ -169,7 +217,7 @@ Result<api::CapacityRequest> SubmitCapacityRequest(State& s, Txn& t, const Calle
   r.state = RequestState::kSubmitted;
   s.Save(t, r);
   Event(s, t, r, "capacity-request-submitted", "submitted by " + c.name + "; next: " + r.levels.front());
-  return Render(r);
+  return Render(s, r);
 }
 
 Result<api::CapacityRequest> ApproveCapacityRequest(State& s, Txn& t, const Caller& c, const std::string& id) {
@@ -198,7 +246,7 @@ Result<api::CapacityRequest> ApproveCapacityRequest(State& s, Txn& t, const Call
       s.Save(t, r);
       Event(s, t, r, "capacity-request-approved", "approved by " + c.name + " for " + level + "; next: " +
                                                       r.levels[r.approvals.size()]);
-      return Render(r);
+      return Render(s, r);
     }
     r.state = RequestState::kApproved;
   } else if (!c.is_system_admin()) {
@@ -211,14 +259,14 @@ Result<api::CapacityRequest> ApproveCapacityRequest(State& s, Txn& t, const Call
     s.Save(t, r);
     Event(s, t, r, "capacity-request-unfulfilled", "approved but not applied: " + applied.message());
     log::Info("capacity request approved but not applied", {{"request_id", id}, {"error", applied.ToString()}});
-    return Render(r);
+    return Render(s, r);
   }
   r.state = RequestState::kFulfilled;
   r.unfulfilled_reason.clear();
   r.fulfilled_at_ms = t.now_ms();
   s.Save(t, r);
   Event(s, t, r, "capacity-request-fulfilled", "approved by " + c.name + " and applied");
-  return Render(r);
+  return Render(s, r);
 }
 
 Result<api::CapacityRequest> RejectCapacityRequest(State& s, Txn& t, const Caller& c, const std::string& id,
@@ -237,7 +285,7 @@ Result<api::CapacityRequest> RejectCapacityRequest(State& s, Txn& t, const Calle
   r.rejection_reason = reason;
   s.Save(t, r);
   Event(s, t, r, "capacity-request-rejected", "rejected by " + c.name + ": " + reason);
-  return Render(r);
+  return Render(s, r);
 }
 
 Result<api::CapacityRequest> WithdrawCapacityRequest(State& s, Txn& t, const Caller& c, const std::string& id) {
@@ -250,7 +298,7 @@ Result<api::CapacityRequest> WithdrawCapacityRequest(State& s, Txn& t, const Cal
   r.decided_by = c.name;
   s.Save(t, r);
   Event(s, t, r, "capacity-request-withdrawn", "withdrawn by " + c.name);
-  return Render(r);
+  return Render(s, r);
 }
 
 CapacityExpiry ExpireCapacityGrants(State& s, Txn& t, std::int64_t warn_ahead_ms) {

@@ -98,6 +98,14 @@ TEST_F(CapacityRequestsTest, AQuotaRequestWalksUpTheTreeAndTheLastApprovalGrowsT
   EXPECT_EQ(r->levels, (std::vector<std::string>{bureau_, province_, "platform"})) << "nearest first, the platform last";
   EXPECT_EQ(r->next_level, bureau_);
   EXPECT_EQ(r->requested_by, "tax-member");
+  // Beside it, what approvers weigh: tax's use and limit, each level's headroom, whether it fits.
+  ASSERT_TRUE(r->context.has_value());
+  EXPECT_EQ(r->context->usage.at("instances").limit, 30);
+  ASSERT_EQ(r->context->headroom.size(), 2u);
+  EXPECT_EQ(r->context->headroom[0].level, bureau_);
+  EXPECT_EQ(r->context->headroom[0].headroom, 30) << "60 less tax's 30";
+  EXPECT_EQ(r->context->headroom[1].headroom, 40) << "100 less the bureau's 60";
+  EXPECT_TRUE(r->context->fits_now);
   auto step = Approve(bureau_admin_, r->meta.id);
   ASSERT_TRUE(step.ok()) << step.status().ToString();
   EXPECT_EQ(step->next_level, province_);
@@ -107,6 +115,7 @@ TEST_F(CapacityRequestsTest, AQuotaRequestWalksUpTheTreeAndTheLastApprovalGrowsT
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_EQ(done->state, CapacityRequestState::kFulfilled);
   EXPECT_EQ(done->approvals.size(), 3u);
+  EXPECT_FALSE(done->context.has_value()) << "decided: no context";
   EXPECT_EQ(done->granted.instances, 5);
   EXPECT_EQ(TaxInstances(), 35);
   EXPECT_EQ(Events("capacity-request-submitted"), 1);
@@ -201,6 +210,10 @@ TEST_F(CapacityRequestsTest, VmsThatNoLongerFitStayApprovedUntilThePlatformRetri
   api::PatchHostRequest maintenance;
   maintenance.maintenance = true;
   ASSERT_TRUE(W([&](State& s, Txn& t) { return PatchHost(s, t, platform_, big, std::nullopt, maintenance); }).ok());
+  auto seen = db_->Read([&](const State& s) { return GetCapacityRequest(s, bureau_admin_, r->meta.id); });
+  ASSERT_TRUE(seen.ok() && seen->context.has_value());
+  EXPECT_FALSE(seen->context->fits_now) << "the preview finds no host";
+  EXPECT_NE(seen->context->fit_summary.find("no host has room"), std::string::npos) << seen->context->fit_summary;
   ASSERT_TRUE(Approve(bureau_admin_, r->meta.id).ok());
   ASSERT_TRUE(Approve(province_admin_, r->meta.id).ok());
   auto unfulfilled = Approve(platform_, r->meta.id);
