@@ -239,12 +239,9 @@ std::optional<HostAgent::TimePoint> HostAgent::HeartbeatStep(ControllerClient& c
     // The host's own use: memory now, CPU busy since the previous heartbeat's sample.
     if (auto host = hypervisor_.GetHostUsage(); host.ok()) {
       usage->memory_used_mib = std::max<std::int64_t>(0, host->memory_total_bytes - host->memory_available_bytes) >> 20;
-      if (last_cpu_sample_ && now > last_cpu_sample_->first && host->cpu_busy_ns >= last_cpu_sample_->second) {
-        const double wall_ns = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_cpu_sample_->first).count());
-        usage->cpu_busy_millicores =
-            static_cast<std::int64_t>(static_cast<double>(host->cpu_busy_ns - last_cpu_sample_->second) / wall_ns * 1000);
-      }
-      last_cpu_sample_ = std::pair{now, host->cpu_busy_ns};
+      const CpuSample sample{now, host->cpu_busy_ns};
+      usage->cpu_busy_millicores = BusyMillicores(last_cpu_sample_, sample);
+      last_cpu_sample_ = sample;
     }
     req.usage = *usage;
   }

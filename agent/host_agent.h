@@ -170,7 +170,7 @@ class HostAgent {
   std::atomic<std::int64_t> revision_{0};
 
   // Heartbeat side only: the host's CPU time at the previous heartbeat, and each VM's.
-  std::optional<std::pair<TimePoint, std::uint64_t>> last_cpu_sample_;
+  std::optional<CpuSample> last_cpu_sample_;
   VmUseMeter vm_use_;
 
   // Shared with the heartbeat side.

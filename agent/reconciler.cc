@@ -550,22 +550,27 @@ Result<api::HostActualUsage> MeasureActualUsage(Hypervisor& hv) {
   return u;
 }
 
+std::int64_t BusyMillicores(const std::optional<CpuSample>& before, const CpuSample& now) {
+  if (!before || now.at <= before->at || now.cpu_time_ns < before->cpu_time_ns) return 0;
+  const double wall_ns =
+      static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(now.at - before->at).count());
+  return static_cast<std::int64_t>(static_cast<double>(now.cpu_time_ns - before->cpu_time_ns) / wall_ns * 1000);
+}
+
 std::vector<api::VmActualUsage> VmUseMeter::Measure(const std::vector<DomainStats>& domains, TimePoint now) {
   std::vector<api::VmActualUsage> out;
-  std::unordered_map<std::string, Sample> current;
+  std::unordered_map<std::string, CpuSample> current;
   for (const DomainStats& d : domains) {
     if (!Active(d.state)) continue;
     api::VmActualUsage use;
     use.vm_id = d.uuid;
     if (d.memory_used_bytes) use.memory_used_mib = std::max<std::int64_t>(0, *d.memory_used_bytes) >> 20;
     if (d.cpu_time_ns) {
+      const CpuSample sample{now, *d.cpu_time_ns};
       auto before = previous_.find(d.uuid);
-      if (before != previous_.end() && now > before->second.at && *d.cpu_time_ns >= before->second.cpu_time_ns) {
-        const double wall_ns = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - before->second.at).count());
-        use.cpu_busy_millicores =
-            static_cast<std::int64_t>(static_cast<double>(*d.cpu_time_ns - before->second.cpu_time_ns) / wall_ns * 1000);
-      }
-      current[d.uuid] = Sample{now, *d.cpu_time_ns};
+      use.cpu_busy_millicores =
+          BusyMillicores(before == previous_.end() ? std::nullopt : std::optional(before->second), sample);
+      current[d.uuid] = sample;
     }
     out.push_back(std::move(use));
   }

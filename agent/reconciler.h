@@ -190,6 +190,14 @@ class Reconciler {
 // the controller sees load it did not place. Unavailable when the hypervisor cannot be asked.
 Result<api::HostActualUsage> MeasureActualUsage(Hypervisor& hv);
 
+// A CPU time counter sampled at two instants: the CPUs busy in between, in thousandths of a CPU.
+// 0 without an earlier sample, when no time passed, or when the counter went back (a restart).
+struct CpuSample {
+  std::chrono::steady_clock::time_point at;
+  std::uint64_t cpu_time_ns = 0;
+};
+std::int64_t BusyMillicores(const std::optional<CpuSample>& before, const CpuSample& now);
+
 // The running VMs' own use for heartbeats, from one bulk GetDomainStats per heartbeat: CPU busy
 // since the previous heartbeat (from the change in each domain's CPU time; 0 at a domain's first
 // sample, or when its counter went back, as after a restart) and memory in use. Domains that
@@ -201,11 +209,7 @@ class VmUseMeter {
   std::vector<api::VmActualUsage> Measure(const std::vector<DomainStats>& domains, TimePoint now);
 
  private:
-  struct Sample {
-    TimePoint at;
-    std::uint64_t cpu_time_ns = 0;
-  };
-  std::unordered_map<std::string, Sample> previous_;  // domain uuid -> its last sample
+  std::unordered_map<std::string, CpuSample> previous_;  // domain uuid -> its last sample
 };
 
 }  // namespace govpool::agent
