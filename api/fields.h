@@ -718,6 +718,65 @@ template <> struct Fields<CapacityDecision> {
   };
 };
 
+template <> struct Fields<Webhook> {
+  static constexpr auto kAll = std::tuple{
+      Flatten{&Webhook::meta},
+      Field{"name", &Webhook::name, Name{}, kRequired},
+      Field{"department_id", &Webhook::department_id, Text{64}},
+      Field{"role", &Webhook::role, Any{}, kRequired},
+      Field{"url", &Webhook::url, Text{2048}, kRequired},
+      Field{"events", &Webhook::events, Names{16}},
+      Field{"created_by", &Webhook::created_by, Text{}},
+      Field{"secret", &Webhook::secret, Text{128}, kStorageOnly},
+      Field{"new_secret", &Webhook::new_secret, Text{128}, kDerived},
+      Field{"last_delivered_at", &Webhook::last_delivered_at_ms, Time{}, kEmptyWhenZero},
+      Field{"last_failed_at", &Webhook::last_failed_at_ms, Time{}, kEmptyWhenZero},
+      Field{"last_error", &Webhook::last_error, Text{4096}},
+  };
+};
+
+template <> struct Fields<CreateWebhookRequest> {
+  static constexpr bool kRequest = true;
+  static constexpr auto kAll = std::tuple{
+      Field{"name", &CreateWebhookRequest::name, Name{}, kRequired},
+      Field{"department_id", &CreateWebhookRequest::department_id, Text{64}},
+      Field{"role", &CreateWebhookRequest::role, Any{}, kRequired},
+      Field{"url", &CreateWebhookRequest::url, Text{2048}, kRequired},
+      Field{"events", &CreateWebhookRequest::events, Names{16}},
+  };
+};
+
+template <> struct Fields<WebhookNotification> {
+  static constexpr auto kAll = std::tuple{
+      Field{"id", &WebhookNotification::id, Text{64}, kRequired},
+      Field{"event", &WebhookNotification::event, Text{64}, kRequired},
+      Field{"at", &WebhookNotification::at_ms, Time{}, kRequired},
+      Field{"webhook_id", &WebhookNotification::webhook_id, Text{64}},
+      Field{"department_id", &WebhookNotification::department_id, Text{64}},
+      Field{"awaiting_level", &WebhookNotification::awaiting_level, Text{64}},
+      Field{"message", &WebhookNotification::message, Text{4096}},
+      Field{"capacity_request", &WebhookNotification::capacity_request},
+  };
+};
+
+template <> struct Fields<WebhookDelivery> {
+  static constexpr auto kAll = std::tuple{
+      Field{"id", &WebhookDelivery::id, Text{64}, kRequired},
+      Field{"webhook_id", &WebhookDelivery::webhook_id, Text{64}, kRequired},
+      Field{"department_id", &WebhookDelivery::department_id, Text{64}},
+      Field{"event", &WebhookDelivery::event, Text{64}, kRequired},
+      Field{"body", &WebhookDelivery::body, Text{1 << 20}},
+      Field{"state", &WebhookDelivery::state, Any{}, kRequired},
+      Field{"created_at", &WebhookDelivery::created_at_ms, Time{}},
+      Field{"attempts", &WebhookDelivery::attempts, Range{0, kMaxInt}},
+      Field{"next_attempt_at", &WebhookDelivery::next_attempt_at_ms, Time{}, kEmptyWhenZero},
+      Field{"last_attempt_at", &WebhookDelivery::last_attempt_at_ms, Time{}, kEmptyWhenZero},
+      Field{"delivered_at", &WebhookDelivery::delivered_at_ms, Time{}, kEmptyWhenZero},
+      Field{"last_status", &WebhookDelivery::last_status, Range{0, 999}},
+      Field{"last_error", &WebhookDelivery::last_error, Text{4096}},
+  };
+};
+
 template <> struct Fields<UtilisationFigures> {
   static constexpr Real kHours{0, 1e12};
   static constexpr auto kAll = std::tuple{

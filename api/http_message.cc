@@ -95,4 +95,36 @@ std::optional<std::string_view> BearerToken(std::string_view authorization) {
   return authorization.substr(kBearer.size());
 }
 
+Result<HttpUrl> ParseHttpUrl(std::string_view text) {
+  const urls::result<urls::url_view> url = urls::parse_absolute_uri(text);
+  if (!url) return InvalidArgument("not an absolute URL");
+  HttpUrl out;
+  if (url->scheme() == "https") {
+    out.tls = true;
+  } else if (url->scheme() != "http") {
+    return InvalidArgument("the scheme is not http or https");
+  }
+  if (!url->has_authority() || url->encoded_host().empty()) return InvalidArgument("the URL names no host");
+  if (url->has_userinfo()) return InvalidArgument("the URL carries user info; the controller signs its requests instead");
+  if (url->has_fragment()) return InvalidArgument("the URL has a fragment");
+  out.host = url->host_address();
+  out.origin = std::string(url->scheme()) + "://" + std::string(url->encoded_authority());
+  out.target = std::string(url->encoded_resource());
+  if (out.target.empty() || out.target.front() != '/') out.target.insert(0, "/");
+  switch (url->host_type()) {
+    case urls::host_type::ipv4:
+      out.loopback = out.host.rfind("127.", 0) == 0;
+      break;
+    case urls::host_type::ipv6:
+      out.loopback = out.host == "::1";
+      break;
+    case urls::host_type::name:
+      out.loopback = EqualsIgnoreCase(out.host, "localhost");
+      break;
+    default:
+      return InvalidArgument("the URL's host is not a name or an IP address");
+  }
+  return out;
+}
+
 }  // namespace govpool::api

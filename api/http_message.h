@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/result.h"
+
 namespace govpool::api {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -59,5 +61,19 @@ std::string PercentEncode(std::string_view s);
 // The token of an `Authorization: Bearer <token>` header value (non-empty); nullopt for
 // another scheme or no token. The view points into `authorization`.
 std::optional<std::string_view> BearerToken(std::string_view authorization);
+
+// An absolute http(s) URL split for a client: where to connect (`origin`, scheme://authority,
+// as HttpClient's base_url takes it) and what to ask for there (`target`: path and query, "/"
+// when empty). `loopback`: the host is 127.0.0.0/8, ::1 or "localhost".
+struct HttpUrl {
+  bool tls = false;
+  std::string host;
+  std::string origin;
+  std::string target;
+  bool loopback = false;
+};
+// InvalidArgument, saying why, unless `text` is an absolute http:// or https:// URL with a
+// host and no user info or fragment.
+Result<HttpUrl> ParseHttpUrl(std::string_view text);
 
 }  // namespace govpool::api

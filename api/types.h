@@ -51,6 +51,10 @@ enum class Visibility { kPublic, kPrivate };
 enum class BackupState { kCreating, kAvailable, kDeleting, kDeleted, kError };
 // A capacity request's life (docs/departments.md, "Capacity requests").
 enum class CapacityRequestState { kDraft, kSubmitted, kApproved, kRejected, kFulfilled, kExpired, kWithdrawn };
+// Webhooks (docs/departments.md, "Notifications"): whom a webhook speaks for, and where one
+// notification's delivery stands.
+enum class WebhookRole { kRequester, kApprover };
+enum class WebhookDeliveryState { kPending, kDelivered, kFailed };
 // Security group rules (docs/networking.md, "Security groups").
 enum class RuleDirection { kIngress, kEgress };
 enum class EtherType { kIpv4, kIpv6 };
@@ -124,6 +128,15 @@ template <> struct EnumNames<CapacityRequestState> {
        {CapacityRequestState::kApproved, "approved"}, {CapacityRequestState::kRejected, "rejected"},
        {CapacityRequestState::kFulfilled, "fulfilled"}, {CapacityRequestState::kExpired, "expired"},
        {CapacityRequestState::kWithdrawn, "withdrawn"}}};
+};
+template <> struct EnumNames<WebhookRole> {
+  static constexpr std::array<std::pair<WebhookRole, std::string_view>, 2> kNames{
+      {{WebhookRole::kRequester, "requester"}, {WebhookRole::kApprover, "approver"}}};
+};
+template <> struct EnumNames<WebhookDeliveryState> {
+  static constexpr std::array<std::pair<WebhookDeliveryState, std::string_view>, 3> kNames{
+      {{WebhookDeliveryState::kPending, "pending"}, {WebhookDeliveryState::kDelivered, "delivered"},
+       {WebhookDeliveryState::kFailed, "failed"}}};
 };
 template <> struct EnumNames<RuleDirection> {
   static constexpr std::array<std::pair<RuleDirection, std::string_view>, 2> kNames{
@@ -901,6 +914,63 @@ struct CreateCapacityRequest {
 // approve/reject/withdraw/submit: the reason is required to reject.
 struct CapacityDecision {
   std::string reason;
+};
+
+// ---- Webhooks (docs/departments.md, "Notifications") ----
+// The events a webhook can ask for. A requester webhook hears of its department's requests;
+// an approver webhook of the requests that wait for its level ("submitted": now yours to
+// decide) and of those that stop waiting for it (withdrawn, rejected, expired), the platform's
+// also of grants approved but not applied (unfulfilled: retry).
+inline constexpr std::array<std::string_view, 10> kWebhookEvents = {
+    "submitted", "approved", "rejected", "fulfilled", "unfulfilled",
+    "withdrawn", "expiring", "expired",  "over-quota", "ping"};
+struct Webhook {
+  Meta meta;
+  std::string name;
+  std::string department_id;  // empty: the platform's (an approver webhook of the system-admins)
+  WebhookRole role = WebhookRole::kRequester;
+  std::string url;  // https://; http:// only to a loopback address (a local relay)
+  std::vector<std::string> events;  // of kWebhookEvents; empty: all of them
+  std::string created_by;
+  std::string secret;      // storage only: the key of each delivery's HMAC-SHA256 signature
+  std::string new_secret;  // derived: the secret, in the answer to the create only
+  std::int64_t last_delivered_at_ms = 0;
+  std::int64_t last_failed_at_ms = 0;
+  std::string last_error;  // of the last failed attempt
+};
+struct CreateWebhookRequest {
+  std::string name;
+  std::string department_id;  // id or name; empty: the platform (system-admin only)
+  WebhookRole role = WebhookRole::kRequester;
+  std::string url;
+  std::vector<std::string> events;
+};
+// The body of one delivery (POST, application/json).
+struct WebhookNotification {
+  std::string id;     // the delivery's id, also X-Govpool-Delivery: a receiver drops repeats by it
+  std::string event;  // of kWebhookEvents
+  std::int64_t at_ms = 0;
+  std::string webhook_id;
+  std::string department_id;   // the request's department
+  std::string awaiting_level;  // a department's id or "platform": who decides now, if anyone
+  std::string message;
+  std::optional<CapacityRequest> capacity_request;
+};
+// One notification on its way to one webhook; kept (pending, then its outcome) until pruned.
+struct WebhookDelivery {
+  std::string id;
+  std::string webhook_id;
+  std::string department_id;  // the webhook's (for who may read it)
+  std::string event;
+  std::string body;  // the JSON POSTed (an encoded WebhookNotification)
+  WebhookDeliveryState state = WebhookDeliveryState::kPending;
+  std::int64_t created_at_ms = 0;
+  std::int64_t attempts = 0;
+  std::int64_t next_attempt_at_ms = 0;
+  std::int64_t last_attempt_at_ms = 0;
+  std::int64_t delivered_at_ms = 0;
+  std::int64_t last_status = 0;  // the receiver's HTTP status; 0: no answer
+  std::string last_error;
 };
 
 // ---- Utilisation (docs/operations.md, "Utilisation reports") ----

@@ -40,7 +40,9 @@
   X(AgentCertificateRequest) X(AgentCertificateAnswer) X(AgentCertificate)               \
   X(PoolConsolidation) X(ConsolidationReport) X(VmActualUsage)       \
   X(UtilisationFigures) X(UtilisationHour) X(UtilisationSeries) X(UtilisationReport) \
-  X(CapacityRequest) X(CreateCapacityRequest) X(CapacityDecision) X(ListPage<CapacityRequest>)
+  X(CapacityRequest) X(CreateCapacityRequest) X(CapacityDecision) X(ListPage<CapacityRequest>) \
+  X(Webhook) X(CreateWebhookRequest) X(WebhookNotification) X(WebhookDelivery) X(ListPage<Webhook>) \
+  X(ListPage<WebhookDelivery>)
 
 namespace govpool::api {
 

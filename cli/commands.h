@@ -35,12 +35,14 @@ void AddNetworkSecurityCommands(CommandLine& cli);  // security-group, router, f
 void AddAdminCommands(CommandLine& cli);  // backup (admin.cc)
 void AddReportCommands(CommandLine& cli);  // consolidation, utilisation (reports.cc)
 void AddCapacityRequestCommands(CommandLine& cli);  // request (capacity_requests.cc)
+void AddWebhookCommands(CommandLine& cli);  // webhook (webhooks.cc)
 
 // Every group, in help order.
 inline void AddAllCommands(CommandLine& cli) {
   AddIdentityCommands(cli);
   AddDepartmentCommands(cli);
   AddCapacityRequestCommands(cli);
+  AddWebhookCommands(cli);
   AddFlavorCommands(cli);
   AddHostCommands(cli);
   AddVmCommands(cli);

@@ -168,6 +168,8 @@ class Context {
   void PrintObject(const api::Image& value);
   void PrintObject(const api::BackupPolicy& value);
   void PrintObject(const api::CapacityRequest& value);
+  void PrintObject(const api::Webhook& value);
+  void PrintObject(const api::WebhookDelivery& value);
   void PrintObject(const api::Backup& value);
   void PrintObject(const api::Network& value);
   void PrintObject(const api::Subnet& value);
@@ -180,6 +182,9 @@ class Context {
   void PrintList(const std::vector<api::Department>& items, const std::vector<Column<api::Department>>& columns);
   void PrintList(const std::vector<api::CapacityRequest>& items,
                  const std::vector<Column<api::CapacityRequest>>& columns);
+  void PrintList(const std::vector<api::Webhook>& items, const std::vector<Column<api::Webhook>>& columns);
+  void PrintList(const std::vector<api::WebhookDelivery>& items,
+                 const std::vector<Column<api::WebhookDelivery>>& columns);
   void PrintList(const std::vector<api::Flavor>& items, const std::vector<Column<api::Flavor>>& columns);
   void PrintList(const std::vector<api::Host>& items, const std::vector<Column<api::Host>>& columns);
   void PrintList(const std::vector<api::Vm>& items, const std::vector<Column<api::Vm>>& columns);

@@ -45,6 +45,8 @@ void Context::PrintObject(const api::VolumeSnapshot& v) { Object(out_, json(), v
 void Context::PrintObject(const api::Image& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::BackupPolicy& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::CapacityRequest& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::Webhook& v) { Object(out_, json(), v); }
+void Context::PrintObject(const api::WebhookDelivery& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Backup& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::Network& v) { Object(out_, json(), v); }
 void Context::PrintObject(const api::SecurityGroup& v) { Object(out_, json(), v); }
@@ -104,6 +106,13 @@ void Context::PrintList(const std::vector<api::Image>& items,
 
 void Context::PrintList(const std::vector<api::CapacityRequest>& items,
                         const std::vector<Column<api::CapacityRequest>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::Webhook>& items, const std::vector<Column<api::Webhook>>& columns) {
+  List(out_, json(), wide(), items, columns);
+}
+void Context::PrintList(const std::vector<api::WebhookDelivery>& items,
+                        const std::vector<Column<api::WebhookDelivery>>& columns) {
   List(out_, json(), wide(), items, columns);
 }
 void Context::PrintList(const std::vector<api::BackupPolicy>& items,

@@ -14,6 +14,8 @@ std::string Sha256Hex(std::string_view data);
 // SM3 (GB/T 32905, China's commercial-cryptography hash) as lower-case hex; nullopt when this
 // OpenSSL build does not offer it.
 std::optional<std::string> Sm3Hex(std::string_view data);
+// Lower-case hex HMAC-SHA256 of `data` keyed with `key` (RFC 2104; webhook signatures).
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
 // SHA-256 of a stream of bytes fed in pieces (uploads, images read back from storage).
 // Not thread-safe; one per stream.
 class Sha256Stream {

@@ -20,6 +20,7 @@
 #include "common/private_file.h"
 #include "controller/db.h"
 #include "controller/housekeeper.h"
+#include "controller/webhook_http_sender.h"
 #include "controller/http/api_handler.h"
 #include "api/server/http_server.h"
 #include "controller/metrics.h"
@@ -242,6 +243,11 @@ int Run(int argc, char** argv) {
   Housekeeper housekeeper(**db, SystemClock(), housekeeping);
   housekeeper.Start();
 
+  // Webhook notifications (docs/departments.md, "Notifications") leave from their own thread.
+  HttpWebhookSender webhook_sender(HttpWebhookSenderOptions{flags->webhook_ca_file});
+  WebhookDispatcher webhooks(**db, webhook_sender);
+  webhooks.Start();
+
   // The OVN Northbound database follows the network records (docs/networking.md).
   std::unique_ptr<NetworkSync> network_sync;
   if (!flags->ovn_nb.empty()) {
@@ -262,6 +268,7 @@ int Run(int argc, char** argv) {
   }
   log::Info("stopping", {{"signal", sig}});
   if (network_sync) network_sync->Stop();
+  webhooks.Stop();
   housekeeper.Stop();
   (*server)->Stop();
   (void)(*db)->Sync();

@@ -162,6 +162,16 @@ std::string ControllerMetrics::Render(const Db& db) const {
     for (const auto& [state, name] : api::schema::EnumNames<api::CapacityRequestState>::kNames) {
       scrape.Add(M::kCapacityRequests, {std::string(name)}, Count(requests[state]));
     }
+    std::int64_t expiring = 0;
+    for (const auto& [id, r] : s.capacity_requests()) {
+      expiring += r.state == api::CapacityRequestState::kFulfilled && r.expiry_warned ? 1 : 0;
+    }
+    scrape.Add(M::kCapacityGrantsExpiring, {}, Count(expiring));
+    std::map<api::WebhookDeliveryState, std::int64_t> deliveries;
+    for (const auto& [id, d] : s.webhook_deliveries()) ++deliveries[d.state];
+    for (const auto& [state, name] : api::schema::EnumNames<api::WebhookDeliveryState>::kNames) {
+      scrape.Add(M::kWebhookDeliveries, {std::string(name)}, Count(deliveries[state]));
+    }
     for (const auto& [id, use] : s.MeasuredUseByDepartment()) {
       const api::Department* d = s.FindDepartment(id);
       if (!d) continue;

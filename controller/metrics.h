@@ -59,12 +59,14 @@ enum class ControllerMetric {
   kAuditChainVerified,
   kDepartmentUsed,
   kCapacityRequests,
+  kCapacityGrantsExpiring,
+  kWebhookDeliveries,
 };
 
 using MetricDef = MetricDefOf<ControllerMetric>;
 
 // The one list.
-inline constexpr std::array<MetricDef, 31> kControllerMetrics{{
+inline constexpr std::array<MetricDef, 33> kControllerMetrics{{
     {ControllerMetric::kHttpRequests, "govpool_http_requests_total", MetricType::kCounter,
      "route,method,code", "HTTP requests answered, by route pattern, method and status code"},
     {ControllerMetric::kHttpRequestDuration, "govpool_http_request_duration_seconds",
@@ -153,6 +155,11 @@ inline constexpr std::array<MetricDef, 31> kControllerMetrics{{
     {ControllerMetric::kCapacityRequests, "govpool_capacity_requests", MetricType::kGauge, "state",
      "Capacity requests by state (draft, submitted, approved: waiting or not applied yet, rejected, "
      "fulfilled, expired, withdrawn)"},
+    {ControllerMetric::kCapacityGrantsExpiring, "govpool_capacity_grants_expiring", MetricType::kGauge, "",
+     "Time-limited capacity grants warned of their coming end (3 days ahead) and not ended yet"},
+    {ControllerMetric::kWebhookDeliveries, "govpool_webhook_deliveries", MetricType::kGauge, "state",
+     "Webhook notifications kept, by state: pending (queued or retrying), delivered, failed (gave up); "
+     "delivered and failed ones are kept 7 days"},
 }};
 
 constexpr const MetricDef& Def(ControllerMetric m) {

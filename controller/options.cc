@@ -82,6 +82,10 @@ std::unique_ptr<CLI::App> MakeApp(ControllerOptions& o, RawFlags& raw) {
       ->type_name("DAYS")
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();
+  app->add_option("--webhook-ca-file", o.webhook_ca_file,
+                  "verify HTTPS webhook receivers against this CA bundle (default: the system's trust store)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
   app->add_option("--audit-retention-days", o.audit_retention_days,
                   "audit records older than this move to <state-dir>/audit-archive (never dropped)")
       ->type_name("DAYS")

@@ -46,6 +46,9 @@ struct ControllerOptions {
   // Utilisation rollups (docs/operations.md, "Utilisation reports"): sampling, kept for.
   int utilisation_sample_s = 60;
   int utilisation_retention_days = 400;
+  // Webhooks (docs/departments.md, "Notifications"): HTTPS receivers are verified against this
+  // CA bundle; empty: the system's trust store.
+  std::string webhook_ca_file;
   // --audit-hash: the audit records' chain hash, sha256 or sm3 (GB/T 32905; refused when this
   // OpenSSL lacks it).
   std::string audit_hash = "sha256";

@@ -39,6 +39,13 @@ enum ImageIndex { kImageByDepartmentAndName, kImageByHost, kImageByDepartment };
 enum BackupPolicyIndex { kBackupPolicyByDepartment };
 enum BackupIndex { kBackupByHost, kBackupByVolume, kBackupByDepartment };
 enum CapacityRequestIndex { kCapacityRequestByDepartment };
+enum WebhookIndex { kWebhookByAudience };
+enum WebhookDeliveryIndex { kDeliveryByWebhook, kDeliveryPending };
+
+// A webhook's audience key: its role and department ("approver/" is the platform's).
+std::string WebhookAudience(api::WebhookRole role, const std::string& department_id) {
+  return std::string(api::ToString(role)) + "/" + department_id;
+}
 enum NetworkIndex { kNetworkByDepartmentAndName, kNetworkByDepartment };
 enum SubnetIndex { kSubnetByNetwork };
 enum PortIndex { kPortByNetwork, kPortByMac, kPortByDepartment, kPortByDevice };
@@ -183,7 +190,13 @@ State::State(std::unique_ptr<scheduler::Scheduler> scheduler)
       enrolments_("host_enrolment", {[](const api::HostEnrolment& e) { return e.secret_sha256; }}),
       agent_certificates_("agent_certificate", {[](const api::AgentCertificate& c) { return c.serial; },
                                                 [](const api::AgentCertificate& c) { return c.host_name; }}),
-      capacity_requests_("capacity_request", {[](const api::CapacityRequest& r) { return r.department_id; }}) {}
+      capacity_requests_("capacity_request", {[](const api::CapacityRequest& r) { return r.department_id; }}),
+      webhooks_("webhook", {[](const api::Webhook& w) { return WebhookAudience(w.role, w.department_id); }}),
+      webhook_deliveries_("webhook_delivery",
+                          {[](const api::WebhookDelivery& d) { return d.webhook_id; },
+                           [](const api::WebhookDelivery& d) {
+                             return d.state == api::WebhookDeliveryState::kPending ? std::string("pending") : std::string();
+                           }}) {}
 
 template <> RecordTable<api::Department>& State::Table() { return departments_; }
 template <> RecordTable<api::Flavor>& State::Table() { return flavors_; }
@@ -210,13 +223,26 @@ template <> RecordTable<api::AuthPolicy>& State::Table() { return auth_policies_
 template <> RecordTable<api::HostEnrolment>& State::Table() { return enrolments_; }
 template <> RecordTable<api::AgentCertificate>& State::Table() { return agent_certificates_; }
 template <> RecordTable<api::CapacityRequest>& State::Table() { return capacity_requests_; }
+template <> RecordTable<api::Webhook>& State::Table() { return webhooks_; }
+template <> RecordTable<api::WebhookDelivery>& State::Table() { return webhook_deliveries_; }
+
+const std::set<std::string>& State::WebhooksFor(api::WebhookRole role, const std::string& department_id) const {
+  return webhooks_.IdsBy(kWebhookByAudience, WebhookAudience(role, department_id));
+}
+const std::set<std::string>& State::DeliveriesOfWebhook(const std::string& webhook_id) const {
+  return webhook_deliveries_.IdsBy(kDeliveryByWebhook, webhook_id);
+}
+const std::set<std::string>& State::PendingWebhookDeliveries() const {
+  return webhook_deliveries_.IdsBy(kDeliveryPending, "pending");
+}
 
 template <class F>
 void State::ForEachTable(F&& f) {
   f(departments_), f(flavors_), f(hosts_), f(vms_), f(users_), f(server_groups_), f(tokens_),
       f(idempotency_), f(storage_pools_), f(volumes_), f(snapshots_), f(images_), f(backup_policies_),
       f(backups_), f(networks_), f(subnets_), f(ports_), f(security_groups_), f(routers_), f(floating_ips_),
-      f(sessions_), f(auth_policies_), f(enrolments_), f(agent_certificates_), f(capacity_requests_);
+      f(sessions_), f(auth_policies_), f(enrolments_), f(agent_certificates_), f(capacity_requests_),
+      f(webhooks_), f(webhook_deliveries_);
 }
 
 scheduler::HostSpec State::HostSpecOf(const api::Host& h) const {
@@ -425,6 +451,8 @@ void State::Remove(Txn& txn, const std::string& id) {
   template void State::Remove<T>(Txn&, const std::string&);
 GOVPOOL_STATE_RECORD(api::Department)
 GOVPOOL_STATE_RECORD(api::CapacityRequest)
+GOVPOOL_STATE_RECORD(api::Webhook)
+GOVPOOL_STATE_RECORD(api::WebhookDelivery)
 GOVPOOL_STATE_RECORD(api::Flavor)
 GOVPOOL_STATE_RECORD(api::Host)
 GOVPOOL_STATE_RECORD(api::Vm)

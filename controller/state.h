@@ -180,6 +180,16 @@ class State {
   const std::map<std::string, api::CapacityRequest>& capacity_requests() const { return capacity_requests_.all(); }
   const api::CapacityRequest* FindCapacityRequest(const std::string& id) const { return capacity_requests_.Find(id); }
 
+  // ---- Webhooks (docs/departments.md, "Notifications") ----
+  const std::map<std::string, api::Webhook>& webhooks() const { return webhooks_.all(); }
+  const api::Webhook* FindWebhook(const std::string& id) const { return webhooks_.Find(id); }
+  // The webhooks of `role` for department `department_id` ("": the platform's).
+  const std::set<std::string>& WebhooksFor(api::WebhookRole role, const std::string& department_id) const;
+  const std::map<std::string, api::WebhookDelivery>& webhook_deliveries() const { return webhook_deliveries_.all(); }
+  const api::WebhookDelivery* FindWebhookDelivery(const std::string& id) const { return webhook_deliveries_.Find(id); }
+  const std::set<std::string>& DeliveriesOfWebhook(const std::string& webhook_id) const;
+  const std::set<std::string>& PendingWebhookDeliveries() const;
+
   // ---- Storage (docs/storage.md) ----
   const api::StoragePool* FindStoragePool(const std::string& id_or_name) const;
   const api::Volume* FindVolume(const std::string& id) const { return volumes_.Find(id); }
@@ -342,6 +352,8 @@ class State {
   RecordTable<api::HostEnrolment> enrolments_;
   RecordTable<api::AgentCertificate> agent_certificates_;
   RecordTable<api::CapacityRequest> capacity_requests_;
+  RecordTable<api::Webhook> webhooks_;
+  RecordTable<api::WebhookDelivery> webhook_deliveries_;
   mutable AuthActivity auth_activity_;
   // Derived data, kept by Save/Remove and rebuilt by FinishLoad.
   std::unordered_map<std::string, api::Quota> usage_;  // department id -> used

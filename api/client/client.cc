@@ -293,6 +293,26 @@ Result<CapacityRequest> Client::DecideCapacityRequest(std::string_view id, std::
   return Call<CapacityRequest>("POST", Path("/v1/capacity-requests", id, "/" + std::string(verb)), Encode(decision), w);
 }
 
+// ---- Webhooks ----
+Result<Webhook> Client::CreateWebhook(const CreateWebhookRequest& req, const WriteOptions& w) {
+  return Call<Webhook>("POST", "/v1/webhooks", Encode(req), w);
+}
+Result<Webhook> Client::GetWebhook(std::string_view id) { return Call<Webhook>("GET", Path("/v1/webhooks", id), {}); }
+Result<ListPage<Webhook>> Client::ListWebhooks(const PageQuery& q) {
+  Target t("/v1/webhooks");
+  t.Page(q);
+  return Call<ListPage<Webhook>>("GET", t.str(), {});
+}
+Status Client::DeleteWebhook(std::string_view id) { return CallNoContent("DELETE", Path("/v1/webhooks", id)); }
+Result<WebhookDelivery> Client::PingWebhook(std::string_view id, const WriteOptions& w) {
+  return Call<WebhookDelivery>("POST", Path("/v1/webhooks", id, "/ping"), {}, w);
+}
+Result<ListPage<WebhookDelivery>> Client::ListWebhookDeliveries(std::string_view id, const PageQuery& q) {
+  Target t(Path("/v1/webhooks", id, "/deliveries"));
+  t.Page(q);
+  return Call<ListPage<WebhookDelivery>>("GET", t.str(), {});
+}
+
 // ---- Backups ----
 Result<BackupPolicy> Client::CreateBackupPolicy(const CreateBackupPolicyRequest& req, const WriteOptions& w) {
   return Call<BackupPolicy>("POST", "/v1/backup-policies", Encode(req), w);

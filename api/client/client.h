@@ -209,6 +209,13 @@ class Client {
   // `verb`: submit, approve, reject or withdraw.
   Result<CapacityRequest> DecideCapacityRequest(std::string_view id, std::string_view verb,
                                                 const CapacityDecision& decision, const WriteOptions& w = {});
+  // ---- Webhooks (docs/departments.md, "Notifications") ----
+  Result<Webhook> CreateWebhook(const CreateWebhookRequest& req, const WriteOptions& w = {});
+  Result<Webhook> GetWebhook(std::string_view id);
+  Result<ListPage<Webhook>> ListWebhooks(const PageQuery& q = {});
+  Status DeleteWebhook(std::string_view id);
+  Result<WebhookDelivery> PingWebhook(std::string_view id, const WriteOptions& w = {});
+  Result<ListPage<WebhookDelivery>> ListWebhookDeliveries(std::string_view id, const PageQuery& q = {});
   Result<BackupPolicy> CreateBackupPolicy(const CreateBackupPolicyRequest& req, const WriteOptions& w = {});
   Result<BackupPolicy> GetBackupPolicy(std::string_view id);
   Result<ListPage<BackupPolicy>> ListBackupPolicies(const BackupQuery& q = {});

@@ -171,6 +171,7 @@ void ApiHandler::RegisterAllRoutes() {
   SetImageRoutes(router_);
   SetBackupRoutes(router_);
   SetCapacityRequestRoutes(router_);
+  SetWebhookRoutes(router_);
   SetNetworkRoutes(router_);
   SetNetworkSecurityRoutes(router_);
   SetImageDataRoutes(router_, staging_);

@@ -94,6 +94,14 @@ constexpr RoutePolicy kTable[] = {
     Roles("POST", "/v1/capacity-requests/{id}/approve", kManage),
     Roles("POST", "/v1/capacity-requests/{id}/reject", kManage),
     Roles("POST", "/v1/capacity-requests/{id}/withdraw", kRead),
+    // Webhooks (docs/departments.md, "Notifications"): dept-admins for their departments, the
+    // system-admin for any and for the platform's; members read their department's.
+    Roles("POST", "/v1/webhooks", kManage),
+    Roles("GET", "/v1/webhooks", kRead),
+    Roles("GET", "/v1/webhooks/{id}", kRead),
+    Roles("DELETE", "/v1/webhooks/{id}", kManage),
+    Roles("POST", "/v1/webhooks/{id}/ping", kManage),
+    Roles("GET", "/v1/webhooks/{id}/deliveries", kRead),
     Roles("POST", "/v1/flavors", kSys),
     Roles("GET", "/v1/flavors", kRead),
     Roles("GET", "/v1/flavors/{id}", kRead),

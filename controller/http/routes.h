@@ -27,6 +27,7 @@ void SetStoragePoolRoutes(Router& r);
 void SetVolumeRoutes(Router& r);
 void SetImageRoutes(Router& r);
 void SetCapacityRequestRoutes(Router& r);  // /v1/capacity-requests
+void SetWebhookRoutes(Router& r);  // /v1/webhooks
 void SetBackupRoutes(Router& r);  // /v1/backup-policies and /v1/backups
 // Networks (docs/networking.md): /v1/networks, /v1/subnets, /v1/ports.
 void SetNetworkRoutes(Router& r);

@@ -19,7 +19,7 @@ Page<T> PageOf(const std::map<std::string, T>& objects, const ListOptions& o, Ke
   for (; it != objects.end(); ++it) {
     if (!keep(it->second)) continue;
     if (static_cast<std::int64_t>(page.items.size()) == limit) {
-      page.next_page_token = page.items.back().meta.id;
+      page.next_page_token = RecordId(page.items.back());
       break;
     }
     page.items.push_back(render(it->second));

@@ -62,6 +62,57 @@ struct CapacityExpiry {
 };
 CapacityExpiry ExpireCapacityGrants(State& s, Txn& t, std::int64_t warn_ahead_ms);
 
+// ---- Webhooks (docs/departments.md, "Notifications") ----
+// A dept-admin registers webhooks for its department (a bureau's also for those below it); the
+// system-admin for any department, and the platform's (no department, role approver). Read by
+// those and by the department's members; the secret is shown once, in the create's answer.
+// http:// is refused unless the host is a loopback address: notifications leave over TLS.
+Result<api::Webhook> CreateWebhook(State& s, Txn& t, const Caller& c, const api::CreateWebhookRequest& req);
+Result<api::Webhook> GetWebhook(const State& s, const Caller& c, const std::string& id);
+Page<api::Webhook> ListWebhooks(const State& s, const Caller& c, const ListOptions& o);
+// Its deliveries, pending or done, go with it.
+Status DeleteWebhook(State& s, Txn& t, const Caller& c, const std::string& id);
+// Queues a "ping" notification (to check the receiver and its signature check).
+Result<api::WebhookDelivery> PingWebhook(State& s, Txn& t, const Caller& c, const std::string& id);
+Result<Page<api::WebhookDelivery>> ListWebhookDeliveries(const State& s, const Caller& c, const std::string& id,
+                                                         const ListOptions& o);
+// Queues, in `t` (durable with the change it tells of), notification `event` about request `r`
+// for every webhook that hears of it: the requesting department's requester webhooks, and the
+// approver webhooks of the level the request now waits for (submitted, unfulfilled) or stopped
+// waiting for (withdrawn, rejected, expired). A webhook with kMaxPendingDeliveriesPerWebhook
+// pending gets nothing more (event webhook-backlog-full) until its receiver catches up.
+void NotifyCapacityRequest(State& s, Txn& t, const api::CapacityRequest& r, std::string_view event,
+                           const std::string& message);
+inline constexpr std::int64_t kMaxWebhooksPerDepartment = 20;
+inline constexpr std::int64_t kMaxPendingDeliveriesPerWebhook = 1'000;
+// The dispatcher's side (controller/webhook_dispatcher.h): what is due, and what came of it.
+struct WebhookAttempt {
+  api::WebhookDelivery delivery;
+  std::string url;
+  std::string secret;
+};
+// Up to `limit` pending deliveries due at `now_ms`, the longest-waiting first.
+std::vector<WebhookAttempt> DueWebhookDeliveries(const State& s, std::int64_t now_ms, std::size_t limit);
+struct WebhookOutcome {
+  std::string delivery_id;
+  int status = 0;     // the receiver's answer; 0 when none came. 2xx: delivered
+  std::string error;  // why not, when not delivered
+};
+struct WebhookRetryPolicy {
+  std::int64_t first_backoff_ms = 10'000;  // doubled after each failure...
+  std::int64_t max_backoff_ms = 3'600'000;  // ...up to this
+  std::int64_t max_attempts = 20;           // then failed for good (event webhook-delivery-failed)
+};
+// The wait before attempt `attempts` + 1 of delivery `delivery_id`: the doubling back-off plus
+// up to a quarter more, spread by the delivery's id so that receivers coming back are not hit
+// by every retry at once.
+std::int64_t WebhookBackoffMs(const WebhookRetryPolicy& p, const std::string& delivery_id, std::int64_t attempts);
+// Records the attempts' outcomes (at t.now_ms()); how many deliveries failed for good.
+std::int64_t RecordWebhookOutcomes(State& s, Txn& t, const std::vector<WebhookOutcome>& outcomes,
+                                   const WebhookRetryPolicy& p);
+// Forgets delivered and failed deliveries older than `retain_ms`; how many.
+std::int64_t PruneWebhookDeliveries(State& s, Txn& t, std::int64_t retain_ms);
+
 // ---- Departments (admin writes; department users read their own) ----
 Result<api::Department> CreateDepartment(State& s, Txn& t, const Caller& c,
                                          const api::CreateDepartmentRequest& req);

@@ -417,11 +417,28 @@ TEST_F(CliStoryTest, ADepartmentAsksForTwoMoreVmsAndTheBureauAndThePlatformAppro
   CtlRun full = Ctl({"vm", "create", "web", "--department", "finance", "--flavor", "small"}, fin);
   EXPECT_EQ(full.err.rfind("error: QUOTA_EXCEEDED: ", 0), 0u) << full.err;
 
+  // The bureau points its approvals at a relay that is down: the notification waits, retried.
+  CtlRun hook = Ctl({"webhook", "create", "--name", "desk", "--department", "bureau", "--role", "approver", "--url",
+                     "http://127.0.0.1:1/govpool"}, bureau_admin);
+  EXPECT_OK(hook);
+  EXPECT_GE(Field(hook.out, "new_secret").size(), 32u) << hook.out;
+
   // It asks; the bureau approves, then the platform, whose approval creates the VMs.
   CtlRun asked = Ctl({"request", "create", "--department", "finance", "--reason", "two web servers for the tax season",
                       "--vms", "web", "--flavor", "small", "--count", "2"}, fin);
   EXPECT_OK(asked);
   const std::string id = Field(asked.out, "id");
+  CtlRun deliveries;
+  bool attempted = false;
+  for (int i = 0; i < 80 && !attempted; ++i) {
+    deliveries = Ctl({"webhook", "deliveries", Field(hook.out, "id")}, bureau_admin);
+    attempted = std::regex_search(deliveries.out, std::regex("submitted +pending +1 "));
+    if (!attempted) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(attempted) << deliveries.out << deliveries.err;
+  CtlRun hooks = Ctl({"webhook", "list", "--wide"}, bureau_admin);
+  EXPECT_TRUE(std::regex_search(hooks.out, std::regex("desk +bureau +approver +all"))) << hooks.out;
+  EXPECT_NE(hooks.out.find("onnection refused"), std::string::npos) << "the last error shows: " << hooks.out;
   EXPECT_EQ(Field(asked.out, "state"), "submitted");
   EXPECT_EQ(Field(asked.out, "next_level"), Field(bureau.out, "id"));
   CtlRun not_yours = Ctl({"request", "approve", id}, fin);

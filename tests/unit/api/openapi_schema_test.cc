@@ -230,7 +230,13 @@ INSTANTIATE_TEST_SUITE_P(
         Of<PatchFloatingIpRequest>("PatchFloatingIpRequest", true),
         // The audit trail.
         Of<AuditRecord>("AuditRecord"), Of<ListPage<AuditRecord>>("AuditRecordList"),
-        Of<AuditVerifyAnswer>("AuditVerify")),
+        Of<AuditVerifyAnswer>("AuditVerify"),
+        // Capacity requests and their webhooks.
+        Of<CapacityRequest>("CapacityRequest"), Of<ListPage<CapacityRequest>>("CapacityRequestList"),
+        Of<CreateCapacityRequest>("CreateCapacityRequest", true), Of<CapacityDecision>("CapacityDecision", true),
+        Of<Webhook>("Webhook"), Of<ListPage<Webhook>>("WebhookList"),
+        Of<CreateWebhookRequest>("CreateWebhookRequest", true), Of<WebhookNotification>("WebhookNotification"),
+        Of<WebhookDelivery>("WebhookDelivery"), Of<ListPage<WebhookDelivery>>("WebhookDeliveryList")),
     [](const ::testing::TestParamInfo<Case>& param) { return param.param.schema; });
 
 // Every error status an operation documents is one the Status->HTTP table can answer, and

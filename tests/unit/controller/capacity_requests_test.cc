@@ -13,7 +13,7 @@
 #include "tests/fakes/common/fake_clock.h"
 #include "tests/fakes/controller/fake_db.h"
 #include "tests/fakes/controller/fake_state_store.h"
-#include "tests/unit/controller/instances_quota.h"
+#include "tests/unit/controller/instances_departments.h"
 
 namespace govpool::controller {
 namespace {
@@ -46,13 +46,7 @@ class CapacityRequestsTest : public ::testing::Test {
   }
 
   std::string Department(const std::string& name, const std::string& parent, std::int64_t instances) {
-    api::CreateDepartmentRequest req;
-    req.name = name;
-    req.parent = parent;
-    req.quota = testing::InstancesOnly(instances);
-    auto d = W([&](State& s, Txn& t) { return CreateDepartment(s, t, platform_, req); });
-    EXPECT_TRUE(d.ok()) << d.status().ToString();
-    return d.ok() ? d->meta.id : "";
+    return testing::CreateInstancesOnlyDepartment(*db_, name, parent, instances);
   }
   std::string Host(const std::string& name, std::int64_t cpus) {
     api::RegisterHostRequest req;
