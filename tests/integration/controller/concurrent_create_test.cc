@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tests/integration/controller/controller_fixture.h"
+#include "tests/unit/controller/instances_quota.h"
 
 namespace govpool::testing {
 namespace {
@@ -25,21 +26,30 @@ struct Outcome {
 
 class ConcurrentCreateTest : public ControllerTest {
  protected:
+  struct Creator {
+    std::string token;
+    std::string department_id;
+  };
   // Fires kTotal creates from kThreads threads, each with its own client, released together.
   Outcome FireCreates(const std::string& token, const std::string& department_id,
                       const std::string& flavor) {
+    return FireCreates({{token, department_id}}, flavor);
+  }
+  // The same, thread t creating as creators[t % size] in its department.
+  Outcome FireCreates(const std::vector<Creator>& creators, const std::string& flavor) {
     Outcome out;
     std::mutex mu;
     std::barrier start(kThreads);
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
-        Api api = NewClient(token);
+        const Creator& who = creators[t % creators.size()];
+        Api api = NewClient(who.token);
         start.arrive_and_wait();
         for (int i = 0; i < kCreatesPerThread; ++i) {
           const std::string name = "vm-" + std::to_string(t) + "-" + std::to_string(i);
           Reply r = api.Post("/v1/vms", {{"name", name},
-                                         {"department_id", department_id},
+                                         {"department_id", who.department_id},
                                          {"flavor", flavor}});
           std::lock_guard lock(mu);
           const std::string kind = std::to_string(r.status) + " " + r.ErrorCode();
@@ -185,6 +195,46 @@ TEST_F(ConcurrentCreateTest, HostsThatFitSevenAdmitExactlySeven) {
                                     {"flavor", "medium"}});
   EXPECT_EQ(full.status, 409) << full.Describe();
   EXPECT_EQ(UsedInstances(dept.meta.id), 7);
+}
+
+// The organisation tree (docs/departments.md): a bureau and its two departments create at once;
+// every create checks the bureau's subtree in its own transaction, so together they never pass
+// the bureau's limit, and each department stays within its own.
+TEST_F(ConcurrentCreateTest, SiblingsAndTheirBureauNeverPassTheBureau) {
+  using controller::testing::InstancesOnly;
+  const auto province = CreateDepartment("province", InstancesOnly(100));
+  auto child = [&](const std::string& name, const std::string& parent, std::int64_t instances) {
+    api::CreateDepartmentRequest req;
+    req.name = name;
+    req.parent = parent;
+    req.quota = InstancesOnly(instances);
+    auto d = client_->CreateDepartment(req);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() ? *d : api::Department{};
+  };
+  const api::Department bureau = child("bureau", province.meta.id, 12);
+  const api::Department tax = child("tax", bureau.meta.id, 5);
+  const api::Department health = child("health", bureau.meta.id, 5);
+  CreateFlavor("small", 1, 512, 1);
+  RegisterHost("tree-1", 64, 262144, 10000);
+  const std::vector<Creator> creators = {
+      {CreateUserToken("bureau-admin", api::Role::kDeptAdmin, bureau.meta.id), bureau.meta.id},
+      {CreateUserToken("tax-admin", api::Role::kDeptAdmin, tax.meta.id), tax.meta.id},
+      {CreateUserToken("health-admin", api::Role::kDeptAdmin, health.meta.id), health.meta.id}};
+
+  Outcome out = FireCreates(creators, "small");
+
+  EXPECT_EQ(out.created, 12) << "the bureau's limit, shared by the three";
+  EXPECT_EQ(out.by_code["403 QUOTA_EXCEEDED"], kTotal - 12);
+  EXPECT_EQ(out.by_code.size(), 2u) << "unexpected answers";
+  EXPECT_LE(UsedInstances(tax.meta.id), 5);
+  EXPECT_LE(UsedInstances(health.meta.id), 5);
+  EXPECT_EQ(UsedInstances(bureau.meta.id) + UsedInstances(tax.meta.id) + UsedInstances(health.meta.id), 12);
+  Reply usage = admin_->Get("/v1/departments/" + bureau.meta.id + "/usage");
+  EXPECT_EQ(usage.json.at("usage").at("instances").at("subtree_used").as_int64(), 12) << usage.Describe();
+  std::int64_t vcpus = 0, memory = 0, instances = 0;
+  CheckHosts(&vcpus, &memory, &instances);
+  EXPECT_EQ(instances, 12);
 }
 
 }  // namespace
