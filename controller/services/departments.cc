@@ -259,6 +259,8 @@ Status DeleteDepartment(State& s, Txn& t, const Caller& c, const std::string& id
     const std::string group_id = g->meta.id;
     s.Remove<api::SecurityGroup>(t, group_id);
   }
+  // So do its webhooks, with what they still had to send: they spoke for it alone.
+  RemoveWebhooksOf(s, t, id);
   s.Remove<api::Department>(t, id);
   return OkStatus();
 }

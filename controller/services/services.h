@@ -72,6 +72,9 @@ Result<api::Webhook> GetWebhook(const State& s, const Caller& c, const std::stri
 Page<api::Webhook> ListWebhooks(const State& s, const Caller& c, const ListOptions& o);
 // Its deliveries, pending or done, go with it.
 Status DeleteWebhook(State& s, Txn& t, const Caller& c, const std::string& id);
+// Removes department `department_id`'s webhooks and their deliveries (the department is being
+// deleted). No checks: the caller made them.
+void RemoveWebhooksOf(State& s, Txn& t, const std::string& department_id);
 // Queues a "ping" notification (to check the receiver and its signature check).
 Result<api::WebhookDelivery> PingWebhook(State& s, Txn& t, const Caller& c, const std::string& id);
 Result<Page<api::WebhookDelivery>> ListWebhookDeliveries(const State& s, const Caller& c, const std::string& id,

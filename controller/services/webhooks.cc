@@ -168,13 +168,26 @@ Page<api::Webhook> ListWebhooks(const State& s, const Caller& c, const ListOptio
       });
 }
 
-Status DeleteWebhook(State& s, Txn& t, const Caller& c, const std::string& id) {
-  GP_ASSIGN_OR_RETURN(api::Webhook w, Find(s, c, id));
-  if (!MayManage(s, c, w.department_id)) return PermissionDenied("webhooks are removed by those who may register them");
+namespace {
+void RemoveWebhook(State& s, Txn& t, const std::string& id) {
   const std::set<std::string> deliveries = s.DeliveriesOfWebhook(id);
   for (const std::string& d : deliveries) s.Remove<api::WebhookDelivery>(t, d);
   s.Remove<api::Webhook>(t, id);
+}
+}  // namespace
+
+Status DeleteWebhook(State& s, Txn& t, const Caller& c, const std::string& id) {
+  GP_ASSIGN_OR_RETURN(api::Webhook w, Find(s, c, id));
+  if (!MayManage(s, c, w.department_id)) return PermissionDenied("webhooks are removed by those who may register them");
+  RemoveWebhook(s, t, id);
   return OkStatus();
+}
+
+void RemoveWebhooksOf(State& s, Txn& t, const std::string& department_id) {
+  for (api::WebhookRole role : {api::WebhookRole::kRequester, api::WebhookRole::kApprover}) {
+    const std::set<std::string> ids = s.WebhooksFor(role, department_id);
+    for (const std::string& id : ids) RemoveWebhook(s, t, id);
+  }
 }
 
 Result<api::WebhookDelivery> PingWebhook(State& s, Txn& t, const Caller& c, const std::string& id) {

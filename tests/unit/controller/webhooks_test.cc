@@ -299,5 +299,22 @@ TEST_F(WebhooksTest, TheBacklogIsBoundedAndDeletingTakesTheQueueAlong) {
   EXPECT_TRUE(db_->Read([&](const State& s) { return s.webhooks().empty() && s.webhook_deliveries().empty(); }));
 }
 
+TEST_F(WebhooksTest, ADeletedDepartmentTakesItsWebhooksAlong) {
+  const std::string lone = Department("lone", "", 5);
+  const Caller lone_admin{"u-l", "lone-admin", api::Role::kDeptAdmin, lone};
+  auto hook = Hook(lone_admin, "chat", "lone", WebhookRole::kRequester);
+  ASSERT_TRUE(hook.ok());
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return PingWebhook(s, t, lone_admin, hook->meta.id); }).ok());
+  auto kept = Hook(tax_admin_, "tax-chat", "tax", WebhookRole::kRequester);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(W([&](State& s, Txn& t) { return DeleteDepartment(s, t, platform_, lone, std::nullopt); }).ok());
+  db_->Read([&](const State& s) {
+    EXPECT_EQ(s.FindWebhook(hook->meta.id), nullptr);
+    EXPECT_TRUE(s.DeliveriesOfWebhook(hook->meta.id).empty());
+    EXPECT_NE(s.FindWebhook(kept->meta.id), nullptr) << "another department's stays";
+    return 0;
+  });
+}
+
 }  // namespace
 }  // namespace govpool::controller
