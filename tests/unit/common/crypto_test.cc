@@ -12,6 +12,14 @@ TEST(Sha256Test, KnownDigests) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// RFC 4231, test cases 2 and 6 (a key longer than the block is hashed first).
+TEST(HmacSha256Test, KnownMacs) {
+  EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(HmacSha256Hex(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First"),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 TEST(Sha256Test, StreamEqualsOneShotWhateverThePieces) {
   std::string data;
   for (int i = 0; i < 100'000; ++i) data += static_cast<char>(i * 31);
