@@ -14,8 +14,6 @@ namespace {
 
 using RequestState = api::CapacityRequestState;
 
-constexpr const char* kPlatform = "platform";
-
 // The quota resources a request grows: those its quota patch names, or what VMs use.
 std::vector<const api::QuotaResource*> GrownResources(const api::CapacityRequest& r) {
   std::vector<const api::QuotaResource*> out;
@@ -223,7 +221,7 @@ Result<api::CapacityRequest> SubmitCapacityRequest(State& s, Txn& t, const Calle
     const bool limits = std::any_of(grown.begin(), grown.end(), [&](const api::QuotaResource* q) { return a->quota.*(q->limit) >= 0; });
     if (limits) r.levels.push_back(a->meta.id);
   }
-  r.levels.push_back(kPlatform);
+  r.levels.emplace_back(kPlatformLevel);
   r.state = RequestState::kSubmitted;
   s.Save(t, r);
   Event(s, t, r, "capacity-request-submitted", "submitted by " + c.name + "; next: " + r.levels.front());
@@ -236,7 +234,7 @@ Result<api::CapacityRequest> ApproveCapacityRequest(State& s, Txn& t, const Call
   if (r.state != RequestState::kSubmitted && !retry) return NotPending(r, "approved");
   if (!retry) {
     const std::string& level = r.levels[r.approvals.size()];
-    const bool approver = level == kPlatform ? c.is_system_admin()
+    const bool approver = level == kPlatformLevel ? c.is_system_admin()
                                              : c.role == api::Role::kDeptAdmin && c.department_id == level;
     if (!approver) {
       const bool approved_before = std::any_of(r.approvals.begin(), r.approvals.end(), [&](const api::CapacityApproval& a) {
@@ -248,7 +246,7 @@ Result<api::CapacityRequest> ApproveCapacityRequest(State& s, Txn& t, const Call
       }
       const api::Department* at = s.FindDepartment(level);
       return PermissionDenied("capacity request " + id + " waits for the approval of " +
-                              (level == kPlatform ? std::string("the platform (a system-admin)")
+                              (level == kPlatformLevel ? std::string("the platform (a system-admin)")
                                                   : "the dept-admin of '" + (at ? at->name : level) + "'"));
     }
     r.approvals.push_back({level, c.user_id, c.name, t.now_ms()});

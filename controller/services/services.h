@@ -36,6 +36,8 @@ Status CheckIfMatch(const std::optional<std::int64_t>& if_match, const api::Meta
                     const std::string& what);
 
 // ---- Capacity requests (docs/departments.md, "Capacity requests") ----
+// The last approval level of every request, the system-admin's, beside departments' ids.
+inline constexpr std::string_view kPlatformLevel = "platform";
 // Filed by the department's own roles (submitted at once unless `submit` is false); read by
 // them, by the dept-admins above and by the system-admin.
 Result<api::CapacityRequest> CreateCapacityRequest(State& s, Txn& t, const Caller& c,

@@ -15,15 +15,13 @@
 namespace govpool::controller {
 namespace {
 
-constexpr const char* kPlatform = "platform";
-
 // The level a request waits for, or stopped waiting for when it was withdrawn, rejected or
 // expired (their approvals are as they were): the next one in `levels`, or the platform for an
 // approved request not applied yet; "" for a draft.
 std::string WaitingLevel(const api::CapacityRequest& r) {
   if (r.levels.empty()) return "";
   if (r.approvals.size() < r.levels.size()) return r.levels[r.approvals.size()];
-  return kPlatform;
+  return std::string(kPlatformLevel);
 }
 
 bool ApproversHear(std::string_view event) {
@@ -88,10 +86,9 @@ std::optional<api::WebhookDelivery> Enqueue(State& s, Txn& t, const api::Webhook
   return d;
 }
 
+// Enqueue saves deliveries only, so the webhooks' index that `webhook_ids` belongs to stays as it is.
 void EnqueueFor(State& s, Txn& t, const std::set<std::string>& webhook_ids, const api::WebhookNotification& n) {
-  // Copied first: Enqueue saves deliveries, not webhooks, but the set is the state's own.
-  const std::vector<std::string> ids(webhook_ids.begin(), webhook_ids.end());
-  for (const std::string& id : ids) {
+  for (const std::string& id : webhook_ids) {
     const api::Webhook* w = s.FindWebhook(id);
     if (w && Wants(*w, n.event)) Enqueue(s, t, *w, n);
   }
@@ -236,7 +233,7 @@ void NotifyCapacityRequest(State& s, Txn& t, const api::CapacityRequest& r, std:
   if (!ApproversHear(n.event) || r.fulfilled_at_ms != 0) return;
   const std::string level = WaitingLevel(r);
   if (level.empty()) return;
-  EnqueueFor(s, t, s.WebhooksFor(api::WebhookRole::kApprover, level == kPlatform ? std::string() : level), n);
+  EnqueueFor(s, t, s.WebhooksFor(api::WebhookRole::kApprover, level == kPlatformLevel ? std::string() : level), n);
 }
 
 std::vector<WebhookAttempt> DueWebhookDeliveries(const State& s, std::int64_t now_ms, std::size_t limit) {
