@@ -1,6 +1,8 @@
 #include "api/http_message.h"
 
 #include <cctype>
+#include <charconv>
+#include <system_error>
 
 #include <boost/url/encode.hpp>
 #include <boost/url/encoding_opts.hpp>
@@ -107,8 +109,22 @@ Result<HttpUrl> ParseHttpUrl(std::string_view text) {
   if (!url->has_authority() || url->encoded_host().empty()) return InvalidArgument("the URL names no host");
   if (url->has_userinfo()) return InvalidArgument("the URL carries user info; the controller signs its requests instead");
   if (url->has_fragment()) return InvalidArgument("the URL has a fragment");
-  out.host = url->host_address();
-  out.origin = std::string(url->scheme()) + "://" + std::string(url->encoded_authority());
+  out.host = url->host_address();  // decoded; IPv6 without brackets
+  if (out.host.empty()) return InvalidArgument("the URL names no host");
+  const std::string_view port = url->port();  // digits only, or empty
+  if (port.empty()) {
+    out.port = out.tls ? "443" : "80";
+  } else {
+    // port_number() wraps around above 65535; read the digits ourselves.
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.size() > 5 || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return InvalidArgument("the port is not 1-65535");
+    }
+    out.port = std::string(port);
+  }
+  out.host_header = std::string(url->encoded_authority());  // as written, port included
+  out.origin = std::string(url->scheme()) + "://" + out.host_header;
   out.target = std::string(url->encoded_resource());
   if (out.target.empty() || out.target.front() != '/') out.target.insert(0, "/");
   switch (url->host_type()) {

@@ -63,17 +63,22 @@ std::string PercentEncode(std::string_view s);
 std::optional<std::string_view> BearerToken(std::string_view authorization);
 
 // An absolute http(s) URL split for a client: where to connect (`origin`, scheme://authority,
-// as HttpClient's base_url takes it) and what to ask for there (`target`: path and query, "/"
-// when empty). `loopback`: the host is 127.0.0.0/8, ::1 or "localhost".
+// as HttpClient's base_url takes it; `host` decoded, IPv6 without brackets; `port`, the
+// scheme's default when none is written; `host_header`, the authority as written) and what to
+// ask for there (`target`: path and query, "/" when empty). `loopback`: the host is
+// 127.0.0.0/8, ::1 or "localhost".
 struct HttpUrl {
   bool tls = false;
   std::string host;
+  std::string port;
+  std::string host_header;
   std::string origin;
   std::string target;
   bool loopback = false;
 };
-// InvalidArgument, saying why, unless `text` is an absolute http:// or https:// URL with a
-// host and no user info or fragment.
+// InvalidArgument, saying why, unless `text` is an absolute URL with a lower-case http or https
+// scheme, a host (name, IPv4 or [IPv6]), an optional port 1-65535 ("host:" means the default),
+// and no user info or fragment.
 Result<HttpUrl> ParseHttpUrl(std::string_view text);
 
 }  // namespace govpool::api

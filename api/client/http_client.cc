@@ -8,7 +8,6 @@
 // one kStreamChunkBytes buffer at a time) and re-arm the deadline before each step.
 #include "api/client/http_client.h"
 
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -25,8 +24,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
 #include <openssl/ssl.h>
 
 namespace govpool::api {
@@ -49,45 +46,15 @@ struct ParsedUrl {
   std::string host_header;
 };
 
-// http(s)://host[:port][/] (Boost.URL parses; this checks govpool's rules on top): a
-// lower-case http or https scheme, a host (name, IPv4 or [IPv6]), an optional port 1-65535
-// ("host:" means the default), nothing else (no user info, path, query or fragment).
+// http(s)://host[:port][/]: an HTTP URL (api::ParseHttpUrl: scheme, host, port) with no path
+// or query.
 bool ParseBaseUrl(std::string_view text, ParsedUrl& out) {
-  const boost::urls::result<boost::urls::url_view> url = boost::urls::parse_absolute_uri(text);
-  if (!url) return false;
-  if (url->scheme() == "https") {
-    out.tls = true;
-  } else if (url->scheme() != "http") {
-    return false;
-  }
-  if (!url->has_authority() || url->has_userinfo() || url->has_query() || url->has_fragment()) {
-    return false;
-  }
-  if (!url->encoded_path().empty() && url->encoded_path() != "/") return false;
-  switch (url->host_type()) {
-    case boost::urls::host_type::name:
-    case boost::urls::host_type::ipv4:
-    case boost::urls::host_type::ipv6:
-      break;
-    default:  // none, IPvFuture
-      return false;
-  }
-  out.host = url->host_address();  // decoded; IPv6 without brackets
-  if (out.host.empty()) return false;
-  const std::string_view port = url->port();  // digits only, or empty
-  if (port.empty()) {
-    out.port = out.tls ? "443" : "80";
-  } else {
-    // port_number() wraps around above 65535; read the digits ourselves.
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.size() > 5 || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
-        value > 65535) {
-      return false;
-    }
-    out.port = std::string(port);
-  }
-  out.host_header = std::string(url->encoded_authority());  // as written, port included
+  const Result<HttpUrl> url = ParseHttpUrl(text);
+  if (!url.ok() || url->target != "/") return false;
+  out.tls = url->tls;
+  out.host = url->host;
+  out.port = url->port;
+  out.host_header = url->host_header;
   return true;
 }
 
