@@ -451,12 +451,8 @@ std::int64_t RunBackupPolicies(State& s, Txn& t) {
         ++started;
         continue;
       }
-      api::Event e;
-      e.department_id = p.department_id;
-      e.kind = "backup-skipped";
-      e.message = "policy '" + p.name + "' could not back up volume '" + v.name + "': " + b.status().message();
-      e.at_ms = t.now_ms();
-      s.AddEvent(e);
+      AddDepartmentEvent(s, t, p.department_id, "backup-skipped",
+                         "policy '" + p.name + "' could not back up volume '" + v.name + "': " + b.status().message());
       log::Warn("scheduled backup skipped", {{"policy_id", p.meta.id}, {"volume_id", v.meta.id},
                                              {"error", b.status().ToString()}});
     }

@@ -29,11 +29,7 @@ std::vector<const api::QuotaResource*> GrownResources(const api::CapacityRequest
 // Each step is an event (kind capacity-request-*, capacity-grant-*, capacity-over-quota) and a
 // webhook notification named by the kind's last part (submitted, expiring, over-quota...).
 void Event(State& s, Txn& t, const api::CapacityRequest& r, const std::string& kind, const std::string& message) {
-  api::Event e;
-  e.department_id = r.department_id;
-  e.kind = kind;
-  e.message = "capacity request " + r.meta.id + ": " + message;
-  e.at_ms = t.now_ms();
+  const std::string text = "capacity request " + r.meta.id + ": " + message;
   std::string_view event = kind;
   for (std::string_view prefix : {"capacity-request-", "capacity-grant-", "capacity-"}) {
     if (event.starts_with(prefix)) {
@@ -41,8 +37,8 @@ void Event(State& s, Txn& t, const api::CapacityRequest& r, const std::string& k
       break;
     }
   }
-  NotifyCapacityRequest(s, t, r, event, e.message);
-  s.AddEvent(std::move(e));
+  NotifyCapacityRequest(s, t, r, event, text);
+  AddDepartmentEvent(s, t, r.department_id, kind, text);
 }
 
 // What an approver sees beside a waiting request: the department's usage of what the grant

@@ -6,6 +6,16 @@
 
 namespace govpool::controller {
 
+void AddDepartmentEvent(State& s, const Txn& t, const std::string& department_id, std::string kind,
+                        std::string message) {
+  api::Event e;
+  e.department_id = department_id;
+  e.kind = std::move(kind);
+  e.message = std::move(message);
+  e.at_ms = t.now_ms();
+  s.AddEvent(std::move(e));
+}
+
 Status ReportEvents(State& s, Txn& t, const Caller& c, const std::string& host_id,
                     const api::ReportEventsRequest& req) {
   const api::Host* h = s.FindHost(host_id);

@@ -529,6 +529,10 @@ struct EventFilter {
 // Admins see every event; department users those of their department's VMs; agents those of
 // their hosts.
 std::vector<api::Event> ListEvents(const State& s, const Caller& c, const EventFilter& f);
+// Records an event of the controller's own about department `department_id` (a backup skipped,
+// a capacity request's step, a webhook giving up), at the transaction's time.
+void AddDepartmentEvent(State& s, const Txn& t, const std::string& department_id, std::string kind,
+                        std::string message);
 
 // ---- Identity: users, tokens, sessions (docs/security.md, "People and sessions") ----
 // Users are the security-admin's. A user without a password cannot log in until a password

@@ -63,13 +63,9 @@ std::optional<api::WebhookDelivery> Enqueue(State& s, Txn& t, const api::Webhook
                                             api::WebhookNotification notification) {
   const std::int64_t pending = PendingDeliveries(s, w.meta.id);
   if (pending >= kMaxPendingDeliveriesPerWebhook) {
-    api::Event e;
-    e.department_id = w.department_id;
-    e.kind = "webhook-backlog-full";
-    e.message = "webhook '" + w.name + "' has " + std::to_string(pending) + " notifications waiting; '" +
-                notification.event + "' was not queued";
-    e.at_ms = t.now_ms();
-    s.AddEvent(std::move(e));
+    AddDepartmentEvent(s, t, w.department_id, "webhook-backlog-full",
+                       "webhook '" + w.name + "' has " + std::to_string(pending) + " notifications waiting; '" +
+                           notification.event + "' was not queued");
     return std::nullopt;
   }
   api::WebhookDelivery d;
@@ -288,13 +284,9 @@ std::int64_t RecordWebhookOutcomes(State& s, Txn& t, const std::vector<WebhookOu
       if (d.attempts >= p.max_attempts) {
         d.state = api::WebhookDeliveryState::kFailed;
         ++failed;
-        api::Event e;
-        e.department_id = w.department_id;
-        e.kind = "webhook-delivery-failed";
-        e.message = "webhook '" + w.name + "': notification " + d.id + " (" + d.event + ") not delivered after " +
-                    std::to_string(d.attempts) + " attempts: " + d.last_error;
-        e.at_ms = t.now_ms();
-        s.AddEvent(std::move(e));
+        AddDepartmentEvent(s, t, w.department_id, "webhook-delivery-failed",
+                           "webhook '" + w.name + "': notification " + d.id + " (" + d.event +
+                               ") not delivered after " + std::to_string(d.attempts) + " attempts: " + d.last_error);
       } else {
         d.next_attempt_at_ms = t.now_ms() + WebhookBackoffMs(p, d.id, d.attempts);
       }
