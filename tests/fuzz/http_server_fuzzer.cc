@@ -17,6 +17,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,22 +82,34 @@ HttpServer& Server() {
   return *server;
 }
 
-// Sends `bytes`, half-closes and returns everything the server wrote until it closed (or 5 s
-// passed without a byte). nullopt when no connection could be made.
-std::optional<std::string> Exchange(std::string_view bytes) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::nullopt;
-  timeval wait{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof wait);
+// A connected socket to the server, or -1. A refused connect is tried again for up to a second:
+// on a loaded machine the listen backlog or the loopback's ephemeral ports (thousands of
+// connections a run) run short for a moment, which says nothing about the server.
+int Connect() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(Server().port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    const int error = errno;
     ::close(fd);
-    return std::nullopt;
+    if (attempt == 99) std::fprintf(stderr, "connect: %s\n", std::strerror(error));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  return -1;
+}
+
+// Sends `bytes`, half-closes and returns everything the server wrote until it closed (or 5 s
+// passed without a byte). nullopt when no connection could be made.
+std::optional<std::string> Exchange(std::string_view bytes) {
+  const int fd = Connect();
+  if (fd < 0) return std::nullopt;
+  timeval wait{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof wait);
   // The server may answer and close before taking every byte (a 400 mid-input): a short
   // write is fine.
   for (std::size_t sent = 0; sent < bytes.size();) {
